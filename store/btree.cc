@@ -1,0 +1,491 @@
+#include "store/btree.h"
+
+#include <algorithm>
+
+#include "store/coding.h"
+#include "store/format.h"
+
+namespace kvs {
+
+namespace {
+constexpr size_t kNodeFixed = 8;
+
+Status BadNode(uint64_t offset, const char* why) {
+  return Status::Corruption("tree node at offset " + std::to_string(offset) + ": " + why);
+}
+}  // namespace
+
+// ---- Reading ------------------------------------------------------------
+
+Result<NodeView> NodeView::Read(const RecordSource& source, uint64_t offset) {
+  KVS_ASSIGN_OR_RETURN(RecordView rec, source.ReadRecord(offset));
+  if (rec.type != format::kLeafNode && rec.type != format::kInnerNode) {
+    return BadNode(offset, "not a node record");
+  }
+  NodeView n;
+  n.body_ = rec.body;
+  n.leaf_ = rec.type == format::kLeafNode;
+  if (n.body_.size() < kNodeFixed) return BadNode(offset, "too short");
+  n.count_ = DecodeFixed16(n.body_.data());
+  size_t table_end = kNodeFixed + 4 * n.count_;
+  if (table_end > n.body_.size() || (!n.leaf_ && n.count_ == 0))
+    return BadNode(offset, "bad count");
+  // Validate every entry once, so the accessors below can trust the bounds.
+  std::string_view prev;
+  for (size_t i = 0; i < n.count_; ++i) {
+    size_t at = DecodeFixed32(n.body_.data() + kNodeFixed + 4 * i);
+    size_t head = n.leaf_ ? 6 : 10;
+    if (at < table_end || at + head > n.body_.size()) return BadNode(offset, "bad entry offset");
+    size_t klen = DecodeFixed16(n.body_.data() + at);
+    size_t vlen = n.leaf_ ? DecodeFixed32(n.body_.data() + at + 2) : 0;
+    if (at + head + klen + vlen > n.body_.size()) return BadNode(offset, "entry overruns node");
+    std::string_view k = n.key(i);
+    if (i > 0 && k <= prev) return BadNode(offset, "keys out of order");
+    if (i > 0 || n.leaf_) prev = k;
+  }
+  return n;
+}
+
+std::string_view NodeView::key(size_t i) const {
+  size_t at = DecodeFixed32(body_.data() + kNodeFixed + 4 * i);
+  size_t klen = DecodeFixed16(body_.data() + at);
+  return body_.substr(at + (leaf_ ? 6 : 10), klen);
+}
+
+std::string_view NodeView::value(size_t i) const {
+  size_t at = DecodeFixed32(body_.data() + kNodeFixed + 4 * i);
+  size_t klen = DecodeFixed16(body_.data() + at);
+  size_t vlen = DecodeFixed32(body_.data() + at + 2);
+  return body_.substr(at + 6 + klen, vlen);
+}
+
+uint64_t NodeView::child(size_t i) const {
+  size_t at = DecodeFixed32(body_.data() + kNodeFixed + 4 * i);
+  return DecodeFixed64(body_.data() + at + 2);
+}
+
+size_t NodeView::Find(std::string_view target) const {
+  // Leaf: first index with key >= target. Inner: last index with key <=
+  // target (entry 0 always qualifies).
+  size_t lo = leaf_ ? 0 : 1, hi = count_;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    bool go_right = leaf_ ? key(mid) < target : key(mid) <= target;
+    if (go_right) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return leaf_ ? lo : lo - 1;
+}
+
+Result<std::string> TreeGet(const RecordSource& source, uint64_t root, std::string_view key) {
+  uint64_t offset = root;
+  while (offset != 0) {
+    KVS_ASSIGN_OR_RETURN(NodeView node, NodeView::Read(source, offset));
+    size_t i = node.Find(key);
+    if (node.leaf()) {
+      if (i < node.count() && node.key(i) == key) return std::string(node.value(i));
+      break;
+    }
+    offset = node.child(i);
+  }
+  return Status::NotFound("no such tree key");
+}
+
+// ---- Cursor -------------------------------------------------------------
+
+Status TreeCursor::Seek(std::string_view target) {
+  stack_.clear();
+  uint64_t offset = root_;
+  while (offset != 0) {
+    KVS_ASSIGN_OR_RETURN(NodeView node, NodeView::Read(*source_, offset));
+    size_t i = node.Find(target);
+    stack_.push_back({node, offset, i});
+    if (node.leaf()) break;
+    offset = node.child(i);
+  }
+  if (!stack_.empty() && stack_.back().index >= stack_.back().node.count()) return Advance();
+  return Status::OK();
+}
+
+Status TreeCursor::DescendLeftmost(uint64_t offset) {
+  while (true) {
+    KVS_ASSIGN_OR_RETURN(NodeView node, NodeView::Read(*source_, offset));
+    stack_.push_back({node, offset, 0});
+    if (node.leaf()) {
+      return node.count() == 0 ? Advance() : Status::OK();
+    }
+    offset = node.child(0);
+  }
+}
+
+Status TreeCursor::Advance() {
+  // Pop exhausted frames; the leaf frame on top has index == count.
+  stack_.pop_back();
+  while (!stack_.empty()) {
+    Frame& f = stack_.back();
+    if (++f.index < f.node.count()) return DescendLeftmost(f.node.child(f.index));
+    stack_.pop_back();
+  }
+  return Status::OK();
+}
+
+Status TreeCursor::Next() {
+  Frame& leaf = stack_.back();
+  if (++leaf.index < leaf.node.count()) return Status::OK();
+  return Advance();
+}
+
+// ---- Diff ---------------------------------------------------------------
+
+// Walks two cursors in step. Whenever both stand at the first entry of a
+// subtree with the same offset, that subtree is identical on both sides and
+// both cursors jump past it; so the walk reads only the differing regions
+// and the nodes bordering them.
+class TreeDiffer {
+ public:
+  static Status SkipShared(TreeCursor* a, TreeCursor* b, bool* skipped) {
+    *skipped = false;
+    // Frames (from the top, i.e. the largest subtree) at whose first entry a
+    // cursor stands: frame k qualifies if every frame below it has index 0.
+    size_t a_first = FirstQualifying(*a), b_first = FirstQualifying(*b);
+    for (size_t i = a_first; i < a->stack_.size(); ++i) {
+      for (size_t j = b_first; j < b->stack_.size(); ++j) {
+        if (a->stack_[i].offset != b->stack_[j].offset) continue;
+        KVS_RETURN_IF_ERROR(SkipFrame(a, i));
+        KVS_RETURN_IF_ERROR(SkipFrame(b, j));
+        *skipped = true;
+        return Status::OK();
+      }
+    }
+    return Status::OK();
+  }
+
+ private:
+  static size_t FirstQualifying(const TreeCursor& c) {
+    size_t k = c.stack_.size();
+    while (k > 0 && c.stack_[k - 1].index == 0) --k;
+    // Frame k-1 has index > 0 (or k == 0); its child at that index, frame k,
+    // starts at the cursor. Frame 0 (the root) qualifies when k == 0.
+    return k;
+  }
+  // Drops frame i and everything below, then moves to the next entry after
+  // that subtree.
+  static Status SkipFrame(TreeCursor* c, size_t i) {
+    c->stack_.resize(i + 1);
+    c->stack_.back().index = c->stack_.back().node.count() - 1;
+    if (c->stack_.back().node.leaf()) return c->Next();
+    return c->Advance();
+  }
+};
+
+Status TreeDiff(const RecordSource& source, uint64_t root_a, uint64_t root_b,
+                std::string_view begin, std::string_view end,
+                const std::function<Status(std::string_view, std::optional<std::string_view>,
+                                           std::optional<std::string_view>)>& visit) {
+  if (root_a == root_b) return Status::OK();
+  TreeCursor a(&source, root_a), b(&source, root_b);
+  KVS_RETURN_IF_ERROR(a.Seek(begin));
+  KVS_RETURN_IF_ERROR(b.Seek(begin));
+  auto in_range = [&](const TreeCursor& c) { return c.Valid() && (end.empty() || c.key() < end); };
+  while (in_range(a) || in_range(b)) {
+    if (in_range(a) && in_range(b)) {
+      bool skipped;
+      KVS_RETURN_IF_ERROR(TreeDiffer::SkipShared(&a, &b, &skipped));
+      if (skipped) continue;
+    }
+    if (in_range(a) && (!in_range(b) || a.key() < b.key())) {
+      KVS_RETURN_IF_ERROR(visit(a.key(), a.value(), std::nullopt));
+      KVS_RETURN_IF_ERROR(a.Next());
+    } else if (in_range(b) && (!in_range(a) || b.key() < a.key())) {
+      KVS_RETURN_IF_ERROR(visit(b.key(), std::nullopt, b.value()));
+      KVS_RETURN_IF_ERROR(b.Next());
+    } else {
+      if (a.value() != b.value()) KVS_RETURN_IF_ERROR(visit(a.key(), a.value(), b.value()));
+      KVS_RETURN_IF_ERROR(a.Next());
+      KVS_RETURN_IF_ERROR(b.Next());
+    }
+  }
+  return Status::OK();
+}
+
+// ---- Writer -------------------------------------------------------------
+
+// An editable node. A loaded node keeps its file offset until edited
+// (dirty); inner nodes hold their children's offsets and, once a child is
+// loaded, the child itself.
+struct TreeWriter::Node {
+  bool leaf = true;
+  bool dirty = false;
+  uint64_t offset = 0;
+  std::vector<std::string> keys;
+  std::vector<std::string> values;              // leaf
+  std::vector<uint64_t> child_offsets;          // inner
+  std::vector<std::unique_ptr<Node>> children;  // inner; null until loaded
+  size_t bytes = kNodeFixed;                    // serialized body size
+
+  size_t EntryBytes(size_t i) const {
+    return 4 + (leaf ? 6 + keys[i].size() + values[i].size() : 10 + keys[i].size());
+  }
+  void Recount() {
+    bytes = kNodeFixed;
+    for (size_t i = 0; i < keys.size(); ++i) bytes += EntryBytes(i);
+  }
+};
+
+TreeWriter::TreeWriter(const RecordSource* source, uint64_t root)
+    : source_(source), root_offset_(root) {}
+TreeWriter::~TreeWriter() = default;
+
+Result<std::unique_ptr<TreeWriter::Node>> TreeWriter::Load(uint64_t offset) {
+  KVS_ASSIGN_OR_RETURN(NodeView view, NodeView::Read(*source_, offset));
+  auto node = std::make_unique<Node>();
+  node->leaf = view.leaf();
+  node->offset = offset;
+  for (size_t i = 0; i < view.count(); ++i) {
+    node->keys.emplace_back(view.key(i));
+    if (view.leaf()) {
+      node->values.emplace_back(view.value(i));
+    } else {
+      node->child_offsets.push_back(view.child(i));
+      node->children.emplace_back();
+    }
+  }
+  node->Recount();
+  return node;
+}
+
+Result<TreeWriter::Node*> TreeWriter::Root() {
+  if (!root_) {
+    if (root_offset_ == 0) {
+      root_ = std::make_unique<Node>();
+    } else {
+      KVS_ASSIGN_OR_RETURN(root_, Load(root_offset_));
+    }
+  }
+  return root_.get();
+}
+
+Result<TreeWriter::Node*> TreeWriter::LoadChild(Node* parent, size_t i) {
+  if (!parent->children[i]) {
+    KVS_ASSIGN_OR_RETURN(parent->children[i], Load(parent->child_offsets[i]));
+  }
+  return parent->children[i].get();
+}
+
+namespace {
+
+// Index of the child of an inner node whose range holds key.
+size_t ChildIndex(const std::vector<std::string>& keys, std::string_view key) {
+  auto it = std::upper_bound(keys.begin() + 1, keys.end(), key,
+                             [](std::string_view k, const std::string& e) { return k < e; });
+  return static_cast<size_t>(it - keys.begin()) - 1;
+}
+
+// The shortest string s with left < s <= right.
+std::string ShortestSeparator(std::string_view left, std::string_view right) {
+  size_t i = 0;
+  while (i < left.size() && i < right.size() && left[i] == right[i]) ++i;
+  return std::string(right.substr(0, std::min(i + 1, right.size())));
+}
+
+}  // namespace
+
+Status TreeWriter::Insert(Node* node, std::string_view key, std::string_view value,
+                          std::unique_ptr<Node>* split_right, std::string* split_key) {
+  node->dirty = true;
+  if (node->leaf) {
+    auto it = std::lower_bound(node->keys.begin(), node->keys.end(), key,
+                               [](const std::string& e, std::string_view k) { return e < k; });
+    size_t i = static_cast<size_t>(it - node->keys.begin());
+    if (it != node->keys.end() && *it == key) {
+      node->bytes += value.size();
+      node->bytes -= node->values[i].size();
+      node->values[i].assign(value);
+    } else {
+      node->keys.insert(it, std::string(key));
+      node->values.insert(node->values.begin() + i, std::string(value));
+      node->bytes += node->EntryBytes(i);
+    }
+  } else {
+    size_t i = ChildIndex(node->keys, key);
+    KVS_ASSIGN_OR_RETURN(Node * child, LoadChild(node, i));
+    std::unique_ptr<Node> right;
+    std::string sep;
+    KVS_RETURN_IF_ERROR(Insert(child, key, value, &right, &sep));
+    if (right) {
+      node->keys.insert(node->keys.begin() + i + 1, sep);
+      node->child_offsets.insert(node->child_offsets.begin() + i + 1, 0);
+      node->children.insert(node->children.begin() + i + 1, std::move(right));
+      node->bytes += node->EntryBytes(i + 1);
+    }
+  }
+  if (node->bytes <= kMaxNodeBytes || node->keys.size() < (node->leaf ? 2u : 4u)) {
+    return Status::OK();
+  }
+  // Split at the byte midpoint.
+  size_t half = 0, acc = kNodeFixed;
+  while (half < node->keys.size() - 1 && acc < node->bytes / 2) acc += node->EntryBytes(half++);
+  half = std::max<size_t>(half, 1);
+  auto right = std::make_unique<Node>();
+  right->leaf = node->leaf;
+  right->dirty = true;
+  right->keys.assign(std::make_move_iterator(node->keys.begin() + half),
+                     std::make_move_iterator(node->keys.end()));
+  node->keys.resize(half);
+  if (node->leaf) {
+    right->values.assign(std::make_move_iterator(node->values.begin() + half),
+                         std::make_move_iterator(node->values.end()));
+    node->values.resize(half);
+    *split_key = ShortestSeparator(node->keys.back(), right->keys.front());
+  } else {
+    right->child_offsets.assign(node->child_offsets.begin() + half, node->child_offsets.end());
+    right->children.assign(std::make_move_iterator(node->children.begin() + half),
+                           std::make_move_iterator(node->children.end()));
+    node->child_offsets.resize(half);
+    node->children.resize(half);
+    *split_key = right->keys.front();
+    right->keys.front().clear();  // entry 0 of an inner node means "from the start"
+  }
+  node->Recount();
+  right->Recount();
+  *split_right = std::move(right);
+  return Status::OK();
+}
+
+Status TreeWriter::Put(std::string_view key, std::string_view value) {
+  if (key.size() > kMaxTreeKeyBytes) return Status::InvalidArgument("tree key too long");
+  KVS_ASSIGN_OR_RETURN(Node * root, Root());
+  std::unique_ptr<Node> right;
+  std::string sep;
+  KVS_RETURN_IF_ERROR(Insert(root, key, value, &right, &sep));
+  if (right) {
+    auto new_root = std::make_unique<Node>();
+    new_root->leaf = false;
+    new_root->dirty = true;
+    new_root->keys = {std::string(), sep};
+    new_root->child_offsets = {0, 0};
+    new_root->children.push_back(std::move(root_));
+    new_root->children.push_back(std::move(right));
+    new_root->Recount();
+    root_ = std::move(new_root);
+  }
+  return Status::OK();
+}
+
+Status TreeWriter::Remove(Node* node, std::string_view key, bool* now_empty) {
+  *now_empty = false;
+  if (node->leaf) {
+    auto it = std::lower_bound(node->keys.begin(), node->keys.end(), key,
+                               [](const std::string& e, std::string_view k) { return e < k; });
+    if (it == node->keys.end() || *it != key) return Status::OK();
+    size_t i = static_cast<size_t>(it - node->keys.begin());
+    node->dirty = true;
+    node->bytes -= node->EntryBytes(i);
+    node->keys.erase(it);
+    node->values.erase(node->values.begin() + i);
+    *now_empty = node->keys.empty();
+    return Status::OK();
+  }
+  size_t i = ChildIndex(node->keys, key);
+  KVS_ASSIGN_OR_RETURN(Node * child, LoadChild(node, i));
+  bool child_empty;
+  KVS_RETURN_IF_ERROR(Remove(child, key, &child_empty));
+  if (child->dirty) node->dirty = true;
+  if (child_empty) {
+    // Underfull nodes are left as they are (compaction rewrites them);
+    // only empty ones are removed, so no node is ever left without entries.
+    node->bytes -= node->EntryBytes(i);
+    node->keys.erase(node->keys.begin() + i);
+    node->child_offsets.erase(node->child_offsets.begin() + i);
+    node->children.erase(node->children.begin() + i);
+    if (!node->keys.empty()) node->keys.front().clear();
+    node->Recount();
+    *now_empty = node->keys.empty();
+  }
+  return Status::OK();
+}
+
+Status TreeWriter::Delete(std::string_view key) {
+  KVS_ASSIGN_OR_RETURN(Node * root, Root());
+  bool empty;
+  KVS_RETURN_IF_ERROR(Remove(root, key, &empty));
+  if (empty) {
+    root_ = std::make_unique<Node>();
+    root_->dirty = true;
+  }
+  // Collapse inner roots with a single child.
+  while (!root_->leaf && root_->keys.size() == 1) {
+    KVS_ASSIGN_OR_RETURN(Node * only, LoadChild(root_.get(), 0));
+    (void)only;
+    bool was_dirty = root_->dirty;
+    std::unique_ptr<Node> child = std::move(root_->children[0]);
+    root_ = std::move(child);
+    root_->dirty = root_->dirty || was_dirty;
+  }
+  return Status::OK();
+}
+
+Result<std::string> TreeWriter::Get(std::string_view key) {
+  if (!root_) return TreeGet(*source_, root_offset_, key);
+  Node* node = root_.get();
+  while (!node->leaf) {
+    size_t i = ChildIndex(node->keys, key);
+    if (!node->children[i]) return TreeGet(*source_, node->child_offsets[i], key);
+    node = node->children[i].get();
+  }
+  auto it = std::lower_bound(node->keys.begin(), node->keys.end(), key,
+                             [](const std::string& e, std::string_view k) { return e < k; });
+  if (it == node->keys.end() || *it != key) return Status::NotFound("no such tree key");
+  return node->values[static_cast<size_t>(it - node->keys.begin())];
+}
+
+bool TreeWriter::changed() const { return root_ && root_->dirty; }
+
+Result<uint64_t> TreeWriter::FlushNode(Node* node, BlockBuilder* out) {
+  if (!node->dirty) return node->offset;
+  std::string body;
+  body.reserve(node->bytes);
+  PutFixed16(&body, static_cast<uint16_t>(node->keys.size()));
+  body.append(kNodeFixed - 2, '\0');
+  size_t table = body.size();
+  body.append(4 * node->keys.size(), '\0');
+  for (size_t i = 0; i < node->keys.size(); ++i) {
+    EncodeFixed32(&body[table + 4 * i], static_cast<uint32_t>(body.size()));
+    PutFixed16(&body, static_cast<uint16_t>(node->keys[i].size()));
+    if (node->leaf) {
+      PutFixed32(&body, static_cast<uint32_t>(node->values[i].size()));
+      body.append(node->keys[i]);
+      body.append(node->values[i]);
+    } else {
+      uint64_t child = node->child_offsets[i];
+      if (node->children[i]) {
+        KVS_ASSIGN_OR_RETURN(child, FlushNode(node->children[i].get(), out));
+        node->child_offsets[i] = child;
+      }
+      PutFixed64(&body, child);
+      body.append(node->keys[i]);
+    }
+  }
+  node->offset = out->Append(node->leaf ? format::kLeafNode : format::kInnerNode, body);
+  node->dirty = false;
+  return node->offset;
+}
+
+Result<uint64_t> TreeWriter::Flush(BlockBuilder* out) {
+  if (!root_) return root_offset_;
+  if (root_->leaf && root_->keys.empty()) {
+    root_.reset();
+    root_offset_ = 0;
+    return root_offset_;
+  }
+  KVS_ASSIGN_OR_RETURN(root_offset_, FlushNode(root_.get(), out));
+  // Drop the loaded nodes: the next edit reloads from the new root, and the
+  // writer's memory stays bounded by one transaction's paths.
+  root_.reset();
+  return root_offset_;
+}
+
+}  // namespace kvs

@@ -1,0 +1,132 @@
+// A copy-on-write B+-tree of byte keys to byte values, stored as records in
+// the append-only data file.
+//
+// A tree is named by the file offset of its root node (0: the empty tree).
+// Nodes are never modified: TreeWriter loads the nodes on the path to a
+// change into memory, edits them there, and Flush appends the changed nodes
+// (and only those) as new records, returning the new root. Unchanged
+// subtrees keep their offsets, so the old and the new tree share them; that
+// is what makes branch creation O(1) and Diff O(differences).
+//
+// Node body ('L' leaf / 'I' inner record):
+//   count[2] zero[6] offsets: count x [4] (entry start within the body)
+//   leaf entry:  key_length[2] value_length[4] key value
+//   inner entry: key_length[2] child offset[8] key
+// Inner entry i covers keys from its key (inclusive; entry 0's key is empty
+// and means "from the start") to entry i+1's key. Nodes split when their
+// body passes kMaxNodeBytes; separators are the shortest that divide.
+#ifndef KVS_STORE_BTREE_H_
+#define KVS_STORE_BTREE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kvs/status.h"
+#include "store/record.h"
+
+namespace kvs {
+
+constexpr size_t kMaxNodeBytes = 4096;
+constexpr size_t kMaxTreeKeyBytes = 4096;
+
+// A verified node record, read in place.
+class NodeView {
+ public:
+  static Result<NodeView> Read(const RecordSource& source, uint64_t offset);
+  bool leaf() const { return leaf_; }
+  size_t count() const { return count_; }
+  std::string_view key(size_t i) const;
+  std::string_view value(size_t i) const;  // leaf only
+  uint64_t child(size_t i) const;          // inner only
+  // Index of the first entry with key >= target (leaf), or of the child
+  // whose range holds target (inner).
+  size_t Find(std::string_view target) const;
+
+ private:
+  std::string_view body_;
+  bool leaf_ = true;
+  size_t count_ = 0;
+};
+
+// Looks up one key. NotFound when absent.
+Result<std::string> TreeGet(const RecordSource& source, uint64_t root, std::string_view key);
+
+// Forward iteration in key order.
+class TreeCursor {
+ public:
+  TreeCursor(const RecordSource* source, uint64_t root) : source_(source), root_(root) {}
+  // Positions at the first key >= target.
+  Status Seek(std::string_view target);
+  bool Valid() const { return !stack_.empty(); }
+  std::string_view key() const { return stack_.back().node.key(stack_.back().index); }
+  std::string_view value() const { return stack_.back().node.value(stack_.back().index); }
+  Status Next();
+
+ private:
+  friend class TreeDiffer;
+  struct Frame {
+    NodeView node;
+    uint64_t offset;
+    size_t index;
+  };
+  // Descends from the node at offset to its first leaf entry.
+  Status DescendLeftmost(uint64_t offset);
+  // Moves up from the leaf until some frame has a next entry, then descends.
+  Status Advance();
+
+  const RecordSource* source_;
+  uint64_t root_;
+  std::vector<Frame> stack_;
+};
+
+// Entries that differ between two trees within [begin, end) (end empty: no
+// bound), in key order: a key with its value on each side (nullopt where
+// absent). Subtrees with the same offset are skipped without being read.
+Status TreeDiff(const RecordSource& source, uint64_t root_a, uint64_t root_b,
+                std::string_view begin, std::string_view end,
+                const std::function<Status(std::string_view key, std::optional<std::string_view> a,
+                                           std::optional<std::string_view> b)>& visit);
+
+class BlockBuilder;
+
+// Batched copy-on-write edits of one tree.
+class TreeWriter {
+ public:
+  TreeWriter(const RecordSource* source, uint64_t root);
+  ~TreeWriter();
+  TreeWriter(const TreeWriter&) = delete;
+  TreeWriter& operator=(const TreeWriter&) = delete;
+
+  Status Put(std::string_view key, std::string_view value);
+  // Removes key if present.
+  Status Delete(std::string_view key);
+  // Reads through the pending edits. NotFound when absent.
+  Result<std::string> Get(std::string_view key);
+  bool changed() const;
+  // Appends every changed node to out and returns the new root offset; the
+  // writer then continues from that root.
+  Result<uint64_t> Flush(BlockBuilder* out);
+
+ private:
+  struct Node;
+  Result<std::unique_ptr<Node>> Load(uint64_t offset);
+  Result<Node*> Root();
+  Result<Node*> LoadChild(Node* parent, size_t i);
+  Status Insert(Node* node, std::string_view key, std::string_view value,
+                std::unique_ptr<Node>* split_right, std::string* split_key);
+  Status Remove(Node* node, std::string_view key, bool* now_empty);
+  Result<uint64_t> FlushNode(Node* node, BlockBuilder* out);
+
+  const RecordSource* source_;
+  uint64_t root_offset_;
+  std::unique_ptr<Node> root_;  // loaded lazily; null until first edit
+};
+
+}  // namespace kvs
+
+#endif  // KVS_STORE_BTREE_H_

@@ -1,0 +1,101 @@
+// Fixed-width little-endian integers and length-prefixed strings: the
+// vocabulary every on-disk record in the store is written in. Big-endian
+// helpers exist only for tree keys, where byte order must equal number order.
+#ifndef KVS_STORE_CODING_H_
+#define KVS_STORE_CODING_H_
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace kvs {
+
+inline void PutFixed16(std::string* dst, uint16_t v) {
+  dst->append(reinterpret_cast<char*>(&v), 2);
+}
+inline void PutFixed32(std::string* dst, uint32_t v) {
+  dst->append(reinterpret_cast<char*>(&v), 4);
+}
+inline void PutFixed64(std::string* dst, uint64_t v) {
+  dst->append(reinterpret_cast<char*>(&v), 8);
+}
+
+inline uint16_t DecodeFixed16(const char* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+inline uint32_t DecodeFixed32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint64_t DecodeFixed64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline void EncodeFixed32(char* p, uint32_t v) { std::memcpy(p, &v, 4); }
+inline void EncodeFixed64(char* p, uint64_t v) { std::memcpy(p, &v, 8); }
+
+inline void PutBigEndian64(std::string* dst, uint64_t v) {
+  char buf[8];
+  for (int i = 7; i >= 0; --i) {
+    buf[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  dst->append(buf, 8);
+}
+inline uint64_t DecodeBigEndian64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+// Reads fields from a byte range, remembering whether it ever ran past the
+// end; parsers check ok() once at the end instead of after every field.
+class Decoder {
+ public:
+  explicit Decoder(std::string_view data) : p_(data.data()), end_(data.data() + data.size()) {}
+  bool ok() const { return ok_; }
+  size_t remaining() const { return ok_ ? static_cast<size_t>(end_ - p_) : 0; }
+  uint8_t U8() { return Need(1) ? static_cast<uint8_t>(*p_++) : 0; }
+  uint16_t U16() { return Need(2) ? Advance16() : 0; }
+  uint32_t U32() { return Need(4) ? Advance32() : 0; }
+  uint64_t U64() { return Need(8) ? Advance64() : 0; }
+  std::string_view Bytes(size_t n) {
+    if (!Need(n)) return {};
+    std::string_view out(p_, n);
+    p_ += n;
+    return out;
+  }
+
+ private:
+  bool Need(size_t n) {
+    if (!ok_ || static_cast<size_t>(end_ - p_) < n) ok_ = false;
+    return ok_;
+  }
+  uint16_t Advance16() {
+    auto v = DecodeFixed16(p_);
+    p_ += 2;
+    return v;
+  }
+  uint32_t Advance32() {
+    auto v = DecodeFixed32(p_);
+    p_ += 4;
+    return v;
+  }
+  uint64_t Advance64() {
+    auto v = DecodeFixed64(p_);
+    p_ += 8;
+    return v;
+  }
+  const char* p_;
+  const char* end_;
+  bool ok_ = true;
+};
+
+}  // namespace kvs
+
+#endif  // KVS_STORE_CODING_H_

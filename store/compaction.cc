@@ -1,0 +1,307 @@
+// Compact: rewrites the store into the next data file generation, keeping
+// what the retention rules keep, and publishes it.
+//
+// Holding the writer lock (writers wait; readers go on), it copies the kept
+// versions in file order (parents before children, parent offsets
+// remapped), rebuilds every branch tree with the kept key entries, rebuilds
+// the global tree, and writes all of it as one block at the current
+// revision. Then: sync, rename data.N+1.tmp to data.N+1, sync the directory,
+// end data.N with a "moved" block (readers and writers of other processes
+// follow it), remove data.N. A crash before the rename leaves a .tmp file
+// that is ignored; after it, the new generation is complete and wins.
+//
+// What compaction gives up: the exact tree states of past revisions (so
+// CreateBranch and Diff at a revision before the compaction answer
+// Compacted; Get at a past revision still works from per-key history as long
+// as the rules keep it), and structural sharing between branches whose roots
+// differ (each is rebuilt on its own).
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "store/coding.h"
+#include "store/format.h"
+#include "store/store_impl.h"
+
+namespace kvs {
+
+using namespace format;
+
+class Compactor {
+ public:
+  Compactor(StoreImpl* store, const CompactOptions& options, const Snapshot& snap)
+      : store_(store), options_(options), snap_(snap), now_ns_(NowNs()) {}
+
+  Result<CompactStats> Run() {
+    const uint64_t generation = store_->data()->generation() + 1;
+    stats_.bytes_before = snap_.head().end;
+    BlockBuilder out(kFileHeaderSize, store_->identity_.salt);
+    out.BeginBlock();
+    KVS_RETURN_IF_ERROR(CollectBranches());
+    KVS_RETURN_IF_ERROR(MarkKeptVersions());
+    KVS_RETURN_IF_ERROR(CopyVersions(&out));
+    KVS_ASSIGN_OR_RETURN(uint64_t root, BuildGlobalTree(&out));
+    out.EndBlock(snap_.head().revision, snap_.head().time_ns, root, kKindTransaction);
+    stats_.bytes_after = kFileHeaderSize + out.bytes().size();
+
+    Env* env = store_->env_;
+    const std::string& dir = store_->dir_;
+    std::string path = dir + "/" + DataFileName(generation);
+    {
+      KVS_ASSIGN_OR_RETURN(std::unique_ptr<File> file, env->Open(path + ".tmp", true));
+      KVS_RETURN_IF_ERROR(file->Truncate(0));
+      KVS_RETURN_IF_ERROR(
+          file->Write(0, EncodeFileHeader(generation, store_->identity_.replica) + out.bytes()));
+      KVS_RETURN_IF_ERROR(file->Sync());
+    }
+    KVS_RETURN_IF_ERROR(env->Rename(path + ".tmp", path));
+    KVS_RETURN_IF_ERROR(env->SyncDir(dir));
+    std::shared_ptr<DataFile> old = store_->data();
+    KVS_RETURN_IF_ERROR(EndWithMove(old.get(), generation));
+    KVS_RETURN_IF_ERROR(store_->SwitchToGeneration(generation));
+    KVS_RETURN_IF_ERROR(env->Remove(dir + "/" + DataFileName(old->generation())));
+    return stats_;
+  }
+
+  // Ends an old data file with a block that names its successor.
+  static Status EndWithMove(DataFile* old, uint64_t generation, const Salt& salt) {
+    KVS_ASSIGN_OR_RETURN(Snapshot last, old->PrepareAppend());
+    if (last.head().moved) return Status::OK();
+    BlockBuilder moved(last.head().end, salt);
+    moved.BeginBlock();
+    uint64_t end =
+        moved.EndBlock(last.head().revision, last.head().time_ns, generation, kKindMoved);
+    CommitPoint point{
+        last.head().revision, last.head().time_ns, 0, last.head().end, end, true, generation};
+    return old->Append(moved.bytes(), point, /*sync=*/true);
+  }
+
+ private:
+  Status EndWithMove(DataFile* old, uint64_t generation) {
+    return EndWithMove(old, generation, store_->identity_.salt);
+  }
+
+  // The rule with the longest prefix matching key; nullptr: keep everything.
+  const RetentionRule* RuleFor(std::string_view key) const {
+    const RetentionRule* best = nullptr;
+    for (const RetentionRule& r : options_.rules) {
+      if (key.substr(0, r.prefix.size()) == r.prefix &&
+          (best == nullptr || r.prefix.size() > best->prefix.size())) {
+        best = &r;
+      }
+    }
+    return best;
+  }
+
+  // Whether the index-th newest entry of key (0 = current) is kept.
+  bool KeepEntry(std::string_view key, size_t index, int64_t time_ns) const {
+    const RetentionRule* rule = RuleFor(key);
+    if (index == 0 || rule == nullptr) return true;
+    if (rule->keep_last && index < *rule->keep_last) return true;
+    if (rule->keep_younger_ns && time_ns >= now_ns_ - *rule->keep_younger_ns) return true;
+    return !rule->keep_last && !rule->keep_younger_ns;
+  }
+
+  Status CollectBranches() {
+    TreeCursor cursor(&snap_, snap_.head().root);
+    KVS_RETURN_IF_ERROR(cursor.Seek("B"));
+    for (; cursor.Valid() && cursor.key()[0] == 'B';) {
+      KVS_ASSIGN_OR_RETURN(BranchEntry e, DecodeBranchEntry(cursor.value()));
+      branches_.emplace_back(std::string(cursor.key().substr(1)), e);
+      KVS_RETURN_IF_ERROR(cursor.Next());
+    }
+    return Status::OK();
+  }
+
+  // Walks the kept entries of one branch tree, in order.
+  Status ForEachKeptEntry(uint64_t root,
+                          const std::function<Status(std::string_view tree_key, KeyEntry&)>& fn) {
+    TreeCursor cursor(&snap_, root);
+    KVS_RETURN_IF_ERROR(cursor.Seek(""));
+    std::string key;
+    size_t index = 0;
+    for (; cursor.Valid();) {
+      std::string_view k;
+      uint64_t rev;
+      if (!ParseBranchTreeKey(cursor.key(), &k, &rev)) return Status::Corruption("bad branch key");
+      index = (k == key) ? index + 1 : 0;
+      if (index == 0) key = std::string(k);
+      KVS_ASSIGN_OR_RETURN(KeyEntry entry, DecodeKeyEntry(cursor.value()));
+      if (KeepEntry(key, index, entry.heads.front().time_ns)) {
+        KVS_RETURN_IF_ERROR(fn(cursor.key(), entry));
+      }
+      KVS_RETURN_IF_ERROR(cursor.Next());
+    }
+    return Status::OK();
+  }
+
+  Status MarkKeptVersions() {
+    // Every version, by file offset (the order parents precede children).
+    TreeCursor cursor(&snap_, snap_.head().root);
+    KVS_RETURN_IF_ERROR(cursor.Seek("V"));
+    for (; cursor.Valid() && cursor.key()[0] == 'V';) {
+      KVS_ASSIGN_OR_RETURN(uint64_t offset, DecodeU64Value(cursor.value()));
+      versions_.push_back(offset);
+      KVS_RETURN_IF_ERROR(cursor.Next());
+    }
+    std::sort(versions_.begin(), versions_.end());
+    if (options_.rules.empty()) {
+      for (uint64_t offset : versions_) kept_[offset] = 0;
+      return Status::OK();
+    }
+    for (uint64_t offset : versions_) {
+      KVS_ASSIGN_OR_RETURN(VersionRecord v, ReadVersionAt(snap_, offset));
+      const RetentionRule* rule = RuleFor(v.key);
+      bool young = rule && rule->keep_younger_ns && v.time_ns >= now_ns_ - *rule->keep_younger_ns;
+      if (rule == nullptr || young) kept_[offset] = 0;
+    }
+    for (const auto& [name, branch] : branches_) {
+      KVS_RETURN_IF_ERROR(ForEachKeptEntry(branch.root, [&](std::string_view, KeyEntry& e) {
+        for (const HeadRef& h : e.heads) kept_[h.offset] = 0;
+        return Status::OK();
+      }));
+    }
+    return Status::OK();
+  }
+
+  Status CopyVersions(BlockBuilder* out) {
+    uint64_t done = 0;
+    for (uint64_t offset : versions_) {
+      if (options_.progress && ++done % 1024 == 0) options_.progress(done, versions_.size());
+      auto kept = kept_.find(offset);
+      if (kept == kept_.end()) {
+        ++stats_.versions_dropped;
+        continue;
+      }
+      KVS_ASSIGN_OR_RETURN(VersionRecord v, ReadVersionAt(snap_, offset));
+      bool has_parent = false;
+      for (ParentRef& p : v.parents) {
+        auto parent = kept_.find(p.offset);
+        p.offset = parent == kept_.end() ? 0 : parent->second;
+        has_parent = has_parent || p.offset != 0;
+      }
+      kept->second = out->Append(kVersionRecord, EncodeVersion(v));
+      new_versions_.push_back({v.id, kept->second});
+      if (!has_parent) tails_.push_back(gkey::Tail(v.key, v.id));
+      ++stats_.versions_kept;
+    }
+    if (options_.progress) options_.progress(versions_.size(), versions_.size());
+    return Status::OK();
+  }
+
+  Result<uint64_t> RebuildBranchTree(uint64_t root, BlockBuilder* out) {
+    auto memo = new_roots_.find(root);
+    if (memo != new_roots_.end()) return memo->second;
+    TreeWriter tree(out, 0);
+    KVS_RETURN_IF_ERROR(ForEachKeptEntry(root, [&](std::string_view tree_key, KeyEntry& e) {
+      for (HeadRef& h : e.heads) h.offset = kept_.at(h.offset);
+      return tree.Put(tree_key, EncodeKeyEntry(e));
+    }));
+    KVS_ASSIGN_OR_RETURN(uint64_t new_root, tree.Flush(out));
+    new_roots_[root] = new_root;
+    return new_root;
+  }
+
+  Result<uint64_t> BuildGlobalTree(BlockBuilder* out) {
+    TreeWriter global(out, 0);
+    for (const auto& [name, branch] : branches_) {
+      BranchEntry e = branch;
+      KVS_ASSIGN_OR_RETURN(e.root, RebuildBranchTree(branch.root, out));
+      KVS_RETURN_IF_ERROR(global.Put(gkey::Branch(name), EncodeBranchEntry(e)));
+    }
+    for (const auto& [id, offset] : new_versions_) {
+      KVS_RETURN_IF_ERROR(global.Put(gkey::Version(id), EncodeU64Value(offset)));
+    }
+    for (const std::string& tail : tails_) KVS_RETURN_IF_ERROR(global.Put(tail, ""));
+    // Links between kept versions; revisions and commits (records copied);
+    // peer checkpoints.
+    TreeCursor cursor(&snap_, snap_.head().root);
+    KVS_RETURN_IF_ERROR(cursor.Seek(""));
+    for (; cursor.Valid();) {
+      std::string_view key = cursor.key();
+      switch (key[0]) {
+        case 'L': {
+          Hash parent, child;
+          std::memcpy(parent.bytes.data(), key.data() + 1, 32);
+          std::memcpy(child.bytes.data(), key.data() + 33, 32);
+          if (IsKept(parent) && IsKept(child)) KVS_RETURN_IF_ERROR(global.Put(key, ""));
+          break;
+        }
+        case 'R': {
+          KVS_ASSIGN_OR_RETURN(RevisionEntry r, DecodeRevisionEntry(cursor.value()));
+          r.block = 0;
+          if (r.commit != 0) {
+            KVS_ASSIGN_OR_RETURN(r.commit, CopyCommit(r.commit, out));
+          }
+          KVS_RETURN_IF_ERROR(global.Put(key, EncodeRevisionEntry(r)));
+          break;
+        }
+        case 'C': {
+          std::string_view v = cursor.value();
+          if (v.size() != 16) return Status::Corruption("malformed commit index entry");
+          KVS_ASSIGN_OR_RETURN(uint64_t offset, CopyCommit(DecodeFixed64(v.data() + 8), out));
+          KVS_RETURN_IF_ERROR(
+              global.Put(key, std::string(v.substr(0, 8)) + EncodeU64Value(offset)));
+          break;
+        }
+        case 'P':
+          KVS_RETURN_IF_ERROR(global.Put(key, cursor.value()));
+          break;
+        default:
+          break;
+      }
+      KVS_RETURN_IF_ERROR(cursor.Next());
+    }
+    return global.Flush(out);
+  }
+
+  bool IsKept(const Hash& id) {
+    if (kept_ids_.empty()) {
+      for (const auto& [vid, offset] : new_versions_) kept_ids_.insert(vid);
+    }
+    return kept_ids_.count(id) > 0;
+  }
+
+  Result<uint64_t> CopyCommit(uint64_t offset, BlockBuilder* out) {
+    auto done = commits_.find(offset);
+    if (done != commits_.end()) return done->second;
+    KVS_ASSIGN_OR_RETURN(RecordView rec, snap_.ReadRecord(offset));
+    if (rec.type != kCommitRecord) return Status::Corruption("commit index points astray");
+    uint64_t copied = out->Append(kCommitRecord, rec.body);
+    commits_[offset] = copied;
+    return copied;
+  }
+
+  StoreImpl* store_;
+  const CompactOptions& options_;
+  const Snapshot& snap_;
+  const int64_t now_ns_;
+  CompactStats stats_;
+  std::vector<std::pair<std::string, BranchEntry>> branches_;
+  std::vector<uint64_t> versions_;               // old offsets, ascending
+  std::unordered_map<uint64_t, uint64_t> kept_;  // old offset -> new offset
+  std::vector<std::pair<VersionId, uint64_t>> new_versions_;
+  std::unordered_set<VersionId, HashHasher> kept_ids_;
+  std::vector<std::string> tails_;
+  std::unordered_map<uint64_t, uint64_t> new_roots_;  // old branch root -> new
+  std::unordered_map<uint64_t, uint64_t> commits_;    // old commit offset -> new
+};
+
+Result<CompactStats> StoreImpl::Compact(const CompactOptions& options) {
+  for (const RetentionRule& r : options.rules) {
+    if (r.keep_last && *r.keep_last == 0) {
+      return Status::InvalidArgument("keep_last must be at least 1 (the current version)");
+    }
+  }
+  std::lock_guard<WriterLock> guard(*writer_lock_);
+  KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
+  KVS_ASSIGN_OR_RETURN(snap, data()->PrepareAppend());
+  Compactor compactor(this, options, snap);
+  return compactor.Run();
+}
+
+Status EndDataFileWithMove(DataFile* old, uint64_t generation, const Salt& salt) {
+  return Compactor::EndWithMove(old, generation, salt);
+}
+
+}  // namespace kvs

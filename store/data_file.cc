@@ -1,0 +1,243 @@
+#include "store/data_file.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "store/coding.h"
+#include "store/crc32c.h"
+#include "store/format.h"
+
+namespace kvs {
+
+using namespace format;
+
+namespace {
+
+constexpr size_t kMinMapping = size_t{1} << 30;  // address space, not memory
+constexpr size_t kScanChunk = size_t{1} << 20;
+
+}  // namespace
+
+Mapping::~Mapping() {
+  if (data != nullptr) munmap(const_cast<char*>(data), capacity);
+}
+
+Result<RecordView> Snapshot::ReadRecord(uint64_t offset) const {
+  if (!map_ || offset < kFileHeaderSize || offset >= head_.end) {
+    return Status::Corruption("record offset " + std::to_string(offset) +
+                              " points outside the committed file");
+  }
+  return ParseRecord(std::string_view(map_->data, head_.end), 0, offset);
+}
+
+Result<std::string_view> Snapshot::Bytes(uint64_t offset, uint64_t n) const {
+  if (!map_ || offset > head_.end || n > head_.end - offset) {
+    return Status::Corruption("range past the committed end of the file");
+  }
+  return std::string_view(map_->data + offset, n);
+}
+
+Result<CommitPoint> Snapshot::ReadCommitPoint(uint64_t block) const {
+  auto bad = [&] {
+    return Status::Corruption("the block at offset " + std::to_string(block) + " is damaged");
+  };
+  KVS_ASSIGN_OR_RETURN(std::string_view header, Bytes(block, kBlockHeaderSize));
+  if (DecodeFixed32(header.data()) != kBlockMagic ||
+      Crc32c(0, header.data() + 8, kBlockHeaderSize - 8) != DecodeFixed32(header.data() + 4)) {
+    return bad();
+  }
+  uint64_t trailer_at = block + kBlockHeaderSize + DecodeFixed64(header.data() + 8);
+  if (trailer_at < block) return bad();
+  KVS_ASSIGN_OR_RETURN(std::string_view t, Bytes(trailer_at, kTrailerSize));
+  auto check = TrailerCheck(salt_, t.substr(0, kTrailerCheckedSize));
+  if (DecodeFixed32(t.data()) != kTrailerMagic || DecodeFixed64(t.data() + 32) != block ||
+      std::memcmp(check.data(), t.data() + kTrailerCheckedSize, check.size()) != 0) {
+    return bad();
+  }
+  CommitPoint p;
+  p.revision = DecodeFixed64(t.data() + 8);
+  p.time_ns = static_cast<int64_t>(DecodeFixed64(t.data() + 16));
+  p.root = DecodeFixed64(t.data() + 24);
+  p.block = block;
+  p.end = trailer_at + kTrailerSize;
+  return p;
+}
+
+std::string EncodeFileHeader(uint64_t generation, const ReplicaId& replica) {
+  std::string h(kDataMagic, sizeof(kDataMagic));
+  PutFixed32(&h, kFormatVersion);
+  PutFixed32(&h, 0);
+  PutFixed64(&h, generation);
+  h.append(reinterpret_cast<const char*>(replica.bytes.data()), replica.bytes.size());
+  h.resize(60, '\0');
+  PutFixed32(&h, Crc32c(0, h.data(), 60));
+  return h;
+}
+
+Result<std::unique_ptr<DataFile>> DataFile::Open(Env* env, const std::string& path,
+                                                 uint64_t generation, const Salt& salt,
+                                                 const ReplicaId& replica) {
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<File> file, env->Open(path, /*create=*/false));
+  KVS_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  char header[kFileHeaderSize];
+  if (size < kFileHeaderSize || !file->Read(0, kFileHeaderSize, header).ok()) {
+    return Status::Corruption(path + ": too short to be a kvs data file");
+  }
+  if (std::memcmp(header, kDataMagic, sizeof(kDataMagic)) != 0 ||
+      Crc32c(0, header, 60) != DecodeFixed32(header + 60)) {
+    return Status::Corruption(path + ": not a kvs data file (bad magic or header checksum)");
+  }
+  if (DecodeFixed32(header + 8) != kFormatVersion) {
+    return Status::Corruption(path + ": data format version " +
+                              std::to_string(DecodeFixed32(header + 8)) + " is not supported");
+  }
+  if (DecodeFixed64(header + 16) != generation ||
+      std::memcmp(header + 24, replica.bytes.data(), replica.bytes.size()) != 0) {
+    return Status::Corruption(path + ": belongs to another store or generation");
+  }
+  std::unique_ptr<DataFile> df(new DataFile(env, path, std::move(file), generation, salt));
+  std::lock_guard<std::mutex> lock(df->mu_);
+  KVS_RETURN_IF_ERROR(df->FindNewestFromEnd(size));
+  df->tail_bytes_at_open_ = size - df->head_.end;
+  KVS_RETURN_IF_ERROR(df->EnsureMapped(df->head_.end));
+  return df;
+}
+
+bool DataFile::VerifyBlockAt(uint64_t offset, uint64_t file_size, CommitPoint* point) const {
+  char header[kBlockHeaderSize];
+  if (offset + kBlockHeaderSize + kTrailerSize > file_size ||
+      !file_->Read(offset, kBlockHeaderSize, header).ok()) {
+    return false;
+  }
+  if (DecodeFixed32(header) != kBlockMagic ||
+      Crc32c(0, header + 8, kBlockHeaderSize - 8) != DecodeFixed32(header + 4)) {
+    return false;
+  }
+  uint64_t payload = DecodeFixed64(header + 8);
+  if (payload > file_size || offset + kBlockHeaderSize + payload + kTrailerSize > file_size) {
+    return false;
+  }
+  return VerifyBlockEndingAt(offset + kBlockHeaderSize + payload, file_size, point) &&
+         point->block == offset;
+}
+
+bool DataFile::VerifyBlockEndingAt(uint64_t trailer_offset, uint64_t file_size,
+                                   CommitPoint* point) const {
+  char t[kTrailerSize];
+  if (trailer_offset + kTrailerSize > file_size ||
+      !file_->Read(trailer_offset, kTrailerSize, t).ok()) {
+    return false;
+  }
+  if (DecodeFixed32(t) != kTrailerMagic) return false;
+  auto check = TrailerCheck(salt_, std::string_view(t, kTrailerCheckedSize));
+  if (std::memcmp(check.data(), t + kTrailerCheckedSize, check.size()) != 0) return false;
+  uint64_t block = DecodeFixed64(t + 32);
+  if (block < kFileHeaderSize || block + kBlockHeaderSize > trailer_offset) return false;
+  // The trailer is genuine; now the block it closes must be whole.
+  char header[kBlockHeaderSize];
+  if (!file_->Read(block, kBlockHeaderSize, header).ok() || DecodeFixed32(header) != kBlockMagic ||
+      Crc32c(0, header + 8, kBlockHeaderSize - 8) != DecodeFixed32(header + 4) ||
+      block + kBlockHeaderSize + DecodeFixed64(header + 8) != trailer_offset) {
+    return false;
+  }
+  uint32_t crc = 0;
+  std::string chunk;
+  for (uint64_t at = block + kBlockHeaderSize; at < trailer_offset;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kScanChunk, trailer_offset - at));
+    chunk.resize(n);
+    if (!file_->Read(at, n, chunk.data()).ok()) return false;
+    crc = Crc32c(crc, chunk.data(), n);
+    at += n;
+  }
+  if (crc != DecodeFixed32(t + 4)) return false;
+  uint64_t kind = DecodeFixed64(t + 40);
+  if (kind != kKindTransaction && kind != kKindMoved) return false;
+  point->revision = DecodeFixed64(t + 8);
+  point->time_ns = static_cast<int64_t>(DecodeFixed64(t + 16));
+  point->block = block;
+  point->end = trailer_offset + kTrailerSize;
+  point->moved = kind == kKindMoved;
+  point->root = point->moved ? 0 : DecodeFixed64(t + 24);
+  point->moved_to = point->moved ? DecodeFixed64(t + 24) : 0;
+  return true;
+}
+
+Status DataFile::FindNewestFromEnd(uint64_t file_size) {
+  // Common case: the file ends with a valid trailer.
+  if (file_size >= kFileHeaderSize + kTrailerSize && file_size % kRecordAlign == 0 &&
+      VerifyBlockEndingAt(file_size - kTrailerSize, file_size, &head_)) {
+    return Status::OK();
+  }
+  // A torn or in-flight tail: look for the last genuine trailer, scanning
+  // 8-byte aligned positions backward in chunks.
+  uint64_t pos =
+      file_size < kTrailerSize ? 0 : (file_size - kTrailerSize) / kRecordAlign * kRecordAlign;
+  std::string chunk;
+  while (pos >= kFileHeaderSize) {
+    uint64_t lo = pos >= kScanChunk + kFileHeaderSize ? pos - kScanChunk : kFileHeaderSize;
+    chunk.resize(static_cast<size_t>(pos - lo + 4));
+    KVS_RETURN_IF_ERROR(file_->Read(lo, chunk.size(), chunk.data()));
+    for (uint64_t at = pos; at >= lo; at -= kRecordAlign) {
+      if (DecodeFixed32(chunk.data() + (at - lo)) == kTrailerMagic &&
+          VerifyBlockEndingAt(at, file_size, &head_)) {
+        return Status::OK();
+      }
+      if (at < kRecordAlign) break;
+    }
+    if (lo == kFileHeaderSize) break;
+    pos = lo - kRecordAlign;
+  }
+  return Status::Corruption(path_ + ": no valid commit found in the data file");
+}
+
+Status DataFile::EnsureMapped(uint64_t end) {
+  if (map_ && map_->capacity >= end) return Status::OK();
+  size_t capacity = std::max(kMinMapping, static_cast<size_t>(end) * 2);
+  void* addr = mmap(nullptr, capacity, PROT_READ, MAP_SHARED, file_->fd(), 0);
+  if (addr == MAP_FAILED) {
+    return Status::IOError(path_ + ": mmap failed: " + std::strerror(errno));
+  }
+  map_ = std::make_shared<const Mapping>(static_cast<const char*>(addr), capacity);
+  return Status::OK();
+}
+
+Status DataFile::RefreshLocked() {
+  if (head_.moved) return Status::OK();
+  KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
+  if (size <= head_.end) return Status::OK();
+  CommitPoint next;
+  while (!head_.moved && VerifyBlockAt(head_.end, size, &next)) head_ = next;
+  return EnsureMapped(head_.end);
+}
+
+Result<Snapshot> DataFile::Latest() {
+  std::lock_guard<std::mutex> lock(mu_);
+  KVS_RETURN_IF_ERROR(RefreshLocked());
+  return Snapshot(map_, head_, salt_);
+}
+
+Result<Snapshot> DataFile::PrepareAppend() {
+  std::lock_guard<std::mutex> lock(mu_);
+  KVS_RETURN_IF_ERROR(RefreshLocked());
+  KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
+  if (size > head_.end) KVS_RETURN_IF_ERROR(file_->Truncate(head_.end));
+  return Snapshot(map_, head_, salt_);
+}
+
+Status DataFile::Append(const std::string& blocks, const CommitPoint& last, bool sync) {
+  uint64_t at;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    at = head_.end;
+  }
+  KVS_RETURN_IF_ERROR(file_->Write(at, blocks));
+  if (sync) KVS_RETURN_IF_ERROR(file_->Sync());
+  std::lock_guard<std::mutex> lock(mu_);
+  KVS_RETURN_IF_ERROR(EnsureMapped(last.end));
+  head_ = last;
+  return Status::OK();
+}
+
+}  // namespace kvs

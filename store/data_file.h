@@ -1,0 +1,125 @@
+// DataFile: one generation of the append-only data file (layout in
+// store/format.h), and how readers find its newest commit without a lock.
+//
+// Readers map the file and remember the end of the newest block they have
+// verified. Each read first compares the file size with that end: when the
+// file grew, they verify the new blocks forward from the known end (each
+// block's header says where its trailer is), so they never interpret bytes
+// that are not a block start. Only a fresh open, knowing nothing, scans
+// backward from the end of the file; the salted trailer check makes that
+// scan immune to stored values that imitate a trailer.
+//
+// The writer (holding the store's writer locks) appends whole blocks with
+// one write and one sync, after cutting off any torn tail a crash left.
+#ifndef KVS_STORE_DATA_FILE_H_
+#define KVS_STORE_DATA_FILE_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "kvs/env.h"
+#include "kvs/store.h"
+#include "store/record.h"
+
+namespace kvs {
+
+using Salt = std::array<uint8_t, 16>;  // see TrailerCheck in store/record.h
+
+// The newest committed block as a reader sees it.
+struct CommitPoint {
+  uint64_t revision = 0;
+  int64_t time_ns = 0;
+  uint64_t root = 0;   // global tree root
+  uint64_t block = 0;  // offset of the block header
+  uint64_t end = 0;    // offset just past the trailer
+  bool moved = false;  // the file was replaced by generation moved_to
+  uint64_t moved_to = 0;
+};
+
+struct Mapping {
+  Mapping(const char* data, size_t capacity) : data(data), capacity(capacity) {}
+  ~Mapping();
+  const char* data;
+  size_t capacity;
+};
+
+// A consistent, immutable view of the data file up to one commit.
+class Snapshot : public RecordSource {
+ public:
+  Snapshot() = default;
+  Snapshot(std::shared_ptr<const Mapping> map, CommitPoint head, const Salt& salt)
+      : map_(std::move(map)), head_(head), salt_(salt) {}
+  const CommitPoint& head() const { return head_; }
+  Result<RecordView> ReadRecord(uint64_t offset) const override;
+  // The commit an earlier block made (its trailer, verified).
+  Result<CommitPoint> ReadCommitPoint(uint64_t block) const;
+  // The committed bytes [offset, offset + n), for Check.
+  Result<std::string_view> Bytes(uint64_t offset, uint64_t n) const;
+
+ private:
+  std::shared_ptr<const Mapping> map_;
+  CommitPoint head_;
+  Salt salt_{};
+};
+
+// The 64-byte header that starts every data file.
+std::string EncodeFileHeader(uint64_t generation, const ReplicaId& replica);
+
+class DataFile {
+ public:
+  // Opens an existing data file and finds its newest valid block.
+  static Result<std::unique_ptr<DataFile>> Open(Env* env, const std::string& path,
+                                                uint64_t generation, const Salt& salt,
+                                                const ReplicaId& replica);
+
+  uint64_t generation() const { return generation_; }
+  // Bytes past the newest valid block when the file was opened.
+  uint64_t tail_bytes_at_open() const { return tail_bytes_at_open_; }
+
+  // The newest committed state, after picking up blocks other processes
+  // appended. Thread-safe; never blocks on writers.
+  Result<Snapshot> Latest();
+
+  // ---- Writer side: the caller holds the store's writer locks. --------
+  // Refreshes and cuts off bytes past the newest valid block (a torn tail).
+  Result<Snapshot> PrepareAppend();
+  // Appends blocks (from a BlockBuilder started at the current end); the last one
+  // becomes the newest commit. On any failure the data file must not be
+  // written again until reopened (the caller makes that sticky).
+  Status Append(const std::string& blocks, const CommitPoint& last, bool sync);
+
+ private:
+  DataFile(Env* env, std::string path, std::unique_ptr<File> file, uint64_t generation,
+           const Salt& salt)
+      : env_(env),
+        path_(std::move(path)),
+        file_(std::move(file)),
+        generation_(generation),
+        salt_(salt) {}
+  // Verifies the block whose trailer is at trailer_offset; fills *point.
+  bool VerifyBlockEndingAt(uint64_t trailer_offset, uint64_t file_size, CommitPoint* point) const;
+  // Verifies the block starting at offset; fills *point.
+  bool VerifyBlockAt(uint64_t offset, uint64_t file_size, CommitPoint* point) const;
+  Status FindNewestFromEnd(uint64_t file_size);
+  // Picks up blocks appended since head_. Requires mu_.
+  Status RefreshLocked();
+  Status EnsureMapped(uint64_t end);  // requires mu_
+
+  Env* env_;
+  std::string path_;
+  std::unique_ptr<File> file_;
+  uint64_t generation_;
+  Salt salt_;
+  uint64_t tail_bytes_at_open_ = 0;
+
+  std::mutex mu_;
+  std::shared_ptr<const Mapping> map_;  // Guarded by mu_
+  CommitPoint head_;                    // Guarded by mu_
+};
+
+}  // namespace kvs
+
+#endif  // KVS_STORE_DATA_FILE_H_

@@ -1,0 +1,146 @@
+#include "store/directory.h"
+
+#include <sys/stat.h>
+
+#include <boost/interprocess/sync/file_lock.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <random>
+
+#include "store/coding.h"
+#include "store/crc32c.h"
+#include "store/format.h"
+
+namespace kvs {
+
+using namespace format;
+
+Result<StoreIdentity> ReadIdentity(Env* env, const std::string& dir) {
+  std::string path = dir + "/STORE";
+  if (!env->Exists(path)) return Status::NotFound(dir + " is not a kvs store (no STORE file)");
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<File> file, env->Open(path, false));
+  char buf[kStoreFileSize];
+  KVS_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  if (size != kStoreFileSize || !file->Read(0, kStoreFileSize, buf).ok() ||
+      std::memcmp(buf, kStoreMagic, sizeof(kStoreMagic)) != 0 ||
+      Crc32c(0, buf, 56) != DecodeFixed32(buf + 56)) {
+    return Status::Corruption(path + " is damaged (bad size, magic or checksum)");
+  }
+  if (DecodeFixed32(buf + 8) != kFormatVersion) {
+    return Status::Corruption(path + ": store format version " +
+                              std::to_string(DecodeFixed32(buf + 8)) + " is not supported");
+  }
+  StoreIdentity id;
+  std::memcpy(id.replica.bytes.data(), buf + 16, 16);
+  std::memcpy(id.salt.data(), buf + 32, 16);
+  id.created_ns = static_cast<int64_t>(DecodeFixed64(buf + 48));
+  return id;
+}
+
+Status WriteIdentity(Env* env, const std::string& dir, const StoreIdentity& id) {
+  std::string buf(kStoreMagic, sizeof(kStoreMagic));
+  PutFixed32(&buf, kFormatVersion);
+  PutFixed32(&buf, 0);
+  buf.append(reinterpret_cast<const char*>(id.replica.bytes.data()), 16);
+  buf.append(reinterpret_cast<const char*>(id.salt.data()), 16);
+  PutFixed64(&buf, static_cast<uint64_t>(id.created_ns));
+  PutFixed32(&buf, Crc32c(0, buf.data(), 56));
+  PutFixed32(&buf, 0);
+  std::string tmp = dir + "/STORE.tmp";
+  {
+    KVS_ASSIGN_OR_RETURN(std::unique_ptr<File> file, env->Open(tmp, true));
+    KVS_RETURN_IF_ERROR(file->Truncate(0));
+    KVS_RETURN_IF_ERROR(file->Write(0, buf));
+    KVS_RETURN_IF_ERROR(file->Sync());
+  }
+  KVS_RETURN_IF_ERROR(env->Rename(tmp, dir + "/STORE"));
+  return env->SyncDir(dir);
+}
+
+StoreIdentity NewIdentity() {
+  std::random_device rd;  // reads the kernel's entropy source
+  StoreIdentity id;
+  for (auto& b : id.replica.bytes) b = static_cast<uint8_t>(rd());
+  for (auto& b : id.salt) b = static_cast<uint8_t>(rd());
+  id.created_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  return id;
+}
+
+std::string DataFileName(uint64_t generation) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "data.%06llu", static_cast<unsigned long long>(generation));
+  return name;
+}
+
+Result<uint64_t> LiveGeneration(Env* env, const std::string& dir) {
+  KVS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
+  uint64_t best = 0;
+  for (const std::string& name : names) {
+    if (name.size() != 11 || name.compare(0, 5, "data.") != 0) continue;
+    if (name.find_first_not_of("0123456789", 5) != std::string::npos) continue;
+    best = std::max<uint64_t>(best, std::stoull(name.substr(5)));
+  }
+  return best;
+}
+
+// ---- WriterLock -----------------------------------------------------------
+
+struct WriterLock::Impl {
+  std::mutex mu;                        // excludes threads of this process
+  boost::interprocess::file_lock file;  // excludes other processes
+};
+
+WriterLock::WriterLock(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+WriterLock::~WriterLock() = default;
+
+void WriterLock::lock() {
+  impl_->mu.lock();
+  impl_->file.lock();
+}
+
+void WriterLock::unlock() {
+  impl_->file.unlock();
+  impl_->mu.unlock();
+}
+
+namespace {
+// Every WriterLock of this process, by lock file. Guards creation and
+// destruction too: closing any descriptor of the lock file would drop the
+// process's lock, so no descriptor of it is opened or closed while another
+// WriterLock for it may be held.
+std::mutex registry_mu;
+std::map<std::pair<dev_t, ino_t>, std::weak_ptr<WriterLock>> registry;
+}  // namespace
+
+Result<std::shared_ptr<WriterLock>> WriterLock::ForDirectory(const std::string& dir) {
+  std::string path = dir + "/LOCK";
+  std::lock_guard<std::mutex> guard(registry_mu);
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    std::ofstream touch(path, std::ios::app);  // the file lock needs the file to exist
+    if (!touch || stat(path.c_str(), &st) != 0) {
+      return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
+    }
+  }
+  auto key = std::make_pair(st.st_dev, st.st_ino);
+  if (auto existing = registry[key].lock()) return existing;
+  auto impl = std::make_unique<Impl>();
+  try {
+    impl->file = boost::interprocess::file_lock(path.c_str());
+  } catch (const std::exception& e) {
+    return Status::IOError("cannot open lock " + path + ": " + e.what());
+  }
+  std::shared_ptr<WriterLock> lock(new WriterLock(std::move(impl)), [](WriterLock* l) {
+    std::lock_guard<std::mutex> guard(registry_mu);
+    delete l;
+  });
+  registry[key] = lock;
+  return lock;
+}
+
+}  // namespace kvs

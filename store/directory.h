@@ -1,0 +1,52 @@
+// The store directory's fixed parts: the STORE identity file, the writer
+// lock, and which data file generation is live (layout in store/format.h).
+#ifndef KVS_STORE_DIRECTORY_H_
+#define KVS_STORE_DIRECTORY_H_
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "kvs/env.h"
+#include "kvs/store.h"
+#include "store/data_file.h"
+
+namespace kvs {
+
+struct StoreIdentity {
+  ReplicaId replica;
+  Salt salt;
+  int64_t created_ns = 0;
+};
+
+// Reads dir/STORE. NotFound when it does not exist.
+Result<StoreIdentity> ReadIdentity(Env* env, const std::string& dir);
+// Writes dir/STORE durably (temp file, sync, rename, sync dir).
+Status WriteIdentity(Env* env, const std::string& dir, const StoreIdentity& id);
+StoreIdentity NewIdentity();
+
+std::string DataFileName(uint64_t generation);
+// The highest generation with a data file in dir; 0 when there is none.
+Result<uint64_t> LiveGeneration(Env* env, const std::string& dir);
+
+// Serializes writers across processes and threads. A POSIX record lock
+// belongs to the process, and closing any descriptor of the file drops it,
+// so one WriterLock exists per lock file per process (shared by every Store
+// object on that directory) and pairs the file lock with a mutex.
+class WriterLock {
+ public:
+  static Result<std::shared_ptr<WriterLock>> ForDirectory(const std::string& dir);
+  ~WriterLock();
+  void lock();
+  void unlock();
+
+ private:
+  struct Impl;
+  explicit WriterLock(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kvs
+
+#endif  // KVS_STORE_DIRECTORY_H_

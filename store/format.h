@@ -1,0 +1,135 @@
+// The bytes of a store directory. Everything the engine writes is described
+// here; the writers are store/meta_file.cc (STORE), store/data_file.cc
+// (file header, blocks, trailers), store/record.cc (records inside blocks)
+// and store/btree.cc (tree nodes). All integers are little-endian unless a
+// field says "big-endian" (only inside tree keys, where byte order must
+// equal numeric order).
+//
+// A store directory holds:
+//   STORE          identity: magic, format version, replica id, salt. Written
+//                  once at creation (temp file, fsync, rename, fsync dir).
+//   LOCK           empty; the interprocess writer lock is taken on it.
+//   data.NNNNNN    the append-only data file of generation NNNNNN. Compaction
+//                  writes generation N+1 and removes N; the highest complete
+//                  generation is the live one.
+//
+// STORE (64 bytes):
+//   [0,8) "KVSSTORE"  [8,12) format version  [12,16) zero
+//   [16,32) replica id  [32,48) salt (secret; never leaves the machine)
+//   [48,56) creation time ns  [56,60) crc32c of [0,56)  [60,64) zero
+//
+// Data file = file header, then blocks, one per transaction, back to back.
+//   File header (64 bytes): [0,8) "KVSDATA\0"  [8,12) format version
+//     [12,16) zero  [16,24) generation  [24,40) replica id
+//     [40,60) zero  [60,64) crc32c of [0,60)
+//   Block = block header (32) + payload + trailer (64):
+//     header:  [0,4) "KVSB"  [4,8) crc32c of [8,32)  [8,16) payload length
+//              [16,24) revision  [24,32) zero
+//     payload: records, each starting at an 8-byte aligned file offset.
+//     trailer: [0,4) "KVST"  [4,8) crc32c of the whole payload
+//              [8,16) revision  [16,24) commit time ns
+//              [24,32) global tree root offset (0: empty tree)
+//              [32,40) offset of this block's header  [40,48) kind
+//              [48,64) salted check: the first 16 bytes of
+//                      SHA-256(salt || trailer[0,48)).
+//   A block counts only when its header, payload crc and salted check are all
+//   valid. Readers find the newest block from the end of the file: the salt
+//   makes a trailer impossible to forge from inside a stored value, so a
+//   backward scan over a torn or in-flight tail cannot be fooled. Kind 1 is a
+//   transaction; kind 2 ("moved") ends a file that compaction replaced, and
+//   its root field holds the new generation.
+//
+// Record (inside a payload; 12-byte header, then the body, zero-padded to 8):
+//   [0,4) crc32c of [4, length)  [4,5) type  [5,8) zero  [8,12) length
+//   Types: 'L' leaf node, 'I' inner node (store/btree.h), 'V' version,
+//   'C' commit. Every read of a record verifies its crc first.
+//
+// Version body ('V'):
+//   id[32] time_ns[8] replica[16] revision[8] deleted[1] zero[3]
+//   parent_count[4] key_length[4] value_length[8]
+//   parents: parent_count x (id[32], record offset[8]; 0 when not stored)
+//   key bytes, value bytes.
+// The id is SHA-256 of the canonical encoding (kVersionHashTag):
+//   "kvs.version.v1" | key_length[4] | key | parent_count[4] |
+//   parent ids sorted ascending | deleted[1] | value_length[8] | value |
+//   time_ns[8] | replica[16]
+// Revision and parent offsets are local facts and not part of the id.
+//
+// Commit body ('C'):
+//   id[32] revision[8] time_ns[8] branch_length[2] parent_count[2]
+//   key_count[4] parents: parent_count x id[32], branch bytes,
+//   keys: key_count x (key_length[4], key bytes)
+// The id is SHA-256 of "kvs.commit.v1" | branch_length[4] | branch |
+//   parent_count[4] | parent ids | time_ns[8] | key_count[4] |
+//   key_count x (key_length[4] | key | head_count[4] | head ids sorted).
+//
+// The global tree (root in each trailer) maps:
+//   'B' branch name          -> branch: tree root[8] head revision[8]
+//                               head commit[32] created revision[8]
+//                               created time ns[8]
+//   'V' version id[32]       -> record offset[8]
+//   'L' parent[32] child[32] -> "" (forward links)
+//   'T' key 0x00 id[32]      -> "" (tails: stored versions of key without a
+//                               stored parent)
+//   'R' revision[8, big-endian] -> block offset[8] (0 once compacted away)
+//                               commit record offset[8] (0: none) time_ns[8]
+//   'C' commit id[32]        -> revision[8] commit record offset[8]
+//   'P' peer name            -> checkpoint bytes
+// A branch tree maps key 0x00 ~revision[8, big-endian] -> key entry, one
+// entry per revision that changed the key, so a key's entries sort newest
+// first and "the key as of revision R" is the first entry at or after
+// key 0x00 ~R. Keys cannot contain 0x00. Key entry:
+//   created_time_ns[8] head_count[4] zero[4]
+//   heads: head_count x (id[32] record offset[8] time_ns[8] deleted[1]
+//          zero[7]), winner first.
+#ifndef KVS_STORE_FORMAT_H_
+#define KVS_STORE_FORMAT_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace kvs::format {
+
+constexpr uint32_t kFormatVersion = 1;
+
+constexpr char kStoreMagic[8] = {'K', 'V', 'S', 'S', 'T', 'O', 'R', 'E'};
+constexpr size_t kStoreFileSize = 64;
+
+constexpr char kDataMagic[8] = {'K', 'V', 'S', 'D', 'A', 'T', 'A', '\0'};
+constexpr size_t kFileHeaderSize = 64;
+
+constexpr uint32_t kBlockMagic = 0x42535654;    // "KVSB" read little-endian
+constexpr uint32_t kTrailerMagic = 0x54535654;  // "KVST" read little-endian
+constexpr size_t kBlockHeaderSize = 32;
+constexpr size_t kTrailerSize = 64;
+constexpr size_t kTrailerCheckedSize = 48;  // bytes covered by the salted check
+constexpr uint64_t kKindTransaction = 1;
+constexpr uint64_t kKindMoved = 2;
+
+constexpr size_t kRecordHeaderSize = 12;
+constexpr size_t kRecordAlign = 8;
+constexpr char kLeafNode = 'L';
+constexpr char kInnerNode = 'I';
+constexpr char kVersionRecord = 'V';
+constexpr char kCommitRecord = 'C';
+
+constexpr size_t kVersionFixedSize = 32 + 8 + 16 + 8 + 1 + 3 + 4 + 4 + 8;
+constexpr size_t kParentRefSize = 32 + 8;
+constexpr size_t kCommitFixedSize = 32 + 8 + 8 + 2 + 2 + 4;
+constexpr size_t kHeadSize = 32 + 8 + 8 + 1 + 7;
+constexpr size_t kKeyEntryFixedSize = 8 + 4 + 4;
+constexpr size_t kBranchEntrySize = 8 + 8 + 32 + 8 + 8;
+constexpr size_t kRevisionSuffixSize = 9;  // 0x00 ~revision
+
+constexpr char kVersionHashTag[] = "kvs.version.v1";
+constexpr char kCommitHashTag[] = "kvs.commit.v1";
+
+static_assert(kFileHeaderSize % kRecordAlign == 0);
+static_assert(kBlockHeaderSize % kRecordAlign == 0);
+static_assert(kTrailerSize % kRecordAlign == 0);
+static_assert(kVersionFixedSize == 84);
+static_assert(kHeadSize == 56);
+
+}  // namespace kvs::format
+
+#endif  // KVS_STORE_FORMAT_H_

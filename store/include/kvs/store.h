@@ -1,0 +1,320 @@
+// The kvs store engine: the whole public interface.
+//
+// A Store is one directory holding the full history of every key: each write
+// creates an immutable, content-addressed Version whose parents are the
+// versions it replaces. Each branch maps keys to their current heads (usually
+// one; more after concurrent writes met: a conflict, read as a deterministic
+// winner). Every transaction gets the next global revision number and is a
+// commit on its branch, so any key can be read as it was at a revision, a time
+// or a commit. See ../../../shared/DESIGN.md for the model and store/format.h
+// for the bytes on disk.
+//
+// Thread- and process-safety: a Store may be used from many threads at once,
+// and many processes (FastCGI workers, CGI invocations, the kvs command line)
+// may open the same directory at the same time. Writers are serialized by an
+// interprocess file lock plus an in-process mutex; readers take no lock, never
+// block writers and never see a partial transaction.
+#ifndef KVS_STORE_H_
+#define KVS_STORE_H_
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kvs/env.h"
+#include "kvs/status.h"
+
+namespace kvs {
+
+// A SHA-256 digest naming a version or a commit.
+struct Hash {
+  std::array<uint8_t, 32> bytes{};
+
+  // 64 lower-case hex digits.
+  std::string Hex() const;
+  // Parses exactly 64 hex digits (either case).
+  static Result<Hash> FromHex(std::string_view hex);
+  bool IsZero() const;
+  auto operator<=>(const Hash&) const = default;
+};
+using VersionId = Hash;
+using CommitId = Hash;
+
+// Random id made when a store is created; names the replica a version was
+// written on. Shown as 32 hex digits.
+struct ReplicaId {
+  std::array<uint8_t, 16> bytes{};
+  std::string Hex() const;
+  auto operator<=>(const ReplicaId&) const = default;
+};
+
+enum class SyncMode {
+  // A write returns only after its bytes and the new file size are on stable
+  // storage (fdatasync). A process crash or a power loss loses nothing that
+  // was acknowledged.
+  kSync,
+  // A write returns once its bytes are in the operating system's page cache.
+  // A process crash (kill -9, segfault) loses nothing that was acknowledged;
+  // a power loss or kernel crash can lose the most recent transactions (never
+  // part of one: the store reopens at an earlier, consistent revision).
+  kNone,
+};
+
+struct Options {
+  SyncMode sync = SyncMode::kSync;
+  // Create the directory and an empty store when none exists.
+  bool create_if_missing = true;
+  // Bounds enforced on every write (InvalidArgument when exceeded).
+  size_t max_key_bytes = 1024;
+  size_t max_value_bytes = 64 << 20;
+  size_t max_writes_per_transaction = 100000;
+  // Concurrent writers in one process share one fsync; a group holds at most
+  // this many bytes of new values.
+  size_t max_group_bytes = 8 << 20;
+  // File system access; nullptr means Env::Default(). Not owned.
+  Env* env = nullptr;
+};
+
+// One immutable state of one key.
+struct Version {
+  VersionId id;
+  std::string key;
+  std::vector<VersionId> parents;  // 0 = new key, 1 = update, 2+ = merge
+  bool deleted = false;            // a tombstone
+  int64_t time_ns = 0;             // the writer's wall clock, ns since 1970
+  ReplicaId replica;               // where it was written
+  uint64_t size = 0;               // value length in bytes
+  uint64_t revision = 0;           // local revision that stored it here
+  std::string value;               // filled only where a call says so
+};
+
+// A key on a branch, as of some point in time.
+struct KeyState {
+  // The deterministic winner among the heads (newest time, then larger id),
+  // with its value; deleted when the winner is a tombstone.
+  Version winner;
+  // All heads, winner first, then by the same order. Values not filled.
+  std::vector<Version> heads;
+  uint64_t revision = 0;        // revision that last changed the key here
+  int64_t created_time_ns = 0;  // time of the oldest version on this branch
+  bool conflict() const { return heads.size() > 1; }
+};
+
+// Which state of a branch a read sees.
+struct ReadPoint {
+  enum class Kind { kLatest, kRevision, kTime, kCommit };
+  Kind kind = Kind::kLatest;
+  uint64_t revision = 0;  // kRevision: as of the end of this revision
+  int64_t time_ns = 0;    // kTime: as of the last revision at or before it
+  CommitId commit;        // kCommit: as of this commit
+
+  static ReadPoint Latest() { return {}; }
+  static ReadPoint AtRevision(uint64_t r) { return {Kind::kRevision, r, 0, {}}; }
+  static ReadPoint AtTime(int64_t t) { return {Kind::kTime, 0, t, {}}; }
+  static ReadPoint AtCommit(const CommitId& c) { return {Kind::kCommit, 0, 0, c}; }
+};
+
+// One key written by a transaction.
+struct KeyWrite {
+  std::string key;
+  std::optional<std::string> value;  // nullopt writes a tombstone (delete)
+  // nullopt: the new version's parents are all current heads (a plain write,
+  // which also resolves a conflict). Set: exactly these versions of the key,
+  // which must exist; only they stop being heads, so two writes naming the
+  // same old parent leave two heads.
+  std::optional<std::vector<VersionId>> parents;
+  // Compare-and-set: the transaction fails with kConflict, writing nothing,
+  // unless the key's current heads are exactly this set (empty: the key must
+  // have no version on the branch yet).
+  std::optional<std::vector<VersionId>> expected_heads;
+};
+
+struct WriteBatch {
+  std::string branch = "main";
+  std::vector<KeyWrite> writes;
+
+  WriteBatch& Put(std::string key, std::string value);
+  WriteBatch& Delete(std::string key);
+};
+
+struct WriteResult {
+  uint64_t revision = 0;
+  CommitId commit;
+  int64_t time_ns = 0;
+  std::vector<VersionId> versions;  // one per KeyWrite, in order
+};
+
+// A version received from another replica, with its original id.
+struct ReplicatedVersion {
+  VersionId id;
+  std::string key;
+  std::vector<VersionId> parents;
+  std::optional<std::string> value;  // nullopt: tombstone
+  int64_t time_ns = 0;
+  ReplicaId replica;
+};
+
+// Everything one replication step applies atomically.
+struct ReplicationBatch {
+  std::string branch = "main";
+  // In any order; each one's parents must be known locally or come earlier
+  // in this batch. Versions already present are skipped.
+  std::vector<ReplicatedVersion> versions;
+  // Stored in the same transaction as the versions: a peer's checkpoint.
+  std::string peer;
+  std::string checkpoint;
+};
+
+struct BranchInfo {
+  std::string name;
+  uint64_t head_revision = 0;  // last revision that changed the branch
+  CommitId head_commit;        // zero before the branch's first commit
+  uint64_t created_revision = 0;
+  int64_t created_time_ns = 0;
+};
+
+struct CommitInfo {
+  CommitId id;
+  std::vector<CommitId> parents;
+  std::string branch;
+  uint64_t revision = 0;
+  int64_t time_ns = 0;
+  std::vector<std::string> keys;  // keys the commit changed, sorted
+};
+
+struct DiffEntry {
+  enum class Kind { kAdded, kRemoved, kModified };
+  Kind kind;
+  std::string key;
+  std::optional<VersionId> from;  // winner on the "from" side
+  std::optional<VersionId> to;    // winner on the "to" side
+};
+
+struct KeyListOptions {
+  std::string prefix;
+  std::string start_after;  // only keys greater than this
+  size_t limit = 1000;
+  bool include_deleted = false;  // list keys whose winner is a tombstone
+  bool with_values = false;      // fill KeyState::winner.value
+  ReadPoint at;
+};
+
+// Which history a compaction keeps for keys starting with prefix (the rule
+// with the longest matching prefix applies). A version is kept when either
+// condition keeps it; heads are always kept.
+struct RetentionRule {
+  std::string prefix;
+  std::optional<uint64_t> keep_last;       // the last N versions of a key
+  std::optional<int64_t> keep_younger_ns;  // versions newer than now - T
+};
+
+struct CompactOptions {
+  std::vector<RetentionRule> rules;  // none: keep all history
+  // Called now and then with (done, total) units of work; may be empty.
+  std::function<void(uint64_t, uint64_t)> progress;
+};
+
+struct CompactStats {
+  uint64_t bytes_before = 0;
+  uint64_t bytes_after = 0;
+  uint64_t versions_kept = 0;
+  uint64_t versions_dropped = 0;
+};
+
+struct CheckReport {
+  std::vector<std::string> problems;  // empty when the store is sound
+  uint64_t revisions = 0;
+  uint64_t versions = 0;
+  uint64_t tree_nodes = 0;
+  uint64_t bytes = 0;
+  bool ok() const { return problems.empty(); }
+};
+
+// What Open found in the data file, for operators and tests.
+struct RecoveryInfo {
+  uint64_t dropped_tail_bytes = 0;  // torn or corrupt bytes after the last commit
+};
+
+class Store {
+ public:
+  // Opens (or creates, see Options) the store in dir. Costs O(1) in the
+  // store's size. Corruption when the files fail their checks; the tail of
+  // a torn last write is ignored and reported in recovery_info().
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, const Options& options);
+  virtual ~Store() = default;
+
+  virtual ReplicaId replica_id() const = 0;
+  virtual RecoveryInfo recovery_info() const = 0;
+  // The newest committed revision (0 for a new store).
+  virtual Result<uint64_t> Revision() = 0;
+
+  // ---- Writing --------------------------------------------------------
+  // Applies every write of the batch as one transaction, or none of them.
+  // InvalidArgument for bad keys, values or branch names; NotFound for an
+  // unknown branch or parent; Conflict when expected_heads does not hold;
+  // IOError when the file system failed (the store then refuses writes until
+  // reopened, instead of guessing what reached the disk).
+  virtual Result<WriteResult> Write(const WriteBatch& batch) = 0;
+
+  // Applies versions written elsewhere, verifying each id against its
+  // content (Corruption when it does not match; nothing is applied).
+  virtual Result<WriteResult> ApplyReplicated(const ReplicationBatch& batch) = 0;
+  // The checkpoint last stored for peer; NotFound when none.
+  virtual Result<std::string> Checkpoint(std::string_view peer) = 0;
+
+  // ---- Reading keys ---------------------------------------------------
+  // NotFound when the key has no version on the branch at that point. A
+  // deleted key is found, with winner.deleted set.
+  virtual Result<KeyState> Get(std::string_view branch, std::string_view key,
+                               const ReadPoint& at = ReadPoint::Latest()) = 0;
+  // Keys in byte order.
+  virtual Result<std::vector<KeyState>> ListKeys(std::string_view branch,
+                                                 const KeyListOptions& options) = 0;
+
+  // ---- Reading the version graph --------------------------------------
+  virtual Result<Version> GetVersion(const VersionId& id, bool with_value) = 0;
+  // Resolves a unique hex prefix (at least 8 digits) to a full id.
+  virtual Result<VersionId> ResolveVersion(std::string_view hex_prefix) = 0;
+  // Ancestors of id including itself, newest first (time, then id), each
+  // once, skipping the first `skip`. Values filled when with_values.
+  virtual Result<std::vector<Version>> History(const VersionId& id, size_t skip, size_t limit,
+                                               bool with_values) = 0;
+  // Versions that name id as a parent, by id.
+  virtual Result<std::vector<Version>> Children(const VersionId& id) = 0;
+  // The most recent common ancestors of ids (more than one on a tie);
+  // empty when they share none.
+  virtual Result<std::vector<Version>> CommonAncestors(const std::vector<VersionId>& ids) = 0;
+  // Versions of key with no parents, by id.
+  virtual Result<std::vector<Version>> Tails(std::string_view key) = 0;
+
+  // ---- Branches and commits -------------------------------------------
+  // Creates branch name as a copy of from at point `at`, in O(1).
+  virtual Result<BranchInfo> CreateBranch(std::string_view name, std::string_view from,
+                                          const ReadPoint& at = ReadPoint::Latest()) = 0;
+  virtual Result<std::vector<BranchInfo>> ListBranches() = 0;
+  virtual Result<BranchInfo> GetBranch(std::string_view name) = 0;
+  virtual Status DeleteBranch(std::string_view name) = 0;
+  virtual Result<CommitInfo> GetCommit(const CommitId& id) = 0;
+  // Keys whose winners differ between two branch states; costs
+  // O(differences), not O(keys), when the states share structure.
+  virtual Result<std::vector<DiffEntry>> Diff(std::string_view from_branch,
+                                              const ReadPoint& from_at, std::string_view to_branch,
+                                              const ReadPoint& to_at) = 0;
+
+  // ---- Maintenance ----------------------------------------------------
+  // Rewrites the store into a new file holding what the rules keep, and
+  // publishes it by atomic rename. Writers wait; readers go on.
+  virtual Result<CompactStats> Compact(const CompactOptions& options) = 0;
+  // Reads and verifies every byte of the store.
+  virtual Result<CheckReport> Check() = 0;
+};
+
+}  // namespace kvs
+
+#endif  // KVS_STORE_H_

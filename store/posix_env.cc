@@ -1,0 +1,113 @@
+// Env::Default(): the real file system, through POSIX calls.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "kvs/env.h"
+
+namespace kvs {
+namespace {
+
+Status Errno(const std::string& what) {
+  return Status::IOError(what + ": " + std::strerror(errno));
+}
+
+class PosixFile : public File {
+ public:
+  PosixFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~PosixFile() override { close(fd_); }
+
+  Status Write(uint64_t offset, std::string_view data) override {
+    while (!data.empty()) {
+      ssize_t n = pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Errno("write " + path_);
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+      offset += static_cast<uint64_t>(n);
+    }
+    return Status::OK();
+  }
+  Status Sync() override {
+    return fdatasync(fd_) == 0 ? Status::OK() : Errno("fdatasync " + path_);
+  }
+  Status Read(uint64_t offset, size_t n, char* out) const override {
+    while (n > 0) {
+      ssize_t got = pread(fd_, out, n, static_cast<off_t>(offset));
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        return Errno("read " + path_);
+      }
+      if (got == 0) return Status::IOError("read " + path_ + ": unexpected end of file");
+      out += got;
+      n -= static_cast<size_t>(got);
+      offset += static_cast<uint64_t>(got);
+    }
+    return Status::OK();
+  }
+  Result<uint64_t> Size() const override {
+    struct stat st;
+    if (fstat(fd_, &st) != 0) return Errno("stat " + path_);
+    return static_cast<uint64_t>(st.st_size);
+  }
+  Status Truncate(uint64_t size) override {
+    return ftruncate(fd_, static_cast<off_t>(size)) == 0 ? Status::OK()
+                                                         : Errno("truncate " + path_);
+  }
+  int fd() const override { return fd_; }
+
+ private:
+  std::string path_;
+  int fd_;
+};
+
+class PosixEnv : public Env {
+ public:
+  Result<std::unique_ptr<File>> Open(const std::string& path, bool create) override {
+    int fd = open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+    if (fd < 0) return Errno("open " + path);
+    return std::unique_ptr<File>(new PosixFile(path, fd));
+  }
+  Status Rename(const std::string& from, const std::string& to) override {
+    return rename(from.c_str(), to.c_str()) == 0 ? Status::OK() : Errno("rename " + from);
+  }
+  Status SyncDir(const std::string& dir) override {
+    int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Errno("open " + dir);
+    int rc = fsync(fd);
+    close(fd);
+    return rc == 0 ? Status::OK() : Errno("fsync " + dir);
+  }
+  Status Remove(const std::string& path) override {
+    return unlink(path.c_str()) == 0 || errno == ENOENT ? Status::OK() : Errno("unlink " + path);
+  }
+  Status MakeDir(const std::string& dir) override {
+    return mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST ? Status::OK() : Errno("mkdir " + dir);
+  }
+  bool Exists(const std::string& path) override { return access(path.c_str(), F_OK) == 0; }
+  Result<std::vector<std::string>> ListDir(const std::string& dir) override {
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) return Errno("opendir " + dir);
+    std::vector<std::string> names;
+    while (struct dirent* e = readdir(d)) {
+      std::string name = e->d_name;
+      if (name != "." && name != "..") names.push_back(std::move(name));
+    }
+    closedir(d);
+    return names;
+  }
+};
+
+}  // namespace
+
+Env* Env::Default() {
+  static PosixEnv* env = new PosixEnv();
+  return env;
+}
+
+}  // namespace kvs

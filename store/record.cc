@@ -1,0 +1,86 @@
+#include "store/record.h"
+
+#include <cstring>
+
+#include "store/coding.h"
+#include "store/crc32c.h"
+#include "store/format.h"
+#include "store/sha256.h"
+
+namespace kvs {
+
+Result<RecordView> ParseRecord(std::string_view bytes, uint64_t base, uint64_t offset) {
+  using namespace format;
+  if (offset < base || offset % kRecordAlign != 0 ||
+      offset - base + kRecordHeaderSize > bytes.size()) {
+    return Status::Corruption("record offset " + std::to_string(offset) + " is out of bounds");
+  }
+  const char* p = bytes.data() + (offset - base);
+  uint32_t length = DecodeFixed32(p + 8);
+  if (length < kRecordHeaderSize || length > bytes.size() - (offset - base)) {
+    return Status::Corruption("record at offset " + std::to_string(offset) + " has bad length");
+  }
+  if (Crc32c(0, p + 4, length - 4) != DecodeFixed32(p)) {
+    return Status::Corruption("record at offset " + std::to_string(offset) + " fails its checksum");
+  }
+  return RecordView{p[4], std::string_view(p + kRecordHeaderSize, length - kRecordHeaderSize)};
+}
+
+void BlockBuilder::BeginBlock() {
+  block_start_ = end();
+  bytes_.append(format::kBlockHeaderSize, '\0');
+}
+
+uint64_t BlockBuilder::Append(char type, std::string_view body) {
+  using namespace format;
+  uint64_t offset = end();
+  size_t at = bytes_.size();
+  uint32_t length = static_cast<uint32_t>(kRecordHeaderSize + body.size());
+  bytes_.append(kRecordHeaderSize, '\0');
+  bytes_[at + 4] = type;
+  EncodeFixed32(&bytes_[at + 8], length);
+  bytes_.append(body);
+  EncodeFixed32(&bytes_[at], Crc32c(0, bytes_.data() + at + 4, length - 4));
+  bytes_.append((kRecordAlign - bytes_.size() % kRecordAlign) % kRecordAlign, '\0');
+  return offset;
+}
+
+uint64_t BlockBuilder::EndBlock(uint64_t revision, int64_t time_ns, uint64_t root, uint64_t kind) {
+  using namespace format;
+  size_t h = static_cast<size_t>(block_start_ - start_);
+  size_t payload_at = h + kBlockHeaderSize;
+  uint64_t payload = bytes_.size() - payload_at;
+  EncodeFixed32(&bytes_[h], kBlockMagic);
+  EncodeFixed64(&bytes_[h + 8], payload);
+  EncodeFixed64(&bytes_[h + 16], revision);
+  EncodeFixed32(&bytes_[h + 4], Crc32c(0, bytes_.data() + h + 8, kBlockHeaderSize - 8));
+  size_t t = bytes_.size();
+  PutFixed32(&bytes_, kTrailerMagic);
+  PutFixed32(&bytes_, Crc32c(0, bytes_.data() + payload_at, payload));
+  PutFixed64(&bytes_, revision);
+  PutFixed64(&bytes_, static_cast<uint64_t>(time_ns));
+  PutFixed64(&bytes_, root);
+  PutFixed64(&bytes_, block_start_);
+  PutFixed64(&bytes_, kind);
+  auto check = TrailerCheck(salt_, std::string_view(bytes_.data() + t, kTrailerCheckedSize));
+  bytes_.append(reinterpret_cast<const char*>(check.data()), check.size());
+  return end();
+}
+
+void BlockBuilder::AbortBlock() { bytes_.resize(static_cast<size_t>(block_start_ - start_)); }
+
+Result<RecordView> BlockBuilder::ReadRecord(uint64_t offset) const {
+  return ParseRecord(bytes_, start_, offset);
+}
+
+std::array<uint8_t, 16> TrailerCheck(const std::array<uint8_t, 16>& salt,
+                                     std::string_view checked) {
+  std::string input(reinterpret_cast<const char*>(salt.data()), salt.size());
+  input.append(checked);
+  Hash h = Sha256(input);
+  std::array<uint8_t, 16> out;
+  std::memcpy(out.data(), h.bytes.data(), out.size());
+  return out;
+}
+
+}  // namespace kvs

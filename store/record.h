@@ -1,0 +1,91 @@
+// Records: the checksummed units inside a data file block (tree nodes,
+// versions, commits; layout in store/format.h).
+//
+// RecordSource is anything records can be read from by file offset: the
+// mapped, committed part of the data file, or a block still being built in
+// memory (a writer reads its own uncommitted nodes). Every read verifies the
+// record's crc, so corrupt bytes surface as Status::Corruption and are never
+// served.
+#ifndef KVS_STORE_RECORD_H_
+#define KVS_STORE_RECORD_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "kvs/status.h"
+
+namespace kvs {
+
+struct RecordView {
+  char type = 0;
+  std::string_view body;
+};
+
+class RecordSource {
+ public:
+  virtual ~RecordSource() = default;
+  // The record at offset, verified. The view stays valid as long as the
+  // source does.
+  virtual Result<RecordView> ReadRecord(uint64_t offset) const = 0;
+};
+
+// Parses and verifies the record at bytes[offset - base, ...) where bytes
+// holds file range [base, base + bytes.size()).
+Result<RecordView> ParseRecord(std::string_view bytes, uint64_t base, uint64_t offset);
+
+// Accumulates, in memory, the blocks of one group commit: each block is
+// BeginBlock, records, then EndBlock (or AbortBlock for a transaction that
+// failed). Offsets it hands out are file offsets: the bytes will be written
+// at start. Encodes block headers and trailers (store/format.h).
+class BlockBuilder : public RecordSource {
+ public:
+  BlockBuilder(uint64_t start, const std::array<uint8_t, 16>& salt) : start_(start), salt_(salt) {}
+
+  void BeginBlock();
+  // Appends a record to the open block; returns its file offset.
+  uint64_t Append(char type, std::string_view body);
+  // Closes the open block with its trailer; returns the offset just past it.
+  uint64_t EndBlock(uint64_t revision, int64_t time_ns, uint64_t root, uint64_t kind);
+  // Drops the open block's bytes.
+  void AbortBlock();
+
+  uint64_t block_start() const { return block_start_; }
+  bool Contains(uint64_t offset) const {
+    return offset >= start_ && offset < start_ + bytes_.size();
+  }
+  Result<RecordView> ReadRecord(uint64_t offset) const override;
+  uint64_t end() const { return start_ + bytes_.size(); }
+  const std::string& bytes() const { return bytes_; }
+
+ private:
+  uint64_t start_;
+  std::array<uint8_t, 16> salt_;
+  uint64_t block_start_ = 0;  // of the open block
+  std::string bytes_;
+};
+
+// The salted check that ends a block trailer: the first 16 bytes of
+// SHA-256(salt || the trailer's first 48 bytes).
+std::array<uint8_t, 16> TrailerCheck(const std::array<uint8_t, 16>& salt, std::string_view checked);
+
+// Reads from a builder for offsets it holds and from `committed` otherwise:
+// the view of a writer in the middle of a group commit.
+class LayeredSource : public RecordSource {
+ public:
+  LayeredSource(const RecordSource* committed, const BlockBuilder* pending)
+      : committed_(committed), pending_(pending) {}
+  Result<RecordView> ReadRecord(uint64_t offset) const override {
+    return pending_->Contains(offset) ? pending_->ReadRecord(offset)
+                                      : committed_->ReadRecord(offset);
+  }
+
+ private:
+  const RecordSource* committed_;
+  const BlockBuilder* pending_;
+};
+
+}  // namespace kvs
+
+#endif  // KVS_STORE_RECORD_H_

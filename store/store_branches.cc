@@ -1,0 +1,114 @@
+// Branches: creation (O(1): the new branch shares its source's tree),
+// deletion, and the diff of two branch states.
+#include "store/format.h"
+#include "store/store_impl.h"
+
+namespace kvs {
+
+Result<BranchInfo> StoreImpl::CreateBranch(std::string_view name, std::string_view from,
+                                           const ReadPoint& at) {
+  KVS_RETURN_IF_ERROR(ValidateBranchName(name));
+  KVS_RETURN_IF_ERROR(ValidateBranchName(from));
+  std::string new_name(name), source_name(from);
+  BranchInfo info;
+  ReadPoint point = at;
+  auto result = RunTransaction(
+      [&](TxnContext* ctx) -> Result<WriteResult> {
+        if (ctx->global->Get(gkey::Branch(new_name)).ok()) {
+          return Status::Conflict("branch '" + new_name + "' already exists");
+        }
+        BranchEntry source;
+        if (point.kind == ReadPoint::Kind::kLatest) {
+          auto value = ctx->global->Get(gkey::Branch(source_name));
+          if (value.status().IsNotFound()) {
+            return Status::NotFound("branch '" + source_name + "' does not exist");
+          }
+          if (!value.ok()) return value.status();
+          KVS_ASSIGN_OR_RETURN(source, DecodeBranchEntry(*value));
+        } else {
+          // Past states are read from the last committed snapshot; this
+          // transaction cannot see them any other way.
+          KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
+          KVS_ASSIGN_OR_RETURN(source, BranchAt(snap, source_name, point));
+        }
+        BranchEntry created = source;
+        created.created_revision = ctx->revision;
+        created.created_time_ns = ctx->time_ns;
+        KVS_RETURN_IF_ERROR(ctx->global->Put(gkey::Branch(new_name), EncodeBranchEntry(created)));
+        info = BranchInfo{new_name, created.head_revision, created.head_commit, ctx->revision,
+                          ctx->time_ns};
+        WriteResult r;
+        r.revision = ctx->revision;
+        r.time_ns = ctx->time_ns;
+        r.commit = created.head_commit;
+        return r;
+      },
+      0);
+  if (!result.ok()) return result.status();
+  return info;
+}
+
+Status StoreImpl::DeleteBranch(std::string_view name) {
+  KVS_RETURN_IF_ERROR(ValidateBranchName(name));
+  if (name == "main") return Status::InvalidArgument("the main branch cannot be deleted");
+  std::string branch(name);
+  return RunTransaction(
+             [&](TxnContext* ctx) -> Result<WriteResult> {
+               auto value = ctx->global->Get(gkey::Branch(branch));
+               if (value.status().IsNotFound()) {
+                 return Status::NotFound("branch '" + branch + "' does not exist");
+               }
+               if (!value.ok()) return value.status();
+               KVS_RETURN_IF_ERROR(ctx->global->Delete(gkey::Branch(branch)));
+               WriteResult r;
+               r.revision = ctx->revision;
+               r.time_ns = ctx->time_ns;
+               return r;
+             },
+             0)
+      .status();
+}
+
+Result<std::vector<DiffEntry>> StoreImpl::Diff(std::string_view from_branch,
+                                               const ReadPoint& from_at, std::string_view to_branch,
+                                               const ReadPoint& to_at) {
+  KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
+  KVS_ASSIGN_OR_RETURN(BranchEntry a, BranchAt(snap, from_branch, from_at));
+  KVS_ASSIGN_OR_RETURN(BranchEntry b, BranchAt(snap, to_branch, to_at));
+  // Every key whose state differs has at least one history entry present on
+  // one side only, so the tree diff (which skips shared subtrees) finds it;
+  // then the key's current entries on both sides are compared.
+  std::vector<std::string> touched;
+  KVS_RETURN_IF_ERROR(TreeDiff(snap, a.root, b.root, "", "",
+                               [&](std::string_view tree_key, std::optional<std::string_view>,
+                                   std::optional<std::string_view>) -> Status {
+                                 std::string_view key;
+                                 uint64_t rev;
+                                 if (!ParseBranchTreeKey(tree_key, &key, &rev)) {
+                                   return Status::Corruption("malformed branch tree key");
+                                 }
+                                 if (touched.empty() || touched.back() != key)
+                                   touched.emplace_back(key);
+                                 return Status::OK();
+                               }));
+  std::vector<DiffEntry> out;
+  for (const std::string& key : touched) {
+    KVS_ASSIGN_OR_RETURN(std::optional<KeyEntry> ea, FindKeyEntry(snap, a.root, key, ~uint64_t{0}));
+    KVS_ASSIGN_OR_RETURN(std::optional<KeyEntry> eb, FindKeyEntry(snap, b.root, key, ~uint64_t{0}));
+    bool live_a = ea && !ea->heads.front().deleted;
+    bool live_b = eb && !eb->heads.front().deleted;
+    std::optional<VersionId> wa, wb;
+    if (live_a) wa = ea->heads.front().id;
+    if (live_b) wb = eb->heads.front().id;
+    if (live_a && !live_b) {
+      out.push_back({DiffEntry::Kind::kRemoved, key, wa, std::nullopt});
+    } else if (!live_a && live_b) {
+      out.push_back({DiffEntry::Kind::kAdded, key, std::nullopt, wb});
+    } else if (live_a && live_b && wa != wb) {
+      out.push_back({DiffEntry::Kind::kModified, key, wa, wb});
+    }
+  }
+  return out;
+}
+
+}  // namespace kvs

@@ -1,0 +1,147 @@
+// StoreImpl: the Store behind the public header. Its parts live in:
+//   store/store_open.cc      opening, creating, snapshots, generations
+//   store/store_read.cc      key, version-graph and commit reads
+//   store/store_write.cc     transactions and the group commit
+//   store/store_branches.cc  branch creation and deletion, diff
+//   store/check.cc           Check
+//   store/compaction.cc      Compact
+#ifndef KVS_STORE_STORE_IMPL_H_
+#define KVS_STORE_STORE_IMPL_H_
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "kvs/store.h"
+#include "store/btree.h"
+#include "store/data_file.h"
+#include "store/directory.h"
+#include "store/entries.h"
+
+namespace kvs {
+
+// What one transaction sees and builds while the group commit leader runs
+// it: the committed snapshot, the bytes of the group so far, and the global
+// tree being edited.
+struct TxnContext {
+  const RecordSource* source;  // committed data plus the group's new blocks
+  BlockBuilder* builder;       // the open block belongs to this transaction
+  TreeWriter* global;          // edits of the global tree
+  uint64_t revision;           // this transaction's revision
+  int64_t time_ns;             // its commit time (monotonic across revisions)
+  uint64_t commit_offset = 0;  // set by a transaction that records a commit
+};
+
+using TxnFunction = std::function<Result<WriteResult>(TxnContext*)>;
+
+class StoreImpl : public Store {
+ public:
+  StoreImpl(std::string dir, const Options& options, StoreIdentity identity,
+            std::shared_ptr<WriterLock> writer_lock, std::shared_ptr<DataFile> data)
+      : dir_(std::move(dir)),
+        options_(options),
+        env_(options.env),
+        identity_(identity),
+        writer_lock_(std::move(writer_lock)),
+        data_(std::move(data)) {}
+
+  ReplicaId replica_id() const override { return identity_.replica; }
+  RecoveryInfo recovery_info() const override { return recovery_; }
+  Result<uint64_t> Revision() override;
+
+  Result<WriteResult> Write(const WriteBatch& batch) override;
+  Result<WriteResult> ApplyReplicated(const ReplicationBatch& batch) override;
+  Result<std::string> Checkpoint(std::string_view peer) override;
+
+  Result<KeyState> Get(std::string_view branch, std::string_view key, const ReadPoint& at) override;
+  Result<std::vector<KeyState>> ListKeys(std::string_view branch,
+                                         const KeyListOptions& options) override;
+
+  Result<Version> GetVersion(const VersionId& id, bool with_value) override;
+  Result<VersionId> ResolveVersion(std::string_view hex_prefix) override;
+  Result<std::vector<Version>> History(const VersionId& id, size_t skip, size_t limit,
+                                       bool with_values) override;
+  Result<std::vector<Version>> Children(const VersionId& id) override;
+  Result<std::vector<Version>> CommonAncestors(const std::vector<VersionId>& ids) override;
+  Result<std::vector<Version>> Tails(std::string_view key) override;
+
+  Result<BranchInfo> CreateBranch(std::string_view name, std::string_view from,
+                                  const ReadPoint& at) override;
+  Result<std::vector<BranchInfo>> ListBranches() override;
+  Result<BranchInfo> GetBranch(std::string_view name) override;
+  Status DeleteBranch(std::string_view name) override;
+  Result<CommitInfo> GetCommit(const CommitId& id) override;
+  Result<std::vector<DiffEntry>> Diff(std::string_view from_branch, const ReadPoint& from_at,
+                                      std::string_view to_branch, const ReadPoint& to_at) override;
+
+  Result<CompactStats> Compact(const CompactOptions& options) override;
+  Result<CheckReport> Check() override;
+
+  // ---- Shared by the parts ----------------------------------------------
+  // The newest committed state; follows a compaction to the new file.
+  Result<Snapshot> Latest();
+  void set_recovery(RecoveryInfo r) { recovery_ = r; }
+
+ private:
+  struct Writer;
+
+  // Runs fn as one transaction inside a group commit.
+  Result<WriteResult> RunTransaction(TxnFunction fn, size_t bytes_hint);
+  // Leader side of the group commit; requires that w is first in writers_.
+  void CommitGroup(std::unique_lock<std::mutex>* lock);
+  Status SwitchToGeneration(uint64_t generation);
+  // Latest(), after making sure no newer generation was left unannounced.
+  // Requires the writer lock.
+  Result<Snapshot> FollowCompaction();
+  std::shared_ptr<DataFile> data();
+  // The revision a read point names, as of snap.
+  Result<uint64_t> ResolveRevision(const Snapshot& snap, const ReadPoint& at);
+  // The global tree root as it was after revision r (Compacted when gone).
+  Result<uint64_t> GlobalRootAt(const Snapshot& snap, uint64_t revision);
+  // The branch entry as of a read point: the current entry for reads that
+  // use per-key history, the historical one for exact structural states.
+  Result<BranchEntry> BranchAt(const Snapshot& snap, std::string_view name, const ReadPoint& at);
+  Result<KeyState> ToKeyState(const RecordSource& source, const KeyEntry& entry, uint64_t revision,
+                              bool with_value);
+
+  const std::string dir_;
+  const Options options_;
+  Env* const env_;
+  const StoreIdentity identity_;
+  RecoveryInfo recovery_;
+  std::shared_ptr<WriterLock> writer_lock_;
+
+  std::mutex data_mu_;
+  std::shared_ptr<DataFile> data_;  // Guarded by data_mu_
+
+  std::mutex write_mu_;
+  std::deque<Writer*> writers_;  // Guarded by write_mu_; the front one leads
+  Status sticky_error_;          // Guarded by write_mu_; set when a write failed
+
+  friend class Compactor;
+  friend class Checker;
+};
+
+// Validation shared by the write paths (InvalidArgument with a message).
+Status ValidateKey(std::string_view key, const Options& options);
+Status ValidateBranchName(std::string_view name);
+// The key's entry as of revision in the branch tree at root; nullopt when
+// the key has none.
+Result<std::optional<KeyEntry>> FindKeyEntry(const RecordSource& source, uint64_t root,
+                                             std::string_view key, uint64_t revision,
+                                             uint64_t* entry_revision = nullptr);
+Result<VersionRecord> ReadVersionAt(const RecordSource& source, uint64_t offset);
+Result<BranchEntry> ReadBranchEntry(const RecordSource& source, uint64_t global_root,
+                                    std::string_view name);
+int64_t NowNs();
+// Ends a replaced data file with a "moved" block naming generation, so
+// readers and writers still on it follow (store/compaction.cc).
+Status EndDataFileWithMove(DataFile* old, uint64_t generation, const Salt& salt);
+
+}  // namespace kvs
+
+#endif  // KVS_STORE_STORE_IMPL_H_

@@ -1,0 +1,249 @@
+// Opening and creating a store, and the small helpers every part shares.
+#include <chrono>
+#include <cstdio>
+
+#include "store/coding.h"
+#include "store/format.h"
+#include "store/store_impl.h"
+
+namespace kvs {
+
+// ---- Public value types ---------------------------------------------------
+
+std::string Status::ToString() const {
+  static const char* const kNames[] = {"OK",        "NotFound",   "InvalidArgument", "Conflict",
+                                       "Ambiguous", "Corruption", "IOError",         "Compacted"};
+  std::string out = kNames[static_cast<int>(code_)];
+  if (!message_.empty()) out += ": " + message_;
+  return out;
+}
+
+namespace {
+std::string ToHex(const uint8_t* p, size_t n) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out(2 * n, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kDigits[p[i] >> 4];
+    out[2 * i + 1] = kDigits[p[i] & 15];
+  }
+  return out;
+}
+}  // namespace
+
+std::string Hash::Hex() const { return ToHex(bytes.data(), bytes.size()); }
+std::string ReplicaId::Hex() const { return ToHex(bytes.data(), bytes.size()); }
+
+bool Hash::IsZero() const {
+  for (uint8_t b : bytes) {
+    if (b != 0) return false;
+  }
+  return true;
+}
+
+Result<Hash> Hash::FromHex(std::string_view hex) {
+  if (hex.size() != 64) {
+    return Status::InvalidArgument("an id has 64 hex digits, got " + std::to_string(hex.size()));
+  }
+  Hash h;
+  for (size_t i = 0; i < 64; ++i) {
+    char c = hex[i];
+    int v = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
+    if (v < 0) return Status::InvalidArgument("id contains a non-hex character");
+    h.bytes[i / 2] = static_cast<uint8_t>(h.bytes[i / 2] | (i % 2 ? v : v << 4));
+  }
+  return h;
+}
+
+WriteBatch& WriteBatch::Put(std::string key, std::string value) {
+  writes.push_back(KeyWrite{std::move(key), std::move(value), std::nullopt, std::nullopt});
+  return *this;
+}
+
+WriteBatch& WriteBatch::Delete(std::string key) {
+  writes.push_back(KeyWrite{std::move(key), std::nullopt, std::nullopt, std::nullopt});
+  return *this;
+}
+
+// ---- Shared helpers ---------------------------------------------------------
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status ValidateKey(std::string_view key, const Options& options) {
+  if (key.empty()) return Status::InvalidArgument("the key is empty");
+  if (key.size() > options.max_key_bytes) {
+    return Status::InvalidArgument("the key is " + std::to_string(key.size()) +
+                                   " bytes; the limit is " + std::to_string(options.max_key_bytes));
+  }
+  if (key.find('\0') != std::string_view::npos) {
+    return Status::InvalidArgument("keys cannot contain a NUL byte");
+  }
+  return Status::OK();
+}
+
+Status ValidateBranchName(std::string_view name) {
+  if (name.empty() || name.size() > 64) {
+    return Status::InvalidArgument("a branch name has 1 to 64 characters");
+  }
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    if (!ok) {
+      return Status::InvalidArgument("branch name '" + std::string(name) +
+                                     "' may only hold letters, digits, '-', '_' and '.'");
+    }
+  }
+  return Status::OK();
+}
+
+Result<std::optional<KeyEntry>> FindKeyEntry(const RecordSource& source, uint64_t root,
+                                             std::string_view key, uint64_t revision,
+                                             uint64_t* entry_revision) {
+  TreeCursor cursor(&source, root);
+  KVS_RETURN_IF_ERROR(cursor.Seek(BranchTreeKey(key, revision)));
+  if (!cursor.Valid()) return std::optional<KeyEntry>();
+  std::string_view found;
+  uint64_t rev;
+  if (!ParseBranchTreeKey(cursor.key(), &found, &rev)) {
+    return Status::Corruption("malformed branch tree key");
+  }
+  if (found != key) return std::optional<KeyEntry>();
+  if (entry_revision != nullptr) *entry_revision = rev;
+  KVS_ASSIGN_OR_RETURN(KeyEntry entry, DecodeKeyEntry(cursor.value()));
+  return std::optional<KeyEntry>(std::move(entry));
+}
+
+Result<VersionRecord> ReadVersionAt(const RecordSource& source, uint64_t offset) {
+  KVS_ASSIGN_OR_RETURN(RecordView rec, source.ReadRecord(offset));
+  if (rec.type != format::kVersionRecord) {
+    return Status::Corruption("offset " + std::to_string(offset) + " is not a version record");
+  }
+  return DecodeVersion(rec.body);
+}
+
+Result<BranchEntry> ReadBranchEntry(const RecordSource& source, uint64_t global_root,
+                                    std::string_view name) {
+  auto value = TreeGet(source, global_root, gkey::Branch(name));
+  if (!value.ok()) {
+    if (value.status().IsNotFound()) {
+      return Status::NotFound("branch '" + std::string(name) + "' does not exist");
+    }
+    return value.status();
+  }
+  return DecodeBranchEntry(*value);
+}
+
+// ---- Opening ----------------------------------------------------------------
+
+namespace {
+
+// Writes generation 1 of a new store: the file header and revision 0, which
+// creates the empty main branch.
+Status CreateFirstDataFile(Env* env, const std::string& dir, const StoreIdentity& id) {
+  BlockBuilder builder(format::kFileHeaderSize, id.salt);
+  builder.BeginBlock();
+  TreeWriter global(&builder, 0);
+  BranchEntry main;
+  main.created_time_ns = id.created_ns;
+  KVS_RETURN_IF_ERROR(global.Put(gkey::Branch("main"), EncodeBranchEntry(main)));
+  KVS_RETURN_IF_ERROR(global.Put(gkey::Revision(0),
+                                 EncodeRevisionEntry({builder.block_start(), 0, id.created_ns})));
+  KVS_ASSIGN_OR_RETURN(uint64_t root, global.Flush(&builder));
+  builder.EndBlock(0, id.created_ns, root, format::kKindTransaction);
+
+  std::string tmp = dir + "/" + DataFileName(1) + ".tmp";
+  {
+    KVS_ASSIGN_OR_RETURN(std::unique_ptr<File> file, env->Open(tmp, true));
+    KVS_RETURN_IF_ERROR(file->Truncate(0));
+    KVS_RETURN_IF_ERROR(file->Write(0, EncodeFileHeader(1, id.replica) + builder.bytes()));
+    KVS_RETURN_IF_ERROR(file->Sync());
+  }
+  KVS_RETURN_IF_ERROR(env->Rename(tmp, dir + "/" + DataFileName(1)));
+  return env->SyncDir(dir);
+}
+
+// Makes a new store in dir. The caller holds the writer lock. A STORE file
+// is written last: without it, whatever else is in dir is a creation that
+// never finished and is replaced.
+Result<StoreIdentity> CreateStore(Env* env, const std::string& dir) {
+  KVS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
+  for (const std::string& name : names) {
+    if (name.compare(0, 5, "data.") == 0) KVS_RETURN_IF_ERROR(env->Remove(dir + "/" + name));
+  }
+  StoreIdentity id = NewIdentity();
+  KVS_RETURN_IF_ERROR(CreateFirstDataFile(env, dir, id));
+  KVS_RETURN_IF_ERROR(WriteIdentity(env, dir, id));
+  return id;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const Options& given) {
+  Options options = given;
+  if (options.env == nullptr) options.env = Env::Default();
+  Env* env = options.env;
+  if (!env->Exists(dir)) {
+    if (!options.create_if_missing) return Status::NotFound(dir + " does not exist");
+    KVS_RETURN_IF_ERROR(env->MakeDir(dir));
+  }
+  KVS_ASSIGN_OR_RETURN(std::shared_ptr<WriterLock> lock, WriterLock::ForDirectory(dir));
+  auto identity = ReadIdentity(env, dir);
+  if (identity.status().IsNotFound()) {
+    if (!options.create_if_missing) return identity.status();
+    std::lock_guard<WriterLock> guard(*lock);
+    identity = ReadIdentity(env, dir);  // another process may have won the race
+    if (identity.status().IsNotFound()) identity = CreateStore(env, dir);
+  }
+  if (!identity.ok()) return identity.status();
+
+  KVS_ASSIGN_OR_RETURN(uint64_t generation, LiveGeneration(env, dir));
+  if (generation == 0) return Status::Corruption(dir + " has a STORE file but no data file");
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<DataFile> data,
+                       DataFile::Open(env, dir + "/" + DataFileName(generation), generation,
+                                      identity->salt, identity->replica));
+  RecoveryInfo recovery{data->tail_bytes_at_open()};
+  auto store = std::make_unique<StoreImpl>(dir, options, *identity, std::move(lock),
+                                           std::shared_ptr<DataFile>(std::move(data)));
+  store->set_recovery(recovery);
+  KVS_RETURN_IF_ERROR(store->Latest().status());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+std::shared_ptr<DataFile> StoreImpl::data() {
+  std::lock_guard<std::mutex> lock(data_mu_);
+  return data_;
+}
+
+Status StoreImpl::SwitchToGeneration(uint64_t generation) {
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<DataFile> next,
+                       DataFile::Open(env_, dir_ + "/" + DataFileName(generation), generation,
+                                      identity_.salt, identity_.replica));
+  std::lock_guard<std::mutex> lock(data_mu_);
+  if (data_->generation() < generation) data_ = std::move(next);
+  return Status::OK();
+}
+
+Result<Snapshot> StoreImpl::Latest() {
+  // A compaction ends the old file with a "moved" block naming the new
+  // generation; follow it (possibly more than once).
+  for (int hops = 0; hops < 16; ++hops) {
+    std::shared_ptr<DataFile> file = data();
+    KVS_ASSIGN_OR_RETURN(Snapshot snap, file->Latest());
+    if (!snap.head().moved) return snap;
+    KVS_RETURN_IF_ERROR(SwitchToGeneration(snap.head().moved_to));
+  }
+  return Status::Corruption("data files form a chain of moves that does not end");
+}
+
+Result<uint64_t> StoreImpl::Revision() {
+  KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
+  return snap.head().revision;
+}
+
+}  // namespace kvs

@@ -1,0 +1,152 @@
+// Branches, commits, time travel and diff.
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "tests/store/test_util.h"
+
+namespace kvs::test {
+
+TEST_CASE("a new branch sees its source and then goes its own way") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  MustPut(store.get(), "shared", "1");
+  auto b = store->CreateBranch("dev", "main");
+  REQUIRE(b.ok());
+  MustPut(store.get(), "shared", "2", "dev");
+  MustPut(store.get(), "only-main", "m");
+  CHECK(ValueOf(store.get(), "shared", "dev") == "2");
+  CHECK(ValueOf(store.get(), "shared", "main") == "1");
+  CHECK(ValueOf(store.get(), "only-main", "dev") == "<missing>");
+  auto branches = store->ListBranches();
+  REQUIRE(branches.ok());
+  REQUIRE(branches->size() == 2);
+  CHECK((*branches)[0].name == "dev");
+  CHECK((*branches)[1].name == "main");
+}
+
+TEST_CASE("a branch created at a past revision sees the past") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  uint64_t r1 = MustPut(store.get(), "k", "old").revision;
+  MustPut(store.get(), "k", "new");
+  MustPut(store.get(), "later", "x");
+  REQUIRE(store->CreateBranch("past", "main", ReadPoint::AtRevision(r1)).ok());
+  CHECK(ValueOf(store.get(), "k", "past") == "old");
+  CHECK(ValueOf(store.get(), "later", "past") == "<missing>");
+}
+
+TEST_CASE("branch names, duplicates and deletion are checked") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  CHECK(store->CreateBranch("bad name", "main").status().code() == Status::Code::kInvalidArgument);
+  CHECK(store->CreateBranch("x", "nope").status().IsNotFound());
+  REQUIRE(store->CreateBranch("x", "main").ok());
+  CHECK(store->CreateBranch("x", "main").status().IsConflict());
+  CHECK(store->DeleteBranch("main").code() == Status::Code::kInvalidArgument);
+  CHECK(store->DeleteBranch("x").ok());
+  CHECK(store->DeleteBranch("x").IsNotFound());
+  CHECK(store->Get("x", "k").status().IsNotFound());
+  WriteBatch batch;
+  batch.branch = "x";
+  batch.Put("k", "v");
+  CHECK(store->Write(batch).status().IsNotFound());
+}
+
+TEST_CASE("a key reads as it was at a revision, a time and a commit") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  WriteResult w1 = MustPut(store.get(), "k", "one");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  WriteResult w2 = MustPut(store.get(), "k", "two");
+  CHECK(ValueOf(store.get(), "k", "main", ReadPoint::AtRevision(w1.revision)) == "one");
+  CHECK(ValueOf(store.get(), "k", "main", ReadPoint::AtRevision(w1.revision - 1)) == "<missing>");
+  CHECK(ValueOf(store.get(), "k", "main", ReadPoint::AtTime(w1.time_ns)) == "one");
+  CHECK(ValueOf(store.get(), "k", "main", ReadPoint::AtTime(w2.time_ns - 1)) == "one");
+  CHECK(ValueOf(store.get(), "k", "main", ReadPoint::AtTime(w2.time_ns)) == "two");
+  CHECK(ValueOf(store.get(), "k", "main", ReadPoint::AtCommit(w1.commit)) == "one");
+  CHECK(store->Get("main", "k", ReadPoint::AtRevision(99)).status().code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(store->Get("main", "k", ReadPoint::AtTime(0)).status().IsNotFound());
+  CommitId unknown;
+  unknown.bytes[3] = 1;
+  CHECK(store->Get("main", "k", ReadPoint::AtCommit(unknown)).status().IsNotFound());
+}
+
+TEST_CASE("each transaction is a commit chained to the previous one on its branch") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  WriteBatch batch;
+  batch.Put("b", "1").Put("a", "2");
+  auto c1 = store->Write(batch);
+  REQUIRE(c1.ok());
+  WriteResult c2 = MustPut(store.get(), "a", "3");
+  auto info = store->GetCommit(c2.commit);
+  REQUIRE(info.ok());
+  CHECK(info->parents == std::vector<CommitId>{c1->commit});
+  CHECK(info->branch == "main");
+  CHECK(info->keys == std::vector<std::string>{"a"});
+  auto first = store->GetCommit(c1->commit);
+  REQUIRE(first.ok());
+  CHECK(first->keys == std::vector<std::string>{"a", "b"});
+  CHECK(first->parents.empty());
+  CHECK(store->GetBranch("main")->head_commit == c2.commit);
+}
+
+TEST_CASE("diff reports added, removed and modified keys between branches") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  for (int i = 0; i < 500; ++i) MustPut(store.get(), "key" + std::to_string(i), "v");
+  REQUIRE(store->CreateBranch("dev", "main").ok());
+  MustPut(store.get(), "key7", "changed", "dev");
+  MustPut(store.get(), "fresh", "new", "dev");
+  WriteBatch del;
+  del.branch = "dev";
+  del.Delete("key300");
+  REQUIRE(store->Write(del).ok());
+  auto diff = store->Diff("main", ReadPoint::Latest(), "dev", ReadPoint::Latest());
+  REQUIRE(diff.ok());
+  REQUIRE(diff->size() == 3);
+  CHECK((*diff)[0].key == "fresh");
+  CHECK((*diff)[0].kind == DiffEntry::Kind::kAdded);
+  CHECK((*diff)[1].key == "key300");
+  CHECK((*diff)[1].kind == DiffEntry::Kind::kRemoved);
+  CHECK((*diff)[2].key == "key7");
+  CHECK((*diff)[2].kind == DiffEntry::Kind::kModified);
+  auto same = store->Diff("main", ReadPoint::Latest(), "main", ReadPoint::Latest());
+  REQUIRE(same.ok());
+  CHECK(same->empty());
+}
+
+TEST_CASE("keys list in order with prefix, start-after and limit") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  WriteBatch batch;
+  for (const char* k : {"a/1", "a/2", "a/3", "b/1", "a", "a/2/x"}) batch.Put(k, k);
+  REQUIRE(store->Write(batch).ok());
+  WriteBatch del;
+  del.Delete("a/3");
+  REQUIRE(store->Write(del).ok());
+  auto keys = [&](KeyListOptions o) {
+    std::vector<std::string> out;
+    auto r = store->ListKeys("main", o);
+    REQUIRE(r.ok());
+    for (const KeyState& s : *r) out.push_back(s.winner.key);
+    return out;
+  };
+  KeyListOptions o;
+  o.prefix = "a/";
+  CHECK(keys(o) == std::vector<std::string>{"a/1", "a/2", "a/2/x"});
+  o.include_deleted = true;
+  CHECK(keys(o) == std::vector<std::string>{"a/1", "a/2", "a/2/x", "a/3"});
+  o.include_deleted = false;
+  o.start_after = "a/2";
+  CHECK(keys(o) == std::vector<std::string>{"a/2/x"});
+  KeyListOptions all;
+  all.limit = 2;
+  CHECK(keys(all) == std::vector<std::string>{"a", "a/1"});
+  all.limit = 100;
+  all.at = ReadPoint::AtRevision(1);
+  CHECK(keys(all).size() == 6);  // a/3 was still alive at revision 1
+}
+
+}  // namespace kvs::test

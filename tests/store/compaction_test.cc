@@ -1,0 +1,106 @@
+// Compaction and retention.
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "tests/store/test_util.h"
+
+namespace kvs::test {
+namespace {
+uint64_t DataBytes(const std::string& dir) {
+  uint64_t total = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().filename().string().rfind("data.", 0) == 0) total += e.file_size();
+  }
+  return total;
+}
+}  // namespace
+
+TEST_CASE("compaction with no rules keeps every value and every past revision") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::vector<uint64_t> revisions;
+  for (int i = 0; i < 50; ++i)
+    revisions.push_back(MustPut(store.get(), "k", std::to_string(i)).revision);
+  MustPut(store.get(), "other", "x");
+  REQUIRE(store->CreateBranch("dev", "main").ok());
+  MustPut(store.get(), "k", "dev-value", "dev");
+  auto stats = store->Compact(CompactOptions());
+  INFO(stats.status().ToString());
+  REQUIRE(stats.ok());
+  CHECK(stats->versions_dropped == 0);
+  CHECK(stats->versions_kept == 52);
+  CHECK(stats->bytes_after < stats->bytes_before);
+  for (int i = 0; i < 50; ++i) {
+    CHECK(ValueOf(store.get(), "k", "main", ReadPoint::AtRevision(revisions[i])) ==
+          std::to_string(i));
+  }
+  CHECK(ValueOf(store.get(), "k", "dev") == "dev-value");
+  CHECK(store->Check()->ok());
+  // Writes continue on the new file, and a reopen finds it.
+  MustPut(store.get(), "after", "compaction");
+  store.reset();
+  store = OpenStore(dir.path());
+  CHECK(ValueOf(store.get(), "after") == "compaction");
+  CHECK(ValueOf(store.get(), "k") == "49");
+  auto history = store->History(store->Get("main", "k")->winner.id, 0, 1000, false);
+  CHECK(history->size() == 50);
+  CHECK(store->Check()->ok());
+}
+
+TEST_CASE("a retention rule keeps the last N versions of keys under its prefix only") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  for (int i = 0; i < 20; ++i) {
+    WriteBatch b;
+    b.Put("cache/x", std::to_string(i)).Put("keep/y", std::to_string(i));
+    REQUIRE(b.writes.size() == 2);
+    REQUIRE(store->Write(b).ok());
+  }
+  CompactOptions options;
+  options.rules.push_back(RetentionRule{"cache/", 3, std::nullopt});
+  auto stats = store->Compact(options);
+  REQUIRE(stats.ok());
+  CHECK(stats->versions_dropped == 17);
+  auto cache = store->History(store->Get("main", "cache/x")->winner.id, 0, 100, true);
+  auto keep = store->History(store->Get("main", "keep/y")->winner.id, 0, 100, true);
+  REQUIRE(cache->size() == 3);
+  CHECK(cache->back().value == "17");
+  CHECK(keep->size() == 20);
+  // The dropped past reads as missing; the kept past still reads.
+  CHECK(ValueOf(store.get(), "cache/x", "main", ReadPoint::AtRevision(18)) == "17");
+  CHECK(ValueOf(store.get(), "cache/x", "main", ReadPoint::AtRevision(5)) == "<missing>");
+  CHECK(ValueOf(store.get(), "keep/y", "main", ReadPoint::AtRevision(5)) == "4");
+  auto tails = store->Tails("cache/x");
+  // The oldest kept version has lost its parent, so it is the key's tail now.
+  REQUIRE(tails->size() == 1);
+  CHECK(tails->front().id == cache->back().id);
+  CHECK(store->Check()->ok());
+}
+
+TEST_CASE("after compaction a past revision's exact tree is gone, and says so") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  uint64_t r = MustPut(store.get(), "k", "1").revision;
+  MustPut(store.get(), "k", "2");
+  REQUIRE(store->Compact(CompactOptions()).ok());
+  CHECK(store->CreateBranch("old", "main", ReadPoint::AtRevision(r)).status().code() ==
+        Status::Code::kCompacted);
+  CHECK(store->CreateBranch("now", "main").ok());
+}
+
+TEST_CASE("another store object follows a compaction, for reads and for writes") {
+  TempDir dir;
+  auto first = OpenStore(dir.path());
+  auto second = OpenStore(dir.path());
+  for (int i = 0; i < 100; ++i)
+    MustPut(first.get(), "k" + std::to_string(i % 10), std::to_string(i));
+  uint64_t before = DataBytes(dir.path());
+  REQUIRE(first->Compact(CompactOptions()).ok());
+  CHECK(ValueOf(second.get(), "k9") == "99");
+  MustPut(second.get(), "k9", "from-second");
+  CHECK(ValueOf(first.get(), "k9") == "from-second");
+  CHECK(DataBytes(dir.path()) < before);
+  CHECK(second->Check()->ok());
+}
+
+}  // namespace kvs::test

@@ -1,0 +1,48 @@
+#include "tests/store/test_util.h"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+
+namespace kvs::test {
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern = std::string(base && *base ? base : "/tmp") + "/kvs-test-XXXXXX";
+  REQUIRE(mkdtemp(pattern.data()) != nullptr);
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::unique_ptr<Store> OpenStore(const std::string& dir, Options options) {
+  auto store = Store::Open(dir, options);
+  INFO(store.status().ToString());
+  REQUIRE(store.ok());
+  return std::move(store).value();
+}
+
+WriteResult MustPut(Store* store, const std::string& key, const std::string& value,
+                    const std::string& branch) {
+  WriteBatch batch;
+  batch.branch = branch;
+  batch.Put(key, value);
+  auto r = store->Write(batch);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  return *r;
+}
+
+std::string ValueOf(Store* store, const std::string& key, const std::string& branch,
+                    const ReadPoint& at) {
+  auto state = store->Get(branch, key, at);
+  if (state.status().IsNotFound()) return "<missing>";
+  INFO(state.status().ToString());
+  REQUIRE(state.ok());
+  return state->winner.deleted ? "<deleted>" : state->winner.value;
+}
+
+}  // namespace kvs::test

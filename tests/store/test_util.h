@@ -1,0 +1,43 @@
+// Helpers shared by the store tests: a temporary directory removed on scope
+// exit, and a store opened in it.
+#ifndef KVS_TESTS_STORE_TEST_UTIL_H_
+#define KVS_TESTS_STORE_TEST_UTIL_H_
+
+#include <memory>
+#include <string>
+
+#include "kvs/store.h"
+
+namespace kvs::test {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents when
+// the object goes out of scope.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  // path() + "/" + name
+  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Opens (creating) a store in dir, failing the test when it cannot.
+std::unique_ptr<Store> OpenStore(const std::string& dir, Options options = Options());
+
+// Writes key=value on branch as one transaction and returns the result,
+// failing the test when the write fails.
+WriteResult MustPut(Store* store, const std::string& key, const std::string& value,
+                    const std::string& branch = "main");
+
+// The winner's value of key, or "<missing>" / "<deleted>".
+std::string ValueOf(Store* store, const std::string& key, const std::string& branch = "main",
+                    const ReadPoint& at = ReadPoint::Latest());
+
+}  // namespace kvs::test
+
+#endif  // KVS_TESTS_STORE_TEST_UTIL_H_

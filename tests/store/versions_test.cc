@@ -1,0 +1,215 @@
+// Versions, heads and the version graph: what a write creates and how the
+// graph reads back.
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <unordered_map>
+
+#include "store/entries.h"
+#include "tests/store/test_util.h"
+
+namespace kvs::test {
+namespace {
+
+KeyWrite PutWithParents(std::string key, std::string value, std::vector<VersionId> parents) {
+  return KeyWrite{std::move(key), std::move(value), std::move(parents), std::nullopt};
+}
+
+WriteResult MustWrite(Store* store, KeyWrite w, const std::string& branch = "main") {
+  WriteBatch batch;
+  batch.branch = branch;
+  batch.writes.push_back(std::move(w));
+  auto r = store->Write(batch);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  return *r;
+}
+
+std::vector<VersionId> Ids(const std::vector<Version>& versions) {
+  std::vector<VersionId> out;
+  for (const Version& v : versions) out.push_back(v.id);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a version id is the SHA-256 of its canonical content") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  VersionId first = MustPut(store.get(), "k", "v1").versions[0];
+  VersionId second = MustPut(store.get(), "k", "v2").versions[0];
+  auto v = store->GetVersion(second, true);
+  REQUIRE(v.ok());
+  CHECK(v->key == "k");
+  CHECK(v->value == "v2");
+  CHECK(v->parents == std::vector<VersionId>{first});
+  CHECK(v->replica == store->replica_id());
+  CHECK(ComputeVersionId("k", {first}, false, "v2", v->time_ns, v->replica) == second);
+}
+
+TEST_CASE("two writes naming the same parent leave two heads; a plain write merges them") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  VersionId base = MustPut(store.get(), "blorp", "beep boop").versions[0];
+  VersionId a = MustWrite(store.get(), PutWithParents("blorp", "BEEP BOOP", {base})).versions[0];
+  VersionId b = MustWrite(store.get(), PutWithParents("blorp", "BeEp BoOp", {base})).versions[0];
+
+  auto state = store->Get("main", "blorp");
+  REQUIRE(state.ok());
+  CHECK(state->conflict());
+  CHECK(state->heads.size() == 2);
+  // The winner is the newer head (b was written later).
+  CHECK(state->winner.id == b);
+  CHECK(state->winner.value == "BeEp BoOp");
+
+  auto concestor = store->CommonAncestors({a, b});
+  REQUIRE(concestor.ok());
+  CHECK(Ids(*concestor) == std::vector<VersionId>{base});
+
+  VersionId merged = MustPut(store.get(), "blorp", "BEEPITY BOOPITY").versions[0];
+  state = store->Get("main", "blorp");
+  REQUIRE(state.ok());
+  CHECK_FALSE(state->conflict());
+  auto v = store->GetVersion(merged, false);
+  REQUIRE(v.ok());
+  CHECK(v->parents.size() == 2);
+
+  auto tails = store->Tails("blorp");
+  REQUIRE(tails.ok());
+  CHECK(Ids(*tails) == std::vector<VersionId>{base});
+
+  auto children = store->Children(base);
+  REQUIRE(children.ok());
+  CHECK(children->size() == 2);
+}
+
+TEST_CASE("a write naming both heads as parents merges them into one") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  VersionId base = MustPut(store.get(), "k", "0").versions[0];
+  VersionId a = MustWrite(store.get(), PutWithParents("k", "a", {base})).versions[0];
+  VersionId b = MustWrite(store.get(), PutWithParents("k", "b", {base})).versions[0];
+  VersionId m = MustWrite(store.get(), PutWithParents("k", "m", {a, b})).versions[0];
+  auto state = store->Get("main", "k");
+  REQUIRE(state.ok());
+  CHECK(state->heads.size() == 1);
+  CHECK(state->winner.id == m);
+}
+
+TEST_CASE("explicit parents must exist and belong to the same key") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  VersionId other = MustPut(store.get(), "other", "x").versions[0];
+  VersionId unknown;
+  unknown.bytes[0] = 7;
+  WriteBatch batch;
+  batch.writes.push_back(PutWithParents("k", "v", {unknown}));
+  CHECK(store->Write(batch).status().IsNotFound());
+  batch.writes[0] = PutWithParents("k", "v", {other});
+  CHECK(store->Write(batch).status().code() == Status::Code::kInvalidArgument);
+  CHECK(ValueOf(store.get(), "k") == "<missing>");
+}
+
+TEST_CASE("compare-and-set writes only when the heads are as expected") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  KeyWrite create{"counter", "1", std::nullopt, std::vector<VersionId>{}};
+  VersionId v1 = MustWrite(store.get(), create).versions[0];
+
+  WriteBatch stale;
+  stale.writes.push_back(KeyWrite{"counter", "2", std::nullopt, std::vector<VersionId>{}});
+  stale.writes.push_back(KeyWrite{"untouched", "x", std::nullopt, std::nullopt});
+  auto r = store->Write(stale);
+  CHECK(r.status().IsConflict());
+  CHECK(ValueOf(store.get(), "counter") == "1");
+  CHECK(ValueOf(store.get(), "untouched") == "<missing>");  // all or nothing
+
+  MustWrite(store.get(), KeyWrite{"counter", "2", std::nullopt, std::vector<VersionId>{v1}});
+  CHECK(ValueOf(store.get(), "counter") == "2");
+}
+
+TEST_CASE("a delete writes a tombstone and keeps the history readable") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  uint64_t written = MustPut(store.get(), "k", "v").revision;
+  WriteBatch del;
+  del.Delete("k");
+  auto r = store->Write(del);
+  REQUIRE(r.ok());
+  CHECK(ValueOf(store.get(), "k") == "<deleted>");
+  CHECK(ValueOf(store.get(), "k", "main", ReadPoint::AtRevision(written)) == "v");
+  // Deleting what is already deleted, or never existed, is NotFound.
+  CHECK(store->Write(del).status().IsNotFound());
+  WriteBatch missing;
+  missing.Delete("never");
+  CHECK(store->Write(missing).status().IsNotFound());
+  auto history = store->History(r->versions[0], 0, 10, true);
+  REQUIRE(history.ok());
+  REQUIRE(history->size() == 2);
+  CHECK((*history)[0].deleted);
+  CHECK((*history)[1].value == "v");
+}
+
+TEST_CASE("history walks parents newest first, in pages") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  VersionId last;
+  for (int i = 0; i < 25; ++i) last = MustPut(store.get(), "k", std::to_string(i)).versions[0];
+  auto page1 = store->History(last, 0, 10, true);
+  auto page3 = store->History(last, 20, 10, true);
+  REQUIRE(page1.ok());
+  REQUIRE(page3.ok());
+  REQUIRE(page1->size() == 10);
+  CHECK(page1->front().value == "24");
+  CHECK(page1->back().value == "15");
+  REQUIRE(page3->size() == 5);
+  CHECK(page3->back().value == "0");
+}
+
+TEST_CASE("a version is found by a unique hex prefix of at least 8 digits") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  VersionId id = MustPut(store.get(), "k", "v").versions[0];
+  auto found = store->ResolveVersion(id.Hex().substr(0, 8));
+  REQUIRE(found.ok());
+  CHECK(*found == id);
+  CHECK(store->ResolveVersion(id.Hex()).ok());
+  CHECK(store->ResolveVersion(id.Hex().substr(0, 7)).status().code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(store->ResolveVersion("zzzzzzzz").status().code() == Status::Code::kInvalidArgument);
+  std::string absent = id.Hex().substr(0, 8);
+  absent[0] = absent[0] == '0' ? '1' : '0';
+  CHECK(store->ResolveVersion(absent).status().IsNotFound());
+}
+
+TEST_CASE("a prefix shared by two versions is ambiguous") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  // Two versions whose ids share their first 32 bits: by the birthday bound
+  // a few hundred thousand candidates almost surely hold such a pair.
+  std::unordered_map<uint32_t, ReplicatedVersion> seen;
+  std::vector<ReplicatedVersion> pair;
+  for (int i = 0; i < 2000000 && pair.empty(); ++i) {
+    ReplicatedVersion v;
+    v.key = "k";
+    v.value = std::to_string(i);
+    v.time_ns = 1;
+    v.id = ComputeVersionId(v.key, {}, false, *v.value, v.time_ns, v.replica);
+    uint32_t prefix;
+    std::memcpy(&prefix, v.id.bytes.data(), 4);
+    auto [it, fresh] = seen.emplace(prefix, v);
+    if (!fresh) pair = {it->second, v};
+  }
+  REQUIRE(pair.size() == 2);
+  ReplicationBatch batch;
+  batch.versions = pair;
+  REQUIRE(store->ApplyReplicated(batch).ok());
+  std::string prefix = pair[0].id.Hex().substr(0, 8);
+  CHECK(store->ResolveVersion(prefix).status().code() == Status::Code::kAmbiguous);
+  CHECK(*store->ResolveVersion(pair[0].id.Hex().substr(0, 16)) == pair[0].id);
+  // Both are heads of k now: two new keys' tails, a visible fork.
+  auto state = store->Get("main", "k");
+  REQUIRE(state.ok());
+  CHECK(state->heads.size() == 2);
+}
+
+}  // namespace kvs::test
