@@ -30,8 +30,10 @@ Result<NodeView> NodeView::Read(const RecordSource& source, uint64_t offset) {
   size_t table_end = kNodeFixed + 4 * n.count_;
   if (table_end > n.body_.size() || (!n.leaf_ && n.count_ == 0))
     return BadNode(offset, "bad count");
-  // Validate every entry once, so the accessors below can trust the bounds.
-  std::string_view prev;
+  // Check every entry's bounds, so the accessors below can trust them. Key
+  // order is not checked here (the crc vouches for what the writer wrote;
+  // Check() verifies order), but an unordered node could only misdirect a
+  // search, never make it read out of bounds.
   for (size_t i = 0; i < n.count_; ++i) {
     size_t at = DecodeFixed32(n.body_.data() + kNodeFixed + 4 * i);
     size_t head = n.leaf_ ? 6 : 10;
@@ -39,9 +41,6 @@ Result<NodeView> NodeView::Read(const RecordSource& source, uint64_t offset) {
     size_t klen = DecodeFixed16(n.body_.data() + at);
     size_t vlen = n.leaf_ ? DecodeFixed32(n.body_.data() + at + 2) : 0;
     if (at + head + klen + vlen > n.body_.size()) return BadNode(offset, "entry overruns node");
-    std::string_view k = n.key(i);
-    if (i > 0 && k <= prev) return BadNode(offset, "keys out of order");
-    if (i > 0 || n.leaf_) prev = k;
   }
   return n;
 }
@@ -140,44 +139,80 @@ Status TreeCursor::Next() {
 
 // ---- Diff ---------------------------------------------------------------
 
-// Walks two cursors in step. Whenever both stand at the first entry of a
-// subtree with the same offset, that subtree is identical on both sides and
-// both cursors jump past it; so the walk reads only the differing regions
-// and the nodes bordering them.
+// Walks two cursors in step. A cursor may stand before a subtree it has not
+// read yet ("pending": its top frame is an inner node, and the cursor is at
+// the start of that node's child at index). Whenever both cursors stand at
+// the start of subtrees with the same offset (a pending child, or a node
+// already read whose first entry is where the cursor stands), the subtree is
+// identical on both sides and both cursors jump past it without reading it.
+// Otherwise pending cursors read one more level and the search repeats; only
+// cursors on leaf entries compare keys. So the walk reads the paths to the
+// differences and the nodes bordering them, not the shared siblings.
 class TreeDiffer {
  public:
-  static Status SkipShared(TreeCursor* a, TreeCursor* b, bool* skipped) {
-    *skipped = false;
-    // Frames (from the top, i.e. the largest subtree) at whose first entry a
-    // cursor stands: frame k qualifies if every frame below it has index 0.
-    size_t a_first = FirstQualifying(*a), b_first = FirstQualifying(*b);
-    for (size_t i = a_first; i < a->stack_.size(); ++i) {
-      for (size_t j = b_first; j < b->stack_.size(); ++j) {
-        if (a->stack_[i].offset != b->stack_[j].offset) continue;
-        KVS_RETURN_IF_ERROR(SkipFrame(a, i));
-        KVS_RETURN_IF_ERROR(SkipFrame(b, j));
-        *skipped = true;
-        return Status::OK();
+  // Skips the largest subtree both cursors stand at the start of, if any.
+  static bool SkipShared(TreeCursor* a, TreeCursor* b) {
+    for (size_t i = FirstStart(*a); i < EndOfStarts(*a); ++i) {
+      for (size_t j = FirstStart(*b); j < EndOfStarts(*b); ++j) {
+        if (StartOffset(*a, i) != StartOffset(*b, j)) continue;
+        SkipPast(a, i);
+        SkipPast(b, j);
+        return true;
       }
     }
+    return false;
+  }
+  static bool Pending(const TreeCursor& c) {
+    return !c.stack_.empty() && !c.stack_.back().node.leaf();
+  }
+  // Reads the node a pending cursor stands before.
+  static Status DescendOne(TreeCursor* c) {
+    const TreeCursor::Frame& top = c->stack_.back();
+    uint64_t offset = top.node.child(top.index);
+    KVS_ASSIGN_OR_RETURN(NodeView node, NodeView::Read(*c->source_, offset));
+    c->stack_.push_back({node, offset, 0});
+    if (node.leaf() && node.count() == 0) PopAndStep(c);
     return Status::OK();
+  }
+  // Moves a cursor on a leaf entry to the next entry, or before the next
+  // subtree (pending), reading nothing.
+  static void Next(TreeCursor* c) {
+    TreeCursor::Frame& leaf = c->stack_.back();
+    if (++leaf.index < leaf.node.count()) return;
+    PopAndStep(c);
   }
 
  private:
-  static size_t FirstQualifying(const TreeCursor& c) {
+  // The subtrees that start where a cursor stands are numbered from
+  // FirstStart (the largest) to EndOfStarts: start i < stack size is frame
+  // i's node, which qualifies if it and every frame below it have index 0;
+  // start i == stack size is the child a pending cursor stands before.
+  static size_t FirstStart(const TreeCursor& c) {
     size_t k = c.stack_.size();
     while (k > 0 && c.stack_[k - 1].index == 0) --k;
-    // Frame k-1 has index > 0 (or k == 0); its child at that index, frame k,
-    // starts at the cursor. Frame 0 (the root) qualifies when k == 0.
     return k;
   }
-  // Drops frame i and everything below, then moves to the next entry after
-  // that subtree.
-  static Status SkipFrame(TreeCursor* c, size_t i) {
-    c->stack_.resize(i + 1);
-    c->stack_.back().index = c->stack_.back().node.count() - 1;
-    if (c->stack_.back().node.leaf()) return c->Next();
-    return c->Advance();
+  static size_t EndOfStarts(const TreeCursor& c) { return c.stack_.size() + (Pending(c) ? 1 : 0); }
+  static uint64_t StartOffset(const TreeCursor& c, size_t i) {
+    if (i < c.stack_.size()) return c.stack_[i].offset;
+    return c.stack_.back().node.child(c.stack_.back().index);
+  }
+  static void SkipPast(TreeCursor* c, size_t start) {
+    if (start == c->stack_.size()) {
+      if (++c->stack_.back().index < c->stack_.back().node.count()) return;
+    } else {
+      c->stack_.resize(start + 1);
+    }
+    PopAndStep(c);
+  }
+  // Pops the top frame (done with), then moves up until some frame has a
+  // next child; the cursor then stands before it, pending, or is exhausted.
+  static void PopAndStep(TreeCursor* c) {
+    c->stack_.pop_back();
+    while (!c->stack_.empty()) {
+      if (++c->stack_.back().index < c->stack_.back().node.count()) return;
+      c->stack_.pop_back();
+    }
   }
 };
 
@@ -190,22 +225,28 @@ Status TreeDiff(const RecordSource& source, uint64_t root_a, uint64_t root_b,
   KVS_RETURN_IF_ERROR(a.Seek(begin));
   KVS_RETURN_IF_ERROR(b.Seek(begin));
   auto in_range = [&](const TreeCursor& c) { return c.Valid() && (end.empty() || c.key() < end); };
-  while (in_range(a) || in_range(b)) {
-    if (in_range(a) && in_range(b)) {
-      bool skipped;
-      KVS_RETURN_IF_ERROR(TreeDiffer::SkipShared(&a, &b, &skipped));
-      if (skipped) continue;
+  while (a.Valid() || b.Valid()) {
+    if (a.Valid() && b.Valid() && TreeDiffer::SkipShared(&a, &b)) continue;
+    // Keys are needed: pending cursors read one level, then look for shared
+    // subtrees again.
+    bool a_pending = TreeDiffer::Pending(a), b_pending = TreeDiffer::Pending(b);
+    if (a_pending || b_pending) {
+      if (a_pending) KVS_RETURN_IF_ERROR(TreeDiffer::DescendOne(&a));
+      if (b_pending) KVS_RETURN_IF_ERROR(TreeDiffer::DescendOne(&b));
+      continue;
     }
-    if (in_range(a) && (!in_range(b) || a.key() < b.key())) {
+    bool a_in = in_range(a), b_in = in_range(b);
+    if (!a_in && !b_in) break;
+    if (a_in && (!b_in || a.key() < b.key())) {
       KVS_RETURN_IF_ERROR(visit(a.key(), a.value(), std::nullopt));
-      KVS_RETURN_IF_ERROR(a.Next());
-    } else if (in_range(b) && (!in_range(a) || b.key() < a.key())) {
+      TreeDiffer::Next(&a);
+    } else if (b_in && (!a_in || b.key() < a.key())) {
       KVS_RETURN_IF_ERROR(visit(b.key(), std::nullopt, b.value()));
-      KVS_RETURN_IF_ERROR(b.Next());
+      TreeDiffer::Next(&b);
     } else {
       if (a.value() != b.value()) KVS_RETURN_IF_ERROR(visit(a.key(), a.value(), b.value()));
-      KVS_RETURN_IF_ERROR(a.Next());
-      KVS_RETURN_IF_ERROR(b.Next());
+      TreeDiffer::Next(&a);
+      TreeDiffer::Next(&b);
     }
   }
   return Status::OK();
@@ -328,7 +369,10 @@ Status TreeWriter::Insert(Node* node, std::string_view key, std::string_view val
   // Split at the byte midpoint.
   size_t half = 0, acc = kNodeFixed;
   while (half < node->keys.size() - 1 && acc < node->bytes / 2) acc += node->EntryBytes(half++);
-  half = std::max<size_t>(half, 1);
+  // Each side keeps at least one entry; an inner node keeps two, so long
+  // separators cannot stack up chains of single-child nodes.
+  size_t least = node->leaf ? 1 : 2;
+  half = std::clamp(half, least, node->keys.size() - least);
   auto right = std::make_unique<Node>();
   right->leaf = node->leaf;
   right->dirty = true;

@@ -31,7 +31,7 @@
 
 namespace kvs {
 
-constexpr size_t kMaxNodeBytes = 4096;
+constexpr size_t kMaxNodeBytes = 2048;
 constexpr size_t kMaxTreeKeyBytes = 4096;
 
 // A verified node record, read in place.

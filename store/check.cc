@@ -21,24 +21,46 @@ class Checker {
   void CheckBlocks() {
     uint64_t at = kFileHeaderSize;
     uint64_t expected_revision = 0;
+    bool first_commit = true;
+    // The running crc of the current group, over [group, crc_end).
+    uint64_t group = 0, crc_end = 0;
+    uint32_t crc = 0;
     while (at < snap_.head().end && report_->problems.size() < kMaxProblems) {
       auto point = snap_.ReadCommitPoint(at);
       if (!point.ok()) return Problem(point.status().message());
-      // A compacted file starts at the revision it was compacted at.
-      if (at == kFileHeaderSize) expected_revision = point->revision;
-      if (point->revision != expected_revision) {
-        Problem("block at offset " + std::to_string(at) + " has revision " +
-                std::to_string(point->revision) + ", expected " +
-                std::to_string(expected_revision));
-      }
       uint64_t payload_at = at + kBlockHeaderSize;
       uint64_t trailer_at = point->end - kTrailerSize;
       auto payload = snap_.Bytes(payload_at, trailer_at - payload_at);
       auto trailer = snap_.Bytes(trailer_at, kTrailerSize);
-      if (!payload.ok() || !trailer.ok())
+      if (!payload.ok() || !trailer.ok()) {
         return Problem("block at " + std::to_string(at) + " is cut");
-      if (Crc32c(0, payload->data(), payload->size()) != DecodeFixed32(trailer->data() + 4)) {
-        Problem("block at offset " + std::to_string(at) + " fails its payload checksum");
+      }
+      uint32_t kind = DecodeFixed32(trailer->data() + 40);
+      uint64_t distance = uint64_t{DecodeFixed32(trailer->data() + 44)} * kRecordAlign;
+      if (distance > at - kFileHeaderSize) {
+        return Problem("block at " + std::to_string(at) + " names a bad group");
+      }
+      if (at - distance != group || crc_end > trailer_at) {
+        group = crc_end = at - distance;
+        crc = 0;
+      }
+      auto span = snap_.Bytes(crc_end, trailer_at - crc_end);
+      if (!span.ok()) return Problem("block at " + std::to_string(at) + " names a bad group");
+      crc = Crc32c(crc, span->data(), span->size());
+      if (kind != kKindPart) {
+        // A compacted file starts at the revision it was compacted at.
+        if (first_commit) expected_revision = point->revision;
+        first_commit = false;
+        if (point->revision != expected_revision) {
+          Problem("block at offset " + std::to_string(at) + " has revision " +
+                  std::to_string(point->revision) + ", expected " +
+                  std::to_string(expected_revision));
+        }
+        expected_revision = point->revision + 1;
+        ++report_->revisions;
+      }
+      if (crc != DecodeFixed32(trailer->data() + 4)) {
+        Problem("block at offset " + std::to_string(at) + " fails its group checksum");
       } else {
         for (uint64_t r = payload_at; r < trailer_at;) {
           auto rec = ParseRecord(*payload, payload_at, r);
@@ -50,8 +72,8 @@ class Checker {
           r += (length + kRecordAlign - 1) / kRecordAlign * kRecordAlign;
         }
       }
-      ++report_->revisions;
-      expected_revision = point->revision + 1;
+      crc = Crc32c(crc, trailer->data(), kTrailerSize);
+      crc_end = point->end;
       at = point->end;
     }
     report_->bytes = snap_.head().end;
@@ -130,7 +152,11 @@ class Checker {
   void CheckBranchTree(const std::string& branch, uint64_t root) {
     TreeCursor cursor(&snap_, root);
     Status s = cursor.Seek("");
+    std::string prev;
     for (; s.ok() && cursor.Valid() && report_->problems.size() < kMaxProblems; s = cursor.Next()) {
+      if (!prev.empty() && cursor.key() <= prev)
+        Problem("branch '" + branch + "': keys out of order");
+      prev = std::string(cursor.key());
       std::string_view key;
       uint64_t rev;
       if (!ParseBranchTreeKey(cursor.key(), &key, &rev)) {

@@ -27,6 +27,9 @@ namespace kvs {
 
 using namespace format;
 
+// Opening the compacted file verifies its last block, so blocks stay small.
+constexpr uint64_t kPartBytes = 1 << 20;
+
 class Compactor {
  public:
   Compactor(StoreImpl* store, const CompactOptions& options, const Snapshot& snap)
@@ -36,6 +39,7 @@ class Compactor {
     const uint64_t generation = store_->data()->generation() + 1;
     stats_.bytes_before = snap_.head().end;
     BlockBuilder out(kFileHeaderSize, store_->identity_.salt);
+    out.set_part_limit(kPartBytes);
     out.BeginBlock();
     KVS_RETURN_IF_ERROR(CollectBranches());
     KVS_RETURN_IF_ERROR(MarkKeptVersions());
@@ -59,7 +63,15 @@ class Compactor {
     std::shared_ptr<DataFile> old = store_->data();
     KVS_RETURN_IF_ERROR(EndWithMove(old.get(), generation));
     KVS_RETURN_IF_ERROR(store_->SwitchToGeneration(generation));
-    KVS_RETURN_IF_ERROR(env->Remove(dir + "/" + DataFileName(old->generation())));
+    // Older generations (this one's predecessor, and any a crashed
+    // compaction left) are no longer read by anyone who opens the store;
+    // processes still holding them follow their "moved" blocks.
+    KVS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
+    for (const std::string& name : names) {
+      if (name.rfind("data.", 0) == 0 && name != DataFileName(generation)) {
+        KVS_RETURN_IF_ERROR(env->Remove(dir + "/" + name));
+      }
+    }
     return stats_;
   }
 
@@ -293,11 +305,23 @@ Result<CompactStats> StoreImpl::Compact(const CompactOptions& options) {
       return Status::InvalidArgument("keep_last must be at least 1 (the current version)");
     }
   }
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    if (!sticky_error_.ok()) return sticky_error_;
+  }
   std::lock_guard<WriterLock> guard(*writer_lock_);
-  KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
+  KVS_ASSIGN_OR_RETURN(Snapshot snap, FollowCompaction());
   KVS_ASSIGN_OR_RETURN(snap, data()->PrepareAppend());
   Compactor compactor(this, options, snap);
-  return compactor.Run();
+  Result<CompactStats> stats = compactor.Run();
+  if (stats.status().code() == Status::Code::kIOError) {
+    // As after a failed transaction: what reached the files is unknown (the
+    // old file may hold part of its "moved" block), so the store refuses
+    // writes until reopened (DataFile::Append's contract).
+    std::lock_guard<std::mutex> lock(write_mu_);
+    if (sticky_error_.ok()) sticky_error_ = stats.status();
+  }
+  return stats;
 }
 
 Status EndDataFileWithMove(DataFile* old, uint64_t generation, const Salt& salt) {

@@ -29,7 +29,10 @@ Result<RecordView> Snapshot::ReadRecord(uint64_t offset) const {
     return Status::Corruption("record offset " + std::to_string(offset) +
                               " points outside the committed file");
   }
-  return ParseRecord(std::string_view(map_->data, head_.end), 0, offset);
+  bool known = verified_ && verified_->Contains(offset);
+  auto rec = ParseRecord(std::string_view(map_->data, head_.end), 0, offset, !known);
+  if (rec.ok() && !known && verified_) verified_->Insert(offset);
+  return rec;
 }
 
 Result<std::string_view> Snapshot::Bytes(uint64_t offset, uint64_t n) const {
@@ -105,7 +108,8 @@ Result<std::unique_ptr<DataFile>> DataFile::Open(Env* env, const std::string& pa
   return df;
 }
 
-bool DataFile::VerifyBlockAt(uint64_t offset, uint64_t file_size, CommitPoint* point) const {
+bool DataFile::VerifyBlockAt(uint64_t offset, uint64_t file_size, CommitPoint* point,
+                             uint32_t* kind) const {
   char header[kBlockHeaderSize];
   if (offset + kBlockHeaderSize + kTrailerSize > file_size ||
       !file_->Read(offset, kBlockHeaderSize, header).ok()) {
@@ -119,12 +123,12 @@ bool DataFile::VerifyBlockAt(uint64_t offset, uint64_t file_size, CommitPoint* p
   if (payload > file_size || offset + kBlockHeaderSize + payload + kTrailerSize > file_size) {
     return false;
   }
-  return VerifyBlockEndingAt(offset + kBlockHeaderSize + payload, file_size, point) &&
+  return VerifyBlockEndingAt(offset + kBlockHeaderSize + payload, file_size, point, kind) &&
          point->block == offset;
 }
 
-bool DataFile::VerifyBlockEndingAt(uint64_t trailer_offset, uint64_t file_size,
-                                   CommitPoint* point) const {
+bool DataFile::VerifyBlockEndingAt(uint64_t trailer_offset, uint64_t file_size, CommitPoint* point,
+                                   uint32_t* kind) const {
   char t[kTrailerSize];
   if (trailer_offset + kTrailerSize > file_size ||
       !file_->Read(trailer_offset, kTrailerSize, t).ok()) {
@@ -142,9 +146,11 @@ bool DataFile::VerifyBlockEndingAt(uint64_t trailer_offset, uint64_t file_size,
       block + kBlockHeaderSize + DecodeFixed64(header + 8) != trailer_offset) {
     return false;
   }
+  uint64_t group_distance = uint64_t{DecodeFixed32(t + 44)} * kRecordAlign;
+  if (group_distance > block - kFileHeaderSize) return false;
   uint32_t crc = 0;
   std::string chunk;
-  for (uint64_t at = block + kBlockHeaderSize; at < trailer_offset;) {
+  for (uint64_t at = block - group_distance; at < trailer_offset;) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(kScanChunk, trailer_offset - at));
     chunk.resize(n);
     if (!file_->Read(at, n, chunk.data()).ok()) return false;
@@ -152,13 +158,13 @@ bool DataFile::VerifyBlockEndingAt(uint64_t trailer_offset, uint64_t file_size,
     at += n;
   }
   if (crc != DecodeFixed32(t + 4)) return false;
-  uint64_t kind = DecodeFixed64(t + 40);
-  if (kind != kKindTransaction && kind != kKindMoved) return false;
+  *kind = DecodeFixed32(t + 40);
+  if (*kind != kKindTransaction && *kind != kKindMoved && *kind != kKindPart) return false;
   point->revision = DecodeFixed64(t + 8);
   point->time_ns = static_cast<int64_t>(DecodeFixed64(t + 16));
   point->block = block;
   point->end = trailer_offset + kTrailerSize;
-  point->moved = kind == kKindMoved;
+  point->moved = *kind == kKindMoved;
   point->root = point->moved ? 0 : DecodeFixed64(t + 24);
   point->moved_to = point->moved ? DecodeFixed64(t + 24) : 0;
   return true;
@@ -166,8 +172,10 @@ bool DataFile::VerifyBlockEndingAt(uint64_t trailer_offset, uint64_t file_size,
 
 Status DataFile::FindNewestFromEnd(uint64_t file_size) {
   // Common case: the file ends with a valid trailer.
+  uint32_t kind = 0;
   if (file_size >= kFileHeaderSize + kTrailerSize && file_size % kRecordAlign == 0 &&
-      VerifyBlockEndingAt(file_size - kTrailerSize, file_size, &head_)) {
+      VerifyBlockEndingAt(file_size - kTrailerSize, file_size, &head_, &kind) &&
+      kind != kKindPart) {
     return Status::OK();
   }
   // A torn or in-flight tail: look for the last genuine trailer, scanning
@@ -181,7 +189,7 @@ Status DataFile::FindNewestFromEnd(uint64_t file_size) {
     KVS_RETURN_IF_ERROR(file_->Read(lo, chunk.size(), chunk.data()));
     for (uint64_t at = pos; at >= lo; at -= kRecordAlign) {
       if (DecodeFixed32(chunk.data() + (at - lo)) == kTrailerMagic &&
-          VerifyBlockEndingAt(at, file_size, &head_)) {
+          VerifyBlockEndingAt(at, file_size, &head_, &kind) && kind != kKindPart) {
         return Status::OK();
       }
       if (at < kRecordAlign) break;
@@ -207,15 +215,21 @@ Status DataFile::RefreshLocked() {
   if (head_.moved) return Status::OK();
   KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
   if (size <= head_.end) return Status::OK();
+  // Parts carry no commit: step over them, and count the state only at the
+  // next commit block.
   CommitPoint next;
-  while (!head_.moved && VerifyBlockAt(head_.end, size, &next)) head_ = next;
+  uint32_t kind;
+  for (uint64_t at = head_.end; !head_.moved && VerifyBlockAt(at, size, &next, &kind);) {
+    at = next.end;
+    if (kind != kKindPart) head_ = next;
+  }
   return EnsureMapped(head_.end);
 }
 
 Result<Snapshot> DataFile::Latest() {
   std::lock_guard<std::mutex> lock(mu_);
   KVS_RETURN_IF_ERROR(RefreshLocked());
-  return Snapshot(map_, head_, salt_);
+  return Snapshot(map_, head_, salt_, verified_);
 }
 
 Result<Snapshot> DataFile::PrepareAppend() {
@@ -223,7 +237,7 @@ Result<Snapshot> DataFile::PrepareAppend() {
   KVS_RETURN_IF_ERROR(RefreshLocked());
   KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
   if (size > head_.end) KVS_RETURN_IF_ERROR(file_->Truncate(head_.end));
-  return Snapshot(map_, head_, salt_);
+  return Snapshot(map_, head_, salt_, verified_);
 }
 
 Status DataFile::Append(const std::string& blocks, const CommitPoint& last, bool sync) {

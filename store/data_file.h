@@ -50,8 +50,9 @@ struct Mapping {
 class Snapshot : public RecordSource {
  public:
   Snapshot() = default;
-  Snapshot(std::shared_ptr<const Mapping> map, CommitPoint head, const Salt& salt)
-      : map_(std::move(map)), head_(head), salt_(salt) {}
+  Snapshot(std::shared_ptr<const Mapping> map, CommitPoint head, const Salt& salt,
+           std::shared_ptr<VerifiedOffsets> verified)
+      : map_(std::move(map)), head_(head), salt_(salt), verified_(std::move(verified)) {}
   const CommitPoint& head() const { return head_; }
   Result<RecordView> ReadRecord(uint64_t offset) const override;
   // The commit an earlier block made (its trailer, verified).
@@ -63,6 +64,7 @@ class Snapshot : public RecordSource {
   std::shared_ptr<const Mapping> map_;
   CommitPoint head_;
   Salt salt_{};
+  std::shared_ptr<VerifiedOffsets> verified_;
 };
 
 // The 64-byte header that starts every data file.
@@ -99,10 +101,13 @@ class DataFile {
         file_(std::move(file)),
         generation_(generation),
         salt_(salt) {}
-  // Verifies the block whose trailer is at trailer_offset; fills *point.
-  bool VerifyBlockEndingAt(uint64_t trailer_offset, uint64_t file_size, CommitPoint* point) const;
-  // Verifies the block starting at offset; fills *point.
-  bool VerifyBlockAt(uint64_t offset, uint64_t file_size, CommitPoint* point) const;
+  // Verifies the block whose trailer is at trailer_offset (its header,
+  // salted check, and the crc of its group up to the trailer); fills *point
+  // and *kind.
+  bool VerifyBlockEndingAt(uint64_t trailer_offset, uint64_t file_size, CommitPoint* point,
+                           uint32_t* kind) const;
+  // Verifies the block starting at offset; fills *point and *kind.
+  bool VerifyBlockAt(uint64_t offset, uint64_t file_size, CommitPoint* point, uint32_t* kind) const;
   Status FindNewestFromEnd(uint64_t file_size);
   // Picks up blocks appended since head_. Requires mu_.
   Status RefreshLocked();
@@ -114,6 +119,8 @@ class DataFile {
   uint64_t generation_;
   Salt salt_;
   uint64_t tail_bytes_at_open_ = 0;
+
+  const std::shared_ptr<VerifiedOffsets> verified_ = std::make_shared<VerifiedOffsets>();
 
   std::mutex mu_;
   std::shared_ptr<const Mapping> map_;  // Guarded by mu_

@@ -19,8 +19,11 @@ namespace kvs {
 using namespace format;
 
 Result<StoreIdentity> ReadIdentity(Env* env, const std::string& dir) {
-  std::string path = dir + "/STORE";
-  if (!env->Exists(path)) return Status::NotFound(dir + " is not a kvs store (no STORE file)");
+  return ReadIdentityFile(env, dir + "/STORE");
+}
+
+Result<StoreIdentity> ReadIdentityFile(Env* env, const std::string& path) {
+  if (!env->Exists(path)) return Status::NotFound(path + " does not exist: not a kvs store");
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<File> file, env->Open(path, false));
   char buf[kStoreFileSize];
   KVS_ASSIGN_OR_RETURN(uint64_t size, file->Size());
@@ -40,7 +43,7 @@ Result<StoreIdentity> ReadIdentity(Env* env, const std::string& dir) {
   return id;
 }
 
-Status WriteIdentity(Env* env, const std::string& dir, const StoreIdentity& id) {
+Status WriteIdentityFile(Env* env, const std::string& path, const StoreIdentity& id) {
   std::string buf(kStoreMagic, sizeof(kStoreMagic));
   PutFixed32(&buf, kFormatVersion);
   PutFixed32(&buf, 0);
@@ -49,15 +52,23 @@ Status WriteIdentity(Env* env, const std::string& dir, const StoreIdentity& id) 
   PutFixed64(&buf, static_cast<uint64_t>(id.created_ns));
   PutFixed32(&buf, Crc32c(0, buf.data(), 56));
   PutFixed32(&buf, 0);
-  std::string tmp = dir + "/STORE.tmp";
-  {
-    KVS_ASSIGN_OR_RETURN(std::unique_ptr<File> file, env->Open(tmp, true));
-    KVS_RETURN_IF_ERROR(file->Truncate(0));
-    KVS_RETURN_IF_ERROR(file->Write(0, buf));
-    KVS_RETURN_IF_ERROR(file->Sync());
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<File> file, env->Open(path, true));
+  KVS_RETURN_IF_ERROR(file->Truncate(0));
+  KVS_RETURN_IF_ERROR(file->Write(0, buf));
+  return file->Sync();
+}
+
+Result<ReplicaId> DataFileReplica(Env* env, const std::string& path) {
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<File> file, env->Open(path, false));
+  char header[kFileHeaderSize];
+  KVS_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  if (size < kFileHeaderSize || !file->Read(0, kFileHeaderSize, header).ok() ||
+      std::memcmp(header, kDataMagic, sizeof(kDataMagic)) != 0) {
+    return Status::Corruption(path + " is not a kvs data file");
   }
-  KVS_RETURN_IF_ERROR(env->Rename(tmp, dir + "/STORE"));
-  return env->SyncDir(dir);
+  ReplicaId replica;
+  std::memcpy(replica.bytes.data(), header + 24, replica.bytes.size());
+  return replica;
 }
 
 StoreIdentity NewIdentity() {

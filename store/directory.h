@@ -22,8 +22,11 @@ struct StoreIdentity {
 
 // Reads dir/STORE. NotFound when it does not exist.
 Result<StoreIdentity> ReadIdentity(Env* env, const std::string& dir);
-// Writes dir/STORE durably (temp file, sync, rename, sync dir).
-Status WriteIdentity(Env* env, const std::string& dir, const StoreIdentity& id);
+// Reads or writes (synced) one identity file, STORE or STORE.tmp.
+Result<StoreIdentity> ReadIdentityFile(Env* env, const std::string& path);
+Status WriteIdentityFile(Env* env, const std::string& path, const StoreIdentity& id);
+// The replica id in a data file's header (not verified beyond its magic).
+Result<ReplicaId> DataFileReplica(Env* env, const std::string& path);
 StoreIdentity NewIdentity();
 
 std::string DataFileName(uint64_t generation);

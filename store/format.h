@@ -26,18 +26,27 @@
 //     header:  [0,4) "KVSB"  [4,8) crc32c of [8,32)  [8,16) payload length
 //              [16,24) revision  [24,32) zero
 //     payload: records, each starting at an 8-byte aligned file offset.
-//     trailer: [0,4) "KVST"  [4,8) crc32c of the whole payload
+//     trailer: [0,4) "KVST"  [4,8) crc32c of the file bytes from the start
+//              of this block's group to this trailer
 //              [8,16) revision  [16,24) commit time ns
 //              [24,32) global tree root offset (0: empty tree)
-//              [32,40) offset of this block's header  [40,48) kind
+//              [32,40) offset of this block's header  [40,44) kind
+//              [44,48) (block offset - group offset) / 8
 //              [48,64) salted check: the first 16 bytes of
 //                      SHA-256(salt || trailer[0,48)).
-//   A block counts only when its header, payload crc and salted check are all
-//   valid. Readers find the newest block from the end of the file: the salt
-//   makes a trailer impossible to forge from inside a stored value, so a
-//   backward scan over a torn or in-flight tail cannot be fooled. Kind 1 is a
-//   transaction; kind 2 ("moved") ends a file that compaction replaced, and
-//   its root field holds the new generation.
+//   A group is the blocks written by one write and one sync (a group
+//   commit). Its bytes can reach the disk in any order, so a block counts
+//   only when its header, salted check and the crc over its whole group up
+//   to its trailer are valid: a block whose group was torn never counts,
+//   even when its own bytes survived. Readers find the newest block from the
+//   end of the file: the salt makes a trailer impossible to forge from
+//   inside a stored value, so a backward scan over a torn or in-flight tail
+//   cannot be fooled. Kinds: 1, a transaction; 2 ("moved"), the end of a
+//   file that compaction replaced, whose root field holds the new
+//   generation; 3 ("part"), a bounded piece of a compacted file's single
+//   transaction, its own group, carrying no commit (compaction syncs the
+//   whole file before publishing it, so parts are never torn, and opening a
+//   compacted store checks only its last part-sized block).
 //
 // Record (inside a payload; 12-byte header, then the body, zero-padded to 8):
 //   [0,4) crc32c of [4, length)  [4,5) type  [5,8) zero  [8,12) length
@@ -103,8 +112,9 @@ constexpr uint32_t kTrailerMagic = 0x54535654;  // "KVST" read little-endian
 constexpr size_t kBlockHeaderSize = 32;
 constexpr size_t kTrailerSize = 64;
 constexpr size_t kTrailerCheckedSize = 48;  // bytes covered by the salted check
-constexpr uint64_t kKindTransaction = 1;
-constexpr uint64_t kKindMoved = 2;
+constexpr uint32_t kKindTransaction = 1;
+constexpr uint32_t kKindMoved = 2;
+constexpr uint32_t kKindPart = 3;
 
 constexpr size_t kRecordHeaderSize = 12;
 constexpr size_t kRecordAlign = 8;

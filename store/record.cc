@@ -9,7 +9,8 @@
 
 namespace kvs {
 
-Result<RecordView> ParseRecord(std::string_view bytes, uint64_t base, uint64_t offset) {
+Result<RecordView> ParseRecord(std::string_view bytes, uint64_t base, uint64_t offset,
+                               bool verify_crc) {
   using namespace format;
   if (offset < base || offset % kRecordAlign != 0 ||
       offset - base + kRecordHeaderSize > bytes.size()) {
@@ -20,7 +21,7 @@ Result<RecordView> ParseRecord(std::string_view bytes, uint64_t base, uint64_t o
   if (length < kRecordHeaderSize || length > bytes.size() - (offset - base)) {
     return Status::Corruption("record at offset " + std::to_string(offset) + " has bad length");
   }
-  if (Crc32c(0, p + 4, length - 4) != DecodeFixed32(p)) {
+  if (verify_crc && Crc32c(0, p + 4, length - 4) != DecodeFixed32(p)) {
     return Status::Corruption("record at offset " + std::to_string(offset) + " fails its checksum");
   }
   return RecordView{p[4], std::string_view(p + kRecordHeaderSize, length - kRecordHeaderSize)};
@@ -33,6 +34,13 @@ void BlockBuilder::BeginBlock() {
 
 uint64_t BlockBuilder::Append(char type, std::string_view body) {
   using namespace format;
+  if (part_limit_ != 0 && end() - block_start_ >= part_limit_) {
+    EndBlock(0, 0, 0, kKindPart);
+    group_start_ = end();
+    group_crc_ = 0;
+    group_crc_end_ = group_start_;
+    BeginBlock();
+  }
   uint64_t offset = end();
   size_t at = bytes_.size();
   uint32_t length = static_cast<uint32_t>(kRecordHeaderSize + body.size());
@@ -45,7 +53,7 @@ uint64_t BlockBuilder::Append(char type, std::string_view body) {
   return offset;
 }
 
-uint64_t BlockBuilder::EndBlock(uint64_t revision, int64_t time_ns, uint64_t root, uint64_t kind) {
+uint64_t BlockBuilder::EndBlock(uint64_t revision, int64_t time_ns, uint64_t root, uint32_t kind) {
   using namespace format;
   size_t h = static_cast<size_t>(block_start_ - start_);
   size_t payload_at = h + kBlockHeaderSize;
@@ -55,15 +63,20 @@ uint64_t BlockBuilder::EndBlock(uint64_t revision, int64_t time_ns, uint64_t roo
   EncodeFixed64(&bytes_[h + 16], revision);
   EncodeFixed32(&bytes_[h + 4], Crc32c(0, bytes_.data() + h + 8, kBlockHeaderSize - 8));
   size_t t = bytes_.size();
+  group_crc_ =
+      Crc32c(group_crc_, bytes_.data() + (group_crc_end_ - start_), end() - group_crc_end_);
   PutFixed32(&bytes_, kTrailerMagic);
-  PutFixed32(&bytes_, Crc32c(0, bytes_.data() + payload_at, payload));
+  PutFixed32(&bytes_, group_crc_);
   PutFixed64(&bytes_, revision);
   PutFixed64(&bytes_, static_cast<uint64_t>(time_ns));
   PutFixed64(&bytes_, root);
   PutFixed64(&bytes_, block_start_);
-  PutFixed64(&bytes_, kind);
+  PutFixed32(&bytes_, kind);
+  PutFixed32(&bytes_, static_cast<uint32_t>((block_start_ - group_start_) / kRecordAlign));
   auto check = TrailerCheck(salt_, std::string_view(bytes_.data() + t, kTrailerCheckedSize));
   bytes_.append(reinterpret_cast<const char*>(check.data()), check.size());
+  group_crc_ = Crc32c(group_crc_, bytes_.data() + t, kTrailerSize);
+  group_crc_end_ = end();
   return end();
 }
 

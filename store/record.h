@@ -10,7 +10,9 @@
 #define KVS_STORE_RECORD_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -31,23 +33,50 @@ class RecordSource {
   virtual Result<RecordView> ReadRecord(uint64_t offset) const = 0;
 };
 
-// Parses and verifies the record at bytes[offset - base, ...) where bytes
-// holds file range [base, base + bytes.size()).
-Result<RecordView> ParseRecord(std::string_view bytes, uint64_t base, uint64_t offset);
+// Parses the record at bytes[offset - base, ...) where bytes holds file
+// range [base, base + bytes.size()), checking its bounds always and its crc
+// when verify_crc.
+Result<RecordView> ParseRecord(std::string_view bytes, uint64_t base, uint64_t offset,
+                               bool verify_crc = true);
 
-// Accumulates, in memory, the blocks of one group commit: each block is
-// BeginBlock, records, then EndBlock (or AbortBlock for a transaction that
-// failed). Offsets it hands out are file offsets: the bytes will be written
-// at start. Encodes block headers and trailers (store/format.h).
+// Offsets of records whose crc already passed, so hot records are not
+// checksummed on every read. Records never change once written, so a hit is
+// always right; a slot holds one offset and collisions just overwrite (a
+// miss costs one crc). Lock-free; shared by every thread reading one file.
+class VerifiedOffsets {
+ public:
+  VerifiedOffsets() : slots_(new std::atomic<uint64_t>[kSlots]()) {}
+  bool Contains(uint64_t offset) const {
+    return slots_[Slot(offset)].load(std::memory_order_relaxed) == offset;
+  }
+  void Insert(uint64_t offset) { slots_[Slot(offset)].store(offset, std::memory_order_relaxed); }
+
+ private:
+  static constexpr size_t kSlots = size_t{1} << 16;
+  static size_t Slot(uint64_t offset) {
+    return static_cast<size_t>((offset >> 3) * 0x9E3779B97F4A7C15ull >> 48);
+  }
+  std::unique_ptr<std::atomic<uint64_t>[]> slots_;
+};
+
+// Accumulates, in memory, the blocks of one group (one write, one sync):
+// each block is BeginBlock, records, then EndBlock (or AbortBlock for a
+// transaction that failed). Offsets it hands out are file offsets: the bytes
+// will be written at start. Encodes block headers and trailers, whose crc
+// covers the group so far (store/format.h).
 class BlockBuilder : public RecordSource {
  public:
-  BlockBuilder(uint64_t start, const std::array<uint8_t, 16>& salt) : start_(start), salt_(salt) {}
+  BlockBuilder(uint64_t start, const std::array<uint8_t, 16>& salt)
+      : start_(start), salt_(salt), group_start_(start), group_crc_end_(start) {}
 
+  // With a limit, a block whose payload reaches it is closed as a "part"
+  // and the next record opens a new block in a new group (compaction).
+  void set_part_limit(uint64_t bytes) { part_limit_ = bytes; }
   void BeginBlock();
   // Appends a record to the open block; returns its file offset.
   uint64_t Append(char type, std::string_view body);
   // Closes the open block with its trailer; returns the offset just past it.
-  uint64_t EndBlock(uint64_t revision, int64_t time_ns, uint64_t root, uint64_t kind);
+  uint64_t EndBlock(uint64_t revision, int64_t time_ns, uint64_t root, uint32_t kind);
   // Drops the open block's bytes.
   void AbortBlock();
 
@@ -63,6 +92,10 @@ class BlockBuilder : public RecordSource {
   uint64_t start_;
   std::array<uint8_t, 16> salt_;
   uint64_t block_start_ = 0;  // of the open block
+  uint64_t group_start_;
+  uint32_t group_crc_ = 0;  // crc of [group_start_, group_crc_end_)
+  uint64_t group_crc_end_;
+  uint64_t part_limit_ = 0;
   std::string bytes_;
 };
 

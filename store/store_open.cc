@@ -168,17 +168,33 @@ Status CreateFirstDataFile(Env* env, const std::string& dir, const StoreIdentity
   return env->SyncDir(dir);
 }
 
-// Makes a new store in dir. The caller holds the writer lock. A STORE file
-// is written last: without it, whatever else is in dir is a creation that
-// never finished and is replaced.
+// Makes a new store in dir; the caller holds the writer lock. The identity
+// goes to STORE.tmp first and becomes STORE by rename last, so a STORE file
+// always comes with its data. Data files found without a STORE file are
+// removed only when they belong to the STORE.tmp of a creation that never
+// finished; any others are somebody's data, and opening refuses to touch
+// them.
 Result<StoreIdentity> CreateStore(Env* env, const std::string& dir) {
+  const std::string tmp = dir + "/STORE.tmp";
+  auto unfinished = ReadIdentityFile(env, tmp);
   KVS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
+  for (const std::string& name : names) {
+    if (name.compare(0, 5, "data.") != 0) continue;
+    auto replica = DataFileReplica(env, dir + "/" + name);
+    if (!unfinished.ok() || !replica.ok() || *replica != unfinished->replica) {
+      return Status::Corruption(dir +
+                                " holds data files but no STORE file; restore STORE, or "
+                                "move the data files away to start a new store");
+    }
+  }
   for (const std::string& name : names) {
     if (name.compare(0, 5, "data.") == 0) KVS_RETURN_IF_ERROR(env->Remove(dir + "/" + name));
   }
   StoreIdentity id = NewIdentity();
+  KVS_RETURN_IF_ERROR(WriteIdentityFile(env, tmp, id));
   KVS_RETURN_IF_ERROR(CreateFirstDataFile(env, dir, id));
-  KVS_RETURN_IF_ERROR(WriteIdentity(env, dir, id));
+  KVS_RETURN_IF_ERROR(env->Rename(tmp, dir + "/STORE"));
+  KVS_RETURN_IF_ERROR(env->SyncDir(dir));
   return id;
 }
 

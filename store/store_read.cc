@@ -216,24 +216,24 @@ Result<std::vector<Version>> StoreImpl::History(const VersionId& id, size_t skip
   KVS_ASSIGN_OR_RETURN(uint64_t start, LookupVersionOffset(snap, id));
   // Newest first: a max-heap on (time, id), fed with parents as versions
   // are visited; parents are reached by their record offsets, no lookups.
+  // Records are decoded once, when queued (their views point into the
+  // snapshot's mapping, which outlives the walk).
   struct Item {
-    int64_t time_ns;
-    VersionId id;
-    uint64_t offset;
+    VersionRecord v;
     bool operator<(const Item& o) const {
-      return time_ns != o.time_ns ? time_ns < o.time_ns : id < o.id;
+      return v.time_ns != o.v.time_ns ? v.time_ns < o.v.time_ns : v.id < o.v.id;
     }
   };
   std::priority_queue<Item> frontier;
   std::unordered_set<VersionId, HashHasher> queued{id};
   KVS_ASSIGN_OR_RETURN(VersionRecord first, ReadVersionAt(snap, start));
-  frontier.push({first.time_ns, id, start});
+  if (first.id != id)
+    return Status::Corruption("the index points version " + id.Hex() + " elsewhere");
+  frontier.push({std::move(first)});
   std::vector<Version> out;
   while (!frontier.empty() && out.size() < limit) {
-    Item item = frontier.top();
+    VersionRecord v = frontier.top().v;
     frontier.pop();
-    KVS_ASSIGN_OR_RETURN(VersionRecord v, ReadVersionAt(snap, item.offset));
-    if (v.id != item.id) return Status::Corruption("a parent link points to the wrong version");
     if (skip > 0) {
       --skip;
     } else {
@@ -242,7 +242,8 @@ Result<std::vector<Version>> StoreImpl::History(const VersionId& id, size_t skip
     for (const ParentRef& p : v.parents) {
       if (p.offset == 0 || !queued.insert(p.id).second) continue;
       KVS_ASSIGN_OR_RETURN(VersionRecord parent, ReadVersionAt(snap, p.offset));
-      frontier.push({parent.time_ns, p.id, p.offset});
+      if (parent.id != p.id) return Status::Corruption("a parent link points to the wrong version");
+      frontier.push({std::move(parent)});
     }
   }
   return out;

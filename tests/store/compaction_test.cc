@@ -77,6 +77,30 @@ TEST_CASE("a retention rule keeps the last N versions of keys under its prefix o
   CHECK(store->Check()->ok());
 }
 
+TEST_CASE("a compacted store larger than one block reopens and checks clean") {
+  TempDir dir;
+  {
+    auto store = OpenStore(dir.path());
+    for (int i = 0; i < 40; ++i) {
+      WriteBatch b;
+      for (int k = 0; k < 10; ++k) b.Put("k" + std::to_string(k), std::string(20000, 'a' + i % 26));
+      REQUIRE(store->Write(b).ok());
+    }
+    auto stats = store->Compact(CompactOptions());
+    REQUIRE(stats.ok());
+    CHECK(stats->bytes_after > 4 * (1 << 20));  // several parts
+  }
+  auto store = OpenStore(dir.path());
+  CHECK(store->recovery_info().dropped_tail_bytes == 0);
+  CHECK(*store->Revision() == 40);
+  CHECK(ValueOf(store.get(), "k3") == std::string(20000, 'a' + 39 % 26));
+  CHECK(ValueOf(store.get(), "k3", "main", ReadPoint::AtRevision(2)) == std::string(20000, 'b'));
+  auto report = store->Check();
+  REQUIRE(report.ok());
+  CHECK(report->problems.empty());
+  CHECK(report->revisions == 1);
+}
+
 TEST_CASE("after compaction a past revision's exact tree is gone, and says so") {
   TempDir dir;
   auto store = OpenStore(dir.path());

@@ -1,5 +1,7 @@
 // Transactions: validation, atomicity, replication's apply, reopening.
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "store/entries.h"
@@ -176,6 +178,19 @@ TEST_CASE(
   CHECK(sb->heads.size() == 2);
   CHECK(sa->winner.id == sb->winner.id);
   CHECK(sa->winner.value == sb->winner.value);
+}
+
+TEST_CASE("data files without their STORE file are refused, never overwritten") {
+  TempDir dir;
+  {
+    auto store = OpenStore(dir.path());
+    MustPut(store.get(), "precious", "data");
+  }
+  REQUIRE(std::remove(dir.Sub("STORE").c_str()) == 0);
+  auto reopened = Store::Open(dir.path(), Options());
+  CHECK(reopened.status().IsCorruption());
+  CHECK(reopened.status().message().find("no STORE file") != std::string::npos);
+  CHECK(std::ifstream(dir.Sub("data.000001")).good());
 }
 
 TEST_CASE("opening a directory that is not a store, without create, is NotFound") {

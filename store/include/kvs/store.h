@@ -309,7 +309,8 @@ class Store {
 
   // ---- Maintenance ----------------------------------------------------
   // Rewrites the store into a new file holding what the rules keep, and
-  // publishes it by atomic rename. Writers wait; readers go on.
+  // publishes it by atomic rename. Writers wait; readers go on. An IOError
+  // leaves the store refusing writes until reopened, as a failed write does.
   virtual Result<CompactStats> Compact(const CompactOptions& options) = 0;
   // Reads and verifies every byte of the store.
   virtual Result<CheckReport> Check() = 0;

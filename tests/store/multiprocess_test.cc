@@ -1,0 +1,210 @@
+// Writers on one store from several processes, several Store objects and
+// several threads at once: each adds one to a shared counter by
+// compare-and-set (KeyWrite::expected_heads) and retries on kConflict. If the
+// writer locks ever let two transactions check the same heads and both
+// commit, an increment is lost or the key forks; so the counter must end at
+// exactly the number of successful increments, with one head and one version
+// per increment in its history.
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <charconv>
+#include <csignal>
+#include <cstdint>
+#include <cstring>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/store/test_util.h"
+
+namespace kvs::test {
+namespace {
+
+constexpr char kCounterKey[] = "counter";
+constexpr int kIncrementsPerWriter = 1000;
+constexpr int kWriters = 4;
+
+struct IncrementStats {
+  uint64_t successes = 0;
+  uint64_t conflicts = 0;  // attempts that lost the race and were retried
+};
+
+// Adds one to the counter by compare-and-set until `increments` attempts
+// succeeded; a conflict (another writer got there first) is counted and
+// retried. Returns the first other error.
+Status IncrementCounter(Store* store, uint64_t increments, IncrementStats* stats) {
+  while (stats->successes < increments) {
+    auto state = store->Get("main", kCounterKey);
+    uint64_t value = 0;
+    std::vector<VersionId> heads;  // empty: the key must not exist yet
+    if (state.ok()) {
+      const std::string& text = state->winner.value;
+      if (std::from_chars(text.data(), text.data() + text.size(), value).ec != std::errc()) {
+        return Status::Corruption("the counter holds '" + text + "'");
+      }
+      for (const Version& head : state->heads) heads.push_back(head.id);
+    } else if (!state.status().IsNotFound()) {
+      return state.status();
+    }
+    WriteBatch batch;
+    batch.writes.push_back(KeyWrite{kCounterKey, std::to_string(value + 1), std::nullopt, heads});
+    auto result = store->Write(batch);
+    if (result.ok()) {
+      ++stats->successes;
+    } else if (result.status().IsConflict()) {
+      ++stats->conflicts;
+    } else {
+      return result.status();
+    }
+  }
+  return Status::OK();
+}
+
+// The counter must equal total, with one head whose history holds exactly
+// one version per increment, counting down to 1; the store took one revision
+// per increment (a conflicting attempt writes nothing) and checks clean.
+void CheckCounterEndsAt(const std::string& dir, uint64_t total) {
+  auto store = OpenStore(dir);
+  auto state = store->Get("main", kCounterKey);
+  INFO(state.status().ToString());
+  REQUIRE(state.ok());
+  CHECK(state->winner.value == std::to_string(total));
+  CHECK(state->heads.size() == 1);
+  auto revision = store->Revision();
+  REQUIRE(revision.ok());
+  CHECK(*revision == total);
+
+  auto history = store->History(state->winner.id, 0, 2 * total, /*with_values=*/true);
+  INFO(history.status().ToString());
+  REQUIRE(history.ok());
+  REQUIRE(history->size() == total);
+  for (uint64_t i = 0; i < total; ++i) {
+    const Version& v = (*history)[i];
+    INFO("history entry " << i);
+    REQUIRE(v.value == std::to_string(total - i));
+    REQUIRE(v.parents.size() == (i + 1 == total ? 0u : 1u));
+  }
+
+  auto report = store->Check();
+  REQUIRE(report.ok());
+  INFO((report->problems.empty() ? std::string() : report->problems.front()));
+  CHECK(report->ok());
+}
+
+// A child process: waits until the parent says go (EOF on go_fd), opens the
+// store itself (the first ones race to create it), increments, writes its
+// IncrementStats to result_fd and exits 0. It never returns into Catch2; a
+// store failure goes to stderr and exit code 3 (4: the result could not be sent).
+[[noreturn]] void RunIncrementProcess(const std::string& dir, int go_fd, int result_fd) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a parent that died mid-test
+  char ignored;
+  while (read(go_fd, &ignored, 1) > 0) {
+  }
+  auto store = Store::Open(dir, Options());  // SyncMode::kSync
+  IncrementStats stats;
+  Status s =
+      store.ok() ? IncrementCounter(store->get(), kIncrementsPerWriter, &stats) : store.status();
+  if (!s.ok()) {
+    std::string line = "multiprocess_test child: " + s.ToString() + "\n";
+    ssize_t n = write(STDERR_FILENO, line.data(), line.size());
+    (void)n;
+    _exit(3);
+  }
+  _exit(write(result_fd, &stats, sizeof(stats)) == sizeof(stats) ? 0 : 4);
+}
+
+TEST_CASE("compare-and-set increments from four processes are counted exactly once") {
+  TempDir dir;
+  std::string store_dir = dir.Sub("store");  // created by whichever child opens first
+  int go[2], results[2];
+  REQUIRE(pipe(go) == 0);
+  REQUIRE(pipe(results) == 0);
+  std::cout.flush();
+  std::cerr.flush();
+  std::vector<pid_t> children;
+  for (int i = 0; i < kWriters; ++i) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(go[1]);
+      close(results[0]);
+      RunIncrementProcess(store_dir, go[0], results[1]);
+    }
+    if (pid < 0) {
+      for (pid_t child : children) kill(child, SIGKILL);
+    }
+    REQUIRE(pid > 0);
+    children.push_back(pid);
+  }
+  close(go[0]);
+  close(results[1]);
+  close(go[1]);  // go: all four start at once
+
+  for (pid_t child : children) {
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    INFO("a child failed: " << (WIFEXITED(status)
+                                    ? "exit code " + std::to_string(WEXITSTATUS(status))
+                                    : std::string("signal ") + strsignal(WTERMSIG(status)))
+                            << " (its stderr says why)");
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+  }
+  IncrementStats total;
+  IncrementStats one;
+  while (read(results[0], &one, sizeof(one)) == sizeof(one)) {
+    total.successes += one.successes;
+    total.conflicts += one.conflicts;
+  }
+  close(results[0]);
+  REQUIRE(total.successes == kWriters * kIncrementsPerWriter);
+  std::cout << "multiprocess: " << kWriters << " processes, " << total.successes << " increments, "
+            << total.conflicts << " conflicts retried\n";
+  CheckCounterEndsAt(store_dir, total.successes);
+}
+
+TEST_CASE("compare-and-set increments from threads on two Store objects are counted exactly once") {
+  TempDir dir;
+  // Two Store objects on one directory share the process's writer lock; two
+  // threads on each share its group commit, where the second transaction of
+  // a group must see the first one's write and conflict. Without fsync (the
+  // four-process test pays for durable writes), so the threads race harder.
+  Options options;
+  options.sync = SyncMode::kNone;
+  std::unique_ptr<Store> stores[2] = {OpenStore(dir.path(), options),
+                                      OpenStore(dir.path(), options)};
+  std::mutex mu;
+  std::vector<std::string> errors;  // Guarded by mu
+  std::vector<IncrementStats> stats(kWriters);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kWriters; ++t) {
+    threads.emplace_back([&, t] {
+      Status s = IncrementCounter(stores[t % 2].get(), kIncrementsPerWriter, &stats[t]);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        errors.push_back("thread " + std::to_string(t) + ": " + s.ToString());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const std::string& e : errors) FAIL_CHECK(e);
+  REQUIRE(errors.empty());
+  uint64_t successes = 0, conflicts = 0;
+  for (const IncrementStats& s : stats) {
+    successes += s.successes;
+    conflicts += s.conflicts;
+  }
+  REQUIRE(successes == kWriters * kIncrementsPerWriter);
+  std::cout << "multiprocess: " << kWriters << " threads on 2 stores, " << successes
+            << " increments, " << conflicts << " conflicts retried\n";
+  stores[0].reset();
+  stores[1].reset();
+  CheckCounterEndsAt(dir.path(), successes);
+}
+
+}  // namespace
+}  // namespace kvs::test
