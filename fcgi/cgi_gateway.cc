@@ -1,0 +1,120 @@
+// CGI variables in, CGI response out.
+#include "fcgi/cgi_gateway.h"
+
+#include <charconv>
+#include <exception>
+
+#include "fcgi/classic.h"
+#include "fcgi/router.h"
+
+namespace kvs::fcgi {
+namespace {
+
+// How much of an oversized body is read and thrown away before giving up on
+// it; beyond this the connection is simply closed.
+constexpr size_t kMaxDrainBytes = 64 << 20;
+
+// HTTP_IF_NONE_MATCH -> if-none-match
+std::string HeaderName(std::string_view cgi_name) {
+  std::string name;
+  for (char c : cgi_name) {
+    name.push_back(c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return name;
+}
+
+}  // namespace
+
+Request RequestFromCgiVariables(const char* const* variables) {
+  Request request;
+  for (const char* const* p = variables; p != nullptr && *p != nullptr; ++p) {
+    std::string_view variable(*p);
+    size_t eq = variable.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view name = variable.substr(0, eq);
+    std::string value(variable.substr(eq + 1));
+    if (name == "REQUEST_METHOD") {
+      request.method = std::move(value);
+    } else if (name == "PATH_INFO") {
+      request.path_info = std::move(value);
+    } else if (name == "QUERY_STRING") {
+      request.query_string = std::move(value);
+    } else if (name == "CONTENT_TYPE") {
+      if (!value.empty()) request.headers.Set("Content-Type", std::move(value));
+    } else if (name == "CONTENT_LENGTH") {
+      if (!value.empty()) request.headers.Set("Content-Length", std::move(value));
+    } else if (name.substr(0, 5) == "HTTP_" && name.size() > 5) {
+      request.headers.Set(HeaderName(name.substr(5)), std::move(value));
+    }
+  }
+  return request;
+}
+
+std::optional<HttpError> ReadBody(const BodyReader& read, size_t max_body_bytes, Request* request) {
+  auto header = request->headers.Get("Content-Length");
+  if (!header) return std::nullopt;
+  uint64_t length = 0;
+  auto [end, ec] = std::from_chars(header->data(), header->data() + header->size(), length);
+  if (header->empty() || ec != std::errc() || end != header->data() + header->size()) {
+    return HttpError{400, "Content-Length is not a number: '" + std::string(*header) + "'"};
+  }
+  char buffer[64 << 10];
+  if (length > max_body_bytes) {
+    for (uint64_t left = std::min<uint64_t>(length, kMaxDrainBytes); left > 0;) {
+      size_t got = read(buffer, std::min<uint64_t>(left, sizeof buffer));
+      if (got == 0) break;
+      left -= got;
+    }
+    return HttpError{413, "the body is " + std::to_string(length) + " bytes; the limit is " +
+                              std::to_string(max_body_bytes) + " (limits.max_body_bytes)"};
+  }
+  request->body.resize(length);
+  size_t filled = 0;
+  while (filled < length) {
+    size_t got = read(request->body.data() + filled, length - filled);
+    if (got == 0) break;
+    filled += got;
+  }
+  if (filled < length) {
+    return HttpError{400, "the body ended after " + std::to_string(filled) + " of the " +
+                              std::to_string(length) + " bytes Content-Length announced"};
+  }
+  return std::nullopt;
+}
+
+std::string SerializeCgiResponse(const Response& response, bool head_request) {
+  std::string out = "Status: " + std::to_string(response.status) + " " +
+                    std::string(StatusReason(response.status)) + "\r\n";
+  for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
+  // A browser must never render a stored value as anything but its
+  // Content-Type says (say, text/plain sniffed as HTML).
+  out += "X-Content-Type-Options: nosniff\r\n";
+  if (response.status != 304) {
+    out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
+  }
+  out += "\r\n";
+  if (!head_request && response.status != 304) out += response.body;
+  return out;
+}
+
+std::string HandleCgiRequest(const char* const* variables, const BodyReader& read, Service& service,
+                             std::string* log) {
+  log->clear();
+  Request request = RequestFromCgiVariables(variables);
+  Response response;
+  try {
+    if (auto error = ReadBody(read, service.config.limits.max_body_bytes, &request)) {
+      response = ErrorResponse(*error, RequestedFormat(request));
+    } else {
+      response = Route(request, service);
+    }
+  } catch (const std::exception& e) {
+    response = ErrorResponse({500, "internal error; the server's error log has the details"},
+                             Format::kText);
+    response.log_message = std::string("kvs-fcgi: unexpected exception: ") + e.what();
+  }
+  *log = response.log_message;
+  return SerializeCgiResponse(response, request.method == "HEAD");
+}
+
+}  // namespace kvs::fcgi

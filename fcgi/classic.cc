@@ -1,0 +1,298 @@
+// The classic face's handlers. Each one parses the request into typed values
+// first (keys, credentials, pairs), answers any problem with a 4xx before
+// touching the store, and only then reads or writes.
+#include "fcgi/classic.h"
+
+#include <set>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <variant>
+#include <vector>
+
+#include "fcgi/form.h"
+#include "fcgi/http_time.h"
+#include "fcgi/json_value.h"
+
+namespace kvs::fcgi {
+namespace {
+
+// A placeholder until the web page lands: says what the server is and how to
+// use it.
+constexpr std::string_view kIndexPage = R"(<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>kvs</title></head>
+<body>
+<h1>kvs</h1>
+<p>A versioned key/value server.</p>
+<ul>
+<li><code>GET ?k=KEY</code> reads a key; <code>GET ?k=K1,K2</code> reads the most recently
+updated of several; add <code>&amp;format=json</code> for JSON.</li>
+<li><code>POST</code> a form <code>auth=SECRET&amp;key=value&amp;...</code> writes every pair in
+one transaction.</li>
+</ul>
+</body>
+</html>
+)";
+
+// What the query string of a classic request says, parsed once.
+struct ClassicQuery {
+  bool has_k = false;
+  std::vector<std::string> keys;  // every k, split at ','
+  Format format = Format::kText;
+  std::vector<std::string> credentials;  // auth=... (for read_access: secret)
+};
+
+std::variant<ClassicQuery, HttpError> ParseQuery(std::string_view query_string) {
+  auto fields = ParseUrlEncoded(query_string);
+  if (!fields.ok()) return HttpError{400, "query string: " + fields.status().message()};
+  ClassicQuery query;
+  for (FormField& field : *fields) {
+    if (field.name == "k") {
+      query.has_k = true;
+      size_t start = 0;
+      for (;;) {
+        size_t comma = field.value.find(',', start);
+        query.keys.push_back(field.value.substr(start, comma - start));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    } else if (field.name == "format") {
+      if (field.value == "json") {
+        query.format = Format::kJson;
+      } else if (field.value == "text") {
+        query.format = Format::kText;
+      } else {
+        return HttpError{400, "format must be json or text, not '" + field.value + "'"};
+      }
+    } else if (field.name == "auth") {
+      query.credentials.push_back(std::move(field.value));
+    }
+    // Other parameters (cache busters such as _=123) are ignored.
+  }
+  return query;
+}
+
+// A key named by a client, checked against the limits and reserved names.
+std::optional<HttpError> CheckKey(std::string_view key, const Limits& limits) {
+  if (key.empty()) return HttpError{400, "empty key: every key needs at least one byte"};
+  if (key.size() > limits.max_key_bytes) {
+    return HttpError{400, "a key of " + std::to_string(key.size()) +
+                              " bytes is too long; the limit is " +
+                              std::to_string(limits.max_key_bytes) + " (limits.max_key_bytes)"};
+  }
+  if (key.front() == '_') {
+    return HttpError{
+        400, "keys beginning with '_' are reserved for the system: '" + std::string(key) + "'"};
+  }
+  if (key.find('\0') != std::string_view::npos) {
+    return HttpError{400, "keys cannot contain a NUL byte"};
+  }
+  return std::nullopt;
+}
+
+// The credentials a request offers: its auth fields and a bearer token.
+std::vector<std::string> Credentials(std::vector<std::string> fields, const Request& request) {
+  if (auto token = BearerToken(request.headers)) fields.push_back(std::move(*token));
+  return fields;
+}
+
+std::string QuotedEtag(const VersionId& id) { return "\"" + id.Hex() + "\""; }
+
+// Whether an If-None-Match header names etag ("*" names any), comparing
+// weakly as RFC 9110 asks for this header.
+bool IfNoneMatchHits(std::optional<std::string_view> header, const std::string& etag) {
+  if (!header) return false;
+  std::string_view rest = *header;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view tag = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+    if (tag == "*") return true;
+    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+    if (tag == etag) return true;
+  }
+  return false;
+}
+
+Response ValueResponse(const std::string& key, const KeyState& state, const Request& request,
+                       Format format) {
+  const Version& winner = state.winner;
+  std::string etag = QuotedEtag(winner.id);
+  Response response;
+  response.headers.Set("ETag", etag);
+  response.headers.Set("Last-Modified", FormatHttpDate(winner.time_ns));
+  response.headers.Set("X-Kvs-Revision", std::to_string(state.revision));
+  response.headers.Set("X-Kvs-Key", PercentEncode(key));
+  // Clients may cache, but must ask again (cheaply, with If-None-Match).
+  response.headers.Set("Cache-Control", "no-cache");
+  if (IfNoneMatchHits(request.headers.Get("If-None-Match"), etag)) {
+    response.status = 304;
+    return response;
+  }
+  if (format == Format::kJson) {
+    nlohmann::ordered_json body = {{"key", key}};
+    SetJsonValue(body, winner.value);
+    body["updated"] = FormatRfc3339(winner.time_ns);
+    body["revision"] = state.revision;
+    body["version"] = winner.id.Hex();
+    response.headers.Set("Content-Type", "application/json");
+    response.body = DumpJson(body);
+  } else {
+    response.headers.Set("Content-Type",
+                         IsValidUtf8(winner.value) ? "text/plain; charset=utf-8" : "text/plain");
+    response.body = winner.value;
+  }
+  return response;
+}
+
+std::string JoinKeys(const std::vector<std::string>& keys) {
+  std::string out;
+  for (const std::string& key : keys) out += (out.empty() ? "'" : ", '") + key + "'";
+  return out;
+}
+
+}  // namespace
+
+Format RequestedFormat(const Request& request) {
+  auto query = ParseQuery(request.query_string);
+  if (auto* parsed = std::get_if<ClassicQuery>(&query)) return parsed->format;
+  // The query does not parse: look for the literal parameter.
+  std::string_view rest = request.query_string;
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    if (rest.substr(0, amp) == "format=json") return Format::kJson;
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return Format::kText;
+}
+
+Response ClassicRead(const Request& request, Service& service) {
+  auto parsed = ParseQuery(request.query_string);
+  if (auto* error = std::get_if<HttpError>(&parsed)) {
+    return ErrorResponse(*error, RequestedFormat(request));
+  }
+  ClassicQuery& query = std::get<ClassicQuery>(parsed);
+  if (!query.has_k) return ContentResponse("text/html; charset=utf-8", std::string(kIndexPage));
+
+  if (service.config.read_access == ReadAccess::kSecret) {
+    auto refused =
+        service.secret.Authorize(Credentials(std::move(query.credentials), request), "reading");
+    if (refused) return ErrorResponse(*refused, query.format);
+  }
+  for (const std::string& key : query.keys) {
+    if (auto error = CheckKey(key, service.config.limits)) {
+      return ErrorResponse(*error, query.format);
+    }
+  }
+
+  // The newest winner among the keys that exist and are not deleted; ties
+  // in time go to the larger version id, as conflicts are decided.
+  std::optional<KeyState> newest;
+  const std::string* newest_key = nullptr;
+  for (const std::string& key : query.keys) {
+    auto state = service.store->Get(service.config.default_branch, key);
+    if (state.status().IsNotFound()) continue;
+    if (!state.ok()) return StoreErrorResponse(state.status(), query.format);
+    if (state->winner.deleted) continue;
+    if (!newest || std::tie(state->winner.time_ns, state->winner.id) >
+                       std::tie(newest->winner.time_ns, newest->winner.id)) {
+      newest = std::move(state).value();
+      newest_key = &key;
+    }
+  }
+  if (!newest) {
+    std::string message = query.keys.size() == 1
+                              ? "key " + JoinKeys(query.keys) + " does not exist"
+                              : "none of the keys " + JoinKeys(query.keys) + " exists";
+    return ErrorResponse({404, message}, query.format);
+  }
+  return ValueResponse(*newest_key, *newest, request, query.format);
+}
+
+Response ClassicWrite(const Request& request, Service& service) {
+  const Limits& limits = service.config.limits;
+  auto parsed = ParseQuery(request.query_string);
+  if (auto* error = std::get_if<HttpError>(&parsed)) {
+    return ErrorResponse(*error, RequestedFormat(request));
+  }
+  const Format format = std::get<ClassicQuery>(parsed).format;
+
+  if (request.body.size() > limits.max_body_bytes) {
+    return ErrorResponse(
+        {413, "the body is " + std::to_string(request.body.size()) + " bytes; the limit is " +
+                  std::to_string(limits.max_body_bytes) + " (limits.max_body_bytes)"},
+        format);
+  }
+  auto fields = ParseFormBody(request.headers.Get("Content-Type").value_or(""), request.body);
+  if (!fields.ok()) return ErrorResponse({400, fields.status().message()}, format);
+
+  std::vector<std::string> auth_fields;
+  std::vector<FormField> pairs;
+  for (FormField& field : *fields) {
+    if (field.name == "auth") {
+      auth_fields.push_back(std::move(field.value));
+    } else {
+      pairs.push_back(std::move(field));
+    }
+  }
+  if (auto refused =
+          service.secret.Authorize(Credentials(std::move(auth_fields), request), "writing")) {
+    return ErrorResponse(*refused, format);
+  }
+
+  if (pairs.empty()) {
+    return ErrorResponse({400, "nothing to write: the form has no key=value pair besides auth"},
+                         format);
+  }
+  if (pairs.size() > limits.max_keys_per_transaction) {
+    return ErrorResponse({400, std::to_string(pairs.size()) + " keys in one post; the limit is " +
+                                   std::to_string(limits.max_keys_per_transaction) +
+                                   " (limits.max_keys_per_transaction)"},
+                         format);
+  }
+  std::set<std::string_view> seen;
+  for (const FormField& pair : pairs) {
+    if (auto error = CheckKey(pair.name, limits)) return ErrorResponse(*error, format);
+    if (!IsValidUtf8(pair.name)) {
+      return ErrorResponse({400, "keys must be UTF-8 text; '" + pair.name + "' is not"}, format);
+    }
+    if (!seen.insert(pair.name).second) {
+      return ErrorResponse(
+          {400, "key '" + pair.name + "' appears twice in one post; nothing was written"}, format);
+    }
+    if (pair.value.size() > limits.max_value_bytes) {
+      return ErrorResponse(
+          {413, "the value of '" + pair.name + "' is " + std::to_string(pair.value.size()) +
+                    " bytes; the limit is " + std::to_string(limits.max_value_bytes) +
+                    " (limits.max_value_bytes)"},
+          format);
+    }
+  }
+
+  WriteBatch batch;
+  batch.branch = service.config.default_branch;
+  for (FormField& pair : pairs) batch.Put(std::move(pair.name), std::move(pair.value));
+  auto written = service.store->Write(batch);
+  if (!written.ok()) return StoreErrorResponse(written.status(), format);
+
+  if (format == Format::kJson) {
+    nlohmann::ordered_json body = {{"revision", written->revision},
+                                   {"commit", written->commit.Hex()},
+                                   {"keys", nlohmann::ordered_json::array()},
+                                   {"versions", nlohmann::ordered_json::array()}};
+    for (size_t i = 0; i < batch.writes.size(); ++i) {
+      body["keys"].push_back(batch.writes[i].key);
+      body["versions"].push_back(written->versions[i].Hex());
+    }
+    return ContentResponse("application/json", DumpJson(body));
+  }
+  std::string text = "revision " + std::to_string(written->revision) + "\n";
+  for (const KeyWrite& write : batch.writes) text += write.key + "\n";
+  return ContentResponse("text/plain; charset=utf-8", std::move(text));
+}
+
+}  // namespace kvs::fcgi

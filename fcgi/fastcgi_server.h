@@ -1,0 +1,34 @@
+// The FastCGI front end: a pool of threads that accept connections from the
+// web server on one listening socket and answer them through the
+// Request/Response handlers (cgi_gateway.h).
+//
+// One thread at a time waits for and accepts a connection (libfcgi's
+// threaded example does the same: not every platform lets threads share an
+// accept), then serves it while the next thread accepts. The listening socket
+// is made non-blocking, so a process that loses the race for a connection to
+// another process on the same socket (spawn-fcgi -F N) goes back to waiting
+// instead of hanging in accept. SIGTERM, SIGINT or SIGHUP stop the server:
+// no new connection is accepted, the requests in flight finish, and
+// ServeFastCgi returns.
+#ifndef KVS_FCGI_FASTCGI_SERVER_H_
+#define KVS_FCGI_FASTCGI_SERVER_H_
+
+#include <csignal>
+
+#include "fcgi/service.h"
+#include "kvs/status.h"
+
+namespace kvs::fcgi {
+
+// The signals that stop the server. Block them (pthread_sigmask) in the
+// main thread before any other thread exists, so that every thread inherits
+// the mask and ServeFastCgi alone receives them.
+sigset_t StopSignals();
+
+// Serves on listen_fd with `threads` workers until a stop signal arrives.
+// FCGX_Init must have been called. IOError when the pool cannot start.
+Status ServeFastCgi(int listen_fd, int threads, Service& service);
+
+}  // namespace kvs::fcgi
+
+#endif  // KVS_FCGI_FASTCGI_SERVER_H_

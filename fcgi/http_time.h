@@ -1,0 +1,23 @@
+// Timestamps as HTTP and JSON clients read them.
+//
+// The store keeps times as nanoseconds since 1970 (UTC). HTTP headers
+// (Last-Modified) want an IMF-fixdate with whole seconds; JSON bodies carry
+// RFC 3339 in UTC with milliseconds, which JavaScript's Date parses exactly.
+#ifndef KVS_FCGI_HTTP_TIME_H_
+#define KVS_FCGI_HTTP_TIME_H_
+
+#include <cstdint>
+#include <string>
+
+namespace kvs::fcgi {
+
+// "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 IMF-fixdate), truncated to the
+// second.
+std::string FormatHttpDate(int64_t time_ns);
+
+// "1994-11-06T08:49:37.123Z", truncated to the millisecond.
+std::string FormatRfc3339(int64_t time_ns);
+
+}  // namespace kvs::fcgi
+
+#endif  // KVS_FCGI_HTTP_TIME_H_

@@ -1,0 +1,33 @@
+// Stored values inside JSON documents.
+//
+// JSON strings hold Unicode text, but a stored value is any byte string. A
+// value that is valid UTF-8 goes into JSON as a string, exactly; any other
+// value goes in as standard base64 (RFC 4648, with padding) next to
+// "encoding": "base64", so every value survives a JSON round trip.
+#ifndef KVS_FCGI_JSON_VALUE_H_
+#define KVS_FCGI_JSON_VALUE_H_
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace kvs::fcgi {
+
+// True when bytes is well-formed UTF-8 (no overlong forms, no surrogates,
+// nothing above U+10FFFF).
+bool IsValidUtf8(std::string_view bytes);
+
+// Standard base64 with '=' padding.
+std::string Base64Encode(std::string_view bytes);
+
+// Sets object["value"] to value, as a string when it is valid UTF-8, else
+// base64 with object["encoding"] = "base64".
+void SetJsonValue(nlohmann::ordered_json& object, const std::string& value);
+
+// object serialized on one line plus a newline. Never throws: text that is
+// not UTF-8 (which SetJsonValue never produces) is replaced.
+std::string DumpJson(const nlohmann::ordered_json& object);
+
+}  // namespace kvs::fcgi
+
+#endif  // KVS_FCGI_JSON_VALUE_H_

@@ -1,0 +1,105 @@
+// Header maps, status phrases and the shape of error responses.
+#include "fcgi/request.h"
+
+#include <algorithm>
+
+#include "fcgi/json_value.h"
+
+namespace kvs::fcgi {
+namespace {
+
+char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// The "error" field of a JSON error body.
+std::string_view ErrorName(int status) {
+  switch (status) {
+    case 400:
+      return "bad_request";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 409:
+      return "conflict";
+    case 413:
+      return "too_large";
+    case 503:
+      return "unavailable";
+    default:
+      return status >= 500 ? "internal_error" : "error";
+  }
+}
+
+}  // namespace
+
+bool CaseInsensitiveLess::operator()(std::string_view a, std::string_view b) const {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                      [](char x, char y) { return LowerAscii(x) < LowerAscii(y); });
+}
+
+void HeaderMap::Set(std::string name, std::string value) {
+  auto it = map_.find(name);
+  if (it != map_.end()) {
+    it->second = std::move(value);
+  } else {
+    map_.emplace(std::move(name), std::move(value));
+  }
+}
+
+std::optional<std::string_view> HeaderMap::Get(std::string_view name) const {
+  auto it = map_.find(name);
+  if (it == map_.end()) return std::nullopt;
+  return std::string_view(it->second);
+}
+
+std::string_view StatusReason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
+  }
+}
+
+Response ErrorResponse(const HttpError& error, Format format) {
+  Response response;
+  response.status = error.status;
+  if (format == Format::kJson) {
+    nlohmann::ordered_json body = {{"error", ErrorName(error.status)}, {"message", error.message}};
+    response.body = DumpJson(body);  // messages may quote input that is not UTF-8
+    response.headers.Set("Content-Type", "application/json");
+  } else {
+    response.body = error.message + "\n";
+    response.headers.Set("Content-Type", "text/plain; charset=utf-8");
+  }
+  return response;
+}
+
+Response ContentResponse(std::string content_type, std::string body) {
+  Response response;
+  response.headers.Set("Content-Type", std::move(content_type));
+  response.body = std::move(body);
+  return response;
+}
+
+}  // namespace kvs::fcgi

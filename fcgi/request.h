@@ -1,0 +1,82 @@
+// The abstract HTTP exchange every handler works on.
+//
+// A Request holds what the web server told us, as raw strings: the method,
+// PATH_INFO, the query string, the headers and the body. The FastCGI and CGI
+// front ends (cgi_gateway.h) only translate into a Request and out of a
+// Response, so handlers run the same way under nginx, Apache, spawn-fcgi, a
+// one-shot CGI process or a unit test. Handlers parse the raw strings once,
+// into typed values, before acting on them.
+#ifndef KVS_FCGI_REQUEST_H_
+#define KVS_FCGI_REQUEST_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace kvs::fcgi {
+
+// Orders header names ignoring ASCII case, as HTTP compares them.
+struct CaseInsensitiveLess {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const;
+};
+
+// Header name -> value, one value per name, names compared ignoring case.
+class HeaderMap {
+ public:
+  // Replaces any earlier value of name.
+  void Set(std::string name, std::string value);
+  // nullopt when the header is absent.
+  std::optional<std::string_view> Get(std::string_view name) const;
+  bool Has(std::string_view name) const { return Get(name).has_value(); }
+  auto begin() const { return map_.begin(); }
+  auto end() const { return map_.end(); }
+
+ private:
+  std::map<std::string, std::string, CaseInsensitiveLess> map_;
+};
+
+struct Request {
+  std::string method;        // "GET", "POST", ... as sent
+  std::string path_info;     // PATH_INFO: the route below the mount point ("" or "/...")
+  std::string query_string;  // raw, still percent-encoded, without '?'
+  HeaderMap headers;         // Content-Type and Content-Length included
+  std::string body;
+};
+
+struct Response {
+  int status = 200;
+  HeaderMap headers;
+  std::string body;
+  // A line for the web server's error log (internal errors); never sent to
+  // the client.
+  std::string log_message;
+};
+
+// The reason phrase of an HTTP status code ("Not Found"); "Unknown" for codes
+// kvs does not send.
+std::string_view StatusReason(int status);
+
+// A failure decided while parsing or checking a request: the HTTP status and
+// a short message for the client saying what was wrong.
+struct HttpError {
+  int status = 400;
+  std::string message;
+};
+
+// The way a response is written: plain text (the default) or JSON
+// (format=json in the query).
+enum class Format { kText, kJson };
+
+// A response carrying message, as text or as JSON {"error": ..., "message":
+// ...} where "error" is a short machine-readable name of the status.
+Response ErrorResponse(const HttpError& error, Format format);
+
+// 200 with the given content type and body.
+Response ContentResponse(std::string content_type, std::string body);
+
+}  // namespace kvs::fcgi
+
+#endif  // KVS_FCGI_REQUEST_H_

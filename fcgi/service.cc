@@ -1,0 +1,54 @@
+// Opening the store and secret at start; mapping store errors to HTTP.
+#include "fcgi/service.h"
+
+namespace kvs::fcgi {
+
+Result<std::unique_ptr<Service>> StartService(const Config& config) {
+  auto service = std::make_unique<Service>();
+  service->config = config;
+  auto secret = Secret::Load(config.auth_file);
+  if (!secret.ok()) return Status::IOError(config.path + ": " + secret.status().message());
+  service->secret = std::move(secret).value();
+
+  auto store = Store::Open(config.data_dir, config.StoreOptions());
+  if (store.status().IsCorruption()) {
+    return Status::Corruption(config.path + ": the store in " + config.data_dir +
+                              " is damaged: " + store.status().message());
+  }
+  if (!store.ok()) {
+    return Status::IOError(config.path + ": cannot open the store in " + config.data_dir + ": " +
+                           store.status().message());
+  }
+  service->store = std::move(store).value();
+
+  auto branch = service->store->GetBranch(config.default_branch);
+  if (branch.status().IsNotFound()) {
+    branch = service->store->CreateBranch(config.default_branch, "main");
+  }
+  if (!branch.ok()) {
+    return Status::InvalidArgument(config.path + ": default_branch '" + config.default_branch +
+                                   "': " + branch.status().message());
+  }
+  return service;
+}
+
+Response StoreErrorResponse(const Status& status, Format format) {
+  switch (status.code()) {
+    case Status::Code::kNotFound:
+      return ErrorResponse({404, status.message()}, format);
+    case Status::Code::kInvalidArgument:
+    case Status::Code::kAmbiguous:
+      return ErrorResponse({400, status.message()}, format);
+    case Status::Code::kConflict:
+      return ErrorResponse({409, status.message()}, format);
+    default: {
+      Response response = ErrorResponse(
+          {500, "internal error: the store failed; the server's error log has the details"},
+          format);
+      response.log_message = "kvs-fcgi: store error: " + status.ToString();
+      return response;
+    }
+  }
+}
+
+}  // namespace kvs::fcgi

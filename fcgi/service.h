@@ -1,0 +1,35 @@
+// The per-process state every handler shares: the configuration, the
+// secret, and the store, opened once at start and used by all threads (a
+// kvs::Store is thread-safe).
+#ifndef KVS_FCGI_SERVICE_H_
+#define KVS_FCGI_SERVICE_H_
+
+#include <memory>
+
+#include "fcgi/auth.h"
+#include "fcgi/config.h"
+#include "fcgi/request.h"
+#include "kvs/status.h"
+#include "kvs/store.h"
+
+namespace kvs::fcgi {
+
+struct Service {
+  Config config;
+  Secret secret;
+  std::unique_ptr<Store> store;
+};
+
+// Reads the secret, opens (creating if missing) the store, and creates the
+// default branch from main when the store does not have it yet. A failure
+// message names the config file and what went wrong.
+Result<std::unique_ptr<Service>> StartService(const Config& config);
+
+// The response for a store error: 404 NotFound, 400 InvalidArgument and
+// Ambiguous, 409 Conflict; anything else is the server's fault, a 500 that
+// tells the client little and puts the details in log_message.
+Response StoreErrorResponse(const Status& status, Format format);
+
+}  // namespace kvs::fcgi
+
+#endif  // KVS_FCGI_SERVICE_H_

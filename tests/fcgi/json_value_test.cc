@@ -1,0 +1,42 @@
+// Values in JSON: UTF-8 as strings, anything else as base64.
+#include "fcgi/json_value.h"
+
+#include <catch2/catch.hpp>
+
+namespace kvs::fcgi {
+
+TEST_CASE("UTF-8 validation accepts text and rejects malformed sequences") {
+  CHECK(IsValidUtf8(""));
+  CHECK(IsValidUtf8("plain ascii\n\t\x01"));
+  CHECK(IsValidUtf8("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"));  // é € 😀
+  CHECK(IsValidUtf8("\xf4\x8f\xbf\xbf"));                            // U+10FFFF
+  CHECK_FALSE(IsValidUtf8("\x80"));                                  // continuation first
+  CHECK_FALSE(IsValidUtf8("\xc3"));                                  // truncated
+  CHECK_FALSE(IsValidUtf8("\xc0\xaf"));                              // overlong '/'
+  CHECK_FALSE(IsValidUtf8("\xe0\x80\xaf"));                          // overlong
+  CHECK_FALSE(IsValidUtf8("\xed\xa0\x80"));                          // surrogate U+D800
+  CHECK_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));                      // above U+10FFFF
+  CHECK_FALSE(IsValidUtf8("\xff"));
+  CHECK_FALSE(IsValidUtf8("ok\xe2\x82"));
+}
+
+TEST_CASE("base64 is RFC 4648 with padding") {
+  CHECK(Base64Encode("") == "");
+  CHECK(Base64Encode("f") == "Zg==");
+  CHECK(Base64Encode("fo") == "Zm8=");
+  CHECK(Base64Encode("foo") == "Zm9v");
+  CHECK(Base64Encode("foobar") == "Zm9vYmFy");
+  CHECK(Base64Encode(std::string("\0\xff\xfe", 3)) == "AP/+");
+}
+
+TEST_CASE("a value goes into JSON as a string, or as base64 when it is not UTF-8") {
+  nlohmann::ordered_json text;
+  SetJsonValue(text, "h\xc3\xa9");
+  CHECK(DumpJson(text) == "{\"value\":\"h\xc3\xa9\"}\n");
+
+  nlohmann::ordered_json binary;
+  SetJsonValue(binary, std::string("\xff\x00", 2));
+  CHECK(DumpJson(binary) == "{\"value\":\"/wA=\",\"encoding\":\"base64\"}\n");
+}
+
+}  // namespace kvs::fcgi

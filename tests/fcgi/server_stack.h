@@ -1,0 +1,94 @@
+// The integration-test harness: a real kvs-fcgi behind a real nginx, both
+// started by the test in a private temporary directory and stopped on scope
+// exit (also when the test fails).
+//
+// The directory holds the config (kvs.yaml), the secret (auth.txt), the store
+// (kvs-data/), the kvs-fcgi socket, and everything nginx writes: its config
+// rendered from fcgi/nginx.conf.in, logs, temp dirs, pid. nginx listens on
+// 127.0.0.1 on a port picked by binding port 0 first.
+#ifndef KVS_TESTS_FCGI_SERVER_STACK_H_
+#define KVS_TESTS_FCGI_SERVER_STACK_H_
+
+#include <httplib.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "tests/fcgi/child_process.h"
+#include "tests/fcgi/service_fixture.h"
+#include "tests/store/test_util.h"
+
+namespace kvs::fcgi::test {
+
+struct StackOptions {
+  // How nginx reaches kvs-fcgi.
+  enum class Transport {
+    kUnixSocket,  // kvs-fcgi --socket DIR/kvs.sock
+    kTcp,         // kvs-fcgi --listen 127.0.0.1:PORT
+    kSpawnFcgi,   // spawn-fcgi creates the socket; kvs-fcgi serves it as fd 0
+  };
+  Transport transport = Transport::kUnixSocket;
+  // Written to auth.txt; nullopt: the config names no auth_file.
+  std::optional<std::string> secret = std::string(kTestSecret);
+  // The config's limits section and any other lines, appended as is.
+  std::string extra_config =
+      "limits:\n"
+      "  max_key_bytes: 100\n"
+      "  max_value_bytes: 100000\n"
+      "  max_body_bytes: 300000\n"
+      "  max_keys_per_transaction: 20\n";
+  std::string mount;  // "" (the site root) or like "/kvs"
+};
+
+// Writes bytes to path, failing the test when it cannot.
+void WriteFile(const std::string& path, const std::string& bytes);
+// The bytes of path ("" when it cannot be read).
+std::string ReadFile(const std::string& path);
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreePort();
+
+class ServerStack {
+ public:
+  explicit ServerStack(StackOptions options = StackOptions());
+  ~ServerStack();
+  ServerStack(const ServerStack&) = delete;
+  ServerStack& operator=(const ServerStack&) = delete;
+
+  int port() const { return port_; }
+  const std::string& dir() const { return dir_.path(); }
+  // A client for nginx that sends paths exactly as given (no re-encoding).
+  std::unique_ptr<httplib::Client> Client() const;
+  // Sends bytes on a fresh TCP connection to nginx and returns everything
+  // it answers until it closes the connection.
+  std::string RawExchange(const std::string& bytes) const;
+  // kvs-fcgi's and nginx's logs, for failure messages.
+  std::string Logs() const;
+
+ private:
+  void StartKvs();
+  void StartNginx();
+
+  StackOptions options_;
+  kvs::test::TempDir dir_;
+  int port_ = 0;
+  std::string fastcgi_pass_;
+  std::unique_ptr<ChildProcess> kvs_;
+  std::unique_ptr<ChildProcess> nginx_;
+};
+
+// What a CGI run of kvs-fcgi printed.
+struct CgiRun {
+  int exit_code = -1;
+  std::string output;  // stdout: the CGI response
+  std::string log;     // stderr
+};
+
+// Runs kvs-fcgi once as a CGI program with exactly the variables in env
+// (plus the sanitizer options) and body on stdin.
+CgiRun RunCgi(const std::map<std::string, std::string>& env, const std::string& body,
+              const std::vector<std::string>& args = {});
+
+}  // namespace kvs::fcgi::test
+
+#endif  // KVS_TESTS_FCGI_SERVER_STACK_H_
