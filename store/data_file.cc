@@ -79,13 +79,10 @@ std::string EncodeFileHeader(uint64_t generation, const ReplicaId& replica) {
   return h;
 }
 
-Result<std::unique_ptr<DataFile>> DataFile::Open(Env* env, const std::string& path,
-                                                 uint64_t generation, const Salt& salt,
-                                                 const ReplicaId& replica) {
-  KVS_ASSIGN_OR_RETURN(std::unique_ptr<File> file, env->Open(path, /*create=*/false));
-  KVS_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+Result<DataFileHeader> ReadFileHeader(const File& file, const std::string& path) {
+  KVS_ASSIGN_OR_RETURN(uint64_t size, file.Size());
   char header[kFileHeaderSize];
-  if (size < kFileHeaderSize || !file->Read(0, kFileHeaderSize, header).ok()) {
+  if (size < kFileHeaderSize || !file.Read(0, kFileHeaderSize, header).ok()) {
     return Status::Corruption(path + ": too short to be a kvs data file");
   }
   if (std::memcmp(header, kDataMagic, sizeof(kDataMagic)) != 0 ||
@@ -96,10 +93,21 @@ Result<std::unique_ptr<DataFile>> DataFile::Open(Env* env, const std::string& pa
     return Status::Corruption(path + ": data format version " +
                               std::to_string(DecodeFixed32(header + 8)) + " is not supported");
   }
-  if (DecodeFixed64(header + 16) != generation ||
-      std::memcmp(header + 24, replica.bytes.data(), replica.bytes.size()) != 0) {
+  DataFileHeader h;
+  h.generation = DecodeFixed64(header + 16);
+  std::memcpy(h.replica.bytes.data(), header + 24, h.replica.bytes.size());
+  return h;
+}
+
+Result<std::unique_ptr<DataFile>> DataFile::Open(Env* env, const std::string& path,
+                                                 uint64_t generation, const Salt& salt,
+                                                 const ReplicaId& replica) {
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<File> file, env->Open(path, /*create=*/false));
+  KVS_ASSIGN_OR_RETURN(DataFileHeader header, ReadFileHeader(*file, path));
+  if (header.generation != generation || header.replica != replica) {
     return Status::Corruption(path + ": belongs to another store or generation");
   }
+  KVS_ASSIGN_OR_RETURN(uint64_t size, file->Size());
   std::unique_ptr<DataFile> df(new DataFile(env, path, std::move(file), generation, salt));
   std::lock_guard<std::mutex> lock(df->mu_);
   KVS_RETURN_IF_ERROR(df->FindNewestFromEnd(size));

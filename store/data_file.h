@@ -67,8 +67,14 @@ class Snapshot : public RecordSource {
   std::shared_ptr<VerifiedOffsets> verified_;
 };
 
-// The 64-byte header that starts every data file.
+// The 64-byte header that starts every data file, and its reader (which
+// checks magic, checksum and format version).
+struct DataFileHeader {
+  uint64_t generation = 0;
+  ReplicaId replica;
+};
 std::string EncodeFileHeader(uint64_t generation, const ReplicaId& replica);
+Result<DataFileHeader> ReadFileHeader(const File& file, const std::string& path);
 
 class DataFile {
  public:

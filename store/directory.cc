@@ -58,19 +58,6 @@ Status WriteIdentityFile(Env* env, const std::string& path, const StoreIdentity&
   return file->Sync();
 }
 
-Result<ReplicaId> DataFileReplica(Env* env, const std::string& path) {
-  KVS_ASSIGN_OR_RETURN(std::unique_ptr<File> file, env->Open(path, false));
-  char header[kFileHeaderSize];
-  KVS_ASSIGN_OR_RETURN(uint64_t size, file->Size());
-  if (size < kFileHeaderSize || !file->Read(0, kFileHeaderSize, header).ok() ||
-      std::memcmp(header, kDataMagic, sizeof(kDataMagic)) != 0) {
-    return Status::Corruption(path + " is not a kvs data file");
-  }
-  ReplicaId replica;
-  std::memcpy(replica.bytes.data(), header + 24, replica.bytes.size());
-  return replica;
-}
-
 StoreIdentity NewIdentity() {
   std::random_device rd;  // reads the kernel's entropy source
   StoreIdentity id;

@@ -25,8 +25,6 @@ Result<StoreIdentity> ReadIdentity(Env* env, const std::string& dir);
 // Reads or writes (synced) one identity file, STORE or STORE.tmp.
 Result<StoreIdentity> ReadIdentityFile(Env* env, const std::string& path);
 Status WriteIdentityFile(Env* env, const std::string& path, const StoreIdentity& id);
-// The replica id in a data file's header (not verified beyond its magic).
-Result<ReplicaId> DataFileReplica(Env* env, const std::string& path);
 StoreIdentity NewIdentity();
 
 std::string DataFileName(uint64_t generation);

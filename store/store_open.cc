@@ -180,8 +180,9 @@ Result<StoreIdentity> CreateStore(Env* env, const std::string& dir) {
   KVS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
   for (const std::string& name : names) {
     if (name.compare(0, 5, "data.") != 0) continue;
-    auto replica = DataFileReplica(env, dir + "/" + name);
-    if (!unfinished.ok() || !replica.ok() || *replica != unfinished->replica) {
+    auto file = env->Open(dir + "/" + name, false);
+    auto header = file.ok() ? ReadFileHeader(**file, name) : Result<DataFileHeader>(file.status());
+    if (!unfinished.ok() || !header.ok() || header->replica != unfinished->replica) {
       return Status::Corruption(dir +
                                 " holds data files but no STORE file; restore STORE, or "
                                 "move the data files away to start a new store");

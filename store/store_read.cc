@@ -213,7 +213,6 @@ Result<VersionId> StoreImpl::ResolveVersion(std::string_view hex) {
 Result<std::vector<Version>> StoreImpl::History(const VersionId& id, size_t skip, size_t limit,
                                                 bool with_values) {
   KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
-  KVS_ASSIGN_OR_RETURN(uint64_t start, LookupVersionOffset(snap, id));
   // Newest first: a max-heap on (time, id), fed with parents as versions
   // are visited; parents are reached by their record offsets, no lookups.
   // Records are decoded once, when queued (their views point into the
@@ -226,9 +225,7 @@ Result<std::vector<Version>> StoreImpl::History(const VersionId& id, size_t skip
   };
   std::priority_queue<Item> frontier;
   std::unordered_set<VersionId, HashHasher> queued{id};
-  KVS_ASSIGN_OR_RETURN(VersionRecord first, ReadVersionAt(snap, start));
-  if (first.id != id)
-    return Status::Corruption("the index points version " + id.Hex() + " elsewhere");
+  KVS_ASSIGN_OR_RETURN(VersionRecord first, LookupVersion(snap, id));
   frontier.push({std::move(first)});
   std::vector<Version> out;
   while (!frontier.empty() && out.size() < limit) {
