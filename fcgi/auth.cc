@@ -67,6 +67,12 @@ std::optional<HttpError> Secret::Authorize(const std::vector<std::string>& offer
   return std::nullopt;
 }
 
+std::vector<std::string> OfferedCredentials(std::vector<std::string> fields,
+                                            const HeaderMap& headers) {
+  if (auto token = BearerToken(headers)) fields.push_back(std::move(*token));
+  return fields;
+}
+
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   // Any difference, including in length, leaves a bit set in diff. The loop
   // runs over b (the caller's input), indexing a modulo its size, so neither

@@ -49,6 +49,11 @@ class Secret {
   bool placeholder_ = false;  // the file held kSampleSecret
 };
 
+// Every credential a request offers: the given auth fields (form or query)
+// and its bearer token, if any.
+std::vector<std::string> OfferedCredentials(std::vector<std::string> fields,
+                                            const HeaderMap& headers);
+
 // a == b, in a time that depends only on b's length (b is the attacker's
 // input), never on where the strings differ.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);

@@ -13,27 +13,10 @@
 #include "fcgi/form.h"
 #include "fcgi/http_time.h"
 #include "fcgi/json_value.h"
+#include "fcgi/web.h"
 
 namespace kvs::fcgi {
 namespace {
-
-// A placeholder until the web page lands: says what the server is and how to
-// use it.
-constexpr std::string_view kIndexPage = R"(<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>kvs</title></head>
-<body>
-<h1>kvs</h1>
-<p>A versioned key/value server.</p>
-<ul>
-<li><code>GET ?k=KEY</code> reads a key; <code>GET ?k=K1,K2</code> reads the most recently
-updated of several; add <code>&amp;format=json</code> for JSON.</li>
-<li><code>POST</code> a form <code>auth=SECRET&amp;key=value&amp;...</code> writes every pair in
-one transaction.</li>
-</ul>
-</body>
-</html>
-)";
 
 // What the query string of a classic request says, parsed once.
 struct ClassicQuery {
@@ -91,31 +74,7 @@ std::optional<HttpError> CheckKey(std::string_view key, const Limits& limits) {
   return std::nullopt;
 }
 
-// The credentials a request offers: its auth fields and a bearer token.
-std::vector<std::string> Credentials(std::vector<std::string> fields, const Request& request) {
-  if (auto token = BearerToken(request.headers)) fields.push_back(std::move(*token));
-  return fields;
-}
-
 std::string QuotedEtag(const VersionId& id) { return "\"" + id.Hex() + "\""; }
-
-// Whether an If-None-Match header names etag ("*" names any), comparing
-// weakly as RFC 9110 asks for this header.
-bool IfNoneMatchHits(std::optional<std::string_view> header, const std::string& etag) {
-  if (!header) return false;
-  std::string_view rest = *header;
-  while (!rest.empty()) {
-    size_t comma = rest.find(',');
-    std::string_view tag = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
-    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
-    if (tag == "*") return true;
-    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
-    if (tag == etag) return true;
-  }
-  return false;
-}
 
 Response ValueResponse(const std::string& key, const KeyState& state, const Request& request,
                        Format format) {
@@ -176,12 +135,10 @@ Response ClassicRead(const Request& request, Service& service) {
     return ErrorResponse(*error, RequestedFormat(request));
   }
   ClassicQuery& query = std::get<ClassicQuery>(parsed);
-  if (!query.has_k) return ContentResponse("text/html; charset=utf-8", std::string(kIndexPage));
+  if (!query.has_k) return ServeIndexPage(request);
 
-  if (service.config.read_access == ReadAccess::kSecret) {
-    auto refused =
-        service.secret.Authorize(Credentials(std::move(query.credentials), request), "reading");
-    if (refused) return ErrorResponse(*refused, query.format);
+  if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
+    return ErrorResponse(*refused, query.format);
   }
   for (const std::string& key : query.keys) {
     if (auto error = CheckKey(key, service.config.limits)) {
@@ -239,8 +196,8 @@ Response ClassicWrite(const Request& request, Service& service) {
       pairs.push_back(std::move(field));
     }
   }
-  if (auto refused =
-          service.secret.Authorize(Credentials(std::move(auth_fields), request), "writing")) {
+  if (auto refused = service.secret.Authorize(
+          OfferedCredentials(std::move(auth_fields), request.headers), "writing")) {
     return ErrorResponse(*refused, format);
   }
 

@@ -18,7 +18,9 @@ std::string Usage() {
          "socket inherited as fd 0 from spawn-fcgi or mod_fcgid) or, run as a CGI\n"
          "program, answers the one request in its environment.\n"
          "\n"
-         "  --config FILE      the YAML config (default: $KVS_CONFIG)\n"
+         "  --config FILE      the YAML config (default: $KVS_CONFIG; when a web server\n"
+         "                     started the program and neither is set, kvs.yaml in the\n"
+         "                     working directory)\n"
          "  --socket PATH      listen on a unix socket\n"
          "  --listen HOST:PORT listen on TCP, e.g. 127.0.0.1:9000\n"
          "  --threads N        FastCGI worker threads (default 4)\n";

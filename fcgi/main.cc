@@ -7,11 +7,14 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "fcgi/cgi_gateway.h"
 #include "fcgi/cli.h"
@@ -24,6 +27,31 @@ extern char** environ;
 
 namespace kvs::fcgi {
 namespace {
+
+// The config of a run started by a web server when neither --config nor
+// KVS_CONFIG names one: kvs.yaml in the working directory, which Apache's
+// mod_cgi and mod_fcgid set to the program's own directory. mod_fcgid starts
+// FastCGI programs with the server's environment, never a directory's
+// (SetEnv in .htaccess does not reach it), so without this default an
+// .htaccess alone could not configure kvs.
+constexpr const char* kWebServerDefaultConfig = "kvs.yaml";
+
+// RFC 3875 4.4: a CGI server turns a query string without '=' into
+// command-line arguments, one per '+'-separated word, after the program's
+// own (Apache's mod_cgi does). Any client could then pass options: --socket
+// would leave a FastCGI server running after the request, --config would
+// pick another config. In a CGI request those trailing words are dropped;
+// returns the arguments left to parse.
+std::vector<char*> OwnArguments(int argc, char** argv, bool cgi_request) {
+  std::vector<char*> args(argv, argv + argc);
+  const char* query = std::getenv("QUERY_STRING");
+  if (cgi_request && argc > 0 && query != nullptr && *query != '\0' &&
+      std::strchr(query, '=') == nullptr) {
+    size_t words = std::count(query, query + std::strlen(query), '+') + 1;
+    args.resize(args.size() - std::min(words, args.size() - 1));
+  }
+  return args;
+}
 
 void WriteAll(int fd, const std::string& bytes) {
   size_t written = 0;
@@ -55,7 +83,18 @@ int ServeCgi(Service& service) {
 int Main(int argc, char** argv) {
   // A web server that closed a connection must not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
-  auto cli = ParseCommandLine(argc, argv, std::getenv("KVS_CONFIG"));
+  if (FCGX_Init() != 0) {
+    std::fprintf(stderr, "kvs-fcgi: cannot initialize libfcgi\n");
+    return 1;
+  }
+  // A web server started us: a CGI request (fd 0 is not a listening socket,
+  // REQUEST_METHOD is set), or a FastCGI server that handed over its socket.
+  const bool cgi_request = FCGX_IsCGI() && std::getenv("REQUEST_METHOD") != nullptr;
+  const bool web_server = cgi_request || !FCGX_IsCGI();
+  std::vector<char*> args = OwnArguments(argc, argv, cgi_request);
+  const char* env_config = std::getenv("KVS_CONFIG");
+  if (env_config == nullptr && web_server) env_config = kWebServerDefaultConfig;
+  auto cli = ParseCommandLine(static_cast<int>(args.size()), args.data(), env_config);
   if (!cli.ok()) {
     std::fprintf(stderr, "kvs-fcgi: %s\n\n%s", cli.status().message().c_str(), Usage().c_str());
     return 2;
@@ -65,10 +104,6 @@ int Main(int argc, char** argv) {
     return 0;
   }
 
-  if (FCGX_Init() != 0) {
-    std::fprintf(stderr, "kvs-fcgi: cannot initialize libfcgi\n");
-    return 1;
-  }
   const bool own_socket = cli->socket_path || cli->listen_address;
   const bool cgi = !own_socket && FCGX_IsCGI();
   if (cgi && std::getenv("REQUEST_METHOD") == nullptr) {

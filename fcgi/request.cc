@@ -81,6 +81,22 @@ std::string_view StatusReason(int status) {
   }
 }
 
+bool IfNoneMatchHits(std::optional<std::string_view> header, std::string_view etag) {
+  if (!header) return false;
+  std::string_view rest = *header;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view tag = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+    if (tag == "*") return true;
+    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+    if (tag == etag) return true;
+  }
+  return false;
+}
+
 Response ErrorResponse(const HttpError& error, Format format) {
   Response response;
   response.status = error.status;

@@ -66,6 +66,10 @@ struct HttpError {
   std::string message;
 };
 
+// Whether an If-None-Match header names etag (a quoted tag; "*" names any),
+// comparing weakly as RFC 9110 asks for this header. False when absent.
+bool IfNoneMatchHits(std::optional<std::string_view> header, std::string_view etag);
+
 // The way a response is written: plain text (the default) or JSON
 // (format=json in the query).
 enum class Format { kText, kJson };

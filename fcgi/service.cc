@@ -32,6 +32,13 @@ Result<std::unique_ptr<Service>> StartService(const Config& config) {
   return service;
 }
 
+std::optional<HttpError> AuthorizeRead(const Service& service, std::vector<std::string> query_auth,
+                                       const Request& request) {
+  if (service.config.read_access == ReadAccess::kPublic) return std::nullopt;
+  return service.secret.Authorize(OfferedCredentials(std::move(query_auth), request.headers),
+                                  "reading");
+}
+
 Response StoreErrorResponse(const Status& status, Format format) {
   switch (status.code()) {
     case Status::Code::kNotFound:

@@ -25,6 +25,12 @@ struct Service {
 // message names the config file and what went wrong.
 Result<std::unique_ptr<Service>> StartService(const Config& config);
 
+// Whether the request may read: always with read_access: public; with
+// read_access: secret, a 403 unless it offers the secret (query_auth: the
+// auth fields of its query string, or a bearer token).
+std::optional<HttpError> AuthorizeRead(const Service& service, std::vector<std::string> query_auth,
+                                       const Request& request);
+
 // The response for a store error: 404 NotFound, 400 InvalidArgument and
 // Ambiguous, 409 Conflict; anything else is the server's fault, a 500 that
 // tells the client little and puts the details in log_message.

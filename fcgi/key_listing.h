@@ -1,0 +1,35 @@
+// GET /_keys: the keys of a branch with their current state, in key order,
+// a page at a time. The index page reads it; scripts may too.
+//
+//   GET /_keys?prefix=P&gt=K&lt=K&limit=N&values=BYTES&branch=B
+//
+//   prefix   only keys starting with P
+//   gt, lt   only keys after gt / before lt (byte order); a page's last key
+//            as gt gives the next page
+//   limit    keys per page, 1..1000 (default 50)
+//   values   include the first BYTES bytes of each value (default 0: none),
+//            cut at a UTF-8 character boundary
+//   branch   default: the configured default branch
+//
+// The answer is JSON:
+//   {"keys": [{"key", "value", "encoding" (only "base64", for values that
+//              are not UTF-8), "truncated", "size", "updated", "revision",
+//              "version", "conflict"}],
+//    "more": true when keys beyond this page match,
+//    "now": the server's time, so a client can say "3 minutes ago" without
+//           trusting its own clock}
+// Deleted keys are left out. "value" and "truncated" appear only when values
+// was asked for. Unknown parameters and bad numbers are a 400 that names them.
+#ifndef KVS_FCGI_KEY_LISTING_H_
+#define KVS_FCGI_KEY_LISTING_H_
+
+#include "fcgi/request.h"
+#include "fcgi/service.h"
+
+namespace kvs::fcgi {
+
+Response ListKeys(const Request& request, Service& service);
+
+}  // namespace kvs::fcgi
+
+#endif  // KVS_FCGI_KEY_LISTING_H_

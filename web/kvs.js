@@ -1,0 +1,317 @@
+// kvs's index page: lists the keys of the default branch a page at a time
+// (GET _keys), and sets a key through the classic face (POST ./ as a form).
+//
+// Stored values are untrusted text: they only ever reach the page through
+// textContent, never as markup. The secret is typed once and kept in
+// localStorage ("kvs-secret") after a save succeeds, so it never leaves this
+// browser except towards this server. It travels as the form field auth,
+// which every web server passes to kvs (Apache drops Authorization headers
+// unless configured), and as a bearer token on reads, which only stores with
+// read_access: secret look at.
+'use strict';
+
+const PAGE_SIZE = 50;
+const PREVIEW_BYTES = 200;
+const SECRET_STORAGE_KEY = 'kvs-secret';
+const TIME_REFRESH_MS = 30 * 1000;
+
+const view = {
+  prefix: '',
+  pageStarts: [''], // pageStarts[i]: the key after which page i starts
+  page: 0,
+  entries: [], // the _keys entries shown
+  clockOffsetMs: 0, // server clock minus this browser's clock
+};
+
+const $ = (id) => document.getElementById(id);
+
+// ---- The secret ---------------------------------------------------------
+
+function rememberedSecret() {
+  try {
+    return localStorage.getItem(SECRET_STORAGE_KEY) || '';
+  } catch (e) {
+    return ''; // storage disabled: the secret is typed each time
+  }
+}
+
+function rememberSecret(secret) {
+  try {
+    if (secret) {
+      localStorage.setItem(SECRET_STORAGE_KEY, secret);
+    } else {
+      localStorage.removeItem(SECRET_STORAGE_KEY);
+    }
+  } catch (e) {
+    // Storage disabled: nothing is remembered.
+  }
+  showSecretState();
+}
+
+// The secret to send: the remembered one, else what is typed.
+function currentSecret() {
+  return rememberedSecret() || $('secret').value;
+}
+
+function showSecretState() {
+  const remembered = rememberedSecret() !== '';
+  $('secret-entry').hidden = remembered;
+  $('secret-remembered').hidden = !remembered;
+  if (remembered) $('secret').value = '';
+}
+
+// ---- Talking to kvs -----------------------------------------------------
+
+// The message of an error response: JSON {"message"} or plain text.
+async function errorMessage(response) {
+  const text = await response.text();
+  try {
+    const parsed = JSON.parse(text);
+    if (parsed && typeof parsed.message === 'string') return parsed.message;
+  } catch (e) {
+    // Not JSON: the text itself.
+  }
+  return text.trim() || `${response.status} ${response.statusText}`;
+}
+
+async function fetchKeys(after) {
+  const query = new URLSearchParams({
+    values: String(PREVIEW_BYTES),
+    limit: String(PAGE_SIZE),
+  });
+  if (view.prefix) query.set('prefix', view.prefix);
+  if (after) query.set('gt', after);
+  const headers = {};
+  const secret = currentSecret();
+  if (secret) headers.Authorization = 'Bearer ' + secret;
+  const response = await fetch('_keys?' + query, { headers, cache: 'no-store' });
+  if (!response.ok) {
+    let message = await errorMessage(response);
+    if (response.status === 403) {
+      message += ' Type the secret in the form below, then filter again.';
+    }
+    throw new Error(message);
+  }
+  return response.json();
+}
+
+// ---- The table ----------------------------------------------------------
+
+// "just now", "1 minute ago", "3 hours ago", ... for an age in milliseconds.
+function relativeTime(ageMs) {
+  const seconds = Math.max(0, Math.round(ageMs / 1000));
+  if (seconds < 45) return 'just now';
+  const steps = [
+    ['minute', 60, 60],
+    ['hour', 3600, 24],
+    ['day', 86400, 30],
+    ['month', 30 * 86400, 12],
+    ['year', 365 * 86400, Infinity],
+  ];
+  for (const [unit, size, limit] of steps) {
+    const count = Math.max(1, Math.round(seconds / size));
+    if (count < limit) return count === 1 ? `1 ${unit} ago` : `${count} ${unit}s ago`;
+  }
+  return 'long ago';
+}
+
+function updateTimes() {
+  const now = Date.now() + view.clockOffsetMs;
+  for (const cell of document.querySelectorAll('#keys td.updated')) {
+    cell.textContent = relativeTime(now - Number(cell.dataset.time));
+  }
+}
+
+function valueCell(entry) {
+  const cell = document.createElement('td');
+  cell.className = 'value';
+  if (entry.encoding === 'base64') {
+    const note = document.createElement('span');
+    note.className = 'note';
+    note.textContent = `binary, ${entry.size} bytes`;
+    cell.append(note);
+    return cell;
+  }
+  cell.textContent = entry.value + (entry.truncated ? '…' : '');
+  if (entry.value === '' && !entry.truncated) {
+    const note = document.createElement('span');
+    note.className = 'note';
+    note.textContent = 'empty';
+    cell.append(note);
+  }
+  return cell;
+}
+
+function keyRow(entry) {
+  const row = document.createElement('tr');
+  row.dataset.key = entry.key;
+
+  const keyCell = document.createElement('td');
+  keyCell.className = 'key';
+  const keyButton = document.createElement('button');
+  keyButton.type = 'button';
+  keyButton.title = 'Edit this key';
+  keyButton.textContent = entry.key;
+  keyButton.addEventListener('click', () => editKey(entry));
+  keyCell.append(keyButton);
+  if (entry.conflict) {
+    const mark = document.createElement('span');
+    mark.className = 'conflict';
+    mark.textContent = 'conflict';
+    mark.title = 'Concurrent writes left more than one head; this is the winner.';
+    keyCell.append(mark);
+  }
+
+  const updated = document.createElement('td');
+  updated.className = 'updated';
+  const time = Date.parse(entry.updated);
+  updated.dataset.time = String(time);
+  updated.title = new Date(time).toLocaleString();
+
+  const revision = document.createElement('td');
+  revision.className = 'revision';
+  revision.textContent = String(entry.revision);
+
+  row.append(keyCell, valueCell(entry), updated, revision);
+  return row;
+}
+
+function render(listing) {
+  view.entries = listing.keys;
+  view.clockOffsetMs = Date.parse(listing.now) - Date.now();
+  const body = document.querySelector('#keys tbody');
+  body.replaceChildren(...listing.keys.map(keyRow));
+  updateTimes();
+
+  const first = view.page * PAGE_SIZE + 1;
+  const last = view.page * PAGE_SIZE + listing.keys.length;
+  $('page-info').textContent = listing.keys.length ? `keys ${first}–${last}` : '';
+  $('empty').hidden = listing.keys.length > 0 || view.page > 0;
+  $('empty').textContent = view.prefix
+    ? `No keys start with “${view.prefix}”.`
+    : 'No keys yet. Set one below.';
+  $('first-page').disabled = view.page === 0;
+  $('next-page').disabled = !listing.more;
+  if (listing.more) {
+    view.pageStarts[view.page + 1] = listing.keys[listing.keys.length - 1].key;
+  }
+}
+
+async function load() {
+  const status = $('load-status');
+  try {
+    render(await fetchKeys(view.pageStarts[view.page]));
+    status.textContent = '';
+    status.className = 'status';
+  } catch (error) {
+    status.textContent = error.message;
+    status.className = 'status error';
+  }
+}
+
+function goToPage(page) {
+  view.page = page;
+  view.pageStarts.length = page + 1;
+  load();
+}
+
+// ---- The form -----------------------------------------------------------
+
+async function editKey(entry) {
+  $('set-key').value = entry.key;
+  const status = $('set-status');
+  status.className = 'status';
+  status.textContent = '';
+  if (entry.encoding === 'base64') {
+    $('set-value').value = '';
+    status.textContent = `“${entry.key}” holds binary data; saving replaces it.`;
+    return;
+  }
+  if (!entry.truncated) {
+    $('set-value').value = entry.value;
+  } else {
+    const headers = {};
+    const secret = currentSecret();
+    if (secret) headers.Authorization = 'Bearer ' + secret;
+    const response = await fetch('?k=' + encodeURIComponent(entry.key), {
+      headers,
+      cache: 'no-store',
+    });
+    if (response.ok) {
+      $('set-value').value = await response.text();
+    } else {
+      status.textContent = await errorMessage(response);
+      status.className = 'status error';
+    }
+  }
+  $('set-value').focus();
+}
+
+async function saveKey(event) {
+  event.preventDefault();
+  const status = $('set-status');
+  const key = $('set-key').value;
+  const secret = currentSecret();
+  status.className = 'status error';
+  if (key === 'auth') {
+    status.textContent = 'The key “auth” names the secret in a form post; choose another key.';
+    return;
+  }
+  if (!secret) {
+    status.textContent = 'Type the secret first.';
+    $('secret').focus();
+    return;
+  }
+  const form = new URLSearchParams();
+  form.append('auth', secret);
+  form.append(key, $('set-value').value);
+  status.className = 'status';
+  status.textContent = 'Saving…';
+  $('set-submit').disabled = true;
+  try {
+    const response = await fetch('./?format=json', { method: 'POST', body: form });
+    if (response.ok) {
+      const result = await response.json();
+      rememberSecret(secret);
+      status.textContent = `Saved revision ${result.revision}.`;
+      status.className = 'status ok';
+      await load();
+    } else {
+      status.textContent = await errorMessage(response);
+      status.className = 'status error';
+      if (response.status === 403 && rememberedSecret()) {
+        rememberSecret(''); // it no longer works: ask for it again
+      }
+    }
+  } catch (error) {
+    status.textContent = 'The server could not be reached: ' + error.message;
+    status.className = 'status error';
+  } finally {
+    $('set-submit').disabled = false;
+  }
+}
+
+// ---- Start --------------------------------------------------------------
+
+function start() {
+  const here = location.origin + location.pathname;
+  for (const span of document.querySelectorAll('.base-url')) span.textContent = here;
+
+  $('filter-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    view.prefix = $('prefix').value;
+    goToPage(0);
+  });
+  $('first-page').addEventListener('click', () => goToPage(0));
+  $('next-page').addEventListener('click', () => goToPage(view.page + 1));
+  $('set-form').addEventListener('submit', saveKey);
+  $('forget-secret').addEventListener('click', () => {
+    rememberSecret('');
+    $('secret').focus();
+  });
+  showSecretState();
+  load();
+  setInterval(updateTimes, TIME_REFRESH_MS);
+}
+
+start();
