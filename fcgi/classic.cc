@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "fcgi/form.h"
-#include "fcgi/http_time.h"
-#include "fcgi/json_value.h"
+#include "format/time.h"
+#include "format/json_value.h"
 #include "fcgi/web.h"
 
 namespace kvs::fcgi {
@@ -82,7 +82,7 @@ Response ValueResponse(const std::string& key, const KeyState& state, const Requ
   std::string etag = QuotedEtag(winner.id);
   Response response;
   response.headers.Set("ETag", etag);
-  response.headers.Set("Last-Modified", FormatHttpDate(winner.time_ns));
+  response.headers.Set("Last-Modified", format::FormatHttpDate(winner.time_ns));
   response.headers.Set("X-Kvs-Revision", std::to_string(state.revision));
   response.headers.Set("X-Kvs-Key", PercentEncode(key));
   // Clients may cache, but must ask again (cheaply, with If-None-Match).
@@ -93,15 +93,15 @@ Response ValueResponse(const std::string& key, const KeyState& state, const Requ
   }
   if (format == Format::kJson) {
     nlohmann::ordered_json body = {{"key", key}};
-    SetJsonValue(body, winner.value);
-    body["updated"] = FormatRfc3339(winner.time_ns);
+    format::SetJsonValue(body, winner.value);
+    body["updated"] = format::FormatRfc3339(winner.time_ns);
     body["revision"] = state.revision;
     body["version"] = winner.id.Hex();
     response.headers.Set("Content-Type", "application/json");
-    response.body = DumpJson(body);
+    response.body = format::DumpJson(body);
   } else {
     response.headers.Set("Content-Type",
-                         IsValidUtf8(winner.value) ? "text/plain; charset=utf-8" : "text/plain");
+                         format::IsValidUtf8(winner.value) ? "text/plain; charset=utf-8" : "text/plain");
     response.body = winner.value;
   }
   return response;
@@ -214,7 +214,7 @@ Response ClassicWrite(const Request& request, Service& service) {
   std::set<std::string_view> seen;
   for (const FormField& pair : pairs) {
     if (auto error = CheckKey(pair.name, limits)) return ErrorResponse(*error, format);
-    if (!IsValidUtf8(pair.name)) {
+    if (!format::IsValidUtf8(pair.name)) {
       return ErrorResponse({400, "keys must be UTF-8 text; '" + pair.name + "' is not"}, format);
     }
     if (!seen.insert(pair.name).second) {
@@ -245,7 +245,7 @@ Response ClassicWrite(const Request& request, Service& service) {
       body["keys"].push_back(batch.writes[i].key);
       body["versions"].push_back(written->versions[i].Hex());
     }
-    return ContentResponse("application/json", DumpJson(body));
+    return ContentResponse("application/json", format::DumpJson(body));
   }
   std::string text = "revision " + std::to_string(written->revision) + "\n";
   for (const KeyWrite& write : batch.writes) text += write.key + "\n";

@@ -10,7 +10,7 @@
 //                        says which; missing keys are skipped
 //   &format=json         {"key","value","updated","revision","version"}, the
 //                        value base64 with "encoding":"base64" when it is not
-//                        UTF-8 (json_value.h)
+//                        UTF-8 (format/json_value.h)
 //   POST / auth=SECRET&k1=v1&k2=v2...
 //                        writes every pair but auth in one transaction on the
 //                        default branch; urlencoded or multipart/form-data;

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "fcgi/form.h"
-#include "fcgi/http_time.h"
-#include "fcgi/json_value.h"
+#include "format/time.h"
+#include "format/json_value.h"
 
 namespace kvs::fcgi {
 namespace {
@@ -93,20 +93,20 @@ nlohmann::ordered_json KeyJson(const KeyState& state, const std::string& key, si
   if (value_bytes > 0) {
     const std::string& value = winner.value;
     size_t cut =
-        IsValidUtf8(value) ? Utf8CutPoint(value, value_bytes) : std::min(value.size(), value_bytes);
+        format::IsValidUtf8(value) ? Utf8CutPoint(value, value_bytes) : std::min(value.size(), value_bytes);
     std::string shown = value.substr(0, cut);
     // A cut of a non-UTF-8 value may happen to be UTF-8; keep the marker
     // honest by deciding on the whole value.
-    if (IsValidUtf8(value)) {
+    if (format::IsValidUtf8(value)) {
       entry["value"] = std::move(shown);
     } else {
-      entry["value"] = Base64Encode(shown);
+      entry["value"] = format::Base64Encode(shown);
       entry["encoding"] = "base64";
     }
     entry["truncated"] = cut < value.size();
   }
   entry["size"] = winner.size;
-  entry["updated"] = FormatRfc3339(winner.time_ns);
+  entry["updated"] = format::FormatRfc3339(winner.time_ns);
   entry["revision"] = state.revision;
   entry["version"] = winner.id.Hex();
   entry["conflict"] = state.conflict();
@@ -150,8 +150,8 @@ Response ListKeys(const Request& request, Service& service) {
     keys.push_back(KeyJson(state, key, query.value_bytes));
   }
   nlohmann::ordered_json body = {
-      {"keys", std::move(keys)}, {"more", more}, {"now", FormatRfc3339(NowNs())}};
-  Response response = ContentResponse("application/json", DumpJson(body));
+      {"keys", std::move(keys)}, {"more", more}, {"now", format::FormatRfc3339(NowNs())}};
+  Response response = ContentResponse("application/json", format::DumpJson(body));
   response.headers.Set("Cache-Control", "no-cache");
   return response;
 }

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "fcgi/json_value.h"
+#include "format/json_value.h"
 
 namespace kvs::fcgi {
 namespace {
@@ -102,7 +102,7 @@ Response ErrorResponse(const HttpError& error, Format format) {
   response.status = error.status;
   if (format == Format::kJson) {
     nlohmann::ordered_json body = {{"error", ErrorName(error.status)}, {"message", error.message}};
-    response.body = DumpJson(body);  // messages may quote input that is not UTF-8
+    response.body = format::DumpJson(body);  // messages may quote input that is not UTF-8
     response.headers.Set("Content-Type", "application/json");
   } else {
     response.body = error.message + "\n";

@@ -68,6 +68,7 @@ class StoreImpl : public Store {
   Result<std::vector<Version>> Children(const VersionId& id) override;
   Result<std::vector<Version>> CommonAncestors(const std::vector<VersionId>& ids) override;
   Result<std::vector<Version>> Tails(std::string_view key) override;
+  Result<std::vector<Version>> ListVersions(const VersionListOptions& options) override;
 
   Result<BranchInfo> CreateBranch(std::string_view name, std::string_view from,
                                   const ReadPoint& at) override;

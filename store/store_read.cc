@@ -342,6 +342,39 @@ Result<std::vector<Version>> StoreImpl::Tails(std::string_view key) {
   return out;
 }
 
+Result<std::vector<Version>> StoreImpl::ListVersions(const VersionListOptions& options) {
+  for (const std::string* bound : {&options.gt, &options.lt}) {
+    if (bound->size() > 64 || bound->find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return Status::InvalidArgument(
+          "a version id bound has at most 64 lowercase hex digits, not '" + *bound + "'");
+    }
+  }
+  // The smallest id whose hex sorts after gt: gt padded with zeros (an id
+  // equal to a full-length gt is skipped below).
+  std::string low = options.gt;
+  low.resize(64, '0');
+  KVS_ASSIGN_OR_RETURN(Hash start, Hash::FromHex(low));
+  KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
+  TreeCursor cursor(&snap, snap.head().root);
+  KVS_RETURN_IF_ERROR(cursor.Seek(gkey::Version(start)));
+  std::vector<Version> out;
+  while (cursor.Valid() && out.size() < options.limit) {
+    if (cursor.key().size() != 33 || cursor.key()[0] != 'V') break;
+    Hash id;
+    std::memcpy(id.bytes.data(), cursor.key().data() + 1, 32);
+    std::string hex = id.Hex();
+    if (!options.lt.empty() && hex.compare(options.lt) >= 0) break;
+    if (hex != options.gt) {
+      KVS_ASSIGN_OR_RETURN(uint64_t offset, DecodeU64Value(cursor.value()));
+      KVS_ASSIGN_OR_RETURN(VersionRecord v, ReadVersionAt(snap, offset));
+      if (v.id != id) return Status::Corruption("the index points version " + hex + " elsewhere");
+      out.push_back(ToVersion(v, false));
+    }
+    KVS_RETURN_IF_ERROR(cursor.Next());
+  }
+  return out;
+}
+
 // ---- Branches and commits -------------------------------------------------------------
 
 namespace {

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "fcgi/json_value.h"
+#include "format/json_value.h"
 #include "fcgi/router.h"
 #include "tests/fcgi/service_fixture.h"
 
@@ -131,7 +131,7 @@ TEST_CASE("value previews are cut at a character boundary and binary values come
   const nlohmann::json& bytes = listing["keys"][0];
   CHECK(bytes["key"] == "bytes");
   CHECK(bytes["encoding"] == "base64");
-  CHECK(bytes["value"] == Base64Encode(AllBytes().substr(0, 2)));
+  CHECK(bytes["value"] == format::Base64Encode(AllBytes().substr(0, 2)));
   CHECK(bytes["truncated"] == true);
   CHECK(bytes["size"] == 256);
   CHECK(listing["keys"][1]["value"] == "<s");

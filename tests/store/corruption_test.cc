@@ -185,6 +185,7 @@ Answers Ask(Store* store, const Known& known, uint64_t revision, bool full) {
            store->Diff("main", ReadPoint::AtRevision(r), "dev", ReadPoint::Latest()));
   }
   for (const char* key : kKeys) Record(&a, std::string("tails ") + key, store->Tails(key));
+  Record(&a, "versions", store->ListVersions({}));
   for (uint64_t r = 0; r <= revision; ++r) {
     for (const char* key : kKeys) {
       Record(&a, "get main/" + std::string(key) + "@" + std::to_string(r),

@@ -1,5 +1,6 @@
 // Versions, heads and the version graph: what a write creates and how the
 // graph reads back.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <unordered_map>
@@ -210,6 +211,48 @@ TEST_CASE("a prefix shared by two versions is ambiguous") {
   auto state = store->Get("main", "k");
   REQUIRE(state.ok());
   CHECK(state->heads.size() == 2);
+}
+
+TEST_CASE("versions list by id, all keys, within hex bounds and a limit") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    ids.push_back(
+        MustPut(store.get(), "k" + std::to_string(i % 3), std::to_string(i)).versions[0].Hex());
+  }
+  std::sort(ids.begin(), ids.end());
+  auto hexes = [](const Result<std::vector<Version>>& listed) {
+    INFO(listed.status().ToString());
+    REQUIRE(listed.ok());
+    std::vector<std::string> out;
+    for (const Version& v : *listed) out.push_back(v.id.Hex());
+    return out;
+  };
+  auto range = [](std::string gt, std::string lt, size_t limit = 1000) {
+    return VersionListOptions{std::move(gt), std::move(lt), limit};
+  };
+  CHECK(hexes(store->ListVersions({})) == ids);
+  CHECK(hexes(store->ListVersions(range(ids[4], ids[9]))) ==
+        std::vector<std::string>(ids.begin() + 5, ids.begin() + 9));
+  CHECK(hexes(store->ListVersions(range(ids[4], "", 3))) ==
+        std::vector<std::string>(ids.begin() + 5, ids.begin() + 8));
+  // A prefix bound: ids starting with it sort after it, so lt excludes them.
+  std::string prefix = ids[10].substr(0, 3);
+  for (const std::string& hex : hexes(store->ListVersions(range("", prefix)))) {
+    CHECK(hex < prefix);
+  }
+  for (const std::string& hex : hexes(store->ListVersions(range(prefix, "")))) {
+    CHECK(hex > prefix);
+  }
+  auto listed = store->ListVersions({});
+  REQUIRE(listed.ok());
+  CHECK(listed->front().key.substr(0, 1) == "k");
+  CHECK(listed->front().value.empty());
+
+  CHECK(store->ListVersions(range("ABC", "")).status().code() == Status::Code::kInvalidArgument);
+  CHECK(store->ListVersions(range("", std::string(65, '0'))).status().code() ==
+        Status::Code::kInvalidArgument);
 }
 
 }  // namespace kvs::test

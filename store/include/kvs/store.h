@@ -205,6 +205,15 @@ struct KeyListOptions {
   ReadPoint at;
 };
 
+// A range of version ids, as lowercase hex: an id is listed when its 64-digit
+// hex sorts after gt and before lt (either may be a prefix of any length, or
+// empty for no bound).
+struct VersionListOptions {
+  std::string gt;
+  std::string lt;
+  size_t limit = 1000;
+};
+
 // Which history a compaction keeps for keys starting with prefix (the rule
 // with the longest matching prefix applies). A version is kept when either
 // condition keeps it; heads are always kept.
@@ -292,6 +301,9 @@ class Store {
   virtual Result<std::vector<Version>> CommonAncestors(const std::vector<VersionId>& ids) = 0;
   // Versions of key with no parents, by id.
   virtual Result<std::vector<Version>> Tails(std::string_view key) = 0;
+  // Every version in the store (all keys, all branches), by id; values not
+  // filled. InvalidArgument when a bound is not lowercase hex.
+  virtual Result<std::vector<Version>> ListVersions(const VersionListOptions& options) = 0;
 
   // ---- Branches and commits -------------------------------------------
   // Creates branch name as a copy of from at point `at`, in O(1).

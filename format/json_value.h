@@ -4,14 +4,14 @@
 // value that is valid UTF-8 goes into JSON as a string, exactly; any other
 // value goes in as standard base64 (RFC 4648, with padding) next to
 // "encoding": "base64", so every value survives a JSON round trip.
-#ifndef KVS_FCGI_JSON_VALUE_H_
-#define KVS_FCGI_JSON_VALUE_H_
+#ifndef KVS_FORMAT_JSON_VALUE_H_
+#define KVS_FORMAT_JSON_VALUE_H_
 
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
-namespace kvs::fcgi {
+namespace kvs::format {
 
 // True when bytes is well-formed UTF-8 (no overlong forms, no surrogates,
 // nothing above U+10FFFF).
@@ -28,6 +28,6 @@ void SetJsonValue(nlohmann::ordered_json& object, const std::string& value);
 // not UTF-8 (which SetJsonValue never produces) is replaced.
 std::string DumpJson(const nlohmann::ordered_json& object);
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::format
 
-#endif  // KVS_FCGI_JSON_VALUE_H_
+#endif  // KVS_FORMAT_JSON_VALUE_H_

@@ -1,10 +1,10 @@
 // Formatting of store times (ns since the epoch) for headers and JSON.
-#include "fcgi/http_time.h"
+#include "format/time.h"
 
 #include <cstdio>
 #include <ctime>
 
-namespace kvs::fcgi {
+namespace kvs::format {
 namespace {
 
 constexpr int64_t kNanosPerSecond = 1000000000;
@@ -50,4 +50,4 @@ std::string FormatRfc3339(int64_t time_ns) {
   return buffer;
 }
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::format

@@ -3,13 +3,13 @@
 // The store keeps times as nanoseconds since 1970 (UTC). HTTP headers
 // (Last-Modified) want an IMF-fixdate with whole seconds; JSON bodies carry
 // RFC 3339 in UTC with milliseconds, which JavaScript's Date parses exactly.
-#ifndef KVS_FCGI_HTTP_TIME_H_
-#define KVS_FCGI_HTTP_TIME_H_
+#ifndef KVS_FORMAT_TIME_H_
+#define KVS_FORMAT_TIME_H_
 
 #include <cstdint>
 #include <string>
 
-namespace kvs::fcgi {
+namespace kvs::format {
 
 // "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 IMF-fixdate), truncated to the
 // second.
@@ -18,6 +18,6 @@ std::string FormatHttpDate(int64_t time_ns);
 // "1994-11-06T08:49:37.123Z", truncated to the millisecond.
 std::string FormatRfc3339(int64_t time_ns);
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::format
 
-#endif  // KVS_FCGI_HTTP_TIME_H_
+#endif  // KVS_FORMAT_TIME_H_

@@ -1,9 +1,9 @@
 // UTF-8 validation and base64 for values in JSON.
-#include "fcgi/json_value.h"
+#include "format/json_value.h"
 
 #include <cstdint>
 
-namespace kvs::fcgi {
+namespace kvs::format {
 
 bool IsValidUtf8(std::string_view bytes) {
   size_t i = 0;
@@ -78,4 +78,4 @@ std::string DumpJson(const nlohmann::ordered_json& object) {
   return object.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::format

@@ -1,9 +1,9 @@
 // Store times formatted for Last-Modified and for JSON.
-#include "fcgi/http_time.h"
+#include "format/time.h"
 
 #include <catch2/catch.hpp>
 
-namespace kvs::fcgi {
+namespace kvs::format {
 
 TEST_CASE("HTTP dates are IMF-fixdate in GMT, truncated to the second") {
   // RFC 9110's example: Sun, 06 Nov 1994 08:49:37 GMT is 784111777 s.
@@ -19,4 +19,4 @@ TEST_CASE("RFC 3339 times are UTC with milliseconds") {
   CHECK(FormatRfc3339(-1'000'000) == "1969-12-31T23:59:59.999Z");
 }
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::format

@@ -1,9 +1,9 @@
 // Values in JSON: UTF-8 as strings, anything else as base64.
-#include "fcgi/json_value.h"
+#include "format/json_value.h"
 
 #include <catch2/catch.hpp>
 
-namespace kvs::fcgi {
+namespace kvs::format {
 
 TEST_CASE("UTF-8 validation accepts text and rejects malformed sequences") {
   CHECK(IsValidUtf8(""));
@@ -39,4 +39,4 @@ TEST_CASE("a value goes into JSON as a string, or as base64 when it is not UTF-8
   CHECK(DumpJson(binary) == "{\"value\":\"/wA=\",\"encoding\":\"base64\"}\n");
 }
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::format
