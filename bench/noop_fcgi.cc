@@ -10,7 +10,7 @@
 // and dropped, as any responder reads its input, and the answer is a fixed
 // "200 text/plain" of three bytes.
 //
-// Usage: noop_fcgi --socket PATH [--threads N]   (N defaults to 4, as kvs-fcgi's)
+// Usage: noop_fcgi --socket PATH [--threads N]   (N defaults to 16, as kvs-fcgi's)
 // It runs until killed (SIGTERM); the socket file is left behind.
 #include <fcgiapp.h>
 
@@ -57,7 +57,7 @@ void Worker(int listen_fd) {
 
 int main(int argc, char** argv) {
   std::string socket_path;
-  int threads = 4;
+  int threads = 16;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
       socket_path = argv[++i];

@@ -23,7 +23,7 @@ std::string Usage() {
          "                     working directory)\n"
          "  --socket PATH      listen on a unix socket\n"
          "  --listen HOST:PORT listen on TCP, e.g. 127.0.0.1:9000\n"
-         "  --threads N        FastCGI worker threads (default 4)\n";
+         "  --threads N        FastCGI worker threads (default 16)\n";
 }
 
 Result<CommandLine> ParseCommandLine(int argc, const char* const* argv, const char* env_config) {

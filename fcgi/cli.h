@@ -22,7 +22,7 @@ struct CommandLine {
   std::string config_path;
   std::optional<std::string> socket_path;     // --socket
   std::optional<std::string> listen_address;  // --listen
-  int threads = 4;
+  int threads = 16;
 };
 
 // InvalidArgument saying what is wrong with the arguments. env_config is the

@@ -261,8 +261,9 @@ struct TreeWriter::Node {
   bool leaf = true;
   bool dirty = false;
   uint64_t offset = 0;
-  std::vector<std::string> keys;
-  std::vector<std::string> values;              // leaf
+  // Views into the writer's arena_ (or, for an inner node's entry 0, empty).
+  std::vector<std::string_view> keys;
+  std::vector<std::string_view> values;         // leaf
   std::vector<uint64_t> child_offsets;          // inner
   std::vector<std::unique_ptr<Node>> children;  // inner; null until loaded
   size_t bytes = kNodeFixed;                    // serialized body size
@@ -285,10 +286,17 @@ Result<std::unique_ptr<TreeWriter::Node>> TreeWriter::Load(uint64_t offset) {
   auto node = std::make_unique<Node>();
   node->leaf = view.leaf();
   node->offset = offset;
+  std::string_view body = Keep(view.body());
+  // The same bytes at the same place in the copy.
+  auto in_copy = [&](std::string_view v) {
+    return body.substr(static_cast<size_t>(v.data() - view.body().data()), v.size());
+  };
+  node->keys.reserve(view.count());
+  if (view.leaf()) node->values.reserve(view.count());
   for (size_t i = 0; i < view.count(); ++i) {
-    node->keys.emplace_back(view.key(i));
+    node->keys.push_back(in_copy(view.key(i)));
     if (view.leaf()) {
-      node->values.emplace_back(view.value(i));
+      node->values.push_back(in_copy(view.value(i)));
     } else {
       node->child_offsets.push_back(view.child(i));
       node->children.emplace_back();
@@ -296,6 +304,10 @@ Result<std::unique_ptr<TreeWriter::Node>> TreeWriter::Load(uint64_t offset) {
   }
   node->Recount();
   return node;
+}
+
+std::string_view TreeWriter::Keep(std::string_view bytes) {
+  return arena_.emplace_back(bytes);
 }
 
 Result<TreeWriter::Node*> TreeWriter::Root() {
@@ -319,9 +331,8 @@ Result<TreeWriter::Node*> TreeWriter::LoadChild(Node* parent, size_t i) {
 namespace {
 
 // Index of the child of an inner node whose range holds key.
-size_t ChildIndex(const std::vector<std::string>& keys, std::string_view key) {
-  auto it = std::upper_bound(keys.begin() + 1, keys.end(), key,
-                             [](std::string_view k, const std::string& e) { return k < e; });
+size_t ChildIndex(const std::vector<std::string_view>& keys, std::string_view key) {
+  auto it = std::upper_bound(keys.begin() + 1, keys.end(), key);
   return static_cast<size_t>(it - keys.begin()) - 1;
 }
 
@@ -338,16 +349,15 @@ Status TreeWriter::Insert(Node* node, std::string_view key, std::string_view val
                           std::unique_ptr<Node>* split_right, std::string* split_key) {
   node->dirty = true;
   if (node->leaf) {
-    auto it = std::lower_bound(node->keys.begin(), node->keys.end(), key,
-                               [](const std::string& e, std::string_view k) { return e < k; });
+    auto it = std::lower_bound(node->keys.begin(), node->keys.end(), key);
     size_t i = static_cast<size_t>(it - node->keys.begin());
     if (it != node->keys.end() && *it == key) {
       node->bytes += value.size();
       node->bytes -= node->values[i].size();
-      node->values[i].assign(value);
+      node->values[i] = Keep(value);
     } else {
-      node->keys.insert(it, std::string(key));
-      node->values.insert(node->values.begin() + i, std::string(value));
+      node->keys.insert(it, Keep(key));
+      node->values.insert(node->values.begin() + i, Keep(value));
       node->bytes += node->EntryBytes(i);
     }
   } else {
@@ -357,7 +367,7 @@ Status TreeWriter::Insert(Node* node, std::string_view key, std::string_view val
     std::string sep;
     KVS_RETURN_IF_ERROR(Insert(child, key, value, &right, &sep));
     if (right) {
-      node->keys.insert(node->keys.begin() + i + 1, sep);
+      node->keys.insert(node->keys.begin() + i + 1, Keep(sep));
       node->child_offsets.insert(node->child_offsets.begin() + i + 1, 0);
       node->children.insert(node->children.begin() + i + 1, std::move(right));
       node->bytes += node->EntryBytes(i + 1);
@@ -391,7 +401,7 @@ Status TreeWriter::Insert(Node* node, std::string_view key, std::string_view val
     node->child_offsets.resize(half);
     node->children.resize(half);
     *split_key = right->keys.front();
-    right->keys.front().clear();  // entry 0 of an inner node means "from the start"
+    right->keys.front() = {};  // entry 0 of an inner node means "from the start"
   }
   node->Recount();
   right->Recount();
@@ -409,7 +419,7 @@ Status TreeWriter::Put(std::string_view key, std::string_view value) {
     auto new_root = std::make_unique<Node>();
     new_root->leaf = false;
     new_root->dirty = true;
-    new_root->keys = {std::string(), sep};
+    new_root->keys = {std::string_view(), Keep(sep)};
     new_root->child_offsets = {0, 0};
     new_root->children.push_back(std::move(root_));
     new_root->children.push_back(std::move(right));
@@ -422,8 +432,7 @@ Status TreeWriter::Put(std::string_view key, std::string_view value) {
 Status TreeWriter::Remove(Node* node, std::string_view key, bool* now_empty) {
   *now_empty = false;
   if (node->leaf) {
-    auto it = std::lower_bound(node->keys.begin(), node->keys.end(), key,
-                               [](const std::string& e, std::string_view k) { return e < k; });
+    auto it = std::lower_bound(node->keys.begin(), node->keys.end(), key);
     if (it == node->keys.end() || *it != key) return Status::OK();
     size_t i = static_cast<size_t>(it - node->keys.begin());
     node->dirty = true;
@@ -445,7 +454,7 @@ Status TreeWriter::Remove(Node* node, std::string_view key, bool* now_empty) {
     node->keys.erase(node->keys.begin() + i);
     node->child_offsets.erase(node->child_offsets.begin() + i);
     node->children.erase(node->children.begin() + i);
-    if (!node->keys.empty()) node->keys.front().clear();
+    if (!node->keys.empty()) node->keys.front() = {};
     node->Recount();
     *now_empty = node->keys.empty();
   }
@@ -480,10 +489,9 @@ Result<std::string> TreeWriter::Get(std::string_view key) {
     if (!node->children[i]) return TreeGet(*source_, node->child_offsets[i], key);
     node = node->children[i].get();
   }
-  auto it = std::lower_bound(node->keys.begin(), node->keys.end(), key,
-                             [](const std::string& e, std::string_view k) { return e < k; });
+  auto it = std::lower_bound(node->keys.begin(), node->keys.end(), key);
   if (it == node->keys.end() || *it != key) return Status::NotFound("no such tree key");
-  return node->values[static_cast<size_t>(it - node->keys.begin())];
+  return std::string(node->values[static_cast<size_t>(it - node->keys.begin())]);
 }
 
 bool TreeWriter::changed() const { return root_ && root_->dirty; }
@@ -521,14 +529,14 @@ Result<uint64_t> TreeWriter::FlushNode(Node* node, BlockBuilder* out) {
 Result<uint64_t> TreeWriter::Flush(BlockBuilder* out) {
   if (!root_) return root_offset_;
   if (root_->leaf && root_->keys.empty()) {
-    root_.reset();
     root_offset_ = 0;
-    return root_offset_;
+  } else {
+    KVS_ASSIGN_OR_RETURN(root_offset_, FlushNode(root_.get(), out));
   }
-  KVS_ASSIGN_OR_RETURN(root_offset_, FlushNode(root_.get(), out));
-  // Drop the loaded nodes: the next edit reloads from the new root, and the
-  // writer's memory stays bounded by one transaction's paths.
+  // Drop the loaded nodes and their bytes: the next edit reloads from the
+  // new root, and the writer's memory stays bounded by one flush's paths.
   root_.reset();
+  arena_.clear();
   return root_offset_;
 }
 

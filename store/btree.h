@@ -19,6 +19,7 @@
 #define KVS_STORE_BTREE_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -46,6 +47,8 @@ class NodeView {
   // Index of the first entry with key >= target (leaf), or of the child
   // whose range holds target (inner).
   size_t Find(std::string_view target) const;
+  // The whole record body every key and value above points into.
+  std::string_view body() const { return body_; }
 
  private:
   std::string_view body_;
@@ -122,9 +125,19 @@ class TreeWriter {
   Status Remove(Node* node, std::string_view key, bool* now_empty);
   Result<uint64_t> FlushNode(Node* node, BlockBuilder* out);
 
+  // Copies bytes into arena_ and returns a view that stays valid until the
+  // writer drops its nodes (after Flush, or on destruction).
+  std::string_view Keep(std::string_view bytes);
+
   const RecordSource* source_;
   uint64_t root_offset_;
   std::unique_ptr<Node> root_;  // loaded lazily; null until first edit
+  // The bytes the loaded nodes' keys and values point into: each loaded
+  // node's body, copied whole (one allocation per node, not per entry; a
+  // copy because a pending block the node was read from may grow while the
+  // writer flushes), and every key, value and separator edits added. A deque
+  // never moves its elements, so views into them stay valid.
+  std::deque<std::string> arena_;
 };
 
 }  // namespace kvs

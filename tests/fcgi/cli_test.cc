@@ -30,7 +30,7 @@ TEST_CASE("the command line takes --name value and --name=value") {
   auto tcp = Parse({"--listen", "127.0.0.1:9000", "--config=b.yaml"});
   REQUIRE(tcp.ok());
   CHECK(tcp->listen_address == "127.0.0.1:9000");
-  CHECK(tcp->threads == 4);
+  CHECK(tcp->threads == 16);
 }
 
 TEST_CASE("the config may come from KVS_CONFIG, and --config wins") {
