@@ -526,18 +526,24 @@ Result<uint64_t> TreeWriter::FlushNode(Node* node, BlockBuilder* out) {
   return node->offset;
 }
 
-Result<uint64_t> TreeWriter::Flush(BlockBuilder* out) {
+Result<uint64_t> TreeWriter::FlushAndKeep(BlockBuilder* out) {
   if (!root_) return root_offset_;
   if (root_->leaf && root_->keys.empty()) {
+    root_.reset();
+    arena_.clear();
     root_offset_ = 0;
   } else {
     KVS_ASSIGN_OR_RETURN(root_offset_, FlushNode(root_.get(), out));
   }
-  // Drop the loaded nodes and their bytes: the next edit reloads from the
-  // new root, and the writer's memory stays bounded by one flush's paths.
+  return root_offset_;
+}
+
+Result<uint64_t> TreeWriter::Flush(BlockBuilder* out) {
+  KVS_ASSIGN_OR_RETURN(uint64_t root, FlushAndKeep(out));
+  // The next edit reloads from the new root.
   root_.reset();
   arena_.clear();
-  return root_offset_;
+  return root;
 }
 
 }  // namespace kvs

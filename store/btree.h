@@ -112,8 +112,13 @@ class TreeWriter {
   Result<std::string> Get(std::string_view key);
   bool changed() const;
   // Appends every changed node to out and returns the new root offset; the
-  // writer then continues from that root.
+  // writer then continues from that root. Flush drops the loaded nodes, so
+  // the writer's memory stays bounded by one flush's paths; FlushAndKeep
+  // keeps them (now clean, at their new offsets), so the next edits reuse
+  // them instead of reading them again: for a few flushes in a row into one
+  // block builder, as a group commit does.
   Result<uint64_t> Flush(BlockBuilder* out);
+  Result<uint64_t> FlushAndKeep(BlockBuilder* out);
 
  private:
   struct Node;

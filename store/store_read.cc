@@ -2,6 +2,7 @@
 // no lock: each call works on one Snapshot, which stays consistent however
 // many transactions commit meanwhile.
 #include <algorithm>
+#include <cctype>
 #include <queue>
 #include <set>
 #include <unordered_set>
@@ -189,6 +190,8 @@ Result<VersionId> StoreImpl::ResolveVersion(std::string_view hex) {
     return Status::InvalidArgument("a version id prefix has 8 to 64 hex digits");
   }
   std::string full(hex);
+  std::transform(full.begin(), full.end(), full.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   full.resize(64, '0');
   KVS_ASSIGN_OR_RETURN(Hash low, Hash::FromHex(full));
   KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());

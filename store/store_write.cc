@@ -10,6 +10,7 @@
 // unknown, so the store refuses writes until it is reopened.
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "store/format.h"
@@ -69,20 +70,25 @@ void StoreImpl::CommitGroup(std::unique_lock<std::mutex>* lock) {
       BlockBuilder builder(head.end, identity_.salt);
       LayeredSource source(&*snap, &builder);
       std::vector<Result<WriteResult>> results;
+      // One global tree writer for the group: a transaction's flush keeps
+      // its nodes, so the next one starts from the same paths, already
+      // loaded. A failed transaction's edits are dropped with the writer.
+      std::optional<TreeWriter> global;
       for (Writer* w : group) {
         builder.BeginBlock();
-        TreeWriter global(&source, head.root);
-        TxnContext ctx{&source, &builder, &global, head.revision + 1,
+        if (!global) global.emplace(&source, head.root);
+        TxnContext ctx{&source, &builder, &*global, head.revision + 1,
                        std::max(NowNs(), head.time_ns + 1)};
         Result<WriteResult> r = w->fn(&ctx);
         Status s = r.status();
         if (s.ok()) {
-          s = global.Put(
+          s = global->Put(
               gkey::Revision(ctx.revision),
               EncodeRevisionEntry({builder.block_start(), ctx.commit_offset, ctx.time_ns}));
         }
-        Result<uint64_t> root = s.ok() ? global.Flush(&builder) : Result<uint64_t>(s);
+        Result<uint64_t> root = s.ok() ? global->FlushAndKeep(&builder) : Result<uint64_t>(s);
         if (!root.ok()) {
+          global.reset();
           builder.AbortBlock();
           results.push_back(root.status());
           continue;

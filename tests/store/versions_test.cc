@@ -1,6 +1,7 @@
 // Versions, heads and the version graph: what a write creates and how the
 // graph reads back.
 #include <algorithm>
+#include <cctype>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <unordered_map>
@@ -174,6 +175,11 @@ TEST_CASE("a version is found by a unique hex prefix of at least 8 digits") {
   REQUIRE(found.ok());
   CHECK(*found == id);
   CHECK(store->ResolveVersion(id.Hex()).ok());
+  std::string upper = id.Hex().substr(0, 12);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto found_upper = store->ResolveVersion(upper);
+  REQUIRE(found_upper.ok());
+  CHECK(*found_upper == id);
   CHECK(store->ResolveVersion(id.Hex().substr(0, 7)).status().code() ==
         Status::Code::kInvalidArgument);
   CHECK(store->ResolveVersion("zzzzzzzz").status().code() == Status::Code::kInvalidArgument);
