@@ -11,9 +11,10 @@
 #include <vector>
 
 #include "fcgi/form.h"
-#include "format/time.h"
-#include "format/json_value.h"
+#include "fcgi/key_rules.h"
 #include "fcgi/web.h"
+#include "format/json_value.h"
+#include "format/time.h"
 
 namespace kvs::fcgi {
 namespace {
@@ -56,24 +57,6 @@ std::variant<ClassicQuery, HttpError> ParseQuery(std::string_view query_string) 
   return query;
 }
 
-// A key named by a client, checked against the limits and reserved names.
-std::optional<HttpError> CheckKey(std::string_view key, const Limits& limits) {
-  if (key.empty()) return HttpError{400, "empty key: every key needs at least one byte"};
-  if (key.size() > limits.max_key_bytes) {
-    return HttpError{400, "a key of " + std::to_string(key.size()) +
-                              " bytes is too long; the limit is " +
-                              std::to_string(limits.max_key_bytes) + " (limits.max_key_bytes)"};
-  }
-  if (key.front() == '_') {
-    return HttpError{
-        400, "keys beginning with '_' are reserved for the system: '" + std::string(key) + "'"};
-  }
-  if (key.find('\0') != std::string_view::npos) {
-    return HttpError{400, "keys cannot contain a NUL byte"};
-  }
-  return std::nullopt;
-}
-
 std::string QuotedEtag(const VersionId& id) { return "\"" + id.Hex() + "\""; }
 
 Response ValueResponse(const std::string& key, const KeyState& state, const Request& request,
@@ -100,8 +83,7 @@ Response ValueResponse(const std::string& key, const KeyState& state, const Requ
     response.headers.Set("Content-Type", "application/json");
     response.body = format::DumpJson(body);
   } else {
-    response.headers.Set("Content-Type",
-                         format::IsValidUtf8(winner.value) ? "text/plain; charset=utf-8" : "text/plain");
+    response.headers.Set("Content-Type", ValueContentType(winner.value));
     response.body = winner.value;
   }
   return response;
@@ -113,20 +95,31 @@ std::string JoinKeys(const std::vector<std::string>& keys) {
   return out;
 }
 
-}  // namespace
-
-Format RequestedFormat(const Request& request) {
-  auto query = ParseQuery(request.query_string);
-  if (auto* parsed = std::get_if<ClassicQuery>(&query)) return parsed->format;
-  // The query does not parse: look for the literal parameter.
-  std::string_view rest = request.query_string;
+// Whether one of the '&'-separated parameters of a raw query is exactly
+// parameter (looked for without decoding, so it works on any query).
+bool HasLiteralParameter(std::string_view query_string, std::string_view parameter) {
+  std::string_view rest = query_string;
   while (!rest.empty()) {
     size_t amp = rest.find('&');
-    if (rest.substr(0, amp) == "format=json") return Format::kJson;
+    if (rest.substr(0, amp) == parameter) return true;
     if (amp == std::string_view::npos) break;
     rest.remove_prefix(amp + 1);
   }
-  return Format::kText;
+  return false;
+}
+
+}  // namespace
+
+Format RequestedFormat(const Request& request) {
+  // The system endpoints under /_ (but the web page's files) speak JSON.
+  const std::string_view path = request.path_info;
+  if (path.starts_with("/_") && !path.starts_with("/_static/")) {
+    return HasLiteralParameter(request.query_string, "format=text") ? Format::kText : Format::kJson;
+  }
+  auto query = ParseQuery(request.query_string);
+  if (auto* parsed = std::get_if<ClassicQuery>(&query)) return parsed->format;
+  // The query does not parse: look for the literal parameter.
+  return HasLiteralParameter(request.query_string, "format=json") ? Format::kJson : Format::kText;
 }
 
 Response ClassicRead(const Request& request, Service& service) {
@@ -213,10 +206,7 @@ Response ClassicWrite(const Request& request, Service& service) {
   }
   std::set<std::string_view> seen;
   for (const FormField& pair : pairs) {
-    if (auto error = CheckKey(pair.name, limits)) return ErrorResponse(*error, format);
-    if (!format::IsValidUtf8(pair.name)) {
-      return ErrorResponse({400, "keys must be UTF-8 text; '" + pair.name + "' is not"}, format);
-    }
+    if (auto error = CheckKeyToWrite(pair.name, limits)) return ErrorResponse(*error, format);
     if (!seen.insert(pair.name).second) {
       return ErrorResponse(
           {400, "key '" + pair.name + "' appears twice in one post; nothing was written"}, format);

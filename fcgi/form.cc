@@ -3,6 +3,7 @@
 #include "fcgi/form.h"
 
 #include <cctype>
+#include <charconv>
 
 #include "fcgi/multipart.h"
 
@@ -93,6 +94,15 @@ Result<FormFields> ParseUrlEncoded(std::string_view text) {
     fields.push_back({std::move(name), std::move(value)});
   }
   return fields;
+}
+
+std::optional<size_t> ParseCount(std::string_view text) {
+  size_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return value;
 }
 
 Result<MediaType> ParseMediaType(std::string_view content_type) {

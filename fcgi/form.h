@@ -10,6 +10,7 @@
 #define KVS_FCGI_FORM_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,10 @@ std::string PercentEncode(std::string_view bytes);
 // fields in order, empty segments ("a=1&&b=2") skipped, a segment without
 // '=' is a name with an empty value. Duplicate names are kept.
 Result<FormFields> ParseUrlEncoded(std::string_view text);
+
+// A field's value read as a count: decimal digits only (no sign, no space),
+// within size_t. nullopt for anything else, including the empty string.
+std::optional<size_t> ParseCount(std::string_view text);
 
 // A Content-Type value split into its parts: "multipart/form-data;
 // boundary=x" -> type "multipart/form-data", params {"boundary": "x"}.

@@ -1,15 +1,14 @@
 // GET /_keys: parse the query into a KeyListQuery, then one store listing.
 #include "fcgi/key_listing.h"
 
-#include <charconv>
 #include <chrono>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "fcgi/form.h"
-#include "format/time.h"
 #include "format/json_value.h"
+#include "format/time.h"
 
 namespace kvs::fcgi {
 namespace {
@@ -28,15 +27,6 @@ struct KeyListQuery {
   std::optional<std::string> branch;
   std::vector<std::string> credentials;
 };
-
-std::optional<size_t> ParseCount(std::string_view text) {
-  size_t value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
-    return std::nullopt;
-  }
-  return value;
-}
 
 std::variant<KeyListQuery, HttpError> ParseKeyListQuery(std::string_view query_string) {
   auto fields = ParseUrlEncoded(query_string);
@@ -92,8 +82,8 @@ nlohmann::ordered_json KeyJson(const KeyState& state, const std::string& key, si
   nlohmann::ordered_json entry = {{"key", key}};
   if (value_bytes > 0) {
     const std::string& value = winner.value;
-    size_t cut =
-        format::IsValidUtf8(value) ? Utf8CutPoint(value, value_bytes) : std::min(value.size(), value_bytes);
+    size_t cut = format::IsValidUtf8(value) ? Utf8CutPoint(value, value_bytes)
+                                            : std::min(value.size(), value_bytes);
     std::string shown = value.substr(0, cut);
     // A cut of a non-UTF-8 value may happen to be UTF-8; keep the marker
     // honest by deciding on the whole value.

@@ -58,6 +58,8 @@ std::string_view StatusReason(int status) {
   switch (status) {
     case 200:
       return "OK";
+    case 201:
+      return "Created";
     case 304:
       return "Not Modified";
     case 400:
@@ -116,6 +118,10 @@ Response ContentResponse(std::string content_type, std::string body) {
   response.headers.Set("Content-Type", std::move(content_type));
   response.body = std::move(body);
   return response;
+}
+
+std::string ValueContentType(std::string_view value) {
+  return format::IsValidUtf8(value) ? "text/plain; charset=utf-8" : "text/plain";
 }
 
 }  // namespace kvs::fcgi

@@ -81,6 +81,11 @@ Response ErrorResponse(const HttpError& error, Format format);
 // 200 with the given content type and body.
 Response ContentResponse(std::string content_type, std::string body);
 
+// The Content-Type of a stored value sent as it is: text/plain, with
+// "; charset=utf-8" when the bytes are valid UTF-8. (With nosniff, a browser
+// shows any value as text, never renders it.)
+std::string ValueContentType(std::string_view value);
+
 }  // namespace kvs::fcgi
 
 #endif  // KVS_FCGI_REQUEST_H_

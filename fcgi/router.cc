@@ -2,7 +2,9 @@
 #include "fcgi/router.h"
 
 #include "fcgi/classic.h"
+#include "fcgi/history_face.h"
 #include "fcgi/key_listing.h"
+#include "fcgi/version_create.h"
 #include "fcgi/web.h"
 
 namespace kvs::fcgi {
@@ -16,6 +18,38 @@ Response MethodNotAllowed(const Request& request, std::string allowed) {
   return response;
 }
 
+// A system endpoint at /_NAME, and below it (/_NAME/ARGUMENT) when it takes
+// an argument in the path.
+struct SystemRoute {
+  enum class Path { kExact, kWithArgument };
+  enum class Methods { kRead, kPost };  // GET and HEAD, or POST only
+  std::string_view path;
+  Path shape;
+  Methods methods;
+  Response (*handler)(const Request&, Service&);
+};
+
+using P = SystemRoute::Path;
+using M = SystemRoute::Methods;
+constexpr SystemRoute kSystemRoutes[] = {
+    {"/_keys", P::kExact, M::kRead, ListKeys},
+    {"/_create", P::kExact, M::kPost, CreateVersion},
+    {"/_heads", P::kWithArgument, M::kRead, GetHeads},
+    {"/_tails", P::kWithArgument, M::kRead, GetTails},
+    {"/_versions", P::kWithArgument, M::kRead, GetVersion},
+    {"/_links", P::kWithArgument, M::kRead, GetLinks},
+    {"/_history", P::kWithArgument, M::kRead, GetHistory},
+    {"/_future", P::kWithArgument, M::kRead, GetFuture},
+    {"/_concestor", P::kExact, M::kRead, GetConcestor},
+    {"/_list", P::kExact, M::kRead, ListAllVersions},
+};
+
+bool Matches(const SystemRoute& route, std::string_view path) {
+  if (path == route.path) return true;
+  return route.shape == P::kWithArgument && path.size() > route.path.size() &&
+         path.starts_with(route.path) && path[route.path.size()] == '/';
+}
+
 }  // namespace
 
 Response Route(const Request& request, Service& service) {
@@ -25,8 +59,13 @@ Response Route(const Request& request, Service& service) {
     if (request.method == "POST") return ClassicWrite(request, service);
     return MethodNotAllowed(request, "GET, HEAD, POST");
   }
-  if (request.path_info == "/_keys") {
-    if (reading) return ListKeys(request, service);
+  for (const SystemRoute& route : kSystemRoutes) {
+    if (!Matches(route, request.path_info)) continue;
+    if (route.methods == M::kPost) {
+      if (request.method == "POST") return route.handler(request, service);
+      return MethodNotAllowed(request, "POST");
+    }
+    if (reading) return route.handler(request, service);
     return MethodNotAllowed(request, "GET, HEAD");
   }
   static constexpr std::string_view kStatic = "/_static/";

@@ -207,14 +207,7 @@ void ApacheStack::Start() {
   }
 }
 
-std::unique_ptr<httplib::Client> ApacheStack::Client() const {
-  auto client = std::make_unique<httplib::Client>("127.0.0.1", port_);
-  client->set_url_encode(false);
-  client->set_connection_timeout(kIoTimeoutSeconds, 0);
-  client->set_read_timeout(kIoTimeoutSeconds, 0);
-  client->set_write_timeout(kIoTimeoutSeconds, 0);
-  return client;
-}
+std::unique_ptr<httplib::Client> ApacheStack::Client() const { return LoopbackClient(port_); }
 
 std::string ApacheStack::Logs() const {
   return "--- Apache error log (with kvs-fcgi's stderr):\n" + ReadFile(dir_.Sub("error.log")) +

@@ -183,14 +183,16 @@ void ServerStack::StartNginx() {
   }
 }
 
-std::unique_ptr<httplib::Client> ServerStack::Client() const {
-  auto client = std::make_unique<httplib::Client>("127.0.0.1", port_);
+std::unique_ptr<httplib::Client> LoopbackClient(int port) {
+  auto client = std::make_unique<httplib::Client>("127.0.0.1", port);
   client->set_url_encode(false);
   client->set_connection_timeout(kIoTimeoutSeconds, 0);
   client->set_read_timeout(kIoTimeoutSeconds, 0);
   client->set_write_timeout(kIoTimeoutSeconds, 0);
   return client;
 }
+
+std::unique_ptr<httplib::Client> ServerStack::Client() const { return LoopbackClient(port_); }
 
 std::string ServerStack::RawExchange(const std::string& bytes) const {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -219,16 +221,14 @@ std::string ServerStack::Logs() const {
          ReadFile(dir() + "/error.log") + ReadFile(dir() + "/nginx.log");
 }
 
-CgiRun RunCgi(const std::map<std::string, std::string>& env, const std::string& body,
-              const std::vector<std::string>& args) {
+ProgramRun RunProgram(const std::vector<std::string>& argv, const std::string& input,
+                      const std::optional<std::map<std::string, std::string>>& env) {
   // A child that exits without reading its whole stdin must not kill us.
   signal(SIGPIPE, SIG_IGN);
   kvs::test::TempDir dir;
   int in_pipe[2], out_pipe[2];
   REQUIRE(pipe2(in_pipe, O_CLOEXEC) == 0);
   REQUIRE(pipe2(out_pipe, O_CLOEXEC) == 0);
-  std::vector<std::string> argv = {KVS_FCGI_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
   ChildIo io;
   io.stdin_fd = in_pipe[0];
   io.stdout_fd = out_pipe[1];
@@ -239,16 +239,16 @@ CgiRun RunCgi(const std::map<std::string, std::string>& env, const std::string& 
 
   // Feed stdin from a thread while reading stdout here, so neither side can
   // block the other on a full pipe.
-  std::thread feeder([&body, fd = in_pipe[1]] {
+  std::thread feeder([&input, fd = in_pipe[1]] {
     size_t written = 0;
-    while (written < body.size()) {
-      ssize_t n = write(fd, body.data() + written, body.size() - written);
+    while (written < input.size()) {
+      ssize_t n = write(fd, input.data() + written, input.size() - written);
       if (n <= 0) break;
       written += static_cast<size_t>(n);
     }
     close(fd);
   });
-  CgiRun run;
+  ProgramRun run;
   char buffer[4096];
   for (;;) {
     ssize_t got = read(out_pipe[0], buffer, sizeof buffer);
@@ -265,6 +265,13 @@ CgiRun RunCgi(const std::map<std::string, std::string>& env, const std::string& 
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   run.log = ReadFile(dir.Sub("stderr"));
   return run;
+}
+
+CgiRun RunCgi(const std::map<std::string, std::string>& env, const std::string& body,
+              const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {KVS_FCGI_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProgram(argv, body, env);
 }
 
 }  // namespace kvs::fcgi::test

@@ -47,6 +47,10 @@ void WriteFile(const std::string& path, const std::string& bytes);
 std::string ReadFile(const std::string& path);
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int FreePort();
+// The client the tests speak to a server on 127.0.0.1:port with: URLs sent
+// exactly as given (tests send bytes a browser would escape), and timeouts
+// long enough for a sanitizer build, short enough that a hang fails.
+std::unique_ptr<httplib::Client> LoopbackClient(int port);
 
 class ServerStack {
  public:
@@ -77,12 +81,20 @@ class ServerStack {
   std::unique_ptr<ChildProcess> nginx_;
 };
 
-// What a CGI run of kvs-fcgi printed.
-struct CgiRun {
-  int exit_code = -1;
-  std::string output;  // stdout: the CGI response
+// What a program run to its end printed.
+struct ProgramRun {
+  int exit_code = -1;  // -1 when it did not exit normally (a signal)
+  std::string output;  // stdout
   std::string log;     // stderr
 };
+
+// Runs argv[0] (a path) with argv and input on stdin until it exits;
+// env as ChildIo::env (nullopt: this process's environment).
+ProgramRun RunProgram(const std::vector<std::string>& argv, const std::string& input,
+                      const std::optional<std::map<std::string, std::string>>& env = std::nullopt);
+
+// What a CGI run of kvs-fcgi printed; output is the CGI response.
+using CgiRun = ProgramRun;
 
 // Runs kvs-fcgi once as a CGI program with exactly the variables in env
 // (plus the sanitizer options) and body on stdin.

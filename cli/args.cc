@@ -1,0 +1,392 @@
+// The command table (names, operands, options, help texts) and the parser
+// that checks an argument list against it.
+#include "cli/args.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <string_view>
+
+namespace kvs::cli {
+namespace {
+
+// What follows the command name.
+enum class Operands {
+  kNone,
+  kKey,           // KEY
+  kId,            // ID
+  kTwoOrMoreIds,  // ID ID...
+  kKeyValue,      // KEY VALUE
+  kFile,          // FILE
+  kHelpTopic,     // [COMMAND]
+};
+
+// The options a command accepts, as a bit set.
+enum Option : uint32_t {
+  kPrev = 1 << 0,
+  kBranch = 1 << 1,
+  kGt = 1 << 2,
+  kLt = 1 << 3,
+  kLimit = 1 << 4,
+  kYaml = 1 << 5,
+};
+
+struct CommandSpec {
+  Command command;
+  std::string_view name;
+  Operands operands;
+  uint32_t options;
+  bool creates_store;            // when the directory holds none
+  std::string_view synopsis;     // after "kvs "
+  std::string_view description;  // indented lines
+};
+
+constexpr std::string_view kGraphHeading =
+    "The version graph (ID: a version id, or a unique prefix of 8 hex digits or more):";
+constexpr std::string_view kKeysHeading =
+    "Keys and their current values (on --branch, default main):";
+constexpr std::string_view kStoreHeading = "The store:";
+
+constexpr CommandSpec kCommands[] = {
+    {Command::kCreate, "create", Operands::kKey, kPrev | kBranch, true,
+     "create KEY [--prev=ID ...] [--branch NAME]",
+     "  Store the bytes read from stdin as a new version of KEY and print its id.\n"
+     "  Its parents are exactly the --prev versions: none makes a version with no\n"
+     "  history (a new tail, and one more head when KEY has heads already), one\n"
+     "  an update of that version, two or more a merge of them. Only the named\n"
+     "  versions stop being heads: two updates of the same version are two forks.\n"},
+    {Command::kForks, "forks", Operands::kKey, kBranch, false, "forks KEY [--branch NAME]",
+     "  Print the id of every head of KEY, one per line, the read winner first.\n"
+     "  More than one head is a conflict.\n"},
+    {Command::kTails, "tails", Operands::kKey, 0, false, "tails KEY",
+     "  Print the id of every version of KEY that has no parents.\n"},
+    {Command::kLinks, "links", Operands::kId, 0, false, "links ID",
+     "  Print the id of every version that names ID as a parent.\n"},
+    {Command::kConcestor, "concestor", Operands::kTwoOrMoreIds, 0, false, "concestor ID ID...",
+     "  Print the most recent common ancestors of the versions (more than one on a\n"
+     "  tie); nothing when they have none.\n"},
+    {Command::kRead, "read", Operands::kId, 0, false, "read ID",
+     "  Print the value of version ID, byte for byte.\n"},
+    {Command::kGet, "get", Operands::kId, 0, false, "get ID",
+     "  Print the metadata of version ID as one line of JSON.\n"},
+    {Command::kList, "list", Operands::kNone, kGt | kLt | kLimit, false,
+     "list [--gt=HEX] [--lt=HEX] [--limit=N]",
+     "  Print the metadata of every version in the store (all keys, all branches)\n"
+     "  as JSON, one line each, by id; --gt and --lt bound the ids (hex prefixes).\n"},
+    {Command::kHistory, "history", Operands::kId, kLimit, false, "history ID [--limit=N]",
+     "  Draw the versions ID descends from, back to its tails, as a tree: a merge\n"
+     "  branches into its parents. At most N versions (default 10000).\n"},
+    {Command::kFuture, "future", Operands::kId, kLimit, false, "future ID [--limit=N]",
+     "  Draw the versions that descend from ID, forward to the heads: a fork\n"
+     "  branches into its children. At most N versions (default 10000).\n"},
+    {Command::kPut, "put", Operands::kKeyValue, kBranch, true, "put KEY VALUE [--branch NAME]",
+     "  Write VALUE as the new value of KEY, replacing all its heads (which also\n"
+     "  resolves a conflict), and print the new version's id.\n"},
+    {Command::kGetKey, "get-key", Operands::kKey, kBranch, false, "get-key KEY [--branch NAME]",
+     "  Print the current value of KEY, byte for byte. When KEY is in conflict this\n"
+     "  is the winner (newest, then largest id), and a note on stderr says so.\n"},
+    {Command::kKeys, "keys", Operands::kNone, kGt | kLt | kLimit | kBranch, false,
+     "keys [--gt=KEY] [--lt=KEY] [--limit=N] [--branch NAME]",
+     "  Print every key that has a value (deleted keys are left out), one per line,\n"
+     "  in byte order; --gt and --lt bound them.\n"},
+    {Command::kExport, "export", Operands::kNone, kYaml | kBranch, false,
+     "export [--yaml] [--branch NAME]",
+     "  Print every key with its current value, as of one revision, in byte order.\n"
+     "  Default: JSON lines, {\"key\":K,\"value\":V}, and \"encoding\":\"base64\" when\n"
+     "  V is not UTF-8. --yaml: a YAML map of key: value, the form import reads;\n"
+     "  a value that is not UTF-8 is written as !!binary (base64).\n"},
+    {Command::kImport, "import", Operands::kFile, kBranch, true, "import FILE [--branch NAME]",
+     "  Write every key: value of FILE (a YAML map; \"-\" reads stdin) in one\n"
+     "  transaction, all or nothing, and print the revision. Values are taken as\n"
+     "  text as written (!!binary is decoded); a null, list or map value is refused.\n"},
+    {Command::kCheck, "check", Operands::kNone, 0, false, "check",
+     "  Read and verify every byte of the store, print what was checked and every\n"
+     "  problem found; exit 1 when there is one.\n"},
+    {Command::kCompact, "compact", Operands::kNone, 0, false, "compact",
+     "  Rewrite the store into a new file, keeping all history, and print the sizes\n"
+     "  before and after. Writers wait meanwhile; readers and the server go on.\n"},
+    {Command::kStats, "stats", Operands::kNone, kBranch, false, "stats [--branch NAME]",
+     "  Print the store's revision, replica id, branches, keys on the branch, number\n"
+     "  of versions and bytes on disk. Counting reads every key and version id.\n"},
+    {Command::kHelp, "help", Operands::kHelpTopic, 0, false, "help [COMMAND]",
+     "  Show this message, or one command's.\n"},
+};
+
+constexpr std::string_view kGlobalUsage =
+    "usage: kvs [-d DIR] COMMAND [OPTIONS]\n"
+    "\n"
+    "Works directly on a kvs store directory, safely while kvs-fcgi serves it.\n"
+    "\n"
+    "  -d, --dir DIR   the store directory, the server config's data_dir (default:\n"
+    "                  $KVS_DIR, else ./kvs-data); a directory holding a server's\n"
+    "                  kvs.yaml means the store its data_dir names\n"
+    "  -h, --help      show this message; after a command, that command's\n"
+    "\n"
+    "Exit status: 0 done, 1 failed (not found, refused, ...), 2 bad usage.\n";
+
+const CommandSpec& SpecOf(Command command) {
+  for (const CommandSpec& spec : kCommands) {
+    if (spec.command == command) return spec;
+  }
+  return kCommands[0];  // unreachable: every Command is in the table
+}
+
+const CommandSpec* FindCommand(std::string_view name) {
+  for (const CommandSpec& spec : kCommands) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+// The bit of a per-command option name, 0 when there is no such option.
+uint32_t OptionBit(std::string_view name) {
+  if (name == "--prev") return kPrev;
+  if (name == "--branch") return kBranch;
+  if (name == "--gt") return kGt;
+  if (name == "--lt") return kLt;
+  if (name == "--limit") return kLimit;
+  if (name == "--yaml") return kYaml;
+  return 0;
+}
+
+// A hex string, folded to lower case; nullopt when any digit is not hex.
+std::optional<std::string> Hex(std::string_view text) {
+  std::string lower;
+  for (char c : text) {
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
+    lower += c;
+  }
+  return lower;
+}
+
+// Parses one command line. Holds the state of the scan so that each step
+// can end it with a UsageError.
+class Parser {
+ public:
+  Parser(int argc, const char* const* argv, const char* env_dir) {
+    for (int i = 1; i < argc; ++i) args_.emplace_back(argv[i]);
+    invocation_.dir = env_dir != nullptr && *env_dir != '\0' ? env_dir : "kvs-data";
+  }
+
+  std::variant<Invocation, UsageError> Parse() {
+    bool help = false;
+    bool options_ended = false;
+    std::vector<std::string> operands;
+    for (next_ = 0; next_ < args_.size();) {
+      const std::string& arg = args_[next_++];
+      if (options_ended || arg == "-" || arg.empty() || arg[0] != '-') {
+        if (spec_ == nullptr) {
+          spec_ = FindCommand(arg);
+          if (spec_ == nullptr) return Error("unknown command '" + arg + "'");
+        } else {
+          operands.push_back(arg);
+        }
+        continue;
+      }
+      if (arg == "--") {
+        options_ended = true;
+        continue;
+      }
+      std::string_view name = std::string_view(arg).substr(0, arg.find('='));
+      std::optional<std::string> inline_value;
+      if (name.size() < arg.size()) inline_value = arg.substr(name.size() + 1);
+      if (name == "-h" || name == "--help") {
+        if (inline_value) return Error(std::string(name) + " takes no value");
+        help = true;
+      } else if (name == "-d" || name == "--dir") {
+        auto value = Value(name, inline_value);
+        if (!value) return error_;
+        invocation_.dir = *value;
+      } else if (auto error = CommandOption(name, inline_value)) {
+        return *error;
+      }
+    }
+    if (spec_ == nullptr) {
+      if (help) return invocation_;  // kvs --help: Command::kHelp
+      return Error("no command given");
+    }
+    invocation_.command = spec_->command;
+    if (help) {
+      invocation_.help_for = spec_->command;
+      invocation_.command = Command::kHelp;
+      return invocation_;
+    }
+    if (auto error = TakeOperands(operands)) return *error;
+    return invocation_;
+  }
+
+ private:
+  UsageError Error(std::string message) const {
+    UsageError error{std::move(message), std::nullopt};
+    if (spec_ != nullptr) error.command = spec_->command;
+    return error;
+  }
+
+  // The value of an option: after '=', else the next argument. Sets error_
+  // and returns nullopt when there is none or it is empty.
+  std::optional<std::string> Value(std::string_view name, const std::optional<std::string>& given) {
+    std::optional<std::string> value = given;
+    if (!value && next_ < args_.size()) value = args_[next_++];
+    if (!value || value->empty()) {
+      error_ = Error(std::string(name) + " needs a value");
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  // An option of the command (which must come before it).
+  std::optional<UsageError> CommandOption(std::string_view name,
+                                          const std::optional<std::string>& inline_value) {
+    uint32_t bit = OptionBit(name);
+    if (bit == 0 || spec_ == nullptr || (spec_->options & bit) == 0) {
+      std::string where = spec_ == nullptr ? "" : std::string(" for ") + spec_->name.data();
+      return Error("unknown option '" + std::string(name) + "'" + where);
+    }
+    if (bit == kYaml) {
+      if (inline_value) return Error("--yaml takes no value");
+      invocation_.yaml = true;
+      return std::nullopt;
+    }
+    auto value = Value(name, inline_value);
+    if (!value) return error_;
+    switch (bit) {
+      case kPrev: {
+        auto id = IdPrefix("--prev", *value);
+        if (!id) return error_;
+        invocation_.prev.push_back(*id);
+        break;
+      }
+      case kBranch:
+        invocation_.branch = *value;
+        break;
+      case kGt:
+      case kLt: {
+        // Keys are bounded by any text; version ids by hex prefixes.
+        std::string bound = *value;
+        if (spec_->command == Command::kList) {
+          auto hex = Hex(bound);
+          if (!hex) return Error(std::string(name) + " takes hex digits, not '" + bound + "'");
+          bound = *hex;
+        }
+        (bit == kGt ? invocation_.gt : invocation_.lt) = bound;
+        break;
+      }
+      case kLimit: {
+        size_t limit = 0;
+        auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), limit);
+        if (ec != std::errc() || end != value->data() + value->size() || limit == 0) {
+          return Error("--limit takes a positive number, not '" + *value + "'");
+        }
+        invocation_.limit = limit;
+        break;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // A version id prefix as the store resolves it. Sets error_ when malformed.
+  std::optional<std::string> IdPrefix(std::string_view what, const std::string& text) {
+    auto hex = Hex(text);
+    if (!hex || text.size() < 8 || text.size() > 64) {
+      error_ = Error(std::string(what) + ": '" + text +
+                     "' is not a version id (8 to 64 hex digits: an id or a unique prefix)");
+      return std::nullopt;
+    }
+    return hex;
+  }
+
+  std::optional<UsageError> TakeOperands(const std::vector<std::string>& operands) {
+    size_t wanted = 0;
+    std::string_view missing;
+    switch (spec_->operands) {
+      case Operands::kNone:
+        break;
+      case Operands::kKey:
+        wanted = 1, missing = "KEY";
+        break;
+      case Operands::kId:
+        wanted = 1, missing = "ID";
+        break;
+      case Operands::kTwoOrMoreIds:
+        wanted = std::max<size_t>(2, operands.size()), missing = "two or more IDs";
+        break;
+      case Operands::kKeyValue:
+        wanted = 2, missing = operands.empty() ? "KEY and VALUE" : "VALUE";
+        break;
+      case Operands::kFile:
+        wanted = 1, missing = "FILE";
+        break;
+      case Operands::kHelpTopic:
+        wanted = std::min<size_t>(1, operands.size());
+        break;
+    }
+    if (operands.size() < wanted) return Error("missing " + std::string(missing));
+    if (operands.size() > wanted) return Error("unexpected argument '" + operands[wanted] + "'");
+    switch (spec_->operands) {
+      case Operands::kKey:
+        invocation_.key = operands[0];
+        break;
+      case Operands::kKeyValue:
+        invocation_.key = operands[0];
+        invocation_.value = operands[1];
+        break;
+      case Operands::kFile:
+        invocation_.file = operands[0];
+        break;
+      case Operands::kId:
+      case Operands::kTwoOrMoreIds:
+        for (const std::string& operand : operands) {
+          auto id = IdPrefix("ID", operand);
+          if (!id) return error_;
+          invocation_.ids.push_back(*id);
+        }
+        break;
+      case Operands::kHelpTopic:
+        if (!operands.empty()) {
+          const CommandSpec* topic = FindCommand(operands[0]);
+          if (topic == nullptr) return Error("unknown command '" + operands[0] + "'");
+          invocation_.help_for = topic->command;
+        }
+        break;
+      case Operands::kNone:
+        break;
+    }
+    return std::nullopt;
+  }
+
+  std::vector<std::string> args_;
+  size_t next_ = 0;
+  const CommandSpec* spec_ = nullptr;
+  Invocation invocation_;
+  UsageError error_;
+};
+
+}  // namespace
+
+std::variant<Invocation, UsageError> ParseArgs(int argc, const char* const* argv,
+                                               const char* env_dir) {
+  return Parser(argc, argv, env_dir).Parse();
+}
+
+const char* CommandName(Command command) { return SpecOf(command).name.data(); }
+
+bool CommandCreatesStore(Command command) { return SpecOf(command).creates_store; }
+
+std::string Usage() {
+  std::string text(kGlobalUsage);
+  for (const CommandSpec& spec : kCommands) {
+    if (spec.command == Command::kCreate) text += "\n" + std::string(kGraphHeading) + "\n";
+    if (spec.command == Command::kPut) text += "\n" + std::string(kKeysHeading) + "\n";
+    if (spec.command == Command::kCheck) text += "\n" + std::string(kStoreHeading) + "\n";
+    text += "kvs " + std::string(spec.synopsis) + "\n" + std::string(spec.description);
+  }
+  return text;
+}
+
+std::string CommandUsage(Command command) {
+  const CommandSpec& spec = SpecOf(command);
+  return "usage: kvs [-d DIR] " + std::string(spec.synopsis) + "\n" + std::string(spec.description);
+}
+
+}  // namespace kvs::cli

@@ -1,0 +1,96 @@
+// The store as a whole: check, compact, stats.
+#include <filesystem>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/io.h"
+#include "cli/key_scan.h"
+#include "cli/progress_bar.h"
+
+namespace kvs::cli {
+namespace {
+
+void PrintField(std::string_view name, std::string_view value) {
+  PrintLine(std::string(name) + ": " + std::string(value));
+}
+
+void PrintField(std::string_view name, uint64_t value) { PrintField(name, std::to_string(value)); }
+
+// The bytes of the regular files in dir: the data file generations, the
+// identity file and the lock. 0 for what cannot be read.
+uint64_t BytesOnDisk(const std::string& dir) {
+  uint64_t bytes = 0;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    if (entry.is_regular_file(error)) bytes += entry.file_size(error);
+  }
+  return bytes;
+}
+
+}  // namespace
+
+Status Check(const Invocation& inv) {
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
+  KVS_ASSIGN_OR_RETURN(CheckReport report, store->Check());
+  PrintField("commits checked", report.revisions);
+  PrintField("versions checked", report.versions);
+  PrintField("bytes checked", report.bytes);
+  PrintField("problems", report.problems.size());
+  for (const std::string& problem : report.problems) PrintLine("  " + problem);
+  if (!report.ok()) {
+    return Status::Corruption("check found " + std::to_string(report.problems.size()) +
+                              " problem(s) in the store");
+  }
+  return Status::OK();
+}
+
+Status Compact(const Invocation& inv) {
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
+  ProgressBar bar("compacting");
+  CompactOptions options;  // no rules: all history is kept
+  options.progress = [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); };
+  Result<CompactStats> stats = store->Compact(options);
+  bar.Finish();
+  if (!stats.ok()) return stats.status();
+  PrintField("bytes before", stats->bytes_before);
+  PrintField("bytes after", stats->bytes_after);
+  PrintField("versions kept", stats->versions_kept);
+  PrintField("versions dropped", stats->versions_dropped);
+  return Status::OK();
+}
+
+Status Stats(const Invocation& inv) {
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
+  KVS_ASSIGN_OR_RETURN(uint64_t revision, store->Revision());
+  KVS_ASSIGN_OR_RETURN(std::vector<BranchInfo> branches, store->ListBranches());
+  uint64_t keys = 0;
+  KVS_RETURN_IF_ERROR(ForEachKey(*store, inv.branch, KeyRange{}, ReadPoint::AtRevision(revision),
+                                 false, [&keys](const KeyState&) {
+                                   ++keys;
+                                   return Status::OK();
+                                 }));
+  uint64_t versions = 0;
+  KVS_RETURN_IF_ERROR(ForEachVersion(*store, KeyRange{}, [&versions](const Version&) {
+    ++versions;
+    return Status::OK();
+  }));
+  KVS_ASSIGN_OR_RETURN(std::string dir, StoreDirectory(inv));
+  PrintField("store", dir);
+  PrintField("replica", store->replica_id().Hex());
+  PrintField("revision", revision);
+  std::string names;
+  for (const BranchInfo& branch : branches) {
+    names += (names.empty() ? "" : ", ") + branch.name + " (revision " +
+             std::to_string(branch.head_revision) + ")";
+  }
+  PrintField("branches", names);
+  PrintField("keys on " + inv.branch, keys);
+  PrintField("versions", versions);
+  PrintField("bytes on disk", BytesOnDisk(dir));
+  if (uint64_t dropped = store->recovery_info().dropped_tail_bytes; dropped > 0) {
+    PrintField("torn tail dropped at open (bytes)", dropped);
+  }
+  return Status::OK();
+}
+
+}  // namespace kvs::cli

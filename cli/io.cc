@@ -1,0 +1,61 @@
+// stdout, stderr and input files for the command line.
+#include "cli/io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+
+namespace kvs::cli {
+
+void Print(std::string_view bytes) { std::fwrite(bytes.data(), 1, bytes.size(), stdout); }
+
+void PrintLine(std::string_view line) {
+  Print(line);
+  std::fputc('\n', stdout);
+}
+
+Status FinishOutput() {
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    return Status::IOError(std::string("cannot write to standard output: ") + std::strerror(errno));
+  }
+  return Status::OK();
+}
+
+void Note(std::string_view message) {
+  std::string line = "kvs: " + std::string(message) + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+Result<std::string> ReadAll(int fd, size_t max_bytes, std::string_view what) {
+  std::string bytes;
+  char buffer[1 << 16];
+  for (;;) {
+    ssize_t got = read(fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      return Status::IOError("cannot read " + std::string(what) + ": " + std::strerror(errno));
+    }
+    if (got == 0) return bytes;
+    if (static_cast<size_t>(got) > max_bytes - bytes.size()) {
+      return Status::InvalidArgument(std::string(what) + " holds more than " +
+                                     std::to_string(max_bytes) + " bytes, the store's limit");
+    }
+    bytes.append(buffer, static_cast<size_t>(got));
+  }
+}
+
+Result<std::string> ReadFileOrStdin(const std::string& path) {
+  constexpr size_t kNoLimit = std::numeric_limits<size_t>::max();
+  if (path == "-") return ReadAll(STDIN_FILENO, kNoLimit, "standard input");
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::NotFound("cannot open " + path + ": " + std::strerror(errno));
+  Result<std::string> bytes = ReadAll(fd, kNoLimit, path);
+  close(fd);
+  return bytes;
+}
+
+}  // namespace kvs::cli

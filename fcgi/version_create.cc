@@ -1,0 +1,99 @@
+// POST /_create: check everything the request names, then one transaction.
+#include "fcgi/version_create.h"
+
+#include <algorithm>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "fcgi/graph_args.h"
+#include "fcgi/key_rules.h"
+#include "format/json_value.h"
+#include "format/version_json.h"
+
+namespace kvs::fcgi {
+namespace {
+
+// Whether the request carries the secret, as a bearer token only.
+std::optional<HttpError> AuthorizeCreate(const Service& service, const GraphQuery& query,
+                                         const Request& request) {
+  if (!query.credentials.empty()) {
+    return HttpError{400,
+                     "the secret cannot come in the URL of a write (URLs end up in access "
+                     "logs); send the header 'Authorization: Bearer SECRET'"};
+  }
+  std::vector<std::string> offered = OfferedCredentials({}, request.headers);
+  if (service.secret.configured() && offered.empty()) {
+    return HttpError{403,
+                     "writing needs the secret: send the header 'Authorization: Bearer SECRET' "
+                     "(the body is the value, so there is no form field for it)"};
+  }
+  return service.secret.Authorize(offered, "writing");
+}
+
+}  // namespace
+
+Response CreateVersion(const Request& request, Service& service) {
+  const Limits& limits = service.config.limits;
+  auto parsed = ParseGraphQuery(request.query_string, {.names = {"key", "prev", "branch"}});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return ErrorResponse(*error, Format::kJson);
+  const GraphQuery& query = std::get<GraphQuery>(parsed);
+  constexpr Format format = Format::kJson;  // the only one create answers in
+  const std::string& value = request.body;
+  if (value.size() > limits.max_body_bytes) {
+    return ErrorResponse(
+        {413, "the body is " + std::to_string(value.size()) + " bytes; the limit is " +
+                  std::to_string(limits.max_body_bytes) + " (limits.max_body_bytes)"},
+        format);
+  }
+  if (auto refused = AuthorizeCreate(service, query, request)) {
+    return ErrorResponse(*refused, format);
+  }
+
+  if (!query.key) {
+    return ErrorResponse({400, "name the key: POST /_create?key=KEY, with the value as the body"},
+                         format);
+  }
+  if (auto error = CheckKeyToWrite(*query.key, limits)) return ErrorResponse(*error, format);
+  if (value.size() > limits.max_value_bytes) {
+    return ErrorResponse(
+        {413, "the value is " + std::to_string(value.size()) + " bytes; the limit is " +
+                  std::to_string(limits.max_value_bytes) + " (limits.max_value_bytes)"},
+        format);
+  }
+  std::vector<VersionId> parents;
+  for (const std::string& text : query.prevs) {
+    auto id = ResolveVersionArgument(*service.store, text, "prev", format);
+    if (auto* refused = std::get_if<Response>(&id)) return std::move(*refused);
+    if (std::find(parents.begin(), parents.end(), std::get<VersionId>(id)) != parents.end()) {
+      return ErrorResponse({400, "prev names version " + std::get<VersionId>(id).Hex() + " twice"},
+                           format);
+    }
+    parents.push_back(std::get<VersionId>(id));
+  }
+
+  WriteBatch batch;
+  batch.branch = query.branch.value_or(service.config.default_branch);
+  batch.writes.push_back(KeyWrite{*query.key, value, parents, std::nullopt});
+  auto written = service.store->Write(batch);
+  if (!written.ok()) return StoreErrorResponse(written.status(), format);
+
+  Version version;
+  version.id = written->versions.front();
+  version.key = *query.key;
+  version.parents = std::move(parents);
+  version.time_ns = written->time_ns;
+  version.replica = service.store->replica_id();
+  version.size = value.size();
+  version.revision = written->revision;
+  nlohmann::ordered_json body = format::VersionJson(version);
+  body["branch"] = batch.branch;
+  body["commit"] = written->commit.Hex();
+  Response response = ContentResponse("application/json", format::DumpJson(body));
+  response.status = 201;
+  // Relative to /_create, wherever the service is mounted.
+  response.headers.Set("Location", "_versions/" + version.id.Hex());
+  return response;
+}
+
+}  // namespace kvs::fcgi

@@ -1,0 +1,59 @@
+#include "tests/cli/kvs_runner.h"
+
+#include <catch2/catch.hpp>
+
+#include "kvs/store.h"
+
+namespace kvs::cli::test {
+
+ProgramRun RunKvs(const std::vector<std::string>& args, const std::string& input,
+                  const std::map<std::string, std::string>& env) {
+  std::vector<std::string> argv = {KVS_CLI_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return fcgi::test::RunProgram(argv, input, env);
+}
+
+std::string MustKvs(const std::string& dir, std::vector<std::string> args,
+                    const std::string& input) {
+  args.insert(args.begin(), {"-d", dir});
+  ProgramRun run = RunKvs(args, input);
+  std::string command;
+  for (const std::string& arg : args) command += " " + arg;
+  INFO("kvs" << command << "\nstderr: " << run.log);
+  REQUIRE(run.exit_code == 0);
+  REQUIRE(run.log.empty());
+  return run.output;
+}
+
+std::string Create(const std::string& dir, const std::string& key, const std::string& value,
+                   const std::vector<std::string>& prev) {
+  std::vector<std::string> args = {"create", key};
+  for (const std::string& id : prev) args.push_back("--prev=" + id);
+  std::string output = MustKvs(dir, args, value);
+  REQUIRE_THAT(output, Catch::Matches("[0-9a-f]{64}\n"));
+  return output.substr(0, 64);
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  for (size_t end = text.find('\n'); end != std::string::npos; end = text.find('\n', start)) {
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  if (start < text.size()) lines.push_back(text.substr(start));
+  return lines;
+}
+
+uint64_t RevisionOf(const std::string& dir) {
+  Options options;
+  options.create_if_missing = false;
+  auto store = Store::Open(dir, options);
+  INFO(store.status().ToString());
+  REQUIRE(store.ok());
+  auto revision = (*store)->Revision();
+  REQUIRE(revision.ok());
+  return *revision;
+}
+
+}  // namespace kvs::cli::test
