@@ -44,8 +44,9 @@ Status Create(const Invocation& inv) {
                        ReadAll(STDIN_FILENO, limits.max_value_bytes, "standard input"));
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
   KVS_ASSIGN_OR_RETURN(std::vector<VersionId> parents, ResolveAll(*store, inv.prev, "--prev"));
-  return WriteVersion(*store, inv.branch,
-                      KeyWrite{inv.key, std::move(value), std::move(parents), std::nullopt});
+  return WriteVersion(
+      *store, inv.branch,
+      KeyWrite{inv.key, std::move(value), std::move(parents), std::nullopt, std::nullopt});
 }
 
 Status Forks(const Invocation& inv) {

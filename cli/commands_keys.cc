@@ -13,7 +13,8 @@ Status Put(const Invocation& inv) {
   KVS_RETURN_IF_ERROR(CheckKeyToWrite(inv.key, StoreLimits()));
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
   // No parents given: the new version's parents are all current heads.
-  return WriteVersion(*store, inv.branch, KeyWrite{inv.key, inv.value, std::nullopt, std::nullopt});
+  return WriteVersion(*store, inv.branch,
+                      KeyWrite{inv.key, inv.value, std::nullopt, std::nullopt, std::nullopt});
 }
 
 Status GetKey(const Invocation& inv) {

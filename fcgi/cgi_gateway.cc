@@ -37,6 +37,8 @@ Request RequestFromCgiVariables(const char* const* variables) {
       request.method = std::move(value);
     } else if (name == "PATH_INFO") {
       request.path_info = std::move(value);
+    } else if (name == "REQUEST_URI") {
+      request.request_uri = std::move(value);
     } else if (name == "QUERY_STRING") {
       request.query_string = std::move(value);
     } else if (name == "CONTENT_TYPE") {

@@ -111,11 +111,13 @@ bool HasLiteralParameter(std::string_view query_string, std::string_view paramet
 }  // namespace
 
 Format RequestedFormat(const Request& request) {
-  // The system endpoints under /_ (but the web page's files) speak JSON.
+  // The system endpoints under /_ (but the web page's files) and the REST
+  // face (every other path below /) speak JSON.
   const std::string_view path = request.path_info;
   if (path.starts_with("/_") && !path.starts_with("/_static/")) {
     return HasLiteralParameter(request.query_string, "format=text") ? Format::kText : Format::kJson;
   }
+  if (path.size() > 1 && !path.starts_with("/_static/")) return Format::kJson;
   auto query = ParseQuery(request.query_string);
   if (auto* parsed = std::get_if<ClassicQuery>(&query)) return parsed->format;
   // The query does not parse: look for the literal parameter.

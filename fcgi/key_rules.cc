@@ -9,7 +9,8 @@ namespace {
 std::optional<HttpError> Check(std::string_view key, format::KeyUse use, const Limits& limits) {
   auto broken = format::BrokenKeyRule(key, use, limits.max_key_bytes, "limits.max_key_bytes");
   if (!broken) return std::nullopt;
-  return HttpError{400, std::move(*broken)};
+  return HttpError{400, std::move(*broken),
+                   key.size() > limits.max_key_bytes ? "key_too_long" : "bad_key"};
 }
 
 }  // namespace

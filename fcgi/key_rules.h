@@ -1,5 +1,5 @@
 // The key rules of format/key_rules.h as HTTP errors: a 400 with the rule
-// a key breaks.
+// a key breaks, coded "key_too_long" or "bad_key" for JSON answers.
 #ifndef KVS_FCGI_KEY_RULES_H_
 #define KVS_FCGI_KEY_RULES_H_
 

@@ -23,6 +23,8 @@ std::string_view ErrorName(int status) {
       return "method_not_allowed";
     case 409:
       return "conflict";
+    case 412:
+      return "precondition_failed";
     case 413:
       return "too_large";
     case 503:
@@ -72,6 +74,8 @@ std::string_view StatusReason(int status) {
       return "Method Not Allowed";
     case 409:
       return "Conflict";
+    case 412:
+      return "Precondition Failed";
     case 413:
       return "Payload Too Large";
     case 500:
@@ -103,7 +107,10 @@ Response ErrorResponse(const HttpError& error, Format format) {
   Response response;
   response.status = error.status;
   if (format == Format::kJson) {
-    nlohmann::ordered_json body = {{"error", ErrorName(error.status)}, {"message", error.message}};
+    nlohmann::ordered_json body = {
+        {"status", "error"},
+        {"error", error.code.empty() ? std::string(ErrorName(error.status)) : error.code},
+        {"message", error.message}};
     response.body = format::DumpJson(body);  // messages may quote input that is not UTF-8
     response.headers.Set("Content-Type", "application/json");
   } else {

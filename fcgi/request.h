@@ -42,7 +42,10 @@ struct Request {
   std::string method;        // "GET", "POST", ... as sent
   std::string path_info;     // PATH_INFO: the route below the mount point ("" or "/...")
   std::string query_string;  // raw, still percent-encoded, without '?'
-  HeaderMap headers;         // Content-Type and Content-Length included
+  // REQUEST_URI as the client sent it: the mount, the path still
+  // percent-encoded, and the query. "" when the web server gives none.
+  std::string request_uri;
+  HeaderMap headers;  // Content-Type and Content-Length included
   std::string body;
 };
 
@@ -62,8 +65,14 @@ std::string_view StatusReason(int status);
 // A failure decided while parsing or checking a request: the HTTP status and
 // a short message for the client saying what was wrong.
 struct HttpError {
+  HttpError(int status, std::string message, std::string code = "")
+      : status(status), message(std::move(message)), code(std::move(code)) {}
+
   int status = 400;
   std::string message;
+  // The "error" field of a JSON answer, for clients to branch on; empty
+  // means the status's own name ("not_found" for 404, ...).
+  std::string code;
 };
 
 // Whether an If-None-Match header names etag (a quoted tag; "*" names any),
@@ -74,8 +83,9 @@ bool IfNoneMatchHits(std::optional<std::string_view> header, std::string_view et
 // (format=json in the query).
 enum class Format { kText, kJson };
 
-// A response carrying message, as text or as JSON {"error": ..., "message":
-// ...} where "error" is a short machine-readable name of the status.
+// A response carrying message, as text or as JSON {"status": "error",
+// "error": ..., "message": ...} where "error" is error.code or else a short
+// machine-readable name of the status.
 Response ErrorResponse(const HttpError& error, Format format);
 
 // 200 with the given content type and body.

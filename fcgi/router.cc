@@ -4,6 +4,7 @@
 #include "fcgi/classic.h"
 #include "fcgi/history_face.h"
 #include "fcgi/key_listing.h"
+#include "fcgi/rest_face.h"
 #include "fcgi/version_create.h"
 #include "fcgi/web.h"
 
@@ -73,6 +74,7 @@ Response Route(const Request& request, Service& service) {
     if (reading) return ServeStaticFile(request, request.path_info.substr(kStatic.size()));
     return MethodNotAllowed(request, "GET, HEAD");
   }
+  if (!request.path_info.starts_with("/_")) return RouteRest(request, service);
   return ErrorResponse({404, "no such path: " + request.path_info + " (this server answers at /)"},
                        RequestedFormat(request));
 }

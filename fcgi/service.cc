@@ -39,10 +39,26 @@ std::optional<HttpError> AuthorizeRead(const Service& service, std::vector<std::
                                   "reading");
 }
 
-Response StoreErrorResponse(const Status& status, Format format) {
+std::optional<HttpError> AuthorizeBodyWrite(const Service& service, bool query_has_auth,
+                                            const Request& request) {
+  if (query_has_auth) {
+    return HttpError{400,
+                     "the secret cannot come in the URL of a write (URLs end up in access "
+                     "logs); send the header 'Authorization: Bearer SECRET'"};
+  }
+  std::vector<std::string> offered = OfferedCredentials({}, request.headers);
+  if (service.secret.configured() && offered.empty()) {
+    return HttpError{403,
+                     "writing needs the secret: send the header 'Authorization: Bearer SECRET' "
+                     "(the body is the value, so there is no form field for it)"};
+  }
+  return service.secret.Authorize(offered, "writing");
+}
+
+Response StoreErrorResponse(const Status& status, Format format, std::string not_found_code) {
   switch (status.code()) {
     case Status::Code::kNotFound:
-      return ErrorResponse({404, status.message()}, format);
+      return ErrorResponse({404, status.message(), std::move(not_found_code)}, format);
     case Status::Code::kInvalidArgument:
     case Status::Code::kAmbiguous:
       return ErrorResponse({400, status.message()}, format);

@@ -31,10 +31,18 @@ Result<std::unique_ptr<Service>> StartService(const Config& config);
 std::optional<HttpError> AuthorizeRead(const Service& service, std::vector<std::string> query_auth,
                                        const Request& request);
 
+// Whether a write whose body is the value (so no form field can carry the
+// secret) may go on: it needs "Authorization: Bearer SECRET". A secret in
+// the query string is a 400 (URLs end up in access logs) when
+// query_has_auth; a missing or wrong one a 403.
+std::optional<HttpError> AuthorizeBodyWrite(const Service& service, bool query_has_auth,
+                                            const Request& request);
+
 // The response for a store error: 404 NotFound, 400 InvalidArgument and
 // Ambiguous, 409 Conflict; anything else is the server's fault, a 500 that
 // tells the client little and puts the details in log_message.
-Response StoreErrorResponse(const Status& status, Format format);
+// not_found_code, when given, is the "error" of a 404 JSON answer.
+Response StoreErrorResponse(const Status& status, Format format, std::string not_found_code = "");
 
 }  // namespace kvs::fcgi
 

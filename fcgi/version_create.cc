@@ -12,26 +12,6 @@
 #include "format/version_json.h"
 
 namespace kvs::fcgi {
-namespace {
-
-// Whether the request carries the secret, as a bearer token only.
-std::optional<HttpError> AuthorizeCreate(const Service& service, const GraphQuery& query,
-                                         const Request& request) {
-  if (!query.credentials.empty()) {
-    return HttpError{400,
-                     "the secret cannot come in the URL of a write (URLs end up in access "
-                     "logs); send the header 'Authorization: Bearer SECRET'"};
-  }
-  std::vector<std::string> offered = OfferedCredentials({}, request.headers);
-  if (service.secret.configured() && offered.empty()) {
-    return HttpError{403,
-                     "writing needs the secret: send the header 'Authorization: Bearer SECRET' "
-                     "(the body is the value, so there is no form field for it)"};
-  }
-  return service.secret.Authorize(offered, "writing");
-}
-
-}  // namespace
 
 Response CreateVersion(const Request& request, Service& service) {
   const Limits& limits = service.config.limits;
@@ -46,7 +26,7 @@ Response CreateVersion(const Request& request, Service& service) {
                   std::to_string(limits.max_body_bytes) + " (limits.max_body_bytes)"},
         format);
   }
-  if (auto refused = AuthorizeCreate(service, query, request)) {
+  if (auto refused = AuthorizeBodyWrite(service, !query.credentials.empty(), request)) {
     return ErrorResponse(*refused, format);
   }
 
@@ -74,7 +54,7 @@ Response CreateVersion(const Request& request, Service& service) {
 
   WriteBatch batch;
   batch.branch = query.branch.value_or(service.config.default_branch);
-  batch.writes.push_back(KeyWrite{*query.key, value, parents, std::nullopt});
+  batch.writes.push_back(KeyWrite{*query.key, value, parents, std::nullopt, std::nullopt});
   auto written = service.store->Write(batch);
   if (!written.ok()) return StoreErrorResponse(written.status(), format);
 

@@ -74,6 +74,11 @@ void SetJsonValue(nlohmann::ordered_json& object, const std::string& value) {
   }
 }
 
+nlohmann::ordered_json ValueJson(std::string_view value) {
+  if (IsValidUtf8(value)) return std::string(value);
+  return {{"base64", Base64Encode(value)}};
+}
+
 std::string DumpJson(const nlohmann::ordered_json& object) {
   return object.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }

@@ -3,7 +3,8 @@
 // JSON strings hold Unicode text, but a stored value is any byte string. A
 // value that is valid UTF-8 goes into JSON as a string, exactly; any other
 // value goes in as standard base64 (RFC 4648, with padding) next to
-// "encoding": "base64", so every value survives a JSON round trip.
+// "encoding": "base64" (or, where a value stands alone, as {"base64": ...}),
+// so every value survives a JSON round trip.
 #ifndef KVS_FORMAT_JSON_VALUE_H_
 #define KVS_FORMAT_JSON_VALUE_H_
 
@@ -23,6 +24,10 @@ std::string Base64Encode(std::string_view bytes);
 // Sets object["value"] to value, as a string when it is valid UTF-8, else
 // base64 with object["encoding"] = "base64".
 void SetJsonValue(nlohmann::ordered_json& object, const std::string& value);
+
+// A value standing alone in a JSON document (an array element, a patch's
+// text): a string when it is valid UTF-8, else {"base64": "..."}.
+nlohmann::ordered_json ValueJson(std::string_view value);
 
 // object serialized on one line plus a newline. Never throws: text that is
 // not UTF-8 (which SetJsonValue never produces) is replaced.

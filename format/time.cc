@@ -50,4 +50,70 @@ std::string FormatRfc3339(int64_t time_ns) {
   return buffer;
 }
 
+std::optional<int64_t> ParseRfc3339(std::string_view text) {
+  size_t at = 0;
+  // Reads exactly n digits.
+  auto digits = [&](size_t n, int* out) {
+    if (at + n > text.size()) return false;
+    int v = 0;
+    for (size_t i = 0; i < n; ++i) {
+      char c = text[at + i];
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    at += n;
+    *out = v;
+    return true;
+  };
+  auto literal = [&](std::string_view chars) {
+    if (at < text.size() && chars.find(text[at]) != std::string_view::npos) {
+      ++at;
+      return true;
+    }
+    return false;
+  };
+  std::tm tm{};
+  int year, month, day, hour, minute, second;
+  if (!digits(4, &year) || !literal("-") || !digits(2, &month) || !literal("-") ||
+      !digits(2, &day) || !literal("Tt ") || !digits(2, &hour) || !literal(":") ||
+      !digits(2, &minute) || !literal(":") || !digits(2, &second)) {
+    return std::nullopt;
+  }
+  int64_t fraction_ns = 0;
+  if (literal(".")) {
+    size_t start = at;
+    int64_t scale = 100000000;
+    while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
+      fraction_ns += (text[at] - '0') * scale;
+      scale /= 10;
+      ++at;
+    }
+    if (at == start) return std::nullopt;
+  }
+  int offset_minutes = 0;
+  if (!literal("Zz")) {
+    if (at >= text.size() || (text[at] != '+' && text[at] != '-')) return std::nullopt;
+    int sign = text[at++] == '-' ? -1 : 1;
+    int oh, om;
+    if (!digits(2, &oh) || !literal(":") || !digits(2, &om) || oh > 23 || om > 59) {
+      return std::nullopt;
+    }
+    offset_minutes = sign * (oh * 60 + om);
+  }
+  if (at != text.size() || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 ||
+      second > 60) {
+    return std::nullopt;
+  }
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  std::time_t seconds = timegm(&tm);
+  // timegm normalizes Feb 30 into March: such a date does not exist.
+  if (tm.tm_mday != day || tm.tm_mon != month - 1) return std::nullopt;
+  return (static_cast<int64_t>(seconds) - offset_minutes * 60) * kNanosPerSecond + fraction_ns;
+}
+
 }  // namespace kvs::format

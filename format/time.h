@@ -7,7 +7,9 @@
 #define KVS_FORMAT_TIME_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace kvs::format {
 
@@ -17,6 +19,11 @@ std::string FormatHttpDate(int64_t time_ns);
 
 // "1994-11-06T08:49:37.123Z", truncated to the millisecond.
 std::string FormatRfc3339(int64_t time_ns);
+
+// Parses an RFC 3339 date-time, "2026-11-20T10:00:00Z", with an optional
+// fraction of a second (up to ns) and "Z" or a "+HH:MM"/"-HH:MM" offset, as
+// ns since 1970. nullopt for anything else, including impossible dates.
+std::optional<int64_t> ParseRfc3339(std::string_view text);
 
 }  // namespace kvs::format
 

@@ -54,6 +54,8 @@ class StoreImpl : public Store {
   Result<uint64_t> Revision() override;
 
   Result<WriteResult> Write(const WriteBatch& batch) override;
+  Result<WriteResult> CopyKey(std::string_view key, std::string_view from,
+                              std::string_view to) override;
   Result<WriteResult> ApplyReplicated(const ReplicationBatch& batch) override;
   Result<std::string> Checkpoint(std::string_view peer) override;
 

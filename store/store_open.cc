@@ -58,12 +58,14 @@ Result<Hash> Hash::FromHex(std::string_view hex) {
 }
 
 WriteBatch& WriteBatch::Put(std::string key, std::string value) {
-  writes.push_back(KeyWrite{std::move(key), std::move(value), std::nullopt, std::nullopt});
+  writes.push_back(
+      KeyWrite{std::move(key), std::move(value), std::nullopt, std::nullopt, std::nullopt});
   return *this;
 }
 
 WriteBatch& WriteBatch::Delete(std::string key) {
-  writes.push_back(KeyWrite{std::move(key), std::nullopt, std::nullopt, std::nullopt});
+  writes.push_back(
+      KeyWrite{std::move(key), std::nullopt, std::nullopt, std::nullopt, std::nullopt});
   return *this;
 }
 

@@ -142,10 +142,19 @@ class BranchEdit {
  public:
   BranchEdit(TxnContext* ctx, std::string branch) : ctx_(ctx), branch_name_(std::move(branch)) {}
 
-  Status Load() {
-    KVS_ASSIGN_OR_RETURN(branch_, ReadBranchEntryThrough());
+  // Reads the branch's current entry; with create_if_missing, a missing
+  // branch starts empty here and is stored by Finish.
+  Status Load(bool create_if_missing = false) {
+    Result<BranchEntry> entry = ReadBranchEntryThrough();
+    if (entry.status().IsNotFound() && create_if_missing) {
+      branch_ = BranchEntry{0, 0, CommitId(), ctx_->revision, ctx_->time_ns};
+      return Status::OK();
+    }
+    KVS_ASSIGN_OR_RETURN(branch_, std::move(entry));
     return Status::OK();
   }
+
+  uint64_t root() const { return branch_.root; }
 
   // The key's current entry, including this transaction's changes.
   Result<std::optional<KeyEntry>> Current(const std::string& key) {
@@ -183,11 +192,24 @@ class BranchEdit {
     return offset;
   }
 
+  // Makes entry the key's state here, as of this transaction.
+  void SetEntry(const std::string& key, KeyEntry entry) {
+    SortHeads(&entry.heads);
+    pending_[key] = std::move(entry);
+  }
+
+  // Stages a branch tree entry written as it is (a key's past state copied
+  // from another branch); Finish writes it before the pending entries.
+  void CopyTreeEntry(std::string tree_key, std::string value) {
+    copied_.emplace_back(std::move(tree_key), std::move(value));
+  }
+
   // Writes the key entries, the branch's new root and (when anything
   // changed) a commit; returns the commit id (zero when none).
   Result<CommitId> Finish() {
     if (pending_.empty()) return CommitId();
     TreeWriter tree(ctx_->source, branch_.root);
+    for (const auto& [tree_key, value] : copied_) KVS_RETURN_IF_ERROR(tree.Put(tree_key, value));
     std::vector<std::pair<std::string, std::vector<VersionId>>> changes;
     for (const auto& [key, entry] : pending_) {
       KVS_RETURN_IF_ERROR(tree.Put(BranchTreeKey(key, ctx_->revision), EncodeKeyEntry(entry)));
@@ -231,6 +253,7 @@ class BranchEdit {
   std::string branch_name_;
   BranchEntry branch_;
   std::map<std::string, KeyEntry> pending_;  // sorted, so commits hash the same everywhere
+  std::vector<std::pair<std::string, std::string>> copied_;
 };
 
 // The record offset of a stored version, read through the transaction's
@@ -245,6 +268,36 @@ std::string HeadList(const std::vector<VersionId>& ids) {
   std::string out;
   for (const VersionId& id : ids) out += (out.empty() ? "" : ", ") + id.Hex().substr(0, 12);
   return out.empty() ? "none" : out;
+}
+
+// The key entry whose heads are exactly the stored versions ids, winner
+// first; it keeps the key's creation time when the key is already here.
+Result<KeyEntry> AdoptedEntry(TxnContext* ctx, const std::string& key,
+                              const std::vector<VersionId>& ids,
+                              const std::optional<KeyEntry>& current) {
+  KeyEntry entry;
+  std::set<VersionId> seen;
+  for (const VersionId& id : ids) {
+    if (!seen.insert(id).second) continue;
+    auto offset = StoredOffset(ctx, id);
+    if (!offset.ok()) {
+      return offset.status().IsNotFound()
+                 ? Status::NotFound("version " + id.Hex() + " does not exist")
+                 : offset.status();
+    }
+    KVS_ASSIGN_OR_RETURN(VersionRecord v, ReadVersionAt(*ctx->source, *offset));
+    if (v.key != key) {
+      return Status::InvalidArgument("version " + id.Hex() + " belongs to key '" +
+                                     std::string(v.key) + "', not '" + key + "'");
+    }
+    entry.heads.push_back(HeadRef{id, *offset, v.time_ns, v.deleted});
+    if (entry.created_time_ns == 0 || v.time_ns < entry.created_time_ns) {
+      entry.created_time_ns = v.time_ns;
+    }
+  }
+  if (current) entry.created_time_ns = current->created_time_ns;
+  SortHeads(&entry.heads);
+  return entry;
 }
 
 Result<WriteResult> ApplyWrites(TxnContext* ctx, const WriteBatch& batch,
@@ -266,6 +319,12 @@ Result<WriteResult> ApplyWrites(TxnContext* ctx, const WriteBatch& batch,
         return Status::Conflict("key '" + w.key + "' has heads " + HeadList(heads) +
                                 ", not the expected " + HeadList(*w.expected_heads));
       }
+    }
+    if (w.adopt_heads && !w.adopt_heads->empty()) {
+      KVS_ASSIGN_OR_RETURN(KeyEntry entry, AdoptedEntry(ctx, w.key, *w.adopt_heads, current));
+      result.versions.push_back(entry.heads.front().id);
+      edit.SetEntry(w.key, std::move(entry));
+      continue;
     }
     VersionRecord v;
     v.key = w.key;
@@ -374,6 +433,74 @@ Result<WriteResult> StoreImpl::Write(const WriteBatch& batch) {
   ReplicaId replica = identity_.replica;
   return RunTransaction(
       [&batch, replica](TxnContext* ctx) { return ApplyWrites(ctx, batch, replica); }, bytes);
+}
+
+namespace {
+
+bool SameHeads(const KeyEntry& a, const KeyEntry& b) {
+  std::set<VersionId> ids_a, ids_b;
+  for (const HeadRef& h : a.heads) ids_a.insert(h.id);
+  for (const HeadRef& h : b.heads) ids_b.insert(h.id);
+  return ids_a == ids_b;
+}
+
+Result<WriteResult> CopyKeyHistory(TxnContext* ctx, const std::string& key, const std::string& from,
+                                   const std::string& to) {
+  BranchEdit source(ctx, from);
+  KVS_RETURN_IF_ERROR(source.Load());
+  BranchEdit target(ctx, to);
+  KVS_RETURN_IF_ERROR(target.Load(/*create_if_missing=*/true));
+  // The key's entries on the source, newest first (see BranchTreeKey).
+  std::vector<std::pair<std::string, std::string>> entries;
+  TreeCursor cursor(ctx->source, source.root());
+  KVS_RETURN_IF_ERROR(cursor.Seek(BranchTreeKey(key, ~uint64_t{0})));
+  while (cursor.Valid()) {
+    std::string_view found;
+    uint64_t rev;
+    if (!ParseBranchTreeKey(cursor.key(), &found, &rev)) {
+      return Status::Corruption("malformed branch tree key");
+    }
+    if (found != key) break;
+    entries.emplace_back(cursor.key(), cursor.value());
+    KVS_RETURN_IF_ERROR(cursor.Next());
+  }
+  std::optional<KeyEntry> latest;
+  if (!entries.empty()) {
+    KVS_ASSIGN_OR_RETURN(latest, DecodeKeyEntry(entries.front().second));
+  }
+  if (!latest || latest->heads.front().deleted) {
+    return Status::NotFound("key '" + key + "' does not exist on branch '" + from + "'");
+  }
+  WriteResult result;
+  result.revision = ctx->revision;
+  result.time_ns = ctx->time_ns;
+  KVS_ASSIGN_OR_RETURN(std::optional<KeyEntry> existing, target.Current(key));
+  if (existing) {
+    if (!SameHeads(*existing, *latest)) {
+      return Status::Conflict("key '" + key + "' already exists on branch '" + to +
+                              "' with other versions; merge it instead");
+    }
+    return result;  // already copied; nothing changes
+  }
+  for (auto& [tree_key, value] : entries) {
+    target.CopyTreeEntry(std::move(tree_key), std::move(value));
+  }
+  result.versions.push_back(latest->heads.front().id);
+  target.SetEntry(key, std::move(*latest));
+  KVS_ASSIGN_OR_RETURN(result.commit, target.Finish());
+  return result;
+}
+
+}  // namespace
+
+Result<WriteResult> StoreImpl::CopyKey(std::string_view key, std::string_view from,
+                                       std::string_view to) {
+  KVS_RETURN_IF_ERROR(ValidateKey(key, options_));
+  KVS_RETURN_IF_ERROR(ValidateBranchName(from));
+  KVS_RETURN_IF_ERROR(ValidateBranchName(to));
+  if (from == to) return Status::InvalidArgument("a key cannot be copied onto its own branch");
+  std::string k(key), f(from), t(to);
+  return RunTransaction([&](TxnContext* ctx) { return CopyKeyHistory(ctx, k, f, t); }, 0);
 }
 
 Result<WriteResult> StoreImpl::ApplyReplicated(const ReplicationBatch& batch) {

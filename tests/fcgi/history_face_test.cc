@@ -31,7 +31,7 @@ VersionId Create(Service& service, const std::string& key, const std::string& va
                  std::vector<VersionId> parents, const std::string& branch = "main") {
   WriteBatch batch;
   batch.branch = branch;
-  batch.writes.push_back({key, value, std::move(parents), std::nullopt});
+  batch.writes.push_back({key, value, std::move(parents), std::nullopt, std::nullopt});
   auto written = service.store->Write(batch);
   INFO(written.status().ToString());
   REQUIRE(written.ok());
@@ -68,6 +68,10 @@ class AmbiguousPrefixStore : public Store {
   RecoveryInfo recovery_info() const override { return store_->recovery_info(); }
   Result<uint64_t> Revision() override { return store_->Revision(); }
   Result<WriteResult> Write(const WriteBatch& b) override { return store_->Write(b); }
+  Result<WriteResult> CopyKey(std::string_view key, std::string_view from,
+                              std::string_view to) override {
+    return store_->CopyKey(key, from, to);
+  }
   Result<WriteResult> ApplyReplicated(const ReplicationBatch& b) override {
     return store_->ApplyReplicated(b);
   }

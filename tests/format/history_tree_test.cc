@@ -15,7 +15,7 @@ using kvs::test::TempDir;
 VersionId Create(Store* store, const std::string& key, const std::string& value,
                  std::vector<VersionId> parents) {
   WriteBatch batch;
-  batch.writes.push_back({key, value, std::move(parents), std::nullopt});
+  batch.writes.push_back({key, value, std::move(parents), std::nullopt, std::nullopt});
   auto written = store->Write(batch);
   INFO(written.status().ToString());
   REQUIRE(written.ok());

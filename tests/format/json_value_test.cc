@@ -39,4 +39,10 @@ TEST_CASE("a value goes into JSON as a string, or as base64 when it is not UTF-8
   CHECK(DumpJson(binary) == "{\"value\":\"/wA=\",\"encoding\":\"base64\"}\n");
 }
 
+TEST_CASE("a value standing alone is a string, or a base64 object when it is not UTF-8") {
+  CHECK(ValueJson("h\xc3\xa9").dump() == "\"h\xc3\xa9\"");
+  CHECK(ValueJson("").dump() == "\"\"");
+  CHECK(ValueJson(std::string("\xff\x00", 2)).dump() == "{\"base64\":\"/wA=\"}");
+}
+
 }  // namespace kvs::format

@@ -19,4 +19,18 @@ TEST_CASE("RFC 3339 times are UTC with milliseconds") {
   CHECK(FormatRfc3339(-1'000'000) == "1969-12-31T23:59:59.999Z");
 }
 
+TEST_CASE("RFC 3339 times parse with fractions and offsets, and nothing else does") {
+  CHECK(ParseRfc3339("1994-11-06T08:49:37Z") == 784111777'000'000'000);
+  CHECK(ParseRfc3339("1994-11-06T08:49:37.123456789Z") == 784111777'123'456'789);
+  CHECK(ParseRfc3339("1994-11-06T09:49:37.5+01:00") == 784111777'500'000'000);
+  CHECK(ParseRfc3339("1994-11-06T07:49:37-01:00") == 784111777'000'000'000);
+  CHECK(ParseRfc3339(FormatRfc3339(1'700'000'000'123'000'000)) == 1'700'000'000'123'000'000);
+  for (const char* bad :
+       {"", "1994-11-06", "1994-11-06T08:49Z", "1994-11-06T08:49:37", "1994-13-06T08:49:37Z",
+        "1994-02-30T08:49:37Z", "1994-11-06T08:49:37.Z", "1994-11-06T08:49:37Zjunk", "12"}) {
+    INFO(bad);
+    CHECK_FALSE(ParseRfc3339(bad).has_value());
+  }
+}
+
 }  // namespace kvs::format

@@ -149,4 +149,89 @@ TEST_CASE("keys list in order with prefix, start-after and limit") {
   CHECK(keys(all).size() == 6);  // a/3 was still alive at revision 1
 }
 
+TEST_CASE("copying a key brings its history to a new branch and nothing else") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  uint64_t r1 = MustPut(store.get(), "k", "one").revision;
+  WriteResult w2 = MustPut(store.get(), "k", "two");
+  MustPut(store.get(), "other", "x");
+  auto copied = store->CopyKey("k", "main", "feature");
+  REQUIRE(copied.ok());
+  REQUIRE(copied->versions.size() == 1);
+  CHECK(copied->versions[0] == w2.versions[0]);
+  CHECK(ValueOf(store.get(), "k", "feature") == "two");
+  CHECK(ValueOf(store.get(), "k", "feature", ReadPoint::AtRevision(r1)) == "one");
+  CHECK(ValueOf(store.get(), "other", "feature") == "<missing>");
+  // The branches go their own ways afterwards.
+  MustPut(store.get(), "k", "three", "feature");
+  CHECK(ValueOf(store.get(), "k", "main") == "two");
+  CHECK(ValueOf(store.get(), "k", "feature") == "three");
+  auto commit = store->GetCommit(copied->commit);
+  REQUIRE(commit.ok());
+  CHECK(commit->branch == "feature");
+  CHECK(commit->keys == std::vector<std::string>{"k"});
+}
+
+TEST_CASE("copying a key refuses a missing source and a target that holds other versions") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  CHECK(store->CopyKey("nope", "main", "feature").status().IsNotFound());
+  CHECK(store->GetBranch("feature").status().IsNotFound());  // nothing written
+  MustPut(store.get(), "gone", "v");
+  WriteBatch del;
+  del.Delete("gone");
+  REQUIRE(store->Write(del).ok());
+  CHECK(store->CopyKey("gone", "main", "feature").status().IsNotFound());
+  CHECK(store->CopyKey("k", "main", "main").status().code() == Status::Code::kInvalidArgument);
+
+  MustPut(store.get(), "k", "v");
+  REQUIRE(store->CopyKey("k", "main", "feature").ok());
+  CHECK(store->CopyKey("k", "main", "feature").ok());  // same heads: no-op
+  MustPut(store.get(), "k", "changed on feature", "feature");
+  uint64_t before = *store->Revision();
+  CHECK(store->CopyKey("k", "main", "feature").status().IsConflict());
+  CHECK(ValueOf(store.get(), "k", "feature") == "changed on feature");
+  CHECK(*store->Revision() == before);
+}
+
+TEST_CASE("adopting heads keeps both sides of a merge as a visible fork") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  VersionId base = MustPut(store.get(), "k", "base").versions[0];
+  REQUIRE(store->CreateBranch("side", "main").ok());
+  VersionId ours = MustPut(store.get(), "k", "ours").versions[0];
+  VersionId theirs = MustPut(store.get(), "k", "theirs", "side").versions[0];
+
+  WriteBatch keep;
+  KeyWrite w;
+  w.key = "k";
+  w.adopt_heads = std::vector<VersionId>{ours, theirs};
+  w.expected_heads = std::vector<VersionId>{ours};
+  keep.writes.push_back(w);
+  auto kept = store->Write(keep);
+  REQUIRE(kept.ok());
+  auto state = store->Get("main", "k");
+  REQUIRE(state.ok());
+  REQUIRE(state->heads.size() == 2);
+  CHECK(state->conflict());
+  CHECK(kept->versions[0] == state->winner.id);
+  CHECK(state->winner.value == "theirs");  // the newer one wins the read
+  CHECK(ValueOf(store.get(), "k", "side") == "theirs");
+
+  // The compare-and-set still applies, and unknown or foreign versions are refused.
+  CHECK(store->Write(keep).status().IsConflict());
+  VersionId other = MustPut(store.get(), "other", "x").versions[0];
+  WriteBatch foreign;
+  KeyWrite f;
+  f.key = "k";
+  f.adopt_heads = std::vector<VersionId>{base, other};
+  foreign.writes.push_back(f);
+  CHECK(store->Write(foreign).status().code() == Status::Code::kInvalidArgument);
+  Hash unknown;
+  unknown.bytes[0] = 1;
+  foreign.writes[0].adopt_heads = std::vector<VersionId>{unknown};
+  CHECK(store->Write(foreign).status().IsNotFound());
+  CHECK(store->Get("main", "k")->heads.size() == 2);
+}
+
 }  // namespace kvs::test

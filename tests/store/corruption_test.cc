@@ -281,13 +281,14 @@ void BuildPristine(Pristine* pristine, bool compact_midway = false) {
     return r->versions;
   };
   auto put = [](std::string key, std::string value) {
-    return KeyWrite{std::move(key), std::move(value), std::nullopt, std::nullopt};
+    return KeyWrite{std::move(key), std::move(value), std::nullopt, std::nullopt, std::nullopt};
   };
   auto del = [](std::string key) {
-    return KeyWrite{std::move(key), std::nullopt, std::nullopt, std::nullopt};
+    return KeyWrite{std::move(key), std::nullopt, std::nullopt, std::nullopt, std::nullopt};
   };
   auto fork = [](std::string key, std::string value, VersionId parent) {
-    return KeyWrite{std::move(key), std::move(value), std::vector<VersionId>{parent}, std::nullopt};
+    return KeyWrite{std::move(key), std::move(value), std::vector<VersionId>{parent}, std::nullopt,
+                    std::nullopt};
   };
 
   committed();  // revision 0: the empty store

@@ -94,8 +94,9 @@ Step ForkStep(std::string branch, std::string key, std::string parent, std::stri
   step.run = [=](Store* store, RunState* state) {
     WriteBatch batch;
     batch.branch = branch;
-    batch.writes.push_back(
-        KeyWrite{key, value, std::vector<VersionId>{state->remembered.at(parent)}, std::nullopt});
+    batch.writes.push_back(KeyWrite{key, value,
+                                    std::vector<VersionId>{state->remembered.at(parent)},
+                                    std::nullopt, std::nullopt});
     return store->Write(batch).status();
   };
   step.apply = [=](StoreModel* model, const std::vector<StoreModel>&) {

@@ -419,7 +419,7 @@ class ModelCheck {
   // that cannot be a parent), or a compare-and-set with the right or a wrong
   // set of expected heads.
   KeyWrite RandomKeyWrite(const std::string& branch, const std::string& key, std::string* text) {
-    KeyWrite w{key, std::nullopt, std::nullopt, std::nullopt};
+    KeyWrite w{key, std::nullopt, std::nullopt, std::nullopt, std::nullopt};
     if (Below(100) < 75) w.value = RandomValue();
     const ModelEntry* current = Latest(branch, key);
     std::vector<VersionId> heads = current ? current->heads : std::vector<VersionId>();

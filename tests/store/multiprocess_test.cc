@@ -52,7 +52,8 @@ Status IncrementCounter(Store* store, uint64_t increments, IncrementStats* stats
       return state.status();
     }
     WriteBatch batch;
-    batch.writes.push_back(KeyWrite{kCounterKey, std::to_string(value + 1), std::nullopt, heads});
+    batch.writes.push_back(
+        KeyWrite{kCounterKey, std::to_string(value + 1), std::nullopt, heads, std::nullopt});
     auto result = store->Write(batch);
     if (result.ok()) {
       ++stats->successes;

@@ -1,8 +1,8 @@
 // Versions, heads and the version graph: what a write creates and how the
 // graph reads back.
 #include <algorithm>
-#include <cctype>
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <cstring>
 #include <unordered_map>
 
@@ -13,7 +13,7 @@ namespace kvs::test {
 namespace {
 
 KeyWrite PutWithParents(std::string key, std::string value, std::vector<VersionId> parents) {
-  return KeyWrite{std::move(key), std::move(value), std::move(parents), std::nullopt};
+  return KeyWrite{std::move(key), std::move(value), std::move(parents), std::nullopt, std::nullopt};
 }
 
 WriteResult MustWrite(Store* store, KeyWrite w, const std::string& branch = "main") {
@@ -114,18 +114,20 @@ TEST_CASE("explicit parents must exist and belong to the same key") {
 TEST_CASE("compare-and-set writes only when the heads are as expected") {
   TempDir dir;
   auto store = OpenStore(dir.path());
-  KeyWrite create{"counter", "1", std::nullopt, std::vector<VersionId>{}};
+  KeyWrite create{"counter", "1", std::nullopt, std::vector<VersionId>{}, std::nullopt};
   VersionId v1 = MustWrite(store.get(), create).versions[0];
 
   WriteBatch stale;
-  stale.writes.push_back(KeyWrite{"counter", "2", std::nullopt, std::vector<VersionId>{}});
-  stale.writes.push_back(KeyWrite{"untouched", "x", std::nullopt, std::nullopt});
+  stale.writes.push_back(
+      KeyWrite{"counter", "2", std::nullopt, std::vector<VersionId>{}, std::nullopt});
+  stale.writes.push_back(KeyWrite{"untouched", "x", std::nullopt, std::nullopt, std::nullopt});
   auto r = store->Write(stale);
   CHECK(r.status().IsConflict());
   CHECK(ValueOf(store.get(), "counter") == "1");
   CHECK(ValueOf(store.get(), "untouched") == "<missing>");  // all or nothing
 
-  MustWrite(store.get(), KeyWrite{"counter", "2", std::nullopt, std::vector<VersionId>{v1}});
+  MustWrite(store.get(),
+            KeyWrite{"counter", "2", std::nullopt, std::vector<VersionId>{v1}, std::nullopt});
   CHECK(ValueOf(store.get(), "counter") == "2");
 }
 

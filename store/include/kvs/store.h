@@ -133,6 +133,12 @@ struct KeyWrite {
   // unless the key's current heads are exactly this set (empty: the key must
   // have no version on the branch yet).
   std::optional<std::vector<VersionId>> expected_heads;
+  // Set (not empty): writes no new version; the key's heads here become
+  // exactly these stored versions of the key, and value and parents are
+  // ignored. A merge that keeps both sides as a visible fork names the heads
+  // of both. NotFound when one is not stored; InvalidArgument when one
+  // belongs to another key.
+  std::optional<std::vector<VersionId>> adopt_heads;
 };
 
 struct WriteBatch {
@@ -270,6 +276,15 @@ class Store {
   // IOError when the file system failed (the store then refuses writes until
   // reopened, instead of guessing what reached the disk).
   virtual Result<WriteResult> Write(const WriteBatch& batch) = 0;
+
+  // Copies key, with its whole history, from branch `from` into branch `to`
+  // (created empty when missing) as one transaction: afterwards `to` has the
+  // same heads, and reads of `to` at past revisions see the key as `from`
+  // had it. NotFound when `from` is missing or has no live version of key;
+  // Conflict, writing nothing, when `to` already holds the key with other
+  // heads (copying again after no change is a no-op that succeeds).
+  virtual Result<WriteResult> CopyKey(std::string_view key, std::string_view from,
+                                      std::string_view to) = 0;
 
   // Applies versions written elsewhere, verifying each id against its
   // content (Corruption when it does not match; nothing is applied).

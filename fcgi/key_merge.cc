@@ -1,0 +1,127 @@
+// Planning a one-key merge: the outcome and the write that carries it out.
+#include "fcgi/key_merge.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace kvs::fcgi {
+namespace {
+
+std::vector<VersionId> HeadIds(const KeyState& state) {
+  std::vector<VersionId> ids;
+  for (const Version& head : state.heads) ids.push_back(head.id);
+  return ids;
+}
+
+// a's ids followed by those of b that a lacks.
+std::vector<VersionId> Union(std::vector<VersionId> a, const std::vector<VersionId>& b) {
+  for (const VersionId& id : b) {
+    if (std::find(a.begin(), a.end(), id) == a.end()) a.push_back(id);
+  }
+  return a;
+}
+
+std::optional<std::string> LiveValue(const Version& v) {
+  if (v.deleted) return std::nullopt;
+  return v.value;
+}
+
+KeyWrite NewVersion(const std::string& key, std::optional<std::string> value,
+                    std::vector<VersionId> parents, std::vector<VersionId> expected) {
+  return KeyWrite{key, std::move(value), std::move(parents), std::move(expected), std::nullopt};
+}
+
+KeyWrite AdoptHeads(const std::string& key, std::vector<VersionId> heads,
+                    std::vector<VersionId> expected) {
+  return KeyWrite{key, std::nullopt, std::nullopt, std::move(expected), std::move(heads)};
+}
+
+}  // namespace
+
+std::string_view KeyMergeOutcomeName(KeyMergePlan::Outcome outcome) {
+  switch (outcome) {
+    case KeyMergePlan::Outcome::kUpToDate:
+      return "up_to_date";
+    case KeyMergePlan::Outcome::kOverwrite:
+      return "overwrite";
+    case KeyMergePlan::Outcome::kFastForward:
+      return "fast_forward";
+    case KeyMergePlan::Outcome::kMerged:
+      return "merged";
+    case KeyMergePlan::Outcome::kKeptBoth:
+      return "kept_both";
+    case KeyMergePlan::Outcome::kConflict:
+      return "conflict";
+  }
+  return "unknown";
+}
+
+Result<KeyMergePlan> PlanKeyMerge(Store& store, const KeyState& source,
+                                  const std::optional<KeyState>& target,
+                                  std::optional<merge::MergeFunction> strategy) {
+  using Outcome = KeyMergePlan::Outcome;
+  const std::string& key = source.winner.key;
+  std::vector<VersionId> source_heads = HeadIds(source);
+  KeyMergePlan plan;
+  if (!target) {
+    plan.outcome = Outcome::kFastForward;
+    plan.write = AdoptHeads(key, source_heads, {});
+    return plan;
+  }
+  std::vector<VersionId> target_heads = HeadIds(*target);
+  std::sort(source_heads.begin(), source_heads.end());
+  std::sort(target_heads.begin(), target_heads.end());
+  if (source_heads == target_heads) return plan;  // up to date
+  std::vector<VersionId> both = Union(target_heads, source_heads);
+
+  if (!strategy) {
+    plan.outcome = Outcome::kOverwrite;
+    plan.write = NewVersion(key, LiveValue(source.winner), both, target_heads);
+    return plan;
+  }
+
+  const Version& ours = target->winner;
+  const Version& theirs = source.winner;
+  KVS_ASSIGN_OR_RETURN(std::vector<Version> ancestors, store.CommonAncestors({ours.id, theirs.id}));
+  auto is_ancestor = [&](const VersionId& id) {
+    return std::any_of(ancestors.begin(), ancestors.end(),
+                       [&](const Version& v) { return v.id == id; });
+  };
+  if (is_ancestor(theirs.id)) return plan;  // the target already has the source's change
+  if (is_ancestor(ours.id) && target_heads.size() == 1) {
+    plan.outcome = Outcome::kFastForward;
+    plan.write = AdoptHeads(key, source_heads, target_heads);
+    return plan;
+  }
+
+  merge::MergeInput input;
+  if (!ancestors.empty()) {
+    // Several most recent common ancestors (criss-cross merges): the newest.
+    KVS_ASSIGN_OR_RETURN(Version base, store.GetVersion(ancestors.front().id, true));
+    input.base = LiveValue(base);
+  }
+  input.ours = {LiveValue(ours), ours.time_ns, ours.id.Hex()};
+  input.theirs = {LiveValue(theirs), theirs.time_ns, theirs.id.Hex()};
+  merge::MergeOutcome merged = merge::Merge(*strategy, input);
+  switch (merged.kind) {
+    case merge::MergeOutcome::Kind::kValue:
+      plan.outcome = Outcome::kMerged;
+      plan.write = NewVersion(key, std::move(merged.value), both, target_heads);
+      break;
+    case merge::MergeOutcome::Kind::kDeleted:
+      plan.outcome = Outcome::kMerged;
+      plan.write = NewVersion(key, std::nullopt, both, target_heads);
+      break;
+    case merge::MergeOutcome::Kind::kKeepBoth:
+      plan.outcome = Outcome::kKeptBoth;
+      plan.write = AdoptHeads(key, both, target_heads);
+      break;
+    case merge::MergeOutcome::Kind::kConflict:
+      plan.outcome = Outcome::kConflict;
+      plan.conflict = std::move(merged.reason);
+      break;
+  }
+  return plan;
+}
+
+}  // namespace kvs::fcgi

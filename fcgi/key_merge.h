@@ -1,0 +1,50 @@
+// Merging one key from one branch into another: the REST face's
+// POST /KEY/FORK/merge/TARGET, and the step a whole-branch merge repeats
+// for each key.
+//
+// A plan is computed from the two sides' current states and carried out as
+// one write on the target, a compare-and-set on the target's heads, so a
+// target that moved in between makes the write fail (kConflict) instead of
+// losing the change. Without a merge function the merge is the original
+// REST face's blind overwrite: the target takes the source's value. With
+// one it is three-way, against the most recent common ancestor of the two
+// winners: the target is up to date when it already descends from the
+// source, fast-forwards (takes the source's heads, writing no version) when
+// the source descends from it, and otherwise gets the function's value as
+// a new version whose parents are both sides' heads, so the history keeps
+// both; keep makes both sides' heads heads of the target (a visible fork).
+#ifndef KVS_FCGI_KEY_MERGE_H_
+#define KVS_FCGI_KEY_MERGE_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "kvs/store.h"
+#include "merge/merge_function.h"
+
+namespace kvs::fcgi {
+
+struct KeyMergePlan {
+  enum class Outcome { kUpToDate, kOverwrite, kFastForward, kMerged, kKeptBoth, kConflict };
+  Outcome outcome = Outcome::kUpToDate;
+  // The write to apply on the target branch; nullopt for kUpToDate and
+  // kConflict.
+  std::optional<KeyWrite> write;
+  std::string conflict;  // kConflict: why, for a person
+};
+
+// "up_to_date", "overwrite", "fast_forward", "merged", "kept_both", "conflict".
+std::string_view KeyMergeOutcomeName(KeyMergePlan::Outcome outcome);
+
+// The plan that merges the key's state on the source branch into its state
+// on the target (nullopt: no version there yet, so the target takes the
+// source's heads). Both states come from Store::Get with values; strategy
+// nullopt is the blind overwrite. Reads the common ancestor from store.
+Result<KeyMergePlan> PlanKeyMerge(Store& store, const KeyState& source,
+                                  const std::optional<KeyState>& target,
+                                  std::optional<merge::MergeFunction> strategy);
+
+}  // namespace kvs::fcgi
+
+#endif  // KVS_FCGI_KEY_MERGE_H_

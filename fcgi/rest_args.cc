@@ -1,0 +1,117 @@
+// Parsing the REST face's query strings.
+#include "fcgi/rest_args.h"
+
+#include <algorithm>
+
+#include "fcgi/form.h"
+#include "format/time.h"
+
+namespace kvs::fcgi {
+namespace {
+
+std::string KnownNames(const std::vector<std::string_view>& names) {
+  std::string known;
+  for (std::string_view name : names) known += std::string(known.empty() ? "" : ", ") += name;
+  return known.empty() ? "none" : known;
+}
+
+bool IsHex(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  });
+}
+
+}  // namespace
+
+std::variant<ReadPoint, HttpError> ParseReadPoint(std::string_view text) {
+  if (auto revision = ParseCount(text)) {
+    if (*revision == 0) return HttpError{400, "at=0 names no revision; they start at 1", "bad_at"};
+    return ReadPoint::AtRevision(*revision);
+  }
+  if (auto time = format::ParseRfc3339(text)) return ReadPoint::AtTime(*time);
+  if (text.size() == 64 && IsHex(text)) {
+    if (auto commit = Hash::FromHex(text); commit.ok()) return ReadPoint::AtCommit(*commit);
+  }
+  return HttpError{400,
+                   "at must be a revision number, a time like 2026-11-20T10:00:00Z or a commit "
+                   "id of 64 hex digits, not '" +
+                       std::string(text) + "'",
+                   "bad_at"};
+}
+
+std::optional<HttpError> CheckForkName(std::string_view fork) {
+  bool ok = !fork.empty() && fork.size() <= 64 && std::all_of(fork.begin(), fork.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
+  if (ok) return std::nullopt;
+  return HttpError{
+      400,
+      "fork name '" + std::string(fork) + "' must have 1 to 64 letters, digits, '-', '_' or '.'",
+      "bad_fork"};
+}
+
+std::variant<RestQuery, HttpError> ParseRestQuery(std::string_view query_string,
+                                                  const std::vector<std::string_view>& names) {
+  auto fields = ParseUrlEncoded(query_string);
+  if (!fields.ok()) return HttpError{400, "query string: " + fields.status().message()};
+  RestQuery query;
+  std::vector<std::string> seen;
+  for (FormField& field : *fields) {
+    const std::string& name = field.name;
+    if (name == "auth") {
+      query.credentials.push_back(std::move(field.value));
+      continue;
+    }
+    if (name == "_") continue;
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      return HttpError{
+          400, "unknown parameter '" + name + "' here (known: " + KnownNames(names) + ", auth)"};
+    }
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+      return HttpError{400, "parameter '" + name + "' is given twice"};
+    }
+    seen.push_back(name);
+    const std::string& value = field.value;
+    if (name == "revisions") {
+      if (value == "all") {
+        query.revisions = kAllRevisions;
+      } else if (auto n = ParseCount(value)) {
+        query.revisions = *n;
+      }  // else: none, as the original interface does
+    } else if (name == "patch") {
+      if (value != "true" && value != "false" && value != "1" && value != "0") {
+        return HttpError{400, "patch must be true or false, not '" + value + "'"};
+      }
+      query.patch = value == "true" || value == "1";
+    } else if (name == "at") {
+      auto at = ParseReadPoint(value);
+      if (auto* error = std::get_if<HttpError>(&at)) return std::move(*error);
+      query.at = std::get<ReadPoint>(at);
+    } else if (name == "strategy") {
+      query.strategy = merge::ParseMergeFunction(value);
+      if (!query.strategy) {
+        return HttpError{
+            400, "unknown strategy '" + value + "' (known: " + merge::MergeFunctionNames() + ")",
+            "unknown_strategy"};
+      }
+    } else if (name == "prefix") {
+      query.prefix = value;
+    } else if (name == "fork") {
+      if (auto error = CheckForkName(value)) return std::move(*error);
+      query.fork = value;
+    } else if (name == "limit") {
+      auto limit = ParseCount(value);
+      if (!limit || *limit < 1 || *limit > kMaxKeysPerPage) {
+        return HttpError{400, "limit must be a number from 1 to " +
+                                  std::to_string(kMaxKeysPerPage) + ", not '" + value + "'"};
+      }
+      query.limit = *limit;
+    } else if (name == "after") {
+      query.after = value;
+    }
+  }
+  return query;
+}
+
+}  // namespace kvs::fcgi

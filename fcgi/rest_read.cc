@@ -1,0 +1,175 @@
+// The REST face's reads: a key with its revisions, a key's metadata, and
+// the key listing.
+//
+// A key's revisions are the ancestors of its current winner in the version
+// graph, newest first (merges bring both sides' histories), so a key forked
+// into another branch keeps its past there. As reverse patches each one
+// turns the value before it in the list into itself: applied in order from
+// the current value they give every earlier value. A tombstone among them
+// counts as the empty string in patches and is null with patch=true.
+#include <variant>
+
+#include "fcgi/rest_args.h"
+#include "fcgi/rest_handlers.h"
+#include "format/json_value.h"
+#include "format/time.h"
+#include "merge/char_diff.h"
+
+namespace kvs::fcgi {
+namespace {
+
+// The earlier revisions of state's winner as the query asks for them.
+Result<nlohmann::ordered_json> RevisionsJson(Store& store, const KeyState& state,
+                                             const RestQuery& query) {
+  nlohmann::ordered_json revisions = nlohmann::ordered_json::array();
+  if (query.revisions == 0) return revisions;
+  KVS_ASSIGN_OR_RETURN(std::vector<Version> history,
+                       store.History(state.winner.id, 1, query.revisions, true));
+  std::string newer = state.winner.deleted ? std::string() : state.winner.value;
+  for (const Version& v : history) {
+    if (query.patch) {
+      revisions.push_back(v.deleted ? nlohmann::ordered_json() : format::ValueJson(v.value));
+      continue;
+    }
+    const std::string& older = v.deleted ? std::string() : v.value;
+    nlohmann::ordered_json patch = nlohmann::ordered_json::array();
+    for (const merge::Edit& edit : merge::DiffChars(newer, older)) {
+      patch.push_back({merge::EditOpName(edit.op), format::ValueJson(edit.text)});
+    }
+    revisions.push_back(std::move(patch));
+    newer = older;
+  }
+  return revisions;
+}
+
+void SetVersionHeaders(const KeyState& state, Response* response) {
+  response->headers.Set("ETag", "\"" + state.winner.id.Hex() + "\"");
+  response->headers.Set("X-Kvs-Revision", std::to_string(state.revision));
+  response->headers.Set("Last-Modified", format::FormatHttpDate(state.winner.time_ns));
+  if (state.conflict()) response->headers.Set("X-Kvs-Heads", std::to_string(state.heads.size()));
+}
+
+// A key with no version on its fork at the read point.
+struct Missing {};
+
+// The key's state for a read, Missing, or the error to answer.
+std::variant<KeyState, Missing, Response> ReadKey(Service& service, const RestPath& path,
+                                                  const ReadPoint& at) {
+  const std::string branch = ForkOf(path, service);
+  auto state = service.store->Get(branch, path.key, at);
+  if (state.ok()) return std::move(state).value();
+  const Status& status = state.status();
+  const bool past = at.kind != ReadPoint::Kind::kLatest;
+  if (past && status.code() == Status::Code::kInvalidArgument) {
+    return RestError({400, "at: " + status.message(), "bad_at"});
+  }
+  if (past && status.IsNotFound() && status.message().starts_with("commit")) {
+    return RestError({404, status.message(), "bad_at"});
+  }
+  if (status.IsNotFound() && service.store->GetBranch(branch).ok()) return Missing{};
+  return RestStoreError(status, service, branch);
+}
+
+}  // namespace
+
+Response GetRestKey(const Request& request, Service& service, const RestPath& path) {
+  auto parsed = ParseRestQuery(request.query_string, {"revisions", "patch", "at"});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  RestQuery& query = std::get<RestQuery>(parsed);
+  if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
+    return RestError(*refused);
+  }
+  if (auto error = CheckKeyAndFork(path, service, false)) return RestError(*error);
+
+  auto read = ReadKey(service, path, query.at);
+  if (auto* error = std::get_if<Response>(&read)) return std::move(*error);
+  // A missing or deleted key reads as [], as in the original interface.
+  KeyState* state = std::get_if<KeyState>(&read);
+  if (state == nullptr || state->winner.deleted) {
+    return JsonResponse(nlohmann::ordered_json::array());
+  }
+  Response response;
+  const std::string etag = "\"" + state->winner.id.Hex() + "\"";
+  if (IfNoneMatchHits(request.headers.Get("If-None-Match"), etag)) {
+    response = Response();
+    response.status = 304;
+    SetVersionHeaders(*state, &response);
+    return response;
+  }
+  auto revisions = RevisionsJson(*service.store, *state, query);
+  if (!revisions.ok()) return RestStoreError(revisions.status(), service, ForkOf(path, service));
+  nlohmann::ordered_json body = nlohmann::ordered_json::array();
+  body.push_back(format::ValueJson(state->winner.value));
+  body.push_back(std::move(*revisions));
+  response = JsonResponse(body);
+  SetVersionHeaders(*state, &response);
+  return response;
+}
+
+Response GetRestKeyInfo(const Request& request, Service& service, const RestPath& path) {
+  auto parsed = ParseRestQuery(request.query_string, {"at"});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  RestQuery& query = std::get<RestQuery>(parsed);
+  if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
+    return RestError(*refused);
+  }
+  if (auto error = CheckKeyAndFork(path, service, false)) return RestError(*error);
+
+  auto read = ReadKey(service, path, query.at);
+  if (auto* error = std::get_if<Response>(&read)) return std::move(*error);
+  KeyState* state = std::get_if<KeyState>(&read);
+  if (state == nullptr || state->winner.deleted) {
+    return RestError({404,
+                      "key '" + path.key + "' does not exist on fork '" + ForkOf(path, service) +
+                          "'" + (state == nullptr ? "" : " (it was deleted)"),
+                      "not_found"});
+  }
+  auto history = service.store->History(state->winner.id, 1, kAllRevisions, false);
+  if (!history.ok()) return RestStoreError(history.status(), service, ForkOf(path, service));
+  nlohmann::ordered_json heads = nlohmann::ordered_json::array();
+  for (const Version& head : state->heads) heads.push_back(head.id.Hex());
+  nlohmann::ordered_json body = {
+      {"key", path.key},
+      {"revision_count", history->size()},
+      {"fork", ForkOf(path, service)},
+      {"heads", std::move(heads)},
+      {"created", format::FormatRfc3339(state->created_time_ns)},
+      {"updated", format::FormatRfc3339(state->winner.time_ns)},
+      {"revision", state->revision},
+      {"size", state->winner.size},
+      {"conflicts", state->heads.size() - 1},
+      {"version", state->winner.id.Hex()},
+  };
+  Response response = JsonResponse(body);
+  SetVersionHeaders(*state, &response);
+  return response;
+}
+
+Response ListRestKeys(const Request& request, Service& service) {
+  auto parsed = ParseRestQuery(request.query_string, {"prefix", "fork", "limit", "after"});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  RestQuery& query = std::get<RestQuery>(parsed);
+  if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
+    return RestError(*refused);
+  }
+  const std::string branch = query.fork.value_or(service.config.default_branch);
+  KeyListOptions options;
+  options.prefix = query.prefix;
+  options.start_after = query.after;
+  options.limit = query.limit + 1;  // one more says whether there is a next page
+  auto listed = service.store->ListKeys(branch, options);
+  if (!listed.ok()) return RestStoreError(listed.status(), service, branch);
+  nlohmann::ordered_json keys = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < listed->size() && i < query.limit; ++i) {
+    keys.push_back((*listed)[i].winner.key);
+  }
+  nlohmann::ordered_json body = {{"fork", branch}, {"keys", keys}};
+  // The next page: after=NEXT (null on the last page).
+  body["next"] =
+      listed->size() > query.limit ? nlohmann::ordered_json(keys.back()) : nlohmann::ordered_json();
+  Response response = JsonResponse(body);
+  response.headers.Set("Cache-Control", "no-cache");
+  return response;
+}
+
+}  // namespace kvs::fcgi
