@@ -65,11 +65,13 @@ class ConfigParser {
                               {{"public", ReadAccess::kPublic}, {"secret", ReadAccess::kSecret}}));
       } else if (key == "limits") {
         KVS_RETURN_IF_ERROR(ParseLimits(value, &config.limits));
+      } else if (key == "merge") {
+        KVS_RETURN_IF_ERROR(ParseMergeRules(value, &config.merge_rules));
       } else {
         return Error(key_node.Mark(),
                      "unknown key '" + key +
                          "' (known: data_dir, auth_file, default_branch, sync, read_access, "
-                         "limits)");
+                         "limits, merge)");
       }
     }
     if (!has_data_dir) {
@@ -112,6 +114,29 @@ class ConfigParser {
     std::filesystem::path path(text);
     if (path.is_relative()) path = directory_ / path;
     return path.lexically_normal().string();
+  }
+
+  // merge: a mapping of key pattern -> merge function, kept in file order.
+  Status ParseMergeRules(const YAML::Node& node, std::vector<MergeRule>* rules) const {
+    if (node.IsNull()) return Status::OK();
+    if (!node.IsMap())
+      return Error(node.Mark(), "merge must be a mapping of key pattern: function");
+    for (const auto& entry : node) {
+      const YAML::Node& pattern = entry.first;
+      if (!pattern.IsScalar() || pattern.Scalar().empty()) {
+        return Error(pattern.Mark(), "a merge rule needs a key pattern, like counters/*");
+      }
+      KVS_ASSIGN_OR_RETURN(std::string name,
+                           NonEmptyScalar("merge." + pattern.Scalar(), entry.second));
+      auto function = merge::ParseMergeFunction(name);
+      if (!function) {
+        return Error(entry.second.Mark(), "merge." + pattern.Scalar() + ": unknown function '" +
+                                              name + "' (known: " + merge::MergeFunctionNames() +
+                                              ")");
+      }
+      rules->push_back(MergeRule{pattern.Scalar(), *function});
+    }
+    return Status::OK();
   }
 
   Result<size_t> PositiveInteger(const std::string& key, const YAML::Node& value) const {

@@ -10,6 +10,8 @@
 //     max_value_bytes: 1048576
 //     max_body_bytes: 8388608
 //     max_keys_per_transaction: 1000
+//   merge:                      # key pattern -> merge function, first match wins
+//     counters/*: counter       # (fnmatch globs: * and ? match any character)
 //
 // Relative paths are relative to the directory of the config file, so a
 // config works wherever the server's working directory is. Unknown or
@@ -24,9 +26,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kvs/status.h"
 #include "kvs/store.h"
+#include "merge/branch_merge.h"
 
 namespace kvs::fcgi {
 
@@ -38,6 +42,8 @@ struct Limits {
   size_t max_body_bytes = 8 << 20;  // the whole request body as sent
   size_t max_keys_per_transaction = 1000;
 };
+
+using merge::MergeRule;
 
 enum class ReadAccess {
   kPublic,  // anyone may read
@@ -52,6 +58,7 @@ struct Config {
   SyncMode sync = SyncMode::kSync;
   ReadAccess read_access = ReadAccess::kPublic;
   Limits limits;
+  std::vector<MergeRule> merge_rules;  // in file order
 
   // What the store is opened with: the sync mode, and the limits the store
   // enforces itself as a second line of defence.

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -25,6 +26,7 @@ struct Pool {
   int stop_fd;  // readable once the server is stopping (a pipe's read end)
   Service* service;
   std::mutex accept_mu;  // held by the one thread waiting for a connection
+  std::atomic<bool> stopping{false};  // set before stop_fd becomes readable
 };
 
 // Blocks until a connection is waiting (true) or the server stops (false).
@@ -58,13 +60,20 @@ void Worker(Pool& pool) {
   FCGX_InitRequest(&request, pool.listen_fd, 0);
   for (;;) {
     {
+      // Accept first and wait only when no connection is queued: under load
+      // one is, and the poll() would be a system call per request for
+      // nothing. The stop flag is checked before each accept, so a busy
+      // server still stops after the requests it is serving.
       std::lock_guard<std::mutex> lock(pool.accept_mu);
-      if (!WaitForConnection(pool)) break;
+      if (pool.stopping.load(std::memory_order_acquire)) break;
       int accepted = FCGX_Accept_r(&request);
       if (accepted < 0) {
-        // EAGAIN: another process took the connection. Anything else (out
-        // of file descriptors, ...) is retried after a pause, not spun on.
-        if (accepted != -EAGAIN && accepted != -EWOULDBLOCK) {
+        if (accepted == -EAGAIN || accepted == -EWOULDBLOCK) {
+          // Nothing queued (or another process took it): wait for more.
+          if (!WaitForConnection(pool)) break;
+        } else {
+          // Out of file descriptors and the like: retried after a pause,
+          // not spun on.
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
         continue;
@@ -105,6 +114,7 @@ Status ServeFastCgi(int listen_fd, int threads, Service& service) {
   while (sigwait(&stop, &signal_number) != 0) {
   }
   // Closing the write end makes the read end readable for every worker.
+  pool.stopping.store(true, std::memory_order_release);
   close(stop_pipe[1]);
   for (std::thread& worker : workers) worker.join();
   close(stop_pipe[0]);

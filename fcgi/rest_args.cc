@@ -109,6 +109,22 @@ std::variant<RestQuery, HttpError> ParseRestQuery(std::string_view query_string,
       query.limit = *limit;
     } else if (name == "after") {
       query.after = value;
+    } else if (name == "branch") {
+      if (auto error = CheckForkName(value)) return std::move(*error);
+      query.branch = value;
+    } else if (name == "from") {
+      query.from = value;
+    } else if (name == "to") {
+      query.to = value;
+    } else if (name == "into") {
+      query.into = value;
+    } else if (name == "before") {
+      query.before = value;
+    } else if (name == "dry_run") {
+      if (value != "true" && value != "false" && value != "1" && value != "0") {
+        return HttpError{400, "dry_run must be true or false, not '" + value + "'"};
+      }
+      query.dry_run = value == "true" || value == "1";
     }
   }
   return query;

@@ -1,5 +1,6 @@
-// The REST face's query parameters, parsed once into typed values before a
-// handler acts, and the checks of the names its paths carry.
+// The query parameters of the REST face and of the branch endpoints
+// (/_branches, /_log, /_diff, /_reset, /_merge), parsed once into typed
+// values before a handler acts, and the checks of the names paths carry.
 //
 // Each route names the parameters it takes; any other is a 400, so a typo
 // never silently changes an answer. Every route also takes auth (the secret,
@@ -35,13 +36,18 @@ struct RestQuery {
   std::optional<std::string> fork;               // /keys
   size_t limit = 100;                            // /keys
   std::string after;                             // /keys: list keys after this one
+  std::optional<std::string> branch;             // /_log, /_reset (a valid fork name)
+  std::optional<std::string> from, to, into;     // /_diff, /_merge, /_reset: as given
+  std::optional<std::string> before;             // /_log: a commit id, as given
+  bool dry_run = false;                          // /_merge
   std::vector<std::string> credentials;          // every auth=
 };
 
 inline constexpr size_t kMaxKeysPerPage = 1000;
 
 // Parses query_string, accepting only the given parameter names (of
-// revisions, patch, at, strategy, prefix, fork, limit, after) besides auth
+// revisions, patch, at, strategy, prefix, fork, limit, after, branch, from,
+// to, into, before, dry_run) besides auth
 // and _. Errors carry a code: "bad_at", "unknown_strategy", "bad_fork", or
 // the status's own.
 std::variant<RestQuery, HttpError> ParseRestQuery(std::string_view query_string,

@@ -18,28 +18,46 @@
 namespace kvs::fcgi {
 namespace {
 
-// The earlier revisions of state's winner as the query asks for them.
-Result<nlohmann::ordered_json> RevisionsJson(Store& store, const KeyState& state,
-                                             const RestQuery& query) {
-  nlohmann::ordered_json revisions = nlohmann::ordered_json::array();
-  if (query.revisions == 0) return revisions;
-  KVS_ASSIGN_OR_RETURN(std::vector<Version> history,
-                       store.History(state.winner.id, 1, query.revisions, true));
-  std::string newer = state.winner.deleted ? std::string() : state.winner.value;
-  for (const Version& v : history) {
-    if (query.patch) {
-      revisions.push_back(v.deleted ? nlohmann::ordered_json() : format::ValueJson(v.value));
-      continue;
+// The answer [value, revisions] for state's winner as the query asks for
+// it, written straight into a string: a key's whole history can be large,
+// and a JSON tree of it would cost several times the answer in memory.
+Result<std::string> ValueWithRevisions(Store& store, const KeyState& state,
+                                       const RestQuery& query) {
+  std::string out = "[";
+  format::AppendJsonValue(&out, state.winner.value);
+  out += ",[";
+  if (query.revisions > 0) {
+    KVS_ASSIGN_OR_RETURN(std::vector<Version> history,
+                         store.History(state.winner.id, 1, query.revisions, true));
+    std::string_view newer = state.winner.value;
+    for (size_t i = 0; i < history.size(); ++i) {
+      const Version& v = history[i];
+      if (i > 0) out.push_back(',');
+      const std::string_view older = v.deleted ? std::string_view() : std::string_view(v.value);
+      if (query.patch) {
+        if (v.deleted) {
+          out += "null";
+        } else {
+          format::AppendJsonValue(&out, older);
+        }
+        continue;
+      }
+      out.push_back('[');
+      bool first = true;
+      for (const merge::Edit& edit : merge::DiffChars(newer, older)) {
+        out += first ? "[\"" : ",[\"";
+        first = false;
+        out += merge::EditOpName(edit.op);
+        out += "\",";
+        format::AppendJsonValue(&out, edit.text);
+        out.push_back(']');
+      }
+      out.push_back(']');
+      newer = older;
     }
-    const std::string& older = v.deleted ? std::string() : v.value;
-    nlohmann::ordered_json patch = nlohmann::ordered_json::array();
-    for (const merge::Edit& edit : merge::DiffChars(newer, older)) {
-      patch.push_back({merge::EditOpName(edit.op), format::ValueJson(edit.text)});
-    }
-    revisions.push_back(std::move(patch));
-    newer = older;
   }
-  return revisions;
+  out += "]]\n";
+  return out;
 }
 
 void SetVersionHeaders(const KeyState& state, Response* response) {
@@ -96,12 +114,9 @@ Response GetRestKey(const Request& request, Service& service, const RestPath& pa
     SetVersionHeaders(*state, &response);
     return response;
   }
-  auto revisions = RevisionsJson(*service.store, *state, query);
-  if (!revisions.ok()) return RestStoreError(revisions.status(), service, ForkOf(path, service));
-  nlohmann::ordered_json body = nlohmann::ordered_json::array();
-  body.push_back(format::ValueJson(state->winner.value));
-  body.push_back(std::move(*revisions));
-  response = JsonResponse(body);
+  auto body = ValueWithRevisions(*service.store, *state, query);
+  if (!body.ok()) return RestStoreError(body.status(), service, ForkOf(path, service));
+  response = ContentResponse("application/json", std::move(*body));
   SetVersionHeaders(*state, &response);
   return response;
 }

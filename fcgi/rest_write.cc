@@ -3,7 +3,7 @@
 // one store transaction; a refused request writes nothing.
 #include <variant>
 
-#include "fcgi/key_merge.h"
+#include "merge/key_merge.h"
 #include "fcgi/rest_args.h"
 #include "fcgi/rest_handlers.h"
 #include "format/json_value.h"
@@ -190,10 +190,10 @@ Response MergeRestKey(const Request& request, Service& service, const RestPath& 
     }
     if (!target.ok()) return StoreErrorResponse(target.status(), Format::kJson);
 
-    auto plan = PlanKeyMerge(store, *source, *target, query.strategy);
+    auto plan = merge::PlanKeyMerge(store, *source, *target, query.strategy);
     if (!plan.ok()) return StoreErrorResponse(plan.status(), Format::kJson);
-    const std::string outcome(KeyMergeOutcomeName(plan->outcome));
-    if (plan->outcome == KeyMergePlan::Outcome::kConflict) {
+    const std::string outcome(merge::KeyMergeOutcomeName(plan->outcome));
+    if (plan->outcome == merge::KeyMergePlan::Outcome::kConflict) {
       nlohmann::ordered_json body = {
           {"status", "error"},
           {"error", "conflict"},

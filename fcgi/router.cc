@@ -1,6 +1,8 @@
 // Dispatch on PATH_INFO and method.
 #include "fcgi/router.h"
 
+#include "fcgi/branch_face.h"
+#include "fcgi/branch_merge.h"
 #include "fcgi/classic.h"
 #include "fcgi/history_face.h"
 #include "fcgi/key_listing.h"
@@ -23,7 +25,9 @@ Response MethodNotAllowed(const Request& request, std::string allowed) {
 // an argument in the path.
 struct SystemRoute {
   enum class Path { kExact, kWithArgument };
-  enum class Methods { kRead, kPost };  // GET and HEAD, or POST only
+  // GET and HEAD, POST only, or whatever the handler accepts (it answers
+  // 405 itself).
+  enum class Methods { kRead, kPost, kAny };
   std::string_view path;
   Path shape;
   Methods methods;
@@ -43,6 +47,12 @@ constexpr SystemRoute kSystemRoutes[] = {
     {"/_future", P::kWithArgument, M::kRead, GetFuture},
     {"/_concestor", P::kExact, M::kRead, GetConcestor},
     {"/_list", P::kExact, M::kRead, ListAllVersions},
+    {"/_branches", P::kWithArgument, M::kAny, BranchesEndpoint},
+    {"/_log", P::kExact, M::kRead, GetLog},
+    {"/_diff", P::kExact, M::kRead, GetDiff},
+    {"/_reset", P::kExact, M::kPost, ResetBranchEndpoint},
+    {"/_merge", P::kExact, M::kPost, MergeBranches},
+    {"/_txn", P::kExact, M::kPost, CommitTransaction},
 };
 
 bool Matches(const SystemRoute& route, std::string_view path) {
@@ -62,6 +72,7 @@ Response Route(const Request& request, Service& service) {
   }
   for (const SystemRoute& route : kSystemRoutes) {
     if (!Matches(route, request.path_info)) continue;
+    if (route.methods == M::kAny) return route.handler(request, service);
     if (route.methods == M::kPost) {
       if (request.method == "POST") return route.handler(request, service);
       return MethodNotAllowed(request, "POST");

@@ -65,6 +65,35 @@ std::string Base64Encode(std::string_view bytes) {
   return out;
 }
 
+std::optional<std::string> Base64Decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  auto sextet = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    const bool last = i + 4 == text.size();
+    const int pad = last ? (text[i + 3] == '=') + (text[i + 2] == '=') : 0;
+    if (pad == 1 && text[i + 2] == '=') return std::nullopt;  // "x=y=" is not padding
+    uint32_t bits = 0;
+    for (int j = 0; j < 4 - pad; ++j) {
+      int v = sextet(text[i + j]);
+      if (v < 0) return std::nullopt;
+      bits |= static_cast<uint32_t>(v) << (18 - 6 * j);
+    }
+    out.push_back(static_cast<char>(bits >> 16));
+    if (pad < 2) out.push_back(static_cast<char>((bits >> 8) & 0xFF));
+    if (pad < 1) out.push_back(static_cast<char>(bits & 0xFF));
+  }
+  return out;
+}
+
 void SetJsonValue(nlohmann::ordered_json& object, const std::string& value) {
   if (IsValidUtf8(value)) {
     object["value"] = value;
@@ -77,6 +106,51 @@ void SetJsonValue(nlohmann::ordered_json& object, const std::string& value) {
 nlohmann::ordered_json ValueJson(std::string_view value) {
   if (IsValidUtf8(value)) return std::string(value);
   return {{"base64", Base64Encode(value)}};
+}
+
+void AppendJsonValue(std::string* out, std::string_view value) {
+  if (!IsValidUtf8(value)) {
+    *out += "{\"base64\":\"";
+    *out += Base64Encode(value);
+    *out += "\"}";
+    return;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (char c : value) {
+    switch (c) {
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
+      case '\b':
+        *out += "\\b";
+        break;
+      case '\f':
+        *out += "\\f";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          *out += "\\u00";
+          out->push_back(kHex[(c >> 4) & 0xF]);
+          out->push_back(kHex[c & 0xF]);
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
 }
 
 std::string DumpJson(const nlohmann::ordered_json& object) {

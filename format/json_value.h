@@ -9,6 +9,7 @@
 #define KVS_FORMAT_JSON_VALUE_H_
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,9 @@ bool IsValidUtf8(std::string_view bytes);
 // Standard base64 with '=' padding.
 std::string Base64Encode(std::string_view bytes);
 
+// Decodes standard base64 (padding required); nullopt for anything else.
+std::optional<std::string> Base64Decode(std::string_view text);
+
 // Sets object["value"] to value, as a string when it is valid UTF-8, else
 // base64 with object["encoding"] = "base64".
 void SetJsonValue(nlohmann::ordered_json& object, const std::string& value);
@@ -28,6 +32,10 @@ void SetJsonValue(nlohmann::ordered_json& object, const std::string& value);
 // A value standing alone in a JSON document (an array element, a patch's
 // text): a string when it is valid UTF-8, else {"base64": "..."}.
 nlohmann::ordered_json ValueJson(std::string_view value);
+
+// Appends ValueJson(value) serialized, without building a JSON tree: for
+// answers that hold many values (a key's whole history).
+void AppendJsonValue(std::string* out, std::string_view value);
 
 // object serialized on one line plus a newline. Never throws: text that is
 // not UTF-8 (which SetJsonValue never produces) is replaced.

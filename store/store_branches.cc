@@ -1,5 +1,6 @@
 // Branches: creation (O(1): the new branch shares its source's tree),
-// deletion, and the diff of two branch states.
+// deletion, reset to a commit, and the diff of two branch states.
+#include "store/branch_edit.h"
 #include "store/format.h"
 #include "store/store_impl.h"
 
@@ -69,6 +70,83 @@ Status StoreImpl::DeleteBranch(std::string_view name) {
       .status();
 }
 
+namespace {
+
+// The user keys with a history entry in one tree and not the other: every
+// key whose state differs between the two trees is among them.
+Result<std::vector<std::string>> TouchedKeys(const RecordSource& source, uint64_t root_a,
+                                             uint64_t root_b) {
+  std::vector<std::string> touched;
+  KVS_RETURN_IF_ERROR(TreeDiff(source, root_a, root_b, "", "",
+                               [&](std::string_view tree_key, std::optional<std::string_view>,
+                                   std::optional<std::string_view>) -> Status {
+                                 std::string_view key;
+                                 uint64_t rev;
+                                 if (!ParseBranchTreeKey(tree_key, &key, &rev)) {
+                                   return Status::Corruption("malformed branch tree key");
+                                 }
+                                 if (touched.empty() || touched.back() != key) {
+                                   touched.emplace_back(key);
+                                 }
+                                 return Status::OK();
+                               }));
+  return touched;
+}
+
+}  // namespace
+
+Result<WriteResult> StoreImpl::ResetBranch(std::string_view name, const CommitId& to) {
+  KVS_RETURN_IF_ERROR(ValidateBranchName(name));
+  KVS_ASSIGN_OR_RETURN(CommitInfo commit, GetCommit(to));
+  // The tree `to` left its branch with, read from the committed snapshot.
+  KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
+  KVS_ASSIGN_OR_RETURN(uint64_t global_at, GlobalRootAt(snap, commit.revision));
+  KVS_ASSIGN_OR_RETURN(BranchEntry then, ReadBranchEntry(snap, global_at, commit.branch));
+  const uint64_t old_root = then.root;
+  std::string branch(name);
+  const ReplicaId replica = identity_.replica;
+  return RunTransaction(
+      [&](TxnContext* ctx) -> Result<WriteResult> {
+        BranchEdit edit(ctx, branch);
+        KVS_RETURN_IF_ERROR(edit.Load());
+        KVS_ASSIGN_OR_RETURN(std::vector<std::string> keys,
+                             TouchedKeys(*ctx->source, edit.root(), old_root));
+        WriteResult result;
+        result.revision = ctx->revision;
+        result.time_ns = ctx->time_ns;
+        for (const std::string& key : keys) {
+          KVS_ASSIGN_OR_RETURN(std::optional<KeyEntry> was,
+                               FindKeyEntry(*ctx->source, old_root, key, ~uint64_t{0}));
+          KVS_ASSIGN_OR_RETURN(std::optional<KeyEntry> now, edit.Current(key));
+          if (was) {
+            if (!now || !SameHeads(*was, *now)) edit.SetEntry(key, std::move(*was));
+            continue;
+          }
+          if (!now || now->heads.front().deleted) continue;
+          // The key did not exist at `to`: it is deleted, by a tombstone
+          // that replaces its current heads.
+          VersionRecord tombstone;
+          tombstone.key = key;
+          tombstone.deleted = true;
+          tombstone.time_ns = ctx->time_ns;
+          tombstone.replica = replica;
+          tombstone.revision = ctx->revision;
+          std::vector<VersionId> parents;
+          for (const HeadRef& h : now->heads) {
+            tombstone.parents.push_back(ParentRef{h.id, h.offset});
+            parents.push_back(h.id);
+          }
+          tombstone.id =
+              ComputeVersionId(key, parents, true, std::string_view(), ctx->time_ns, replica);
+          KVS_RETURN_IF_ERROR(edit.AddVersion(tombstone).status());
+          result.versions.push_back(tombstone.id);
+        }
+        KVS_ASSIGN_OR_RETURN(result.commit, edit.Finish());
+        return result;
+      },
+      0);
+}
+
 Result<std::vector<DiffEntry>> StoreImpl::Diff(std::string_view from_branch,
                                                const ReadPoint& from_at, std::string_view to_branch,
                                                const ReadPoint& to_at) {
@@ -78,19 +156,7 @@ Result<std::vector<DiffEntry>> StoreImpl::Diff(std::string_view from_branch,
   // Every key whose state differs has at least one history entry present on
   // one side only, so the tree diff (which skips shared subtrees) finds it;
   // then the key's current entries on both sides are compared.
-  std::vector<std::string> touched;
-  KVS_RETURN_IF_ERROR(TreeDiff(snap, a.root, b.root, "", "",
-                               [&](std::string_view tree_key, std::optional<std::string_view>,
-                                   std::optional<std::string_view>) -> Status {
-                                 std::string_view key;
-                                 uint64_t rev;
-                                 if (!ParseBranchTreeKey(tree_key, &key, &rev)) {
-                                   return Status::Corruption("malformed branch tree key");
-                                 }
-                                 if (touched.empty() || touched.back() != key)
-                                   touched.emplace_back(key);
-                                 return Status::OK();
-                               }));
+  KVS_ASSIGN_OR_RETURN(std::vector<std::string> touched, TouchedKeys(snap, a.root, b.root));
   std::vector<DiffEntry> out;
   for (const std::string& key : touched) {
     KVS_ASSIGN_OR_RETURN(std::optional<KeyEntry> ea, FindKeyEntry(snap, a.root, key, ~uint64_t{0}));

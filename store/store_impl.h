@@ -2,7 +2,8 @@
 //   store/store_open.cc      opening, creating, snapshots, generations
 //   store/store_read.cc      key, version-graph and commit reads
 //   store/store_write.cc     transactions and the group commit
-//   store/store_branches.cc  branch creation and deletion, diff
+//   store/store_branches.cc  branch creation, deletion and reset, diff
+//   store/branch_edit.*      a transaction's staged changes to one branch
 //   store/check.cc           Check
 //   store/compaction.cc      Compact
 #ifndef KVS_STORE_STORE_IMPL_H_
@@ -56,6 +57,7 @@ class StoreImpl : public Store {
   Result<WriteResult> Write(const WriteBatch& batch) override;
   Result<WriteResult> CopyKey(std::string_view key, std::string_view from,
                               std::string_view to) override;
+  Result<WriteResult> ResetBranch(std::string_view name, const CommitId& to) override;
   Result<WriteResult> ApplyReplicated(const ReplicationBatch& batch) override;
   Result<std::string> Checkpoint(std::string_view peer) override;
 

@@ -9,10 +9,10 @@
 // results. A failed write or sync is sticky: the file's state after it is
 // unknown, so the store refuses writes until it is reopened.
 #include <algorithm>
-#include <map>
 #include <optional>
 #include <set>
 
+#include "store/branch_edit.h"
 #include "store/format.h"
 #include "store/store_impl.h"
 
@@ -136,134 +136,6 @@ Result<Snapshot> StoreImpl::FollowCompaction() {
 
 namespace {
 
-// The changes of one transaction to one branch, applied at the end so a
-// key written twice (replication) reads its own pending state.
-class BranchEdit {
- public:
-  BranchEdit(TxnContext* ctx, std::string branch) : ctx_(ctx), branch_name_(std::move(branch)) {}
-
-  // Reads the branch's current entry; with create_if_missing, a missing
-  // branch starts empty here and is stored by Finish.
-  Status Load(bool create_if_missing = false) {
-    Result<BranchEntry> entry = ReadBranchEntryThrough();
-    if (entry.status().IsNotFound() && create_if_missing) {
-      branch_ = BranchEntry{0, 0, CommitId(), ctx_->revision, ctx_->time_ns};
-      return Status::OK();
-    }
-    KVS_ASSIGN_OR_RETURN(branch_, std::move(entry));
-    return Status::OK();
-  }
-
-  uint64_t root() const { return branch_.root; }
-
-  // The key's current entry, including this transaction's changes.
-  Result<std::optional<KeyEntry>> Current(const std::string& key) {
-    auto it = pending_.find(key);
-    if (it != pending_.end()) return std::optional<KeyEntry>(it->second);
-    return FindKeyEntry(*ctx_->source, branch_.root, key, ctx_->revision);
-  }
-
-  // Stores version v (already hashed) and makes it a head of its key:
-  // it replaces exactly its parents among the heads.
-  Result<uint64_t> AddVersion(const VersionRecord& v) {
-    uint64_t offset = ctx_->builder->Append(format::kVersionRecord, EncodeVersion(v));
-    KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Version(v.id), EncodeU64Value(offset)));
-    bool has_stored_parent = false;
-    for (const ParentRef& p : v.parents) {
-      KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Link(p.id, v.id), ""));
-      has_stored_parent = has_stored_parent || p.offset != 0;
-    }
-    if (!has_stored_parent) KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Tail(v.key, v.id), ""));
-
-    std::string key(v.key);
-    KVS_ASSIGN_OR_RETURN(std::optional<KeyEntry> current, Current(key));
-    KeyEntry next;
-    next.created_time_ns = current ? current->created_time_ns : v.time_ns;
-    if (current) {
-      for (const HeadRef& h : current->heads) {
-        bool replaced = std::any_of(v.parents.begin(), v.parents.end(),
-                                    [&](const ParentRef& p) { return p.id == h.id; });
-        if (!replaced) next.heads.push_back(h);
-      }
-    }
-    next.heads.push_back(HeadRef{v.id, offset, v.time_ns, v.deleted});
-    SortHeads(&next.heads);
-    pending_[key] = std::move(next);
-    return offset;
-  }
-
-  // Makes entry the key's state here, as of this transaction.
-  void SetEntry(const std::string& key, KeyEntry entry) {
-    SortHeads(&entry.heads);
-    pending_[key] = std::move(entry);
-  }
-
-  // Stages a branch tree entry written as it is (a key's past state copied
-  // from another branch); Finish writes it before the pending entries.
-  void CopyTreeEntry(std::string tree_key, std::string value) {
-    copied_.emplace_back(std::move(tree_key), std::move(value));
-  }
-
-  // Writes the key entries, the branch's new root and (when anything
-  // changed) a commit; returns the commit id (zero when none).
-  Result<CommitId> Finish() {
-    if (pending_.empty()) return CommitId();
-    TreeWriter tree(ctx_->source, branch_.root);
-    for (const auto& [tree_key, value] : copied_) KVS_RETURN_IF_ERROR(tree.Put(tree_key, value));
-    std::vector<std::pair<std::string, std::vector<VersionId>>> changes;
-    for (const auto& [key, entry] : pending_) {
-      KVS_RETURN_IF_ERROR(tree.Put(BranchTreeKey(key, ctx_->revision), EncodeKeyEntry(entry)));
-      std::vector<VersionId> heads;
-      for (const HeadRef& h : entry.heads) heads.push_back(h.id);
-      changes.emplace_back(key, std::move(heads));
-    }
-    KVS_ASSIGN_OR_RETURN(branch_.root, tree.Flush(ctx_->builder));
-
-    CommitRecord commit;
-    if (!branch_.head_commit.IsZero()) commit.parents.push_back(branch_.head_commit);
-    commit.branch = branch_name_;
-    commit.revision = ctx_->revision;
-    commit.time_ns = ctx_->time_ns;
-    commit.id = ComputeCommitId(branch_name_, commit.parents, ctx_->time_ns, changes);
-    for (auto& change : changes) commit.keys.push_back(std::move(change.first));
-    ctx_->commit_offset = ctx_->builder->Append(format::kCommitRecord, EncodeCommit(commit));
-    KVS_RETURN_IF_ERROR(
-        ctx_->global->Put(gkey::Commit(commit.id),
-                          EncodeU64Value(ctx_->revision) + EncodeU64Value(ctx_->commit_offset)));
-
-    branch_.head_revision = ctx_->revision;
-    branch_.head_commit = commit.id;
-    KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Branch(branch_name_), EncodeBranchEntry(branch_)));
-    return commit.id;
-  }
-
- private:
-  Result<BranchEntry> ReadBranchEntryThrough() {
-    auto value = ctx_->global->Get(gkey::Branch(branch_name_));
-    if (!value.ok()) {
-      if (value.status().IsNotFound()) {
-        return Status::NotFound("branch '" + branch_name_ + "' does not exist");
-      }
-      return value.status();
-    }
-    return DecodeBranchEntry(*value);
-  }
-
-  TxnContext* ctx_;
-  std::string branch_name_;
-  BranchEntry branch_;
-  std::map<std::string, KeyEntry> pending_;  // sorted, so commits hash the same everywhere
-  std::vector<std::pair<std::string, std::string>> copied_;
-};
-
-// The record offset of a stored version, read through the transaction's
-// pending edits; NotFound when the version is not stored.
-Result<uint64_t> StoredOffset(TxnContext* ctx, const VersionId& id) {
-  auto value = ctx->global->Get(gkey::Version(id));
-  if (!value.ok()) return value.status();
-  return DecodeU64Value(*value);
-}
-
 std::string HeadList(const std::vector<VersionId>& ids) {
   std::string out;
   for (const VersionId& id : ids) out += (out.empty() ? "" : ", ") + id.Hex().substr(0, 12);
@@ -360,6 +232,7 @@ Result<WriteResult> ApplyWrites(TxnContext* ctx, const WriteBatch& batch,
     KVS_RETURN_IF_ERROR(edit.AddVersion(v).status());
     result.versions.push_back(v.id);
   }
+  edit.AddMergedCommits(batch.merged_commits);
   KVS_ASSIGN_OR_RETURN(result.commit, edit.Finish());
   return result;
 }
@@ -436,13 +309,6 @@ Result<WriteResult> StoreImpl::Write(const WriteBatch& batch) {
 }
 
 namespace {
-
-bool SameHeads(const KeyEntry& a, const KeyEntry& b) {
-  std::set<VersionId> ids_a, ids_b;
-  for (const HeadRef& h : a.heads) ids_a.insert(h.id);
-  for (const HeadRef& h : b.heads) ids_b.insert(h.id);
-  return ids_a == ids_b;
-}
 
 Result<WriteResult> CopyKeyHistory(TxnContext* ctx, const std::string& key, const std::string& from,
                                    const std::string& to) {

@@ -81,7 +81,7 @@ TEST_CASE("an empty auth_file means no secret file") {
 TEST_CASE("config errors name the file, the line and the column") {
   CHECK(ErrorOf("data_dir: d\nsnyc: none\n") ==
         "/etc/kvs/kvs.yaml:2:1: unknown key 'snyc' (known: data_dir, auth_file, default_branch, "
-        "sync, read_access, limits)");
+        "sync, read_access, limits, merge)");
   CHECK_THAT(ErrorOf("data_dir: d\nsync: sometimes\n"),
              Catch::StartsWith("/etc/kvs/kvs.yaml:2:7: sync must be 'sync' or 'none'"));
   CHECK_THAT(ErrorOf("data_dir: d\nread_access: everyone\n"),
@@ -100,6 +100,20 @@ TEST_CASE("config errors name the file, the line and the column") {
              Catch::StartsWith("/etc/kvs/kvs.yaml:1:11: data_dir needs a single non-empty value"));
   CHECK_THAT(ErrorOf("data_dir: d\ndata_dir: e\n"),
              Catch::StartsWith("/etc/kvs/kvs.yaml:2:1: 'data_dir' appears twice"));
+}
+
+TEST_CASE("merge rules keep their order and name known functions") {
+  Config config = MustParse("data_dir: d\nmerge:\n  counters/*: counter\n  \"*\": lww\n");
+  REQUIRE(config.merge_rules.size() == 2);
+  CHECK(config.merge_rules[0].pattern == "counters/*");
+  CHECK(config.merge_rules[0].function == merge::MergeFunction::kCounter);
+  CHECK(config.merge_rules[1].pattern == "*");
+  CHECK(config.merge_rules[1].function == merge::MergeFunction::kLww);
+  CHECK(MustParse("data_dir: d\n").merge_rules.empty());
+  CHECK_THAT(ErrorOf("data_dir: d\nmerge:\n  hits: average\n"),
+             Catch::StartsWith("/etc/kvs/kvs.yaml:3:9: merge.hits: unknown function 'average'"));
+  CHECK_THAT(ErrorOf("data_dir: d\nmerge: [lww]\n"),
+             Catch::StartsWith("/etc/kvs/kvs.yaml:2:8: merge must be a mapping"));
 }
 
 TEST_CASE("YAML syntax errors keep yaml-cpp's line and reason") {

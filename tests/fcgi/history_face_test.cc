@@ -72,6 +72,9 @@ class AmbiguousPrefixStore : public Store {
                               std::string_view to) override {
     return store_->CopyKey(key, from, to);
   }
+  Result<WriteResult> ResetBranch(std::string_view name, const CommitId& to) override {
+    return store_->ResetBranch(name, to);
+  }
   Result<WriteResult> ApplyReplicated(const ReplicationBatch& b) override {
     return store_->ApplyReplicated(b);
   }

@@ -29,6 +29,17 @@ TEST_CASE("base64 is RFC 4648 with padding") {
   CHECK(Base64Encode(std::string("\0\xff\xfe", 3)) == "AP/+");
 }
 
+TEST_CASE("base64 decodes what it encodes and refuses anything else") {
+  for (std::string bytes : {std::string(), std::string("f"), std::string("fo"),
+                            std::string("foobar"), std::string("\0\xff\xfe", 3)}) {
+    CHECK(Base64Decode(Base64Encode(bytes)) == bytes);
+  }
+  for (const char* bad : {"Zg", "Zg=", "Z===", "Zm9v!A==", "Zg=a", "=Zg="}) {
+    INFO(bad);
+    CHECK_FALSE(Base64Decode(bad).has_value());
+  }
+}
+
 TEST_CASE("a value goes into JSON as a string, or as base64 when it is not UTF-8") {
   nlohmann::ordered_json text;
   SetJsonValue(text, "h\xc3\xa9");
@@ -43,6 +54,19 @@ TEST_CASE("a value standing alone is a string, or a base64 object when it is not
   CHECK(ValueJson("h\xc3\xa9").dump() == "\"h\xc3\xa9\"");
   CHECK(ValueJson("").dump() == "\"\"");
   CHECK(ValueJson(std::string("\xff\x00", 2)).dump() == "{\"base64\":\"/wA=\"}");
+}
+
+TEST_CASE("a value appended as JSON text reads as ValueJson writes it") {
+  std::vector<std::string> values = {"", "plain", "quote \" and \\ slash", "h\xc3\xa9",
+                                     std::string("\xff\x00", 2)};
+  std::string every_ascii;
+  for (int c = 0; c < 128; ++c) every_ascii.push_back(static_cast<char>(c));
+  values.push_back(every_ascii);
+  for (const std::string& value : values) {
+    std::string out;
+    AppendJsonValue(&out, value);
+    CHECK(out == ValueJson(value).dump());
+  }
 }
 
 }  // namespace kvs::format

@@ -234,4 +234,68 @@ TEST_CASE("adopting heads keeps both sides of a merge as a visible fork") {
   CHECK(store->Get("main", "k")->heads.size() == 2);
 }
 
+TEST_CASE("a reset moves a branch back to a commit, and a reset to the old head undoes it") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  WriteResult w1 = MustPut(store.get(), "a", "1");
+  uint64_t r1 = w1.revision;
+  MustPut(store.get(), "a", "2");
+  MustPut(store.get(), "b", "new");
+  CommitId head = store->GetBranch("main")->head_commit;
+
+  auto reset = store->ResetBranch("main", w1.commit);
+  REQUIRE(reset.ok());
+  CHECK(ValueOf(store.get(), "a") == "1");
+  CHECK(ValueOf(store.get(), "b") == "<deleted>");
+  // The past before the reset is still what it was.
+  CHECK(ValueOf(store.get(), "a", "main", ReadPoint::AtRevision(r1 + 1)) == "2");
+  auto commit = store->GetCommit(reset->commit);
+  REQUIRE(commit.ok());
+  CHECK(commit->parents == std::vector<CommitId>{head});
+  CHECK(commit->keys == std::vector<std::string>{"a", "b"});
+
+  REQUIRE(store->ResetBranch("main", head).ok());
+  CHECK(ValueOf(store.get(), "a") == "2");
+  CHECK(ValueOf(store.get(), "b") == "new");
+  auto diff = store->Diff("main", ReadPoint::Latest(), "main", ReadPoint::AtCommit(head));
+  REQUIRE(diff.ok());
+  CHECK(diff->empty());
+
+  CHECK(store->ResetBranch("nope", head).status().IsNotFound());
+  CHECK(store->ResetBranch("main", Hash()).status().IsNotFound());
+}
+
+TEST_CASE("a reset can take another branch's commit") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  MustPut(store.get(), "k", "main's");
+  REQUIRE(store->CreateBranch("dev", "main").ok());
+  WriteResult dev = MustPut(store.get(), "k", "dev's", "dev");
+  MustPut(store.get(), "only-dev", "x", "dev");
+  REQUIRE(store->ResetBranch("main", dev.commit).ok());
+  CHECK(ValueOf(store.get(), "k") == "dev's");
+  CHECK(ValueOf(store.get(), "only-dev") == "<missing>");  // written after that commit
+}
+
+TEST_CASE("a write can name merged commits as more parents of its commit") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  WriteResult base = MustPut(store.get(), "k", "0");
+  REQUIRE(store->CreateBranch("dev", "main").ok());
+  WriteResult dev = MustPut(store.get(), "k", "dev", "dev");
+  WriteBatch merge;
+  merge.Put("k", "merged");
+  merge.merged_commits = {dev.commit};
+  auto merged = store->Write(merge);
+  REQUIRE(merged.ok());
+  auto commit = store->GetCommit(merged->commit);
+  REQUIRE(commit.ok());
+  CHECK(commit->parents == std::vector<CommitId>{base.commit, dev.commit});
+
+  Hash unknown;
+  unknown.bytes[3] = 7;
+  merge.merged_commits = {unknown};
+  CHECK(store->Write(merge).status().IsNotFound());
+}
+
 }  // namespace kvs::test

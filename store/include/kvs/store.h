@@ -144,6 +144,10 @@ struct KeyWrite {
 struct WriteBatch {
   std::string branch = "main";
   std::vector<KeyWrite> writes;
+  // More parents for this transaction's commit, after the branch's head
+  // commit: a merge of branches names the merged branch's head commit, so
+  // the log shows both histories. Each must exist (NotFound).
+  std::vector<CommitId> merged_commits;
 
   WriteBatch& Put(std::string key, std::string value);
   WriteBatch& Delete(std::string key);
@@ -285,6 +289,15 @@ class Store {
   // heads (copying again after no change is a no-op that succeeds).
   virtual Result<WriteResult> CopyKey(std::string_view key, std::string_view from,
                                       std::string_view to) = 0;
+
+  // Moves branch `name` back (or over) to the state of commit `to` (of any
+  // branch) as one new commit, whose parent is the branch's head commit and
+  // whose keys are those the move changed: each takes its heads at `to`,
+  // and a key `to` did not have gets a tombstone. Reads at revisions before
+  // the move still see what the branch held then, and a reset to the former
+  // head commit undoes it. NotFound for an unknown branch or commit;
+  // Compacted when `to`'s state was removed by compaction.
+  virtual Result<WriteResult> ResetBranch(std::string_view name, const CommitId& to) = 0;
 
   // Applies versions written elsewhere, verifying each id against its
   // content (Corruption when it does not match; nothing is applied).

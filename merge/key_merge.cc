@@ -1,10 +1,10 @@
 // Planning a one-key merge: the outcome and the write that carries it out.
-#include "fcgi/key_merge.h"
+#include "merge/key_merge.h"
 
 #include <algorithm>
 #include <vector>
 
-namespace kvs::fcgi {
+namespace kvs::merge {
 namespace {
 
 std::vector<VersionId> HeadIds(const KeyState& state) {
@@ -58,7 +58,7 @@ std::string_view KeyMergeOutcomeName(KeyMergePlan::Outcome outcome) {
 
 Result<KeyMergePlan> PlanKeyMerge(Store& store, const KeyState& source,
                                   const std::optional<KeyState>& target,
-                                  std::optional<merge::MergeFunction> strategy) {
+                                  std::optional<MergeFunction> strategy) {
   using Outcome = KeyMergePlan::Outcome;
   const std::string& key = source.winner.key;
   std::vector<VersionId> source_heads = HeadIds(source);
@@ -94,7 +94,7 @@ Result<KeyMergePlan> PlanKeyMerge(Store& store, const KeyState& source,
     return plan;
   }
 
-  merge::MergeInput input;
+  MergeInput input;
   if (!ancestors.empty()) {
     // Several most recent common ancestors (criss-cross merges): the newest.
     KVS_ASSIGN_OR_RETURN(Version base, store.GetVersion(ancestors.front().id, true));
@@ -102,21 +102,21 @@ Result<KeyMergePlan> PlanKeyMerge(Store& store, const KeyState& source,
   }
   input.ours = {LiveValue(ours), ours.time_ns, ours.id.Hex()};
   input.theirs = {LiveValue(theirs), theirs.time_ns, theirs.id.Hex()};
-  merge::MergeOutcome merged = merge::Merge(*strategy, input);
+  MergeOutcome merged = Merge(*strategy, input);
   switch (merged.kind) {
-    case merge::MergeOutcome::Kind::kValue:
+    case MergeOutcome::Kind::kValue:
       plan.outcome = Outcome::kMerged;
       plan.write = NewVersion(key, std::move(merged.value), both, target_heads);
       break;
-    case merge::MergeOutcome::Kind::kDeleted:
+    case MergeOutcome::Kind::kDeleted:
       plan.outcome = Outcome::kMerged;
       plan.write = NewVersion(key, std::nullopt, both, target_heads);
       break;
-    case merge::MergeOutcome::Kind::kKeepBoth:
+    case MergeOutcome::Kind::kKeepBoth:
       plan.outcome = Outcome::kKeptBoth;
       plan.write = AdoptHeads(key, both, target_heads);
       break;
-    case merge::MergeOutcome::Kind::kConflict:
+    case MergeOutcome::Kind::kConflict:
       plan.outcome = Outcome::kConflict;
       plan.conflict = std::move(merged.reason);
       break;
@@ -124,4 +124,4 @@ Result<KeyMergePlan> PlanKeyMerge(Store& store, const KeyState& source,
   return plan;
 }
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::merge

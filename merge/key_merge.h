@@ -13,8 +13,8 @@
 // the source descends from it, and otherwise gets the function's value as
 // a new version whose parents are both sides' heads, so the history keeps
 // both; keep makes both sides' heads heads of the target (a visible fork).
-#ifndef KVS_FCGI_KEY_MERGE_H_
-#define KVS_FCGI_KEY_MERGE_H_
+#ifndef KVS_MERGE_KEY_MERGE_H_
+#define KVS_MERGE_KEY_MERGE_H_
 
 #include <optional>
 #include <string>
@@ -23,7 +23,7 @@
 #include "kvs/store.h"
 #include "merge/merge_function.h"
 
-namespace kvs::fcgi {
+namespace kvs::merge {
 
 struct KeyMergePlan {
   enum class Outcome { kUpToDate, kOverwrite, kFastForward, kMerged, kKeptBoth, kConflict };
@@ -43,8 +43,8 @@ std::string_view KeyMergeOutcomeName(KeyMergePlan::Outcome outcome);
 // nullopt is the blind overwrite. Reads the common ancestor from store.
 Result<KeyMergePlan> PlanKeyMerge(Store& store, const KeyState& source,
                                   const std::optional<KeyState>& target,
-                                  std::optional<merge::MergeFunction> strategy);
+                                  std::optional<MergeFunction> strategy);
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::merge
 
-#endif  // KVS_FCGI_KEY_MERGE_H_
+#endif  // KVS_MERGE_KEY_MERGE_H_

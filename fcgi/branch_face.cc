@@ -1,0 +1,265 @@
+// Branches, the commit log, diff and reset over HTTP.
+#include "fcgi/branch_face.h"
+
+#include <nlohmann/json.hpp>
+#include <queue>
+#include <set>
+
+#include "fcgi/rest_args.h"
+#include "fcgi/rest_handlers.h"
+#include "format/json_value.h"
+#include "format/time.h"
+
+namespace kvs::fcgi {
+namespace {
+
+constexpr size_t kDefaultLogLimit = 50;
+
+nlohmann::ordered_json BranchJson(const BranchInfo& b) {
+  return {{"name", b.name},
+          {"head_revision", b.head_revision},
+          {"head_commit", b.head_commit.IsZero() ? nlohmann::ordered_json()
+                                                 : nlohmann::ordered_json(b.head_commit.Hex())},
+          {"created_revision", b.created_revision},
+          {"created", format::FormatRfc3339(b.created_time_ns)}};
+}
+
+nlohmann::ordered_json CommitJson(const CommitInfo& c) {
+  nlohmann::ordered_json parents = nlohmann::ordered_json::array();
+  for (const CommitId& p : c.parents) parents.push_back(p.Hex());
+  return {{"id", c.id.Hex()},
+          {"parents", std::move(parents)},
+          {"branch", c.branch},
+          {"revision", c.revision},
+          {"time", format::FormatRfc3339(c.time_ns)},
+          {"keys", c.keys}};
+}
+
+Response Created(nlohmann::ordered_json body) {
+  Response response = JsonResponse(body);
+  response.status = 201;
+  return response;
+}
+
+// POST /_branches {"name", "from", "at"}.
+Response CreateBranchFromBody(const Request& request, Service& service) {
+  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return RestError({400,
+                      "the body must be a JSON object like {\"name\": \"dev\", \"from\": "
+                      "\"main\", \"at\": 42}"});
+  }
+  for (const auto& [field, value] : body.items()) {
+    if (field != "name" && field != "from" && field != "at") {
+      return RestError({400, "unknown field '" + field + "' (known: name, from, at)"});
+    }
+    if (!value.is_string() && !(field == "at" && value.is_number_unsigned())) {
+      return RestError({400, "field '" + field + "' must be a string"});
+    }
+  }
+  if (!body.contains("name")) return RestError({400, "name the new branch: {\"name\": ...}"});
+  std::string name = body["name"];
+  if (auto error = CheckForkName(name)) return RestError(*error);
+  std::string from = body.value("from", service.config.default_branch);
+  if (auto error = CheckForkName(from)) return RestError(*error);
+  ReadPoint at;
+  if (body.contains("at") && body["at"] != "head") {
+    std::string text = body["at"].is_string() ? body["at"].get<std::string>() : body["at"].dump();
+    auto point = ParseReadPoint(text);
+    if (auto* error = std::get_if<HttpError>(&point)) return RestError(*error);
+    at = std::get<ReadPoint>(point);
+  }
+  auto created = service.store->CreateBranch(name, from, at);
+  if (!created.ok()) {
+    if (created.status().code() == Status::Code::kInvalidArgument ||
+        created.status().code() == Status::Code::kCompacted) {
+      return RestError({400, "at: " + created.status().message(), "bad_at"});
+    }
+    return StoreErrorResponse(created.status(), Format::kJson);
+  }
+  return Created(BranchJson(*created));
+}
+
+}  // namespace
+
+std::variant<std::pair<std::string, ReadPoint>, Response> ResolveBranchState(
+    Service& service, std::string_view text, std::string_view parameter) {
+  if (text.size() == 64) {
+    if (auto id = Hash::FromHex(text); id.ok()) {
+      auto commit = service.store->GetCommit(*id);
+      if (!commit.ok()) return StoreErrorResponse(commit.status(), Format::kJson);
+      return std::pair(commit->branch, ReadPoint::AtCommit(*id));
+    }
+  }
+  if (auto error = CheckForkName(text)) {
+    return RestError({400,
+                      std::string(parameter) +
+                          " must name a branch or a commit (64 hex "
+                          "digits), not '" +
+                          std::string(text) + "'",
+                      "bad_fork"});
+  }
+  return std::pair(std::string(text), ReadPoint::Latest());
+}
+
+Response BranchesEndpoint(const Request& request, Service& service) {
+  constexpr std::string_view kPath = "/_branches";
+  const std::string_view rest = std::string_view(request.path_info).substr(kPath.size());
+  const bool reading = request.method == "GET" || request.method == "HEAD";
+  auto parsed = ParseRestQuery(request.query_string, {});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  RestQuery& query = std::get<RestQuery>(parsed);
+
+  if (rest.empty() && reading) {
+    if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
+      return RestError(*refused);
+    }
+    auto branches = service.store->ListBranches();
+    if (!branches.ok()) return StoreErrorResponse(branches.status(), Format::kJson);
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const BranchInfo& b : *branches) list.push_back(BranchJson(b));
+    return JsonResponse({{"branches", std::move(list)}});
+  }
+  const bool creating = rest.empty() && request.method == "POST";
+  const bool deleting = rest.size() > 1 && request.method == "DELETE";
+  if (!creating && !deleting) {
+    Response response = RestError(
+        {405, "use GET or POST /_branches, or DELETE /_branches/NAME; not " + request.method});
+    response.headers.Set("Allow", rest.empty() ? "GET, HEAD, POST" : "DELETE");
+    return response;
+  }
+  if (auto refused = AuthorizeBodyWrite(service, !query.credentials.empty(), request)) {
+    return RestError(*refused);
+  }
+  if (creating) return CreateBranchFromBody(request, service);
+  const std::string name(rest.substr(1));
+  if (auto error = CheckForkName(name)) return RestError(*error);
+  if (name == service.config.default_branch) {
+    return RestError({400, "'" + name + "' is the default branch; it cannot be deleted"});
+  }
+  Status deleted = service.store->DeleteBranch(name);
+  if (!deleted.ok()) return StoreErrorResponse(deleted, Format::kJson, "fork_not_found");
+  return OkResponse({{"deleted", name}});
+}
+
+Response GetLog(const Request& request, Service& service) {
+  auto parsed = ParseRestQuery(request.query_string, {"branch", "limit", "before"});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  RestQuery& query = std::get<RestQuery>(parsed);
+  if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
+    return RestError(*refused);
+  }
+  const size_t limit =
+      query.limit == 100 && request.query_string.find("limit=") == std::string::npos
+          ? kDefaultLogLimit
+          : query.limit;
+  const std::string branch = query.branch.value_or(service.config.default_branch);
+  Store& store = *service.store;
+  // Newest first over every parent (a merge brings the merged branch's
+  // commits), each once: a max-heap on revision.
+  std::priority_queue<std::pair<uint64_t, CommitId>> frontier;
+  std::set<CommitId> queued;
+  auto push = [&](const CommitId& id) -> Status {
+    if (id.IsZero() || !queued.insert(id).second) return Status::OK();
+    KVS_ASSIGN_OR_RETURN(CommitInfo c, store.GetCommit(id));
+    frontier.emplace(c.revision, id);
+    return Status::OK();
+  };
+  if (query.before) {
+    auto id = Hash::FromHex(*query.before);
+    if (!id.ok()) return RestError({400, "before must be a commit id of 64 hex digits"});
+    auto commit = store.GetCommit(*id);
+    if (!commit.ok()) return StoreErrorResponse(commit.status(), Format::kJson);
+    queued.insert(*id);
+    for (const CommitId& p : commit->parents) {
+      if (Status s = push(p); !s.ok()) return StoreErrorResponse(s, Format::kJson);
+    }
+  } else {
+    auto info = store.GetBranch(branch);
+    if (!info.ok()) return StoreErrorResponse(info.status(), Format::kJson, "fork_not_found");
+    if (Status s = push(info->head_commit); !s.ok()) return StoreErrorResponse(s, Format::kJson);
+  }
+  nlohmann::ordered_json commits = nlohmann::ordered_json::array();
+  std::string last;
+  while (!frontier.empty() && commits.size() < limit) {
+    CommitId id = frontier.top().second;
+    frontier.pop();
+    auto commit = store.GetCommit(id);
+    if (!commit.ok()) return StoreErrorResponse(commit.status(), Format::kJson);
+    for (const CommitId& p : commit->parents) {
+      if (Status s = push(p); !s.ok()) return StoreErrorResponse(s, Format::kJson);
+    }
+    last = id.Hex();
+    commits.push_back(CommitJson(*commit));
+  }
+  nlohmann::ordered_json body = {{"branch", branch}, {"commits", std::move(commits)}};
+  // The next page: before=NEXT (null on the last page).
+  body["next"] = frontier.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(last);
+  return JsonResponse(body);
+}
+
+Response GetDiff(const Request& request, Service& service) {
+  auto parsed = ParseRestQuery(request.query_string, {"from", "to"});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  RestQuery& query = std::get<RestQuery>(parsed);
+  if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
+    return RestError(*refused);
+  }
+  if (!query.from || !query.to) {
+    return RestError({400, "name both sides: /_diff?from=BRANCH_OR_COMMIT&to=BRANCH_OR_COMMIT"});
+  }
+  auto from = ResolveBranchState(service, *query.from, "from");
+  if (auto* refused = std::get_if<Response>(&from)) return std::move(*refused);
+  auto to = ResolveBranchState(service, *query.to, "to");
+  if (auto* refused = std::get_if<Response>(&to)) return std::move(*refused);
+  const auto& [from_branch, from_at] = std::get<std::pair<std::string, ReadPoint>>(from);
+  const auto& [to_branch, to_at] = std::get<std::pair<std::string, ReadPoint>>(to);
+  auto diff = service.store->Diff(from_branch, from_at, to_branch, to_at);
+  if (!diff.ok()) return StoreErrorResponse(diff.status(), Format::kJson, "fork_not_found");
+  nlohmann::ordered_json added = nlohmann::ordered_json::array();
+  nlohmann::ordered_json removed = nlohmann::ordered_json::array();
+  nlohmann::ordered_json modified = nlohmann::ordered_json::array();
+  for (const DiffEntry& e : *diff) {
+    switch (e.kind) {
+      case DiffEntry::Kind::kAdded:
+        added.push_back({{"key", e.key}, {"version", e.to->Hex()}});
+        break;
+      case DiffEntry::Kind::kRemoved:
+        removed.push_back({{"key", e.key}, {"version", e.from->Hex()}});
+        break;
+      case DiffEntry::Kind::kModified:
+        modified.push_back({{"key", e.key}, {"from", e.from->Hex()}, {"to", e.to->Hex()}});
+        break;
+    }
+  }
+  return JsonResponse({{"from", *query.from},
+                       {"to", *query.to},
+                       {"added", std::move(added)},
+                       {"removed", std::move(removed)},
+                       {"modified", std::move(modified)}});
+}
+
+Response ResetBranchEndpoint(const Request& request, Service& service) {
+  auto parsed = ParseRestQuery(request.query_string, {"branch", "to"});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  RestQuery& query = std::get<RestQuery>(parsed);
+  if (auto refused = AuthorizeBodyWrite(service, !query.credentials.empty(), request)) {
+    return RestError(*refused);
+  }
+  if (!query.to) return RestError({400, "name the commit: /_reset?branch=B&to=COMMIT"});
+  auto to = Hash::FromHex(*query.to);
+  if (!to.ok()) return RestError({400, "to must be a commit id of 64 hex digits"});
+  const std::string branch = query.branch.value_or(service.config.default_branch);
+  auto before = service.store->GetBranch(branch);
+  if (!before.ok()) return StoreErrorResponse(before.status(), Format::kJson, "fork_not_found");
+  auto reset = service.store->ResetBranch(branch, *to);
+  if (!reset.ok()) return StoreErrorResponse(reset.status(), Format::kJson);
+  return OkResponse(
+      {{"branch", branch},
+       {"commit", reset->commit.IsZero() ? nlohmann::ordered_json()
+                                         : nlohmann::ordered_json(reset->commit.Hex())},
+       {"revision", reset->revision},
+       {"previous", before->head_commit.Hex()}});
+}
+
+}  // namespace kvs::fcgi

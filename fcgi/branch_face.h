@@ -1,0 +1,41 @@
+// Whole-store branches and commits over HTTP, as a versioned key/value
+// store with git-like semantics has them (JSON; writes need the secret as
+// "Authorization: Bearer SECRET"):
+//
+//   GET    /_branches                 every branch
+//   POST   /_branches                 {"name", "from", "at"}: a branch in O(1)
+//   DELETE /_branches/NAME
+//   GET    /_log?branch=&limit=&before=   commits newest first
+//   GET    /_diff?from=A&to=B         added, removed, modified keys (A, B:
+//                                     branches or commit ids); O(differences)
+//   POST   /_reset?branch=B&to=COMMIT moves B to COMMIT's state, as a commit
+//                                     of its own (reset to "previous" undoes it)
+//
+// The merges (/_merge, /_txn) are in fcgi/branch_merge.h.
+#ifndef KVS_FCGI_BRANCH_FACE_H_
+#define KVS_FCGI_BRANCH_FACE_H_
+
+#include <string_view>
+#include <utility>
+#include <variant>
+
+#include "fcgi/request.h"
+#include "fcgi/service.h"
+
+namespace kvs::fcgi {
+
+// /_branches and /_branches/NAME, every method.
+Response BranchesEndpoint(const Request& request, Service& service);
+Response GetLog(const Request& request, Service& service);
+Response GetDiff(const Request& request, Service& service);
+Response ResetBranchEndpoint(const Request& request, Service& service);
+
+// A branch state a client names: a commit id (64 hex digits) stands for
+// its branch as of that commit, anything else is a branch's latest state.
+// The error to answer when the commit does not exist.
+std::variant<std::pair<std::string, ReadPoint>, Response> ResolveBranchState(
+    Service& service, std::string_view text, std::string_view parameter);
+
+}  // namespace kvs::fcgi
+
+#endif  // KVS_FCGI_BRANCH_FACE_H_

@@ -1,0 +1,132 @@
+// BranchEdit: staging a transaction's changes to one branch.
+#include "store/branch_edit.h"
+
+#include <algorithm>
+#include <set>
+
+#include "store/format.h"
+
+namespace kvs {
+
+Status BranchEdit::Load(bool create_if_missing) {
+  Result<BranchEntry> entry = ReadBranchEntryThrough();
+  if (entry.status().IsNotFound() && create_if_missing) {
+    branch_ = BranchEntry{0, 0, CommitId(), ctx_->revision, ctx_->time_ns};
+    return Status::OK();
+  }
+  KVS_ASSIGN_OR_RETURN(branch_, std::move(entry));
+  return Status::OK();
+}
+
+Result<std::optional<KeyEntry>> BranchEdit::Current(const std::string& key) {
+  auto it = pending_.find(key);
+  if (it != pending_.end()) return std::optional<KeyEntry>(it->second);
+  return FindKeyEntry(*ctx_->source, branch_.root, key, ctx_->revision);
+}
+
+Result<uint64_t> BranchEdit::AddVersion(const VersionRecord& v) {
+  uint64_t offset = ctx_->builder->Append(format::kVersionRecord, EncodeVersion(v));
+  KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Version(v.id), EncodeU64Value(offset)));
+  bool has_stored_parent = false;
+  for (const ParentRef& p : v.parents) {
+    KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Link(p.id, v.id), ""));
+    has_stored_parent = has_stored_parent || p.offset != 0;
+  }
+  if (!has_stored_parent) KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Tail(v.key, v.id), ""));
+
+  std::string key(v.key);
+  KVS_ASSIGN_OR_RETURN(std::optional<KeyEntry> current, Current(key));
+  KeyEntry next;
+  next.created_time_ns = current ? current->created_time_ns : v.time_ns;
+  if (current) {
+    for (const HeadRef& h : current->heads) {
+      bool replaced = std::any_of(v.parents.begin(), v.parents.end(),
+                                  [&](const ParentRef& p) { return p.id == h.id; });
+      if (!replaced) next.heads.push_back(h);
+    }
+  }
+  next.heads.push_back(HeadRef{v.id, offset, v.time_ns, v.deleted});
+  SortHeads(&next.heads);
+  pending_[key] = std::move(next);
+  return offset;
+}
+
+void BranchEdit::SetEntry(const std::string& key, KeyEntry entry) {
+  SortHeads(&entry.heads);
+  pending_[key] = std::move(entry);
+}
+
+void BranchEdit::AddMergedCommits(const std::vector<CommitId>& commits) {
+  merged_commits_.insert(merged_commits_.end(), commits.begin(), commits.end());
+}
+
+void BranchEdit::CopyTreeEntry(std::string tree_key, std::string value) {
+  copied_.emplace_back(std::move(tree_key), std::move(value));
+}
+
+Result<CommitId> BranchEdit::Finish() {
+  if (pending_.empty()) return CommitId();
+  TreeWriter tree(ctx_->source, branch_.root);
+  for (const auto& [tree_key, value] : copied_) KVS_RETURN_IF_ERROR(tree.Put(tree_key, value));
+  std::vector<std::pair<std::string, std::vector<VersionId>>> changes;
+  for (const auto& [key, entry] : pending_) {
+    KVS_RETURN_IF_ERROR(tree.Put(BranchTreeKey(key, ctx_->revision), EncodeKeyEntry(entry)));
+    std::vector<VersionId> heads;
+    for (const HeadRef& h : entry.heads) heads.push_back(h.id);
+    changes.emplace_back(key, std::move(heads));
+  }
+  KVS_ASSIGN_OR_RETURN(branch_.root, tree.Flush(ctx_->builder));
+
+  CommitRecord commit;
+  if (!branch_.head_commit.IsZero()) commit.parents.push_back(branch_.head_commit);
+  for (const CommitId& merged : merged_commits_) {
+    if (!ctx_->global->Get(gkey::Commit(merged)).ok()) {
+      return Status::NotFound("commit " + merged.Hex() + " does not exist");
+    }
+    if (std::find(commit.parents.begin(), commit.parents.end(), merged) == commit.parents.end()) {
+      commit.parents.push_back(merged);
+    }
+  }
+  commit.branch = branch_name_;
+  commit.revision = ctx_->revision;
+  commit.time_ns = ctx_->time_ns;
+  commit.id = ComputeCommitId(branch_name_, commit.parents, ctx_->time_ns, changes);
+  for (auto& change : changes) commit.keys.push_back(std::move(change.first));
+  ctx_->commit_offset = ctx_->builder->Append(format::kCommitRecord, EncodeCommit(commit));
+  KVS_RETURN_IF_ERROR(
+      ctx_->global->Put(gkey::Commit(commit.id),
+                        EncodeU64Value(ctx_->revision) + EncodeU64Value(ctx_->commit_offset)));
+
+  branch_.head_revision = ctx_->revision;
+  branch_.head_commit = commit.id;
+  KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Branch(branch_name_), EncodeBranchEntry(branch_)));
+  return commit.id;
+}
+
+Result<BranchEntry> BranchEdit::ReadBranchEntryThrough() {
+  auto value = ctx_->global->Get(gkey::Branch(branch_name_));
+  if (!value.ok()) {
+    if (value.status().IsNotFound()) {
+      return Status::NotFound("branch '" + branch_name_ + "' does not exist");
+    }
+    return value.status();
+  }
+  return DecodeBranchEntry(*value);
+}
+
+bool SameHeads(const KeyEntry& a, const KeyEntry& b) {
+  std::set<VersionId> ids_a, ids_b;
+  for (const HeadRef& h : a.heads) ids_a.insert(h.id);
+  for (const HeadRef& h : b.heads) ids_b.insert(h.id);
+  return ids_a == ids_b;
+}
+
+// The record offset of a stored version, read through the transaction's
+// pending edits; NotFound when the version is not stored.
+Result<uint64_t> StoredOffset(TxnContext* ctx, const VersionId& id) {
+  auto value = ctx->global->Get(gkey::Version(id));
+  if (!value.ok()) return value.status();
+  return DecodeU64Value(*value);
+}
+
+}  // namespace kvs
