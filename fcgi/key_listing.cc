@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fcgi/form.h"
+#include "fcgi/key_namespace.h"
 #include "format/json_value.h"
 #include "format/time.h"
 
@@ -25,6 +26,7 @@ struct KeyListQuery {
   size_t limit = kDefaultLimit;
   size_t value_bytes = 0;
   std::optional<std::string> branch;
+  std::string delimiter;  // list sub-prefixes as folders (key_namespace.h)
   std::vector<std::string> credentials;
 };
 
@@ -55,13 +57,15 @@ std::variant<KeyListQuery, HttpError> ParseKeyListQuery(std::string_view query_s
       query.value_bytes = *bytes;
     } else if (field.name == "branch") {
       query.branch = std::move(field.value);
+    } else if (field.name == "delimiter") {
+      query.delimiter = std::move(field.value);
     } else if (field.name == "auth") {
       query.credentials.push_back(std::move(field.value));
     } else if (field.name != "_" && field.name != "format") {
       // "_" is the usual cache buster; format is accepted for symmetry with
       // the classic face (the answer is always JSON).
       return HttpError{400, "unknown parameter '" + field.name +
-                                "' (known: prefix, gt, lt, limit, values, branch)"};
+                                "' (known: prefix, gt, lt, limit, values, branch, delimiter)"};
     }
   }
   return query;
@@ -119,28 +123,33 @@ Response ListKeys(const Request& request, Service& service) {
     return ErrorResponse(*refused, Format::kJson);
   }
 
-  KeyListOptions options;
-  options.prefix = query.prefix;
-  options.start_after = query.gt;
-  options.limit = query.limit + 1;  // one more says whether there are more
-  options.with_values = query.value_bytes > 0;
   const std::string& branch = query.branch ? *query.branch : service.config.default_branch;
-  auto listed = service.store->ListKeys(branch, options);
-  if (!listed.ok()) return StoreErrorResponse(listed.status(), Format::kJson);
+  auto page = ListNamespace(*service.store, branch, query.prefix, query.delimiter, query.gt,
+                            query.limit, query.value_bytes > 0);
+  if (!page.ok()) return StoreErrorResponse(page.status(), Format::kJson);
 
   nlohmann::ordered_json keys = nlohmann::ordered_json::array();
-  bool more = false;
-  for (const KeyState& state : *listed) {
+  nlohmann::ordered_json prefixes = nlohmann::ordered_json::array();
+  bool more = page->more;
+  for (const KeyState& state : page->keys) {
     const std::string& key = state.winner.key;
-    if (query.lt && key >= *query.lt) break;
-    if (keys.size() == query.limit) {
-      more = true;
+    if (query.lt && key >= *query.lt) {
+      more = false;
       break;
     }
     keys.push_back(KeyJson(state, key, query.value_bytes));
   }
-  nlohmann::ordered_json body = {
-      {"keys", std::move(keys)}, {"more", more}, {"now", format::FormatRfc3339(NowNs())}};
+  for (const std::string& prefix : page->prefixes) {
+    if (query.lt && prefix >= *query.lt) {
+      more = false;
+      break;
+    }
+    prefixes.push_back(prefix);
+  }
+  nlohmann::ordered_json body = {{"keys", std::move(keys)}};
+  if (!query.delimiter.empty()) body["prefixes"] = std::move(prefixes);
+  body["more"] = more;
+  body["now"] = format::FormatRfc3339(NowNs());
   Response response = ContentResponse("application/json", format::DumpJson(body));
   response.headers.Set("Cache-Control", "no-cache");
   return response;

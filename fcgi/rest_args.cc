@@ -109,6 +109,8 @@ std::variant<RestQuery, HttpError> ParseRestQuery(std::string_view query_string,
       query.limit = *limit;
     } else if (name == "after") {
       query.after = value;
+    } else if (name == "delimiter") {
+      query.delimiter = value;
     } else if (name == "branch") {
       if (auto error = CheckForkName(value)) return std::move(*error);
       query.branch = value;

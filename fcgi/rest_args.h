@@ -36,6 +36,7 @@ struct RestQuery {
   std::optional<std::string> fork;               // /keys
   size_t limit = 100;                            // /keys
   std::string after;                             // /keys: list keys after this one
+  std::string delimiter;                         // /keys: list sub-prefixes as folders
   std::optional<std::string> branch;             // /_log, /_reset (a valid fork name)
   std::optional<std::string> from, to, into;     // /_diff, /_merge, /_reset: as given
   std::optional<std::string> before;             // /_log: a commit id, as given
@@ -47,7 +48,7 @@ inline constexpr size_t kMaxKeysPerPage = 1000;
 
 // Parses query_string, accepting only the given parameter names (of
 // revisions, patch, at, strategy, prefix, fork, limit, after, branch, from,
-// to, into, before, dry_run) besides auth
+// to, into, before, dry_run, delimiter) besides auth
 // and _. Errors carry a code: "bad_at", "unknown_strategy", "bad_fork", or
 // the status's own.
 std::variant<RestQuery, HttpError> ParseRestQuery(std::string_view query_string,

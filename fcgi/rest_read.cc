@@ -9,6 +9,7 @@
 // counts as the empty string in patches and is null with patch=true.
 #include <variant>
 
+#include "fcgi/key_namespace.h"
 #include "fcgi/rest_args.h"
 #include "fcgi/rest_handlers.h"
 #include "format/json_value.h"
@@ -161,27 +162,23 @@ Response GetRestKeyInfo(const Request& request, Service& service, const RestPath
 }
 
 Response ListRestKeys(const Request& request, Service& service) {
-  auto parsed = ParseRestQuery(request.query_string, {"prefix", "fork", "limit", "after"});
+  auto parsed =
+      ParseRestQuery(request.query_string, {"prefix", "fork", "limit", "after", "delimiter"});
   if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
   RestQuery& query = std::get<RestQuery>(parsed);
   if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
     return RestError(*refused);
   }
   const std::string branch = query.fork.value_or(service.config.default_branch);
-  KeyListOptions options;
-  options.prefix = query.prefix;
-  options.start_after = query.after;
-  options.limit = query.limit + 1;  // one more says whether there is a next page
-  auto listed = service.store->ListKeys(branch, options);
-  if (!listed.ok()) return RestStoreError(listed.status(), service, branch);
+  auto page = ListNamespace(*service.store, branch, query.prefix, query.delimiter, query.after,
+                            query.limit, false);
+  if (!page.ok()) return RestStoreError(page.status(), service, branch);
   nlohmann::ordered_json keys = nlohmann::ordered_json::array();
-  for (size_t i = 0; i < listed->size() && i < query.limit; ++i) {
-    keys.push_back((*listed)[i].winner.key);
-  }
-  nlohmann::ordered_json body = {{"fork", branch}, {"keys", keys}};
+  for (const KeyState& state : page->keys) keys.push_back(state.winner.key);
+  nlohmann::ordered_json body = {{"fork", branch}, {"keys", std::move(keys)}};
+  if (!query.delimiter.empty()) body["prefixes"] = page->prefixes;
   // The next page: after=NEXT (null on the last page).
-  body["next"] =
-      listed->size() > query.limit ? nlohmann::ordered_json(keys.back()) : nlohmann::ordered_json();
+  body["next"] = page->more ? nlohmann::ordered_json(page->last) : nlohmann::ordered_json();
   Response response = JsonResponse(body);
   response.headers.Set("Cache-Control", "no-cache");
   return response;

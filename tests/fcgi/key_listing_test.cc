@@ -122,6 +122,35 @@ TEST_CASE("prefix and lt narrow the listing; deleted keys are left out") {
   CHECK(KeyNames(Listing(service, "gt=user%2Fcy")) == std::vector<std::string>{"zed"});
 }
 
+TEST_CASE("with a delimiter, keys list as folders: direct children and sub-prefixes") {
+  ServiceFixture fixture;
+  Service& service = fixture.service();
+  Put(service, {{"a/1", "x"},
+                {"a/b/1", "x"},
+                {"a/b/2", "x"},
+                {"a/b/c/1", "x"},
+                {"a/c/1", "x"},
+                {"a/d", "x"},
+                {"b", "x"}});
+  nlohmann::json top = Listing(service, "delimiter=%2F");
+  CHECK(KeyNames(top) == std::vector<std::string>{"b"});
+  CHECK(top["prefixes"] == nlohmann::json::array({"a/"}));
+  nlohmann::json a = Listing(service, "prefix=a%2F&delimiter=%2F");
+  CHECK(KeyNames(a) == std::vector<std::string>{"a/1", "a/d"});
+  CHECK(a["prefixes"] == nlohmann::json::array({"a/b/", "a/c/"}));
+  CHECK(a["more"] == false);
+  // Pages count keys and prefixes together; a prefix as gt continues past its keys.
+  nlohmann::json first = Listing(service, "prefix=a%2F&delimiter=%2F&limit=2");
+  CHECK(KeyNames(first) == std::vector<std::string>{"a/1"});
+  CHECK(first["prefixes"] == nlohmann::json::array({"a/b/"}));
+  CHECK(first["more"] == true);
+  nlohmann::json second = Listing(service, "prefix=a%2F&delimiter=%2F&limit=2&gt=a%2Fb%2F");
+  CHECK(KeyNames(second) == std::vector<std::string>{"a/d"});
+  CHECK(second["prefixes"] == nlohmann::json::array({"a/c/"}));
+  CHECK(second["more"] == false);
+  CHECK_FALSE(Listing(service, "prefix=a%2F").contains("prefixes"));
+}
+
 TEST_CASE("value previews are cut at a character boundary and binary values come as base64") {
   ServiceFixture fixture;
   Service& service = fixture.service();

@@ -419,6 +419,9 @@ TEST_CASE("through nginx, /keys lists keys by prefix, a page at a time") {
   page = MustGetJson(stack, "/keys?prefix=user%2F&limit=2&after=user%2F2");
   CHECK(page["keys"] == nlohmann::json::array({"user/3"}));
   CHECK(page["next"].is_null());
+  page = MustGetJson(stack, "/keys?delimiter=%2F");
+  CHECK(page["keys"] == nlohmann::json::array({"users", "zebra"}));
+  CHECK(page["prefixes"] == nlohmann::json::array({"user/"}));
   REQUIRE(Post(stack, "/zebra/main/fork/f").status == 200);
   CHECK(MustGetJson(stack, "/keys?fork=f")["keys"] == nlohmann::json::array({"zebra"}));
   ExpectError(Get(stack, "/keys?fork=no%20such"), 400, "bad_fork");
