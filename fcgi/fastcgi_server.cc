@@ -25,7 +25,7 @@ struct Pool {
   int listen_fd;
   int stop_fd;  // readable once the server is stopping (a pipe's read end)
   Service* service;
-  std::mutex accept_mu;  // held by the one thread waiting for a connection
+  std::mutex accept_mu;               // held by the one thread waiting for a connection
   std::atomic<bool> stopping{false};  // set before stop_fd becomes readable
 };
 

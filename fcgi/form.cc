@@ -10,13 +10,6 @@
 namespace kvs::fcgi {
 namespace {
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -37,14 +30,21 @@ bool IsTokenChar(char c) {
 
 }  // namespace
 
+int HexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 Result<std::string> PercentDecode(std::string_view text, bool plus_as_space) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '%') {
-      int high = i + 1 < text.size() ? HexDigit(text[i + 1]) : -1;
-      int low = i + 2 < text.size() ? HexDigit(text[i + 2]) : -1;
+      int high = i + 1 < text.size() ? HexDigitValue(text[i + 1]) : -1;
+      int low = i + 2 < text.size() ? HexDigitValue(text[i + 2]) : -1;
       if (high < 0 || low < 0) {
         return Status::InvalidArgument("bad percent-encoding at byte " + std::to_string(i) + ": '" +
                                        std::string(text.substr(i, 3)) +

@@ -26,6 +26,9 @@ struct FormField {
 };
 using FormFields = std::vector<FormField>;
 
+// The value of a hex digit (either case); -1 for any other character.
+int HexDigitValue(char c);
+
 // Decodes %XX escapes (either hex case) and, when plus_as_space, '+' as a
 // space. InvalidArgument for a '%' not followed by two hex digits.
 Result<std::string> PercentDecode(std::string_view text, bool plus_as_space);

@@ -87,15 +87,26 @@ std::string_view StatusReason(int status) {
   }
 }
 
+std::vector<std::string_view> HeaderListElements(std::string_view value) {
+  std::vector<std::string_view> elements;
+  while (!value.empty()) {
+    size_t comma = value.find(',');
+    std::string_view element = value.substr(0, comma);
+    value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    while (!element.empty() && (element.front() == ' ' || element.front() == '\t')) {
+      element.remove_prefix(1);
+    }
+    while (!element.empty() && (element.back() == ' ' || element.back() == '\t')) {
+      element.remove_suffix(1);
+    }
+    if (!element.empty()) elements.push_back(element);
+  }
+  return elements;
+}
+
 bool IfNoneMatchHits(std::optional<std::string_view> header, std::string_view etag) {
   if (!header) return false;
-  std::string_view rest = *header;
-  while (!rest.empty()) {
-    size_t comma = rest.find(',');
-    std::string_view tag = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
-    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+  for (std::string_view tag : HeaderListElements(*header)) {
     if (tag == "*") return true;
     if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
     if (tag == etag) return true;

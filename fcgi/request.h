@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace kvs::fcgi {
 
@@ -74,6 +75,10 @@ struct HttpError {
   // means the status's own name ("not_found" for 404, ...).
   std::string code;
 };
+
+// The comma-separated elements of a header value, without the blanks
+// around them (If-Match: "a", "b" -> "a" and "b"); empty ones are dropped.
+std::vector<std::string_view> HeaderListElements(std::string_view value);
 
 // Whether an If-None-Match header names etag (a quoted tag; "*" names any),
 // comparing weakly as RFC 9110 asks for this header. False when absent.

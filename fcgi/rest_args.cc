@@ -21,6 +21,13 @@ bool IsHex(std::string_view text) {
   });
 }
 
+// true/1 or false/0.
+std::variant<bool, HttpError> ParseFlag(const std::string& name, const std::string& value) {
+  if (value == "true" || value == "1") return true;
+  if (value == "false" || value == "0") return false;
+  return HttpError{400, name + " must be true or false, not '" + value + "'"};
+}
+
 }  // namespace
 
 std::variant<ReadPoint, HttpError> ParseReadPoint(std::string_view text) {
@@ -80,10 +87,9 @@ std::variant<RestQuery, HttpError> ParseRestQuery(std::string_view query_string,
         query.revisions = *n;
       }  // else: none, as the original interface does
     } else if (name == "patch") {
-      if (value != "true" && value != "false" && value != "1" && value != "0") {
-        return HttpError{400, "patch must be true or false, not '" + value + "'"};
-      }
-      query.patch = value == "true" || value == "1";
+      auto patch = ParseFlag(name, value);
+      if (auto* error = std::get_if<HttpError>(&patch)) return std::move(*error);
+      query.patch = std::get<bool>(patch);
     } else if (name == "at") {
       auto at = ParseReadPoint(value);
       if (auto* error = std::get_if<HttpError>(&at)) return std::move(*error);
@@ -123,10 +129,9 @@ std::variant<RestQuery, HttpError> ParseRestQuery(std::string_view query_string,
     } else if (name == "before") {
       query.before = value;
     } else if (name == "dry_run") {
-      if (value != "true" && value != "false" && value != "1" && value != "0") {
-        return HttpError{400, "dry_run must be true or false, not '" + value + "'"};
-      }
-      query.dry_run = value == "true" || value == "1";
+      auto dry_run = ParseFlag(name, value);
+      if (auto* error = std::get_if<HttpError>(&dry_run)) return std::move(*error);
+      query.dry_run = std::get<bool>(dry_run);
     }
   }
   return query;

@@ -8,13 +8,6 @@
 namespace kvs::fcgi {
 namespace {
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 HttpError NoSuchPath(std::string_view path) {
   return HttpError{404, "no such path: " + std::string(path) +
                             " (the REST face answers /KEY, /KEY/FORK, /KEY[/FORK]/info, "
@@ -32,9 +25,10 @@ std::optional<std::string> EncodedPathInfo(std::string_view request_uri,
   std::vector<size_t> origin;
   for (size_t i = 0; i < raw.size();) {
     origin.push_back(i);
-    if (raw[i] == '%' && i + 2 < raw.size() && HexDigit(raw[i + 1]) >= 0 &&
-        HexDigit(raw[i + 2]) >= 0) {
-      decoded.push_back(static_cast<char>(HexDigit(raw[i + 1]) * 16 + HexDigit(raw[i + 2])));
+    if (raw[i] == '%' && i + 2 < raw.size() && HexDigitValue(raw[i + 1]) >= 0 &&
+        HexDigitValue(raw[i + 2]) >= 0) {
+      decoded.push_back(
+          static_cast<char>(HexDigitValue(raw[i + 1]) * 16 + HexDigitValue(raw[i + 2])));
       i += 3;
     } else {
       decoded.push_back(raw[i]);

@@ -89,18 +89,26 @@ std::variant<KeyState, Missing, Response> ReadKey(Service& service, const RestPa
   return RestStoreError(status, service, branch);
 }
 
-}  // namespace
-
-Response GetRestKey(const Request& request, Service& service, const RestPath& path) {
-  auto parsed = ParseRestQuery(request.query_string, {"revisions", "patch", "at"});
+// Parses the query (taking names), authorizes the read, checks the path's
+// names and reads the key, as ReadKey answers.
+std::variant<KeyState, Missing, Response> ParseAndReadKey(
+    const Request& request, Service& service, const RestPath& path,
+    const std::vector<std::string_view>& names, RestQuery* query) {
+  auto parsed = ParseRestQuery(request.query_string, names);
   if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
-  RestQuery& query = std::get<RestQuery>(parsed);
-  if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
+  *query = std::move(std::get<RestQuery>(parsed));
+  if (auto refused = AuthorizeRead(service, std::move(query->credentials), request)) {
     return RestError(*refused);
   }
   if (auto error = CheckKeyAndFork(path, service, false)) return RestError(*error);
+  return ReadKey(service, path, query->at);
+}
 
-  auto read = ReadKey(service, path, query.at);
+}  // namespace
+
+Response GetRestKey(const Request& request, Service& service, const RestPath& path) {
+  RestQuery query;
+  auto read = ParseAndReadKey(request, service, path, {"revisions", "patch", "at"}, &query);
   if (auto* error = std::get_if<Response>(&read)) return std::move(*error);
   // A missing or deleted key reads as [], as in the original interface.
   KeyState* state = std::get_if<KeyState>(&read);
@@ -123,15 +131,8 @@ Response GetRestKey(const Request& request, Service& service, const RestPath& pa
 }
 
 Response GetRestKeyInfo(const Request& request, Service& service, const RestPath& path) {
-  auto parsed = ParseRestQuery(request.query_string, {"at"});
-  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
-  RestQuery& query = std::get<RestQuery>(parsed);
-  if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
-    return RestError(*refused);
-  }
-  if (auto error = CheckKeyAndFork(path, service, false)) return RestError(*error);
-
-  auto read = ReadKey(service, path, query.at);
+  RestQuery query;
+  auto read = ParseAndReadKey(request, service, path, {"at"}, &query);
   if (auto* error = std::get_if<Response>(&read)) return std::move(*error);
   KeyState* state = std::get_if<KeyState>(&read);
   if (state == nullptr || state->winner.deleted) {

@@ -3,10 +3,10 @@
 // one store transaction; a refused request writes nothing.
 #include <variant>
 
-#include "merge/key_merge.h"
 #include "fcgi/rest_args.h"
 #include "fcgi/rest_handlers.h"
 #include "format/json_value.h"
+#include "merge/key_merge.h"
 
 namespace kvs::fcgi {
 namespace {
@@ -23,12 +23,7 @@ HttpError PreconditionFailed(std::string message) {
 // one (a weak tag never matches, as RFC 9110 asks for If-Match).
 std::optional<std::vector<VersionId>> ParseEntityTags(std::string_view header) {
   std::vector<VersionId> ids;
-  while (!header.empty()) {
-    size_t comma = header.find(',');
-    std::string_view tag = header.substr(0, comma);
-    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
-    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
-    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+  for (std::string_view tag : HeaderListElements(header)) {
     if (tag.size() != 66 || tag.front() != '"' || tag.back() != '"') return std::nullopt;
     auto id = Hash::FromHex(tag.substr(1, 64));
     if (!id.ok()) return std::nullopt;

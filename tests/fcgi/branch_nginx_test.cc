@@ -11,13 +11,7 @@
 namespace kvs::fcgi::test {
 namespace {
 
-const httplib::Headers kBearer = {{"Authorization", std::string("Bearer ") + kTestSecret}};
-
-httplib::Response Answer(const httplib::Result& result, const ServerStack& stack) {
-  INFO(stack.Logs());
-  REQUIRE(result);
-  return *result;
-}
+const httplib::Headers& kBearer = BearerHeaders();
 
 httplib::Response PostJson(const ServerStack& stack, const std::string& path,
                            const nlohmann::json& body) {
@@ -27,13 +21,6 @@ httplib::Response PostJson(const ServerStack& stack, const std::string& path,
 
 httplib::Response Post(const ServerStack& stack, const std::string& path) {
   return Answer(stack.Client()->Post(path.c_str(), kBearer, "", "text/plain"), stack);
-}
-
-nlohmann::json MustGetJson(const ServerStack& stack, const std::string& path) {
-  httplib::Response res = Answer(stack.Client()->Get(path.c_str()), stack);
-  INFO(path << " -> " << res.body);
-  REQUIRE(res.status == 200);
-  return nlohmann::json::parse(res.body);
 }
 
 // Requires a 200 JSON answer and returns it.
@@ -78,9 +65,9 @@ TEST_CASE("through nginx, two clients commit on one base: disjoint keys, a count
 
   // A counter both changed: the sum of both deltas.
   Ok(PostJson(stack, "/_txn", {{"base", base}, {"set", {{"hits", "15"}}}}));
-  nlohmann::json second = Ok(PostJson(
-      stack, "/_txn",
-      {{"base", base}, {"set", {{"hits", "17"}}}, {"merge", {{"hit*", "counter"}}}}));
+  nlohmann::json second =
+      Ok(PostJson(stack, "/_txn",
+                  {{"base", base}, {"set", {{"hits", "17"}}}, {"merge", {{"hit*", "counter"}}}}));
   CHECK(second["revision"].is_number());
   CHECK(ValueOf(stack, "hits") == "22");
 
@@ -88,8 +75,8 @@ TEST_CASE("through nginx, two clients commit on one base: disjoint keys, a count
   // other key of that transaction).
   Ok(PostJson(stack, "/_txn", {{"base", base}, {"set", {{"title", "one's"}}}}));
   const std::string head = HeadCommit(stack);
-  httplib::Response clash = PostJson(
-      stack, "/_txn", {{"base", base}, {"set", {{"title", "two's"}, {"other", "x"}}}});
+  httplib::Response clash =
+      PostJson(stack, "/_txn", {{"base", base}, {"set", {{"title", "two's"}, {"other", "x"}}}});
   CHECK(clash.status == 409);
   nlohmann::json body = nlohmann::json::parse(clash.body);
   CHECK(body["error"] == "conflict");
@@ -120,9 +107,9 @@ TEST_CASE("through nginx, the config's merge rules apply when the request names 
   // A request's own rule comes first.
   const std::string again = HeadCommit(stack);
   Ok(PostJson(stack, "/_txn", {{"base", again}, {"set", {{"visits/home", "104"}}}}));
-  Ok(PostJson(stack, "/_txn", {{"base", again},
-                               {"set", {{"visits/home", "1"}}},
-                               {"merge", {{"visits/*", "min"}}}}));
+  Ok(PostJson(
+      stack, "/_txn",
+      {{"base", again}, {"set", {{"visits/home", "1"}}}, {"merge", {{"visits/*", "min"}}}}));
   CHECK(ValueOf(stack, "visits%2Fhome") == "1");
 }
 
@@ -268,10 +255,10 @@ TEST_CASE("through nginx, bad transactions are refused and write nothing") {
     CHECK(res.status == 400);
     CHECK(nlohmann::json::parse(res.body)["status"] == "error");
   }
-  CHECK(Answer(client->Post("/_txn", R"({"set": {"k": "x"}})", "application/json"), stack)
-            .status == 403);
-  CHECK(PostJson(stack, "/_txn", {{"set", {{"k", "v"}}}, {"base", std::string(64, 'a')}})
-            .status == 404);
+  CHECK(Answer(client->Post("/_txn", R"({"set": {"k": "x"}})", "application/json"), stack).status ==
+        403);
+  CHECK(PostJson(stack, "/_txn", {{"set", {{"k", "v"}}}, {"base", std::string(64, 'a')}}).status ==
+        404);
   CHECK(PostJson(stack, "/_txn", {{"set", {{"k", "v"}}}, {"branch", "nope"}}).status == 404);
   CHECK(HeadCommit(stack) == head);
   // A binary value goes in as base64.

@@ -10,15 +10,7 @@
 namespace kvs::fcgi::test {
 namespace {
 
-const httplib::Headers kBearer = {{"Authorization", std::string("Bearer ") + kTestSecret}};
-
-// The response to a request; fails the test, showing the servers' logs,
-// when there was none.
-httplib::Response Answer(const httplib::Result& result, const ServerStack& stack) {
-  INFO(stack.Logs());
-  REQUIRE(result);
-  return *result;
-}
+const httplib::Headers& kBearer = BearerHeaders();
 
 // POST /_create?QUERY with body as the value; requires a 201 and returns
 // the new version's id.
@@ -32,15 +24,6 @@ std::string MustCreate(const ServerStack& stack, const std::string& query,
   return nlohmann::json::parse(res.body)["id"];
 }
 
-// GET path; requires a 200 with JSON and returns it.
-nlohmann::json MustGetJson(const ServerStack& stack, const std::string& path) {
-  httplib::Response res = Answer(stack.Client()->Get(path.c_str()), stack);
-  INFO(path << " -> " << res.body);
-  REQUIRE(res.status == 200);
-  CHECK(res.get_header_value("Content-Type") == "application/json");
-  return nlohmann::json::parse(res.body);
-}
-
 std::vector<std::string> Ids(const nlohmann::json& versions) {
   std::vector<std::string> ids;
   for (const auto& version : versions) ids.push_back(version["id"]);
@@ -50,18 +33,6 @@ std::vector<std::string> Ids(const nlohmann::json& versions) {
 std::vector<std::string> Sorted(std::vector<std::string> ids) {
   std::sort(ids.begin(), ids.end());
   return ids;
-}
-
-// The store's revision, read by this process while the server runs (stores
-// may be opened by many processes at once).
-uint64_t StoreRevision(const ServerStack& stack) {
-  Options options;
-  options.create_if_missing = false;
-  auto store = Store::Open(stack.dir() + "/kvs-data", options);
-  REQUIRE(store.ok());
-  auto revision = (*store)->Revision();
-  REQUIRE(revision.ok());
-  return *revision;
 }
 
 }  // namespace
@@ -195,7 +166,7 @@ TEST_CASE("through nginx, bad input to every endpoint is a 4xx with a message, w
   auto client = stack.Client();
   std::string base = MustCreate(stack, "key=k", "v");
   std::string other = MustCreate(stack, "key=other", "v");
-  const uint64_t revision = StoreRevision(stack);
+  const uint64_t revision = ServedStoreRevision(stack);
 
   struct Case {
     std::string method;
@@ -264,7 +235,7 @@ TEST_CASE("through nginx, bad input to every endpoint is a 4xx with a message, w
     CHECK_THAT(error.value("message", ""), Catch::Contains(c.message));
     CHECK(error.value("error", "") != "");
   }
-  CHECK(StoreRevision(stack) == revision);
+  CHECK(ServedStoreRevision(stack) == revision);
   CHECK(Ids(MustGetJson(stack, "/_heads/k")["heads"]) == std::vector<std::string>{base});
 }
 

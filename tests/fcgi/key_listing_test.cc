@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "format/json_value.h"
 #include "fcgi/router.h"
+#include "format/json_value.h"
 #include "tests/fcgi/service_fixture.h"
 
 namespace kvs::fcgi::test {

@@ -274,4 +274,33 @@ CgiRun RunCgi(const std::map<std::string, std::string>& env, const std::string& 
   return RunProgram(argv, body, env);
 }
 
+const httplib::Headers& BearerHeaders() {
+  static const httplib::Headers headers = {{"Authorization", std::string("Bearer ") + kTestSecret}};
+  return headers;
+}
+
+httplib::Response Answer(const httplib::Result& result, const ServerStack& stack) {
+  INFO(stack.Logs());
+  REQUIRE(result);
+  return *result;
+}
+
+nlohmann::json MustGetJson(const ServerStack& stack, const std::string& path) {
+  httplib::Response res = Answer(stack.Client()->Get(path.c_str()), stack);
+  INFO(path << " -> " << res.body);
+  REQUIRE(res.status == 200);
+  CHECK(res.get_header_value("Content-Type") == "application/json");
+  return nlohmann::json::parse(res.body);
+}
+
+uint64_t ServedStoreRevision(const ServerStack& stack) {
+  Options options;
+  options.create_if_missing = false;
+  auto store = Store::Open(stack.dir() + "/kvs-data", options);
+  REQUIRE(store.ok());
+  auto revision = (*store)->Revision();
+  REQUIRE(revision.ok());
+  return *revision;
+}
+
 }  // namespace kvs::fcgi::test

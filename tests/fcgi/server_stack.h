@@ -13,6 +13,7 @@
 
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "tests/fcgi/child_process.h"
@@ -80,6 +81,20 @@ class ServerStack {
   std::unique_ptr<ChildProcess> kvs_;
   std::unique_ptr<ChildProcess> nginx_;
 };
+
+// "Authorization: Bearer <kTestSecret>", for writes that take no form field.
+const httplib::Headers& BearerHeaders();
+
+// The response to a request; fails the test, showing the servers' logs,
+// when there was none.
+httplib::Response Answer(const httplib::Result& result, const ServerStack& stack);
+
+// GET path; requires a 200 with JSON and returns it parsed.
+nlohmann::json MustGetJson(const ServerStack& stack, const std::string& path);
+
+// The revision of the store the stack serves, read by this process while
+// the server runs (stores may be opened by many processes at once).
+uint64_t ServedStoreRevision(const ServerStack& stack);
 
 // What a program run to its end printed.
 struct ProgramRun {
