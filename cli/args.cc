@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "format/time.h"
+
 namespace kvs::cli {
 namespace {
 
@@ -19,6 +21,11 @@ enum class Operands {
   kKeyValue,      // KEY VALUE
   kFile,          // FILE
   kHelpTopic,     // [COMMAND]
+  kSubcommand,    // SUBCOMMAND ...: a group, whose subcommands are named "GROUP SUB"
+  kName,          // NAME (a branch)
+  kBranchCommit,  // BRANCH COMMIT
+  kTwoStates,     // A B (branches or commits)
+  kFromInto,      // FROM INTO (branches)
 };
 
 // The options a command accepts, as a bit set.
@@ -29,7 +36,14 @@ enum Option : uint32_t {
   kLt = 1 << 3,
   kLimit = 1 << 4,
   kYaml = 1 << 5,
+  kFrom = 1 << 6,
+  kAt = 1 << 7,
+  kStrategy = 1 << 8,
+  kDryRun = 1 << 9,
 };
+
+// The options that take no value.
+constexpr uint32_t kFlags = kYaml | kDryRun;
 
 struct CommandSpec {
   Command command;
@@ -46,6 +60,8 @@ constexpr std::string_view kGraphHeading =
 constexpr std::string_view kKeysHeading =
     "Keys and their current values (on --branch, default main):";
 constexpr std::string_view kStoreHeading = "The store:";
+constexpr std::string_view kBranchesHeading =
+    "Branches and commits (COMMIT: a commit id, 64 hex digits):";
 
 constexpr CommandSpec kCommands[] = {
     {Command::kCreate, "create", Operands::kKey, kPrev | kBranch, true,
@@ -99,6 +115,45 @@ constexpr CommandSpec kCommands[] = {
      "  Write every key: value of FILE (a YAML map; \"-\" reads stdin) in one\n"
      "  transaction, all or nothing, and print the revision. Values are taken as\n"
      "  text as written (!!binary is decoded); a null, list or map value is refused.\n"},
+    {Command::kBranch, "branch", Operands::kSubcommand, 0, false, "branch list|create|delete", ""},
+    {Command::kBranchList, "branch list", Operands::kNone, 0, false, "branch list",
+     "  Print every branch, by name, one line each in aligned columns: the name,\n"
+     "  'r' and the last revision that changed the branch, and its head commit\n"
+     "  ('-' before its first commit): \"main  r12  3f2a...\".\n"},
+    {Command::kBranchCreate, "branch create", Operands::kName, kFrom | kAt, false,
+     "branch create NAME [--from BRANCH] [--at REV|TIME|COMMIT]",
+     "  Make branch NAME a copy of --from (default main) as of its head, or as of\n"
+     "  --at: a revision number, a time like 2026-11-20T10:00:00Z, or a commit\n"
+     "  (whose branch is then the default --from). Costs O(1) whatever the size\n"
+     "  of the store. Prints the new branch's line, as branch list does.\n"},
+    {Command::kBranchDelete, "branch delete", Operands::kName, 0, false, "branch delete NAME",
+     "  Delete branch NAME (not main) and print \"deleted \" and its line, as branch\n"
+     "  list shows it. Its commits stay: branch create NAME --at COMMIT, with the\n"
+     "  head commit printed, brings it back.\n"},
+    {Command::kLog, "log", Operands::kNone, kBranch | kLimit, false,
+     "log [--branch NAME] [--limit=N]",
+     "  Print the branch's commits newest first, following every parent (a merge\n"
+     "  brings the merged branch's commits), each once: a line\n"
+     "  \"commit COMMIT  rREVISION  BRANCH  TIME\", then \"  parent COMMIT\" for each\n"
+     "  parent and \"  key KEY\" for each key it changed. At most N (default: all).\n"},
+    {Command::kDiff, "diff", Operands::kTwoStates, 0, false, "diff A B",
+     "  Print each key whose value differs from A to B, in byte order: \"+ KEY\"\n"
+     "  added in B, \"- KEY\" removed in B, \"M KEY\" modified. A and B are each a\n"
+     "  branch (its head) or a commit (its branch as of that commit).\n"},
+    {Command::kMerge, "merge", Operands::kFromInto, kStrategy | kDryRun, false,
+     "merge FROM INTO [--strategy F] [--dry-run]",
+     "  Merge branch FROM into branch INTO as one commit whose parents are both\n"
+     "  heads. Prints a line per key: \"fast_forward KEY\" (only FROM changed it),\n"
+     "  \"merged KEY\" (F settled it), \"kept_both KEY\" (F is keep: a fork), or\n"
+     "  \"conflict KEY: REASON\"; then \"commit COMMIT\", or \"nothing to merge\".\n"
+     "  Keys both sides changed conflict unless --strategy F names a merge function\n"
+     "  for every key: lww, counter, max, min, union, json, text, keep, reject. Any\n"
+     "  conflict fails the merge (exit 1), writing nothing. --dry-run prints the\n"
+     "  same lines, then \"dry run: nothing written\", and writes nothing.\n"},
+    {Command::kReset, "reset", Operands::kBranchCommit, 0, false, "reset BRANCH COMMIT",
+     "  Move BRANCH to the state of COMMIT (of any branch) as one new commit, and\n"
+     "  print \"commit COMMIT\", the new commit ('-' when BRANCH had that state\n"
+     "  already), and \"previous COMMIT\", the head before: resetting to it undoes.\n"},
     {Command::kCheck, "check", Operands::kNone, 0, false, "check",
      "  Read and verify every byte of the store, print what was checked and every\n"
      "  problem found; exit 1 when there is one.\n"},
@@ -131,11 +186,36 @@ const CommandSpec& SpecOf(Command command) {
   return kCommands[0];  // unreachable: every Command is in the table
 }
 
+// The command named so on the command line; a subcommand is not found by
+// its whole name ("branch list"), only through its group.
 const CommandSpec* FindCommand(std::string_view name) {
+  if (name.find(' ') != std::string_view::npos) return nullptr;
   for (const CommandSpec& spec : kCommands) {
     if (spec.name == name) return &spec;
   }
   return nullptr;
+}
+
+bool InGroup(const CommandSpec& spec, const CommandSpec& group) {
+  return spec.name.size() > group.name.size() && spec.name.starts_with(group.name) &&
+         spec.name[group.name.size()] == ' ';
+}
+
+const CommandSpec* FindSubcommand(const CommandSpec& group, std::string_view name) {
+  for (const CommandSpec& spec : kCommands) {
+    if (InGroup(spec, group) && spec.name.substr(group.name.size() + 1) == name) return &spec;
+  }
+  return nullptr;
+}
+
+// "list, create, delete": the subcommands of group, for messages.
+std::string SubcommandNames(const CommandSpec& group) {
+  std::string names;
+  for (const CommandSpec& spec : kCommands) {
+    if (!InGroup(spec, group)) continue;
+    names += (names.empty() ? "" : ", ") + std::string(spec.name.substr(group.name.size() + 1));
+  }
+  return names;
 }
 
 // The bit of a per-command option name, 0 when there is no such option.
@@ -146,6 +226,10 @@ uint32_t OptionBit(std::string_view name) {
   if (name == "--lt") return kLt;
   if (name == "--limit") return kLimit;
   if (name == "--yaml") return kYaml;
+  if (name == "--from") return kFrom;
+  if (name == "--at") return kAt;
+  if (name == "--strategy") return kStrategy;
+  if (name == "--dry-run") return kDryRun;
   return 0;
 }
 
@@ -158,6 +242,20 @@ std::optional<std::string> Hex(std::string_view text) {
     lower += c;
   }
   return lower;
+}
+
+// --at: a revision number (from 1), an RFC 3339 time, or a commit id.
+std::optional<ReadPoint> ParseReadPoint(std::string_view text) {
+  uint64_t revision = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), revision);
+  if (ec == std::errc() && end == text.data() + text.size() && revision > 0) {
+    return ReadPoint::AtRevision(revision);
+  }
+  if (auto time = format::ParseRfc3339(text)) return ReadPoint::AtTime(*time);
+  if (text.size() == 64) {
+    if (auto commit = Hash::FromHex(text); commit.ok()) return ReadPoint::AtCommit(*commit);
+  }
+  return std::nullopt;
 }
 
 // Parses one command line. Holds the state of the scan so that each step
@@ -179,6 +277,13 @@ class Parser {
         if (spec_ == nullptr) {
           spec_ = FindCommand(arg);
           if (spec_ == nullptr) return Error("unknown command '" + arg + "'");
+        } else if (spec_->operands == Operands::kSubcommand) {
+          const CommandSpec* sub = FindSubcommand(*spec_, arg);
+          if (sub == nullptr) {
+            return Error("unknown subcommand '" + arg + "' of " + std::string(spec_->name) +
+                         " (known: " + SubcommandNames(*spec_) + ")");
+          }
+          spec_ = sub;
         } else {
           operands.push_back(arg);
         }
@@ -212,6 +317,10 @@ class Parser {
       invocation_.command = Command::kHelp;
       return invocation_;
     }
+    if (spec_->operands == Operands::kSubcommand) {
+      return Error("missing subcommand of " + std::string(spec_->name) + " (" +
+                   SubcommandNames(*spec_) + ")");
+    }
     if (auto error = TakeOperands(operands)) return *error;
     return invocation_;
   }
@@ -243,9 +352,9 @@ class Parser {
       std::string where = spec_ == nullptr ? "" : std::string(" for ") + spec_->name.data();
       return Error("unknown option '" + std::string(name) + "'" + where);
     }
-    if (bit == kYaml) {
-      if (inline_value) return Error("--yaml takes no value");
-      invocation_.yaml = true;
+    if ((bit & kFlags) != 0) {
+      if (inline_value) return Error(std::string(name) + " takes no value");
+      (bit == kYaml ? invocation_.yaml : invocation_.dry_run) = true;
       return std::nullopt;
     }
     auto value = Value(name, inline_value);
@@ -281,6 +390,27 @@ class Parser {
         invocation_.limit = limit;
         break;
       }
+      case kFrom:
+        invocation_.from = *value;
+        break;
+      case kAt: {
+        auto at = ParseReadPoint(*value);
+        if (!at) {
+          return Error(
+              "--at takes a revision number (from 1), a time like "
+              "2026-11-20T10:00:00Z or a commit id of 64 hex digits, not '" +
+              *value + "'");
+        }
+        invocation_.at = *at;
+        break;
+      }
+      case kStrategy:
+        invocation_.strategy = merge::ParseMergeFunction(*value);
+        if (!invocation_.strategy) {
+          return Error("unknown strategy '" + *value + "' (known: " + merge::MergeFunctionNames() +
+                       ")");
+        }
+        break;
     }
     return std::nullopt;
   }
@@ -320,6 +450,20 @@ class Parser {
       case Operands::kHelpTopic:
         wanted = std::min<size_t>(1, operands.size());
         break;
+      case Operands::kSubcommand:  // replaced by the subcommand before
+        break;
+      case Operands::kName:
+        wanted = 1, missing = "NAME";
+        break;
+      case Operands::kBranchCommit:
+        wanted = 2, missing = operands.empty() ? "BRANCH and COMMIT" : "COMMIT";
+        break;
+      case Operands::kTwoStates:
+        wanted = 2, missing = operands.empty() ? "A and B" : "B";
+        break;
+      case Operands::kFromInto:
+        wanted = 2, missing = operands.empty() ? "FROM and INTO" : "INTO";
+        break;
     }
     if (operands.size() < wanted) return Error("missing " + std::string(missing));
     if (operands.size() > wanted) return Error("unexpected argument '" + operands[wanted] + "'");
@@ -349,7 +493,34 @@ class Parser {
           invocation_.help_for = topic->command;
         }
         break;
+      case Operands::kName:
+        invocation_.branch = operands[0];
+        break;
+      case Operands::kBranchCommit: {
+        invocation_.branch = operands[0];
+        auto commit = Hash::FromHex(operands[1]);
+        if (operands[1].size() != 64 || !commit.ok()) {
+          return Error("COMMIT: '" + operands[1] + "' is not a commit id (64 hex digits)");
+        }
+        invocation_.commit = *commit;
+        break;
+      }
+      case Operands::kTwoStates:
+        for (const std::string& operand : operands) {
+          BranchOrCommit side{operand, std::nullopt};
+          if (operand.size() == 64) {
+            if (auto commit = Hash::FromHex(operand); commit.ok()) side = {"", *commit};
+          }
+          invocation_.sides.push_back(std::move(side));
+        }
+        break;
+      case Operands::kFromInto:
+        if (operands[0] == operands[1]) return Error("a branch cannot be merged into itself");
+        invocation_.from = operands[0];
+        invocation_.branch = operands[1];
+        break;
       case Operands::kNone:
+      case Operands::kSubcommand:
         break;
     }
     return std::nullopt;
@@ -376,9 +547,11 @@ bool CommandCreatesStore(Command command) { return SpecOf(command).creates_store
 std::string Usage() {
   std::string text(kGlobalUsage);
   for (const CommandSpec& spec : kCommands) {
+    if (spec.operands == Operands::kSubcommand) continue;  // its subcommands are listed
     if (spec.command == Command::kCreate) text += "\n" + std::string(kGraphHeading) + "\n";
     if (spec.command == Command::kPut) text += "\n" + std::string(kKeysHeading) + "\n";
     if (spec.command == Command::kCheck) text += "\n" + std::string(kStoreHeading) + "\n";
+    if (spec.command == Command::kBranchList) text += "\n" + std::string(kBranchesHeading) + "\n";
     text += "kvs " + std::string(spec.synopsis) + "\n" + std::string(spec.description);
   }
   return text;
@@ -386,7 +559,14 @@ std::string Usage() {
 
 std::string CommandUsage(Command command) {
   const CommandSpec& spec = SpecOf(command);
-  return "usage: kvs [-d DIR] " + std::string(spec.synopsis) + "\n" + std::string(spec.description);
+  std::string text = "usage: kvs [-d DIR] " + std::string(spec.synopsis) + "\n";
+  if (spec.operands != Operands::kSubcommand) return text + std::string(spec.description);
+  for (const CommandSpec& sub : kCommands) {
+    if (InGroup(sub, spec)) {
+      text += "kvs " + std::string(sub.synopsis) + "\n" + std::string(sub.description);
+    }
+  }
+  return text;
 }
 
 }  // namespace kvs::cli

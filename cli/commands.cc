@@ -100,6 +100,22 @@ Status RunCommand(const Invocation& inv) {
       return Compact(inv);
     case Command::kStats:
       return Stats(inv);
+    case Command::kBranchList:
+      return BranchList(inv);
+    case Command::kBranchCreate:
+      return BranchCreate(inv);
+    case Command::kBranchDelete:
+      return BranchDelete(inv);
+    case Command::kLog:
+      return Log(inv);
+    case Command::kDiff:
+      return Diff(inv);
+    case Command::kMerge:
+      return Merge(inv);
+    case Command::kReset:
+      return Reset(inv);
+    case Command::kBranch:  // the parser yields one of its subcommands
+      break;
     case Command::kHelp:
       Print(inv.help_for ? CommandUsage(*inv.help_for) : Usage());
       return Status::OK();

@@ -64,6 +64,15 @@ Status Check(const Invocation& inv);
 Status Compact(const Invocation& inv);
 Status Stats(const Invocation& inv);
 
+// Branches, commits, diff, merge and reset: commands_branches.cc.
+Status BranchList(const Invocation& inv);
+Status BranchCreate(const Invocation& inv);
+Status BranchDelete(const Invocation& inv);
+Status Log(const Invocation& inv);
+Status Diff(const Invocation& inv);
+Status Merge(const Invocation& inv);
+Status Reset(const Invocation& inv);
+
 }  // namespace kvs::cli
 
 #endif  // KVS_CLI_COMMANDS_H_

@@ -2,11 +2,10 @@
 #include "fcgi/branch_face.h"
 
 #include <nlohmann/json.hpp>
-#include <queue>
-#include <set>
 
 #include "fcgi/rest_args.h"
 #include "fcgi/rest_handlers.h"
+#include "format/commit_log.h"
 #include "format/json_value.h"
 #include "format/time.h"
 
@@ -68,6 +67,17 @@ Response CreateBranchFromBody(const Request& request, Service& service) {
     auto point = ParseReadPoint(text);
     if (auto* error = std::get_if<HttpError>(&point)) return RestError(*error);
     at = std::get<ReadPoint>(point);
+  }
+  if (at.kind == ReadPoint::Kind::kCommit) {
+    // A commit names its own branch's state: copy that branch, and refuse
+    // another, which would silently give that branch's state at the time.
+    auto commit = service.store->GetCommit(at.commit);
+    if (!commit.ok()) return StoreErrorResponse(commit.status(), Format::kJson);
+    if (body.contains("from") && from != commit->branch) {
+      return RestError({400, "commit " + at.commit.Hex() + " is on branch '" + commit->branch +
+                                 "', not '" + from + "'; leave out \"from\" or name that branch"});
+    }
+    from = commit->branch;
   }
   auto created = service.store->CreateBranch(name, from, at);
   if (!created.ok()) {
@@ -155,46 +165,26 @@ Response GetLog(const Request& request, Service& service) {
           : query.limit;
   const std::string branch = query.branch.value_or(service.config.default_branch);
   Store& store = *service.store;
-  // Newest first over every parent (a merge brings the merged branch's
-  // commits), each once: a max-heap on revision.
-  std::priority_queue<std::pair<uint64_t, CommitId>> frontier;
-  std::set<CommitId> queued;
-  auto push = [&](const CommitId& id) -> Status {
-    if (id.IsZero() || !queued.insert(id).second) return Status::OK();
-    KVS_ASSIGN_OR_RETURN(CommitInfo c, store.GetCommit(id));
-    frontier.emplace(c.revision, id);
-    return Status::OK();
-  };
+  std::vector<CommitId> start;
   if (query.before) {
     auto id = Hash::FromHex(*query.before);
     if (!id.ok()) return RestError({400, "before must be a commit id of 64 hex digits"});
     auto commit = store.GetCommit(*id);
     if (!commit.ok()) return StoreErrorResponse(commit.status(), Format::kJson);
-    queued.insert(*id);
-    for (const CommitId& p : commit->parents) {
-      if (Status s = push(p); !s.ok()) return StoreErrorResponse(s, Format::kJson);
-    }
+    start = commit->parents;
   } else {
     auto info = store.GetBranch(branch);
     if (!info.ok()) return StoreErrorResponse(info.status(), Format::kJson, "fork_not_found");
-    if (Status s = push(info->head_commit); !s.ok()) return StoreErrorResponse(s, Format::kJson);
+    start = {info->head_commit};
   }
+  auto log = format::WalkCommits(store, start, limit);
+  if (!log.ok()) return StoreErrorResponse(log.status(), Format::kJson);
   nlohmann::ordered_json commits = nlohmann::ordered_json::array();
-  std::string last;
-  while (!frontier.empty() && commits.size() < limit) {
-    CommitId id = frontier.top().second;
-    frontier.pop();
-    auto commit = store.GetCommit(id);
-    if (!commit.ok()) return StoreErrorResponse(commit.status(), Format::kJson);
-    for (const CommitId& p : commit->parents) {
-      if (Status s = push(p); !s.ok()) return StoreErrorResponse(s, Format::kJson);
-    }
-    last = id.Hex();
-    commits.push_back(CommitJson(*commit));
-  }
+  for (const CommitInfo& commit : log->commits) commits.push_back(CommitJson(commit));
   nlohmann::ordered_json body = {{"branch", branch}, {"commits", std::move(commits)}};
   // The next page: before=NEXT (null on the last page).
-  body["next"] = frontier.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(last);
+  body["next"] =
+      log->more ? nlohmann::ordered_json(log->commits.back().id.Hex()) : nlohmann::ordered_json();
   return JsonResponse(body);
 }
 
@@ -250,16 +240,20 @@ Response ResetBranchEndpoint(const Request& request, Service& service) {
   auto to = Hash::FromHex(*query.to);
   if (!to.ok()) return RestError({400, "to must be a commit id of 64 hex digits"});
   const std::string branch = query.branch.value_or(service.config.default_branch);
-  auto before = service.store->GetBranch(branch);
-  if (!before.ok()) return StoreErrorResponse(before.status(), Format::kJson, "fork_not_found");
   auto reset = service.store->ResetBranch(branch, *to);
-  if (!reset.ok()) return StoreErrorResponse(reset.status(), Format::kJson);
-  return OkResponse(
-      {{"branch", branch},
-       {"commit", reset->commit.IsZero() ? nlohmann::ordered_json()
-                                         : nlohmann::ordered_json(reset->commit.Hex())},
-       {"revision", reset->revision},
-       {"previous", before->head_commit.Hex()}});
+  if (!reset.ok()) return RestStoreError(reset.status(), service, branch);
+  if (reset->commit.IsZero()) {  // the branch had that state already
+    return OkResponse({{"branch", branch}, {"commit", nullptr}, {"revision", reset->revision}});
+  }
+  // The reset commit's parent is the head it replaced, whatever wrote meanwhile.
+  auto commit = service.store->GetCommit(reset->commit);
+  if (!commit.ok()) return StoreErrorResponse(commit.status(), Format::kJson);
+  return OkResponse({{"branch", branch},
+                     {"commit", reset->commit.Hex()},
+                     {"revision", reset->revision},
+                     {"previous", commit->parents.empty()
+                                      ? nlohmann::ordered_json()
+                                      : nlohmann::ordered_json(commit->parents.front().Hex())}});
 }
 
 }  // namespace kvs::fcgi

@@ -8,36 +8,6 @@
 #include "tests/store/test_util.h"
 
 namespace kvs::cli::test {
-namespace {
-
-struct Refusal {
-  std::vector<std::string> args;  // after -d DIR
-  std::string first_line;         // of stderr
-  std::string input = "";
-};
-
-std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
-
-// Runs each refusal on dir and requires its exit status, message, empty
-// stdout, and an unchanged store.
-void RequireRefusals(const std::string& dir, int exit_code, const std::vector<Refusal>& refusals) {
-  uint64_t before = RevisionOf(dir);
-  for (const Refusal& refusal : refusals) {
-    std::vector<std::string> args = {"-d", dir};
-    args.insert(args.end(), refusal.args.begin(), refusal.args.end());
-    ProgramRun run = RunKvs(args, refusal.input);
-    std::string command;
-    for (const std::string& arg : refusal.args) command += " " + arg.substr(0, 80);
-    INFO("kvs" << command << "\nstderr: " << run.log);
-    CHECK(run.exit_code == exit_code);
-    CHECK(run.output.empty());
-    CHECK(FirstLine(run.log) == refusal.first_line);
-    if (exit_code == 2) CHECK_THAT(run.log, Catch::EndsWith("Run 'kvs help' for every command.\n"));
-  }
-  CHECK(RevisionOf(dir) == before);
-}
-
-}  // namespace
 
 TEST_CASE("usage errors exit with 2, say what is wrong and show the usage") {
   kvs::test::TempDir tmp;
@@ -232,10 +202,11 @@ TEST_CASE("help prints every command; --help after a command prints that one's")
   for (const std::string& line : Lines(help.output)) {
     if (line.rfind("kvs ", 0) == 0) listed.push_back(line.substr(4, line.find(' ', 4) - 4));
   }
-  CHECK(listed == std::vector<std::string>{"create", "forks", "tails", "links", "concestor", "read",
-                                           "get", "list", "history", "future", "put", "get-key",
-                                           "keys", "export", "import", "check", "compact", "stats",
-                                           "help"});
+  CHECK(listed == std::vector<std::string>{
+                      "create", "forks",   "tails",   "links",  "concestor", "read", "get",
+                      "list",   "history", "future",  "put",    "get-key",   "keys", "export",
+                      "import", "branch",  "branch",  "branch", "log",       "diff", "merge",
+                      "reset",  "check",   "compact", "stats",  "help"});
   CHECK(RunKvs({"--help"}).output == help.output);
   CHECK(RunKvs({"-h"}).output == help.output);
 

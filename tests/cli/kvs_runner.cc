@@ -56,4 +56,23 @@ uint64_t RevisionOf(const std::string& dir) {
   return *revision;
 }
 
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+void RequireRefusals(const std::string& dir, int exit_code, const std::vector<Refusal>& refusals) {
+  uint64_t before = RevisionOf(dir);
+  for (const Refusal& refusal : refusals) {
+    std::vector<std::string> args = {"-d", dir};
+    args.insert(args.end(), refusal.args.begin(), refusal.args.end());
+    ProgramRun run = RunKvs(args, refusal.input);
+    std::string command;
+    for (const std::string& arg : refusal.args) command += " " + arg.substr(0, 80);
+    INFO("kvs" << command << "\nstderr: " << run.log);
+    CHECK(run.exit_code == exit_code);
+    CHECK(run.output.empty());
+    CHECK(FirstLine(run.log) == refusal.first_line);
+    if (exit_code == 2) CHECK_THAT(run.log, Catch::EndsWith("Run 'kvs help' for every command.\n"));
+  }
+  CHECK(RevisionOf(dir) == before);
+}
+
 }  // namespace kvs::cli::test

@@ -35,6 +35,21 @@ std::vector<std::string> Lines(const std::string& text);
 // The newest revision of the store in dir, opened in this process.
 uint64_t RevisionOf(const std::string& dir);
 
+// A command line kvs must refuse, and the first line of what it says.
+struct Refusal {
+  std::vector<std::string> args;  // after -d DIR
+  std::string first_line;         // of stderr
+  std::string input = "";
+};
+
+// The first line of text, without its newline.
+std::string FirstLine(const std::string& text);
+
+// Runs each refusal on dir and requires its exit status, message, empty
+// stdout (and the pointer to kvs help after a usage error), and an
+// unchanged store.
+void RequireRefusals(const std::string& dir, int exit_code, const std::vector<Refusal>& refusals);
+
 }  // namespace kvs::cli::test
 
 #endif  // KVS_TESTS_CLI_KVS_RUNNER_H_

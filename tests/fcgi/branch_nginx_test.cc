@@ -126,6 +126,15 @@ TEST_CASE("through nginx, a branch made at a past revision sees the past") {
   REQUIRE(branches.size() == 2);
   CHECK(branches[1]["name"] == "then");  // sorted: main, then
   CHECK(PostJson(stack, "/_branches", {{"name", "then"}}).status == 409);
+  // A commit stands for its own branch's state.
+  Ok(PostJson(stack, "/_txn", {{"branch", "then"}, {"set", {{"k", "then's"}}}}));
+  const std::string then_commit = HeadCommit(stack, "then");
+  Ok(PostJson(stack, "/_txn", {{"set", {{"k", "main's"}}}}));
+  REQUIRE(PostJson(stack, "/_branches", {{"name", "copy"}, {"at", then_commit}}).status == 201);
+  CHECK(ValueOf(stack, "k", "copy") == "then's");
+  CHECK(PostJson(stack, "/_branches", {{"name", "c2"}, {"from", "main"}, {"at", then_commit}})
+            .status == 400);
+  REQUIRE(Answer(stack.Client()->Delete("/_branches/copy", kBearer), stack).status == 200);
   CHECK(PostJson(stack, "/_branches", {{"name", "x"}, {"from", "nope"}}).status == 404);
   CHECK(PostJson(stack, "/_branches", {{"name", "bad name"}}).status == 400);
   CHECK(PostJson(stack, "/_branches", {{"name", "y"}, {"at", "yesterday"}}).status == 400);
