@@ -130,7 +130,7 @@ struct TxnRequest {
 };
 
 // A value in a request: a JSON string, or {"base64": "..."}.
-std::optional<std::string> ValueFromJson(const nlohmann::json& v) {
+std::optional<std::string> ValueFromJson(const nlohmann::ordered_json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_object() && v.size() == 1 && v.contains("base64") && v["base64"].is_string()) {
     return format::Base64Decode(v["base64"].get<std::string>());
@@ -139,7 +139,9 @@ std::optional<std::string> ValueFromJson(const nlohmann::json& v) {
 }
 
 std::variant<TxnRequest, HttpError> ParseTxn(const std::string& text, const Service& service) {
-  nlohmann::json body = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  // Ordered: the first matching merge pattern wins, in the order sent.
+  nlohmann::ordered_json body =
+      nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object()) {
     return HttpError{400, "the body must be a JSON object like {\"set\": {\"k\": \"v\"}}"};
   }
@@ -163,8 +165,9 @@ std::variant<TxnRequest, HttpError> ParseTxn(const std::string& text, const Serv
           return HttpError{400,
                            "the value of '" + key + "' must be a string or {\"base64\": \"...\"}"};
         }
-        if (txn.writes.count(key))
+        if (txn.writes.count(key)) {
           return HttpError{400, "key '" + key + "' is both set and deleted"};
+        }
         txn.writes[key] = std::move(*bytes);
       }
     } else if (field == "delete") {

@@ -111,6 +111,14 @@ TEST_CASE("through nginx, the config's merge rules apply when the request names 
       stack, "/_txn",
       {{"base", again}, {"set", {{"visits/home", "1"}}}, {"merge", {{"visits/*", "min"}}}}));
   CHECK(ValueOf(stack, "visits%2Fhome") == "1");
+  // The request's patterns apply in the order sent, not sorted.
+  const std::string third = HeadCommit(stack);
+  Ok(PostJson(stack, "/_txn", {{"base", third}, {"set", {{"visits/home", "5"}}}}));
+  const std::string body =
+      R"({"base": ")" + third +
+      R"(", "set": {"visits/home": "9"}, "merge": {"visits/*": "max", "*": "min"}})";
+  Ok(Answer(stack.Client()->Post("/_txn", kBearer, body, "application/json"), stack));
+  CHECK(ValueOf(stack, "visits%2Fhome") == "9");
 }
 
 TEST_CASE("through nginx, a branch made at a past revision sees the past") {
