@@ -38,9 +38,15 @@ inline std::filesystem::path& ScratchDir() {
   return dir;
 }
 
+// The benchmark's name, for messages (ParseArgs in bench/workload.h sets it).
+inline std::string& ProgramName() {
+  static std::string name = "bench";
+  return name;
+}
+
 // A benchmark whose engine fails has nothing left to measure: report and exit.
 [[noreturn]] inline void Fail(const std::string& what) {
-  std::fprintf(stderr, "store_bench: %s\n", what.c_str());
+  std::fprintf(stderr, "%s: %s\n", ProgramName().c_str(), what.c_str());
   std::error_code ignored;
   if (!ScratchDir().empty()) std::filesystem::remove_all(ScratchDir(), ignored);
   std::exit(1);
@@ -59,7 +65,7 @@ T Must(Result<T> r, const char* what) {
 // Makes a fresh directory under parent and records it in ScratchDir();
 // returns its path.
 inline std::string MakeScratchDir(const std::string& parent) {
-  std::string pattern = parent + "/store_bench.XXXXXX";
+  std::string pattern = parent + "/" + ProgramName() + ".XXXXXX";
   if (mkdtemp(pattern.data()) == nullptr) Fail("cannot create a directory in " + parent);
   ScratchDir() = pattern;
   return pattern;

@@ -17,6 +17,8 @@
 #include <string>
 #include <string_view>
 
+#include "bench/harness.h"
+
 namespace kvs::bench {
 
 // Whether a commit waits for its fsync: kFull is the durable case (SQLite's
@@ -50,7 +52,8 @@ class SqliteKv {
   void Exec(const std::string& sql) {
     char* error = nullptr;
     if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-      std::fprintf(stderr, "store_bench: sqlite %s: %s\n", sql.c_str(), error ? error : "?");
+      std::fprintf(stderr, "%s: sqlite %s: %s\n", ProgramName().c_str(), sql.c_str(),
+                   error ? error : "?");
       std::exit(1);
     }
   }
@@ -87,7 +90,7 @@ class SqliteKv {
 
  private:
   [[noreturn]] void Die(const char* what) {
-    std::fprintf(stderr, "store_bench: sqlite %s (%s): %s\n", what, path_.c_str(),
+    std::fprintf(stderr, "%s: sqlite %s (%s): %s\n", ProgramName().c_str(), what, path_.c_str(),
                  db_ ? sqlite3_errmsg(db_) : "out of memory");
     std::exit(1);
   }

@@ -30,12 +30,12 @@
 #include "bench/counting_env.h"
 #include "bench/harness.h"
 #include "bench/sqlite_kv.h"
+#include "bench/workload.h"
 #include "kvs/store.h"
 
 namespace kvs::bench {
 namespace {
 
-constexpr size_t kValueBytes = 100;
 constexpr size_t kLoadBatchKeys = 5000;
 constexpr int kManyThreads = 8;
 constexpr size_t kDiffKeys = 100;
@@ -87,28 +87,6 @@ constexpr Scale kQuickScale{.big_keys = 100'000,
                             .fsync_rounds = 100,
                             .open_rounds = 3};
 
-std::string Key(uint64_t i) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "key%08llu", static_cast<unsigned long long>(i));
-  return buf;
-}
-
-// A 100-byte value that differs per write, so no layer can skip an
-// unchanged value.
-std::string MakeValue(uint64_t n) {
-  std::string value(kValueBytes, 'v');
-  std::string digits = std::to_string(n);
-  value.replace(0, digits.size(), digits);
-  return value;
-}
-
-// "1M", "10k", "1234".
-std::string CountLabel(uint64_t n) {
-  if (n >= 1'000'000 && n % 1'000'000 == 0) return std::to_string(n / 1'000'000) + "M";
-  if (n >= 1'000 && n % 1'000 == 0) return std::to_string(n / 1'000) + "k";
-  return std::to_string(n);
-}
-
 std::string ThreadLabel(int threads) {
   return std::to_string(threads) + (threads == 1 ? " thread" : " threads");
 }
@@ -145,13 +123,6 @@ uint64_t SqliteBytes(const std::string& path) {
 void NoteFailures(const std::string& what, const Rate& rate, Report* report) {
   if (rate.failed == 0) return;
   report->Note(what + ": " + std::to_string(rate.failed) + " operations failed (not counted)");
-}
-
-std::unique_ptr<Store> OpenStore(const std::string& dir, SyncMode sync, Env* env = nullptr) {
-  Options options;
-  options.sync = sync;
-  options.env = env;
-  return Must(Store::Open(dir, options), "Store::Open");
 }
 
 // The 1-minute load average: other work on the machine shows in every
@@ -624,31 +595,6 @@ void MeasureCompaction(const DataSet& d, const Scale& s, Report* report) {
 }
 
 // ---- Main -----------------------------------------------------------------------
-
-struct Args {
-  bool quick = false;
-  std::string parent;
-};
-
-Args ParseArgs(int argc, char** argv) {
-  Args args;
-  const char* tmp = std::getenv("TMPDIR");
-  args.parent = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--quick") {
-      args.quick = true;
-    } else if (arg == "--dir" && i + 1 < argc) {
-      args.parent = argv[++i];
-    } else if (arg.rfind("--dir=", 0) == 0) {
-      args.parent = arg.substr(6);
-    } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--dir DIR]\n", argv[0]);
-      std::exit(2);
-    }
-  }
-  return args;
-}
 
 void Run(const Args& args) {
   const Scale& s = args.quick ? kQuickScale : kFullScale;
