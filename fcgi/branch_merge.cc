@@ -38,22 +38,6 @@ Response ConflictResponse(const std::string& what,
   return response;
 }
 
-Result<std::optional<KeyState>> GetIfPresent(Store& store, const std::string& branch,
-                                             const std::string& key, const ReadPoint& at) {
-  auto state = store.Get(branch, key, at);
-  if (state.status().IsNotFound()) return std::optional<KeyState>();
-  if (!state.ok()) return state.status();
-  return std::optional<KeyState>(std::move(state).value());
-}
-
-std::vector<VersionId> HeadIds(const std::optional<KeyState>& state) {
-  std::vector<VersionId> ids;
-  if (state) {
-    for (const Version& head : state->heads) ids.push_back(head.id);
-  }
-  return ids;
-}
-
 }  // namespace
 
 Response MergeBranches(const Request& request, Service& service) {
@@ -237,22 +221,19 @@ Response CommitTransaction(const Request& request, Service& service) {
     batch.branch = txn.branch;
     std::vector<merge::KeyConflict> conflicts;
     for (const auto& [key, value] : txn.writes) {
-      auto current = GetIfPresent(store, txn.branch, key, ReadPoint::Latest());
+      auto current = merge::GetIfPresent(store, txn.branch, key, ReadPoint::Latest());
       if (!current.ok()) return RestStoreError(current.status(), service, txn.branch);
-      KeyWrite write{key, value, std::nullopt, HeadIds(*current), std::nullopt};
+      KeyWrite write{key, value, std::nullopt, merge::HeadIds(*current), std::nullopt};
       if (txn.base) {
-        auto then = GetIfPresent(store, txn.branch, key, ReadPoint::AtCommit(*txn.base));
+        auto then = merge::GetIfPresent(store, txn.branch, key, ReadPoint::AtCommit(*txn.base));
         if (!then.ok()) return RestStoreError(then.status(), service, txn.branch);
-        const bool moved = HeadIds(*then) != HeadIds(*current);
+        const bool moved = merge::HeadIds(*then) != merge::HeadIds(*current);
         if (moved) {
-          auto live = [](const std::optional<KeyState>& s) -> std::optional<std::string> {
-            if (!s || s->winner.deleted) return std::nullopt;
-            return s->winner.value;
-          };
           merge::MergeInput input;
-          input.base = live(*then);
+          if (*then) input.base = merge::LiveValue((*then)->winner);
           if (*current) {
-            input.ours = {live(*current), (*current)->winner.time_ns, (*current)->winner.id.Hex()};
+            const Version& ours = (*current)->winner;
+            input.ours = {merge::LiveValue(ours), ours.time_ns, ours.id.Hex()};
           }
           input.theirs = {value,
                           std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -271,7 +252,7 @@ Response CommitTransaction(const Request& request, Service& service) {
               break;
             case merge::MergeOutcome::Kind::kKeepBoth:
               // The request's value forks from the base: both stay heads.
-              write.parents = HeadIds(*then);
+              write.parents = merge::HeadIds(*then);
               break;
             case merge::MergeOutcome::Kind::kConflict:
               conflicts.push_back({key, merged.reason});

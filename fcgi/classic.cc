@@ -57,8 +57,6 @@ std::variant<ClassicQuery, HttpError> ParseQuery(std::string_view query_string) 
   return query;
 }
 
-std::string QuotedEtag(const VersionId& id) { return "\"" + id.Hex() + "\""; }
-
 Response ValueResponse(const std::string& key, const KeyState& state, const Request& request,
                        Format format) {
   const Version& winner = state.winner;

@@ -78,7 +78,7 @@ Response ValueResponse(const Request& request, Version version, bool full_id) {
                                    "': a delete has no value"},
                          Format::kJson);
   }
-  std::string etag = "\"" + version.id.Hex() + "\"";
+  std::string etag = QuotedEtag(version.id);
   Response response;
   response.headers.Set("ETag", etag);
   response.headers.Set("Cache-Control", full_id ? kImmutable : "no-cache");

@@ -104,6 +104,8 @@ std::vector<std::string_view> HeaderListElements(std::string_view value) {
   return elements;
 }
 
+std::string QuotedEtag(const VersionId& id) { return "\"" + id.Hex() + "\""; }
+
 bool IfNoneMatchHits(std::optional<std::string_view> header, std::string_view etag) {
   if (!header) return false;
   for (std::string_view tag : HeaderListElements(*header)) {

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "kvs/store.h"
+
 namespace kvs::fcgi {
 
 // Orders header names ignoring ASCII case, as HTTP compares them.
@@ -79,6 +81,9 @@ struct HttpError {
 // The comma-separated elements of a header value, without the blanks
 // around them (If-Match: "a", "b" -> "a" and "b"); empty ones are dropped.
 std::vector<std::string_view> HeaderListElements(std::string_view value);
+
+// The ETag of a version: its id, quoted.
+std::string QuotedEtag(const VersionId& id);
 
 // Whether an If-None-Match header names etag (a quoted tag; "*" names any),
 // comparing weakly as RFC 9110 asks for this header. False when absent.

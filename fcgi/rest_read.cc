@@ -62,7 +62,7 @@ Result<std::string> ValueWithRevisions(Store& store, const KeyState& state,
 }
 
 void SetVersionHeaders(const KeyState& state, Response* response) {
-  response->headers.Set("ETag", "\"" + state.winner.id.Hex() + "\"");
+  response->headers.Set("ETag", QuotedEtag(state.winner.id));
   response->headers.Set("X-Kvs-Revision", std::to_string(state.revision));
   response->headers.Set("Last-Modified", format::FormatHttpDate(state.winner.time_ns));
   if (state.conflict()) response->headers.Set("X-Kvs-Heads", std::to_string(state.heads.size()));
@@ -116,9 +116,7 @@ Response GetRestKey(const Request& request, Service& service, const RestPath& pa
     return JsonResponse(nlohmann::ordered_json::array());
   }
   Response response;
-  const std::string etag = "\"" + state->winner.id.Hex() + "\"";
-  if (IfNoneMatchHits(request.headers.Get("If-None-Match"), etag)) {
-    response = Response();
+  if (IfNoneMatchHits(request.headers.Get("If-None-Match"), QuotedEtag(state->winner.id))) {
     response.status = 304;
     SetVersionHeaders(*state, &response);
     return response;

@@ -51,15 +51,10 @@ std::variant<std::optional<std::vector<VersionId>>, Response> ExpectedHeads(
     return std::optional<std::vector<VersionId>>(std::move(*ids));
   }
   // "*" either way: it depends on whether the key now has a live value.
-  auto state = service.store->Get(branch, key);
-  if (!state.ok() && !state.status().IsNotFound()) {
-    return RestStoreError(state.status(), service, branch);
-  }
-  const bool live = state.ok() && !state->winner.deleted;
-  std::vector<VersionId> heads;
-  if (state.ok()) {
-    for (const Version& head : state->heads) heads.push_back(head.id);
-  }
+  auto state = merge::GetIfPresent(*service.store, branch, key);
+  if (!state.ok()) return RestStoreError(state.status(), service, branch);
+  const bool live = *state && !(*state)->winner.deleted;
+  std::vector<VersionId> heads = merge::HeadIds(*state);
   if (if_match && !live) {
     return RestError(PreconditionFailed("If-Match: * but key '" + key + "' has no value"));
   }
@@ -103,7 +98,7 @@ Response WriteKey(const Request& request, Service& service, const RestPath& path
   if (!written.ok()) return WriteError(written.status(), service, branch);
   Response response = value ? JsonResponse(format::ValueJson(*value))
                             : OkResponse({{"revision", written->revision}});
-  response.headers.Set("ETag", "\"" + written->versions.front().Hex() + "\"");
+  response.headers.Set("ETag", QuotedEtag(written->versions.front()));
   response.headers.Set("X-Kvs-Revision", std::to_string(written->revision));
   response.headers.Set("X-Kvs-Commit", written->commit.Hex());
   return response;

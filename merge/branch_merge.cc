@@ -8,14 +8,6 @@
 namespace kvs::merge {
 namespace {
 
-Result<std::optional<KeyState>> GetIfPresent(Store& store, const std::string& branch,
-                                             const std::string& key) {
-  auto state = store.Get(branch, key);
-  if (state.status().IsNotFound()) return std::optional<KeyState>();
-  if (!state.ok()) return state.status();
-  return std::optional<KeyState>(std::move(state).value());
-}
-
 // The value a planned merge leaves the key reading as: a fast-forward the
 // source's, kept heads the newer of both (the winner rule), else what the
 // write stores.

@@ -7,23 +7,12 @@
 namespace kvs::merge {
 namespace {
 
-std::vector<VersionId> HeadIds(const KeyState& state) {
-  std::vector<VersionId> ids;
-  for (const Version& head : state.heads) ids.push_back(head.id);
-  return ids;
-}
-
 // a's ids followed by those of b that a lacks.
 std::vector<VersionId> Union(std::vector<VersionId> a, const std::vector<VersionId>& b) {
   for (const VersionId& id : b) {
     if (std::find(a.begin(), a.end(), id) == a.end()) a.push_back(id);
   }
   return a;
-}
-
-std::optional<std::string> LiveValue(const Version& v) {
-  if (v.deleted) return std::nullopt;
-  return v.value;
 }
 
 KeyWrite NewVersion(const std::string& key, std::optional<std::string> value,
@@ -37,6 +26,29 @@ KeyWrite AdoptHeads(const std::string& key, std::vector<VersionId> heads,
 }
 
 }  // namespace
+
+std::vector<VersionId> HeadIds(const KeyState& state) {
+  std::vector<VersionId> ids;
+  for (const Version& head : state.heads) ids.push_back(head.id);
+  return ids;
+}
+
+std::vector<VersionId> HeadIds(const std::optional<KeyState>& state) {
+  return state ? HeadIds(*state) : std::vector<VersionId>();
+}
+
+std::optional<std::string> LiveValue(const Version& v) {
+  if (v.deleted) return std::nullopt;
+  return v.value;
+}
+
+Result<std::optional<KeyState>> GetIfPresent(Store& store, const std::string& branch,
+                                             const std::string& key, const ReadPoint& at) {
+  auto state = store.Get(branch, key, at);
+  if (state.status().IsNotFound()) return std::optional<KeyState>();
+  if (!state.ok()) return state.status();
+  return std::optional<KeyState>(std::move(state).value());
+}
 
 std::string_view KeyMergeOutcomeName(KeyMergePlan::Outcome outcome) {
   switch (outcome) {

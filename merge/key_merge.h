@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kvs/store.h"
 #include "merge/merge_function.h"
@@ -33,6 +34,19 @@ struct KeyMergePlan {
   std::optional<KeyWrite> write;
   std::string conflict;  // kConflict: why, for a person
 };
+
+// The ids of a key's heads, winner first; none for a key with no version.
+std::vector<VersionId> HeadIds(const KeyState& state);
+std::vector<VersionId> HeadIds(const std::optional<KeyState>& state);
+
+// A version's value; nullopt for a tombstone.
+std::optional<std::string> LiveValue(const Version& v);
+
+// The key's state on branch at a read point; nullopt when it has no
+// version there (the store's NotFound), other failures as they are.
+Result<std::optional<KeyState>> GetIfPresent(Store& store, const std::string& branch,
+                                             const std::string& key,
+                                             const ReadPoint& at = ReadPoint::Latest());
 
 // "up_to_date", "overwrite", "fast_forward", "merged", "kept_both", "conflict".
 std::string_view KeyMergeOutcomeName(KeyMergePlan::Outcome outcome);
