@@ -10,6 +10,14 @@
 // follow it), remove data.N. A crash before the rename leaves a .tmp file
 // that is ignored; after it, the new generation is complete and wins.
 //
+// Retention rules trim history per key prefix; a protected prefix keeps
+// all of it. With a size bound, a first build that is still above
+// max_bytes is followed by rebuilds that leave out whole evictable keys,
+// least recently read first (store/read_clock.h; a key never read counts
+// from its newest write), until the result is at most low_water_bytes. Each
+// key's share of the file is estimated from its kept versions and tree
+// entries, so a rebuild may still be above the mark; a few rounds settle it.
+//
 // What compaction gives up: the exact tree states of past revisions (so
 // CreateBranch and Diff at a revision before the compaction answer
 // Compacted; Get at a past revision still works from per-key history as long
@@ -30,24 +38,57 @@ using namespace format;
 // Opening the compacted file verifies its last block, so blocks stay small.
 constexpr uint64_t kPartBytes = 1 << 20;
 
+// A key the size bound may drop, with an estimate of the bytes it takes in
+// the compacted file and when it was last read or written.
+struct EvictionCandidate {
+  std::string key;
+  uint64_t bytes = 0;
+  int64_t last_used_ns = 0;
+};
+
 class Compactor {
  public:
-  Compactor(StoreImpl* store, const CompactOptions& options, const Snapshot& snap)
-      : store_(store), options_(options), snap_(snap), now_ns_(NowNs()) {}
+  // evicted: keys left out whole (the size bound's choice so far).
+  Compactor(StoreImpl* store, const CompactOptions& options, const Snapshot& snap, int64_t now_ns,
+            const std::unordered_set<std::string>& evicted)
+      : store_(store),
+        options_(options),
+        snap_(snap),
+        now_ns_(now_ns),
+        evicted_(evicted),
+        out_(kFileHeaderSize, store->identity_.salt) {}
 
-  Result<CompactStats> Run() {
-    const uint64_t generation = store_->data()->generation() + 1;
+  // Builds the new file's contents in memory and returns its size.
+  Result<uint64_t> Build() {
     stats_.bytes_before = snap_.head().end;
-    BlockBuilder out(kFileHeaderSize, store_->identity_.salt);
-    out.set_part_limit(kPartBytes);
-    out.BeginBlock();
+    out_.set_part_limit(kPartBytes);
+    out_.BeginBlock();
     KVS_RETURN_IF_ERROR(CollectBranches());
     KVS_RETURN_IF_ERROR(MarkKeptVersions());
-    KVS_RETURN_IF_ERROR(CopyVersions(&out));
-    KVS_ASSIGN_OR_RETURN(uint64_t root, BuildGlobalTree(&out));
-    out.EndBlock(snap_.head().revision, snap_.head().time_ns, root, kKindTransaction);
-    stats_.bytes_after = kFileHeaderSize + out.bytes().size();
+    KVS_RETURN_IF_ERROR(CopyVersions(&out_));
+    KVS_ASSIGN_OR_RETURN(uint64_t root, BuildGlobalTree(&out_));
+    out_.EndBlock(snap_.head().revision, snap_.head().time_ns, root, kKindTransaction);
+    stats_.bytes_after = kFileHeaderSize + out_.bytes().size();
+    return stats_.bytes_after;
+  }
 
+  // The evictable keys Build kept, least recently used first (ties: by key).
+  std::vector<EvictionCandidate> EvictionCandidates() const {
+    std::vector<EvictionCandidate> out;
+    for (const auto& [key, c] : candidates_) {
+      int64_t read = store_->reads_->LastRead(key);
+      out.push_back({key, c.bytes, std::max(read, c.last_used_ns)});
+    }
+    std::sort(out.begin(), out.end(), [](const EvictionCandidate& a, const EvictionCandidate& b) {
+      return a.last_used_ns != b.last_used_ns ? a.last_used_ns < b.last_used_ns : a.key < b.key;
+    });
+    return out;
+  }
+
+  // Writes what Build made as the next generation and switches to it.
+  Result<CompactStats> Publish() {
+    const uint64_t generation = store_->data()->generation() + 1;
+    const std::string& bytes = out_.bytes();
     Env* env = store_->env_;
     const std::string& dir = store_->dir_;
     std::string path = dir + "/" + DataFileName(generation);
@@ -55,7 +96,7 @@ class Compactor {
       KVS_ASSIGN_OR_RETURN(std::unique_ptr<File> file, env->Open(path + ".tmp", true));
       KVS_RETURN_IF_ERROR(file->Truncate(0));
       KVS_RETURN_IF_ERROR(
-          file->Write(0, EncodeFileHeader(generation, store_->identity_.replica) + out.bytes()));
+          file->Write(0, EncodeFileHeader(generation, store_->identity_.replica) + bytes));
       KVS_RETURN_IF_ERROR(file->Sync());
     }
     KVS_RETURN_IF_ERROR(env->Rename(path + ".tmp", path));
@@ -93,20 +134,30 @@ class Compactor {
     return EndWithMove(old, generation, store_->identity_.salt);
   }
 
-  // The rule with the longest prefix matching key; nullptr: keep everything.
+  // The rule with the longest prefix matching key; nullptr: keep everything
+  // (no rule matches, or a protected prefix does).
   const RetentionRule* RuleFor(std::string_view key) const {
     const RetentionRule* best = nullptr;
     for (const RetentionRule& r : options_.rules) {
-      if (key.substr(0, r.prefix.size()) == r.prefix &&
-          (best == nullptr || r.prefix.size() > best->prefix.size())) {
-        best = &r;
-      }
+      if (!key.starts_with(r.prefix)) continue;
+      if (r.protect) return nullptr;
+      if (best == nullptr || r.prefix.size() > best->prefix.size()) best = &r;
     }
     return best;
   }
 
+  bool Evictable(std::string_view key) const {
+    const RetentionRule* rule = RuleFor(key);
+    return rule != nullptr && rule->evictable;
+  }
+
+  bool Evicted(std::string_view key) const {
+    return !evicted_.empty() && evicted_.count(std::string(key)) > 0;
+  }
+
   // Whether the index-th newest entry of key (0 = current) is kept.
   bool KeepEntry(std::string_view key, size_t index, int64_t time_ns) const {
+    if (Evicted(key)) return false;
     const RetentionRule* rule = RuleFor(key);
     if (index == 0 || rule == nullptr) return true;
     if (rule->keep_last && index < *rule->keep_last) return true;
@@ -161,17 +212,40 @@ class Compactor {
       for (uint64_t offset : versions_) kept_[offset] = 0;
       return Status::OK();
     }
+    // The evictable keys' versions, to charge each key its share below.
+    std::unordered_map<uint64_t, std::pair<std::string, uint64_t>> evictable;
     for (uint64_t offset : versions_) {
       KVS_ASSIGN_OR_RETURN(VersionRecord v, ReadVersionAt(snap_, offset));
+      if (Evicted(v.key)) continue;
       const RetentionRule* rule = RuleFor(v.key);
       bool young = rule && rule->keep_younger_ns && v.time_ns >= now_ns_ - *rule->keep_younger_ns;
       if (rule == nullptr || young) kept_[offset] = 0;
+      if (rule != nullptr && rule->evictable) {
+        // The record, and its entry in the version index.
+        evictable[offset] = {std::string(v.key), EncodeVersion(v).size() + 64};
+      }
     }
-    for (const auto& [name, branch] : branches_) {
-      KVS_RETURN_IF_ERROR(ForEachKeptEntry(branch.root, [&](std::string_view, KeyEntry& e) {
+    for (size_t b = 0; b < branches_.size(); ++b) {
+      auto visit = [&](std::string_view tree_key, KeyEntry& e) {
         for (const HeadRef& h : e.heads) kept_[h.offset] = 0;
+        std::string_view key;
+        uint64_t rev;
+        if (ParseBranchTreeKey(tree_key, &key, &rev) && Evictable(key)) {
+          Candidate& c = candidates_[std::string(key)];
+          for (const HeadRef& h : e.heads) c.last_used_ns = std::max(c.last_used_ns, h.time_ns);
+          // Branches mostly share a key's entries (copy-on-write trees), so
+          // they are charged to the first branch that has the key.
+          if (c.branch == b || c.branch == kNoBranch) {
+            c.branch = b;
+            c.bytes += tree_key.size() + EncodeKeyEntry(e).size() + 16;
+          }
+        }
         return Status::OK();
-      }));
+      };
+      KVS_RETURN_IF_ERROR(ForEachKeptEntry(branches_[b].second.root, visit));
+    }
+    for (const auto& [offset, owner] : evictable) {
+      if (kept_.count(offset) > 0) candidates_[owner.first].bytes += owner.second;
     }
     return Status::OK();
   }
@@ -284,11 +358,21 @@ class Compactor {
     return copied;
   }
 
+  static constexpr size_t kNoBranch = ~size_t{0};
+  struct Candidate {
+    uint64_t bytes = 0;
+    int64_t last_used_ns = 0;    // the newest head's time
+    size_t branch = kNoBranch;  // the one whose entries were counted
+  };
+
   StoreImpl* store_;
   const CompactOptions& options_;
   const Snapshot& snap_;
   const int64_t now_ns_;
+  const std::unordered_set<std::string>& evicted_;
+  BlockBuilder out_;
   CompactStats stats_;
+  std::unordered_map<std::string, Candidate> candidates_;
   std::vector<std::pair<std::string, BranchEntry>> branches_;
   std::vector<uint64_t> versions_;               // old offsets, ascending
   std::unordered_map<uint64_t, uint64_t> kept_;  // old offset -> new offset
@@ -299,12 +383,35 @@ class Compactor {
   std::unordered_map<uint64_t, uint64_t> commits_;    // old commit offset -> new
 };
 
-Result<CompactStats> StoreImpl::Compact(const CompactOptions& options) {
+namespace {
+
+Status ValidateCompactOptions(const CompactOptions& options) {
   for (const RetentionRule& r : options.rules) {
     if (r.keep_last && *r.keep_last == 0) {
       return Status::InvalidArgument("keep_last must be at least 1 (the current version)");
     }
+    if (r.protect && (r.keep_last || r.keep_younger_ns || r.evictable)) {
+      return Status::InvalidArgument("the protected prefix '" + r.prefix +
+                                     "' keeps everything; it takes no keep_last, keep_younger "
+                                     "or evictable");
+    }
   }
+  if (const auto& bound = options.size_bound) {
+    if (bound->max_bytes == 0 || bound->low_water_bytes >= bound->max_bytes) {
+      return Status::InvalidArgument("the size bound needs 0 < low_water_bytes < max_bytes");
+    }
+  }
+  return Status::OK();
+}
+
+// How many times the size bound rebuilds the file, each time dropping more
+// keys when the estimate of what the last drop frees fell short.
+constexpr int kEvictionRounds = 4;
+
+}  // namespace
+
+Result<CompactStats> StoreImpl::Compact(const CompactOptions& options) {
+  KVS_RETURN_IF_ERROR(ValidateCompactOptions(options));
   {
     std::lock_guard<std::mutex> lock(write_mu_);
     if (!sticky_error_.ok()) return sticky_error_;
@@ -312,8 +419,7 @@ Result<CompactStats> StoreImpl::Compact(const CompactOptions& options) {
   std::lock_guard<WriterLock> guard(*writer_lock_);
   KVS_ASSIGN_OR_RETURN(Snapshot snap, FollowCompaction());
   KVS_ASSIGN_OR_RETURN(snap, data()->PrepareAppend());
-  Compactor compactor(this, options, snap);
-  Result<CompactStats> stats = compactor.Run();
+  Result<CompactStats> stats = CompactLocked(options, snap);
   if (stats.status().code() == Status::Code::kIOError) {
     // As after a failed transaction: what reached the files is unknown (the
     // old file may hold part of its "moved" block), so the store refuses
@@ -321,6 +427,37 @@ Result<CompactStats> StoreImpl::Compact(const CompactOptions& options) {
     std::lock_guard<std::mutex> lock(write_mu_);
     if (sticky_error_.ok()) sticky_error_ = stats.status();
   }
+  return stats;
+}
+
+Result<CompactStats> StoreImpl::CompactLocked(const CompactOptions& options,
+                                              const Snapshot& snap) {
+  const int64_t now_ns = NowNs();
+  std::unordered_set<std::string> evicted;
+  auto compactor = std::make_unique<Compactor>(this, options, snap, now_ns, evicted);
+  KVS_ASSIGN_OR_RETURN(uint64_t size, compactor->Build());
+  std::vector<std::string> order;
+  bool above_low_water = false;
+  if (const auto& bound = options.size_bound; bound && size > bound->max_bytes) {
+    std::vector<EvictionCandidate> candidates = compactor->EvictionCandidates();
+    size_t next = 0;
+    for (int round = 0; round < kEvictionRounds && size > bound->low_water_bytes &&
+                        next < candidates.size();
+         ++round) {
+      uint64_t freed = 0;
+      for (; next < candidates.size() && freed < size - bound->low_water_bytes; ++next) {
+        evicted.insert(candidates[next].key);
+        order.push_back(candidates[next].key);
+        freed += candidates[next].bytes;
+      }
+      compactor = std::make_unique<Compactor>(this, options, snap, now_ns, evicted);
+      KVS_ASSIGN_OR_RETURN(size, compactor->Build());
+    }
+    above_low_water = size > bound->low_water_bytes;
+  }
+  KVS_ASSIGN_OR_RETURN(CompactStats stats, compactor->Publish());
+  stats.evicted_keys = std::move(order);
+  stats.above_low_water = above_low_water;
   return stats;
 }
 

@@ -22,6 +22,7 @@
 #include "store/data_file.h"
 #include "store/directory.h"
 #include "store/entries.h"
+#include "store/read_clock.h"
 
 namespace kvs {
 
@@ -48,6 +49,7 @@ class StoreImpl : public Store {
         env_(options.env),
         identity_(identity),
         writer_lock_(std::move(writer_lock)),
+        reads_(ReadClock::Open(dir_)),
         data_(std::move(data)) {}
 
   ReplicaId replica_id() const override { return identity_.replica; }
@@ -84,6 +86,7 @@ class StoreImpl : public Store {
                                       std::string_view to_branch, const ReadPoint& to_at) override;
 
   Result<CompactStats> Compact(const CompactOptions& options) override;
+  Result<uint64_t> DataBytes() override;
   Result<CheckReport> Check() override;
 
   // ---- Shared by the parts ----------------------------------------------
@@ -99,6 +102,8 @@ class StoreImpl : public Store {
   // Leader side of the group commit; requires that w is first in writers_.
   void CommitGroup(std::unique_lock<std::mutex>* lock);
   Status SwitchToGeneration(uint64_t generation);
+  // Compact's work once the writer lock is held and snap is the newest state.
+  Result<CompactStats> CompactLocked(const CompactOptions& options, const Snapshot& snap);
   // Latest(), after making sure no newer generation was left unannounced.
   // Requires the writer lock.
   Result<Snapshot> FollowCompaction();
@@ -119,6 +124,7 @@ class StoreImpl : public Store {
   const StoreIdentity identity_;
   RecoveryInfo recovery_;
   std::shared_ptr<WriterLock> writer_lock_;
+  const std::unique_ptr<ReadClock> reads_;
 
   std::mutex data_mu_;
   std::shared_ptr<DataFile> data_;  // Guarded by data_mu_

@@ -260,6 +260,11 @@ Result<Snapshot> StoreImpl::Latest() {
   return Status::Corruption("data files form a chain of moves that does not end");
 }
 
+Result<uint64_t> StoreImpl::DataBytes() {
+  KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
+  return snap.head().end;
+}
+
 Result<uint64_t> StoreImpl::Revision() {
   KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
   return snap.head().revision;

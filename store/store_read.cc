@@ -136,6 +136,7 @@ Result<KeyState> StoreImpl::Get(std::string_view branch, std::string_view key,
                             std::string(branch) + "'" +
                             (at.kind == ReadPoint::Kind::kLatest ? "" : " at that point"));
   }
+  reads_->Touch(key, NowNs());
   return ToKeyState(snap, *entry, entry_revision, true);
 }
 

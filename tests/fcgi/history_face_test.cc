@@ -119,6 +119,7 @@ class AmbiguousPrefixStore : public Store {
     return store_->Diff(fb, fa, tb, ta);
   }
   Result<CompactStats> Compact(const CompactOptions& o) override { return store_->Compact(o); }
+  Result<uint64_t> DataBytes() override { return store_->DataBytes(); }
   Result<CheckReport> Check() override { return store_->Check(); }
 
  private:

@@ -231,10 +231,26 @@ struct RetentionRule {
   std::string prefix;
   std::optional<uint64_t> keep_last;       // the last N versions of a key
   std::optional<int64_t> keep_younger_ns;  // versions newer than now - T
+  // A cache-like prefix: when the size bound is passed, whole keys under it
+  // (every version, on every branch) are dropped, least recently read first.
+  bool evictable = false;
+  // Keys under it keep all their history and are never dropped, whatever
+  // other rule matches them too (alone: no keep_last, keep_younger_ns or
+  // evictable).
+  bool protect = false;
+};
+
+// A bound on the data file: when what the rules keep would still take more
+// than max_bytes, evictable keys are dropped until it takes at most
+// low_water_bytes (or no evictable key is left).
+struct SizeBound {
+  uint64_t max_bytes = 0;
+  uint64_t low_water_bytes = 0;  // below max_bytes
 };
 
 struct CompactOptions {
   std::vector<RetentionRule> rules;  // none: keep all history
+  std::optional<SizeBound> size_bound;
   // Called now and then with (done, total) units of work; may be empty.
   std::function<void(uint64_t, uint64_t)> progress;
 };
@@ -244,6 +260,11 @@ struct CompactStats {
   uint64_t bytes_after = 0;
   uint64_t versions_kept = 0;
   uint64_t versions_dropped = 0;
+  // Keys the size bound dropped, least recently read first.
+  std::vector<std::string> evicted_keys;
+  // Whether bytes_after is still above the size bound's low-water mark
+  // (the kept history of keys that may not be dropped takes more).
+  bool above_low_water = false;
 };
 
 struct CheckReport {
@@ -307,7 +328,8 @@ class Store {
 
   // ---- Reading keys ---------------------------------------------------
   // NotFound when the key has no version on the branch at that point. A
-  // deleted key is found, with winner.deleted set.
+  // deleted key is found, with winner.deleted set. A key found is noted as
+  // read, for the size bound's "least recently read" (store/read_clock.h).
   virtual Result<KeyState> Get(std::string_view branch, std::string_view key,
                                const ReadPoint& at = ReadPoint::Latest()) = 0;
   // Keys in byte order.
@@ -351,7 +373,10 @@ class Store {
   // Rewrites the store into a new file holding what the rules keep, and
   // publishes it by atomic rename. Writers wait; readers go on. An IOError
   // leaves the store refusing writes until reopened, as a failed write does.
+  // InvalidArgument for rules or a bound that contradict themselves.
   virtual Result<CompactStats> Compact(const CompactOptions& options) = 0;
+  // The size of the live data file, in bytes: what a SizeBound bounds.
+  virtual Result<uint64_t> DataBytes() = 0;
   // Reads and verifies every byte of the store.
   virtual Result<CheckReport> Check() = 0;
 };
