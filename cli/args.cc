@@ -40,6 +40,7 @@ enum Option : uint32_t {
   kAt = 1 << 7,
   kStrategy = 1 << 8,
   kDryRun = 1 << 9,
+  kConfig = 1 << 10,
 };
 
 // The options that take no value.
@@ -160,6 +161,12 @@ constexpr CommandSpec kCommands[] = {
     {Command::kCompact, "compact", Operands::kNone, 0, false, "compact",
      "  Rewrite the store into a new file, keeping all history, and print the sizes\n"
      "  before and after. Writers wait meanwhile; readers and the server go on.\n"},
+    {Command::kGc, "gc", Operands::kNone, kConfig, false, "gc [--config FILE]",
+     "  Compact the store keeping what the server config's retention section keeps\n"
+     "  (per-prefix keep_last and keep_younger, protected prefixes, and the size\n"
+     "  bound that drops the least recently read keys of evictable prefixes), as\n"
+     "  POST /_compact does, and print what it freed and each key it evicted. The\n"
+     "  config is FILE (its data_dir is the store) or the kvs.yaml in -d DIR.\n"},
     {Command::kStats, "stats", Operands::kNone, kBranch, false, "stats [--branch NAME]",
      "  Print the store's revision, replica id, branches, keys on the branch, number\n"
      "  of versions and bytes on disk. Counting reads every key and version id.\n"},
@@ -230,6 +237,7 @@ uint32_t OptionBit(std::string_view name) {
   if (name == "--at") return kAt;
   if (name == "--strategy") return kStrategy;
   if (name == "--dry-run") return kDryRun;
+  if (name == "--config") return kConfig;
   return 0;
 }
 
@@ -404,6 +412,9 @@ class Parser {
         invocation_.at = *at;
         break;
       }
+      case kConfig:
+        invocation_.config = *value;
+        break;
       case kStrategy:
         invocation_.strategy = merge::ParseMergeFunction(*value);
         if (!invocation_.strategy) {

@@ -50,6 +50,7 @@ enum class Command {
   kImport,
   kCheck,
   kCompact,
+  kGc,
   kStats,
   kBranch,  // the group: only its usage; the parser yields one of the next three
   kBranchList,
@@ -100,6 +101,7 @@ struct Invocation {
   CommitId commit;                               // reset COMMIT
   std::optional<merge::MergeFunction> strategy;  // merge --strategy
   bool dry_run = false;                          // merge --dry-run
+  std::optional<std::string> config;             // gc --config
 };
 
 struct UsageError {

@@ -98,6 +98,8 @@ Status RunCommand(const Invocation& inv) {
       return Check(inv);
     case Command::kCompact:
       return Compact(inv);
+    case Command::kGc:
+      return Gc(inv);
     case Command::kStats:
       return Stats(inv);
     case Command::kBranchList:

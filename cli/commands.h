@@ -62,6 +62,7 @@ Status Import(const Invocation& inv);
 // The store as a whole: commands_store.cc.
 Status Check(const Invocation& inv);
 Status Compact(const Invocation& inv);
+Status Gc(const Invocation& inv);
 Status Stats(const Invocation& inv);
 
 // Branches, commits, diff, merge and reset: commands_branches.cc.

@@ -67,11 +67,13 @@ class ConfigParser {
         KVS_RETURN_IF_ERROR(ParseLimits(value, &config.limits));
       } else if (key == "merge") {
         KVS_RETURN_IF_ERROR(ParseMergeRules(value, &config.merge_rules));
+      } else if (key == "retention") {
+        KVS_RETURN_IF_ERROR(ParseRetention(value, &config.retention));
       } else {
         return Error(key_node.Mark(),
                      "unknown key '" + key +
                          "' (known: data_dir, auth_file, default_branch, sync, read_access, "
-                         "limits, merge)");
+                         "limits, merge, retention)");
       }
     }
     if (!has_data_dir) {
@@ -177,6 +179,137 @@ class ConfigParser {
     return Status::OK();
   }
 
+  // A number with an optional unit from units (name -> multiplier); the
+  // unit may follow a space. what says what the number is, for messages.
+  Result<uint64_t> WithUnit(const std::string& key, const YAML::Node& value,
+                            std::initializer_list<std::pair<std::string_view, uint64_t>> units,
+                            std::string_view what) const {
+    std::string text = value.IsScalar() ? value.Scalar() : "";
+    uint64_t number = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+    std::string_view unit(end, text.data() + text.size() - end);
+    if (unit.starts_with(' ')) unit.remove_prefix(1);
+    if (!text.empty() && ec == std::errc() && number > 0) {
+      for (const auto& [name, multiplier] : units) {
+        if (unit == name && number <= UINT64_MAX / multiplier / 2) return number * multiplier;
+      }
+    }
+    return Error(value.Mark(), key + " needs " + std::string(what) + ", not '" + text + "'");
+  }
+
+  Result<uint64_t> Bytes(const std::string& key, const YAML::Node& value) const {
+    return WithUnit(key, value,
+                    {{"", 1},
+                     {"B", 1},
+                     {"kB", 1000},
+                     {"MB", 1000000},
+                     {"GB", 1000000000},
+                     {"KiB", 1024},
+                     {"MiB", 1 << 20},
+                     {"GiB", 1 << 30}},
+                    "a positive size, like 500MB or 2GiB");
+  }
+
+  Result<int64_t> Duration(const std::string& key, const YAML::Node& value) const {
+    constexpr uint64_t kSecond = 1000000000;
+    KVS_ASSIGN_OR_RETURN(uint64_t ns, WithUnit(key, value,
+                                               {{"s", kSecond},
+                                                {"m", 60 * kSecond},
+                                                {"h", 3600 * kSecond},
+                                                {"d", 86400 * kSecond},
+                                                {"w", 604800 * kSecond}},
+                                               "a positive duration, like 90s, 30m, 12h or 7d"));
+    return static_cast<int64_t>(ns);
+  }
+
+  Result<bool> Boolean(const std::string& key, const YAML::Node& value) const {
+    return OneOf<bool>(key, value, {{"true", true}, {"false", false}});
+  }
+
+  // retention: max_bytes, low_water_bytes, check_interval and prefixes,
+  // each prefix a mapping of keep_last, keep_younger, evictable, protected.
+  Status ParseRetention(const YAML::Node& node, Retention* retention) const {
+    if (node.IsNull()) return Status::OK();
+    if (!node.IsMap()) return Error(node.Mark(), "retention must be a mapping");
+    std::set<std::string> seen;
+    std::optional<uint64_t> max_bytes, low_water;
+    for (const auto& entry : node) {
+      std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "";
+      if (!seen.insert(key).second) {
+        return Error(entry.first.Mark(), "retention." + key + " appears twice");
+      }
+      const std::string name = "retention." + key;
+      if (key == "max_bytes") {
+        KVS_ASSIGN_OR_RETURN(max_bytes, Bytes(name, entry.second));
+      } else if (key == "low_water_bytes") {
+        KVS_ASSIGN_OR_RETURN(low_water, Bytes(name, entry.second));
+      } else if (key == "check_interval") {
+        KVS_ASSIGN_OR_RETURN(retention->check_interval_ns, Duration(name, entry.second));
+      } else if (key == "prefixes") {
+        KVS_RETURN_IF_ERROR(ParseRetentionPrefixes(entry.second, &retention->rules));
+      } else {
+        return Error(entry.first.Mark(),
+                     "unknown setting '" + name +
+                         "' (known: max_bytes, low_water_bytes, check_interval, prefixes)");
+      }
+    }
+    if (max_bytes.has_value() != low_water.has_value()) {
+      return Error(node.Mark(), "retention: max_bytes and low_water_bytes go together");
+    }
+    if (max_bytes) {
+      if (*low_water >= *max_bytes) {
+        return Error(node.Mark(), "retention: low_water_bytes must be below max_bytes");
+      }
+      retention->size_bound = SizeBound{*max_bytes, *low_water};
+    }
+    return Status::OK();
+  }
+
+  Status ParseRetentionPrefixes(const YAML::Node& node, std::vector<RetentionRule>* rules) const {
+    if (node.IsNull()) return Status::OK();
+    if (!node.IsMap()) {
+      return Error(node.Mark(), "retention.prefixes must be a mapping of key prefix: rule");
+    }
+    std::set<std::string> seen;
+    for (const auto& entry : node) {
+      if (!entry.first.IsScalar()) return Error(entry.first.Mark(), "a prefix must be a string");
+      RetentionRule rule;
+      rule.prefix = entry.first.Scalar();
+      const std::string where = "retention.prefixes." + rule.prefix;
+      if (!seen.insert(rule.prefix).second) return Error(entry.first.Mark(), where + " appears twice");
+      if (!entry.second.IsMap() || entry.second.size() == 0) {
+        return Error(entry.second.Mark(),
+                     where + " needs settings, like {keep_last: 10} or {protected: true}");
+      }
+      std::set<std::string> settings;
+      for (const auto& setting : entry.second) {
+        std::string key = setting.first.IsScalar() ? setting.first.Scalar() : "";
+        const std::string name = where + "." + key;
+        if (!settings.insert(key).second) return Error(setting.first.Mark(), name + " appears twice");
+        if (key == "keep_last") {
+          KVS_ASSIGN_OR_RETURN(rule.keep_last, PositiveInteger(name, setting.second));
+        } else if (key == "keep_younger") {
+          KVS_ASSIGN_OR_RETURN(rule.keep_younger_ns, Duration(name, setting.second));
+        } else if (key == "evictable") {
+          KVS_ASSIGN_OR_RETURN(rule.evictable, Boolean(name, setting.second));
+        } else if (key == "protected") {
+          KVS_ASSIGN_OR_RETURN(rule.protect, Boolean(name, setting.second));
+        } else {
+          return Error(setting.first.Mark(),
+                       "unknown setting '" + name +
+                           "' (known: keep_last, keep_younger, evictable, protected)");
+        }
+      }
+      if (rule.protect && (rule.keep_last || rule.keep_younger_ns || rule.evictable)) {
+        return Error(entry.second.Mark(),
+                     where + ": a protected prefix keeps everything; it takes no keep_last, "
+                             "keep_younger or evictable");
+      }
+      rules->push_back(std::move(rule));
+    }
+    return Status::OK();
+  }
+
   std::string path_;
   std::filesystem::path directory_;
 };
@@ -189,6 +322,13 @@ Options Config::StoreOptions() const {
   options.max_key_bytes = limits.max_key_bytes;
   options.max_value_bytes = limits.max_value_bytes;
   options.max_writes_per_transaction = limits.max_keys_per_transaction;
+  return options;
+}
+
+CompactOptions Retention::ToCompactOptions() const {
+  CompactOptions options;
+  options.rules = rules;
+  options.size_bound = size_bound;
   return options;
 }
 

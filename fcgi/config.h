@@ -12,6 +12,17 @@
 //     max_keys_per_transaction: 1000
 //   merge:                      # key pattern -> merge function, first match wins
 //     counters/*: counter       # (fnmatch globs: * and ? match any character)
+//   retention:                  # what compaction keeps; none: all history
+//     max_bytes: 512MiB         # optional size bound of the data file, and
+//     low_water_bytes: 384MiB   # what a bounded compaction frees down to
+//     check_interval: 60s       # how often kvs-fcgi compares the file with max_bytes
+//     prefixes:                 # key prefix -> rule; the longest match applies
+//       logs/: {keep_last: 100, keep_younger: 30d}
+//       cache/: {keep_last: 1, evictable: true}
+//       accounts/: {protected: true}
+//
+// Sizes are bytes, or a number with kB, MB, GB (powers of 1000) or KiB,
+// MiB, GiB (powers of 1024); durations a number with s, m, h, d or w.
 //
 // Relative paths are relative to the directory of the config file, so a
 // config works wherever the server's working directory is. Unknown or
@@ -45,6 +56,17 @@ struct Limits {
 
 using merge::MergeRule;
 
+// What compaction keeps, from the config's retention: section (see
+// kvs::RetentionRule and kvs::SizeBound for what each setting means).
+struct Retention {
+  std::vector<RetentionRule> rules;  // in file order
+  std::optional<SizeBound> size_bound;
+  int64_t check_interval_ns = int64_t{60} * 1000000000;
+
+  // Options for Store::Compact applying these rules and the bound.
+  CompactOptions ToCompactOptions() const;
+};
+
 enum class ReadAccess {
   kPublic,  // anyone may read
   kSecret,  // reads need the shared secret, like writes
@@ -59,6 +81,7 @@ struct Config {
   ReadAccess read_access = ReadAccess::kPublic;
   Limits limits;
   std::vector<MergeRule> merge_rules;  // in file order
+  Retention retention;
 
   // What the store is opened with: the sync mode, and the limits the store
   // enforces itself as a second line of defence.

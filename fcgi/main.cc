@@ -22,6 +22,7 @@
 #include "fcgi/fastcgi_server.h"
 #include "fcgi/listen_socket.h"
 #include "fcgi/service.h"
+#include "fcgi/size_bound_watch.h"
 
 extern char** environ;
 
@@ -141,7 +142,11 @@ int Main(int argc, char** argv) {
     }
     listen_fd = *fd;
   }
-  Status served = ServeFastCgi(listen_fd, cli->threads, **service);
+  Status served = Status::OK();
+  {
+    SizeBoundWatch watch(**service);
+    served = ServeFastCgi(listen_fd, cli->threads, **service);
+  }
   if (cli->socket_path) unlink(cli->socket_path->c_str());
   if (!served.ok()) {
     std::fprintf(stderr, "kvs-fcgi: %s\n", served.message().c_str());

@@ -4,6 +4,7 @@
 #include "fcgi/branch_face.h"
 #include "fcgi/branch_merge.h"
 #include "fcgi/classic.h"
+#include "fcgi/compact_face.h"
 #include "fcgi/history_face.h"
 #include "fcgi/key_listing.h"
 #include "fcgi/rest_face.h"
@@ -53,6 +54,7 @@ constexpr SystemRoute kSystemRoutes[] = {
     {"/_reset", P::kExact, M::kPost, ResetBranchEndpoint},
     {"/_merge", P::kExact, M::kPost, MergeBranches},
     {"/_txn", P::kExact, M::kPost, CommitTransaction},
+    {"/_compact", P::kExact, M::kPost, CompactEndpoint},
 };
 
 bool Matches(const SystemRoute& route, std::string_view path) {

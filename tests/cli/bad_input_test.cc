@@ -38,6 +38,9 @@ TEST_CASE("usage errors exit with 2, say what is wrong and show the usage") {
           {{"put", "k", "v", "w"}, "kvs: unexpected argument 'w'"},
           {{"check", "now"}, "kvs: unexpected argument 'now'"},
           {{"compact", "x"}, "kvs: unexpected argument 'x'"},
+          {{"gc", "x"}, "kvs: unexpected argument 'x'"},
+          {{"gc", "--config"}, "kvs: --config needs a value"},
+          {{"compact", "--config", "kvs.yaml"}, "kvs: unknown option '--config' for compact"},
           {{"stats", "x"}, "kvs: unexpected argument 'x'"},
           {{"list", "x"}, "kvs: unexpected argument 'x'"},
           {{"keys", "x"}, "kvs: unexpected argument 'x'"},
@@ -206,7 +209,7 @@ TEST_CASE("help prints every command; --help after a command prints that one's")
                       "create", "forks",   "tails",   "links",  "concestor", "read", "get",
                       "list",   "history", "future",  "put",    "get-key",   "keys", "export",
                       "import", "branch",  "branch",  "branch", "log",       "diff", "merge",
-                      "reset",  "check",   "compact", "stats",  "help"});
+                      "reset",  "check",   "compact", "gc",     "stats",     "help"});
   CHECK(RunKvs({"--help"}).output == help.output);
   CHECK(RunKvs({"-h"}).output == help.output);
 

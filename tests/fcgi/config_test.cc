@@ -81,7 +81,7 @@ TEST_CASE("an empty auth_file means no secret file") {
 TEST_CASE("config errors name the file, the line and the column") {
   CHECK(ErrorOf("data_dir: d\nsnyc: none\n") ==
         "/etc/kvs/kvs.yaml:2:1: unknown key 'snyc' (known: data_dir, auth_file, default_branch, "
-        "sync, read_access, limits, merge)");
+        "sync, read_access, limits, merge, retention)");
   CHECK_THAT(ErrorOf("data_dir: d\nsync: sometimes\n"),
              Catch::StartsWith("/etc/kvs/kvs.yaml:2:7: sync must be 'sync' or 'none'"));
   CHECK_THAT(ErrorOf("data_dir: d\nread_access: everyone\n"),
@@ -114,6 +114,66 @@ TEST_CASE("merge rules keep their order and name known functions") {
              Catch::StartsWith("/etc/kvs/kvs.yaml:3:9: merge.hits: unknown function 'average'"));
   CHECK_THAT(ErrorOf("data_dir: d\nmerge: [lww]\n"),
              Catch::StartsWith("/etc/kvs/kvs.yaml:2:8: merge must be a mapping"));
+}
+
+TEST_CASE("retention reads prefixes, sizes with units and durations") {
+  Config config = MustParse(
+      "data_dir: d\n"
+      "retention:\n"
+      "  max_bytes: 2GiB\n"
+      "  low_water_bytes: 1500 MB\n"
+      "  check_interval: 5m\n"
+      "  prefixes:\n"
+      "    logs/: {keep_last: 100, keep_younger: 30d}\n"
+      "    cache/: {keep_last: 1, evictable: true}\n"
+      "    \"\": {keep_younger: 2w}\n"
+      "    accounts/: {protected: true}\n");
+  const Retention& r = config.retention;
+  REQUIRE(r.size_bound.has_value());
+  CHECK(r.size_bound->max_bytes == uint64_t{2} << 30);
+  CHECK(r.size_bound->low_water_bytes == 1500000000);
+  CHECK(r.check_interval_ns == int64_t{300} * 1000000000);
+  REQUIRE(r.rules.size() == 4);
+  CHECK(r.rules[0].prefix == "logs/");
+  CHECK(r.rules[0].keep_last == 100);
+  CHECK(r.rules[0].keep_younger_ns == int64_t{30} * 86400 * 1000000000);
+  CHECK_FALSE(r.rules[0].evictable);
+  CHECK(r.rules[1].evictable);
+  CHECK(r.rules[2].prefix.empty());
+  CHECK(r.rules[2].keep_younger_ns == int64_t{14} * 86400 * 1000000000);
+  CHECK(r.rules[3].protect);
+  CompactOptions options = r.ToCompactOptions();
+  CHECK(options.rules.size() == 4);
+  CHECK(options.size_bound->max_bytes == r.size_bound->max_bytes);
+
+  Config none = MustParse("data_dir: d\n");
+  CHECK(none.retention.rules.empty());
+  CHECK_FALSE(none.retention.size_bound.has_value());
+}
+
+TEST_CASE("retention errors name the setting and what it needs") {
+  CHECK_THAT(ErrorOf("data_dir: d\nretention:\n  max_bytes: 10\n"),
+             Catch::EndsWith("retention: max_bytes and low_water_bytes go together"));
+  CHECK_THAT(ErrorOf("data_dir: d\nretention:\n  max_bytes: 10\n  low_water_bytes: 10\n"),
+             Catch::EndsWith("low_water_bytes must be below max_bytes"));
+  CHECK_THAT(ErrorOf("data_dir: d\nretention:\n  max_bytes: 10 apples\n  low_water_bytes: 1\n"),
+             Catch::StartsWith("/etc/kvs/kvs.yaml:3:14: retention.max_bytes needs a positive "
+                               "size, like 500MB or 2GiB, not '10 apples'"));
+  CHECK_THAT(ErrorOf("data_dir: d\nretention:\n  prefixes:\n    a/: {keep_younger: 3}\n"),
+             Catch::Contains("retention.prefixes.a/.keep_younger needs a positive duration"));
+  CHECK_THAT(ErrorOf("data_dir: d\nretention:\n  prefixes:\n    a/: {keep_last: 0}\n"),
+             Catch::Contains("retention.prefixes.a/.keep_last needs a positive integer"));
+  CHECK_THAT(ErrorOf("data_dir: d\nretention:\n  prefixes:\n    a/: {evictable: yes}\n"),
+             Catch::Contains("retention.prefixes.a/.evictable must be 'true' or 'false'"));
+  CHECK_THAT(ErrorOf("data_dir: d\nretention:\n  prefixes:\n    a/: {protected: true, "
+                     "keep_last: 2}\n"),
+             Catch::Contains("a protected prefix keeps everything"));
+  CHECK_THAT(ErrorOf("data_dir: d\nretention:\n  prefixes:\n    a/: {}\n"),
+             Catch::Contains("retention.prefixes.a/ needs settings"));
+  CHECK_THAT(ErrorOf("data_dir: d\nretention:\n  prefixes:\n    a/: {keep: 2}\n"),
+             Catch::Contains("unknown setting 'retention.prefixes.a/.keep'"));
+  CHECK_THAT(ErrorOf("data_dir: d\nretention:\n  keep_last: 2\n"),
+             Catch::Contains("unknown setting 'retention.keep_last'"));
 }
 
 TEST_CASE("YAML syntax errors keep yaml-cpp's line and reason") {

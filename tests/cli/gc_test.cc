@@ -1,0 +1,60 @@
+// kvs gc: the server config's retention applied from the command line,
+// next to a running server (a real nginx and kvs-fcgi on the same store).
+#include <catch2/catch.hpp>
+
+#include "tests/cli/kvs_runner.h"
+
+namespace kvs::cli::test {
+namespace {
+
+// How many versions key's history holds, read by this process.
+size_t VersionsOf(const std::string& store_dir, const std::string& key) {
+  Options options;
+  options.create_if_missing = false;
+  auto store = Store::Open(store_dir, options);
+  REQUIRE(store.ok());
+  auto head = (*store)->Get("main", key);
+  REQUIRE(head.ok());
+  return (*store)->History(head->winner.id, 0, 1000, false)->size();
+}
+
+}  // namespace
+
+TEST_CASE("kvs gc applies the server config's retention next to the running server") {
+  fcgi::test::StackOptions options;
+  options.extra_config +=
+      "retention:\n"
+      "  prefixes:\n"
+      "    logs/: {keep_last: 3}\n"
+      "    accounts/: {protected: true}\n";
+  fcgi::test::ServerStack stack(options);
+  const std::string store = stack.dir() + "/kvs-data";
+  for (int i = 0; i < 6; ++i) MustKvs(store, {"put", "logs/a", "line " + std::to_string(i)});
+  for (int i = 0; i < 4; ++i) MustKvs(store, {"put", "accounts/x", "balance " + std::to_string(i)});
+
+  // -d names the server's directory, whose kvs.yaml holds the policy.
+  std::string out = MustKvs(stack.dir(), {"gc"});
+  INFO(out);
+  CHECK(out.find("versions dropped: 3\n") != std::string::npos);
+  CHECK(out.find("keys evicted: 0\n") != std::string::npos);
+  CHECK(VersionsOf(store, "logs/a") == 3);
+  CHECK(VersionsOf(store, "accounts/x") == 4);
+  // The server follows the compacted file, for reads and writes.
+  auto res = stack.Client()->Put("/logs%2Fa", fcgi::test::BearerHeaders(), "after gc", "text/plain");
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  CHECK(VersionsOf(store, "logs/a") == 4);
+
+  // --config names the config, and through it the store.
+  out = MustKvs("/nonexistent", {"gc", "--config", stack.dir() + "/kvs.yaml"});
+  CHECK(out.find("versions dropped: 1\n") != std::string::npos);
+  CHECK(VersionsOf(store, "logs/a") == 3);
+
+  // A directory without a server config: gc says what it needs, and keeps
+  // everything.
+  ProgramRun refused = RunKvs({"-d", store, "gc"});
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.log.find("holds no kvs.yaml") != std::string::npos);
+}
+
+}  // namespace kvs::cli::test
