@@ -148,7 +148,8 @@ constexpr CommandSpec kCommands[] = {
      "  \"merged KEY\" (F settled it), \"kept_both KEY\" (F is keep: a fork), or\n"
      "  \"conflict KEY: REASON\"; then \"commit COMMIT\", or \"nothing to merge\".\n"
      "  Keys both sides changed conflict unless --strategy F names a merge function\n"
-     "  for every key: lww, counter, max, min, union, json, text, keep, reject. Any\n"
+     "  for every key: lww, counter, max, min, union, json, text, keep, reject; or,\n"
+     "  without it, the merge: rules of the server config (kvs.yaml) in -d DIR. Any\n"
      "  conflict fails the merge (exit 1), writing nothing. --dry-run prints the\n"
      "  same lines, then \"dry run: nothing written\", and writes nothing.\n"},
     {Command::kReset, "reset", Operands::kBranchCommit, 0, false, "reset BRANCH COMMIT",

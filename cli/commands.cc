@@ -37,6 +37,18 @@ Result<std::string> StoreDirectory(const Invocation& inv) {
   return (std::filesystem::path(inv.dir) / data_dir).lexically_normal().string();
 }
 
+Result<std::optional<fcgi::Config>> ServerConfig(const Invocation& inv) {
+  std::filesystem::path path = std::filesystem::path(inv.dir) / "kvs.yaml";
+  std::error_code error;
+  if (inv.config) {
+    path = *inv.config;
+  } else if (!std::filesystem::exists(path, error)) {
+    return std::optional<fcgi::Config>();
+  }
+  KVS_ASSIGN_OR_RETURN(fcgi::Config config, fcgi::LoadConfig(path.string()));
+  return std::optional<fcgi::Config>(std::move(config));
+}
+
 Result<std::unique_ptr<Store>> OpenStore(const Invocation& inv) {
   Options options = StoreLimits();
   options.sync = SyncMode::kSync;

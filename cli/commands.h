@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "cli/args.h"
+#include "fcgi/config.h"
 #include "kvs/store.h"
 
 namespace kvs::cli {
@@ -19,6 +20,11 @@ namespace kvs::cli {
 // relative to inv.dir; so `kvs -d kvs-data` works on what `scripts/serve`
 // serves, and never makes a second store beside it.
 Result<std::string> StoreDirectory(const Invocation& inv);
+
+// The server config the command is next to: gc's --config FILE, else the
+// kvs.yaml in inv.dir; nullopt when there is neither. A config that does
+// not parse is an error (with its file:line:column).
+Result<std::optional<fcgi::Config>> ServerConfig(const Invocation& inv);
 
 // Opens the store in StoreDirectory(inv) as every command does: the engine's default
 // limits and durable writes (SyncMode::kSync), whatever the server's config

@@ -149,14 +149,20 @@ Status Diff(const Invocation& inv) {
   return Status::OK();
 }
 
-// Without --strategy every key both sides changed is a conflict (reject):
-// the command line does not read the server's per-pattern merge rules.
-// The plan is printed only once it is final: after the write, or when
+// A key both sides changed goes to --strategy, else to the merge: rule of
+// the server config in -d DIR (kvs.yaml) for its pattern, else conflicts
+// (reject), as with POST /_merge. The plan is printed only once it is final: after the write, or when
 // nothing is to be written.
 Status Merge(const Invocation& inv) {
+  KVS_ASSIGN_OR_RETURN(std::optional<fcgi::Config> server, ServerConfig(inv));
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
-  const merge::MergeFunction function = inv.strategy.value_or(merge::MergeFunction::kReject);
-  auto function_for = [function](const std::string&) { return function; };
+  // As POST /_merge: --strategy, else the server config's rule for the key's
+  // pattern, else reject.
+  const std::vector<merge::MergeRule> rules =
+      server ? server->merge_rules : std::vector<merge::MergeRule>();
+  auto function_for = [&inv, &rules](const std::string& key) {
+    return inv.strategy ? *inv.strategy : merge::FunctionFor(key, {&rules});
+  };
   for (int attempt = 0; attempt < kMergeAttempts; ++attempt) {
     KVS_ASSIGN_OR_RETURN(merge::BranchMergePlan plan,
                          merge::PlanBranchMerge(*store, *inv.from, inv.branch, function_for));

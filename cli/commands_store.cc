@@ -6,7 +6,6 @@
 #include "cli/io.h"
 #include "cli/key_scan.h"
 #include "cli/progress_bar.h"
-#include "fcgi/config.h"
 
 namespace kvs::cli {
 namespace {
@@ -29,20 +28,6 @@ uint64_t BytesOnDisk(const std::string& dir) {
     }
   }
   return bytes;
-}
-
-// The server config gc applies: --config FILE, else the kvs.yaml in -d DIR.
-Result<fcgi::Config> GcConfig(const Invocation& inv) {
-  if (inv.config) return fcgi::LoadConfig(*inv.config);
-  std::filesystem::path path = std::filesystem::path(inv.dir) / "kvs.yaml";
-  std::error_code error;
-  if (!std::filesystem::exists(path, error)) {
-    return Status::InvalidArgument(
-        "gc applies the retention section of a server config, and " + inv.dir +
-        " holds no kvs.yaml: give -d the server's directory or --config FILE (kvs compact "
-        "compacts keeping all history)");
-  }
-  return fcgi::LoadConfig(path.string());
 }
 
 }  // namespace
@@ -78,7 +63,14 @@ Status Compact(const Invocation& inv) {
 }
 
 Status Gc(const Invocation& inv) {
-  KVS_ASSIGN_OR_RETURN(fcgi::Config config, GcConfig(inv));
+  KVS_ASSIGN_OR_RETURN(std::optional<fcgi::Config> server, ServerConfig(inv));
+  if (!server) {
+    return Status::InvalidArgument(
+        "gc applies the retention section of a server config, and " + inv.dir +
+        " holds no kvs.yaml: give -d the server's directory or --config FILE (kvs compact "
+        "compacts keeping all history)");
+  }
+  const fcgi::Config& config = *server;
   Invocation on_store = inv;
   on_store.dir = config.data_dir;
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(on_store));

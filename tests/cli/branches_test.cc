@@ -228,6 +228,27 @@ TEST_CASE("merge --strategy counter adds both sides' deltas: 10, +5 and +7 gives
   CHECK(MustKvs(fork.dir, {"get-key", "count", "--branch", "dev"}) == "17");
 }
 
+TEST_CASE("merge takes the server config's merge rules when -d names a server directory") {
+  kvs::test::TempDir tmp;
+  const std::string dir = tmp.path();  // a server's directory: kvs.yaml, the store below
+  fcgi::test::WriteFile(dir + "/kvs.yaml", "data_dir: store\nmerge:\n  count: counter\n");
+  MustKvs(dir, {"put", "count", "10"});
+  MustKvs(dir, {"put", "title", "a"});
+  MustKvs(dir, {"branch", "create", "dev"});
+  MustKvs(dir, {"put", "count", "15"});
+  MustKvs(dir, {"put", "title", "b"});
+  MustKvs(dir, {"put", "count", "17", "--branch", "dev"});
+  MustKvs(dir, {"put", "title", "c", "--branch", "dev"});
+  // count follows its rule; title has none, so it conflicts as before.
+  ProgramRun run = RunKvs({"-d", dir, "merge", "dev", "main"});
+  CHECK(run.exit_code == 1);
+  CHECK(run.output == "merged count\nconflict title: changed on both sides\n");
+  // --strategy still decides for every key.
+  CHECK_THAT(MustKvs(dir, {"merge", "dev", "main", "--strategy", "lww"}),
+             Catch::Matches("merged count\nmerged title\ncommit [0-9a-f]{64}\n"));
+  CHECK(MustKvs(dir, {"get-key", "count"}) == "17");
+}
+
 TEST_CASE("merge without a strategy fails on a key both changed, names it, and writes nothing") {
   CounterFork fork;
   std::string log = MustKvs(fork.dir, {"log"});
