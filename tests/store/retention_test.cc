@@ -23,6 +23,22 @@ std::string Filler(const std::string& key, size_t n) {
   return out;
 }
 
+// A cache-like prefix (keeping keep_last versions of each key, or all).
+RetentionRule Evictable(const std::string& prefix, std::optional<uint64_t> keep_last) {
+  RetentionRule rule;
+  rule.prefix = prefix;
+  rule.keep_last = keep_last;
+  rule.evictable = true;
+  return rule;
+}
+
+RetentionRule Protected(const std::string& prefix) {
+  RetentionRule rule;
+  rule.prefix = prefix;
+  rule.protect = true;
+  return rule;
+}
+
 void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 size_t HistoryLength(Store* store, const std::string& key) {
@@ -82,12 +98,7 @@ TEST_CASE("the size bound drops the least recently read cache keys, down to the 
   for (int i = 0; i < 5; ++i) lru.push_back(Key("cache/", i));
 
   CompactOptions options;
-  RetentionRule cache{"cache/", 1, std::nullopt};
-  cache.evictable = true;
-  RetentionRule keep;
-  keep.prefix = "keep/";
-  keep.protect = true;
-  options.rules = {cache, keep};
+  options.rules = {Evictable("cache/", 1), Protected("keep/")};
   // What is kept without eviction, 20 + 15 values of 4 kB and the trees,
   // takes about 160 kB.
   const uint64_t low_water = 120'000;
@@ -132,12 +143,7 @@ TEST_CASE("a protected prefix is never dropped, even inside an evictable one") {
   }
   MustPut(store.get(), "tmp/scratch", Filler("tmp/scratch", 3000));
   CompactOptions options;
-  RetentionRule tmp{"tmp/", 1, std::nullopt};
-  tmp.evictable = true;
-  RetentionRule pinned;
-  pinned.prefix = "tmp/pinned/";
-  pinned.protect = true;
-  options.rules = {tmp, pinned};
+  options.rules = {Evictable("tmp/", 1), Protected("tmp/pinned/")};
   options.size_bound = SizeBound{2'000, 1'000};  // unreachable
   auto stats = store->Compact(options);
   REQUIRE(stats.ok());
@@ -159,10 +165,7 @@ TEST_CASE("an evicted key leaves every branch and its whole history") {
   SleepMs(2);
   REQUIRE(store->Get("main", "c/b").ok());
   CompactOptions options;
-  RetentionRule c;
-  c.prefix = "c/";
-  c.evictable = true;
-  options.rules = {c};
+  options.rules = {Evictable("c/", std::nullopt)};
   options.size_bound = SizeBound{8'000, 4'000};
   auto stats = store->Compact(options);
   REQUIRE(stats.ok());
@@ -186,9 +189,8 @@ TEST_CASE("retention that contradicts itself is refused and changes nothing") {
   MustPut(store.get(), "k", "v");
   uint64_t before = *store->DataBytes();
   CompactOptions protected_trimmed;
-  RetentionRule r{"a/", 2, std::nullopt};
-  r.protect = true;
-  protected_trimmed.rules = {r};
+  protected_trimmed.rules = {Protected("a/")};
+  protected_trimmed.rules[0].keep_last = 2;
   CHECK(store->Compact(protected_trimmed).status().code() == Status::Code::kInvalidArgument);
   CompactOptions bad_bound;
   bad_bound.size_bound = SizeBound{1000, 1000};
