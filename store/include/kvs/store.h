@@ -262,8 +262,9 @@ struct CompactStats {
   uint64_t versions_dropped = 0;
   // Keys the size bound dropped, least recently read first.
   std::vector<std::string> evicted_keys;
-  // Whether bytes_after is still above the size bound's low-water mark
-  // (the kept history of keys that may not be dropped takes more).
+  // Whether the size bound was passed and dropping every evictable key it
+  // could still left more than low_water_bytes (what may not be dropped
+  // takes more).
   bool above_low_water = false;
 };
 
