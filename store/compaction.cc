@@ -16,7 +16,9 @@
 // least recently read first (store/read_clock.h; a key never read counts
 // from its newest write), until the result is at most low_water_bytes. Each
 // key's share of the file is estimated from its kept versions and tree
-// entries, so a rebuild may still be above the mark; a few rounds settle it.
+// entries; the first rebuild aims a little short and the next ones top up
+// with the estimates corrected by what the last one really freed, so the
+// result lands just under the mark and drops little more than needed.
 //
 // What compaction gives up: the exact tree states of past revisions (so
 // CreateBranch and Diff at a revision before the compaction answer
@@ -231,7 +233,9 @@ class Compactor {
         std::string_view key;
         uint64_t rev;
         if (ParseBranchTreeKey(tree_key, &key, &rev) && Evictable(key)) {
-          Candidate& c = candidates_[std::string(key)];
+          auto [it, added] = candidates_.try_emplace(std::string(key));
+          Candidate& c = it->second;
+          if (added) c.bytes += key.size() + 48;  // its tail entry
           for (const HeadRef& h : e.heads) c.last_used_ns = std::max(c.last_used_ns, h.time_ns);
           // Branches mostly share a key's entries (copy-on-write trees), so
           // they are charged to the first branch that has the key.
@@ -405,8 +409,10 @@ Status ValidateCompactOptions(const CompactOptions& options) {
 }
 
 // How many times the size bound rebuilds the file, each time dropping more
-// keys when the estimate of what the last drop frees fell short.
+// keys when what the last drop freed fell short; and the share of what is
+// needed that the first round aims at.
 constexpr int kEvictionRounds = 4;
+constexpr double kFirstRoundAim = 0.95;
 
 }  // namespace
 
@@ -441,17 +447,28 @@ Result<CompactStats> StoreImpl::CompactLocked(const CompactOptions& options,
   if (const auto& bound = options.size_bound; bound && size > bound->max_bytes) {
     std::vector<EvictionCandidate> candidates = compactor->EvictionCandidates();
     size_t next = 0;
+    // What a key's estimate really frees, learned from each round: the
+    // first aims a little short, the next ones top up with the estimates
+    // scaled, so the result lands just under the mark.
+    double scale = 1.0;
     for (int round = 0; round < kEvictionRounds && size > bound->low_water_bytes &&
                         next < candidates.size();
          ++round) {
-      uint64_t freed = 0;
-      for (; next < candidates.size() && freed < size - bound->low_water_bytes; ++next) {
+      const double aim = static_cast<double>(size - bound->low_water_bytes) *
+                         (round == 0 ? kFirstRoundAim : 1.0);
+      uint64_t estimate = 0;
+      do {
         evicted.insert(candidates[next].key);
         order.push_back(candidates[next].key);
-        freed += candidates[next].bytes;
-      }
+        estimate += candidates[next].bytes;
+        ++next;
+      } while (next < candidates.size() && static_cast<double>(estimate) * scale < aim);
+      const uint64_t before = size;
       compactor = std::make_unique<Compactor>(this, options, snap, now_ns, evicted);
       KVS_ASSIGN_OR_RETURN(size, compactor->Build());
+      if (estimate > 0 && before > size) {
+        scale = static_cast<double>(before - size) / static_cast<double>(estimate);
+      }
     }
     above_low_water = size > bound->low_water_bytes;
   }
