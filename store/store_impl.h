@@ -9,7 +9,6 @@
 #ifndef KVS_STORE_STORE_IMPL_H_
 #define KVS_STORE_STORE_IMPL_H_
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -99,8 +98,10 @@ class StoreImpl : public Store {
 
   // Runs fn as one transaction inside a group commit.
   Result<WriteResult> RunTransaction(TxnFunction fn, size_t bytes_hint);
-  // Leader side of the group commit; requires that w is first in writers_.
-  void CommitGroup(std::unique_lock<std::mutex>* lock);
+  // Leader side of the group commit: runs the group leader leads (leader
+  // is first in writers_; lock holds write_mu_ and is released on return)
+  // and returns the leader's own result.
+  Result<WriteResult> CommitGroup(Writer* leader, std::unique_lock<std::mutex>* lock);
   Status SwitchToGeneration(uint64_t generation);
   // Compact's work once the writer lock is held and snap is the newest state.
   Result<CompactStats> CompactLocked(const CompactOptions& options, const Snapshot& snap);

@@ -8,6 +8,14 @@
 // blocks with one write and one fdatasync, and wakes the others with their
 // results. A failed write or sync is sticky: the file's state after it is
 // unknown, so the store refuses writes until it is reopened.
+//
+// Each waiting writer sleeps on its own semaphore, not on a condition
+// variable under write_mu_: the leader posts results under the mutex but
+// wakes the writers after releasing it, so a woken writer runs at once
+// instead of waking only to block on the mutex the leader still holds (a
+// convoy that cost each follower a second context switch).
+#include <semaphore.h>
+
 #include <algorithm>
 #include <optional>
 #include <set>
@@ -18,11 +26,38 @@
 
 namespace kvs {
 
+namespace {
+
+// A one-shot POSIX semaphore.
+class WakeUp {
+ public:
+  WakeUp() { sem_init(&sem_, 0, 0); }
+  ~WakeUp() { sem_destroy(&sem_); }
+  WakeUp(const WakeUp&) = delete;
+  WakeUp& operator=(const WakeUp&) = delete;
+  void Post() { sem_post(&sem_); }
+  void Wait() {
+    while (sem_wait(&sem_) != 0) {
+    }  // EINTR
+  }
+
+ private:
+  sem_t sem_;
+};
+
+}  // namespace
+
 struct StoreImpl::Writer {
   TxnFunction fn;
   size_t bytes_hint = 0;
-  std::optional<Result<WriteResult>> result;
-  std::condition_variable cv;
+  std::optional<Result<WriteResult>> result;  // set by the leader before it wakes this writer
+  // Posted once, outside write_mu_: when result is set, or when this writer
+  // has become the front of the queue and must lead. Posting is the waker's
+  // last use of the writer, which may return (and end) as soon as it wakes:
+  // POSIX makes a semaphore safe to destroy once sem_wait returned, which
+  // std::binary_semaphore does not promise (and libstdc++'s spins with
+  // sched_yield before it sleeps, a context switch per turn).
+  WakeUp wake;
 };
 
 namespace {
@@ -35,12 +70,16 @@ Result<WriteResult> StoreImpl::RunTransaction(TxnFunction fn, size_t bytes_hint)
   w.bytes_hint = bytes_hint;
   std::unique_lock<std::mutex> lock(write_mu_);
   writers_.push_back(&w);
-  while (!w.result && writers_.front() != &w) w.cv.wait(lock);
-  if (!w.result) CommitGroup(&lock);
-  return std::move(*w.result);
+  if (writers_.front() != &w) {
+    lock.unlock();
+    w.wake.Wait();
+    if (w.result) return std::move(*w.result);
+    lock.lock();  // woken to lead
+  }
+  return CommitGroup(&w, &lock);
 }
 
-void StoreImpl::CommitGroup(std::unique_lock<std::mutex>* lock) {
+Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std::mutex>* lock) {
   // Take this group: the leader and whoever queued behind it, bounded.
   std::vector<Writer*> group;
   size_t bytes = 0;
@@ -112,12 +151,15 @@ void StoreImpl::CommitGroup(std::unique_lock<std::mutex>* lock) {
     if (error.code() == Status::Code::kIOError && sticky_error_.ok()) sticky_error_ = error;
     for (Writer* w : group) w->result = Result<WriteResult>(error);
   }
-  for (size_t i = 0; i < group.size(); ++i) {
-    Writer* w = writers_.front();
-    writers_.pop_front();
-    if (i > 0) w->cv.notify_one();
-  }
-  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  writers_.erase(writers_.begin(), writers_.begin() + static_cast<ptrdiff_t>(group.size()));
+  // The next leader cannot leave before it is woken, so it is safe to use
+  // after the unlock; so are the followers, up to their own wake-up.
+  Writer* next = writers_.empty() ? nullptr : writers_.front();
+  Result<WriteResult> result = std::move(*leader->result);
+  lock->unlock();
+  for (size_t i = 1; i < group.size(); ++i) group[i]->wake.Post();
+  if (next != nullptr) next->wake.Post();
+  return result;
 }
 
 Result<Snapshot> StoreImpl::FollowCompaction() {
