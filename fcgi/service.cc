@@ -50,7 +50,7 @@ std::optional<HttpError> AuthorizeBodyWrite(const Service& service, bool query_h
   if (service.secret.configured() && offered.empty()) {
     return HttpError{403,
                      "writing needs the secret: send the header 'Authorization: Bearer SECRET' "
-                     "(the body is the value, so there is no form field for it)"};
+                     "(this request has no form field to carry it)"};
   }
   return service.secret.Authorize(offered, "writing");
 }
