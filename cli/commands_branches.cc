@@ -151,8 +151,8 @@ Status Diff(const Invocation& inv) {
 
 // A key both sides changed goes to --strategy, else to the merge: rule of
 // the server config in -d DIR (kvs.yaml) for its pattern, else conflicts
-// (reject), as with POST /_merge. The plan is printed only once it is final: after the write, or when
-// nothing is to be written.
+// (reject), as with POST /_merge. The plan is printed only once it is
+// final: after the write, or when nothing is to be written.
 Status Merge(const Invocation& inv) {
   KVS_ASSIGN_OR_RETURN(std::optional<fcgi::Config> server, ServerConfig(inv));
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));

@@ -13,8 +13,8 @@ nlohmann::ordered_json CompactStatsJson(const CompactStats& stats) {
   }
   return {{"bytes_before", stats.bytes_before},
           {"bytes_after", stats.bytes_after},
-          {"freed", stats.bytes_before > stats.bytes_after ? stats.bytes_before - stats.bytes_after
-                                                           : 0},
+          {"freed",
+           stats.bytes_before > stats.bytes_after ? stats.bytes_before - stats.bytes_after : 0},
           {"versions_kept", stats.versions_kept},
           {"versions_dropped", stats.versions_dropped},
           {"keys_evicted", stats.evicted_keys.size()},

@@ -276,7 +276,8 @@ class ConfigParser {
       RetentionRule rule;
       rule.prefix = entry.first.Scalar();
       const std::string where = "retention.prefixes." + rule.prefix;
-      if (!seen.insert(rule.prefix).second) return Error(entry.first.Mark(), where + " appears twice");
+      if (!seen.insert(rule.prefix).second)
+        return Error(entry.first.Mark(), where + " appears twice");
       if (!entry.second.IsMap() || entry.second.size() == 0) {
         return Error(entry.second.Mark(),
                      where + " needs settings, like {keep_last: 10} or {protected: true}");
@@ -285,7 +286,8 @@ class ConfigParser {
       for (const auto& setting : entry.second) {
         std::string key = setting.first.IsScalar() ? setting.first.Scalar() : "";
         const std::string name = where + "." + key;
-        if (!settings.insert(key).second) return Error(setting.first.Mark(), name + " appears twice");
+        if (!settings.insert(key).second)
+          return Error(setting.first.Mark(), name + " appears twice");
         if (key == "keep_last") {
           KVS_ASSIGN_OR_RETURN(rule.keep_last, PositiveInteger(name, setting.second));
         } else if (key == "keep_younger") {
@@ -302,8 +304,9 @@ class ConfigParser {
       }
       if (rule.protect && (rule.keep_last || rule.keep_younger_ns || rule.evictable)) {
         return Error(entry.second.Mark(),
-                     where + ": a protected prefix keeps everything; it takes no keep_last, "
-                             "keep_younger or evictable");
+                     where +
+                         ": a protected prefix keeps everything; it takes no keep_last, "
+                         "keep_younger or evictable");
       }
       rules->push_back(std::move(rule));
     }

@@ -25,8 +25,7 @@ SizeBoundWatch::~SizeBoundWatch() {
 }
 
 void SizeBoundWatch::Run() {
-  const auto interval =
-      std::chrono::nanoseconds(service_.config.retention.check_interval_ns);
+  const auto interval = std::chrono::nanoseconds(service_.config.retention.check_interval_ns);
   std::unique_lock<std::mutex> lock(mu_);
   while (!wake_.wait_for(lock, interval, [this] { return stop_; })) {
     lock.unlock();
@@ -46,7 +45,8 @@ void SizeBoundWatch::CheckOnce() {
   if (*bytes <= trigger_bytes_) return;
   auto stats = service_.store->Compact(service_.config.retention.ToCompactOptions());
   if (!stats.ok()) {
-    std::fprintf(stderr, "kvs-fcgi: size bound: the store has %llu bytes (max_bytes %llu); "
+    std::fprintf(stderr,
+                 "kvs-fcgi: size bound: the store has %llu bytes (max_bytes %llu); "
                  "compaction failed: %s\n",
                  static_cast<unsigned long long>(*bytes),
                  static_cast<unsigned long long>(bound.max_bytes),
@@ -55,15 +55,14 @@ void SizeBoundWatch::CheckOnce() {
   }
   trigger_bytes_ =
       std::max(bound.max_bytes, stats->bytes_after + (bound.max_bytes - bound.low_water_bytes));
-  std::fprintf(stderr,
-               "kvs-fcgi: size bound: the store had %llu bytes (max_bytes %llu); compacted to "
-               "%llu bytes, %zu key(s) evicted%s\n",
-               static_cast<unsigned long long>(stats->bytes_before),
-               static_cast<unsigned long long>(bound.max_bytes),
-               static_cast<unsigned long long>(stats->bytes_after), stats->evicted_keys.size(),
-               stats->above_low_water
-                   ? "; still above low_water_bytes: the rest may not be dropped"
-                   : "");
+  std::fprintf(
+      stderr,
+      "kvs-fcgi: size bound: the store had %llu bytes (max_bytes %llu); compacted to "
+      "%llu bytes, %zu key(s) evicted%s\n",
+      static_cast<unsigned long long>(stats->bytes_before),
+      static_cast<unsigned long long>(bound.max_bytes),
+      static_cast<unsigned long long>(stats->bytes_after), stats->evicted_keys.size(),
+      stats->above_low_water ? "; still above low_water_bytes: the rest may not be dropped" : "");
 }
 
 }  // namespace kvs::fcgi

@@ -365,7 +365,7 @@ class Compactor {
   static constexpr size_t kNoBranch = ~size_t{0};
   struct Candidate {
     uint64_t bytes = 0;
-    int64_t last_used_ns = 0;    // the newest head's time
+    int64_t last_used_ns = 0;   // the newest head's time
     size_t branch = kNoBranch;  // the one whose entries were counted
   };
 
@@ -436,8 +436,7 @@ Result<CompactStats> StoreImpl::Compact(const CompactOptions& options) {
   return stats;
 }
 
-Result<CompactStats> StoreImpl::CompactLocked(const CompactOptions& options,
-                                              const Snapshot& snap) {
+Result<CompactStats> StoreImpl::CompactLocked(const CompactOptions& options, const Snapshot& snap) {
   const int64_t now_ns = NowNs();
   std::unordered_set<std::string> evicted;
   auto compactor = std::make_unique<Compactor>(this, options, snap, now_ns, evicted);
@@ -451,11 +450,11 @@ Result<CompactStats> StoreImpl::CompactLocked(const CompactOptions& options,
     // first aims a little short, the next ones top up with the estimates
     // scaled, so the result lands just under the mark.
     double scale = 1.0;
-    for (int round = 0; round < kEvictionRounds && size > bound->low_water_bytes &&
-                        next < candidates.size();
+    for (int round = 0;
+         round < kEvictionRounds && size > bound->low_water_bytes && next < candidates.size();
          ++round) {
-      const double aim = static_cast<double>(size - bound->low_water_bytes) *
-                         (round == 0 ? kFirstRoundAim : 1.0);
+      const double aim =
+          static_cast<double>(size - bound->low_water_bytes) * (round == 0 ? kFirstRoundAim : 1.0);
       uint64_t estimate = 0;
       do {
         evicted.insert(candidates[next].key);

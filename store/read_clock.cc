@@ -62,9 +62,8 @@ void ReadClock::Touch(std::string_view key, int64_t time_ns) {
     // Only forward, and without a write when the slot is already as new:
     // most reads of a hot key then leave its cache line clean.
     uint64_t seen = __atomic_load_n(&slots_[slot], __ATOMIC_RELAXED);
-    while (seen < now &&
-           !__atomic_compare_exchange_n(&slots_[slot], &seen, now, true, __ATOMIC_RELAXED,
-                                        __ATOMIC_RELAXED)) {
+    while (seen < now && !__atomic_compare_exchange_n(&slots_[slot], &seen, now, true,
+                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
     }
   }
 }

@@ -40,7 +40,8 @@ TEST_CASE("kvs gc applies the server config's retention next to the running serv
   CHECK(VersionsOf(store, "logs/a") == 3);
   CHECK(VersionsOf(store, "accounts/x") == 4);
   // The server follows the compacted file, for reads and writes.
-  auto res = stack.Client()->Put("/logs%2Fa", fcgi::test::BearerHeaders(), "after gc", "text/plain");
+  auto res =
+      stack.Client()->Put("/logs%2Fa", fcgi::test::BearerHeaders(), "after gc", "text/plain");
   REQUIRE(res);
   CHECK(res->status == 200);
   CHECK(VersionsOf(store, "logs/a") == 4);

@@ -34,7 +34,9 @@ std::string Filler(const std::string& key, size_t n) {
   return out;
 }
 
-std::string CacheKey(int i) { return std::string("cache/k") + (i < 10 ? "0" : "") + std::to_string(i); }
+std::string CacheKey(int i) {
+  return std::string("cache/k") + (i < 10 ? "0" : "") + std::to_string(i);
+}
 
 // How many versions of key the server keeps: the current one and the
 // earlier revisions /info counts.
@@ -73,8 +75,9 @@ const char* kRetention =
 
 }  // namespace
 
-TEST_CASE("through nginx, POST /_compact drops exactly what the policy says, never a protected "
-          "prefix") {
+TEST_CASE(
+    "through nginx, POST /_compact drops exactly what the policy says, never a protected "
+    "prefix") {
   StackOptions options;
   options.extra_config += kRetention;
   ServerStack stack(options);
@@ -170,8 +173,8 @@ TEST_CASE("through nginx, the size bound compacts by itself once the store passe
   CHECK(bytes <= 60000);
   CHECK(logged());
   CHECK(VersionsOf(stack, "keep/me") == 3);
-  CHECK_FALSE(Exists(stack, CacheKey(0)));   // the oldest went first
-  CHECK(Exists(stack, CacheKey(24)));        // the newest stayed
+  CHECK_FALSE(Exists(stack, CacheKey(0)));  // the oldest went first
+  CHECK(Exists(stack, CacheKey(24)));       // the newest stayed
 }
 
 }  // namespace kvs::fcgi::test

@@ -83,7 +83,8 @@ TEST_CASE("the size bound drops the least recently read cache keys, down to the 
   }
   for (int round = 0; round < 3; ++round) {
     for (int i = 0; i < 5; ++i) {
-      MustPut(store.get(), Key("keep/", i), Filler(Key("keep/", i) + std::to_string(round), kValue));
+      MustPut(store.get(), Key("keep/", i),
+              Filler(Key("keep/", i) + std::to_string(round), kValue));
     }
   }
   for (int round = 0; round < 10; ++round) MustPut(store.get(), "plain", std::to_string(round));
