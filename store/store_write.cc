@@ -184,6 +184,29 @@ std::string HeadList(const std::vector<VersionId>& ids) {
   return out.empty() ? "none" : out;
 }
 
+// A stored version a write names (what: "version", "parent version"), read
+// and checked to belong to key: NotFound when it is not stored,
+// InvalidArgument when it is another key's.
+struct NamedVersion {
+  uint64_t offset;
+  VersionRecord record;
+};
+Result<NamedVersion> ReadNamedVersion(TxnContext* ctx, const VersionId& id, const std::string& key,
+                                      std::string_view what) {
+  auto offset = StoredOffset(ctx, id);
+  if (!offset.ok()) {
+    return offset.status().IsNotFound()
+               ? Status::NotFound(std::string(what) + " " + id.Hex() + " does not exist")
+               : offset.status();
+  }
+  KVS_ASSIGN_OR_RETURN(VersionRecord v, ReadVersionAt(*ctx->source, *offset));
+  if (v.key != key) {
+    return Status::InvalidArgument(std::string(what) + " " + id.Hex() + " belongs to key '" +
+                                   std::string(v.key) + "', not '" + key + "'");
+  }
+  return NamedVersion{*offset, v};
+}
+
 // The key entry whose heads are exactly the stored versions ids, winner
 // first; it keeps the key's creation time when the key is already here.
 Result<KeyEntry> AdoptedEntry(TxnContext* ctx, const std::string& key,
@@ -193,20 +216,10 @@ Result<KeyEntry> AdoptedEntry(TxnContext* ctx, const std::string& key,
   std::set<VersionId> seen;
   for (const VersionId& id : ids) {
     if (!seen.insert(id).second) continue;
-    auto offset = StoredOffset(ctx, id);
-    if (!offset.ok()) {
-      return offset.status().IsNotFound()
-                 ? Status::NotFound("version " + id.Hex() + " does not exist")
-                 : offset.status();
-    }
-    KVS_ASSIGN_OR_RETURN(VersionRecord v, ReadVersionAt(*ctx->source, *offset));
-    if (v.key != key) {
-      return Status::InvalidArgument("version " + id.Hex() + " belongs to key '" +
-                                     std::string(v.key) + "', not '" + key + "'");
-    }
-    entry.heads.push_back(HeadRef{id, *offset, v.time_ns, v.deleted});
-    if (entry.created_time_ns == 0 || v.time_ns < entry.created_time_ns) {
-      entry.created_time_ns = v.time_ns;
+    KVS_ASSIGN_OR_RETURN(NamedVersion v, ReadNamedVersion(ctx, id, key, "version"));
+    entry.heads.push_back(HeadRef{id, v.offset, v.record.time_ns, v.record.deleted});
+    if (entry.created_time_ns == 0 || v.record.time_ns < entry.created_time_ns) {
+      entry.created_time_ns = v.record.time_ns;
     }
   }
   if (current) entry.created_time_ns = current->created_time_ns;
@@ -249,18 +262,9 @@ Result<WriteResult> ApplyWrites(TxnContext* ctx, const WriteBatch& batch,
     v.revision = ctx->revision;
     if (w.parents) {
       for (const VersionId& p : *w.parents) {
-        auto offset = StoredOffset(ctx, p);
-        if (!offset.ok()) {
-          return offset.status().IsNotFound()
-                     ? Status::NotFound("parent version " + p.Hex() + " does not exist")
-                     : offset.status();
-        }
-        KVS_ASSIGN_OR_RETURN(VersionRecord parent, ReadVersionAt(*ctx->source, *offset));
-        if (parent.key != w.key) {
-          return Status::InvalidArgument("parent version " + p.Hex() + " belongs to key '" +
-                                         std::string(parent.key) + "', not '" + w.key + "'");
-        }
-        v.parents.push_back(ParentRef{p, *offset});
+        KVS_ASSIGN_OR_RETURN(NamedVersion parent,
+                             ReadNamedVersion(ctx, p, w.key, "parent version"));
+        v.parents.push_back(ParentRef{p, parent.offset});
       }
     } else if (current) {
       for (const HeadRef& h : current->heads) v.parents.push_back(ParentRef{h.id, h.offset});
