@@ -6,32 +6,23 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "fcgi/form.h"
 #include "tests/fcgi/server_stack.h"
 
 namespace kvs::fcgi::test {
 namespace {
 
+using kvs::test::Filler;
+
 const httplib::Headers& kBearer = BearerHeaders();
 
 // The REST path of key: its slashes as %2F, so that none reads as a fork.
-std::string PathOf(const std::string& key) {
-  std::string path = "/";
-  for (char c : key) path += c == '/' ? std::string("%2F") : std::string(1, c);
-  return path;
-}
+std::string PathOf(const std::string& key) { return "/" + PercentEncode(key); }
 
 void Put(const ServerStack& stack, const std::string& key, const std::string& value) {
   auto res = Answer(stack.Client()->Put(PathOf(key).c_str(), kBearer, value, "text/plain"), stack);
   INFO(key << ": " << res.body);
   REQUIRE(res.status == 200);
-}
-
-// A value of n bytes no other key shares.
-std::string Filler(const std::string& key, size_t n) {
-  std::string out;
-  while (out.size() < n) out += key + ":" + std::to_string(out.size()) + ";";
-  out.resize(n);
-  return out;
 }
 
 std::string CacheKey(int i) {

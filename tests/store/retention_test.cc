@@ -14,15 +14,6 @@ std::string Key(const std::string& prefix, int i) {
   return prefix + (i < 10 ? "0" : "") + std::to_string(i);
 }
 
-// A value of n bytes that no other key shares, so nothing compresses or
-// dedupes away.
-std::string Filler(const std::string& key, size_t n) {
-  std::string out;
-  while (out.size() < n) out += key + ":" + std::to_string(out.size()) + ";";
-  out.resize(n);
-  return out;
-}
-
 // A cache-like prefix (keeping keep_last versions of each key, or all).
 RetentionRule Evictable(const std::string& prefix, std::optional<uint64_t> keep_last) {
   RetentionRule rule;

@@ -45,4 +45,11 @@ std::string ValueOf(Store* store, const std::string& key, const std::string& bra
   return state->winner.deleted ? "<deleted>" : state->winner.value;
 }
 
+std::string Filler(const std::string& seed, size_t n) {
+  std::string out;
+  while (out.size() < n) out += seed + ":" + std::to_string(out.size()) + ";";
+  out.resize(n);
+  return out;
+}
+
 }  // namespace kvs::test

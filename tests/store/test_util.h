@@ -38,6 +38,10 @@ WriteResult MustPut(Store* store, const std::string& key, const std::string& val
 std::string ValueOf(Store* store, const std::string& key, const std::string& branch = "main",
                     const ReadPoint& at = ReadPoint::Latest());
 
+// A value of n bytes made from seed, which no value made from another seed
+// shares: sizes stay what the test says, with nothing alike to share.
+std::string Filler(const std::string& seed, size_t n);
+
 }  // namespace kvs::test
 
 #endif  // KVS_TESTS_STORE_TEST_UTIL_H_
