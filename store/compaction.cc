@@ -74,7 +74,8 @@ class Compactor {
     return stats_.bytes_after;
   }
 
-  // The evictable keys Build kept, least recently used first (ties: by key).
+  // The evictable keys Build kept, least recently used first (ties: by key);
+  // empty unless this is the first build under a size bound.
   std::vector<EvictionCandidate> EvictionCandidates() const {
     std::vector<EvictionCandidate> out;
     for (const auto& [key, c] : candidates_) {
@@ -214,7 +215,10 @@ class Compactor {
       for (uint64_t offset : versions_) kept_[offset] = 0;
       return Status::OK();
     }
-    // The evictable keys' versions, to charge each key its share below.
+    // The evictable keys' versions, to charge each key its share below:
+    // only in the first build with a size bound, the one that chooses
+    // eviction candidates (rebuilds reuse its list).
+    const bool sizing = options_.size_bound.has_value() && evicted_.empty();
     std::unordered_map<uint64_t, std::pair<std::string, uint64_t>> evictable;
     for (uint64_t offset : versions_) {
       KVS_ASSIGN_OR_RETURN(VersionRecord v, ReadVersionAt(snap_, offset));
@@ -222,7 +226,7 @@ class Compactor {
       const RetentionRule* rule = RuleFor(v.key);
       bool young = rule && rule->keep_younger_ns && v.time_ns >= now_ns_ - *rule->keep_younger_ns;
       if (rule == nullptr || young) kept_[offset] = 0;
-      if (rule != nullptr && rule->evictable) {
+      if (sizing && rule != nullptr && rule->evictable) {
         // The record, and its entry in the version index.
         evictable[offset] = {std::string(v.key), EncodeVersion(v).size() + 64};
       }
@@ -232,7 +236,7 @@ class Compactor {
         for (const HeadRef& h : e.heads) kept_[h.offset] = 0;
         std::string_view key;
         uint64_t rev;
-        if (ParseBranchTreeKey(tree_key, &key, &rev) && Evictable(key)) {
+        if (sizing && ParseBranchTreeKey(tree_key, &key, &rev) && Evictable(key)) {
           auto [it, added] = candidates_.try_emplace(std::string(key));
           Candidate& c = it->second;
           if (added) c.bytes += key.size() + 48;  // its tail entry
