@@ -112,6 +112,7 @@ Result<std::unique_ptr<DataFile>> DataFile::Open(Env* env, const std::string& pa
   std::lock_guard<std::mutex> lock(df->mu_);
   KVS_RETURN_IF_ERROR(df->FindNewestFromEnd(size));
   df->tail_bytes_at_open_ = size - df->head_.end;
+  df->written_ = df->head_;
   KVS_RETURN_IF_ERROR(df->EnsureMapped(df->head_.end));
   return df;
 }
@@ -236,29 +237,48 @@ Status DataFile::RefreshLocked() {
 
 Result<Snapshot> DataFile::Latest() {
   std::lock_guard<std::mutex> lock(mu_);
-  KVS_RETURN_IF_ERROR(RefreshLocked());
+  // Blocks this process wrote and is still syncing sit past head_; nothing
+  // else can follow them yet, so there is nothing to pick up meanwhile.
+  if (written_.end == head_.end) {
+    KVS_RETURN_IF_ERROR(RefreshLocked());
+    written_ = head_;
+  }
   return Snapshot(map_, head_, salt_, verified_);
 }
 
 Result<Snapshot> DataFile::PrepareAppend() {
   std::lock_guard<std::mutex> lock(mu_);
-  KVS_RETURN_IF_ERROR(RefreshLocked());
+  if (written_.end == head_.end) {
+    KVS_RETURN_IF_ERROR(RefreshLocked());
+    written_ = head_;
+  }
   KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
-  if (size > head_.end) KVS_RETURN_IF_ERROR(file_->Truncate(head_.end));
-  return Snapshot(map_, head_, salt_, verified_);
+  if (size > written_.end) KVS_RETURN_IF_ERROR(file_->Truncate(written_.end));
+  return Snapshot(map_, written_, salt_, verified_);
 }
 
-Status DataFile::Append(const std::string& blocks, const CommitPoint& last, bool sync) {
+Status DataFile::Write(const std::string& blocks, const CommitPoint& last) {
   uint64_t at;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    at = head_.end;
+    at = written_.end;
   }
   KVS_RETURN_IF_ERROR(file_->Write(at, blocks));
-  if (sync) KVS_RETURN_IF_ERROR(file_->Sync());
   std::lock_guard<std::mutex> lock(mu_);
   KVS_RETURN_IF_ERROR(EnsureMapped(last.end));
-  head_ = last;
+  written_ = last;
+  return Status::OK();
+}
+
+void DataFile::Publish(const CommitPoint& last) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (last.end > head_.end) head_ = last;
+}
+
+Status DataFile::Append(const std::string& blocks, const CommitPoint& last, bool sync) {
+  KVS_RETURN_IF_ERROR(Write(blocks, last));
+  if (sync) KVS_RETURN_IF_ERROR(Sync());
+  Publish(last);
   return Status::OK();
 }
 

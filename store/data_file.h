@@ -11,6 +11,9 @@
 //
 // The writer (holding the store's writer locks) appends whole blocks with
 // one write and one sync, after cutting off any torn tail a crash left.
+// Between the write and the end of the sync the blocks are written but not
+// published: the next writer of this process builds on them, while readers
+// of this process still see the previous commit (see Write and Publish).
 #ifndef KVS_STORE_DATA_FILE_H_
 #define KVS_STORE_DATA_FILE_H_
 
@@ -92,11 +95,19 @@ class DataFile {
   Result<Snapshot> Latest();
 
   // ---- Writer side: the caller holds the store's writer locks. --------
-  // Refreshes and cuts off bytes past the newest valid block (a torn tail).
+  // Refreshes and cuts off bytes past the newest valid block (a torn tail),
+  // and returns the state the next blocks build on: the newest written
+  // block, published or not.
   Result<Snapshot> PrepareAppend();
-  // Appends blocks (from a BlockBuilder started at the current end); the last one
-  // becomes the newest commit. On any failure the data file must not be
-  // written again until reopened (the caller makes that sticky).
+  // Appends blocks (from a BlockBuilder started at the written end); the
+  // last one becomes the newest written commit, which PrepareAppend builds
+  // on but readers do not see until Publish. On any failure the data file
+  // must not be written again until reopened (the caller makes that sticky).
+  Status Write(const std::string& blocks, const CommitPoint& last);
+  Status Sync() { return file_->Sync(); }
+  // Makes the written commit last the newest one readers see.
+  void Publish(const CommitPoint& last);
+  // Write, Sync when sync is set, and Publish.
   Status Append(const std::string& blocks, const CommitPoint& last, bool sync);
 
  private:
@@ -130,7 +141,11 @@ class DataFile {
 
   std::mutex mu_;
   std::shared_ptr<const Mapping> map_;  // Guarded by mu_
-  CommitPoint head_;                    // Guarded by mu_
+  CommitPoint head_;                    // Guarded by mu_; what readers see
+  // Guarded by mu_; the newest block written, at or past head_. Past it only
+  // while this process holds the writer lock and has blocks being synced,
+  // so no other process can have appended after them.
+  CommitPoint written_;
 };
 
 }  // namespace kvs

@@ -4,6 +4,7 @@
 
 #include <boost/interprocess/sync/file_lock.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -89,7 +90,11 @@ Result<uint64_t> LiveGeneration(Env* env, const std::string& dir) {
 // ---- WriterLock -----------------------------------------------------------
 
 struct WriterLock::Impl {
-  std::mutex mu;                        // excludes threads of this process
+  // Exclude threads of this process.
+  std::mutex mu;
+  std::condition_variable released;
+  bool held = false;                    // Guarded by mu
+  int waiters = 0;                      // Guarded by mu
   boost::interprocess::file_lock file;  // excludes other processes
 };
 
@@ -97,13 +102,28 @@ WriterLock::WriterLock(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WriterLock::~WriterLock() = default;
 
 void WriterLock::lock() {
-  impl_->mu.lock();
+  {
+    std::unique_lock<std::mutex> lock(impl_->mu);
+    ++impl_->waiters;
+    impl_->released.wait(lock, [this] { return !impl_->held; });
+    --impl_->waiters;
+    impl_->held = true;
+  }
   impl_->file.lock();
 }
 
 void WriterLock::unlock() {
   impl_->file.unlock();
-  impl_->mu.unlock();
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->held = false;
+  }
+  impl_->released.notify_one();
+}
+
+bool WriterLock::HasWaiters() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->waiters > 0;
 }
 
 namespace {

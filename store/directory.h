@@ -34,13 +34,19 @@ Result<uint64_t> LiveGeneration(Env* env, const std::string& dir);
 // Serializes writers across processes and threads. A POSIX record lock
 // belongs to the process, and closing any descriptor of the file drops it,
 // so one WriterLock exists per lock file per process (shared by every Store
-// object on that directory) and pairs the file lock with a mutex.
+// object on that directory) and pairs the file lock with an in-process
+// lock. Unlike a mutex, the thread that unlocks need not be the one that
+// locked: a store's group commit hands the lock from the writer syncing one
+// group to the writer building the next (store/store_write.cc).
 class WriterLock {
  public:
   static Result<std::shared_ptr<WriterLock>> ForDirectory(const std::string& dir);
   ~WriterLock();
   void lock();
   void unlock();
+  // Whether a thread of this process is waiting in lock(); a holder that
+  // could keep the lock for more work lets it go instead.
+  bool HasWaiters();
 
  private:
   struct Impl;

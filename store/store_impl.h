@@ -9,6 +9,7 @@
 #ifndef KVS_STORE_STORE_IMPL_H_
 #define KVS_STORE_STORE_IMPL_H_
 
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -133,6 +134,15 @@ class StoreImpl : public Store {
   std::mutex write_mu_;
   std::deque<Writer*> writers_;  // Guarded by write_mu_; the front one leads
   Status sticky_error_;          // Guarded by write_mu_; set when a write failed
+  // Guarded by write_mu_: a group is written and being synced (by a leader
+  // that has left writers_); the leader building now will take the writer
+  // lock over from it; that leader waits for the sync to end and takes in
+  // writers that queue meanwhile. synced_ is notified when syncing_ turns
+  // false, and when a writer queues while absorbing_.
+  bool syncing_ = false;
+  bool handoff_ = false;
+  bool absorbing_ = false;
+  std::condition_variable synced_;
 
   friend class Compactor;
   friend class Checker;

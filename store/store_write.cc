@@ -9,6 +9,14 @@
 // results. A failed write or sync is sticky: the file's state after it is
 // unknown, so the store refuses writes until it is reopened.
 //
+// Groups overlap by one stage: once a leader has written its blocks it
+// leaves the queue, and the next leader runs its transactions on top of
+// those blocks while they are synced. It keeps its own blocks in memory
+// until that sync ends, then writes them and syncs in turn, so no group
+// reaches the file before the one it builds on is on disk. Readers of this
+// process see a group only once it is synced (DataFile::Publish); the
+// writer lock passes from leader to leader without being released.
+//
 // Each waiting writer sleeps on its own semaphore, not on a condition
 // variable under write_mu_: the leader posts results under the mutex but
 // wakes the writers after releasing it, so a woken writer runs at once
@@ -61,7 +69,57 @@ struct StoreImpl::Writer {
 };
 
 namespace {
+
 constexpr size_t kMaxGroupWriters = 128;
+
+// The blocks of one group, built transaction by transaction on top of a
+// snapshot (published or only written), each its own block and revision.
+class GroupBuild {
+ public:
+  GroupBuild(Snapshot snap, const Salt& salt)
+      : snap_(std::move(snap)), head_(snap_.head()), builder_(head_.end, salt) {}
+  GroupBuild(const GroupBuild&) = delete;
+  GroupBuild& operator=(const GroupBuild&) = delete;
+
+  Result<WriteResult> Run(const TxnFunction& fn) {
+    builder_.BeginBlock();
+    // One global tree writer for the group: a transaction's flush keeps its
+    // nodes, so the next one starts from the same paths, already loaded. A
+    // failed transaction's edits are dropped with the writer.
+    if (!global_) global_.emplace(&source_, head_.root);
+    TxnContext ctx{&source_, &builder_, &*global_, head_.revision + 1,
+                   std::max(NowNs(), head_.time_ns + 1)};
+    Result<WriteResult> r = fn(&ctx);
+    Status s = r.status();
+    if (s.ok()) {
+      s = global_->Put(
+          gkey::Revision(ctx.revision),
+          EncodeRevisionEntry({builder_.block_start(), ctx.commit_offset, ctx.time_ns}));
+    }
+    Result<uint64_t> root = s.ok() ? global_->FlushAndKeep(&builder_) : Result<uint64_t>(s);
+    if (!root.ok()) {
+      global_.reset();
+      builder_.AbortBlock();
+      return root.status();
+    }
+    uint64_t block = builder_.block_start();
+    uint64_t end = builder_.EndBlock(ctx.revision, ctx.time_ns, *root, format::kKindTransaction);
+    head_ = CommitPoint{ctx.revision, ctx.time_ns, *root, block, end, false, 0};
+    return r;
+  }
+
+  const std::string& bytes() const { return builder_.bytes(); }
+  // The newest commit built so far (the snapshot's when none is).
+  const CommitPoint& head() const { return head_; }
+
+ private:
+  Snapshot snap_;
+  CommitPoint head_;
+  BlockBuilder builder_;
+  LayeredSource source_{&snap_, &builder_};
+  std::optional<TreeWriter> global_;
+};
+
 }  // namespace
 
 Result<WriteResult> StoreImpl::RunTransaction(TxnFunction fn, size_t bytes_hint) {
@@ -71,6 +129,7 @@ Result<WriteResult> StoreImpl::RunTransaction(TxnFunction fn, size_t bytes_hint)
   std::unique_lock<std::mutex> lock(write_mu_);
   writers_.push_back(&w);
   if (writers_.front() != &w) {
+    if (absorbing_) synced_.notify_all();  // the leader takes writers until the sync ends
     lock.unlock();
     w.wake.Wait();
     if (w.result) return std::move(*w.result);
@@ -80,85 +139,109 @@ Result<WriteResult> StoreImpl::RunTransaction(TxnFunction fn, size_t bytes_hint)
 }
 
 Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std::mutex>* lock) {
-  // Take this group: the leader and whoever queued behind it, bounded.
-  std::vector<Writer*> group;
+  // The group is a prefix of writers_, starting with the leader; it grows
+  // while the group before is being synced.
+  size_t taken = 0;
   size_t bytes = 0;
-  for (Writer* w : writers_) {
-    if (!group.empty() &&
-        (group.size() >= kMaxGroupWriters || bytes + w->bytes_hint > options_.max_group_bytes)) {
-      break;
+  auto take_queued = [&] {
+    size_t from = taken;
+    while (taken < writers_.size() && taken < kMaxGroupWriters &&
+           (taken == 0 || bytes + writers_[taken]->bytes_hint <= options_.max_group_bytes)) {
+      bytes += writers_[taken++]->bytes_hint;
     }
-    group.push_back(w);
-    bytes += w->bytes_hint;
-  }
+    return std::vector<Writer*>(writers_.begin() + static_cast<ptrdiff_t>(from),
+                                writers_.begin() + static_cast<ptrdiff_t>(taken));
+  };
+  std::vector<Writer*> batch = take_queued();
+  std::vector<Writer*> group;
   Status error = sticky_error_;
+  const bool holds_lock = error.ok();  // from the wait below on, when set
+  // While the group before is being synced, build on its written blocks
+  // under the writer lock it holds, unless another thread of this process
+  // (a compaction, another Store) waits for that lock.
+  const bool build_on_syncing = holds_lock && syncing_ && !writer_lock_->HasWaiters();
+  if (build_on_syncing) handoff_ = true;
   lock->unlock();
 
-  if (error.ok()) {
-    std::lock_guard<WriterLock> writer_guard(*writer_lock_);
+  if (holds_lock && !build_on_syncing) writer_lock_->lock();
+  std::shared_ptr<DataFile> file;
+  std::optional<GroupBuild> build;
+  std::vector<Result<WriteResult>> results;
+  if (holds_lock) {
     // Another process may have compacted; follow it before appending.
     Result<Snapshot> snap = FollowCompaction();
-    std::shared_ptr<DataFile> file = data();
+    file = data();
     if (snap.ok()) snap = file->PrepareAppend();
     if (!snap.ok()) {
       error = snap.status();
     } else if (snap->head().moved) {
       error = Status::IOError("the data file was replaced during the write; retry");
     } else {
-      CommitPoint head = snap->head();
-      BlockBuilder builder(head.end, identity_.salt);
-      LayeredSource source(&*snap, &builder);
-      std::vector<Result<WriteResult>> results;
-      // One global tree writer for the group: a transaction's flush keeps
-      // its nodes, so the next one starts from the same paths, already
-      // loaded. A failed transaction's edits are dropped with the writer.
-      std::optional<TreeWriter> global;
-      for (Writer* w : group) {
-        builder.BeginBlock();
-        if (!global) global.emplace(&source, head.root);
-        TxnContext ctx{&source, &builder, &*global, head.revision + 1,
-                       std::max(NowNs(), head.time_ns + 1)};
-        Result<WriteResult> r = w->fn(&ctx);
-        Status s = r.status();
-        if (s.ok()) {
-          s = global->Put(
-              gkey::Revision(ctx.revision),
-              EncodeRevisionEntry({builder.block_start(), ctx.commit_offset, ctx.time_ns}));
-        }
-        Result<uint64_t> root = s.ok() ? global->FlushAndKeep(&builder) : Result<uint64_t>(s);
-        if (!root.ok()) {
-          global.reset();
-          builder.AbortBlock();
-          results.push_back(root.status());
-          continue;
-        }
-        uint64_t block = builder.block_start();
-        uint64_t end = builder.EndBlock(ctx.revision, ctx.time_ns, *root, format::kKindTransaction);
-        head = CommitPoint{ctx.revision, ctx.time_ns, *root, block, end, false, 0};
-        results.push_back(std::move(r));
-      }
-      if (!builder.bytes().empty()) {
-        error = file->Append(builder.bytes(), head, options_.sync == SyncMode::kSync);
-      }
-      if (error.ok()) {
-        for (size_t i = 0; i < group.size(); ++i) group[i]->result = std::move(results[i]);
-      }
+      build.emplace(std::move(*snap), identity_.salt);
     }
   }
 
+  // The blocks go to the file only after the group before is synced: a
+  // group on disk then implies that every group before it is whole, which
+  // is what lets a reader trust the newest valid trailer (store/format.h).
+  // Until then, writers that queue up join this group. After the wait this
+  // leader holds the writer lock (when holds_lock), taken itself or handed
+  // over by the group before.
+  for (;;) {
+    for (Writer* w : batch) {
+      if (error.ok()) results.push_back(build->Run(w->fn));
+      group.push_back(w);
+    }
+    lock->lock();
+    if (!syncing_) break;
+    batch = take_queued();
+    if (batch.empty()) {
+      absorbing_ = true;
+      synced_.wait(*lock);
+      absorbing_ = false;
+      batch = take_queued();
+    }
+    lock->unlock();
+  }
+  if (error.ok() && !sticky_error_.ok()) error = sticky_error_;  // the group before failed
+  bool written = false;
+  if (error.ok() && !build->bytes().empty()) {
+    lock->unlock();
+    error = file->Write(build->bytes(), build->head());
+    lock->lock();
+    written = error.ok();
+    // The next leader may build on these blocks while they are synced.
+    syncing_ = written;
+  }
+  writers_.erase(writers_.begin(), writers_.begin() + static_cast<ptrdiff_t>(group.size()));
+  Writer* next = writers_.empty() ? nullptr : writers_.front();
+  lock->unlock();
+  // The next leader cannot leave before it is woken, so it is safe to use
+  // after the unlock; so are the followers, up to their own wake-up.
+  if (next != nullptr) next->wake.Post();
+  if (written && options_.sync == SyncMode::kSync) error = file->Sync();
+  if (written && error.ok()) file->Publish(build->head());
+
   lock->lock();
-  if (!error.ok()) {
+  if (error.ok()) {
+    for (size_t i = 0; i < group.size(); ++i) group[i]->result = std::move(results[i]);
+  } else {
     if (error.code() == Status::Code::kIOError && sticky_error_.ok()) sticky_error_ = error;
     for (Writer* w : group) w->result = Result<WriteResult>(error);
   }
-  writers_.erase(writers_.begin(), writers_.begin() + static_cast<ptrdiff_t>(group.size()));
-  // The next leader cannot leave before it is woken, so it is safe to use
-  // after the unlock; so are the followers, up to their own wake-up.
-  Writer* next = writers_.empty() ? nullptr : writers_.front();
+  if (written) syncing_ = false;
+  if (holds_lock) {
+    // A leader that built on this group takes the writer lock over.
+    if (handoff_) {
+      handoff_ = false;
+    } else {
+      writer_lock_->unlock();
+    }
+  }
   Result<WriteResult> result = std::move(*leader->result);
   lock->unlock();
+  if (written) synced_.notify_all();
   for (size_t i = 1; i < group.size(); ++i) group[i]->wake.Post();
-  if (next != nullptr) next->wake.Post();
   return result;
 }
 

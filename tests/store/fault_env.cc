@@ -22,10 +22,15 @@ class FaultEnv::FaultFile : public File {
   Status Write(uint64_t offset, std::string_view data) override {
     KVS_RETURN_IF_ERROR(env_->NextOperation("write", path_));
     KVS_RETURN_IF_ERROR(SaveBytesToOverwrite(offset, data.size()));
-    return base_->Write(offset, data);
+    KVS_RETURN_IF_ERROR(base_->Write(offset, data));
+    std::lock_guard<std::mutex> lock(env_->mu_);
+    if (durability_->unsynced_write) env_->writes_over_unsynced_.fetch_add(1);
+    durability_->unsynced_write = true;
+    return Status::OK();
   }
 
   Status Sync() override {
+    env_->WaitToSync();
     KVS_RETURN_IF_ERROR(env_->NextOperation("sync", path_));
     // Taken before the sync: only bytes written before it started are
     // certainly durable once it succeeds.
@@ -34,6 +39,7 @@ class FaultEnv::FaultFile : public File {
     std::lock_guard<std::mutex> lock(env_->mu_);
     durability_->synced_size = size;
     durability_->ever_synced = true;
+    durability_->unsynced_write = false;
     durability_->undo.clear();
     return Status::OK();
   }
@@ -75,6 +81,31 @@ class FaultEnv::FaultFile : public File {
 FaultEnv::FaultEnv(Env* base) : base_(base) {}
 
 void FaultEnv::FailAfter(uint64_t n) { first_failing_.store(n == 0 ? 0 : operations_.load() + n); }
+
+void FaultEnv::HoldSyncs() {
+  std::lock_guard<std::mutex> lock(hold_mu_);
+  holding_syncs_ = true;
+}
+
+void FaultEnv::ReleaseSyncs() {
+  {
+    std::lock_guard<std::mutex> lock(hold_mu_);
+    holding_syncs_ = false;
+  }
+  hold_released_.notify_all();
+}
+
+int FaultEnv::held_syncs() {
+  std::lock_guard<std::mutex> lock(hold_mu_);
+  return held_syncs_;
+}
+
+void FaultEnv::WaitToSync() {
+  std::unique_lock<std::mutex> lock(hold_mu_);
+  ++held_syncs_;
+  hold_released_.wait(lock, [this] { return !holding_syncs_; });
+  --held_syncs_;
+}
 
 Status FaultEnv::NextOperation(const char* what, const std::string& path) {
   uint64_t number = operations_.fetch_add(1) + 1;

@@ -11,6 +11,12 @@
 //   - Power loss: DropUnsyncedData() puts every file opened through this Env
 //     back to what its last successful Sync made durable.
 //
+// And two observations for tests of the group commit: HoldSyncs() makes
+// every File::Sync wait until ReleaseSyncs(), so a test can act while a sync
+// is in flight; writes_over_unsynced() counts writes to a file that still
+// held unsynced bytes of an earlier write, which a store in SyncMode::kSync
+// never makes (a power loss could keep the later write and tear the earlier).
+//
 // Typical crash test: open the store with a FaultEnv, write, close the store,
 // call DropUnsyncedData(), reopen with Env::Default() and check that every
 // acknowledged transaction is there and no partial one.
@@ -26,6 +32,7 @@
 #define KVS_TESTS_STORE_FAULT_ENV_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -51,6 +58,15 @@ class FaultEnv : public Env {
   // made, including the ones that failed by injection. After FailAfter(n), a
   // workload that attempted fewer than n of them ran without a fault.
   uint64_t operations() const { return operations_.load(); }
+
+  // While held, every File::Sync waits (before counting as an operation)
+  // until released. held_syncs() is the number waiting now.
+  void HoldSyncs();
+  void ReleaseSyncs();
+  int held_syncs();
+  // File::Write calls that succeeded on a file while an earlier successful
+  // Write to it was not yet followed by a successful Sync.
+  uint64_t writes_over_unsynced() const { return writes_over_unsynced_.load(); }
 
   // Simulates a power loss: puts back the durable bytes overwritten since the
   // last Sync, truncates every file opened through this Env to its durable
@@ -82,7 +98,8 @@ class FaultEnv : public Env {
     uint64_t synced_size = 0;
     bool created_here = false;  // did not exist before this Env opened it
     bool ever_synced = false;
-    std::vector<Undo> undo;  // since the last Sync, oldest first
+    bool unsynced_write = false;  // written since the last Sync
+    std::vector<Undo> undo;       // since the last Sync, oldest first
   };
 
   // Counts one Write or Sync and returns the IOError to report when it is to
@@ -91,8 +108,16 @@ class FaultEnv : public Env {
   // Puts the file at path back to its durable state. Requires mu_ held.
   Status RollBack(const std::string& path, Durability& file);
 
+  // Waits while syncs are held.
+  void WaitToSync();
+
   Env* const base_;
   std::atomic<uint64_t> operations_{0};
+  std::atomic<uint64_t> writes_over_unsynced_{0};
+  std::mutex hold_mu_;
+  std::condition_variable hold_released_;
+  bool holding_syncs_ = false;  // Guarded by hold_mu_
+  int held_syncs_ = 0;          // Guarded by hold_mu_
   // Number of the first operation that fails; 0 = none.
   std::atomic<uint64_t> first_failing_{0};
   std::mutex mu_;
