@@ -85,17 +85,24 @@ std::optional<HttpError> ReadBody(const BodyReader& read, size_t max_body_bytes,
 }
 
 std::string SerializeCgiResponse(const Response& response, bool head_request) {
-  std::string out = "Status: " + std::to_string(response.status) + " " +
-                    std::string(StatusReason(response.status)) + "\r\n";
-  for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
+  const bool with_body = !head_request && response.status != 304;
+  size_t size = 128 + (with_body ? response.body.size() : 0);
+  for (const auto& [name, value] : response.headers) size += name.size() + value.size() + 4;
+  std::string out;
+  out.reserve(size);  // one allocation: the body can be large
+  out.append("Status: ").append(std::to_string(response.status)).append(" ");
+  out.append(StatusReason(response.status)).append("\r\n");
+  for (const auto& [name, value] : response.headers) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  }
   // A browser must never render a stored value as anything but its
   // Content-Type says (say, text/plain sniffed as HTML).
-  out += "X-Content-Type-Options: nosniff\r\n";
+  out.append("X-Content-Type-Options: nosniff\r\n");
   if (response.status != 304) {
-    out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
+    out.append("Content-Length: ").append(std::to_string(response.body.size())).append("\r\n");
   }
-  out += "\r\n";
-  if (!head_request && response.status != 304) out += response.body;
+  out.append("\r\n");
+  if (with_body) out.append(response.body);
   return out;
 }
 

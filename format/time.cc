@@ -1,7 +1,6 @@
 // Formatting of store times (ns since the epoch) for headers and JSON.
 #include "format/time.h"
 
-#include <cstdio>
 #include <ctime>
 
 namespace kvs::format {
@@ -9,9 +8,22 @@ namespace {
 
 constexpr int64_t kNanosPerSecond = 1000000000;
 
+// A UTC date and time of day.
+struct Civil {
+  int64_t year;
+  int month;    // 1..12
+  int day;      // 1..31
+  int weekday;  // 0 = Sunday
+  int hour, minute, second;
+};
+
 // Splits ns into whole seconds and the remaining ns, rounding toward the past
-// also before 1970, and breaks the seconds down in UTC.
-std::tm BreakDown(int64_t time_ns, int64_t* rest_ns) {
+// also before 1970, and breaks the seconds down in UTC. Plain arithmetic
+// (Howard Hinnant's civil_from_days) instead of gmtime_r, which takes glibc's
+// process-wide time zone lock on every call: every read response formats a
+// date, from many threads at once.
+Civil BreakDown(int64_t time_ns, int64_t* rest_ns) {
+  constexpr int64_t kSecondsPerDay = 86400;
   int64_t seconds = time_ns / kNanosPerSecond;
   int64_t rest = time_ns % kNanosPerSecond;
   if (rest < 0) {
@@ -19,10 +31,44 @@ std::tm BreakDown(int64_t time_ns, int64_t* rest_ns) {
     --seconds;
   }
   *rest_ns = rest;
-  std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return tm;
+  int64_t days = seconds / kSecondsPerDay;
+  int64_t in_day = seconds % kSecondsPerDay;
+  if (in_day < 0) {
+    in_day += kSecondsPerDay;
+    --days;
+  }
+  Civil c;
+  c.hour = static_cast<int>(in_day / 3600);
+  c.minute = static_cast<int>(in_day / 60 % 60);
+  c.second = static_cast<int>(in_day % 60);
+  c.weekday = static_cast<int>(((days + 4) % 7 + 7) % 7);  // 1970-01-01 was a Thursday
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;                                       // [0, 146096]
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                // [0, 365]
+  int64_t mp = (5 * doy + 2) / 153;                                     // [0, 11]
+  c.day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  c.month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  c.year = yoe + era * 400 + (c.month <= 2 ? 1 : 0);
+  return c;
+}
+
+// Appends n as exactly width digits, zero-padded; a value that does not fit
+// (a year past 9999 or before 0) as all its digits.
+void AppendDigits(std::string* out, int64_t n, int width) {
+  int64_t limit = 1;
+  for (int i = 0; i < width; ++i) limit *= 10;
+  if (n < 0 || n >= limit) {
+    out->append(std::to_string(n));
+    return;
+  }
+  char digits[20];
+  for (int i = width - 1; i >= 0; --i) {
+    digits[i] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  }
+  out->append(digits, static_cast<size_t>(width));
 }
 
 }  // namespace
@@ -32,22 +78,45 @@ std::string FormatHttpDate(int64_t time_ns) {
   static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   int64_t rest_ns;
-  std::tm tm = BreakDown(time_ns, &rest_ns);
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
-                tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                tm.tm_sec);
-  return buffer;
+  Civil c = BreakDown(time_ns, &rest_ns);
+  // "Sun, 06 Nov 1994 08:49:37 GMT"
+  std::string out;
+  out.reserve(29);
+  out.append(kDays[c.weekday]).append(", ");
+  AppendDigits(&out, c.day, 2);
+  out.append(" ").append(kMonths[c.month - 1]).append(" ");
+  AppendDigits(&out, c.year, 4);
+  out += ' ';
+  AppendDigits(&out, c.hour, 2);
+  out += ':';
+  AppendDigits(&out, c.minute, 2);
+  out += ':';
+  AppendDigits(&out, c.second, 2);
+  out.append(" GMT");
+  return out;
 }
 
 std::string FormatRfc3339(int64_t time_ns) {
   int64_t rest_ns;
-  std::tm tm = BreakDown(time_ns, &rest_ns);
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(rest_ns / 1000000));
-  return buffer;
+  Civil c = BreakDown(time_ns, &rest_ns);
+  // "2026-11-30T23:59:59.123Z"
+  std::string out;
+  out.reserve(24);
+  AppendDigits(&out, c.year, 4);
+  out += '-';
+  AppendDigits(&out, c.month, 2);
+  out += '-';
+  AppendDigits(&out, c.day, 2);
+  out += 'T';
+  AppendDigits(&out, c.hour, 2);
+  out += ':';
+  AppendDigits(&out, c.minute, 2);
+  out += ':';
+  AppendDigits(&out, c.second, 2);
+  out += '.';
+  AppendDigits(&out, rest_ns / 1000000, 3);
+  out += 'Z';
+  return out;
 }
 
 std::optional<int64_t> ParseRfc3339(std::string_view text) {

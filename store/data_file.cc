@@ -236,10 +236,13 @@ Status DataFile::RefreshLocked() {
 }
 
 Result<Snapshot> DataFile::Latest() {
+  // The size is read before taking mu_: readers on many threads would
+  // otherwise queue behind one another's system call.
+  KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
   std::lock_guard<std::mutex> lock(mu_);
   // Blocks this process wrote and is still syncing sit past head_; nothing
   // else can follow them yet, so there is nothing to pick up meanwhile.
-  if (written_.end == head_.end) {
+  if (written_.end == head_.end && size > head_.end) {
     KVS_RETURN_IF_ERROR(RefreshLocked());
     written_ = head_;
   }

@@ -2,6 +2,8 @@
 #include "format/time.h"
 
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <ctime>
 
 namespace kvs::format {
 
@@ -17,6 +19,28 @@ TEST_CASE("RFC 3339 times are UTC with milliseconds") {
   CHECK(FormatRfc3339(0) == "1970-01-01T00:00:00.000Z");
   // Before 1970 the fraction still counts forward from the whole second.
   CHECK(FormatRfc3339(-1'000'000) == "1969-12-31T23:59:59.999Z");
+}
+
+TEST_CASE("dates are broken down as gmtime does, across centuries and leap years") {
+  const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  // From 1900 to 2262 (where ns since 1970 end in an int64), in steps that
+  // land on every time of day, weekday and day of the month.
+  for (int64_t s = -2'208'988'800; s < 9'200'000'000; s += 86'400 * 37 + 3'671) {
+    std::time_t t = static_cast<std::time_t>(s);
+    std::tm tm{};
+    REQUIRE(gmtime_r(&t, &tm) != nullptr);
+    char http[64], rfc[64];
+    std::snprintf(http, sizeof http, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
+                  tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                  tm.tm_sec);
+    std::snprintf(rfc, sizeof rfc, "%04d-%02d-%02dT%02d:%02d:%02d.042Z", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    INFO(s);
+    REQUIRE(FormatHttpDate(s * 1'000'000'000 + 42'000'000) == http);
+    REQUIRE(FormatRfc3339(s * 1'000'000'000 + 42'000'000) == rfc);
+  }
 }
 
 TEST_CASE("RFC 3339 times parse with fractions and offsets, and nothing else does") {
