@@ -143,6 +143,9 @@ class StoreImpl : public Store {
   bool handoff_ = false;
   bool absorbing_ = false;
   std::condition_variable synced_;
+  // When a leader last took the writer lock itself (steady clock); written
+  // by the leader holding it, read under write_mu_ by the next leader.
+  int64_t lock_taken_ns_ = 0;
 
   friend class Compactor;
   friend class Checker;

@@ -25,6 +25,7 @@
 #include <semaphore.h>
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
 #include <set>
 
@@ -71,6 +72,15 @@ struct StoreImpl::Writer {
 namespace {
 
 constexpr size_t kMaxGroupWriters = 128;
+// How long leaders pass the writer lock on to one another before one
+// releases it, giving writers of other processes their turn.
+constexpr int64_t kMaxLockHoldNs = 20'000'000;
+
+int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 // The blocks of one group, built transaction by transaction on top of a
 // snapshot (published or only written), each its own block and revision.
@@ -158,12 +168,19 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
   const bool holds_lock = error.ok();  // from the wait below on, when set
   // While the group before is being synced, build on its written blocks
   // under the writer lock it holds, unless another thread of this process
-  // (a compaction, another Store) waits for that lock.
-  const bool build_on_syncing = holds_lock && syncing_ && !writer_lock_->HasWaiters();
+  // (a compaction, another Store) waits for that lock, or the lock has been
+  // passed on for kMaxLockHoldNs: other processes cannot be seen waiting,
+  // and under steady load they would otherwise wait as long as it lasts.
+  const int64_t now = SteadyNowNs();
+  const bool build_on_syncing = holds_lock && syncing_ && !writer_lock_->HasWaiters() &&
+                                now - lock_taken_ns_ < kMaxLockHoldNs;
   if (build_on_syncing) handoff_ = true;
   lock->unlock();
 
-  if (holds_lock && !build_on_syncing) writer_lock_->lock();
+  if (holds_lock && !build_on_syncing) {
+    writer_lock_->lock();
+    lock_taken_ns_ = SteadyNowNs();  // read by the leaders it is handed to
+  }
   std::shared_ptr<DataFile> file;
   std::optional<GroupBuild> build;
   std::vector<Result<WriteResult>> results;
