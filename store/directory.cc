@@ -90,7 +90,8 @@ Result<uint64_t> LiveGeneration(Env* env, const std::string& dir) {
 // ---- WriterLock -----------------------------------------------------------
 
 struct WriterLock::Impl {
-  // Exclude threads of this process.
+  // Exclude threads of this process: held and its waiters, rather than a
+  // mutex, so that any thread may release it.
   std::mutex mu;
   std::condition_variable released;
   bool held = false;                    // Guarded by mu
