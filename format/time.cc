@@ -71,6 +71,15 @@ void AppendDigits(std::string* out, int64_t n, int width) {
   out->append(digits, static_cast<size_t>(width));
 }
 
+// Appends "HH:MM:SS".
+void AppendTimeOfDay(std::string* out, const Civil& c) {
+  AppendDigits(out, c.hour, 2);
+  *out += ':';
+  AppendDigits(out, c.minute, 2);
+  *out += ':';
+  AppendDigits(out, c.second, 2);
+}
+
 }  // namespace
 
 std::string FormatHttpDate(int64_t time_ns) {
@@ -87,11 +96,7 @@ std::string FormatHttpDate(int64_t time_ns) {
   out.append(" ").append(kMonths[c.month - 1]).append(" ");
   AppendDigits(&out, c.year, 4);
   out += ' ';
-  AppendDigits(&out, c.hour, 2);
-  out += ':';
-  AppendDigits(&out, c.minute, 2);
-  out += ':';
-  AppendDigits(&out, c.second, 2);
+  AppendTimeOfDay(&out, c);
   out.append(" GMT");
   return out;
 }
@@ -108,11 +113,7 @@ std::string FormatRfc3339(int64_t time_ns) {
   out += '-';
   AppendDigits(&out, c.day, 2);
   out += 'T';
-  AppendDigits(&out, c.hour, 2);
-  out += ':';
-  AppendDigits(&out, c.minute, 2);
-  out += ':';
-  AppendDigits(&out, c.second, 2);
+  AppendTimeOfDay(&out, c);
   out += '.';
   AppendDigits(&out, rest_ns / 1000000, 3);
   out += 'Z';

@@ -76,6 +76,17 @@ void PutCounting(Store* store, const std::string& key, const std::string& value,
   if (!store->Write(batch).ok()) failures->fetch_add(1);
 }
 
+// Starts writing key = value (the result lands in *out) and waits until its
+// sync is held; returns the data file's size then.
+uint64_t WriteUntilItsSyncIsHeld(BackgroundWrites* writes, FaultEnv* env, const std::string& dir,
+                                 std::string key, std::string value,
+                                 std::optional<Result<WriteResult>>* out) {
+  env->HoldSyncs();
+  writes->Put(std::move(key), std::move(value), out);
+  WaitFor([&] { return env->held_syncs() == 1; }, "the first write's sync");
+  return DataFileSize(dir);
+}
+
 // Gives a writer just started time to queue and be built on the group being
 // synced. The checks after it hold whether or not it got that far.
 void LetItQueue() { std::this_thread::sleep_for(std::chrono::milliseconds(50)); }
@@ -91,12 +102,10 @@ TEST_CASE("a write is seen by readers only once synced, and the next group waits
   MustPut(store.get(), "a", "old");
   const uint64_t revision_before = *store->Revision();
 
-  env.HoldSyncs();
   std::optional<Result<WriteResult>> first, second;
   BackgroundWrites writes(store.get(), &env);
-  writes.Put("a", "new", &first);
-  WaitFor([&] { return env.held_syncs() == 1; }, "the first write's sync");
-  const uint64_t size_in_sync = DataFileSize(dir.path());
+  const uint64_t size_in_sync =
+      WriteUntilItsSyncIsHeld(&writes, &env, dir.path(), "a", "new", &first);
   // Written, not yet durable: this process's readers still see the old state.
   CHECK(ValueOf(store.get(), "a") == "old");
   CHECK(*store->Revision() == revision_before);
@@ -127,12 +136,10 @@ TEST_CASE("a failed sync fails the group built on it, which never reaches the fi
     auto store = OpenStore(dir.path(), options);
     MustPut(store.get(), "k", "before");
 
-    env.HoldSyncs();
     std::optional<Result<WriteResult>> first, second;
     BackgroundWrites writes(store.get(), &env);
-    writes.Put("k", "first", &first);
-    WaitFor([&] { return env.held_syncs() == 1; }, "the first write's sync");
-    const uint64_t size_in_sync = DataFileSize(dir.path());
+    const uint64_t size_in_sync =
+        WriteUntilItsSyncIsHeld(&writes, &env, dir.path(), "k", "first", &first);
     writes.Put("k2", "second", &second);
     LetItQueue();
     env.FailAfter(1);  // the held sync
