@@ -220,10 +220,10 @@ Status DataFile::EnsureMapped(uint64_t end) {
   return Status::OK();
 }
 
-Status DataFile::RefreshLocked() {
-  if (head_.moved) return Status::OK();
-  KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
-  if (size <= head_.end) return Status::OK();
+Status DataFile::RefreshLocked(uint64_t size) {
+  // Blocks this process wrote and is still syncing sit past head_; nothing
+  // else can follow them yet, so there is nothing to pick up meanwhile.
+  if (head_.moved || written_.end != head_.end || size <= head_.end) return Status::OK();
   // Parts carry no commit: step over them, and count the state only at the
   // next commit block.
   CommitPoint next;
@@ -232,6 +232,7 @@ Status DataFile::RefreshLocked() {
     at = next.end;
     if (kind != kKindPart) head_ = next;
   }
+  written_ = head_;
   return EnsureMapped(head_.end);
 }
 
@@ -240,22 +241,15 @@ Result<Snapshot> DataFile::Latest() {
   // otherwise queue behind one another's system call.
   KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
   std::lock_guard<std::mutex> lock(mu_);
-  // Blocks this process wrote and is still syncing sit past head_; nothing
-  // else can follow them yet, so there is nothing to pick up meanwhile.
-  if (written_.end == head_.end && size > head_.end) {
-    KVS_RETURN_IF_ERROR(RefreshLocked());
-    written_ = head_;
-  }
+  KVS_RETURN_IF_ERROR(RefreshLocked(size));
   return Snapshot(map_, head_, salt_, verified_);
 }
 
 Result<Snapshot> DataFile::PrepareAppend() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (written_.end == head_.end) {
-    KVS_RETURN_IF_ERROR(RefreshLocked());
-    written_ = head_;
-  }
+  // One size for both: the writer lock keeps anyone else from appending.
   KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
+  KVS_RETURN_IF_ERROR(RefreshLocked(size));
   if (size > written_.end) KVS_RETURN_IF_ERROR(file_->Truncate(written_.end));
   return Snapshot(map_, written_, salt_, verified_);
 }

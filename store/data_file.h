@@ -126,8 +126,9 @@ class DataFile {
   // Verifies the block starting at offset; fills *point and *kind.
   bool VerifyBlockAt(uint64_t offset, uint64_t file_size, CommitPoint* point, uint32_t* kind) const;
   Status FindNewestFromEnd(uint64_t file_size);
-  // Picks up blocks appended since head_. Requires mu_.
-  Status RefreshLocked();
+  // Picks up blocks appended since head_, in a file of size bytes, unless
+  // blocks of this process are being synced. Requires mu_.
+  Status RefreshLocked(uint64_t size);
   Status EnsureMapped(uint64_t end);  // requires mu_
 
   Env* env_;
