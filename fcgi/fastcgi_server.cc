@@ -1,14 +1,15 @@
 // The FastCGI thread pool.
 #include "fcgi/fastcgi_server.h"
 
-#include <fcgiapp.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "fcgi/cgi_gateway.h"
+#include "fcgi/fastcgi_connection.h"
 
 namespace kvs::fcgi {
 namespace {
@@ -29,9 +31,10 @@ struct Pool {
   std::atomic<bool> stopping{false};  // set before stop_fd becomes readable
 };
 
-// Blocks until a connection is waiting (true) or the server stops (false).
-bool WaitForConnection(const Pool& pool) {
-  pollfd fds[2] = {{pool.listen_fd, POLLIN, 0}, {pool.stop_fd, POLLIN, 0}};
+// Blocks until a connection is waiting on fd (true) or the server stops
+// (false).
+bool WaitForInput(int fd, int stop_fd) {
+  pollfd fds[2] = {{fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
   for (;;) {
     int ready = poll(fds, 2, -1);
     if (ready < 0 && errno == EINTR) continue;
@@ -40,25 +43,31 @@ bool WaitForConnection(const Pool& pool) {
   }
 }
 
-void Serve(FCGX_Request& request, Service& service) {
-  BodyReader read = [&request](char* buffer, size_t size) -> size_t {
-    int got = FCGX_GetStr(buffer, static_cast<int>(size), request.in);
-    return got > 0 ? static_cast<size_t>(got) : 0;
-  };
-  std::string log;
-  std::string out = HandleCgiRequest(request.envp, read, service, &log);
-  if (!log.empty()) {
-    log += "\n";
-    FCGX_PutStr(log.data(), static_cast<int>(log.size()), request.err);
+// Serves the requests of one connection until it ends, or until the server
+// stops while it waits for another request on a kept connection.
+void ServeConnection(FastCgiConnection& connection, const Pool& pool, int fd) {
+  connection.Reset(fd);
+  for (bool first = true;; first = false) {
+    if (!first) {
+      if (!connection.keep_open()) return;
+      if (!connection.has_buffered_input() && !WaitForInput(fd, pool.stop_fd)) return;
+    }
+    if (!connection.NextRequest()) return;
+    BodyReader read = [&connection](char* buffer, size_t size) {
+      return connection.ReadBody(buffer, size);
+    };
+    std::string log;
+    std::string out = HandleCgiRequest(connection.params(), read, *pool.service, &log);
+    if (!log.empty()) log += "\n";
+    // A web server that went away makes this fail; there is no one left to tell.
+    if (!connection.Respond(out, log)) return;
   }
-  // A client that went away makes this fail; there is no one left to tell.
-  FCGX_PutStr(out.data(), static_cast<int>(out.size()), request.out);
 }
 
 void Worker(Pool& pool) {
-  FCGX_Request request;
-  FCGX_InitRequest(&request, pool.listen_fd, 0);
+  FastCgiConnection connection;
   for (;;) {
+    int fd;
     {
       // Accept first and wait only when no connection is queued: under load
       // one is, and the poll() would be a system call per request for
@@ -66,12 +75,12 @@ void Worker(Pool& pool) {
       // server still stops after the requests it is serving.
       std::lock_guard<std::mutex> lock(pool.accept_mu);
       if (pool.stopping.load(std::memory_order_acquire)) break;
-      int accepted = FCGX_Accept_r(&request);
-      if (accepted < 0) {
-        if (accepted == -EAGAIN || accepted == -EWOULDBLOCK) {
+      fd = accept4(pool.listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
           // Nothing queued (or another process took it): wait for more.
-          if (!WaitForConnection(pool)) break;
-        } else {
+          if (!WaitForInput(pool.listen_fd, pool.stop_fd)) break;
+        } else if (errno != EINTR && errno != ECONNABORTED) {
           // Out of file descriptors and the like: retried after a pause,
           // not spun on.
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -79,8 +88,10 @@ void Worker(Pool& pool) {
         continue;
       }
     }
-    Serve(request, *pool.service);
-    FCGX_Finish_r(&request);
+    if (WebServerAllowed(fd, std::getenv("FCGI_WEB_SERVER_ADDRS"))) {
+      ServeConnection(connection, pool, fd);
+    }
+    close(fd);
   }
 }
 

@@ -1,6 +1,7 @@
 // The FastCGI front end: a pool of threads that accept connections from the
-// web server on one listening socket and answer them through the
-// Request/Response handlers (cgi_gateway.h).
+// web server on one listening socket, read their requests
+// (fastcgi_connection.h) and answer them through the Request/Response
+// handlers (cgi_gateway.h).
 //
 // One thread at a time waits for and accepts a connection (libfcgi's
 // threaded example does the same: not every platform lets threads share an
@@ -26,7 +27,7 @@ namespace kvs::fcgi {
 sigset_t StopSignals();
 
 // Serves on listen_fd with `threads` workers until a stop signal arrives.
-// FCGX_Init must have been called. IOError when the pool cannot start.
+// IOError when the pool cannot start.
 Status ServeFastCgi(int listen_fd, int threads, Service& service);
 
 }  // namespace kvs::fcgi
