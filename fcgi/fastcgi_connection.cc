@@ -238,25 +238,26 @@ bool FastCgiConnection::NextRequest() {
 }
 
 bool FastCgiConnection::ParseParams() {
+  // "NAME=value\0" is never longer than the pair it came from (whose two
+  // lengths take at least two bytes), so the storage reserved here never
+  // moves, and pointers into it can be taken as it fills.
   params_storage_.clear();
-  params_storage_.reserve(params_stream_.size() + params_stream_.size() / 8 + 16);
+  params_storage_.reserve(params_stream_.size());
+  params_.clear();
   std::string_view in = params_stream_;
-  std::vector<size_t> starts;
   while (!in.empty()) {
     size_t name_length, value_length;
     if (!ReadLength(&in, &name_length) || !ReadLength(&in, &value_length) ||
         in.size() < name_length || in.size() - name_length < value_length) {
       return false;
     }
-    starts.push_back(params_storage_.size());
+    params_.push_back(params_storage_.data() + params_storage_.size());
     params_storage_.append(in.substr(0, name_length))
         .append(1, '=')
         .append(in.substr(name_length, value_length))
         .append(1, '\0');
     in.remove_prefix(name_length + value_length);
   }
-  params_.clear();
-  for (size_t start : starts) params_.push_back(params_storage_.data() + start);
   params_.push_back(nullptr);
   return true;
 }
