@@ -97,16 +97,18 @@ Result<std::vector<std::string>> TouchedKeys(const RecordSource& source, uint64_
 
 Result<WriteResult> StoreImpl::ResetBranch(std::string_view name, const CommitId& to) {
   KVS_RETURN_IF_ERROR(ValidateBranchName(name));
-  KVS_ASSIGN_OR_RETURN(CommitInfo commit, GetCommit(to));
-  // The tree `to` left its branch with, read from the committed snapshot.
-  KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
-  KVS_ASSIGN_OR_RETURN(uint64_t global_at, GlobalRootAt(snap, commit.revision));
-  KVS_ASSIGN_OR_RETURN(BranchEntry then, ReadBranchEntry(snap, global_at, commit.branch));
-  const uint64_t old_root = then.root;
   std::string branch(name);
   const ReplicaId replica = identity_.replica;
   return RunTransaction(
       [&](TxnContext* ctx) -> Result<WriteResult> {
+        // The tree `to` left its branch with, read from the committed
+        // snapshot. Read here, under the writer lock, so that no compaction
+        // can come between: the offsets must be in the file this writes to.
+        KVS_ASSIGN_OR_RETURN(CommitInfo commit, GetCommit(to));
+        KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
+        KVS_ASSIGN_OR_RETURN(uint64_t global_at, GlobalRootAt(snap, commit.revision));
+        KVS_ASSIGN_OR_RETURN(BranchEntry then, ReadBranchEntry(snap, global_at, commit.branch));
+        const uint64_t old_root = then.root;
         BranchEdit edit(ctx, branch);
         KVS_RETURN_IF_ERROR(edit.Load());
         KVS_ASSIGN_OR_RETURN(std::vector<std::string> keys,
