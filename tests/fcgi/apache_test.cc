@@ -156,6 +156,7 @@ void CheckFilesAreNeverServed(const ApacheStack& stack) {
     auto res = client->Get(Mounted(path).c_str());
     REQUIRE(res);
     CHECK(res->status == 403);
+    CHECK(res->body.find("never passed to kvs") != std::string::npos);
     CHECK(res->body.find(kTestSecret) == std::string::npos);
     CHECK(res->body.find("data_dir") == std::string::npos);
   }

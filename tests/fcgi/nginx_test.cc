@@ -253,6 +253,7 @@ TEST_CASE("the secret file, the config and the data directory are never served")
     INFO(path);
     CHECK(res->status == status);
     if (status == 200) CHECK(res->body == "[]\n");
+    if (status == 403) CHECK(res->body.find("never passed to kvs") != std::string::npos);
     CHECK(res->body.find(kTestSecret) == std::string::npos);
   }
 }
