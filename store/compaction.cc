@@ -5,7 +5,10 @@
 // versions in file order (parents before children, parent offsets
 // remapped), rebuilds every branch tree with the kept key entries, rebuilds
 // the global tree, and writes all of it as one block at the current
-// revision. Then: sync, rename data.N+1.tmp to data.N+1, sync the directory,
+// revision, into data.N+1.tmp as it goes (store/compaction_output.h: memory
+// holds a bounded part of the output, not all of it; the trees are written
+// in key order and flushed now and then, so the tree writers' memory stays
+// bounded too). Then: sync, rename data.N+1.tmp to data.N+1, sync the directory,
 // end data.N with a "moved" block (readers and writers of other processes
 // follow it), remove data.N. A crash before the rename leaves a .tmp file
 // that is ignored; after it, the new generation is complete and wins.
@@ -30,6 +33,7 @@
 #include <unordered_set>
 
 #include "store/coding.h"
+#include "store/compaction_output.h"
 #include "store/format.h"
 #include "store/store_impl.h"
 
@@ -39,6 +43,30 @@ using namespace format;
 
 // Opening the compacted file verifies its last block, so blocks stay small.
 constexpr uint64_t kPartBytes = 1 << 20;
+
+// How many entries a tree rebuilt in key order takes between flushes.
+constexpr size_t kFlushEvery = 32768;
+
+// A tree written from scratch, its keys in ascending order. A TreeWriter
+// keeps every node it touched until it flushes; flushing every kFlushEvery
+// puts bounds that, and with the keys in order a flush costs only the right
+// edge's nodes, written again at the next one.
+class OrderedTreeBuild {
+ public:
+  explicit OrderedTreeBuild(CompactionOutput* out) : out_(out), tree_(out, 0) {}
+  Status Put(std::string_view key, std::string_view value) {
+    KVS_RETURN_IF_ERROR(tree_.Put(key, value));
+    if (++puts_ % kFlushEvery != 0) return Status::OK();
+    KVS_RETURN_IF_ERROR(tree_.Flush(out_->builder()).status());
+    return out_->MaybeSpill();
+  }
+  Result<uint64_t> Finish() { return tree_.Flush(out_->builder()); }
+
+ private:
+  CompactionOutput* out_;
+  TreeWriter tree_;
+  size_t puts_ = 0;
+};
 
 // A key the size bound may drop, with an estimate of the bytes it takes in
 // the compacted file and when it was last read or written.
@@ -58,19 +86,25 @@ class Compactor {
         snap_(snap),
         now_ns_(now_ns),
         evicted_(evicted),
-        out_(kFileHeaderSize, store->identity_.salt) {}
+        generation_(store->data()->generation() + 1),
+        path_(store->dir_ + "/" + DataFileName(generation_)) {}
 
-  // Builds the new file's contents in memory and returns its size.
+  // Writes the new file (not synced, under a temporary name) and returns its
+  // size.
   Result<uint64_t> Build() {
     stats_.bytes_before = snap_.head().end;
-    out_.set_part_limit(kPartBytes);
-    out_.BeginBlock();
+    KVS_ASSIGN_OR_RETURN(out_, CompactionOutput::Create(store_->env_, path_ + ".tmp", generation_,
+                                                        store_->identity_.replica,
+                                                        store_->identity_.salt, kPartBytes));
+    BlockBuilder* out = out_->builder();
+    out->BeginBlock();
     KVS_RETURN_IF_ERROR(CollectBranches());
     KVS_RETURN_IF_ERROR(MarkKeptVersions());
-    KVS_RETURN_IF_ERROR(CopyVersions(&out_));
-    KVS_ASSIGN_OR_RETURN(uint64_t root, BuildGlobalTree(&out_));
-    out_.EndBlock(snap_.head().revision, snap_.head().time_ns, root, kKindTransaction);
-    stats_.bytes_after = kFileHeaderSize + out_.bytes().size();
+    KVS_RETURN_IF_ERROR(CopyVersions());
+    KVS_ASSIGN_OR_RETURN(uint64_t root, BuildGlobalTree());
+    out->EndBlock(snap_.head().revision, snap_.head().time_ns, root, kKindTransaction);
+    KVS_RETURN_IF_ERROR(out_->Finish());
+    stats_.bytes_after = out_->end();
     return stats_.bytes_after;
   }
 
@@ -88,20 +122,13 @@ class Compactor {
     return out;
   }
 
-  // Writes what Build made as the next generation and switches to it.
+  // Publishes what Build wrote as the next generation and switches to it.
   Result<CompactStats> Publish() {
-    const uint64_t generation = store_->data()->generation() + 1;
-    const std::string& bytes = out_.bytes();
+    const uint64_t generation = generation_;
     Env* env = store_->env_;
     const std::string& dir = store_->dir_;
-    std::string path = dir + "/" + DataFileName(generation);
-    {
-      KVS_ASSIGN_OR_RETURN(std::unique_ptr<File> file, env->Open(path + ".tmp", true));
-      KVS_RETURN_IF_ERROR(file->Truncate(0));
-      KVS_RETURN_IF_ERROR(
-          file->Write(0, EncodeFileHeader(generation, store_->identity_.replica) + bytes));
-      KVS_RETURN_IF_ERROR(file->Sync());
-    }
+    const std::string& path = path_;
+    KVS_RETURN_IF_ERROR(out_->file()->Sync());
     KVS_RETURN_IF_ERROR(env->Rename(path + ".tmp", path));
     KVS_RETURN_IF_ERROR(env->SyncDir(dir));
     std::shared_ptr<DataFile> old = store_->data();
@@ -258,7 +285,7 @@ class Compactor {
     return Status::OK();
   }
 
-  Status CopyVersions(BlockBuilder* out) {
+  Status CopyVersions() {
     uint64_t done = 0;
     for (uint64_t offset : versions_) {
       if (options_.progress && ++done % 1024 == 0) options_.progress(done, versions_.size());
@@ -274,7 +301,8 @@ class Compactor {
         p.offset = parent == kept_.end() ? 0 : parent->second;
         has_parent = has_parent || p.offset != 0;
       }
-      kept->second = out->Append(kVersionRecord, EncodeVersion(v));
+      kept->second = out_->builder()->Append(kVersionRecord, EncodeVersion(v));
+      KVS_RETURN_IF_ERROR(out_->MaybeSpill());
       new_versions_.push_back({v.id, kept->second});
       if (!has_parent) tails_.push_back(gkey::Tail(v.key, v.id));
       ++stats_.versions_kept;
@@ -283,35 +311,38 @@ class Compactor {
     return Status::OK();
   }
 
-  Result<uint64_t> RebuildBranchTree(uint64_t root, BlockBuilder* out) {
+  Result<uint64_t> RebuildBranchTree(uint64_t root) {
     auto memo = new_roots_.find(root);
     if (memo != new_roots_.end()) return memo->second;
-    TreeWriter tree(out, 0);
+    OrderedTreeBuild tree(out_.get());
     KVS_RETURN_IF_ERROR(ForEachKeptEntry(root, [&](std::string_view tree_key, KeyEntry& e) {
       for (HeadRef& h : e.heads) h.offset = kept_.at(h.offset);
       return tree.Put(tree_key, EncodeKeyEntry(e));
     }));
-    KVS_ASSIGN_OR_RETURN(uint64_t new_root, tree.Flush(out));
+    KVS_ASSIGN_OR_RETURN(uint64_t new_root, tree.Finish());
     new_roots_[root] = new_root;
     return new_root;
   }
 
-  Result<uint64_t> BuildGlobalTree(BlockBuilder* out) {
-    TreeWriter global(out, 0);
+  // The global tree, its entries put in key order: 'B' branches, then what
+  // is carried over from the old tree ('C' commits, 'L' links between kept
+  // versions, 'P' peer checkpoints, 'R' revisions), then 'T' tails and 'V'
+  // versions.
+  Result<uint64_t> BuildGlobalTree() {
+    std::vector<uint64_t> branch_roots;
     for (const auto& [name, branch] : branches_) {
-      BranchEntry e = branch;
-      KVS_ASSIGN_OR_RETURN(e.root, RebuildBranchTree(branch.root, out));
-      KVS_RETURN_IF_ERROR(global.Put(gkey::Branch(name), EncodeBranchEntry(e)));
+      KVS_ASSIGN_OR_RETURN(uint64_t root, RebuildBranchTree(branch.root));
+      branch_roots.push_back(root);
     }
-    for (const auto& [id, offset] : new_versions_) {
-      KVS_RETURN_IF_ERROR(global.Put(gkey::Version(id), EncodeU64Value(offset)));
+    OrderedTreeBuild global(out_.get());
+    for (size_t b = 0; b < branches_.size(); ++b) {
+      BranchEntry e = branches_[b].second;
+      e.root = branch_roots[b];
+      KVS_RETURN_IF_ERROR(global.Put(gkey::Branch(branches_[b].first), EncodeBranchEntry(e)));
     }
-    for (const std::string& tail : tails_) KVS_RETURN_IF_ERROR(global.Put(tail, ""));
-    // Links between kept versions; revisions and commits (records copied);
-    // peer checkpoints.
     TreeCursor cursor(&snap_, snap_.head().root);
-    KVS_RETURN_IF_ERROR(cursor.Seek(""));
-    for (; cursor.Valid();) {
+    KVS_RETURN_IF_ERROR(cursor.Seek("C"));
+    for (; cursor.Valid() && cursor.key()[0] < 'T';) {
       std::string_view key = cursor.key();
       switch (key[0]) {
         case 'L': {
@@ -325,7 +356,7 @@ class Compactor {
           KVS_ASSIGN_OR_RETURN(RevisionEntry r, DecodeRevisionEntry(cursor.value()));
           r.block = 0;
           if (r.commit != 0) {
-            KVS_ASSIGN_OR_RETURN(r.commit, CopyCommit(r.commit, out));
+            KVS_ASSIGN_OR_RETURN(r.commit, CopyCommit(r.commit));
           }
           KVS_RETURN_IF_ERROR(global.Put(key, EncodeRevisionEntry(r)));
           break;
@@ -333,7 +364,7 @@ class Compactor {
         case 'C': {
           std::string_view v = cursor.value();
           if (v.size() != 16) return Status::Corruption("malformed commit index entry");
-          KVS_ASSIGN_OR_RETURN(uint64_t offset, CopyCommit(DecodeFixed64(v.data() + 8), out));
+          KVS_ASSIGN_OR_RETURN(uint64_t offset, CopyCommit(DecodeFixed64(v.data() + 8)));
           KVS_RETURN_IF_ERROR(
               global.Put(key, std::string(v.substr(0, 8)) + EncodeU64Value(offset)));
           break;
@@ -346,7 +377,13 @@ class Compactor {
       }
       KVS_RETURN_IF_ERROR(cursor.Next());
     }
-    return global.Flush(out);
+    std::sort(tails_.begin(), tails_.end());
+    for (const std::string& tail : tails_) KVS_RETURN_IF_ERROR(global.Put(tail, ""));
+    std::sort(new_versions_.begin(), new_versions_.end());
+    for (const auto& [id, offset] : new_versions_) {
+      KVS_RETURN_IF_ERROR(global.Put(gkey::Version(id), EncodeU64Value(offset)));
+    }
+    return global.Finish();
   }
 
   bool IsKept(const Hash& id) {
@@ -356,12 +393,12 @@ class Compactor {
     return kept_ids_.count(id) > 0;
   }
 
-  Result<uint64_t> CopyCommit(uint64_t offset, BlockBuilder* out) {
+  Result<uint64_t> CopyCommit(uint64_t offset) {
     auto done = commits_.find(offset);
     if (done != commits_.end()) return done->second;
     KVS_ASSIGN_OR_RETURN(RecordView rec, snap_.ReadRecord(offset));
     if (rec.type != kCommitRecord) return Status::Corruption("commit index points astray");
-    uint64_t copied = out->Append(kCommitRecord, rec.body);
+    uint64_t copied = out_->builder()->Append(kCommitRecord, rec.body);
     commits_[offset] = copied;
     return copied;
   }
@@ -378,7 +415,9 @@ class Compactor {
   const Snapshot& snap_;
   const int64_t now_ns_;
   const std::unordered_set<std::string>& evicted_;
-  BlockBuilder out_;
+  const uint64_t generation_;
+  const std::string path_;  // of the new file; written as path_ + ".tmp"
+  std::unique_ptr<CompactionOutput> out_;
   CompactStats stats_;
   std::unordered_map<std::string, Candidate> candidates_;
   std::vector<std::pair<std::string, BranchEntry>> branches_;

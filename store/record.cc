@@ -80,6 +80,11 @@ uint64_t BlockBuilder::EndBlock(uint64_t revision, int64_t time_ns, uint64_t roo
   return end();
 }
 
+void BlockBuilder::DropClosed() {
+  bytes_.erase(0, static_cast<size_t>(group_start_ - start_));
+  start_ = group_start_;
+}
+
 void BlockBuilder::AbortBlock() { bytes_.resize(static_cast<size_t>(block_start_ - start_)); }
 
 Result<RecordView> BlockBuilder::ReadRecord(uint64_t offset) const {

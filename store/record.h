@@ -86,7 +86,17 @@ class BlockBuilder : public RecordSource {
   }
   Result<RecordView> ReadRecord(uint64_t offset) const override;
   uint64_t end() const { return start_ + bytes_.size(); }
+  // The bytes from the first one still held (start() on) to end().
   const std::string& bytes() const { return bytes_; }
+  uint64_t start() const { return start_; }
+  // With a part limit: the bytes of the closed parts, each a whole group,
+  // from start(); and dropping them once they are written elsewhere, so a
+  // builder can make a file larger than memory. Offsets stay file offsets;
+  // a dropped record is no longer Contains()ed.
+  std::string_view closed_bytes() const {
+    return std::string_view(bytes_).substr(0, static_cast<size_t>(group_start_ - start_));
+  }
+  void DropClosed();
 
  private:
   uint64_t start_;

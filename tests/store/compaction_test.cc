@@ -47,6 +47,60 @@ TEST_CASE("compaction with no rules keeps every value and every past revision") 
   CHECK(store->Check()->ok());
 }
 
+TEST_CASE("a compaction writes its new file as it goes, not all at once from memory") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  // 40 MB of values, more than twice what the output holds in memory, and
+  // more keys than the rebuilt trees take between flushes.
+  constexpr int kBig = 2000, kSmall = 9000;
+  auto big_value = [](int i) {
+    return std::string(20000, static_cast<char>('a' + i % 26)) + std::to_string(i);
+  };
+  for (int first = 0; first < kBig; first += 100) {
+    WriteBatch b;
+    for (int i = first; i < first + 100; ++i) b.Put("big/" + std::to_string(i), big_value(i));
+    REQUIRE(store->Write(b).ok());
+  }
+  for (int first = 0; first < kSmall; first += 1000) {
+    WriteBatch b;
+    for (int i = first; i < first + 1000; ++i)
+      b.Put("small/" + std::to_string(i), std::to_string(i));
+    REQUIRE(store->Write(b).ok());
+  }
+  CompactOptions options;
+  std::vector<uint64_t> written;  // the new file's size at each progress report
+  options.progress = [&](uint64_t, uint64_t) {
+    uint64_t size = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+      if (e.path().extension() == ".tmp") size = e.file_size();
+    }
+    written.push_back(size);
+  };
+  auto stats = store->Compact(options);
+  INFO(stats.status().ToString());
+  REQUIRE(stats.ok());
+  REQUIRE(written.size() >= 2);
+  // At the first report 1024 big values are copied: most of them are in the
+  // file already.
+  CHECK(written.front() >= (uint64_t{12} << 20));
+  CHECK(stats->versions_kept == kBig + kSmall);
+  store.reset();
+  store = OpenStore(dir.path());
+  for (int i = 0; i < kBig; ++i)
+    REQUIRE(ValueOf(store.get(), "big/" + std::to_string(i)) == big_value(i));
+  for (int i = 0; i < kSmall; ++i) {
+    REQUIRE(ValueOf(store.get(), "small/" + std::to_string(i)) == std::to_string(i));
+  }
+  KeyListOptions list;
+  list.limit = kBig + kSmall + 1;
+  auto keys = store->ListKeys("main", list);
+  REQUIRE(keys.ok());
+  CHECK(keys->size() == kBig + kSmall);
+  auto report = store->Check();
+  REQUIRE(report.ok());
+  CHECK(report->ok());
+}
+
 TEST_CASE("a retention rule keeps the last N versions of keys under its prefix only") {
   TempDir dir;
   auto store = OpenStore(dir.path());

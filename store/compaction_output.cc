@@ -1,0 +1,69 @@
+#include "store/compaction_output.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "store/format.h"
+
+namespace kvs {
+
+CompactionOutput::CompactionOutput(std::unique_ptr<File> file, const Salt& salt)
+    : file_(std::move(file)), builder_(format::kFileHeaderSize, salt) {}
+
+Result<std::unique_ptr<CompactionOutput>> CompactionOutput::Create(
+    Env* env, const std::string& path, uint64_t generation, const ReplicaId& replica,
+    const Salt& salt, uint64_t part_bytes) {
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<File> file, env->Open(path, true));
+  KVS_RETURN_IF_ERROR(file->Truncate(0));
+  KVS_RETURN_IF_ERROR(file->Write(0, EncodeFileHeader(generation, replica)));
+  std::unique_ptr<CompactionOutput> out(new CompactionOutput(std::move(file), salt));
+  out->written_ = format::kFileHeaderSize;
+  out->builder_.set_part_limit(part_bytes);
+  return out;
+}
+
+Status CompactionOutput::MaybeSpill() {
+  if (builder_.closed_bytes().size() < kSpillBytes) return Status::OK();
+  return Spill();
+}
+
+Status CompactionOutput::Spill() {
+  std::string_view closed = builder_.closed_bytes();
+  if (closed.empty()) return Status::OK();
+  KVS_RETURN_IF_ERROR(file_->Write(written_, closed));
+  written_ += closed.size();
+  builder_.DropClosed();
+  if (maps_.empty() || maps_.back()->capacity < written_) {
+    // Address space only; twice what is needed, so remaps stay few.
+    size_t capacity = static_cast<size_t>(written_) * 2;
+    void* addr = mmap(nullptr, capacity, PROT_READ, MAP_SHARED, file_->fd(), 0);
+    if (addr == MAP_FAILED) {
+      return Status::IOError(std::string("mmap of the compacted file failed: ") +
+                             std::strerror(errno));
+    }
+    maps_.push_back(std::make_unique<Mapping>(static_cast<const char*>(addr), capacity));
+  }
+  return Status::OK();
+}
+
+Status CompactionOutput::Finish() {
+  std::string_view rest = builder_.bytes();
+  KVS_RETURN_IF_ERROR(file_->Write(written_, rest));
+  written_ += rest.size();
+  return Status::OK();
+}
+
+Result<RecordView> CompactionOutput::ReadRecord(uint64_t offset) const {
+  if (builder_.Contains(offset)) return builder_.ReadRecord(offset);
+  if (maps_.empty() || offset >= builder_.start()) {
+    return Status::Corruption("record offset " + std::to_string(offset) +
+                              " is outside the compacted file");
+  }
+  // Spilled bytes end where the builder's begin.
+  return ParseRecord(std::string_view(maps_.back()->data, builder_.start()), 0, offset);
+}
+
+}  // namespace kvs
