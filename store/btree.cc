@@ -306,9 +306,7 @@ Result<std::unique_ptr<TreeWriter::Node>> TreeWriter::Load(uint64_t offset) {
   return node;
 }
 
-std::string_view TreeWriter::Keep(std::string_view bytes) {
-  return arena_.emplace_back(bytes);
-}
+std::string_view TreeWriter::Keep(std::string_view bytes) { return arena_.emplace_back(bytes); }
 
 Result<TreeWriter::Node*> TreeWriter::Root() {
   if (!root_) {
@@ -348,6 +346,7 @@ std::string ShortestSeparator(std::string_view left, std::string_view right) {
 Status TreeWriter::Insert(Node* node, std::string_view key, std::string_view value,
                           std::unique_ptr<Node>* split_right, std::string* split_key) {
   node->dirty = true;
+  bool appended = false;  // the new entry is the node's last
   if (node->leaf) {
     auto it = std::lower_bound(node->keys.begin(), node->keys.end(), key);
     size_t i = static_cast<size_t>(it - node->keys.begin());
@@ -359,6 +358,7 @@ Status TreeWriter::Insert(Node* node, std::string_view key, std::string_view val
       node->keys.insert(it, Keep(key));
       node->values.insert(node->values.begin() + i, Keep(value));
       node->bytes += node->EntryBytes(i);
+      appended = i + 1 == node->keys.size();
     }
   } else {
     size_t i = ChildIndex(node->keys, key);
@@ -371,17 +371,21 @@ Status TreeWriter::Insert(Node* node, std::string_view key, std::string_view val
       node->child_offsets.insert(node->child_offsets.begin() + i + 1, 0);
       node->children.insert(node->children.begin() + i + 1, std::move(right));
       node->bytes += node->EntryBytes(i + 1);
+      appended = i + 2 == node->keys.size();
     }
   }
   if (node->bytes <= kMaxNodeBytes || node->keys.size() < (node->leaf ? 2u : 4u)) {
     return Status::OK();
   }
-  // Split at the byte midpoint.
+  // Split at the byte midpoint; but after an append, keep the left node
+  // full: keys that arrive in ascending order (revisions, a compaction's
+  // rebuild) then fill whole nodes instead of leaving halves behind.
   size_t half = 0, acc = kNodeFixed;
   while (half < node->keys.size() - 1 && acc < node->bytes / 2) acc += node->EntryBytes(half++);
   // Each side keeps at least one entry; an inner node keeps two, so long
   // separators cannot stack up chains of single-child nodes.
   size_t least = node->leaf ? 1 : 2;
+  if (appended) half = node->keys.size() - least;
   half = std::clamp(half, least, node->keys.size() - least);
   auto right = std::make_unique<Node>();
   right->leaf = node->leaf;

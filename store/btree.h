@@ -14,7 +14,9 @@
 //   inner entry: key_length[2] child offset[8] key
 // Inner entry i covers keys from its key (inclusive; entry 0's key is empty
 // and means "from the start") to entry i+1's key. Nodes split when their
-// body passes kMaxNodeBytes; separators are the shortest that divide.
+// body passes kMaxNodeBytes, at the byte midpoint, or, when the new entry is
+// the node's last, leaving the left node full (keys that come in ascending
+// order fill whole nodes); separators are the shortest that divide.
 //
 // kMaxNodeBytes trades write bytes for depth: a transaction rewrites whole
 // nodes on each changed path, and the global tree's random keys (version,
