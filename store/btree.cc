@@ -1,6 +1,7 @@
 #include "store/btree.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "store/coding.h"
 #include "store/format.h"
@@ -277,13 +278,64 @@ struct TreeWriter::Node {
   }
 };
 
+// Bounds on the spares a thread keeps: about what a group commit's global
+// tree and a branch tree load.
+constexpr size_t kMaxSpareNodes = 1024;
+constexpr size_t kMaxSpareChunks = 16;
+
+struct TreeWriter::Spares {
+  std::vector<std::unique_ptr<Node>> nodes;
+  std::vector<std::unique_ptr<char[]>> chunks;
+};
+
+TreeWriter::Spares& TreeWriter::ThreadSpares() {
+  thread_local Spares spares;
+  return spares;
+}
+
+std::unique_ptr<TreeWriter::Node> TreeWriter::NewNode() {
+  std::vector<std::unique_ptr<Node>>& nodes = ThreadSpares().nodes;
+  if (nodes.empty()) return std::make_unique<Node>();
+  std::unique_ptr<Node> node = std::move(nodes.back());
+  nodes.pop_back();
+  return node;
+}
+
+void TreeWriter::Recycle(std::unique_ptr<Node> node) {
+  if (!node) return;
+  for (std::unique_ptr<Node>& child : node->children) Recycle(std::move(child));
+  std::vector<std::unique_ptr<Node>>& nodes = ThreadSpares().nodes;
+  if (nodes.size() >= kMaxSpareNodes) return;
+  // Cleared, the vectors keep their capacity for the next use.
+  node->leaf = true;
+  node->dirty = false;
+  node->offset = 0;
+  node->keys.clear();
+  node->values.clear();
+  node->child_offsets.clear();
+  node->children.clear();
+  node->bytes = kNodeFixed;
+  nodes.push_back(std::move(node));
+}
+
+void TreeWriter::DropNodes() {
+  Recycle(std::move(root_));
+  std::vector<std::unique_ptr<char[]>>& spare = ThreadSpares().chunks;
+  for (std::unique_ptr<char[]>& chunk : chunks_) {
+    if (spare.size() < kMaxSpareChunks) spare.push_back(std::move(chunk));
+  }
+  chunks_.clear();
+  chunk_used_ = kArenaChunk;
+  big_.clear();
+}
+
 TreeWriter::TreeWriter(const RecordSource* source, uint64_t root)
     : source_(source), root_offset_(root) {}
-TreeWriter::~TreeWriter() = default;
+TreeWriter::~TreeWriter() { DropNodes(); }
 
 Result<std::unique_ptr<TreeWriter::Node>> TreeWriter::Load(uint64_t offset) {
   KVS_ASSIGN_OR_RETURN(NodeView view, NodeView::Read(*source_, offset));
-  auto node = std::make_unique<Node>();
+  std::unique_ptr<Node> node = NewNode();
   node->leaf = view.leaf();
   node->offset = offset;
   std::string_view body = Keep(view.body());
@@ -292,7 +344,12 @@ Result<std::unique_ptr<TreeWriter::Node>> TreeWriter::Load(uint64_t offset) {
     return body.substr(static_cast<size_t>(v.data() - view.body().data()), v.size());
   };
   node->keys.reserve(view.count());
-  if (view.leaf()) node->values.reserve(view.count());
+  if (view.leaf()) {
+    node->values.reserve(view.count());
+  } else {
+    node->child_offsets.reserve(view.count());
+    node->children.reserve(view.count());
+  }
   for (size_t i = 0; i < view.count(); ++i) {
     node->keys.push_back(in_copy(view.key(i)));
     if (view.leaf()) {
@@ -306,12 +363,29 @@ Result<std::unique_ptr<TreeWriter::Node>> TreeWriter::Load(uint64_t offset) {
   return node;
 }
 
-std::string_view TreeWriter::Keep(std::string_view bytes) { return arena_.emplace_back(bytes); }
+std::string_view TreeWriter::Keep(std::string_view bytes) {
+  if (bytes.empty()) return std::string_view();
+  if (bytes.size() > kArenaChunk / 4) return big_.emplace_back(bytes);
+  if (chunk_used_ + bytes.size() > kArenaChunk) {
+    std::vector<std::unique_ptr<char[]>>& spare = ThreadSpares().chunks;
+    if (spare.empty()) {
+      chunks_.push_back(std::make_unique_for_overwrite<char[]>(kArenaChunk));
+    } else {
+      chunks_.push_back(std::move(spare.back()));
+      spare.pop_back();
+    }
+    chunk_used_ = 0;
+  }
+  char* at = chunks_.back().get() + chunk_used_;
+  std::memcpy(at, bytes.data(), bytes.size());
+  chunk_used_ += bytes.size();
+  return std::string_view(at, bytes.size());
+}
 
 Result<TreeWriter::Node*> TreeWriter::Root() {
   if (!root_) {
     if (root_offset_ == 0) {
-      root_ = std::make_unique<Node>();
+      root_ = NewNode();
     } else {
       KVS_ASSIGN_OR_RETURN(root_, Load(root_offset_));
     }
@@ -387,7 +461,7 @@ Status TreeWriter::Insert(Node* node, std::string_view key, std::string_view val
   size_t least = node->leaf ? 1 : 2;
   if (appended) half = node->keys.size() - least;
   half = std::clamp(half, least, node->keys.size() - least);
-  auto right = std::make_unique<Node>();
+  std::unique_ptr<Node> right = NewNode();
   right->leaf = node->leaf;
   right->dirty = true;
   right->keys.assign(std::make_move_iterator(node->keys.begin() + half),
@@ -420,7 +494,7 @@ Status TreeWriter::Put(std::string_view key, std::string_view value) {
   std::string sep;
   KVS_RETURN_IF_ERROR(Insert(root, key, value, &right, &sep));
   if (right) {
-    auto new_root = std::make_unique<Node>();
+    std::unique_ptr<Node> new_root = NewNode();
     new_root->leaf = false;
     new_root->dirty = true;
     new_root->keys = {std::string_view(), Keep(sep)};
@@ -470,7 +544,8 @@ Status TreeWriter::Delete(std::string_view key) {
   bool empty;
   KVS_RETURN_IF_ERROR(Remove(root, key, &empty));
   if (empty) {
-    root_ = std::make_unique<Node>();
+    Recycle(std::move(root_));
+    root_ = NewNode();
     root_->dirty = true;
   }
   // Collapse inner roots with a single child.
@@ -502,8 +577,16 @@ bool TreeWriter::changed() const { return root_ && root_->dirty; }
 
 Result<uint64_t> TreeWriter::FlushNode(Node* node, BlockBuilder* out) {
   if (!node->dirty) return node->offset;
-  std::string body;
-  body.reserve(node->bytes);
+  // Children first: the body below needs their new offsets.
+  if (!node->leaf) {
+    for (size_t i = 0; i < node->keys.size(); ++i) {
+      if (node->children[i]) {
+        KVS_ASSIGN_OR_RETURN(node->child_offsets[i], FlushNode(node->children[i].get(), out));
+      }
+    }
+  }
+  std::string& body = body_;
+  body.clear();
   PutFixed16(&body, static_cast<uint16_t>(node->keys.size()));
   body.append(kNodeFixed - 2, '\0');
   size_t table = body.size();
@@ -516,12 +599,7 @@ Result<uint64_t> TreeWriter::FlushNode(Node* node, BlockBuilder* out) {
       body.append(node->keys[i]);
       body.append(node->values[i]);
     } else {
-      uint64_t child = node->child_offsets[i];
-      if (node->children[i]) {
-        KVS_ASSIGN_OR_RETURN(child, FlushNode(node->children[i].get(), out));
-        node->child_offsets[i] = child;
-      }
-      PutFixed64(&body, child);
+      PutFixed64(&body, node->child_offsets[i]);
       body.append(node->keys[i]);
     }
   }
@@ -533,8 +611,7 @@ Result<uint64_t> TreeWriter::FlushNode(Node* node, BlockBuilder* out) {
 Result<uint64_t> TreeWriter::FlushAndKeep(BlockBuilder* out) {
   if (!root_) return root_offset_;
   if (root_->leaf && root_->keys.empty()) {
-    root_.reset();
-    arena_.clear();
+    DropNodes();
     root_offset_ = 0;
   } else {
     KVS_ASSIGN_OR_RETURN(root_offset_, FlushNode(root_.get(), out));
@@ -545,8 +622,7 @@ Result<uint64_t> TreeWriter::FlushAndKeep(BlockBuilder* out) {
 Result<uint64_t> TreeWriter::Flush(BlockBuilder* out) {
   KVS_ASSIGN_OR_RETURN(uint64_t root, FlushAndKeep(out));
   // The next edit reloads from the new root.
-  root_.reset();
-  arena_.clear();
+  DropNodes();
   return root;
 }
 

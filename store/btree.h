@@ -135,6 +135,14 @@ class TreeWriter {
 
  private:
   struct Node;
+  struct Spares;
+  // Nodes and arena chunks come from, and go back to, a per-thread stock of
+  // spares: a writer per transaction then allocates almost nothing.
+  static Spares& ThreadSpares();
+  static std::unique_ptr<Node> NewNode();
+  static void Recycle(std::unique_ptr<Node> node);
+  // Drops every loaded node and the bytes they point into.
+  void DropNodes();
   Result<std::unique_ptr<Node>> Load(uint64_t offset);
   Result<Node*> Root();
   Result<Node*> LoadChild(Node* parent, size_t i);
@@ -143,19 +151,24 @@ class TreeWriter {
   Status Remove(Node* node, std::string_view key, bool* now_empty);
   Result<uint64_t> FlushNode(Node* node, BlockBuilder* out);
 
-  // Copies bytes into arena_ and returns a view that stays valid until the
-  // writer drops its nodes (after Flush, or on destruction).
+  // Copies bytes into the arena and returns a view that stays valid until
+  // the writer drops its nodes (after Flush, or on destruction).
   std::string_view Keep(std::string_view bytes);
 
   const RecordSource* source_;
   uint64_t root_offset_;
   std::unique_ptr<Node> root_;  // loaded lazily; null until first edit
   // The bytes the loaded nodes' keys and values point into: each loaded
-  // node's body, copied whole (one allocation per node, not per entry; a
-  // copy because a pending block the node was read from may grow while the
-  // writer flushes), and every key, value and separator edits added. A deque
-  // never moves its elements, so views into them stay valid.
-  std::deque<std::string> arena_;
+  // node's body, copied whole (a copy because a pending block the node was
+  // read from may grow while the writer flushes), and every key, value and
+  // separator edits added. Chunks of kArenaChunk bytes, filled in turn and
+  // never moved, so views into them stay valid; bytes too large for a chunk
+  // get a string of their own in big_.
+  static constexpr size_t kArenaChunk = 16384;
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  size_t chunk_used_ = kArenaChunk;  // in chunks_.back()
+  std::deque<std::string> big_;
+  std::string body_;  // FlushNode's scratch: the body being encoded
 };
 
 }  // namespace kvs
