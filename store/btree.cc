@@ -448,7 +448,8 @@ Status TreeWriter::Insert(Node* node, std::string_view key, std::string_view val
       appended = i + 2 == node->keys.size();
     }
   }
-  if (node->bytes <= kMaxNodeBytes || node->keys.size() < (node->leaf ? 2u : 4u)) {
+  if (node->bytes <= (node->leaf ? kMaxNodeBytes : kMaxInnerNodeBytes) ||
+      node->keys.size() < (node->leaf ? 2u : 4u)) {
     return Status::OK();
   }
   // Split at the byte midpoint; but after an append, keep the left node

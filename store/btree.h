@@ -18,16 +18,21 @@
 // the node's last, leaving the left node full (keys that come in ascending
 // order fill whole nodes); separators are the shortest that divide.
 //
-// kMaxNodeBytes trades write bytes for depth: a transaction rewrites whole
+// Node sizes trade write bytes for depth: a transaction rewrites whole
 // nodes on each changed path, and the global tree's random keys (version,
-// link and commit ids) put each change on its own leaf, so node size sets
-// most of what a small write appends. Measured over HTTP on a store of
-// ~500k single-key writes: 1 KB nodes append ~16.5 KB per write, 512 bytes
-// ~11.5 KB and 384 ~10.3 KB; 512 cost 5% less CPU per write than 1 KB (the
-// bytes are copied, checksummed and, on a virtual machine, land on memory
-// the host backs only when first touched), reads were as fast, and 384 saved
-// nothing more. Readers accept any size, so the value is not part of the
-// file format.
+// link and commit ids) and each key's new history entry put every change on
+// its own path, so node size sets most of what a small write appends. A path
+// is one leaf and several inner nodes, so inner nodes are kept smaller than
+// leaves. Measured with bench/http_bench (a store aged by ~350k writes of
+// one key among 1000, sync on), with 512-byte leaves: 512-byte inner nodes
+// append ~11 KB per write and cost ~120 us of kvs-fcgi CPU per POST; 192-byte
+// ones ~8.2 KB and 85-98 us, a young store's POST unchanged (73-79 us).
+// 256 appends ~8.8 KB; 128 ~7.8 KB for no less CPU, as every node has a
+// fixed cost. Leaves of 1 KB appended ~16.5 KB per write, and 384 bytes
+// saved nothing over 512 (the bytes are copied, checksummed and, on a
+// virtual machine, land on memory the host backs only when first touched).
+// Reads were as fast throughout. Readers accept any size, so the values
+// are not part of the file format.
 #ifndef KVS_STORE_BTREE_H_
 #define KVS_STORE_BTREE_H_
 
@@ -45,7 +50,8 @@
 
 namespace kvs {
 
-constexpr size_t kMaxNodeBytes = 512;
+constexpr size_t kMaxNodeBytes = 512;       // leaves
+constexpr size_t kMaxInnerNodeBytes = 192;  // inner nodes
 constexpr size_t kMaxTreeKeyBytes = 4096;
 
 // A verified node record, read in place.
