@@ -124,22 +124,20 @@ class Compactor {
 
   // Publishes what Build wrote as the next generation and switches to it.
   Result<CompactStats> Publish() {
-    const uint64_t generation = generation_;
     Env* env = store_->env_;
     const std::string& dir = store_->dir_;
-    const std::string& path = path_;
     KVS_RETURN_IF_ERROR(out_->file()->Sync());
-    KVS_RETURN_IF_ERROR(env->Rename(path + ".tmp", path));
+    KVS_RETURN_IF_ERROR(env->Rename(path_ + ".tmp", path_));
     KVS_RETURN_IF_ERROR(env->SyncDir(dir));
     std::shared_ptr<DataFile> old = store_->data();
-    KVS_RETURN_IF_ERROR(EndWithMove(old.get(), generation));
-    KVS_RETURN_IF_ERROR(store_->SwitchToGeneration(generation));
+    KVS_RETURN_IF_ERROR(EndWithMove(old.get(), generation_));
+    KVS_RETURN_IF_ERROR(store_->SwitchToGeneration(generation_));
     // Older generations (this one's predecessor, and any a crashed
     // compaction left) are no longer read by anyone who opens the store;
     // processes still holding them follow their "moved" blocks.
     KVS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
     for (const std::string& name : names) {
-      if (name.rfind("data.", 0) == 0 && name != DataFileName(generation)) {
+      if (name.rfind("data.", 0) == 0 && name != DataFileName(generation_)) {
         KVS_RETURN_IF_ERROR(env->Remove(dir + "/" + name));
       }
     }

@@ -51,8 +51,9 @@ TEST_CASE("a compaction writes its new file as it goes, not all at once from mem
   TempDir dir;
   auto store = OpenStore(dir.path());
   // 40 MB of values, more than twice what the output holds in memory, and
-  // more keys than the rebuilt trees take between flushes.
-  constexpr int kBig = 2000, kSmall = 9000;
+  // more keys than the rebuilt trees take between flushes (32768), so the
+  // branch tree and the global tree are written in several flushes.
+  constexpr int kBig = 2000, kSmall = 35000;
   auto big_value = [](int i) {
     return std::string(20000, static_cast<char>('a' + i % 26)) + std::to_string(i);
   };
