@@ -134,12 +134,17 @@ class Compactor {
     KVS_RETURN_IF_ERROR(store_->SwitchToGeneration(generation_));
     // Older generations (this one's predecessor, and any a crashed
     // compaction left) are no longer read by anyone who opens the store;
-    // processes still holding them follow their "moved" blocks.
+    // processes still holding them follow their "moved" blocks. A
+    // compaction that crashed after publishing its file but before ending
+    // the old one left a file without that block: end it now, or a process
+    // still holding it would never learn it was replaced.
     KVS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
     for (const std::string& name : names) {
-      if (name.rfind("data.", 0) == 0 && name != DataFileName(generation_)) {
-        KVS_RETURN_IF_ERROR(env->Remove(dir + "/" + name));
+      if (name.rfind("data.", 0) != 0 || name == DataFileName(generation_)) continue;
+      if (auto older = GenerationOf(name); older && *older != old->generation()) {
+        KVS_RETURN_IF_ERROR(EndUnannounced(dir + "/" + name, *older));
       }
+      KVS_RETURN_IF_ERROR(env->Remove(dir + "/" + name));
     }
     return stats_;
   }
@@ -160,6 +165,17 @@ class Compactor {
  private:
   Status EndWithMove(DataFile* old, uint64_t generation) {
     return EndWithMove(old, generation, store_->identity_.salt);
+  }
+
+  // Ends the data file of an older generation with a move to this one
+  // (nothing when it has one). A file too damaged to open has no reader
+  // to tell.
+  Status EndUnannounced(const std::string& path, uint64_t generation) {
+    auto file = DataFile::Open(store_->env_, path, generation, store_->identity_.salt,
+                               store_->identity_.replica);
+    if (file.status().IsCorruption()) return Status::OK();
+    if (!file.ok()) return file.status();
+    return EndWithMove(file->get(), generation_);
   }
 
   // The rule with the longest prefix matching key; nullptr: keep everything

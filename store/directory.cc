@@ -76,14 +76,17 @@ std::string DataFileName(uint64_t generation) {
   return name;
 }
 
+std::optional<uint64_t> GenerationOf(std::string_view name) {
+  // DataFileName pads to six digits and grows past them; 19 digits fit.
+  if (name.size() < 11 || name.size() > 24 || !name.starts_with("data.")) return std::nullopt;
+  if (name.find_first_not_of("0123456789", 5) != std::string_view::npos) return std::nullopt;
+  return std::stoull(std::string(name.substr(5)));
+}
+
 Result<uint64_t> LiveGeneration(Env* env, const std::string& dir) {
   KVS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
   uint64_t best = 0;
-  for (const std::string& name : names) {
-    if (name.size() != 11 || name.compare(0, 5, "data.") != 0) continue;
-    if (name.find_first_not_of("0123456789", 5) != std::string::npos) continue;
-    best = std::max<uint64_t>(best, std::stoull(name.substr(5)));
-  }
+  for (const std::string& name : names) best = std::max(best, GenerationOf(name).value_or(0));
   return best;
 }
 

@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "kvs/env.h"
 #include "kvs/store.h"
@@ -28,6 +30,9 @@ Status WriteIdentityFile(Env* env, const std::string& path, const StoreIdentity&
 StoreIdentity NewIdentity();
 
 std::string DataFileName(uint64_t generation);
+// The generation a data file's name gives ("data.000042" -> 42); nullopt for
+// any other name (a compaction's ".tmp" file included).
+std::optional<uint64_t> GenerationOf(std::string_view name);
 // The highest generation with a data file in dir; 0 when there is none.
 Result<uint64_t> LiveGeneration(Env* env, const std::string& dir);
 

@@ -70,6 +70,7 @@ class PosixEnv : public Env {
  public:
   Result<std::unique_ptr<File>> Open(const std::string& path, bool create) override {
     int fd = open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+    if (fd < 0 && errno == ENOENT) return Status::NotFound("open " + path + ": no such file");
     if (fd < 0) return Errno("open " + path);
     return std::unique_ptr<File>(new PosixFile(path, fd));
   }

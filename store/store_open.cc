@@ -201,6 +201,25 @@ Result<StoreIdentity> CreateStore(Env* env, const std::string& dir) {
   return id;
 }
 
+// Opens the data file of generation or, when a compaction has removed it
+// already, the live one, newer still. That happens to a process that slept
+// through several compactions: it follows a "moved" block to a file a later
+// compaction removed. Every file a compaction removes was ended with a move
+// first, so the live generation holds everything the removed one did.
+// Another compaction can remove the live file too between the listing and
+// the open: look again for as long as that happens.
+Result<std::unique_ptr<DataFile>> OpenDataFileFrom(Env* env, const std::string& dir,
+                                                   uint64_t generation, const StoreIdentity& id) {
+  for (;;) {
+    auto file =
+        DataFile::Open(env, dir + "/" + DataFileName(generation), generation, id.salt, id.replica);
+    if (!file.status().IsNotFound()) return file;
+    KVS_ASSIGN_OR_RETURN(uint64_t live, LiveGeneration(env, dir));
+    if (live <= generation) return file.status();
+    generation = live;
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const Options& given) {
@@ -224,8 +243,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const Options
   KVS_ASSIGN_OR_RETURN(uint64_t generation, LiveGeneration(env, dir));
   if (generation == 0) return Status::Corruption(dir + " has a STORE file but no data file");
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<DataFile> data,
-                       DataFile::Open(env, dir + "/" + DataFileName(generation), generation,
-                                      identity->salt, identity->replica));
+                       OpenDataFileFrom(env, dir, generation, *identity));
   RecoveryInfo recovery{data->tail_bytes_at_open()};
   auto store = std::make_unique<StoreImpl>(dir, options, *identity, std::move(lock),
                                            std::shared_ptr<DataFile>(std::move(data)));
@@ -241,10 +259,9 @@ std::shared_ptr<DataFile> StoreImpl::data() {
 
 Status StoreImpl::SwitchToGeneration(uint64_t generation) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<DataFile> next,
-                       DataFile::Open(env_, dir_ + "/" + DataFileName(generation), generation,
-                                      identity_.salt, identity_.replica));
+                       OpenDataFileFrom(env_, dir_, generation, identity_));
   std::lock_guard<std::mutex> lock(data_mu_);
-  if (data_->generation() < generation) data_ = std::move(next);
+  if (data_->generation() < next->generation()) data_ = std::move(next);
   return Status::OK();
 }
 

@@ -76,4 +76,20 @@ TEST_CASE("a fork made with kvs create shows as a conflict to the server's reade
   HttpPost(stack, "doc=merged");
   CHECK(Lines(MustKvs(dir, {"forks", "doc"})).size() == 1);
 }
+
+TEST_CASE("the server goes on serving after kvs compacts twice while it is idle") {
+  // kvs gc from cron beside a quiet server: the server still holds the
+  // data file of two generations ago when the next request comes.
+  fcgi::test::ServerStack stack;
+  std::string dir = StoreDir(stack);
+  HttpPost(stack, "greeting=hello&other=x");
+  MustKvs(dir, {"compact"});
+  MustKvs(dir, {"compact"});
+  CHECK(HttpGet(stack, "greeting") == std::pair<int, std::string>{200, "hello"});
+  HttpPost(stack, "greeting=after+two+compactions");
+  CHECK(MustKvs(dir, {"get-key", "greeting"}) == "after two compactions");
+  MustKvs(dir, {"compact"});
+  HttpPost(stack, "greeting=and+one+more");
+  CHECK(HttpGet(stack, "greeting") == std::pair<int, std::string>{200, "and one more"});
+}
 }  // namespace kvs::cli::test

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "tests/store/fault_env.h"
 #include "tests/store/test_util.h"
 
 namespace kvs::test {
@@ -180,6 +181,57 @@ TEST_CASE("another store object follows a compaction, for reads and for writes")
   CHECK(ValueOf(first.get(), "k9") == "from-second");
   CHECK(DataBytes(dir.path()) < before);
   CHECK(second->Check()->ok());
+}
+
+TEST_CASE("a store object that slept through several compactions follows them all") {
+  // kvs gc from cron beside an idle server: the server's store object still
+  // holds data.1 while data.2 and data.3 come and go.
+  TempDir dir;
+  auto sleeper = OpenStore(dir.path());
+  MustPut(sleeper.get(), "k", "before");
+  for (int i = 0; i < 3; ++i) {
+    auto compactor = OpenStore(dir.path());
+    MustPut(compactor.get(), "k", "compaction " + std::to_string(i));
+    REQUIRE(compactor->Compact(CompactOptions()).ok());
+  }
+  CHECK(ValueOf(sleeper.get(), "k") == "compaction 2");
+  MustPut(sleeper.get(), "k", "after");
+  CHECK(ValueOf(OpenStore(dir.path()).get(), "k") == "after");
+  CHECK(sleeper->Check()->ok());
+}
+
+TEST_CASE("a writer that slept through compactions writes into the live file") {
+  TempDir dir;
+  auto sleeper = OpenStore(dir.path());
+  MustPut(sleeper.get(), "k", "before");
+  for (int i = 0; i < 2; ++i) REQUIRE(OpenStore(dir.path())->Compact(CompactOptions()).ok());
+  // No read first: the write itself must find the live generation.
+  MustPut(sleeper.get(), "k", "after");
+  CHECK(ValueOf(OpenStore(dir.path()).get(), "k") == "after");
+}
+
+TEST_CASE("a compactor that failed before ending the old file leaves no writer behind") {
+  // The compactor publishes data.2 but its "moved" block in data.1 fails (a
+  // crash there leaves the same). A later compaction removes data.1 and
+  // data.2; a process still holding data.1 must not write into it.
+  for (uint64_t n = 1;; ++n) {
+    INFO("failing file operation " << n << " of the first compaction");
+    TempDir dir;
+    auto sleeper = OpenStore(dir.path());
+    MustPut(sleeper.get(), "k", "before");
+    FaultEnv env(Env::Default());
+    Options options;
+    options.env = &env;
+    env.FailAfter(n);
+    Status failed = OpenStore(dir.path(), options)->Compact(CompactOptions()).status();
+    REQUIRE(!failed.ok());  // the moved block is the last operation that can fail
+    if (!std::filesystem::exists(dir.path() + "/data.000002")) continue;
+    REQUIRE(OpenStore(dir.path())->Compact(CompactOptions()).ok());
+    MustPut(sleeper.get(), "k", "after");
+    CHECK(ValueOf(OpenStore(dir.path()).get(), "k") == "after");
+    CHECK(ValueOf(sleeper.get(), "k") == "after");
+    break;
+  }
 }
 
 }  // namespace kvs::test

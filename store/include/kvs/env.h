@@ -39,6 +39,7 @@ class Env {
   static Env* Default();
 
   // Opens path read-write; creates it (mode 0600) when create is true.
+  // NotFound when path does not exist and create is false.
   virtual Result<std::unique_ptr<File>> Open(const std::string& path, bool create) = 0;
   virtual Status Rename(const std::string& from, const std::string& to) = 0;
   // Makes renames and creations inside dir durable (fsync of the directory).
