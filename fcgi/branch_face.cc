@@ -81,8 +81,7 @@ Response CreateBranchFromBody(const Request& request, Service& service) {
   }
   auto created = service.store->CreateBranch(name, from, at);
   if (!created.ok()) {
-    if (created.status().code() == Status::Code::kInvalidArgument ||
-        created.status().code() == Status::Code::kCompacted) {
+    if (created.status().code() == Status::Code::kInvalidArgument) {
       return RestError({400, "at: " + created.status().message(), "bad_at"});
     }
     return StoreErrorResponse(created.status(), Format::kJson);

@@ -23,6 +23,8 @@ std::string_view ErrorName(int status) {
       return "method_not_allowed";
     case 409:
       return "conflict";
+    case 410:
+      return "gone";
     case 412:
       return "precondition_failed";
     case 413:
@@ -74,6 +76,8 @@ std::string_view StatusReason(int status) {
       return "Method Not Allowed";
     case 409:
       return "Conflict";
+    case 410:
+      return "Gone";
     case 412:
       return "Precondition Failed";
     case 413:

@@ -64,6 +64,8 @@ Response StoreErrorResponse(const Status& status, Format format, std::string not
       return ErrorResponse({400, status.message()}, format);
     case Status::Code::kConflict:
       return ErrorResponse({409, status.message()}, format);
+    case Status::Code::kCompacted:
+      return ErrorResponse({410, status.message(), "compacted"}, format);
     default: {
       Response response = ErrorResponse(
           {500, "internal error: the store failed; the server's error log has the details"},

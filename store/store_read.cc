@@ -86,8 +86,11 @@ Result<uint64_t> StoreImpl::GlobalRootAt(const Snapshot& snap, uint64_t revision
   KVS_ASSIGN_OR_RETURN(std::string v, TreeGet(snap, snap.head().root, gkey::Revision(revision)));
   KVS_ASSIGN_OR_RETURN(RevisionEntry e, DecodeRevisionEntry(v));
   if (e.block == 0) {
-    return Status::Compacted("the state of revision " + std::to_string(revision) +
-                             " was removed by compaction");
+    return Status::Compacted(
+        "the state of the whole store at revision " + std::to_string(revision) +
+        " was removed by compaction: branches, diffs and resets can start only from states "
+        "written since the last compaction. Each key's own history is kept as the retention "
+        "rules say, so reading a key as of that revision still works, and so does the log");
   }
   KVS_ASSIGN_OR_RETURN(CommitPoint point, snap.ReadCommitPoint(e.block));
   return point.root;

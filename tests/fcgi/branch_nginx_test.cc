@@ -253,6 +253,36 @@ TEST_CASE("through nginx, a reset moves a branch back and a reset to 'previous' 
             .status == 403);
 }
 
+TEST_CASE("through nginx, a state a compaction removed is 410 Gone on every face") {
+  ServerStack stack;
+  Ok(PostJson(stack, "/_txn", {{"set", {{"k", "old"}}}}));
+  const std::string old_commit = HeadCommit(stack);
+  const uint64_t old_revision = MustGetJson(stack, "/k/info")["revision"];
+  Ok(PostJson(stack, "/_txn", {{"set", {{"k", "new"}}}}));
+  Ok(Post(stack, "/_compact"));
+  const uint64_t revision = ServedStoreRevision(stack);
+
+  auto gone = [&](const httplib::Response& res) {
+    INFO(res.body);
+    CHECK(res.status == 410);
+    nlohmann::json body = nlohmann::json::parse(res.body);
+    CHECK(body["error"] == "compacted");
+    // Says what is gone and what still works.
+    CHECK(body["message"].get<std::string>().find("removed by compaction") != std::string::npos);
+    CHECK(body["message"].get<std::string>().find("still") != std::string::npos);
+  };
+  gone(Answer(stack.Client()->Get(("/_diff?from=" + old_commit + "&to=main").c_str()), stack));
+  gone(Post(stack, "/_reset?branch=main&to=" + old_commit));
+  gone(PostJson(stack, "/_branches", {{"name", "then"}, {"at", old_commit}}));
+  gone(PostJson(stack, "/_branches", {{"name", "then"}, {"at", old_revision}}));
+  CHECK(ServedStoreRevision(stack) == revision);
+
+  // A key's own history is kept: reading it as of that commit still works,
+  // and so does the log.
+  CHECK(MustGetJson(stack, "/k?at=" + old_commit)[0] == "old");
+  CHECK(MustGetJson(stack, "/_log")["commits"].size() >= 2);
+}
+
 TEST_CASE("through nginx, bad transactions are refused and write nothing") {
   ServerStack stack;
   Ok(PostJson(stack, "/_txn", {{"set", {{"k", "v"}}}}));
