@@ -35,7 +35,8 @@ uint64_t BytesOnDisk(const std::string& dir) {
 Status Check(const Invocation& inv) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
   KVS_ASSIGN_OR_RETURN(CheckReport report, store->Check());
-  PrintField("commits checked", report.revisions);
+  PrintField("revisions checked", report.revisions);
+  PrintField("commits checked", report.commits);
   PrintField("versions checked", report.versions);
   PrintField("bytes checked", report.bytes);
   PrintField("problems", report.problems.size());

@@ -57,7 +57,7 @@ class Checker {
                   std::to_string(expected_revision));
         }
         expected_revision = point->revision + 1;
-        ++report_->revisions;
+        ++report_->blocks;
       }
       if (crc != DecodeFixed32(trailer->data() + 4)) {
         Problem("block at offset " + std::to_string(at) + " fails its group checksum");
@@ -122,11 +122,17 @@ class Checker {
       }
       case 'R':
         if (key.size() != 9 || !DecodeRevisionEntry(value).ok())
-          Problem("malformed revision entry");
+          return Problem("malformed revision entry");
+        ++report_->revisions;
         return;
-      case 'C':
-        if (key.size() != 33 || value.size() != 16) Problem("malformed commit index entry");
+      case 'C': {
+        if (key.size() != 33 || value.size() != 16) return Problem("malformed commit index entry");
+        Hash id;
+        std::memcpy(id.bytes.data(), key.data() + 1, 32);
+        CheckCommit(id, DecodeFixed64(value.data()), DecodeFixed64(value.data() + 8));
+        ++report_->commits;
         return;
+      }
       case 'L':
         if (key.size() != 65) Problem("malformed link entry");
         return;
@@ -146,6 +152,18 @@ class Checker {
     for (const ParentRef& p : v->parents) parents.push_back(p.id);
     if (ComputeVersionId(v->key, parents, v->deleted, v->value, v->time_ns, v->replica) != id) {
       Problem("version " + id.Hex() + " does not match its content");
+    }
+  }
+
+  void CheckCommit(const Hash& id, uint64_t revision, uint64_t offset) {
+    auto rec = snap_.ReadRecord(offset);
+    if (!rec.ok()) return Problem("commit " + id.Hex() + ": " + rec.status().message());
+    auto commit = rec->type == kCommitRecord ? DecodeCommit(rec->body)
+                                             : Result<CommitRecord>(Status::Corruption(
+                                                   "the index points to another kind of record"));
+    if (!commit.ok()) return Problem("commit " + id.Hex() + ": " + commit.status().message());
+    if (commit->id != id || commit->revision != revision) {
+      Problem("commit index entry " + id.Hex() + " points elsewhere");
     }
   }
 

@@ -1,5 +1,5 @@
 // The bytes of a store directory. Everything the engine writes is described
-// here; the writers are store/meta_file.cc (STORE), store/data_file.cc
+// here; the writers are store/directory.cc (STORE), store/data_file.cc
 // (file header, blocks, trailers), store/record.cc (records inside blocks)
 // and store/btree.cc (tree nodes). All integers are little-endian unless a
 // field says "big-endian" (only inside tree keys, where byte order must

@@ -146,6 +146,16 @@ TEST_CASE("compact keeps every version and value and reports the sizes") {
   CHECK_THAT(MustKvs(tmp.path(), {"check"}), Catch::EndsWith("problems: 0\n"));
 }
 
+TEST_CASE("check counts the commits the log lists, also after a compaction") {
+  kvs::test::TempDir tmp;
+  for (int i = 0; i < 9; ++i) MustKvs(tmp.path(), {"put", "k", "v" + std::to_string(i)});
+  const std::string counts = "revisions checked: 10\ncommits checked: 9\nversions checked: 9\n";
+  CHECK_THAT(MustKvs(tmp.path(), {"check"}), Catch::StartsWith(counts));
+  MustKvs(tmp.path(), {"compact"});
+  CHECK(Lines(MustKvs(tmp.path(), {"log"})).size() >= 9);
+  CHECK_THAT(MustKvs(tmp.path(), {"check"}), Catch::StartsWith(counts));
+}
+
 TEST_CASE("compact draws a progress bar on stderr when stderr is a terminal") {
   kvs::test::TempDir tmp;
   MustKvs(tmp.path(), {"put", "k", "v"});

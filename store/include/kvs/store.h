@@ -270,9 +270,14 @@ struct CompactStats {
 
 struct CheckReport {
   std::vector<std::string> problems;  // empty when the store is sound
+  // Revisions the store has counted since its creation (compacted ones
+  // included), commits and versions, each verified.
   uint64_t revisions = 0;
+  uint64_t commits = 0;
   uint64_t versions = 0;
-  uint64_t tree_nodes = 0;
+  // Blocks of the data file: one per transaction since the last
+  // compaction, and the compacted file's own.
+  uint64_t blocks = 0;
   uint64_t bytes = 0;
   bool ok() const { return problems.empty(); }
 };
