@@ -475,20 +475,22 @@ constexpr double kFirstRoundAim = 0.95;
 
 Result<CompactStats> StoreImpl::Compact(const CompactOptions& options) {
   KVS_RETURN_IF_ERROR(ValidateCompactOptions(options));
+  std::lock_guard<WriterLock> guard(*writer_lock_);
   {
     std::lock_guard<std::mutex> lock(write_mu_);
-    if (!sticky_error_.ok()) return sticky_error_;
+    KVS_RETURN_IF_ERROR(RollBackFailedWrites(data().get()));
   }
-  std::lock_guard<WriterLock> guard(*writer_lock_);
   KVS_ASSIGN_OR_RETURN(Snapshot snap, FollowCompaction());
   KVS_ASSIGN_OR_RETURN(snap, data()->PrepareAppend());
   Result<CompactStats> stats = CompactLocked(options, snap);
-  if (stats.status().code() == Status::Code::kIOError) {
-    // As after a failed transaction: what reached the files is unknown (the
-    // old file may hold part of its "moved" block), so the store refuses
-    // writes until reopened (DataFile::Append's contract).
+  if (stats.status().IsWriteFailure()) {
+    // A full disk stays full while the unfinished new file takes space:
+    // remove it. The old file may end in part of its "moved" block: as
+    // after a failed transaction, roll it back before the lock goes.
+    RemoveUnfinishedDataFiles(env_, dir_);
     std::lock_guard<std::mutex> lock(write_mu_);
     if (sticky_error_.ok()) sticky_error_ = stats.status();
+    RollBackFailedWrites(data().get());
   }
   return stats;
 }
@@ -532,6 +534,14 @@ Result<CompactStats> StoreImpl::CompactLocked(const CompactOptions& options, con
   stats.evicted_keys = std::move(order);
   stats.above_low_water = above_low_water;
   return stats;
+}
+
+void RemoveUnfinishedDataFiles(Env* env, const std::string& dir) {
+  auto names = env->ListDir(dir);
+  if (!names.ok()) return;
+  for (const std::string& name : *names) {
+    if (name.starts_with("data.") && name.ends_with(".tmp")) env->Remove(dir + "/" + name);
+  }
 }
 
 Status EndDataFileWithMove(DataFile* old, uint64_t generation, const Salt& salt) {

@@ -272,6 +272,14 @@ void DataFile::Publish(const CommitPoint& last) {
   if (last.end > head_.end) head_ = last;
 }
 
+Status DataFile::RollBack() {
+  std::lock_guard<std::mutex> lock(mu_);
+  written_ = head_;
+  KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
+  if (size > head_.end) KVS_RETURN_IF_ERROR(file_->Truncate(head_.end));
+  return file_->Sync();
+}
+
 Status DataFile::Append(const std::string& blocks, const CommitPoint& last, bool sync) {
   KVS_RETURN_IF_ERROR(Write(blocks, last));
   if (sync) KVS_RETURN_IF_ERROR(Sync());

@@ -102,13 +102,18 @@ class DataFile {
   // Appends blocks (from a BlockBuilder started at the written end); the
   // last one becomes the newest written commit, which PrepareAppend builds
   // on but readers do not see until Publish. On any failure the data file
-  // must not be written again until reopened (the caller makes that sticky).
+  // must not be written again until RollBack succeeded.
   Status Write(const std::string& blocks, const CommitPoint& last);
   Status Sync() { return file_->Sync(); }
   // Makes the written commit last the newest one readers see.
   void Publish(const CommitPoint& last);
   // Write, Sync when sync is set, and Publish.
   Status Append(const std::string& blocks, const CommitPoint& last, bool sync);
+  // After a failed Write or Sync: cuts the file back to the newest
+  // published commit and syncs it, so the bytes of unknown fate are gone
+  // from the file and the disk alike. The caller has held the writer lock
+  // since the failure, so nothing past that commit is anyone else's.
+  Status RollBack();
 
  private:
   DataFile(Env* env, std::string path, std::unique_ptr<File> file, uint64_t generation,

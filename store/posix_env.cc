@@ -12,7 +12,12 @@
 namespace kvs {
 namespace {
 
+// A full file system, a quota or a file size limit (RLIMIT_FSIZE, when the
+// program ignores SIGXFSZ) is NoSpace: it passes once space is freed.
 Status Errno(const std::string& what) {
+  if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG) {
+    return Status::NoSpace(what + ": " + std::strerror(errno));
+  }
   return Status::IOError(what + ": " + std::strerror(errno));
 }
 

@@ -109,6 +109,10 @@ class StoreImpl : public Store {
   // Latest(), after making sure no newer generation was left unannounced.
   // Requires the writer lock.
   Result<Snapshot> FollowCompaction();
+  // When a write failed (sticky_error_ is set): rolls file back to its last
+  // durable commit and clears the error. Returns the error that remains.
+  // Requires the writer lock, held since the failure, and write_mu_.
+  Status RollBackFailedWrites(DataFile* file);
   std::shared_ptr<DataFile> data();
   // The revision a read point names, as of snap.
   Result<uint64_t> ResolveRevision(const Snapshot& snap, const ReadPoint& at);
@@ -133,7 +137,9 @@ class StoreImpl : public Store {
 
   std::mutex write_mu_;
   std::deque<Writer*> writers_;  // Guarded by write_mu_; the front one leads
-  Status sticky_error_;          // Guarded by write_mu_; set when a write failed
+  // Guarded by write_mu_; set when a write failed and the file could not
+  // be rolled back since (see store/store_write.cc).
+  Status sticky_error_;
   // Guarded by write_mu_: a group is written and being synced (by a leader
   // that has left writers_); the leader building now will take the writer
   // lock over from it; that leader waits for the sync to end and takes in
@@ -166,6 +172,9 @@ int64_t NowNs();
 // Ends a replaced data file with a "moved" block naming generation, so
 // readers and writers still on it follow (store/compaction.cc).
 Status EndDataFileWithMove(DataFile* old, uint64_t generation, const Salt& salt);
+// Removes the new files of compactions that failed (data.N.tmp), best
+// effort. Requires the writer lock: only a compaction writes them.
+void RemoveUnfinishedDataFiles(Env* env, const std::string& dir);
 
 }  // namespace kvs
 

@@ -11,8 +11,9 @@ namespace kvs {
 // ---- Public value types ---------------------------------------------------
 
 std::string Status::ToString() const {
-  static const char* const kNames[] = {"OK",        "NotFound",   "InvalidArgument", "Conflict",
-                                       "Ambiguous", "Corruption", "IOError",         "Compacted"};
+  static const char* const kNames[] = {"OK",       "NotFound",  "InvalidArgument",
+                                       "Conflict", "Ambiguous", "Corruption",
+                                       "IOError",  "Compacted", "NoSpace"};
   std::string out = kNames[static_cast<int>(code_)];
   if (!message_.empty()) out += ": " + message_;
   return out;

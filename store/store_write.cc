@@ -6,8 +6,15 @@
 // runs every queued transaction in order (each its own block, revision and
 // commit, each checked against the state the previous one left), writes all
 // blocks with one write and one fdatasync, and wakes the others with their
-// results. A failed write or sync is sticky: the file's state after it is
-// unknown, so the store refuses writes until it is reopened.
+// results.
+//
+// A failed write or sync (a full disk, an I/O error) leaves bytes of unknown
+// fate after the last durable commit. Before the writer lock leaves this
+// process, where another could build on them, the leader holding it cuts
+// the file back to that commit and syncs (DataFile::RollBack), and the
+// store writes again at once: a full disk fails the writes that find it
+// full and no others. While the rollback itself fails, the error is sticky
+// and every leader tries the rollback again before writing.
 //
 // Groups overlap by one stage: once a leader has written its blocks it
 // leaves the queue, and the next leader runs its transactions on top of
@@ -164,27 +171,32 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
   };
   std::vector<Writer*> batch = take_queued();
   std::vector<Writer*> group;
-  Status error = sticky_error_;
-  const bool holds_lock = error.ok();  // from the wait below on, when set
+  Status error;
+  const bool roll_back_first = !sticky_error_.ok();
   // While the group before is being synced, build on its written blocks
   // under the writer lock it holds, unless another thread of this process
   // (a compaction, another Store) waits for that lock, or the lock has been
   // passed on for kMaxLockHoldNs: other processes cannot be seen waiting,
   // and under steady load they would otherwise wait as long as it lasts.
   const int64_t now = SteadyNowNs();
-  const bool build_on_syncing = holds_lock && syncing_ && !writer_lock_->HasWaiters() &&
+  const bool build_on_syncing = !roll_back_first && syncing_ && !writer_lock_->HasWaiters() &&
                                 now - lock_taken_ns_ < kMaxLockHoldNs;
   if (build_on_syncing) handoff_ = true;
   lock->unlock();
 
-  if (holds_lock && !build_on_syncing) {
+  if (!build_on_syncing) {
     writer_lock_->lock();
     lock_taken_ns_ = SteadyNowNs();  // read by the leaders it is handed to
+  }
+  if (roll_back_first) {
+    lock->lock();
+    error = RollBackFailedWrites(data().get());
+    lock->unlock();
   }
   std::shared_ptr<DataFile> file;
   std::optional<GroupBuild> build;
   std::vector<Result<WriteResult>> results;
-  if (holds_lock) {
+  if (error.ok()) {
     // Another process may have compacted; follow it before appending.
     Result<Snapshot> snap = FollowCompaction();
     file = data();
@@ -243,23 +255,27 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
   if (error.ok()) {
     for (size_t i = 0; i < group.size(); ++i) group[i]->result = std::move(results[i]);
   } else {
-    if (error.code() == Status::Code::kIOError && sticky_error_.ok()) sticky_error_ = error;
+    if (error.IsWriteFailure() && sticky_error_.ok()) sticky_error_ = error;
     for (Writer* w : group) w->result = Result<WriteResult>(error);
   }
   if (written) syncing_ = false;
-  if (holds_lock) {
-    // A leader that built on this group takes the writer lock over.
-    if (handoff_) {
-      handoff_ = false;
-    } else {
-      writer_lock_->unlock();
-    }
+  if (handoff_) {
+    handoff_ = false;  // a leader that built on this group takes the writer lock over
+  } else {
+    RollBackFailedWrites(file ? file.get() : data().get());
+    writer_lock_->unlock();
   }
   Result<WriteResult> result = std::move(*leader->result);
   lock->unlock();
   if (written) synced_.notify_all();
   for (size_t i = 1; i < group.size(); ++i) group[i]->wake.Post();
   return result;
+}
+
+Status StoreImpl::RollBackFailedWrites(DataFile* file) {
+  if (sticky_error_.ok()) return Status::OK();
+  if (file->RollBack().ok()) sticky_error_ = Status::OK();
+  return sticky_error_;
 }
 
 Result<Snapshot> StoreImpl::FollowCompaction() {

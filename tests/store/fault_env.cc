@@ -80,7 +80,10 @@ class FaultEnv::FaultFile : public File {
 
 FaultEnv::FaultEnv(Env* base) : base_(base) {}
 
-void FaultEnv::FailAfter(uint64_t n) { first_failing_.store(n == 0 ? 0 : operations_.load() + n); }
+void FaultEnv::FailAfter(uint64_t n, Status::Code code) {
+  failure_code_.store(code);
+  first_failing_.store(n == 0 ? 0 : operations_.load() + n);
+}
 
 void FaultEnv::HoldSyncs() {
   std::lock_guard<std::mutex> lock(hold_mu_);
@@ -111,8 +114,10 @@ Status FaultEnv::NextOperation(const char* what, const std::string& path) {
   uint64_t number = operations_.fetch_add(1) + 1;
   uint64_t first_failing = first_failing_.load();
   if (first_failing != 0 && number >= first_failing) {
-    return Status::IOError("injected fault: " + std::string(what) + " #" + std::to_string(number) +
-                           " of " + path);
+    std::string message =
+        "injected fault: " + std::string(what) + " #" + std::to_string(number) + " of " + path;
+    return failure_code_.load() == Status::Code::kNoSpace ? Status::NoSpace(message)
+                                                          : Status::IOError(message);
   }
   return Status::OK();
 }

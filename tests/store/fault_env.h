@@ -5,7 +5,8 @@
 // passes every call through, and adds two faults.
 //
 //   - I/O errors: FailAfter(n) makes the n-th File::Write or File::Sync from
-//     now, and every one after it, return IOError without touching the file.
+//     now, and every one after it, return IOError (or NoSpace, a full disk)
+//     without touching the file.
 //     A test raises n from 1 until the workload finishes without a fault, so
 //     every write and sync in it has once been the one that failed.
 //   - Power loss: DropUnsyncedData() puts every file opened through this Env
@@ -52,8 +53,9 @@ class FaultEnv : public Env {
   explicit FaultEnv(Env* base);
 
   // Makes the n-th File::Write or File::Sync from now (1-based) and every
-  // later one fail with IOError without doing it. n = 0 disables faults.
-  void FailAfter(uint64_t n);
+  // later one fail with IOError (or NoSpace) without doing it. n = 0
+  // disables faults.
+  void FailAfter(uint64_t n, Status::Code code = Status::Code::kIOError);
   // File::Write and File::Sync calls attempted through this Env since it was
   // made, including the ones that failed by injection. After FailAfter(n), a
   // workload that attempted fewer than n of them ran without a fault.
@@ -102,7 +104,7 @@ class FaultEnv : public Env {
     std::vector<Undo> undo;       // since the last Sync, oldest first
   };
 
-  // Counts one Write or Sync and returns the IOError to report when it is to
+  // Counts one Write or Sync and returns the error to report when it is to
   // fail, OK otherwise.
   Status NextOperation(const char* what, const std::string& path);
   // Puts the file at path back to its durable state. Requires mu_ held.
@@ -120,6 +122,7 @@ class FaultEnv : public Env {
   int held_syncs_ = 0;          // Guarded by hold_mu_
   // Number of the first operation that fails; 0 = none.
   std::atomic<uint64_t> first_failing_{0};
+  std::atomic<Status::Code> failure_code_{Status::Code::kIOError};
   std::mutex mu_;
   // Every file opened through this Env, by path. Guarded by mu_, as are the
   // Durability records it points to.

@@ -25,6 +25,7 @@ class Status {
     kCorruption,       // stored bytes fail their checksum or do not parse
     kIOError,          // the operating system refused a read, write or sync
     kCompacted,        // the requested past state was removed by compaction
+    kNoSpace,          // the file system is full (or a file size limit was reached)
   };
 
   Status() = default;
@@ -38,12 +39,15 @@ class Status {
   static Status Corruption(std::string msg) { return Status(Code::kCorruption, std::move(msg)); }
   static Status IOError(std::string msg) { return Status(Code::kIOError, std::move(msg)); }
   static Status Compacted(std::string msg) { return Status(Code::kCompacted, std::move(msg)); }
+  static Status NoSpace(std::string msg) { return Status(Code::kNoSpace, std::move(msg)); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   bool IsNotFound() const { return code_ == Code::kNotFound; }
   bool IsConflict() const { return code_ == Code::kConflict; }
   bool IsCorruption() const { return code_ == Code::kCorruption; }
+  // A write or sync the operating system refused (kIOError, kNoSpace).
+  bool IsWriteFailure() const { return code_ == Code::kIOError || code_ == Code::kNoSpace; }
   const std::string& message() const { return message_; }
   // "NotFound: key 'a' does not exist", for logs and tests.
   std::string ToString() const;

@@ -304,8 +304,11 @@ class Store {
   // Applies every write of the batch as one transaction, or none of them.
   // InvalidArgument for bad keys, values or branch names; NotFound for an
   // unknown branch or parent; Conflict when expected_heads does not hold;
-  // IOError when the file system failed (the store then refuses writes until
-  // reopened, instead of guessing what reached the disk).
+  // NoSpace when the file system is full, IOError when it failed otherwise.
+  // Nothing of a failed write is left: the data file is cut back to the
+  // last durable transaction before anyone builds on it, and the next write
+  // works if the file system does. Only while that cut fails do writes
+  // keep failing with the first error.
   virtual Result<WriteResult> Write(const WriteBatch& batch) = 0;
 
   // Copies key, with its whole history, from branch `from` into branch `to`
@@ -377,8 +380,9 @@ class Store {
 
   // ---- Maintenance ----------------------------------------------------
   // Rewrites the store into a new file holding what the rules keep, and
-  // publishes it by atomic rename. Writers wait; readers go on. An IOError
-  // leaves the store refusing writes until reopened, as a failed write does.
+  // publishes it by atomic rename. Writers wait; readers go on. A failed
+  // compaction (NoSpace, IOError) leaves the store as it was, its unfinished
+  // file removed, as a failed write does.
   // InvalidArgument for rules or a bound that contradict themselves.
   virtual Result<CompactStats> Compact(const CompactOptions& options) = 0;
   // The size of the live data file, in bytes: what a SizeBound bounds.
