@@ -4,6 +4,7 @@
 // done, 1 failed, 2 bad usage. Nothing throws past main: the store reports
 // errors as values, yaml-cpp's exceptions are caught where it is called, and
 // anything else (out of memory) is caught here.
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -38,6 +39,9 @@ int Finish(const Status& status) {
 }
 
 int Main(int argc, char** argv) {
+  // A file size limit (ulimit -f) fails the write, which the store reports
+  // as a full disk, instead of killing the process mid-transaction.
+  std::signal(SIGXFSZ, SIG_IGN);
   auto parsed = ParseArgs(argc, argv, std::getenv("KVS_DIR"));
   if (const auto* error = std::get_if<UsageError>(&parsed)) return ReportUsageError(*error);
   return Finish(RunCommand(std::get<Invocation>(parsed)));

@@ -15,7 +15,11 @@
 namespace kvs::fcgi {
 namespace {
 
-constexpr int kBacklog = 128;
+// Connections the kernel queues before a worker thread accepts one. nginx
+// opens one per request it passes on and answers 502 when the queue is
+// full, so a burst of requests beyond the worker threads must fit: the
+// kernel's own bound (net.core.somaxconn) is the limit that counts.
+constexpr int kBacklog = 4096;
 
 Status Errno(const std::string& what) {
   return Status::IOError(what + ": " + std::strerror(errno));

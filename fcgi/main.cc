@@ -82,8 +82,11 @@ int ServeCgi(Service& service) {
 }
 
 int Main(int argc, char** argv) {
-  // A web server that closed a connection must not kill the process.
+  // A web server that closed a connection must not kill the process, nor
+  // a file size limit (ulimit -f) reached: the write fails instead, and the
+  // store reports NoSpace until the limit is raised.
   std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGXFSZ, SIG_IGN);
   if (FCGX_Init() != 0) {
     std::fprintf(stderr, "kvs-fcgi: cannot initialize libfcgi\n");
     return 1;

@@ -31,6 +31,8 @@ std::string_view ErrorName(int status) {
       return "too_large";
     case 503:
       return "unavailable";
+    case 507:
+      return "insufficient_storage";
     default:
       return status >= 500 ? "internal_error" : "error";
   }
@@ -86,6 +88,8 @@ std::string_view StatusReason(int status) {
       return "Internal Server Error";
     case 503:
       return "Service Unavailable";
+    case 507:
+      return "Insufficient Storage";
     default:
       return "Unknown";
   }

@@ -66,6 +66,15 @@ Response StoreErrorResponse(const Status& status, Format format, std::string not
       return ErrorResponse({409, status.message()}, format);
     case Status::Code::kCompacted:
       return ErrorResponse({410, status.message(), "compacted"}, format);
+    case Status::Code::kNoSpace: {
+      Response response = ErrorResponse(
+          {507,
+           "the disk that holds the store is full: nothing was written; writes work again "
+           "once space is freed, with no restart"},
+          format);
+      response.log_message = "kvs-fcgi: store error: " + status.ToString();
+      return response;
+    }
     default: {
       Response response = ErrorResponse(
           {500, "internal error: the store failed; the server's error log has the details"},

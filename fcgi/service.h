@@ -39,9 +39,10 @@ std::optional<HttpError> AuthorizeBodyWrite(const Service& service, bool query_h
                                             const Request& request);
 
 // The response for a store error: 404 NotFound, 400 InvalidArgument and
-// Ambiguous, 409 Conflict, 410 Compacted (error "compacted"); anything else
-// is the server's fault, a 500 that tells the client little and puts the
-// details in log_message.
+// Ambiguous, 409 Conflict, 410 Compacted (error "compacted"), 507 NoSpace
+// (a full disk; the details, which name paths, go to log_message); anything
+// else is the server's fault, a 500 that tells the client little and puts
+// the details in log_message.
 // not_found_code, when given, is the "error" of a 404 JSON answer.
 Response StoreErrorResponse(const Status& status, Format format, std::string not_found_code = "");
 

@@ -61,6 +61,8 @@ class ServerStack {
   ServerStack& operator=(const ServerStack&) = delete;
 
   int port() const { return port_; }
+  // The kvs-fcgi process (with spawn-fcgi, the same process after its exec).
+  pid_t kvs_pid() const { return kvs_->pid(); }
   const std::string& dir() const { return dir_.path(); }
   // A client for nginx that sends paths exactly as given (no re-encoding).
   std::unique_ptr<httplib::Client> Client() const;
