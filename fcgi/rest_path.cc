@@ -14,6 +14,15 @@ HttpError NoSuchPath(std::string_view path) {
                             "/KEY/FORK/fork/TARGET, /KEY/FORK/merge/TARGET and /keys)"};
 }
 
+// Whether the path of request_uri holds an encoded '/' (%2F).
+bool HasEncodedSlash(std::string_view request_uri) {
+  std::string_view raw = request_uri.substr(0, request_uri.find('?'));
+  for (size_t at = raw.find('%'); at != std::string_view::npos; at = raw.find('%', at + 1)) {
+    if (raw.substr(at + 1, 2) == "2F" || raw.substr(at + 1, 2) == "2f") return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::optional<std::string> EncodedPathInfo(std::string_view request_uri,
@@ -41,6 +50,14 @@ std::optional<std::string> EncodedPathInfo(std::string_view request_uri,
 
 std::variant<RestPath, HttpError> ParseRestPath(const Request& request) {
   std::optional<std::string> encoded = EncodedPathInfo(request.request_uri, request.path_info);
+  if (!encoded && HasEncodedSlash(request.request_uri)) {
+    // The web server changed the path (merged slashes, a rewrite): split
+    // as PATH_INFO, a key's %2F would cut it into a key and a fork.
+    return HttpError{400,
+                     "the web server changed this path, so its %2F cannot be told from '/' "
+                     "(nginx needs merge_slashes off); name the key with the classic "
+                     "face's ?k= instead"};
+  }
   std::string_view path = encoded ? std::string_view(*encoded) : request.path_info;
   if (!path.starts_with('/')) return NoSuchPath(request.path_info);
   std::vector<std::string> segments;

@@ -33,8 +33,9 @@ struct RestPath {
   std::string target;               // kFork and kMerge
 };
 
-// The route request.path_info names. 400 for an empty segment or bad
-// percent-encoding, 404 for a shape that is no route.
+// The route request.path_info names. 400 for an empty segment, bad
+// percent-encoding, or a %2F in a path the web server changed (REQUEST_URI
+// does not decode to PATH_INFO), 404 for a shape that is no route.
 std::variant<RestPath, HttpError> ParseRestPath(const Request& request);
 
 // The suffix of request_uri's path (before any '?') that percent-decodes to

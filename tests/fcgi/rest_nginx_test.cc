@@ -381,6 +381,22 @@ TEST_CASE("through nginx, values that are not UTF-8 come as base64, keys may hol
   CHECK(MustGetJson(stack, "/a%2Fb/info")["key"] == "a/b");
   CHECK(Get(stack, "/?k=a%2Fb").body == "slashed");
   CHECK(ValueAt(stack, "/caf%C3%A9%20au%20lait") == "<none>");
+
+  // A key with "//" is that key on every route, never key "a" on fork "b".
+  REQUIRE(
+      Answer(stack.Client()->Post("/_branches", kBearer, R"({"name": "b"})", "application/json"),
+             stack)
+          .status == 201);
+  MustPut(stack, "/a%2F%2Fb", "doubly slashed");
+  CHECK(ValueAt(stack, "/a%2F%2Fb") == "doubly slashed");
+  CHECK(ValueAt(stack, "/a%2F%2Fb/main") == "doubly slashed");
+  CHECK(MustGetJson(stack, "/a%2F%2Fb/info")["key"] == "a//b");
+  CHECK(Get(stack, "/?k=a%2F%2Fb").body == "doubly slashed");
+  REQUIRE(Answer(stack.Client()->Delete("/a%2F%2Fb", kBearer), stack).status == 200);
+  CHECK(ValueAt(stack, "/a/b") == "plain");  // key a on fork b: as fork b began
+  CHECK(ValueAt(stack, "/a") == "plain");
+  // Unencoded, the slashes are an empty segment.
+  ExpectError(Get(stack, "/a//b"), 400, "bad_request");
 }
 
 TEST_CASE("through nginx, /keys lists keys by prefix, a page at a time") {
