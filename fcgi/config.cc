@@ -174,7 +174,16 @@ class ConfigParser {
                          "' (known: max_key_bytes, max_value_bytes, max_body_bytes, "
                          "max_keys_per_transaction)");
       }
-      KVS_ASSIGN_OR_RETURN(*field, PositiveInteger("limits." + key, entry.second));
+      if (field == &limits->max_keys_per_transaction) {
+        KVS_ASSIGN_OR_RETURN(*field, PositiveInteger("limits." + key, entry.second));
+      } else {
+        KVS_ASSIGN_OR_RETURN(*field, Bytes("limits." + key, entry.second));
+      }
+      if (field == &limits->max_key_bytes && *field > kMaxKeyBytes) {
+        return Error(entry.second.Mark(), "limits.max_key_bytes can be at most " +
+                                              std::to_string(kMaxKeyBytes) +
+                                              " (the longest key a store holds)");
+      }
     }
     return Status::OK();
   }

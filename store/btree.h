@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "kvs/status.h"
+#include "kvs/store.h"
 #include "store/record.h"
 
 namespace kvs {
@@ -53,6 +54,8 @@ namespace kvs {
 constexpr size_t kMaxNodeBytes = 512;       // leaves
 constexpr size_t kMaxInnerNodeBytes = 192;  // inner nodes
 constexpr size_t kMaxTreeKeyBytes = 4096;
+// The longest tree key is a 'T' entry: 'T', the key, 0x00 and an id.
+static_assert(kMaxKeyBytes + 34 <= kMaxTreeKeyBytes);
 
 // A verified node record, read in place.
 class NodeView {

@@ -8,7 +8,7 @@ namespace kvs {
 
 Result<BranchInfo> StoreImpl::CreateBranch(std::string_view name, std::string_view from,
                                            const ReadPoint& at) {
-  KVS_RETURN_IF_ERROR(ValidateBranchName(name));
+  KVS_RETURN_IF_ERROR(ValidateNewBranchName(name));
   KVS_RETURN_IF_ERROR(ValidateBranchName(from));
   std::string new_name(name), source_name(from);
   BranchInfo info;

@@ -158,8 +158,16 @@ class StoreImpl : public Store {
 };
 
 // Validation shared by the write paths (InvalidArgument with a message).
-Status ValidateKey(std::string_view key, const Options& options);
+// Writes of new values take options_.max_key_bytes as max_bytes; reads and
+// copies of what is stored, kMaxKeyBytes (another process may write longer
+// keys than this one's options allow).
+Status ValidateKey(std::string_view key, size_t max_bytes);
 Status ValidateBranchName(std::string_view name);
+// For a branch about to be made: also refuses a name that starts with '.'
+// ("..", ".git"), which a URL path cannot carry (web servers resolve "." and
+// "..", and deny hidden names). Older stores may hold such a branch; it
+// stays readable.
+Status ValidateNewBranchName(std::string_view name);
 // The key's entry as of revision in the branch tree at root; nullopt when
 // the key has none.
 Result<std::optional<KeyEntry>> FindKeyEntry(const RecordSource& source, uint64_t root,

@@ -78,11 +78,11 @@ int64_t NowNs() {
       .count();
 }
 
-Status ValidateKey(std::string_view key, const Options& options) {
+Status ValidateKey(std::string_view key, size_t max_bytes) {
   if (key.empty()) return Status::InvalidArgument("the key is empty");
-  if (key.size() > options.max_key_bytes) {
+  if (key.size() > max_bytes) {
     return Status::InvalidArgument("the key is " + std::to_string(key.size()) +
-                                   " bytes; the limit is " + std::to_string(options.max_key_bytes));
+                                   " bytes; the limit is " + std::to_string(max_bytes));
   }
   if (key.find('\0') != std::string_view::npos) {
     return Status::InvalidArgument("keys cannot contain a NUL byte");
@@ -101,6 +101,15 @@ Status ValidateBranchName(std::string_view name) {
       return Status::InvalidArgument("branch name '" + std::string(name) +
                                      "' may only hold letters, digits, '-', '_' and '.'");
     }
+  }
+  return Status::OK();
+}
+
+Status ValidateNewBranchName(std::string_view name) {
+  KVS_RETURN_IF_ERROR(ValidateBranchName(name));
+  if (name.starts_with('.')) {
+    return Status::InvalidArgument("branch name '" + std::string(name) +
+                                   "' starts with '.': web servers resolve or hide such paths");
   }
   return Status::OK();
 }
@@ -226,6 +235,9 @@ Result<std::unique_ptr<DataFile>> OpenDataFileFrom(Env* env, const std::string& 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const Options& given) {
   Options options = given;
   if (options.env == nullptr) options.env = Env::Default();
+  if (options.max_key_bytes > kMaxKeyBytes) {
+    return Status::InvalidArgument("max_key_bytes can be at most " + std::to_string(kMaxKeyBytes));
+  }
   Env* env = options.env;
   if (!env->Exists(dir)) {
     if (!options.create_if_missing) return Status::NotFound(dir + " does not exist");

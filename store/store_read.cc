@@ -101,6 +101,11 @@ Result<BranchEntry> StoreImpl::BranchAt(const Snapshot& snap, std::string_view n
   KVS_RETURN_IF_ERROR(ValidateBranchName(name));
   if (at.kind == ReadPoint::Kind::kLatest) return ReadBranchEntry(snap, snap.head().root, name);
   KVS_ASSIGN_OR_RETURN(uint64_t revision, ResolveRevision(snap, at));
+  // A branch unchanged since then is in that state now, whether or not a
+  // compaction removed the tree of that revision (a branch's head commit
+  // always names its current state).
+  auto now = ReadBranchEntry(snap, snap.head().root, name);
+  if (now.ok() && now->created_revision <= revision && now->head_revision <= revision) return now;
   KVS_ASSIGN_OR_RETURN(uint64_t root, GlobalRootAt(snap, revision));
   return ReadBranchEntry(snap, root, name);
 }
@@ -126,7 +131,7 @@ Result<KeyState> StoreImpl::ToKeyState(const RecordSource& source, const KeyEntr
 
 Result<KeyState> StoreImpl::Get(std::string_view branch, std::string_view key,
                                 const ReadPoint& at) {
-  KVS_RETURN_IF_ERROR(ValidateKey(key, options_));
+  KVS_RETURN_IF_ERROR(ValidateKey(key, kMaxKeyBytes));
   KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
   KVS_ASSIGN_OR_RETURN(uint64_t revision, ResolveRevision(snap, at));
   KVS_RETURN_IF_ERROR(ValidateBranchName(branch));
@@ -332,7 +337,7 @@ Result<std::vector<Version>> StoreImpl::CommonAncestors(const std::vector<Versio
 }
 
 Result<std::vector<Version>> StoreImpl::Tails(std::string_view key) {
-  KVS_RETURN_IF_ERROR(ValidateKey(key, options_));
+  KVS_RETURN_IF_ERROR(ValidateKey(key, kMaxKeyBytes));
   KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
   std::string prefix = gkey::TailPrefix(key);
   TreeCursor cursor(&snap, snap.head().root);

@@ -399,15 +399,14 @@ Result<WriteResult> ApplyWrites(TxnContext* ctx, const WriteBatch& batch,
   return result;
 }
 
-Result<WriteResult> ApplyReplicatedVersions(TxnContext* ctx, const ReplicationBatch& batch,
-                                            const Options& options) {
+Result<WriteResult> ApplyReplicatedVersions(TxnContext* ctx, const ReplicationBatch& batch) {
   BranchEdit edit(ctx, batch.branch);
   KVS_RETURN_IF_ERROR(edit.Load());
   WriteResult result;
   result.revision = ctx->revision;
   result.time_ns = ctx->time_ns;
   for (const ReplicatedVersion& r : batch.versions) {
-    KVS_RETURN_IF_ERROR(ValidateKey(r.key, options));
+    KVS_RETURN_IF_ERROR(ValidateKey(r.key, kMaxKeyBytes));
     std::string_view value = r.value ? std::string_view(*r.value) : std::string_view();
     if (ComputeVersionId(r.key, r.parents, !r.value, value, r.time_ns, r.replica) != r.id) {
       return Status::Corruption("version " + r.id.Hex() + " does not match its content");
@@ -454,7 +453,7 @@ Result<WriteResult> StoreImpl::Write(const WriteBatch& batch) {
   std::set<std::string_view> seen;
   size_t bytes = 0;
   for (const KeyWrite& w : batch.writes) {
-    KVS_RETURN_IF_ERROR(ValidateKey(w.key, options_));
+    KVS_RETURN_IF_ERROR(ValidateKey(w.key, options_.max_key_bytes));
     if (!seen.insert(w.key).second) {
       return Status::InvalidArgument("key '" + w.key + "' is written twice in one transaction");
     }
@@ -523,9 +522,9 @@ Result<WriteResult> CopyKeyHistory(TxnContext* ctx, const std::string& key, cons
 
 Result<WriteResult> StoreImpl::CopyKey(std::string_view key, std::string_view from,
                                        std::string_view to) {
-  KVS_RETURN_IF_ERROR(ValidateKey(key, options_));
+  KVS_RETURN_IF_ERROR(ValidateKey(key, kMaxKeyBytes));
   KVS_RETURN_IF_ERROR(ValidateBranchName(from));
-  KVS_RETURN_IF_ERROR(ValidateBranchName(to));
+  KVS_RETURN_IF_ERROR(ValidateNewBranchName(to));
   if (from == to) return Status::InvalidArgument("a key cannot be copied onto its own branch");
   std::string k(key), f(from), t(to);
   return RunTransaction([&](TxnContext* ctx) { return CopyKeyHistory(ctx, k, f, t); }, 0);
@@ -540,10 +539,8 @@ Result<WriteResult> StoreImpl::ApplyReplicated(const ReplicationBatch& batch) {
     }
     bytes += v.key.size() + (v.value ? v.value->size() : 0);
   }
-  const Options& options = options_;
-  return RunTransaction(
-      [&batch, &options](TxnContext* ctx) { return ApplyReplicatedVersions(ctx, batch, options); },
-      bytes);
+  return RunTransaction([&batch](TxnContext* ctx) { return ApplyReplicatedVersions(ctx, batch); },
+                        bytes);
 }
 
 Result<std::string> StoreImpl::Checkpoint(std::string_view peer) {

@@ -67,6 +67,18 @@ TEST_CASE("every config key is read") {
   CHECK(options.max_writes_per_transaction == 40);
 }
 
+TEST_CASE("byte limits take units, as retention's sizes do") {
+  Config config = MustParse(
+      "data_dir: d\n"
+      "limits:\n"
+      "  max_key_bytes: 4000\n"
+      "  max_value_bytes: 50MiB\n"
+      "  max_body_bytes: 60 MB\n");
+  CHECK(config.limits.max_key_bytes == 4000);
+  CHECK(config.limits.max_value_bytes == 50u << 20);
+  CHECK(config.limits.max_body_bytes == 60000000);
+}
+
 TEST_CASE("relative paths are relative to the config file's directory") {
   CHECK(MustParse("data_dir: ./d/../data\n", "/srv/kvs/kvs.yaml").data_dir == "/srv/kvs/data");
   CHECK(MustParse("data_dir: /abs\n", "/srv/kvs/kvs.yaml").data_dir == "/abs");
@@ -90,8 +102,13 @@ TEST_CASE("config errors name the file, the line and the column") {
              Catch::StartsWith("/etc/kvs/kvs.yaml:3:18: limits.max_key_bytes needs a positive"));
   CHECK_THAT(ErrorOf("data_dir: d\nlimits:\n  max_key_bytes: 0\n"),
              Catch::StartsWith("/etc/kvs/kvs.yaml:3:18:"));
-  CHECK_THAT(ErrorOf("data_dir: d\nlimits:\n  max_value_bytes: 1MB\n"),
-             Catch::Contains("not '1MB'"));
+  CHECK_THAT(ErrorOf("data_dir: d\nlimits:\n  max_value_bytes: 1 apple\n"),
+             Catch::Contains("limits.max_value_bytes needs a positive size, like 500MB or 2GiB, "
+                             "not '1 apple'"));
+  CHECK_THAT(ErrorOf("data_dir: d\nlimits:\n  max_keys_per_transaction: 1k\n"),
+             Catch::Contains("needs a positive integer"));
+  CHECK_THAT(ErrorOf("data_dir: d\nlimits:\n  max_key_bytes: 4001\n"),
+             Catch::StartsWith("/etc/kvs/kvs.yaml:3:18: limits.max_key_bytes can be at most 4000"));
   CHECK_THAT(ErrorOf("data_dir: d\nlimits:\n  max_keys: 3\n"),
              Catch::StartsWith("/etc/kvs/kvs.yaml:3:3: unknown limit 'max_keys'"));
   CHECK_THAT(ErrorOf("data_dir: d\nlimits: 5\n"),

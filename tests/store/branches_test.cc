@@ -39,6 +39,12 @@ TEST_CASE("branch names, duplicates and deletion are checked") {
   TempDir dir;
   auto store = OpenStore(dir.path());
   CHECK(store->CreateBranch("bad name", "main").status().code() == Status::Code::kInvalidArgument);
+  MustPut(store.get(), "k", "v");
+  for (const char* dotted : {".", "..", ".hidden"}) {
+    CHECK(store->CreateBranch(dotted, "main").status().code() == Status::Code::kInvalidArgument);
+    CHECK(store->CopyKey("k", "main", dotted).status().code() == Status::Code::kInvalidArgument);
+  }
+  CHECK(store->CreateBranch("v1.0", "main").ok());
   CHECK(store->CreateBranch("x", "nope").status().IsNotFound());
   REQUIRE(store->CreateBranch("x", "main").ok());
   CHECK(store->CreateBranch("x", "main").status().IsConflict());

@@ -170,6 +170,29 @@ TEST_CASE("after compaction a past revision's exact tree is gone, and says so") 
   CHECK(store->CreateBranch("now", "main").ok());
 }
 
+TEST_CASE("after compaction a branch's head commit still names its state") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  MustPut(store.get(), "k", "main's");
+  REQUIRE(store->CreateBranch("dev", "main").ok());
+  WriteBatch on_dev;
+  on_dev.branch = "dev";
+  on_dev.Put("k", "dev's");
+  const WriteResult dev_head = *store->Write(on_dev);
+  const uint64_t main_unchanged_since = MustPut(store.get(), "k", "main's last").revision;
+  MustPut(store.get(), "other", "x");  // main changes, dev does not
+  REQUIRE(store->Compact(CompactOptions()).ok());
+
+  REQUIRE(store->CreateBranch("copy", "dev", ReadPoint::AtCommit(dev_head.commit)).ok());
+  CHECK(ValueOf(store.get(), "k", "copy") == "dev's");
+  CHECK(store->Diff("dev", ReadPoint::AtCommit(dev_head.commit), "dev", ReadPoint::Latest())
+            ->empty());
+  // main changed after main_unchanged_since: that state is gone.
+  CHECK(store->CreateBranch("old", "main", ReadPoint::AtRevision(main_unchanged_since))
+            .status()
+            .code() == Status::Code::kCompacted);
+}
+
 TEST_CASE("another store object follows a compaction, for reads and for writes") {
   TempDir dir;
   auto first = OpenStore(dir.path());

@@ -36,6 +36,22 @@ TEST_CASE("bad input is refused with a message and writes nothing") {
   CHECK(*store->Revision() == 0);
 }
 
+TEST_CASE("keys up to kMaxKeyBytes are stored, and read by any store object whatever its limit") {
+  TempDir dir;
+  Options wide;
+  wide.max_key_bytes = kMaxKeyBytes;
+  const std::string longest(kMaxKeyBytes, 'k');
+  MustPut(OpenStore(dir.path(), wide).get(), longest, "v");
+  auto narrow = OpenStore(dir.path());  // max_key_bytes 1024
+  CHECK(ValueOf(narrow.get(), longest) == "v");
+  CHECK(narrow->Tails(longest)->size() == 1);
+  CHECK(narrow->Write(WriteBatch().Put(longest, "w")).status().code() ==
+        Status::Code::kInvalidArgument);
+
+  wide.max_key_bytes = kMaxKeyBytes + 1;
+  CHECK(Store::Open(dir.path(), wide).status().code() == Status::Code::kInvalidArgument);
+}
+
 TEST_CASE("writes survive closing and reopening the store") {
   TempDir dir;
   {

@@ -54,6 +54,11 @@ struct ReplicaId {
   auto operator<=>(const ReplicaId&) const = default;
 };
 
+// The longest key any store holds: a key is part of the tree keys that
+// index it, and those are bounded (store/btree.h). Options::max_key_bytes
+// may not exceed it; reads accept keys up to it whatever the options say.
+inline constexpr size_t kMaxKeyBytes = 4000;
+
 enum class SyncMode {
   // A write returns only after its bytes and the new file size are on stable
   // storage (fdatasync). A process crash or a power loss loses nothing that
@@ -71,6 +76,7 @@ struct Options {
   // Create the directory and an empty store when none exists.
   bool create_if_missing = true;
   // Bounds enforced on every write (InvalidArgument when exceeded).
+  // max_key_bytes may be at most kMaxKeyBytes.
   size_t max_key_bytes = 1024;
   size_t max_value_bytes = 64 << 20;
   size_t max_writes_per_transaction = 100000;
