@@ -273,7 +273,8 @@ class Parser {
  public:
   Parser(int argc, const char* const* argv, const char* env_dir) {
     for (int i = 1; i < argc; ++i) args_.emplace_back(argv[i]);
-    invocation_.dir = env_dir != nullptr && *env_dir != '\0' ? env_dir : "kvs-data";
+    invocation_.dir_chosen = env_dir != nullptr && *env_dir != '\0';
+    invocation_.dir = invocation_.dir_chosen ? env_dir : "kvs-data";
   }
 
   std::variant<Invocation, UsageError> Parse() {
@@ -312,6 +313,7 @@ class Parser {
         auto value = Value(name, inline_value);
         if (!value) return error_;
         invocation_.dir = *value;
+        invocation_.dir_chosen = true;
       } else if (auto error = CommandOption(name, inline_value)) {
         return *error;
       }

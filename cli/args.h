@@ -79,7 +79,8 @@ struct Invocation {
   // help: the usage of one command (kvs help COMMAND, kvs COMMAND --help)
   // instead of the whole list.
   std::optional<Command> help_for;
-  std::string dir;  // -d/--dir, else $KVS_DIR, else ./kvs-data
+  std::string dir;          // -d/--dir, else $KVS_DIR, else ./kvs-data
+  bool dir_chosen = false;  // by -d/--dir or $KVS_DIR, not the default
   // The branch read or written: --branch; the NAME of branch create and
   // branch delete, the BRANCH of reset, the INTO of merge.
   std::string branch = "main";

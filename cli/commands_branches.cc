@@ -56,16 +56,17 @@ void PrintCommit(const CommitInfo& commit) {
   PrintLine("commit " + commit.id.Hex() + "  r" + std::to_string(commit.revision) + "  " +
             commit.branch + "  " + format::FormatRfc3339(commit.time_ns));
   for (const CommitId& parent : commit.parents) PrintLine("  parent " + parent.Hex());
-  for (const std::string& key : commit.keys) PrintLine("  key " + key);
+  for (const std::string& key : commit.keys) PrintLine("  key " + LineSafeKey(key));
 }
 
 // The plan's lines, the same for a merge and its dry run.
 void PrintMergePlan(const merge::BranchMergePlan& plan) {
   for (const merge::KeyChange& change : plan.changes) {
-    PrintLine(std::string(merge::KeyMergeOutcomeName(change.outcome)) + " " + change.key);
+    PrintLine(std::string(merge::KeyMergeOutcomeName(change.outcome)) + " " +
+              LineSafeKey(change.key));
   }
   for (const merge::KeyConflict& conflict : plan.conflicts) {
-    PrintLine("conflict " + conflict.key + ": " + conflict.reason);
+    PrintLine("conflict " + LineSafeKey(conflict.key) + ": " + conflict.reason);
   }
 }
 
@@ -136,13 +137,13 @@ Status Diff(const Invocation& inv) {
   for (const DiffEntry& entry : diff) {
     switch (entry.kind) {
       case DiffEntry::Kind::kAdded:
-        PrintLine("+ " + entry.key);
+        PrintLine("+ " + LineSafeKey(entry.key));
         break;
       case DiffEntry::Kind::kRemoved:
-        PrintLine("- " + entry.key);
+        PrintLine("- " + LineSafeKey(entry.key));
         break;
       case DiffEntry::Kind::kModified:
-        PrintLine("M " + entry.key);
+        PrintLine("M " + LineSafeKey(entry.key));
         break;
     }
   }

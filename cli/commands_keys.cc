@@ -37,7 +37,7 @@ Status Keys(const Invocation& inv) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
   return ForEachKey(*store, inv.branch, KeyRange{inv.gt, inv.lt, inv.limit}, ReadPoint::Latest(),
                     false, [](const KeyState& state) {
-                      PrintLine(state.winner.key);
+                      PrintLine(LineSafeKey(state.winner.key));
                       return Status::OK();
                     });
 }

@@ -72,6 +72,17 @@ Status Gc(const Invocation& inv) {
         "compacts keeping all history)");
   }
   const fcgi::Config& config = *server;
+  if (inv.config && inv.dir_chosen) {
+    // gc drops history: the store it works on must not be a guess.
+    KVS_ASSIGN_OR_RETURN(std::string named, StoreDirectory(inv));
+    std::error_code error;
+    if (std::filesystem::weakly_canonical(named, error) !=
+        std::filesystem::weakly_canonical(config.data_dir, error)) {
+      return Status::InvalidArgument("-d names the store in " + named + ", but --config " +
+                                     *inv.config + " names the one in " + config.data_dir +
+                                     ": give only one of them");
+    }
+  }
   Invocation on_store = inv;
   on_store.dir = config.data_dir;
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(on_store));
@@ -89,7 +100,7 @@ Status Gc(const Invocation& inv) {
   PrintField("versions kept", stats->versions_kept);
   PrintField("versions dropped", stats->versions_dropped);
   PrintField("keys evicted", stats->evicted_keys.size());
-  for (const std::string& key : stats->evicted_keys) PrintLine("evicted " + key);
+  for (const std::string& key : stats->evicted_keys) PrintLine("evicted " + LineSafeKey(key));
   if (stats->above_low_water) {
     PrintLine("note: still above low_water_bytes: the rest of the store may not be dropped");
   }

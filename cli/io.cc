@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +17,41 @@ void Print(std::string_view bytes) { std::fwrite(bytes.data(), 1, bytes.size(), 
 void PrintLine(std::string_view line) {
   Print(line);
   std::fputc('\n', stdout);
+}
+
+std::string LineSafeKey(std::string_view key) {
+  auto is_control = [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; };
+  if (!key.starts_with('"') && std::none_of(key.begin(), key.end(), is_control)) {
+    return std::string(key);
+  }
+  std::string out = "\"";
+  for (char c : key) {
+    switch (c) {
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\\':
+      case '"':
+        out += '\\';
+        out += c;
+        break;
+      default:
+        if (is_control(c)) {
+          char hex[5];
+          std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(c));
+          out += hex;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
 }
 
 Status FinishOutput() {

@@ -16,6 +16,12 @@ namespace kvs::cli {
 void Print(std::string_view bytes);
 // Appends line and a newline to stdout.
 void PrintLine(std::string_view line);
+
+// A key as line-oriented output shows it: as it is, unless it holds a
+// control character (a newline would forge a line of output) or starts
+// with '"'; then in double quotes with C escapes (\n, \t, \\, \", \xNN), as
+// git shows such file names.
+std::string LineSafeKey(std::string_view key);
 // Flushes stdout; IOError when anything written to it was lost (a full
 // disk, a closed pipe).
 Status FinishOutput();

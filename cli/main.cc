@@ -34,7 +34,12 @@ int Finish(const Status& status) {
   Status written = FinishOutput();
   const Status& failure = status.ok() ? written : status;
   if (failure.ok()) return 0;
-  Note(failure.message());
+  if (failure.code() == Status::Code::kNoSpace) {
+    Note("the disk is full (or a file size limit was reached); nothing was written: " +
+         failure.message());
+  } else {
+    Note(failure.message());
+  }
   return kFailed;
 }
 

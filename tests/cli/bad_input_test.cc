@@ -1,6 +1,8 @@
 // Bad input for every kvs command: usage errors exit with 2 and show the
 // command's usage, failures exit with 1 and say what failed, and neither
 // changes the store.
+#include <sys/resource.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 
@@ -144,6 +146,27 @@ TEST_CASE("failures exit with 1, say what failed and change nothing") {
            "kvs: standard input holds more than 67108864 bytes, the store's limit",
            std::string((64 << 20) + 1, 'x')},
       });
+}
+
+TEST_CASE("a full disk fails kvs put with exit 1, says so, and writes nothing") {
+  kvs::test::TempDir tmp;
+  MustKvs(tmp.path(), {"put", "k", "before"});
+  uint64_t size = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(tmp.path())) {
+    if (entry.path().filename().string().starts_with("data.")) size = entry.file_size();
+  }
+  // A file size limit is a full disk to the processes started under it.
+  rlimit unlimited;
+  REQUIRE(getrlimit(RLIMIT_FSIZE, &unlimited) == 0);
+  rlimit full{size + 100, unlimited.rlim_max};
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &full) == 0);
+  ProgramRun run = RunKvs({"-d", tmp.path(), "put", "k", "during"});
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &unlimited) == 0);
+  CHECK(run.exit_code == 1);
+  CHECK_THAT(run.log, Catch::StartsWith("kvs: the disk is full"));
+  CHECK(MustKvs(tmp.path(), {"get-key", "k"}) == "before");
+  MustKvs(tmp.path(), {"put", "k", "after"});
+  CHECK(MustKvs(tmp.path(), {"get-key", "k"}) == "after");
 }
 
 TEST_CASE("commands other than create, put and import refuse a missing store") {

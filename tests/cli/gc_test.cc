@@ -47,9 +47,18 @@ TEST_CASE("kvs gc applies the server config's retention next to the running serv
   CHECK(VersionsOf(store, "logs/a") == 4);
 
   // --config names the config, and through it the store.
-  out = MustKvs("/nonexistent", {"gc", "--config", stack.dir() + "/kvs.yaml"});
-  CHECK(out.find("versions dropped: 1\n") != std::string::npos);
+  ProgramRun by_config = RunKvs({"gc", "--config", stack.dir() + "/kvs.yaml"});
+  INFO(by_config.log);
+  REQUIRE(by_config.exit_code == 0);
+  CHECK(by_config.output.find("versions dropped: 1\n") != std::string::npos);
   CHECK(VersionsOf(store, "logs/a") == 3);
+  // gc drops history: -d naming another store than --config is refused.
+  kvs::test::TempDir other;
+  MustKvs(other.path(), {"put", "k", "v"});
+  ProgramRun both = RunKvs({"-d", other.path(), "gc", "--config", stack.dir() + "/kvs.yaml"});
+  CHECK(both.exit_code == 1);
+  CHECK(both.log.find("give only one of them") != std::string::npos);
+  MustKvs(store, {"gc", "--config", stack.dir() + "/kvs.yaml"});  // the same store: fine
 
   // A directory without a server config: gc says what it needs, and keeps
   // everything.

@@ -106,6 +106,22 @@ TEST_CASE("export prints JSON lines, with base64 for values that are not UTF-8")
         "{\"key\":\"text\",\"value\":\"héllo \\\"quoted\\\"\\n\"}\n");
 }
 
+TEST_CASE("keys holding a newline or a control character print quoted, one line each") {
+  kvs::test::TempDir tmp;
+  const std::string forged = "evil\ncommit deadbeef  r1  main";
+  MustKvs(tmp.path(), {"put", forged, "x"});
+  MustKvs(tmp.path(), {"put", std::string("tab\there"), "x"});
+  MustKvs(tmp.path(), {"put", "\"quoted\"", "x"});
+  MustKvs(tmp.path(), {"put", "plain", "x"});
+  CHECK(MustKvs(tmp.path(), {"keys"}) ==
+        "\"\\\"quoted\\\"\"\n"
+        "\"evil\\ncommit deadbeef  r1  main\"\n"
+        "plain\n"
+        "\"tab\\there\"\n");
+  CHECK_THAT(MustKvs(tmp.path(), {"log", "--limit", "4"}),
+             Catch::Contains("  key \"evil\\ncommit deadbeef  r1  main\"\n"));
+}
+
 TEST_CASE("check reports a sound store and exits 0") {
   kvs::test::TempDir tmp;
   MustKvs(tmp.path(), {"put", "k", "v"});
