@@ -31,14 +31,22 @@ struct Pool {
   std::atomic<bool> stopping{false};  // set before stop_fd becomes readable
 };
 
-// Blocks until a connection is waiting on fd (true) or the server stops
-// (false).
-bool WaitForInput(int fd, int stop_fd) {
+// How long a worker waits for the web server on one connection: for the
+// next bytes of a request, for room to write the answer, and between the
+// requests of a kept connection. A web server sends a request at once
+// (nginx and mod_fcgid read the client's body before they connect), so
+// only a peer that holds a worker thread without using it waits this long,
+// and then loses its connection instead of keeping the thread from others.
+constexpr int kPeerTimeoutSeconds = 10;
+
+// Blocks until input is waiting on fd (true), or the server stops or
+// timeout_ms passes (false; -1 waits without a limit).
+bool WaitForInput(int fd, int stop_fd, int timeout_ms) {
   pollfd fds[2] = {{fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
   for (;;) {
-    int ready = poll(fds, 2, -1);
+    int ready = poll(fds, 2, timeout_ms);
     if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0 || fds[1].revents != 0) return false;
+    if (ready <= 0 || fds[1].revents != 0) return false;
     if (fds[0].revents != 0) return true;
   }
 }
@@ -47,10 +55,16 @@ bool WaitForInput(int fd, int stop_fd) {
 // stops while it waits for another request on a kept connection.
 void ServeConnection(FastCgiConnection& connection, const Pool& pool, int fd) {
   connection.Reset(fd);
+  const timeval timeout{kPeerTimeoutSeconds, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   for (bool first = true;; first = false) {
     if (!first) {
       if (!connection.keep_open()) return;
-      if (!connection.has_buffered_input() && !WaitForInput(fd, pool.stop_fd)) return;
+      if (!connection.has_buffered_input() &&
+          !WaitForInput(fd, pool.stop_fd, kPeerTimeoutSeconds * 1000)) {
+        return;
+      }
     }
     if (!connection.NextRequest()) return;
     BodyReader read = [&connection](char* buffer, size_t size) {
@@ -79,7 +93,7 @@ void Worker(Pool& pool) {
       if (fd < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
           // Nothing queued (or another process took it): wait for more.
-          if (!WaitForInput(pool.listen_fd, pool.stop_fd)) break;
+          if (!WaitForInput(pool.listen_fd, pool.stop_fd, -1)) break;
         } else if (errno != EINTR && errno != ECONNABORTED) {
           // Out of file descriptors and the like: retried after a pause,
           // not spun on.

@@ -1,12 +1,14 @@
 // The server when resources run out, through a real nginx and kvs-fcgi: a
 // disk that fills up (a file size limit set on the running kvs-fcgi, the
-// limit a full disk is to it), a thousand connections at once, and clients
-// too slow to send their body or read their answer.
+// limit a full disk is to it), a thousand connections at once, clients too
+// slow to send their body or read their answer, and peers on kvs-fcgi's own
+// socket that stall.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -230,6 +232,30 @@ TEST_CASE("clients that send a byte a second or never read do not hold up the ot
     CHECK(reader->answer().ends_with(big));
   }
   CHECK(ValueOf(stack, "slow") == "drip");
+}
+
+TEST_CASE("connections to kvs-fcgi that stall hold no worker thread for long") {
+  // More than kvs-fcgi's 16 worker threads, each sending the start of a
+  // FastCGI record and then nothing: without a timeout they would hold
+  // every thread, and nginx's requests would wait for as long as they last.
+  ServerStack stack;
+  std::vector<int> stalled;
+  for (int i = 0; i < 20; ++i) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    (stack.dir() + "/kvs.sock").copy(address.sun_path, sizeof address.sun_path - 1);
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(send(fd, "\x01\x01", 2, MSG_NOSIGNAL) == 2);
+    stalled.push_back(fd);
+  }
+  // Served once the first stalled ones are dropped: before the client's
+  // timeout, which is longer than kvs-fcgi's.
+  REQUIRE(Post(stack, "served=yes").status == 200);
+  CHECK(ValueOf(stack, "served") == "yes");
+  char byte;
+  CHECK(recv(stalled.front(), &byte, 1, 0) == 0);  // closed by kvs-fcgi
+  for (int fd : stalled) close(fd);
 }
 
 }  // namespace kvs::fcgi::test
