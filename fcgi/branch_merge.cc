@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "fcgi/json_body.h"
 #include "fcgi/key_rules.h"
 #include "fcgi/rest_args.h"
 #include "fcgi/rest_handlers.h"
@@ -124,11 +125,9 @@ std::optional<std::string> ValueFromJson(const nlohmann::ordered_json& v) {
 
 std::variant<TxnRequest, HttpError> ParseTxn(const std::string& text, const Service& service) {
   // Ordered: the first matching merge pattern wins, in the order sent.
-  nlohmann::ordered_json body =
-      nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    return HttpError{400, "the body must be a JSON object like {\"set\": {\"k\": \"v\"}}"};
-  }
+  auto parsed = ParseJsonObjectBody(text, R"({"set": {"k": "v"}})");
+  if (auto* error = std::get_if<HttpError>(&parsed)) return std::move(*error);
+  const nlohmann::ordered_json& body = std::get<nlohmann::ordered_json>(parsed);
   TxnRequest txn;
   txn.branch = service.config.default_branch;
   for (const auto& [field, value] : body.items()) {
