@@ -17,6 +17,10 @@
 //                        the secret may come as "Authorization: Bearer" too
 //   GET /                the index page
 //
+// The query takes k (repeatable), format, auth and _ (a cache buster) on a
+// read, format and _ on a post; any other parameter, or format twice, is a
+// 400 naming the known ones, so a typo never reads as the index page.
+//
 // Keys are read from k split at ',' after decoding, so the classic face
 // cannot name a key that contains a comma. Keys beginning with '_' are
 // reserved for the system: naming one is a 400. Keys written here must be

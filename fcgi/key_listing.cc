@@ -2,6 +2,7 @@
 #include "fcgi/key_listing.h"
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -34,7 +35,11 @@ std::variant<KeyListQuery, HttpError> ParseKeyListQuery(std::string_view query_s
   auto fields = ParseUrlEncoded(query_string);
   if (!fields.ok()) return HttpError{400, "query string: " + fields.status().message()};
   KeyListQuery query;
+  std::set<std::string> seen;  // of the parameters that take one value
   for (FormField& field : *fields) {
+    if (field.name != "auth" && field.name != "_" && !seen.insert(field.name).second) {
+      return HttpError{400, "parameter '" + field.name + "' is given twice"};
+    }
     if (field.name == "prefix") {
       query.prefix = std::move(field.value);
     } else if (field.name == "gt") {
@@ -61,9 +66,12 @@ std::variant<KeyListQuery, HttpError> ParseKeyListQuery(std::string_view query_s
       query.delimiter = std::move(field.value);
     } else if (field.name == "auth") {
       query.credentials.push_back(std::move(field.value));
-    } else if (field.name != "_" && field.name != "format") {
-      // "_" is the usual cache buster; format is accepted for symmetry with
-      // the classic face (the answer is always JSON).
+    } else if (field.name == "format") {
+      // Accepted for symmetry with the classic face: the answer is JSON.
+      if (field.value != "json") {
+        return HttpError{400, "format must be json, not '" + field.value + "'"};
+      }
+    } else if (field.name != "_") {  // "_" is the usual cache buster
       return HttpError{400, "unknown parameter '" + field.name +
                                 "' (known: prefix, gt, lt, limit, values, branch, delimiter)"};
     }

@@ -197,6 +197,27 @@ TEST_CASE("through nginx, bad input is a 4xx with a message and writes nothing")
   CHECK(GetStatus(stack, "/?k=_reserved") == 400);
 }
 
+TEST_CASE(
+    "through nginx, a query parameter the classic face does not know is a 400, not the page") {
+  ServerStack stack;
+  MustPost(stack, AuthField() + "&greeting=hello");
+  auto client = stack.Client();
+  for (const char* path : {"/?key=greeting", "/?hello"}) {
+    auto res = client->Get(path);
+    REQUIRE_ANSWERED(res, stack);
+    INFO(path << " -> " << res->body);
+    CHECK(res->status == 400);
+    CHECK(res->get_header_value("Content-Type") == "text/plain; charset=utf-8");
+    CHECK_THAT(res->body, Catch::Contains("(known here: k, format, auth, _)"));
+  }
+  auto twice = client->Get("/?k=greeting&format=json&format=text");
+  REQUIRE_ANSWERED(twice, stack);
+  CHECK(twice->status == 400);
+  CHECK_THAT(twice->body, Catch::Contains("parameter 'format' is given twice"));
+  CHECK(GetStatus(stack, "/") == 200);
+  CHECK(GetStatus(stack, "/?k=greeting") == 200);
+}
+
 TEST_CASE("through nginx, unknown paths are 404 and other methods 405") {
   ServerStack stack;
   auto client = stack.Client();
