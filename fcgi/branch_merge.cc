@@ -188,7 +188,7 @@ std::variant<TxnRequest, HttpError> ParseTxn(const std::string& text, const Serv
                               " (limits.max_keys_per_transaction)"};
   }
   for (const auto& [key, value] : txn.writes) {
-    if (auto error = CheckKeyToWrite(key, service.config.limits)) return std::move(*error);
+    if (auto error = CheckKey(key, service.config.limits)) return std::move(*error);
     if (value && value->size() > service.config.limits.max_value_bytes) {
       return HttpError{413, "the value of '" + key + "' is over limits.max_value_bytes",
                        "value_too_large"};

@@ -218,7 +218,7 @@ Response ClassicWrite(const Request& request, Service& service) {
   }
   std::set<std::string_view> seen;
   for (const FormField& pair : pairs) {
-    if (auto error = CheckKeyToWrite(pair.name, limits)) return ErrorResponse(*error, format);
+    if (auto error = CheckKey(pair.name, limits)) return ErrorResponse(*error, format);
     if (!seen.insert(pair.name).second) {
       return ErrorResponse(
           {400, "key '" + pair.name + "' appears twice in one post; nothing was written"}, format);

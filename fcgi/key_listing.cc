@@ -9,6 +9,7 @@
 
 #include "fcgi/form.h"
 #include "fcgi/key_namespace.h"
+#include "fcgi/key_rules.h"
 #include "format/json_value.h"
 #include "format/time.h"
 
@@ -39,6 +40,11 @@ std::variant<KeyListQuery, HttpError> ParseKeyListQuery(std::string_view query_s
   for (FormField& field : *fields) {
     if (field.name != "auth" && field.name != "_" && !seen.insert(field.name).second) {
       return HttpError{400, "parameter '" + field.name + "' is given twice"};
+    }
+    const bool key_text = field.name == "prefix" || field.name == "gt" || field.name == "lt" ||
+                          field.name == "delimiter";
+    if (key_text) {
+      if (auto error = CheckKeyText(field.name, field.value)) return std::move(*error);
     }
     if (field.name == "prefix") {
       query.prefix = std::move(field.value);

@@ -95,7 +95,8 @@ enum class Format { kText, kJson };
 
 // A response carrying message, as text or as JSON {"status": "error",
 // "error": ..., "message": ...} where "error" is error.code or else a short
-// machine-readable name of the status.
+// machine-readable name of the status. Bytes of the message that are not
+// UTF-8 (quoted input) are written as \xNN.
 Response ErrorResponse(const HttpError& error, Format format);
 
 // 200 with the given content type and body.

@@ -218,6 +218,55 @@ TEST_CASE(
   CHECK(GetStatus(stack, "/?k=greeting") == 200);
 }
 
+TEST_CASE("through nginx, a key that is not UTF-8 is a 400 on every face, shown escaped") {
+  ServerStack stack;
+  MustPost(stack, AuthField() + "&ok=1");
+  const uint64_t revision = ServedStoreRevision(stack);
+  auto client = stack.Client();
+  const httplib::Headers bearer = BearerHeaders();
+  struct Case {
+    std::string method;
+    std::string path;
+    std::string body;
+  };
+  const std::vector<Case> cases = {
+      {"GET", "/?k=%FF", ""},
+      {"GET", "/?k=ok,a%FFb", ""},
+      {"GET", "/?k=%C3&format=json", ""},
+      {"POST", "/", AuthField() + "&ok=2&%FF=v"},
+      {"GET", "/%FF", ""},
+      {"GET", "/%FF/info", ""},
+      {"PUT", "/%FF", "v"},
+      {"DELETE", "/%FF", ""},
+      {"GET", "/_heads/%FF", ""},
+      {"GET", "/_heads?key=%FF", ""},
+      {"GET", "/_tails/%FF", ""},
+      {"POST", "/_create?key=%FF", "v"},
+      {"GET", "/_keys?prefix=%FF", ""},
+      {"GET", "/_keys?gt=%FF", ""},
+      {"GET", "/keys?prefix=%FF", ""},
+      {"GET", "/keys?after=%FF", ""},
+      {"GET", "/_versions/%FF", ""},
+      {"POST", "/_txn", "{\"set\": {\"\xff\": \"v\"}}"},
+  };
+  for (const Case& c : cases) {
+    const char* type = c.method == "POST" && c.path == "/" ? kForm : "text/plain";
+    auto res = c.method == "POST"     ? client->Post(c.path.c_str(), bearer, c.body, type)
+               : c.method == "PUT"    ? client->Put(c.path.c_str(), bearer, c.body, type)
+               : c.method == "DELETE" ? client->Delete(c.path.c_str(), bearer)
+                                      : client->Get(c.path.c_str());
+    REQUIRE_ANSWERED(res, stack);
+    INFO(c.method << " " << c.path << " -> " << res->body);
+    CHECK(res->status == 400);
+    // The bytes are named, escaped: never sent raw, never replaced by U+FFFD.
+    CHECK_THAT(res->body, Catch::Contains("\\xff") || Catch::Contains("\\xFF") ||
+                              Catch::Contains("\\xc3") || Catch::Contains("\\xC3"));
+    CHECK(res->body.find("\xef\xbf\xbd") == std::string::npos);
+    CHECK(res->body.find('\xff') == std::string::npos);
+  }
+  CHECK(ServedStoreRevision(stack) == revision);
+}
+
 TEST_CASE("through nginx, unknown paths are 404 and other methods 405") {
   ServerStack stack;
   auto client = stack.Client();
