@@ -191,6 +191,40 @@ void CheckQueryWordsAreNotOptions(const ApacheStack& stack) {
   CHECK_FALSE(std::filesystem::exists(socket));
 }
 
+// A request Apache refuses itself after reading the htaccess (a broken
+// chunked body, a body over LimitRequestBody, 1 GiB by default) gets the
+// htaccess's one line, not Apache's HTML page; kvs's own refusals pass
+// through as kvs wrote them.
+void CheckApacheRefusalsAreOneLine(const ApacheStack& stack) {
+  const std::string end = "Host: x\r\nConnection: close\r\n\r\n";
+  struct Case {
+    std::string request;
+    std::string status_line;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"POST " + Mounted("/") + " HTTP/1.1\r\nTransfer-Encoding: chunked\r\n" + end + "zz\r\n",
+       "400 Bad Request", "bad request: Apache could not read it"},
+      {"POST " + Mounted("/") + " HTTP/1.1\r\nContent-Length: 2000000000\r\n" + end,
+       "413 Request Entity Too Large", "too large: the body is larger than Apache accepts"},
+  };
+  for (const Case& c : cases) {
+    std::string answer = RawExchange(stack.port(), c.request);
+    INFO(c.request << "\n -> " << answer);
+    CHECK_THAT(answer, Catch::StartsWith("HTTP/1.1 " + c.status_line + "\r\n"));
+    const size_t head_end = answer.find("\r\n\r\n");
+    REQUIRE(head_end != std::string::npos);
+    const std::string body = answer.substr(head_end + 4);
+    CHECK_THAT(body, Catch::StartsWith(c.message));
+    CHECK(body.find('\n') == std::string::npos);  // one line
+    CHECK(body.find('<') == std::string::npos);   // no markup
+  }
+  auto own = stack.Client()->Get(Mounted("/?k=%zz").c_str());
+  REQUIRE(own);
+  CHECK(own->status == 400);
+  CHECK_THAT(own->body, Catch::StartsWith("query string: bad percent-encoding"));
+}
+
 void CheckDeployment(ApacheOptions options) {
   ApacheStack stack(options);
   CheckValuesRoundTrip(stack);
@@ -198,6 +232,9 @@ void CheckDeployment(ApacheOptions options) {
   CheckMount(stack);
   CheckFilesAreNeverServed(stack);
   CheckQueryWordsAreNotOptions(stack);
+  // mod_fcgid reads the body itself and hands kvs what it got of a broken
+  // one (nothing), so Apache answers no such error there.
+  if (options.runner != ApacheOptions::Runner::kFcgid) CheckApacheRefusalsAreOneLine(stack);
 }
 
 }  // namespace

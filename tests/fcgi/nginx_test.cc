@@ -285,18 +285,68 @@ TEST_CASE("through nginx, unknown paths are 404 and other methods 405") {
 TEST_CASE("through nginx, an HTTP/1.0 request without a Host header works") {
   ServerStack stack;
   MustPost(stack, AuthField() + "&old=timer");
-  std::string answer = stack.RawExchange("GET /?k=old HTTP/1.0\r\n\r\n");
+  std::string answer = RawExchange(stack.port(), "GET /?k=old HTTP/1.0\r\n\r\n");
   INFO(answer);
   CHECK_THAT(answer, Catch::StartsWith("HTTP/1.1 200 OK\r\n"));
   CHECK_THAT(answer, Catch::EndsWith("\r\n\r\ntimer"));
 
   std::string body = AuthField() + "&new=value";
-  std::string post = stack.RawExchange(
+  std::string post = RawExchange(
+      stack.port(),
       "POST / HTTP/1.0\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n" + body);
+          std::to_string(body.size()) + "\r\n\r\n" + body);
   INFO(post);
   CHECK_THAT(post, Catch::StartsWith("HTTP/1.1 200 OK\r\n"));
   CHECK(GetStatus(stack, "/?k=new") == 200);
+}
+
+TEST_CASE("requests nginx refuses itself are answered with one line of text, not its HTML page") {
+  StackOptions options;
+  options.mount = "/kvs";
+  ServerStack stack(options);
+  struct Case {
+    std::string request;
+    std::string status_line;
+    std::string message;
+  };
+  const std::string end = "Host: x\r\nConnection: close\r\n\r\n";
+  const std::vector<Case> cases = {
+      {"GET /kvs/%zz HTTP/1.1\r\n" + end, "400 Bad Request",
+       "bad request: nginx could not read it"},
+      {"\x01\x02 hello\r\n\r\n", "400 Bad Request", "bad request: nginx could not read it"},
+      {"POST /kvs/ HTTP/1.1\r\nContent-Length: abc\r\n" + end, "400 Bad Request",
+       "bad request: nginx could not read it"},
+      {"GET /kvs/ HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n" + end, "400 Bad Request",
+       "a header is larger than nginx accepts"},
+      {"GET /kvs/" + std::string(20000, 'a') + " HTTP/1.1\r\n" + end, "414 Request-URI Too Large",
+       "URI too long"},
+      {"POST /kvs/ HTTP/1.1\r\nContent-Length: 2000000\r\n" + end, "413 Request Entity Too Large",
+       "the body is larger than nginx accepts"},
+      {"TRACE /kvs/ HTTP/1.1\r\n" + end, "405 Not Allowed", "method not allowed"},
+      {"POST /kvs/ HTTP/1.1\r\nTransfer-Encoding: gzip\r\n" + end, "501 Not Implemented",
+       "Transfer-Encoding: chunked"},
+      {"GET /kvs/ HTTP/2.0\r\n" + end, "505 HTTP Version Not Supported",
+       "HTTP version not supported"},
+      {"GET /elsewhere HTTP/1.1\r\n" + end, "404 Not Found", "kvs answers below /kvs/"},
+  };
+  for (const Case& c : cases) {
+    std::string answer = RawExchange(stack.port(), c.request);
+    INFO(c.request.substr(0, 80) << "\n -> " << answer);
+    CHECK_THAT(answer, Catch::StartsWith("HTTP/1.1 " + c.status_line + "\r\n"));
+    CHECK_THAT(answer, Catch::Contains("\r\nContent-Type: text/plain\r\n"));
+    const size_t head_end = answer.find("\r\n\r\n");
+    REQUIRE(head_end != std::string::npos);
+    const std::string body = answer.substr(head_end + 4);
+    CHECK_THAT(body, Catch::Contains(c.message));
+    CHECK_THAT(body, Catch::EndsWith("\n"));
+    CHECK(body.find('\n') == body.size() - 1);  // one line
+  }
+  // kvs's own refusals still pass through as kvs wrote them.
+  auto own = stack.Client()->Get("/kvs/?k=%zz&format=json");
+  REQUIRE_ANSWERED(own, stack);
+  CHECK(own->status == 400);
+  CHECK(own->get_header_value("Content-Type") == "application/json");
+  CHECK(GetStatus(stack, "/kvs/no/such/route/at/all") == 404);
 }
 
 TEST_CASE("the secret file, the config and the data directory are never served") {
