@@ -119,6 +119,7 @@ bool IfNoneMatchHits(std::optional<std::string_view> header, std::string_view et
 Response ErrorResponse(const HttpError& error, Format format) {
   Response response;
   response.status = error.status;
+  response.log_message = error.log_message;
   // Messages may quote input that is not UTF-8: its bytes are shown as
   // \xNN, never sent raw or replaced.
   std::string message = format::EscapeInvalidUtf8(error.message);

@@ -76,6 +76,9 @@ struct HttpError {
   // The "error" field of a JSON answer, for clients to branch on; empty
   // means the status's own name ("not_found" for 404, ...).
   std::string code;
+  // A line for the web server's error log (Response::log_message): what
+  // only the operator may see, such as a server path. Never sent.
+  std::string log_message;
 };
 
 // The comma-separated elements of a header value, without the blanks

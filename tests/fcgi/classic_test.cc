@@ -233,6 +233,10 @@ TEST_CASE("without a configured secret every write is refused, saying how to set
     Response response = Route(PostForm("auth=yourauthorizationhere&k=v"), fixture.service());
     CHECK(response.status == 403);
     CHECK_THAT(response.body, Catch::Contains("placeholder"));
+    CHECK_THAT(response.body, Catch::Contains("auth_file"));
+    // The client learns no path of the server's; its log does.
+    CHECK(response.body.find(fixture.dir()) == std::string::npos);
+    CHECK_THAT(response.log_message, Catch::Contains(fixture.dir() + "/auth.txt"));
   }
 }
 

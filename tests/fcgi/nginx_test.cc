@@ -154,6 +154,24 @@ TEST_CASE("through nginx, a server without a secret refuses writes and says why"
   CHECK_THAT(parsed["message"].get<std::string>(), Catch::Contains("auth_file"));
 }
 
+TEST_CASE("through nginx, the placeholder secret's refusal names no server path; the log does") {
+  StackOptions options;
+  options.secret = "yourauthorizationhere";
+  ServerStack stack(options);
+  for (const char* path : {"/", "/?format=json", "/k", "/_txn", "/_create?key=k"}) {
+    auto res = std::string(path) == "/k"
+                   ? stack.Client()->Put(path, BearerHeaders(), "v", kForm)
+                   : stack.Client()->Post(path, BearerHeaders(), "k=v", kForm);
+    REQUIRE_ANSWERED(res, stack);
+    INFO(path << " -> " << res->body);
+    CHECK(res->status == 403);
+    CHECK_THAT(res->body, Catch::Contains("placeholder of auth_sample.txt"));
+    CHECK(res->body.find(stack.dir()) == std::string::npos);
+    CHECK(res->body.find("auth.txt") == std::string::npos);
+  }
+  CHECK_THAT(stack.Logs(), Catch::Contains(stack.dir() + "/auth.txt"));
+}
+
 TEST_CASE("through nginx, bad input is a 4xx with a message and writes nothing") {
   ServerStack stack;
   auto client = stack.Client();
