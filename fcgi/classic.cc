@@ -121,13 +121,13 @@ bool HasLiteralParameter(std::string_view query_string, std::string_view paramet
 }  // namespace
 
 Format RequestedFormat(const Request& request) {
-  // The system endpoints under /_ (but the web page's files) and the REST
+  // The system endpoints under /_ (the web page's files too) and the REST
   // face (every other path below /) speak JSON.
   const std::string_view path = request.path_info;
-  if (path.starts_with("/_") && !path.starts_with("/_static/")) {
+  if (path.starts_with("/_")) {
     return HasLiteralParameter(request.query_string, "format=text") ? Format::kText : Format::kJson;
   }
-  if (path.size() > 1 && !path.starts_with("/_static/")) return Format::kJson;
+  if (path.size() > 1) return Format::kJson;
   auto query = ParseQuery(request.query_string, request.method == "POST");
   if (auto* parsed = std::get_if<ClassicQuery>(&query)) return parsed->format;
   // The query does not parse: look for the literal parameter.

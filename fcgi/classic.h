@@ -41,7 +41,7 @@ Response ClassicRead(const Request& request, Service& service);
 Response ClassicWrite(const Request& request, Service& service);
 
 // The format a response should use: JSON when the query says format=json,
-// for the system endpoints under /_ (/_keys, /_heads/KEY, ...) unless it
+// for every path under /_ (/_keys, /_heads/KEY, /_static/..., ...) unless it
 // says format=text, and always for the REST face (/KEY...). Lenient on purpose, so that even the
 // error for an unparsable query, or one refused before its handler runs (404, 405, 413), comes in
 // the format the client asked for.

@@ -289,6 +289,15 @@ TEST_CASE("through nginx, unknown paths are 404 and other methods 405") {
   ServerStack stack;
   auto client = stack.Client();
   CHECK(GetStatus(stack, "/no/such/route") == 404);
+  // Under /_ every error is JSON, the index page's files included.
+  for (const char* path : {"/_static/", "/_static/nope.js", "/_static", "/_nope"}) {
+    auto res = client->Get(path);
+    REQUIRE_ANSWERED(res, stack);
+    INFO(path << " -> " << res->body);
+    CHECK(res->status == 404);
+    CHECK(res->get_header_value("Content-Type") == "application/json");
+    CHECK(nlohmann::json::parse(res->body)["error"] == "not_found");
+  }
   auto put = client->Put("/", "x", "text/plain");
   REQUIRE_ANSWERED(put, stack);
   CHECK(put->status == 405);
