@@ -198,6 +198,15 @@ TEST_CASE("the store directory comes from -d, else from KVS_DIR") {
   CHECK(flag.output == "from env");
 }
 
+TEST_CASE("kvs --version prints the version kvs-fcgi prints, defined once in the build") {
+  ProgramRun run = RunKvs({"--version"});
+  INFO(run.log);
+  CHECK(run.exit_code == 0);
+  CHECK(run.output == std::string("kvs ") + KVS_VERSION + "\n");
+  CHECK(run.log.empty());
+  CHECK(RunKvs({"--version=1"}).exit_code == 2);
+}
+
 TEST_CASE("help prints every command; --help after a command prints that one's") {
   ProgramRun help = RunKvs({"help"});
   CHECK(help.exit_code == 0);
