@@ -220,18 +220,18 @@ TEST_CASE(
   ServerStack stack;
   MustPost(stack, AuthField() + "&greeting=hello");
   auto client = stack.Client();
-  for (const char* path : {"/?key=greeting", "/?hello"}) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"/?key=greeting", "unknown parameter 'key' (known here: k, format, auth, _)\n"},
+      {"/?hello", "unknown parameter 'hello' (known here: k, format, auth, _)\n"},
+      {"/?k=greeting&format=json&format=text", "parameter 'format' is given twice"},
+  };
+  for (const auto& [path, message] : cases) {
     auto res = client->Get(path);
     REQUIRE_ANSWERED(res, stack);
     INFO(path << " -> " << res->body);
     CHECK(res->status == 400);
-    CHECK(res->get_header_value("Content-Type") == "text/plain; charset=utf-8");
-    CHECK_THAT(res->body, Catch::Contains("(known here: k, format, auth, _)"));
+    CHECK_THAT(res->body, Catch::Contains(message));
   }
-  auto twice = client->Get("/?k=greeting&format=json&format=text");
-  REQUIRE_ANSWERED(twice, stack);
-  CHECK(twice->status == 400);
-  CHECK_THAT(twice->body, Catch::Contains("parameter 'format' is given twice"));
   CHECK(GetStatus(stack, "/") == 200);
   CHECK(GetStatus(stack, "/?k=greeting") == 200);
 }
