@@ -277,8 +277,7 @@ TEST_CASE("through nginx, a key that is not UTF-8 is a 400 on every face, shown 
     INFO(c.method << " " << c.path << " -> " << res->body);
     CHECK(res->status == 400);
     // The bytes are named, escaped: never sent raw, never replaced by U+FFFD.
-    CHECK_THAT(res->body, Catch::Contains("\\xff") || Catch::Contains("\\xFF") ||
-                              Catch::Contains("\\xc3") || Catch::Contains("\\xC3"));
+    CHECK_THAT(res->body, Catch::Contains("\\xff") || Catch::Contains("\\xc3"));
     CHECK(res->body.find("\xef\xbf\xbd") == std::string::npos);
     CHECK(res->body.find('\xff') == std::string::npos);
   }
