@@ -184,6 +184,7 @@ constexpr std::string_view kGlobalUsage =
     "                  $KVS_DIR, else ./kvs-data); a directory holding a server's\n"
     "                  kvs.yaml means the store its data_dir names\n"
     "  -h, --help      show this message; after a command, that command's\n"
+    "  --version       print the version of kvs and exit\n"
     "\n"
     "Exit status: 0 done, 1 failed (not found, refused, ...), 2 bad usage.\n";
 
@@ -309,6 +310,9 @@ class Parser {
       if (name == "-h" || name == "--help") {
         if (inline_value) return Error(std::string(name) + " takes no value");
         help = true;
+      } else if (name == "--version") {
+        if (inline_value) return Error("--version takes no value");
+        invocation_.version = true;
       } else if (name == "-d" || name == "--dir") {
         auto value = Value(name, inline_value);
         if (!value) return error_;
@@ -318,6 +322,7 @@ class Parser {
         return *error;
       }
     }
+    if (invocation_.version) return invocation_;
     if (spec_ == nullptr) {
       if (help) return invocation_;  // kvs --help: Command::kHelp
       return Error("no command given");

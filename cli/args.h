@@ -2,9 +2,10 @@
 //
 //   kvs [-d DIR | --dir DIR] COMMAND [OPTIONS] [OPERANDS]
 //
-// Global options may stand before or after the command. Options take their
-// value as "--name VALUE" or "--name=VALUE"; "--" ends the options, so a key
-// or value that begins with '-' can still be given. Each command accepts only
+// Global options may stand before or after the command; --version, wherever
+// it stands, prints the version and runs nothing. Options take their value
+// as "--name VALUE" or "--name=VALUE"; "--" ends the options, so a key or
+// value that begins with '-' can still be given. Each command accepts only
 // its own options (--branch only where a branch is read or written).
 //
 // What is checked here, before any store is opened: the command exists, the
@@ -79,6 +80,7 @@ struct Invocation {
   // help: the usage of one command (kvs help COMMAND, kvs COMMAND --help)
   // instead of the whole list.
   std::optional<Command> help_for;
+  bool version = false;     // --version: print the version, run nothing
   std::string dir;          // -d/--dir, else $KVS_DIR, else ./kvs-data
   bool dir_chosen = false;  // by -d/--dir or $KVS_DIR, not the default
   // The branch read or written: --branch; the NAME of branch create and

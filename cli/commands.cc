@@ -13,7 +13,7 @@ namespace kvs::cli {
 Options StoreLimits() { return Options(); }
 
 Status CheckKeyToWrite(std::string_view key, const Options& limits) {
-  auto broken = format::BrokenKeyRule(key, format::KeyUse::kWrite, limits.max_key_bytes, "");
+  auto broken = format::BrokenKeyRule(key, limits.max_key_bytes, "");
   return broken ? Status::InvalidArgument(*broken) : Status::OK();
 }
 

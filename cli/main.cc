@@ -49,6 +49,10 @@ int Main(int argc, char** argv) {
   std::signal(SIGXFSZ, SIG_IGN);
   auto parsed = ParseArgs(argc, argv, std::getenv("KVS_DIR"));
   if (const auto* error = std::get_if<UsageError>(&parsed)) return ReportUsageError(*error);
+  if (std::get<Invocation>(parsed).version) {
+    std::fputs("kvs " KVS_VERSION "\n", stdout);
+    return 0;
+  }
   return Finish(RunCommand(std::get<Invocation>(parsed)));
 }
 

@@ -45,12 +45,19 @@ Result<Secret> Secret::Load(const std::optional<std::string>& auth_file) {
 std::optional<HttpError> Secret::Authorize(const std::vector<std::string>& offered,
                                            std::string_view action) const {
   if (!configured()) {
-    std::string where = source_.empty() ? "the file named by auth_file in the config"
-                                        : "the first line of " + source_;
+    // The client learns what to do, never where the file is: server paths
+    // go to the log only.
     std::string why = placeholder_ ? "the secret is still the placeholder of auth_sample.txt"
                                    : "this server has no secret configured";
-    return HttpError{403, std::string(action) + " is disabled: " + why + ". Put a secret in " +
-                              where + " (see auth_sample.txt) and restart the server"};
+    HttpError refusal{403, std::string(action) + " is disabled: " + why +
+                               ". Put a secret on the first line of the file auth_file names "
+                               "in the config (see auth_sample.txt) and restart the server"};
+    if (!source_.empty()) {
+      refusal.log_message = "kvs-fcgi: " + std::string(action) + " refused: " + source_ +
+                            (placeholder_ ? " holds the placeholder of auth_sample.txt"
+                                          : " has no secret on its first line");
+    }
+    return refusal;
   }
   if (offered.empty()) {
     return HttpError{403, std::string(action) +

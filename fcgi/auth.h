@@ -45,7 +45,7 @@ class Secret {
 
  private:
   std::string secret_;        // empty: none configured
-  std::string source_;        // the file it came from, for messages
+  std::string source_;        // the file it came from, for the log
   bool placeholder_ = false;  // the file held kSampleSecret
 };
 

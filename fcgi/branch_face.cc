@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fcgi/json_body.h"
 #include "fcgi/rest_args.h"
 #include "fcgi/rest_handlers.h"
 #include "format/commit_log.h"
@@ -42,12 +43,9 @@ Response Created(nlohmann::ordered_json body) {
 
 // POST /_branches {"name", "from", "at"}.
 Response CreateBranchFromBody(const Request& request, Service& service) {
-  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    return RestError({400,
-                      "the body must be a JSON object like {\"name\": \"dev\", \"from\": "
-                      "\"main\", \"at\": 42}"});
-  }
+  auto parsed = ParseJsonObjectBody(request.body, R"({"name": "dev", "from": "main", "at": 42})");
+  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  const nlohmann::ordered_json& body = std::get<nlohmann::ordered_json>(parsed);
   for (const auto& [field, value] : body.items()) {
     if (field != "name" && field != "from" && field != "at") {
       return RestError({400, "unknown field '" + field + "' (known: name, from, at)"});

@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "fcgi/json_body.h"
 #include "fcgi/key_rules.h"
 #include "fcgi/rest_args.h"
 #include "fcgi/rest_handlers.h"
@@ -124,11 +125,9 @@ std::optional<std::string> ValueFromJson(const nlohmann::ordered_json& v) {
 
 std::variant<TxnRequest, HttpError> ParseTxn(const std::string& text, const Service& service) {
   // Ordered: the first matching merge pattern wins, in the order sent.
-  nlohmann::ordered_json body =
-      nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    return HttpError{400, "the body must be a JSON object like {\"set\": {\"k\": \"v\"}}"};
-  }
+  auto parsed = ParseJsonObjectBody(text, R"({"set": {"k": "v"}})");
+  if (auto* error = std::get_if<HttpError>(&parsed)) return std::move(*error);
+  const nlohmann::ordered_json& body = std::get<nlohmann::ordered_json>(parsed);
   TxnRequest txn;
   txn.branch = service.config.default_branch;
   for (const auto& [field, value] : body.items()) {
@@ -189,7 +188,7 @@ std::variant<TxnRequest, HttpError> ParseTxn(const std::string& text, const Serv
                               " (limits.max_keys_per_transaction)"};
   }
   for (const auto& [key, value] : txn.writes) {
-    if (auto error = CheckKeyToWrite(key, service.config.limits)) return std::move(*error);
+    if (auto error = CheckKey(key, service.config.limits)) return std::move(*error);
     if (value && value->size() > service.config.limits.max_value_bytes) {
       return HttpError{413, "the value of '" + key + "' is over limits.max_value_bytes",
                        "value_too_large"};

@@ -27,12 +27,30 @@ struct ClassicQuery {
   std::vector<std::string> credentials;  // auth=... (for read_access: secret)
 };
 
-std::variant<ClassicQuery, HttpError> ParseQuery(std::string_view query_string) {
+// A read takes k (repeatable: the keys add up), format, auth (repeatable:
+// each one must hold) and _ (a cache buster); a post takes format and _, as
+// its secret comes in the form or the header. Anything else, and format
+// given twice, is a 400: a typo must not turn a read into the index page.
+std::variant<ClassicQuery, HttpError> ParseQuery(std::string_view query_string, bool post) {
   auto fields = ParseUrlEncoded(query_string);
   if (!fields.ok()) return HttpError{400, "query string: " + fields.status().message()};
   ClassicQuery query;
+  bool has_format = false;
   for (FormField& field : *fields) {
-    if (field.name == "k") {
+    if (field.name == "_") continue;
+    if (field.name == "format") {
+      if (has_format) return HttpError{400, "parameter 'format' is given twice"};
+      has_format = true;
+      if (field.value == "json") {
+        query.format = Format::kJson;
+      } else if (field.value == "text") {
+        query.format = Format::kText;
+      } else {
+        return HttpError{400, "format must be json or text, not '" + field.value + "'"};
+      }
+    } else if (post && field.name == "auth") {
+      return SecretInWriteUrl();
+    } else if (!post && field.name == "k") {
       query.has_k = true;
       size_t start = 0;
       for (;;) {
@@ -41,18 +59,12 @@ std::variant<ClassicQuery, HttpError> ParseQuery(std::string_view query_string) 
         if (comma == std::string::npos) break;
         start = comma + 1;
       }
-    } else if (field.name == "format") {
-      if (field.value == "json") {
-        query.format = Format::kJson;
-      } else if (field.value == "text") {
-        query.format = Format::kText;
-      } else {
-        return HttpError{400, "format must be json or text, not '" + field.value + "'"};
-      }
-    } else if (field.name == "auth") {
+    } else if (!post && field.name == "auth") {
       query.credentials.push_back(std::move(field.value));
+    } else {
+      return HttpError{400, "unknown parameter '" + field.name + "' (known here: " +
+                                (post ? "format, _" : "k, format, auth, _") + ")"};
     }
-    // Other parameters (cache busters such as _=123) are ignored.
   }
   return query;
 }
@@ -109,21 +121,21 @@ bool HasLiteralParameter(std::string_view query_string, std::string_view paramet
 }  // namespace
 
 Format RequestedFormat(const Request& request) {
-  // The system endpoints under /_ (but the web page's files) and the REST
+  // The system endpoints under /_ (the web page's files too) and the REST
   // face (every other path below /) speak JSON.
   const std::string_view path = request.path_info;
-  if (path.starts_with("/_") && !path.starts_with("/_static/")) {
+  if (path.starts_with("/_")) {
     return HasLiteralParameter(request.query_string, "format=text") ? Format::kText : Format::kJson;
   }
-  if (path.size() > 1 && !path.starts_with("/_static/")) return Format::kJson;
-  auto query = ParseQuery(request.query_string);
+  if (path.size() > 1) return Format::kJson;
+  auto query = ParseQuery(request.query_string, request.method == "POST");
   if (auto* parsed = std::get_if<ClassicQuery>(&query)) return parsed->format;
   // The query does not parse: look for the literal parameter.
   return HasLiteralParameter(request.query_string, "format=json") ? Format::kJson : Format::kText;
 }
 
 Response ClassicRead(const Request& request, Service& service) {
-  auto parsed = ParseQuery(request.query_string);
+  auto parsed = ParseQuery(request.query_string, /*post=*/false);
   if (auto* error = std::get_if<HttpError>(&parsed)) {
     return ErrorResponse(*error, RequestedFormat(request));
   }
@@ -165,7 +177,7 @@ Response ClassicRead(const Request& request, Service& service) {
 
 Response ClassicWrite(const Request& request, Service& service) {
   const Limits& limits = service.config.limits;
-  auto parsed = ParseQuery(request.query_string);
+  auto parsed = ParseQuery(request.query_string, /*post=*/true);
   if (auto* error = std::get_if<HttpError>(&parsed)) {
     return ErrorResponse(*error, RequestedFormat(request));
   }
@@ -206,7 +218,7 @@ Response ClassicWrite(const Request& request, Service& service) {
   }
   std::set<std::string_view> seen;
   for (const FormField& pair : pairs) {
-    if (auto error = CheckKeyToWrite(pair.name, limits)) return ErrorResponse(*error, format);
+    if (auto error = CheckKey(pair.name, limits)) return ErrorResponse(*error, format);
     if (!seen.insert(pair.name).second) {
       return ErrorResponse(
           {400, "key '" + pair.name + "' appears twice in one post; nothing was written"}, format);

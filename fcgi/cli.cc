@@ -23,7 +23,8 @@ std::string Usage() {
          "                     working directory)\n"
          "  --socket PATH      listen on a unix socket\n"
          "  --listen HOST:PORT listen on TCP, e.g. 127.0.0.1:9000\n"
-         "  --threads N        FastCGI worker threads (default 16)\n";
+         "  --threads N        FastCGI worker threads (default 16)\n"
+         "  --version          print the version and exit\n";
 }
 
 Result<CommandLine> ParseCommandLine(int argc, const char* const* argv, const char* env_config) {
@@ -33,6 +34,10 @@ Result<CommandLine> ParseCommandLine(int argc, const char* const* argv, const ch
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       cli.help = true;
+      return cli;
+    }
+    if (arg == "--version") {
+      cli.version = true;
       return cli;
     }
     // --name VALUE or --name=VALUE

@@ -1,6 +1,7 @@
 // The kvs-fcgi command line, parsed into typed options.
 //
 //   kvs-fcgi --config FILE [--socket PATH | --listen HOST:PORT] [--threads N]
+//   kvs-fcgi --help | --version
 //
 // Without --socket or --listen the program serves the FastCGI socket it
 // inherited as fd 0 (spawn-fcgi, mod_fcgid), or, when started as a CGI
@@ -18,7 +19,8 @@
 namespace kvs::fcgi {
 
 struct CommandLine {
-  bool help = false;  // --help: print Usage() and exit
+  bool help = false;     // --help: print Usage() and exit
+  bool version = false;  // --version: print the version and exit
   std::string config_path;
   std::optional<std::string> socket_path;     // --socket
   std::optional<std::string> listen_address;  // --listen

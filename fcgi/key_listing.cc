@@ -2,12 +2,14 @@
 #include "fcgi/key_listing.h"
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "fcgi/form.h"
 #include "fcgi/key_namespace.h"
+#include "fcgi/key_rules.h"
 #include "format/json_value.h"
 #include "format/time.h"
 
@@ -34,7 +36,16 @@ std::variant<KeyListQuery, HttpError> ParseKeyListQuery(std::string_view query_s
   auto fields = ParseUrlEncoded(query_string);
   if (!fields.ok()) return HttpError{400, "query string: " + fields.status().message()};
   KeyListQuery query;
+  std::set<std::string> seen;  // of the parameters that take one value
   for (FormField& field : *fields) {
+    if (field.name != "auth" && field.name != "_" && !seen.insert(field.name).second) {
+      return HttpError{400, "parameter '" + field.name + "' is given twice"};
+    }
+    const bool key_text = field.name == "prefix" || field.name == "gt" || field.name == "lt" ||
+                          field.name == "delimiter";
+    if (key_text) {
+      if (auto error = CheckKeyText(field.name, field.value)) return std::move(*error);
+    }
     if (field.name == "prefix") {
       query.prefix = std::move(field.value);
     } else if (field.name == "gt") {
@@ -61,9 +72,12 @@ std::variant<KeyListQuery, HttpError> ParseKeyListQuery(std::string_view query_s
       query.delimiter = std::move(field.value);
     } else if (field.name == "auth") {
       query.credentials.push_back(std::move(field.value));
-    } else if (field.name != "_" && field.name != "format") {
-      // "_" is the usual cache buster; format is accepted for symmetry with
-      // the classic face (the answer is always JSON).
+    } else if (field.name == "format") {
+      // Accepted for symmetry with the classic face: the answer is JSON.
+      if (field.value != "json") {
+        return HttpError{400, "format must be json, not '" + field.value + "'"};
+      }
+    } else if (field.name != "_") {  // "_" is the usual cache buster
       return HttpError{400, "unknown parameter '" + field.name +
                                 "' (known: prefix, gt, lt, limit, values, branch, delimiter)"};
     }

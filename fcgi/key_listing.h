@@ -24,7 +24,8 @@
 //    "now": the server's time, so a client can say "3 minutes ago" without
 //           trusting its own clock}
 // Deleted keys are left out. "value" and "truncated" appear only when values
-// was asked for. Unknown parameters and bad numbers are a 400 that names them.
+// was asked for. Unknown or repeated parameters, bad numbers, and prefix,
+// gt, lt or delimiter that are not UTF-8 (no key is) are a 400 naming them.
 #ifndef KVS_FCGI_KEY_LISTING_H_
 #define KVS_FCGI_KEY_LISTING_H_
 

@@ -4,23 +4,18 @@
 #include "format/key_rules.h"
 
 namespace kvs::fcgi {
-namespace {
 
-std::optional<HttpError> Check(std::string_view key, format::KeyUse use, const Limits& limits) {
-  auto broken = format::BrokenKeyRule(key, use, limits.max_key_bytes, "limits.max_key_bytes");
+std::optional<HttpError> CheckKey(std::string_view key, const Limits& limits) {
+  auto broken = format::BrokenKeyRule(key, limits.max_key_bytes, "limits.max_key_bytes");
   if (!broken) return std::nullopt;
   return HttpError{400, std::move(*broken),
                    key.size() > limits.max_key_bytes ? "key_too_long" : "bad_key"};
 }
 
-}  // namespace
-
-std::optional<HttpError> CheckKey(std::string_view key, const Limits& limits) {
-  return Check(key, format::KeyUse::kRead, limits);
-}
-
-std::optional<HttpError> CheckKeyToWrite(std::string_view key, const Limits& limits) {
-  return Check(key, format::KeyUse::kWrite, limits);
+std::optional<HttpError> CheckKeyText(std::string_view parameter, std::string_view text) {
+  auto broken = format::NonUtf8KeyText(parameter, text);
+  if (!broken) return std::nullopt;
+  return HttpError{400, std::move(*broken), "bad_key"};
 }
 
 }  // namespace kvs::fcgi

@@ -1,5 +1,6 @@
 // The key rules of format/key_rules.h as HTTP errors: a 400 with the rule
-// a key breaks, coded "key_too_long" or "bad_key" for JSON answers.
+// a key breaks, coded "key_too_long" or "bad_key" for JSON answers. Every
+// face checks every key a client names here, for reads and writes alike.
 #ifndef KVS_FCGI_KEY_RULES_H_
 #define KVS_FCGI_KEY_RULES_H_
 
@@ -11,11 +12,12 @@
 
 namespace kvs::fcgi {
 
-// The rules of a key to read; nullopt when it is fine.
+// The rules of a key; nullopt when it is fine.
 std::optional<HttpError> CheckKey(std::string_view key, const Limits& limits);
 
-// The rules of a key to write (also UTF-8).
-std::optional<HttpError> CheckKeyToWrite(std::string_view key, const Limits& limits);
+// A parameter that stands for keys or parts of them (a listing's prefix,
+// delimiter or bounds) must be UTF-8 like the keys; nullopt when it is.
+std::optional<HttpError> CheckKeyText(std::string_view parameter, std::string_view text);
 
 }  // namespace kvs::fcgi
 

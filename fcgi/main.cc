@@ -107,6 +107,10 @@ int Main(int argc, char** argv) {
     std::fputs(Usage().c_str(), stdout);
     return 0;
   }
+  if (cli->version) {
+    std::fputs("kvs-fcgi " KVS_VERSION "\n", stdout);
+    return 0;
+  }
 
   const bool own_socket = cli->socket_path || cli->listen_address;
   const bool cgi = !own_socket && FCGX_IsCGI();

@@ -127,15 +127,19 @@ bool IfNoneMatchHits(std::optional<std::string_view> header, std::string_view et
 Response ErrorResponse(const HttpError& error, Format format) {
   Response response;
   response.status = error.status;
+  response.log_message = error.log_message;
+  // Messages may quote input that is not UTF-8: its bytes are shown as
+  // \xNN, never sent raw or replaced.
+  std::string message = format::EscapeInvalidUtf8(error.message);
   if (format == Format::kJson) {
     nlohmann::ordered_json body = {
         {"status", "error"},
         {"error", error.code.empty() ? std::string(ErrorName(error.status)) : error.code},
-        {"message", error.message}};
-    response.body = format::DumpJson(body);  // messages may quote input that is not UTF-8
+        {"message", std::move(message)}};
+    response.body = format::DumpJson(body);
     response.headers.Set("Content-Type", "application/json");
   } else {
-    response.body = error.message + "\n";
+    response.body = message + "\n";
     response.headers.Set("Content-Type", "text/plain; charset=utf-8");
   }
   return response;

@@ -76,6 +76,9 @@ struct HttpError {
   // The "error" field of a JSON answer, for clients to branch on; empty
   // means the status's own name ("not_found" for 404, ...).
   std::string code;
+  // A line for the web server's error log (Response::log_message): what
+  // only the operator may see, such as a server path. Never sent.
+  std::string log_message;
 };
 
 // The comma-separated elements of a header value, without the blanks
@@ -95,7 +98,8 @@ enum class Format { kText, kJson };
 
 // A response carrying message, as text or as JSON {"status": "error",
 // "error": ..., "message": ...} where "error" is error.code or else a short
-// machine-readable name of the status.
+// machine-readable name of the status. Bytes of the message that are not
+// UTF-8 (quoted input) are written as \xNN.
 Response ErrorResponse(const HttpError& error, Format format);
 
 // 200 with the given content type and body.

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "fcgi/form.h"
+#include "fcgi/key_rules.h"
 #include "format/time.h"
 
 namespace kvs::fcgi {
@@ -102,6 +103,7 @@ std::variant<RestQuery, HttpError> ParseRestQuery(std::string_view query_string,
             "unknown_strategy"};
       }
     } else if (name == "prefix") {
+      if (auto error = CheckKeyText(name, value)) return std::move(*error);
       query.prefix = value;
     } else if (name == "fork") {
       if (auto error = CheckForkName(value)) return std::move(*error);
@@ -114,8 +116,10 @@ std::variant<RestQuery, HttpError> ParseRestQuery(std::string_view query_string,
       }
       query.limit = *limit;
     } else if (name == "after") {
+      if (auto error = CheckKeyText(name, value)) return std::move(*error);
       query.after = value;
     } else if (name == "delimiter") {
+      if (auto error = CheckKeyText(name, value)) return std::move(*error);
       query.delimiter = value;
     } else if (name == "branch") {
       if (auto error = CheckForkName(value)) return std::move(*error);

@@ -2,9 +2,11 @@
 // (/_branches, /_log, /_diff, /_reset, /_merge), parsed once into typed
 // values before a handler acts, and the checks of the names paths carry.
 //
-// Each route names the parameters it takes; any other is a 400, so a typo
-// never silently changes an answer. Every route also takes auth (the secret,
-// for reads under read_access: secret) and "_" (a cache buster, ignored).
+// Each route names the parameters it takes; any other, or one given twice,
+// is a 400, so a typo never silently changes an answer. Every route also
+// takes auth (the secret, for reads under read_access: secret) and "_" (a
+// cache buster, ignored). prefix, after and delimiter stand for keys and
+// must be UTF-8 like them (key_rules.h).
 // One exception keeps the original interface: revisions= that is missing or
 // not a number (nor "all") asks for no revisions instead of being an error.
 #ifndef KVS_FCGI_REST_ARGS_H_

@@ -65,12 +65,8 @@ std::string ForkOf(const RestPath& path, const Service& service) {
   return path.fork.value_or(service.config.default_branch);
 }
 
-std::optional<HttpError> CheckKeyAndFork(const RestPath& path, const Service& service,
-                                         bool writing) {
-  const Limits& limits = service.config.limits;
-  if (auto error = writing ? CheckKeyToWrite(path.key, limits) : CheckKey(path.key, limits)) {
-    return error;
-  }
+std::optional<HttpError> CheckKeyAndFork(const RestPath& path, const Service& service) {
+  if (auto error = CheckKey(path.key, service.config.limits)) return error;
   if (path.fork) return CheckForkName(*path.fork);
   return std::nullopt;
 }

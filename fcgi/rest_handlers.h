@@ -36,9 +36,8 @@ Response OkResponse(nlohmann::ordered_json fields = nlohmann::ordered_json::obje
 // The branch the path names (the configured default when none).
 std::string ForkOf(const RestPath& path, const Service& service);
 
-// The key's and the fork's rules (writing: the key must also be UTF-8).
-std::optional<HttpError> CheckKeyAndFork(const RestPath& path, const Service& service,
-                                         bool writing);
+// The key's and the fork's rules.
+std::optional<HttpError> CheckKeyAndFork(const RestPath& path, const Service& service);
 
 // The answer for a store error: a NotFound is "fork_not_found" when branch
 // does not exist and not_found_code otherwise.

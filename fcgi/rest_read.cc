@@ -100,7 +100,7 @@ std::variant<KeyState, Missing, Response> ParseAndReadKey(
   if (auto refused = AuthorizeRead(service, std::move(query->credentials), request)) {
     return RestError(*refused);
   }
-  if (auto error = CheckKeyAndFork(path, service, false)) return RestError(*error);
+  if (auto error = CheckKeyAndFork(path, service)) return RestError(*error);
   return ReadKey(service, path, query->at);
 }
 

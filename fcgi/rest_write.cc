@@ -74,7 +74,7 @@ std::optional<Response> RefuseWrite(const Request& request, Service& service, co
   if (auto refused = AuthorizeBodyWrite(service, !query.credentials.empty(), request)) {
     return RestError(*refused);
   }
-  if (auto error = CheckKeyAndFork(path, service, true)) return RestError(*error);
+  if (auto error = CheckKeyAndFork(path, service)) return RestError(*error);
   return std::nullopt;
 }
 

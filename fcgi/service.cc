@@ -39,13 +39,15 @@ std::optional<HttpError> AuthorizeRead(const Service& service, std::vector<std::
                                   "reading");
 }
 
+HttpError SecretInWriteUrl() {
+  return HttpError{400,
+                   "the secret cannot come in the URL of a write (URLs end up in access "
+                   "logs); send the header 'Authorization: Bearer SECRET'"};
+}
+
 std::optional<HttpError> AuthorizeBodyWrite(const Service& service, bool query_has_auth,
                                             const Request& request) {
-  if (query_has_auth) {
-    return HttpError{400,
-                     "the secret cannot come in the URL of a write (URLs end up in access "
-                     "logs); send the header 'Authorization: Bearer SECRET'"};
-  }
+  if (query_has_auth) return SecretInWriteUrl();
   std::vector<std::string> offered = OfferedCredentials({}, request.headers);
   if (service.secret.configured() && offered.empty()) {
     return HttpError{403,

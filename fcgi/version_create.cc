@@ -34,7 +34,7 @@ Response CreateVersion(const Request& request, Service& service) {
     return ErrorResponse({400, "name the key: POST /_create?key=KEY, with the value as the body"},
                          format);
   }
-  if (auto error = CheckKeyToWrite(*query.key, limits)) return ErrorResponse(*error, format);
+  if (auto error = CheckKey(*query.key, limits)) return ErrorResponse(*error, format);
   if (value.size() > limits.max_value_bytes) {
     return ErrorResponse(
         {413, "the value is " + std::to_string(value.size()) + " bytes; the limit is " +

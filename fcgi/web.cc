@@ -53,7 +53,8 @@ Response ServeIndexPage(const Request& request) {
 Response ServeStaticFile(const Request& request, std::string_view name) {
   const WebAsset* asset = FindWebAsset(name);
   if (asset == nullptr || name == "index.html") {
-    return ErrorResponse({404, "no such file: /_static/" + std::string(name)}, Format::kText);
+    // JSON, as every error under /_.
+    return ErrorResponse({404, "no such file: /_static/" + std::string(name)}, Format::kJson);
   }
   return AssetResponse(request, *asset);
 }

@@ -4,42 +4,68 @@
 #include <cstdint>
 
 namespace kvs::format {
+namespace {
 
-bool IsValidUtf8(std::string_view bytes) {
-  size_t i = 0;
-  while (i < bytes.size()) {
-    auto c = static_cast<uint8_t>(bytes[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    // Lead byte: sequence length and the allowed range of the second byte
-    // (narrowed to exclude overlongs, surrogates and > U+10FFFF).
-    size_t length;
-    uint8_t low = 0x80, high = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      length = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      length = 3;
-      if (c == 0xE0) low = 0xA0;
-      if (c == 0xED) high = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      length = 4;
-      if (c == 0xF0) low = 0x90;
-      if (c == 0xF4) high = 0x8F;
-    } else {
-      return false;
-    }
-    if (i + length > bytes.size()) return false;
-    auto second = static_cast<uint8_t>(bytes[i + 1]);
-    if (second < low || second > high) return false;
-    for (size_t k = 2; k < length; ++k) {
-      auto next = static_cast<uint8_t>(bytes[i + k]);
-      if (next < 0x80 || next > 0xBF) return false;
-    }
+// The length of the well-formed UTF-8 sequence at bytes[i], or 0 when none
+// starts there.
+size_t SequenceLength(std::string_view bytes, size_t i) {
+  auto c = static_cast<uint8_t>(bytes[i]);
+  if (c < 0x80) return 1;
+  // Lead byte: sequence length and the allowed range of the second byte
+  // (narrowed to exclude overlongs, surrogates and > U+10FFFF).
+  size_t length;
+  uint8_t low = 0x80, high = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    length = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    length = 3;
+    if (c == 0xE0) low = 0xA0;
+    if (c == 0xED) high = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    length = 4;
+    if (c == 0xF0) low = 0x90;
+    if (c == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + length > bytes.size()) return 0;
+  auto second = static_cast<uint8_t>(bytes[i + 1]);
+  if (second < low || second > high) return 0;
+  for (size_t k = 2; k < length; ++k) {
+    auto next = static_cast<uint8_t>(bytes[i + k]);
+    if (next < 0x80 || next > 0xBF) return 0;
+  }
+  return length;
+}
+
+}  // namespace
+
+std::optional<size_t> FirstInvalidUtf8(std::string_view bytes) {
+  for (size_t i = 0; i < bytes.size();) {
+    size_t length = SequenceLength(bytes, i);
+    if (length == 0) return i;
     i += length;
   }
-  return true;
+  return std::nullopt;
+}
+
+bool IsValidUtf8(std::string_view bytes) { return !FirstInvalidUtf8(bytes); }
+
+std::string EscapeInvalidUtf8(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size());
+  for (size_t i = 0; i < bytes.size();) {
+    size_t length = SequenceLength(bytes, i);
+    if (length > 0) {
+      out.append(bytes.substr(i, length));
+      i += length;
+    } else {
+      auto c = static_cast<uint8_t>(bytes[i++]);
+      out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
+  return out;
 }
 
 std::string Base64Encode(std::string_view bytes) {

@@ -19,6 +19,15 @@ namespace kvs::format {
 // nothing above U+10FFFF).
 bool IsValidUtf8(std::string_view bytes);
 
+// The offset of the first byte that starts no well-formed UTF-8 sequence;
+// nullopt when bytes is all UTF-8.
+std::optional<size_t> FirstInvalidUtf8(std::string_view bytes);
+
+// bytes with each byte that is not part of a well-formed UTF-8 sequence
+// written as \xNN (lowercase hex): how messages show input that is not
+// text, without dropping a byte or replacing it with U+FFFD.
+std::string EscapeInvalidUtf8(std::string_view bytes);
+
 // Standard base64 with '=' padding.
 std::string Base64Encode(std::string_view bytes);
 

@@ -5,7 +5,7 @@
 
 namespace kvs::format {
 
-std::optional<std::string> BrokenKeyRule(std::string_view key, KeyUse use, size_t max_key_bytes,
+std::optional<std::string> BrokenKeyRule(std::string_view key, size_t max_key_bytes,
                                          std::string_view limit_name) {
   if (key.empty()) return "empty key: a key needs at least one byte";
   if (key.size() > max_key_bytes) {
@@ -15,11 +15,18 @@ std::optional<std::string> BrokenKeyRule(std::string_view key, KeyUse use, size_
     return message;
   }
   if (key.find('\0') != std::string_view::npos) return "keys cannot contain a NUL byte";
-  if (use == KeyUse::kWrite && !IsValidUtf8(key)) return "keys must be UTF-8 text";
+  if (auto broken = NonUtf8KeyText("the key", key)) return broken;
   if (key.front() == '_') {
     return "keys beginning with '_' are reserved for the system: '" + std::string(key) + "'";
   }
   return std::nullopt;
+}
+
+std::optional<std::string> NonUtf8KeyText(std::string_view what, std::string_view text) {
+  auto offset = FirstInvalidUtf8(text);
+  if (!offset) return std::nullopt;
+  return "keys are UTF-8 text, and " + std::string(what) + " '" + EscapeInvalidUtf8(text) +
+         "' is not, from byte " + std::to_string(*offset);
 }
 
 }  // namespace kvs::format

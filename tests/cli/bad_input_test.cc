@@ -139,7 +139,8 @@ TEST_CASE("failures exit with 1, say what failed and change nothing") {
           {{"put", "", "v"}, "kvs: empty key: a key needs at least one byte"},
           {{"put", std::string(1025, 'k'), "v"},
            "kvs: a key of 1025 bytes is too long; the limit is 1024"},
-          {{"put", "\xff", "v"}, "kvs: keys must be UTF-8 text"},
+          {{"put", "\xff", "v"},
+           "kvs: keys are UTF-8 text, and the key '\\xff' is not, from byte 0"},
           {{"put", "k", "v", "--branch", "bad/name?"},
            "kvs: branch name 'bad/name?' may only hold letters, digits, '-', '_' and '.'"},
           {{"create", "k"},
@@ -218,6 +219,15 @@ TEST_CASE("the store directory comes from -d, else from KVS_DIR") {
       RunKvs({"get-key", "k", "--dir", tmp.Sub("env")}, "", {{"KVS_DIR", tmp.Sub("elsewhere")}});
   CHECK(flag.exit_code == 0);
   CHECK(flag.output == "from env");
+}
+
+TEST_CASE("kvs --version prints the version kvs-fcgi prints, defined once in the build") {
+  ProgramRun run = RunKvs({"--version"});
+  INFO(run.log);
+  CHECK(run.exit_code == 0);
+  CHECK(run.output == std::string("kvs ") + KVS_VERSION + "\n");
+  CHECK(run.log.empty());
+  CHECK(RunKvs({"--version=1"}).exit_code == 2);
 }
 
 TEST_CASE("help prints every command; --help after a command prints that one's") {

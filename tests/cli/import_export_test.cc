@@ -157,7 +157,8 @@ TEST_CASE("import refuses keys the store or the system rules refuse, naming wher
        "2:3: a key of 1025 bytes is too long; the limit is 1024"},
       {"ok: 1\n\"\": 2\n", "2:1: empty key: a key needs at least one byte"},
       {"ok: 1\n\"a\\0b\": 2\n", "2:1: keys cannot contain a NUL byte"},
-      {"ok: 1\n!!binary /w==: 2\n", "2:1: keys must be UTF-8 text"},
+      {"ok: 1\n!!binary /w==: 2\n",
+       "2:1: keys are UTF-8 text, and the key '\\xff' is not, from byte 0"},
   });
 }
 

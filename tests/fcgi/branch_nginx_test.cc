@@ -313,4 +313,41 @@ TEST_CASE("through nginx, bad transactions are refused and write nothing") {
   CHECK(MustGetJson(stack, "/bin")[0] == nlohmann::json({{"base64", "AP8="}}));
 }
 
+TEST_CASE(
+    "through nginx, a JSON body naming a member twice or not parsing is refused, saying where") {
+  ServerStack stack;
+  Ok(PostJson(stack, "/_txn", {{"set", {{"k", "v"}}}}));
+  const std::string head = HeadCommit(stack);
+  auto client = stack.Client();
+  struct Case {
+    std::string path;
+    std::string body;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"/_txn", R"({"set": {"a": "1"}, "set": {"b": "2"}})",
+       "the JSON body names the member \"set\" twice in the top-level object"},
+      {"/_txn", R"({"set": {"a": "1", "a": "2"}})", "\"a\" twice in the object at /set"},
+      {"/_txn", R"({"set": {"a": "1"}, "delete": ["b"], "delete": ["c"]})", "\"delete\" twice"},
+      {"/_txn", R"({"set": {"a": "1",}})",
+       "at byte 18, syntax error while parsing object key - unexpected '}'; expected string "
+       "literal"},
+      {"/_branches", R"({"name": "x", "name": "y"})", "\"name\" twice in the top-level object"},
+      {"/_branches", R"({"name": dev})", "at byte 9, syntax error"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.path << " " << c.body);
+    httplib::Response res =
+        Answer(client->Post(c.path.c_str(), kBearer, c.body, "application/json"), stack);
+    CHECK(res.status == 400);
+    CHECK(res.get_header_value("Content-Type") == "application/json");
+    CHECK_THAT(nlohmann::json::parse(res.body)["message"].get<std::string>(),
+               Catch::Contains(c.message));
+  }
+  CHECK(HeadCommit(stack) == head);
+  CHECK(ValueOf(stack, "a") == "<none>");
+  CHECK(ValueOf(stack, "b") == "<none>");
+  CHECK(MustGetJson(stack, "/_branches")["branches"].size() == 1);
+}
+
 }  // namespace kvs::fcgi::test

@@ -233,6 +233,10 @@ TEST_CASE("without a configured secret every write is refused, saying how to set
     Response response = Route(PostForm("auth=yourauthorizationhere&k=v"), fixture.service());
     CHECK(response.status == 403);
     CHECK_THAT(response.body, Catch::Contains("placeholder"));
+    CHECK_THAT(response.body, Catch::Contains("auth_file"));
+    // The client learns no path of the server's; its log does.
+    CHECK(response.body.find(fixture.dir()) == std::string::npos);
+    CHECK_THAT(response.log_message, Catch::Contains(fixture.dir() + "/auth.txt"));
   }
 }
 
@@ -352,10 +356,43 @@ TEST_CASE("errors come as JSON when format=json") {
 
 TEST_CASE("GET / without k is the index page") {
   ServiceFixture fixture;
-  Response response = Route(GetRequest(""), fixture.service());
-  CHECK(response.status == 200);
-  CHECK(Header(response, "Content-Type") == "text/html; charset=utf-8");
-  CHECK_THAT(response.body, Catch::StartsWith("<!doctype html>"));
+  for (const char* query : {"", "&", "_=1700000000", "format=json"}) {
+    Response response = Route(GetRequest(query), fixture.service());
+    INFO(query);
+    CHECK(response.status == 200);
+    CHECK(Header(response, "Content-Type") == "text/html; charset=utf-8");
+    CHECK_THAT(response.body, Catch::StartsWith("<!doctype html>"));
+  }
+}
+
+TEST_CASE("an unknown or repeated query parameter is a 400 naming the known ones") {
+  ServiceFixture fixture;
+  Service& service = fixture.service();
+  MustPost(service, AuthField() + "&greeting=hello");
+  struct Case {
+    Request request;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {GetRequest("key=greeting"), "unknown parameter 'key' (known here: k, format, auth, _)"},
+      {GetRequest("hello"), "unknown parameter 'hello' (known here: k, format, auth, _)"},
+      {GetRequest("k=greeting&fromat=json"), "unknown parameter 'fromat'"},
+      {GetRequest("k=greeting&format=json&format=text"), "parameter 'format' is given twice"},
+      {PostForm(AuthField() + "&ok=1", "k=greeting"),
+       "unknown parameter 'k' (known here: format, _)"},
+      {PostForm(AuthField() + "&ok=1", "format=json&format=json"), "'format' is given twice"},
+      {PostForm("ok=1", AuthField()), "the secret cannot come in the URL of a write"},
+  };
+  for (Case& c : cases) {
+    Response response = Route(c.request, service);
+    INFO(c.request.method << " ?" << c.request.query_string);
+    CHECK(response.status == 400);
+    CHECK_THAT(response.body, Catch::Contains(c.message));
+  }
+  CHECK(Value(service, "ok") == "<missing>");
+  // Several k add up, and several auth must all hold: both are documented.
+  CHECK(Route(GetRequest("k=nothing&k=greeting"), service).body == "hello");
+  CHECK(Route(GetRequest("k=greeting&_=1&_=2"), service).status == 200);
 }
 
 TEST_CASE("unknown paths are 404 and other methods 405 with Allow") {

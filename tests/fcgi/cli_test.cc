@@ -49,9 +49,14 @@ TEST_CASE("bad command lines say what is wrong") {
              Catch::Contains("not both"));
 }
 
-TEST_CASE("--help asks for the usage") {
+TEST_CASE("--help asks for the usage, --version for the version, without a config") {
   CHECK(Parse({"--help"})->help);
   CHECK_THAT(Usage(), Catch::StartsWith("usage: kvs-fcgi --config FILE"));
+  CHECK_THAT(Usage(), Catch::Contains("--version"));
+  auto version = Parse({"--version"});
+  REQUIRE(version.ok());
+  CHECK(version->version);
+  CHECK_FALSE(Parse({"--config", "x"})->version);
 }
 
 }  // namespace kvs::fcgi

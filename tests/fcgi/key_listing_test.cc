@@ -185,7 +185,11 @@ TEST_CASE("bad listing parameters are a 400 that names them") {
         Case{"limit=1001", "limit must be"}, Case{"limit=ten", "not 'ten'"},
         Case{"limit=-1", "limit must be"}, Case{"values=x", "values must be"},
         Case{"values=1000000", "values must be"}, Case{"limt=5", "unknown parameter 'limt'"},
-        Case{"prefix=%zz", "query string"}}) {
+        Case{"prefix=%zz", "query string"},
+        Case{"prefix=a&prefix=b", "parameter 'prefix' is given twice"},
+        Case{"limit=5&limit=6", "parameter 'limit' is given twice"},
+        Case{"format=json&format=json", "parameter 'format' is given twice"},
+        Case{"format=xml", "format must be json, not 'xml'"}}) {
     Response response = Route(KeysRequest(c.query), service);
     INFO(c.query << " -> " << response.body);
     CHECK(response.status == 400);

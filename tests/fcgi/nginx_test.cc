@@ -154,6 +154,24 @@ TEST_CASE("through nginx, a server without a secret refuses writes and says why"
   CHECK_THAT(parsed["message"].get<std::string>(), Catch::Contains("auth_file"));
 }
 
+TEST_CASE("through nginx, the placeholder secret's refusal names no server path; the log does") {
+  StackOptions options;
+  options.secret = "yourauthorizationhere";
+  ServerStack stack(options);
+  for (const char* path : {"/", "/?format=json", "/k", "/_txn", "/_create?key=k"}) {
+    auto res = std::string(path) == "/k"
+                   ? stack.Client()->Put(path, BearerHeaders(), "v", kForm)
+                   : stack.Client()->Post(path, BearerHeaders(), "k=v", kForm);
+    REQUIRE_ANSWERED(res, stack);
+    INFO(path << " -> " << res->body);
+    CHECK(res->status == 403);
+    CHECK_THAT(res->body, Catch::Contains("placeholder of auth_sample.txt"));
+    CHECK(res->body.find(stack.dir()) == std::string::npos);
+    CHECK(res->body.find("auth.txt") == std::string::npos);
+  }
+  CHECK_THAT(stack.Logs(), Catch::Contains(stack.dir() + "/auth.txt"));
+}
+
 TEST_CASE("through nginx, bad input is a 4xx with a message and writes nothing") {
   ServerStack stack;
   auto client = stack.Client();
@@ -197,10 +215,88 @@ TEST_CASE("through nginx, bad input is a 4xx with a message and writes nothing")
   CHECK(GetStatus(stack, "/?k=_reserved") == 400);
 }
 
+TEST_CASE(
+    "through nginx, a query parameter the classic face does not know is a 400, not the page") {
+  ServerStack stack;
+  MustPost(stack, AuthField() + "&greeting=hello");
+  auto client = stack.Client();
+  const std::pair<const char*, const char*> cases[] = {
+      {"/?key=greeting", "unknown parameter 'key' (known here: k, format, auth, _)\n"},
+      {"/?hello", "unknown parameter 'hello' (known here: k, format, auth, _)\n"},
+      {"/?k=greeting&format=json&format=text", "parameter 'format' is given twice"},
+  };
+  for (const auto& [path, message] : cases) {
+    auto res = client->Get(path);
+    REQUIRE_ANSWERED(res, stack);
+    INFO(path << " -> " << res->body);
+    CHECK(res->status == 400);
+    CHECK_THAT(res->body, Catch::Contains(message));
+  }
+  CHECK(GetStatus(stack, "/") == 200);
+  CHECK(GetStatus(stack, "/?k=greeting") == 200);
+}
+
+TEST_CASE("through nginx, a key that is not UTF-8 is a 400 on every face, shown escaped") {
+  ServerStack stack;
+  MustPost(stack, AuthField() + "&ok=1");
+  const uint64_t revision = ServedStoreRevision(stack);
+  auto client = stack.Client();
+  const httplib::Headers bearer = BearerHeaders();
+  struct Case {
+    std::string method;
+    std::string path;
+    std::string body;
+  };
+  const std::vector<Case> cases = {
+      {"GET", "/?k=%FF", ""},
+      {"GET", "/?k=ok,a%FFb", ""},
+      {"GET", "/?k=%C3&format=json", ""},
+      {"POST", "/", AuthField() + "&ok=2&%FF=v"},
+      {"GET", "/%FF", ""},
+      {"GET", "/%FF/info", ""},
+      {"PUT", "/%FF", "v"},
+      {"DELETE", "/%FF", ""},
+      {"GET", "/_heads/%FF", ""},
+      {"GET", "/_heads?key=%FF", ""},
+      {"GET", "/_tails/%FF", ""},
+      {"POST", "/_create?key=%FF", "v"},
+      {"GET", "/_keys?prefix=%FF", ""},
+      {"GET", "/_keys?gt=%FF", ""},
+      {"GET", "/keys?prefix=%FF", ""},
+      {"GET", "/keys?after=%FF", ""},
+      {"GET", "/_versions/%FF", ""},
+      {"POST", "/_txn", "{\"set\": {\"\xff\": \"v\"}}"},
+  };
+  for (const Case& c : cases) {
+    const char* type = c.method == "POST" && c.path == "/" ? kForm : "text/plain";
+    auto res = c.method == "POST"     ? client->Post(c.path.c_str(), bearer, c.body, type)
+               : c.method == "PUT"    ? client->Put(c.path.c_str(), bearer, c.body, type)
+               : c.method == "DELETE" ? client->Delete(c.path.c_str(), bearer)
+                                      : client->Get(c.path.c_str());
+    REQUIRE_ANSWERED(res, stack);
+    INFO(c.method << " " << c.path << " -> " << res->body);
+    CHECK(res->status == 400);
+    // The bytes are named, escaped: never sent raw, never replaced by U+FFFD.
+    CHECK_THAT(res->body, Catch::Contains("\\xff") || Catch::Contains("\\xc3"));
+    CHECK(res->body.find("\xef\xbf\xbd") == std::string::npos);
+    CHECK(res->body.find('\xff') == std::string::npos);
+  }
+  CHECK(ServedStoreRevision(stack) == revision);
+}
+
 TEST_CASE("through nginx, unknown paths are 404 and other methods 405") {
   ServerStack stack;
   auto client = stack.Client();
   CHECK(GetStatus(stack, "/no/such/route") == 404);
+  // Under /_ every error is JSON, the index page's files included.
+  for (const char* path : {"/_static/", "/_static/nope.js", "/_static", "/_nope"}) {
+    auto res = client->Get(path);
+    REQUIRE_ANSWERED(res, stack);
+    INFO(path << " -> " << res->body);
+    CHECK(res->status == 404);
+    CHECK(res->get_header_value("Content-Type") == "application/json");
+    CHECK(nlohmann::json::parse(res->body)["error"] == "not_found");
+  }
   auto put = client->Put("/", "x", "text/plain");
   REQUIRE_ANSWERED(put, stack);
   CHECK(put->status == 405);
@@ -215,18 +311,68 @@ TEST_CASE("through nginx, unknown paths are 404 and other methods 405") {
 TEST_CASE("through nginx, an HTTP/1.0 request without a Host header works") {
   ServerStack stack;
   MustPost(stack, AuthField() + "&old=timer");
-  std::string answer = stack.RawExchange("GET /?k=old HTTP/1.0\r\n\r\n");
+  std::string answer = RawExchange(stack.port(), "GET /?k=old HTTP/1.0\r\n\r\n");
   INFO(answer);
   CHECK_THAT(answer, Catch::StartsWith("HTTP/1.1 200 OK\r\n"));
   CHECK_THAT(answer, Catch::EndsWith("\r\n\r\ntimer"));
 
   std::string body = AuthField() + "&new=value";
-  std::string post = stack.RawExchange(
+  std::string post = RawExchange(
+      stack.port(),
       "POST / HTTP/1.0\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n" + body);
+          std::to_string(body.size()) + "\r\n\r\n" + body);
   INFO(post);
   CHECK_THAT(post, Catch::StartsWith("HTTP/1.1 200 OK\r\n"));
   CHECK(GetStatus(stack, "/?k=new") == 200);
+}
+
+TEST_CASE("requests nginx refuses itself are answered with one line of text, not its HTML page") {
+  StackOptions options;
+  options.mount = "/kvs";
+  ServerStack stack(options);
+  struct Case {
+    std::string request;
+    std::string status_line;
+    std::string message;
+  };
+  const std::string end = "Host: x\r\nConnection: close\r\n\r\n";
+  const std::vector<Case> cases = {
+      {"GET /kvs/%zz HTTP/1.1\r\n" + end, "400 Bad Request",
+       "bad request: nginx could not read it"},
+      {"\x01\x02 hello\r\n\r\n", "400 Bad Request", "bad request: nginx could not read it"},
+      {"POST /kvs/ HTTP/1.1\r\nContent-Length: abc\r\n" + end, "400 Bad Request",
+       "bad request: nginx could not read it"},
+      {"GET /kvs/ HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n" + end, "400 Bad Request",
+       "a header is larger than nginx accepts"},
+      {"GET /kvs/" + std::string(20000, 'a') + " HTTP/1.1\r\n" + end, "414 Request-URI Too Large",
+       "URI too long"},
+      {"POST /kvs/ HTTP/1.1\r\nContent-Length: 2000000\r\n" + end, "413 Request Entity Too Large",
+       "the body is larger than nginx accepts"},
+      {"TRACE /kvs/ HTTP/1.1\r\n" + end, "405 Not Allowed", "method not allowed"},
+      {"POST /kvs/ HTTP/1.1\r\nTransfer-Encoding: gzip\r\n" + end, "501 Not Implemented",
+       "Transfer-Encoding: chunked"},
+      {"GET /kvs/ HTTP/2.0\r\n" + end, "505 HTTP Version Not Supported",
+       "HTTP version not supported"},
+      {"GET /elsewhere HTTP/1.1\r\n" + end, "404 Not Found", "kvs answers below /kvs/"},
+  };
+  for (const Case& c : cases) {
+    std::string answer = RawExchange(stack.port(), c.request);
+    INFO(c.request.substr(0, 80) << "\n -> " << answer);
+    CHECK_THAT(answer, Catch::StartsWith("HTTP/1.1 " + c.status_line + "\r\n"));
+    CHECK_THAT(answer, Catch::Contains("\r\nContent-Type: text/plain\r\n"));
+    const size_t head_end = answer.find("\r\n\r\n");
+    REQUIRE(head_end != std::string::npos);
+    const std::string body = answer.substr(head_end + 4);
+    CHECK_THAT(body, Catch::Contains(c.message));
+    CHECK_THAT(body, Catch::EndsWith("\n"));
+    CHECK(body.find('\n') == body.size() - 1);  // one line
+  }
+  // kvs's own refusals still pass through as kvs wrote them.
+  auto own = stack.Client()->Get("/kvs/?k=%zz&format=json");
+  REQUIRE_ANSWERED(own, stack);
+  CHECK(own->status == 400);
+  CHECK(own->get_header_value("Content-Type") == "application/json");
+  CHECK(GetStatus(stack, "/kvs/no/such/route/at/all") == 404);
 }
 
 TEST_CASE("the secret file, the config and the data directory are never served") {

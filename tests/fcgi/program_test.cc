@@ -45,6 +45,15 @@ struct CgiSite {
 
 }  // namespace
 
+TEST_CASE("kvs-fcgi --version prints the version the build defines, and nothing else") {
+  CHECK_THAT(KVS_VERSION, Catch::Matches("[0-9]+\\.[0-9]+\\.[0-9]+"));
+  ProgramRun run = RunProgram({KVS_FCGI_BINARY, "--version"}, "");
+  INFO(run.log);
+  CHECK(run.exit_code == 0);
+  CHECK(run.output == std::string("kvs-fcgi ") + KVS_VERSION + "\n");
+  CHECK(run.log.empty());
+}
+
 TEST_CASE("as a CGI program, kvs-fcgi answers the request in its environment") {
   CgiSite site;
   CgiRun posted = site.Post(AuthField() + "&greeting=hi+there&n=1");

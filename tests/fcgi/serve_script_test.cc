@@ -254,13 +254,14 @@ class ServeRun {
 
 // Requires that the script, which has exited, left nothing running or
 // listening: no process of its group, no answer on port, no kvs-fcgi
-// socket, no nginx pid file.
+// socket, no nginx pid file, no lock file.
 void RequireNothingLeft(const ServeRun& serve, const std::string& data_dir, int port) {
   INFO(serve.Transcript());
   CHECK(GroupMembers(serve.pid()).empty());
   CHECK_FALSE(PortAnswers(port));
   CHECK_FALSE(std::filesystem::exists(data_dir + "/run/kvs.sock"));
   CHECK_FALSE(std::filesystem::exists(data_dir + "/run/nginx.pid"));
+  CHECK_FALSE(std::filesystem::exists(data_dir + "/run/serve.lock"));
 }
 
 // Sends signal to the script alone (not its group: forwarding the stop is
@@ -334,6 +335,8 @@ TEST_CASE("scripts/serve starts a server that its printed curl commands write an
       INFO(second.Transcript());
       CHECK_THAT(second.Stderr(), Catch::Contains("already being served"));
       CHECK_FALSE(PortAnswers(other_port));
+      // The refused run leaves the running one's lock alone.
+      CHECK(std::filesystem::exists(data + "/run/serve.lock"));
     }
     CHECK(MustRun(commands[1]).output == "world");
 

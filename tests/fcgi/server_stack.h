@@ -52,6 +52,10 @@ int FreePort();
 // exactly as given (tests send bytes a browser would escape), and timeouts
 // long enough for a sanitizer build, short enough that a hang fails.
 std::unique_ptr<httplib::Client> LoopbackClient(int port);
+// Sends bytes on a fresh TCP connection to 127.0.0.1:port and returns
+// everything the server answers until it closes the connection: for
+// requests no HTTP client library would send.
+std::string RawExchange(int port, const std::string& bytes);
 
 class ServerStack {
  public:
@@ -66,9 +70,6 @@ class ServerStack {
   const std::string& dir() const { return dir_.path(); }
   // A client for nginx that sends paths exactly as given (no re-encoding).
   std::unique_ptr<httplib::Client> Client() const;
-  // Sends bytes on a fresh TCP connection to nginx and returns everything
-  // it answers until it closes the connection.
-  std::string RawExchange(const std::string& bytes) const;
   // kvs-fcgi's and nginx's logs, for failure messages.
   std::string Logs() const;
 

@@ -1,5 +1,6 @@
 // The embedded index page and its files, on abstract requests.
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "fcgi/router.h"
 #include "fcgi/web_assets.h"
@@ -55,16 +56,22 @@ TEST_CASE("every web/ file is served under _static with its type and revalidates
         "text/css; charset=utf-8");
 }
 
-TEST_CASE("unknown static files are 404 and writes to them 405") {
+TEST_CASE("unknown static files are 404 and writes to them 405, in JSON as under every /_ path") {
   ServiceFixture fixture;
   Service& service = fixture.service();
   for (std::string name : {"nope.js", "", "../auth.txt", "index.html"}) {
-    INFO(name);
-    CHECK(Route(StaticRequest(name), service).status == 404);
+    Response missing = Route(StaticRequest(name), service);
+    INFO(name << " -> " << missing.body);
+    CHECK(missing.status == 404);
+    CHECK(Header(missing, "Content-Type") == "application/json");
+    CHECK(nlohmann::json::parse(missing.body)["error"] == "not_found");
   }
   Request post = StaticRequest("kvs.js");
   post.method = "POST";
-  CHECK(Route(post, service).status == 405);
+  Response refused = Route(post, service);
+  CHECK(refused.status == 405);
+  CHECK(Header(refused, "Content-Type") == "application/json");
+  CHECK(nlohmann::json::parse(refused.body)["error"] == "method_not_allowed");
 }
 
 }  // namespace kvs::fcgi::test

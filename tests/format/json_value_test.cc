@@ -20,6 +20,19 @@ TEST_CASE("UTF-8 validation accepts text and rejects malformed sequences") {
   CHECK_FALSE(IsValidUtf8("ok\xe2\x82"));
 }
 
+TEST_CASE("the first byte that is not UTF-8 is found, and such bytes are shown escaped") {
+  CHECK(FirstInvalidUtf8("h\xc3\xa9llo") == std::nullopt);
+  CHECK(FirstInvalidUtf8("\xff") == 0);
+  CHECK(FirstInvalidUtf8("ok\xe2\x82") == 2);
+  CHECK(FirstInvalidUtf8("ab\xed\xa0\x80") == 2);
+  CHECK(EscapeInvalidUtf8("h\xc3\xa9llo") == "h\xc3\xa9llo");
+  CHECK(EscapeInvalidUtf8("a\xff"
+                          "b") == "a\\xffb");
+  CHECK(EscapeInvalidUtf8("\xc3\xa9\xc3") == "\xc3\xa9\\xc3");
+  CHECK(EscapeInvalidUtf8("\xe2\x82x\x80") == "\\xe2\\x82x\\x80");
+  CHECK(EscapeInvalidUtf8("\x80\xc0\xf5") == "\\x80\\xc0\\xf5");
+}
+
 TEST_CASE("base64 is RFC 4648 with padding") {
   CHECK(Base64Encode("") == "");
   CHECK(Base64Encode("f") == "Zg==");
