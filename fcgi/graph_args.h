@@ -55,7 +55,7 @@ std::variant<GraphQuery, HttpError> ParseGraphQuery(std::string_view query_strin
 std::optional<std::string> PathArgument(std::string_view path_info, std::string_view endpoint);
 
 // The key of /_heads/KEY or /_tails/KEY: from the path, or from key= for
-// keys a path cannot carry (nginx merges "//" and hides "/."); naming it both
+// keys a path cannot carry (nginx hides "/."); naming it both
 // ways or neither is a 400. Also checks the key's rules (key_rules.h).
 std::variant<std::string, HttpError> KeyArgument(std::optional<std::string> from_path,
                                                  std::optional<std::string> from_query,

@@ -141,8 +141,9 @@ TEST_CASE("through nginx, a key in the path is decoded once, slashes and all") {
       {"q?uestion#hash", {"/_heads/q%3Fuestion%23hash"}},
       {"\xc3\xa9t\xc3\xa9", {"/_heads/%C3%A9t%C3%A9"}},
       {"a/b/", {"/_heads/a/b/"}},
-      // nginx merges "//" in paths and denies "/.": such keys go as key=.
-      {"x//y", {"/_heads?key=x%2F%2Fy"}},
+      // nginx (with merge_slashes off) passes "//" on as it came; it denies
+      // "/.", so such keys go as key=.
+      {"x//y", {"/_heads/x//y", "/_heads/x%2F%2Fy", "/_heads?key=x%2F%2Fy"}},
       {".hidden", {"/_heads?key=.hidden", "/_tails?key=.hidden"}},
   };
   for (const Case& c : cases) {
@@ -155,8 +156,6 @@ TEST_CASE("through nginx, a key in the path is decoded once, slashes and all") {
             std::vector<std::string>{id});
     }
   }
-  httplib::Response merged = Answer(stack.Client()->Get("/_heads/x//y"), stack);
-  CHECK(nlohmann::json::parse(merged.body)["key"] == "x/y");
   httplib::Response hidden = Answer(stack.Client()->Get("/_heads/.hidden"), stack);
   CHECK(hidden.status == 403);  // nginx's rule for dot files
 }
