@@ -22,7 +22,9 @@ namespace {
 // What the query string of a classic request says, parsed once.
 struct ClassicQuery {
   bool has_k = false;
-  std::vector<std::string> keys;  // every k, split at ','
+  // Every k, split at the commas sent as they are (an encoded one, %2C,
+  // belongs to its key).
+  std::vector<std::string> keys;
   Format format = Format::kText;
   std::vector<std::string> credentials;  // auth=... (for read_access: secret)
 };
@@ -32,35 +34,41 @@ struct ClassicQuery {
 // its secret comes in the form or the header. Anything else, and format
 // given twice, is a 400: a typo must not turn a read into the index page.
 std::variant<ClassicQuery, HttpError> ParseQuery(std::string_view query_string, bool post) {
-  auto fields = ParseUrlEncoded(query_string);
+  auto fields = SplitUrlEncoded(query_string);
   if (!fields.ok()) return HttpError{400, "query string: " + fields.status().message()};
   ClassicQuery query;
   bool has_format = false;
-  for (FormField& field : *fields) {
+  for (const EncodedField& field : *fields) {
     if (field.name == "_") continue;
-    if (field.name == "format") {
+    std::string_view raw = field.raw_value;
+    // Each key of k alone, between the commas as sent; any other value whole.
+    const bool list = !post && field.name == "k";
+    std::vector<std::string> values;
+    for (;;) {
+      size_t comma = list ? raw.find(',') : std::string_view::npos;
+      auto value = PercentDecode(raw.substr(0, comma), true);
+      if (!value.ok()) return HttpError{400, "query string: " + value.status().message()};
+      values.push_back(std::move(value).value());
+      if (comma == std::string_view::npos) break;
+      raw.remove_prefix(comma + 1);
+    }
+    if (list) {
+      query.has_k = true;
+      query.keys.insert(query.keys.end(), values.begin(), values.end());
+    } else if (field.name == "format") {
       if (has_format) return HttpError{400, "parameter 'format' is given twice"};
       has_format = true;
-      if (field.value == "json") {
+      if (values[0] == "json") {
         query.format = Format::kJson;
-      } else if (field.value == "text") {
+      } else if (values[0] == "text") {
         query.format = Format::kText;
       } else {
-        return HttpError{400, "format must be json or text, not '" + field.value + "'"};
+        return HttpError{400, "format must be json or text, not '" + values[0] + "'"};
       }
     } else if (post && field.name == "auth") {
       return SecretInWriteUrl();
-    } else if (!post && field.name == "k") {
-      query.has_k = true;
-      size_t start = 0;
-      for (;;) {
-        size_t comma = field.value.find(',', start);
-        query.keys.push_back(field.value.substr(start, comma - start));
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-      }
     } else if (!post && field.name == "auth") {
-      query.credentials.push_back(std::move(field.value));
+      query.credentials.push_back(std::move(values[0]));
     } else {
       return HttpError{400, "unknown parameter '" + field.name + "' (known here: " +
                                 (post ? "format, _" : "k, format, auth, _") + ")"};
@@ -144,6 +152,13 @@ Response ClassicRead(const Request& request, Service& service) {
 
   if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
     return ErrorResponse(*refused, query.format);
+  }
+  const size_t most = service.config.limits.max_keys_per_transaction;
+  if (query.keys.size() > most) {
+    return ErrorResponse(
+        {400, "k names " + std::to_string(query.keys.size()) + " keys; the limit is " +
+                  std::to_string(most) + " (limits.max_keys_per_transaction)"},
+        query.format);
   }
   for (const std::string& key : query.keys) {
     if (auto error = CheckKey(key, service.config.limits)) {

@@ -78,20 +78,27 @@ std::string PercentEncode(std::string_view bytes) {
   return out;
 }
 
-Result<FormFields> ParseUrlEncoded(std::string_view text) {
-  FormFields fields;
+Result<std::vector<EncodedField>> SplitUrlEncoded(std::string_view text) {
+  std::vector<EncodedField> fields;
   while (!text.empty()) {
     size_t amp = text.find('&');
     std::string_view segment = text.substr(0, amp);
     text = amp == std::string_view::npos ? std::string_view() : text.substr(amp + 1);
     if (segment.empty()) continue;
     size_t eq = segment.find('=');
-    std::string_view raw_name = segment.substr(0, eq);
-    std::string_view raw_value =
-        eq == std::string_view::npos ? std::string_view() : segment.substr(eq + 1);
-    KVS_ASSIGN_OR_RETURN(std::string name, PercentDecode(raw_name, true));
-    KVS_ASSIGN_OR_RETURN(std::string value, PercentDecode(raw_value, true));
-    fields.push_back({std::move(name), std::move(value)});
+    KVS_ASSIGN_OR_RETURN(std::string name, PercentDecode(segment.substr(0, eq), true));
+    fields.push_back({std::move(name),
+                      eq == std::string_view::npos ? std::string_view() : segment.substr(eq + 1)});
+  }
+  return fields;
+}
+
+Result<FormFields> ParseUrlEncoded(std::string_view text) {
+  KVS_ASSIGN_OR_RETURN(std::vector<EncodedField> encoded, SplitUrlEncoded(text));
+  FormFields fields;
+  for (EncodedField& field : encoded) {
+    KVS_ASSIGN_OR_RETURN(std::string value, PercentDecode(field.raw_value, true));
+    fields.push_back({std::move(field.name), std::move(value)});
   }
   return fields;
 }

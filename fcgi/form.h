@@ -42,6 +42,16 @@ std::string PercentEncode(std::string_view bytes);
 // '=' is a name with an empty value. Duplicate names are kept.
 Result<FormFields> ParseUrlEncoded(std::string_view text);
 
+// The same split, with each value left as sent (a view into text), for a
+// value whose own syntax needs the encoding: in the classic face's
+// k=a,b%2Cc the literal commas separate keys and the encoded one is part of
+// the key "b,c". The names are decoded.
+struct EncodedField {
+  std::string name;
+  std::string_view raw_value;
+};
+Result<std::vector<EncodedField>> SplitUrlEncoded(std::string_view text);
+
 // A field's value read as a count: decimal digits only (no sign, no space),
 // within size_t. nullopt for anything else, including the empty string.
 std::optional<size_t> ParseCount(std::string_view text);

@@ -111,6 +111,31 @@ TEST_CASE("a list of keys reads the most recently updated one") {
   CHECK(none.body == "none of the keys 'x', 'y' exists\n");
 }
 
+TEST_CASE("a comma sent encoded is part of a key; one sent as it is separates keys") {
+  ServiceFixture fixture;
+  Service& service = fixture.service();
+  MustPost(service, AuthField() + "&x%2Chello=the+key+with+a+comma");
+  MustPost(service, AuthField() + "&hello=newer");
+  Response one = Route(GetRequest("k=x%2Chello"), service);
+  CHECK(one.body == "the key with a comma");
+  CHECK(Header(one, "X-Kvs-Key") == "x%2Chello");
+  CHECK(Route(GetRequest("k=x,hello"), service).body == "newer");
+  CHECK(Route(GetRequest("k=x%2Chello,nope"), service).body == "the key with a comma");
+}
+
+TEST_CASE("k naming more keys than max_keys_per_transaction is a 400") {
+  ServiceFixture fixture;
+  Service& service = fixture.service();
+  MustPost(service, AuthField() + "&a=1");
+  const size_t most = service.config.limits.max_keys_per_transaction;
+  std::string keys = "a";
+  for (size_t i = 1; i < most; ++i) keys += ",a";
+  CHECK(Route(GetRequest("k=" + keys), service).status == 200);
+  Response refused = Route(GetRequest("k=" + keys + ",a"), service);
+  CHECK(refused.status == 400);
+  CHECK_THAT(refused.body, Catch::Contains("max_keys_per_transaction"));
+}
+
 TEST_CASE("X-Kvs-Key percent-encodes the key so any key fits in a header") {
   ServiceFixture fixture;
   Service& service = fixture.service();
