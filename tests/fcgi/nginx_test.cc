@@ -373,6 +373,14 @@ TEST_CASE("requests nginx refuses itself are answered with one line of text, not
   CHECK(own->status == 400);
   CHECK(own->get_header_value("Content-Type") == "application/json");
   CHECK(GetStatus(stack, "/kvs/no/such/route/at/all") == 404);
+
+  // With kvs-fcgi gone, nginx's 502 is one line too.
+  stack.KillKvs();
+  std::string answer = RawExchange(stack.port(), "GET /kvs/?k=a HTTP/1.1\r\n" + end);
+  INFO(answer);
+  CHECK_THAT(answer, Catch::StartsWith("HTTP/1.1 502 Bad Gateway\r\n"));
+  CHECK_THAT(answer, Catch::EndsWith("kvs-fcgi is not answering (it is not running, or its socket "
+                                     "is full); nginx's error log says more\n"));
 }
 
 TEST_CASE("the secret file, the config and the data directory are never served") {

@@ -111,6 +111,12 @@ ServerStack::~ServerStack() {
   }
 }
 
+void ServerStack::KillKvs() {
+  kill(kvs_->pid(), SIGKILL);
+  kvs_->Stop();
+  kvs_.reset();
+}
+
 void ServerStack::StartKvs() {
   std::string config = dir() + "/kvs.yaml";
   std::string text = "data_dir: kvs-data\nsync: none\n";

@@ -67,6 +67,9 @@ class ServerStack {
   int port() const { return port_; }
   // The kvs-fcgi process (with spawn-fcgi, the same process after its exec).
   pid_t kvs_pid() const { return kvs_->pid(); }
+  // Kills kvs-fcgi with SIGKILL, as a crash would, and waits for it; nginx
+  // stays up.
+  void KillKvs();
   const std::string& dir() const { return dir_.path(); }
   // A client for nginx that sends paths exactly as given (no re-encoding).
   std::unique_ptr<httplib::Client> Client() const;
