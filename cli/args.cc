@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "format/time.h"
+#include "format/read_point.h"
 
 namespace kvs::cli {
 namespace {
@@ -254,20 +254,6 @@ std::optional<std::string> Hex(std::string_view text) {
   return lower;
 }
 
-// --at: a revision number (from 1), an RFC 3339 time, or a commit id.
-std::optional<ReadPoint> ParseReadPoint(std::string_view text) {
-  uint64_t revision = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), revision);
-  if (ec == std::errc() && end == text.data() + text.size() && revision > 0) {
-    return ReadPoint::AtRevision(revision);
-  }
-  if (auto time = format::ParseRfc3339(text)) return ReadPoint::AtTime(*time);
-  if (text.size() == 64) {
-    if (auto commit = Hash::FromHex(text); commit.ok()) return ReadPoint::AtCommit(*commit);
-  }
-  return std::nullopt;
-}
-
 // Parses one command line. Holds the state of the scan so that each step
 // can end it with a UsageError.
 class Parser {
@@ -410,7 +396,7 @@ class Parser {
         invocation_.from = *value;
         break;
       case kAt: {
-        auto at = ParseReadPoint(*value);
+        auto at = format::ParseReadPoint(*value);
         if (!at) {
           return Error(
               "--at takes a revision number (from 1), a time like "

@@ -59,10 +59,12 @@ std::optional<HttpError> Secret::Authorize(const std::vector<std::string>& offer
     }
     return refusal;
   }
+  const bool reading = action == "reading";
   if (offered.empty()) {
-    return HttpError{403, std::string(action) +
-                              " needs the secret: send the form field auth=SECRET or the header "
-                              "'Authorization: Bearer SECRET'"};
+    return HttpError{403,
+                     std::string(action) + " needs the secret: send " +
+                         (reading ? "auth=SECRET in the query" : "the form field auth=SECRET") +
+                         " or the header 'Authorization: Bearer SECRET'"};
   }
   // Check every credential, without stopping early, so the time taken does
   // not say which one was wrong.
@@ -70,7 +72,8 @@ std::optional<HttpError> Secret::Authorize(const std::vector<std::string>& offer
   for (const std::string& credential : offered) {
     all_match &= ConstantTimeEquals(secret_, credential);
   }
-  if (!all_match) return HttpError{403, "wrong secret; nothing was changed"};
+  if (!all_match)
+    return HttpError{403, reading ? "wrong secret" : "wrong secret; nothing was changed"};
   return std::nullopt;
 }
 

@@ -50,7 +50,13 @@ Response CreateBranchFromBody(const Request& request, Service& service) {
     if (field != "name" && field != "from" && field != "at") {
       return RestError({400, "unknown field '" + field + "' (known: name, from, at)"});
     }
-    if (!value.is_string() && !(field == "at" && value.is_number_unsigned())) {
+    if (field == "at" && !value.is_string() && !value.is_number_unsigned()) {
+      return RestError({400,
+                        "field 'at' must be a revision number (from 1), or a string: a time or "
+                        "a commit id",
+                        "bad_at"});
+    }
+    if (field != "at" && !value.is_string()) {
       return RestError({400, "field '" + field + "' must be a string"});
     }
   }

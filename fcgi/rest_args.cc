@@ -5,21 +5,16 @@
 
 #include "fcgi/form.h"
 #include "fcgi/key_rules.h"
-#include "format/time.h"
+#include "format/read_point.h"
 
 namespace kvs::fcgi {
 namespace {
 
+// "(known: a, b)", or what a route without parameters of its own says.
 std::string KnownNames(const std::vector<std::string_view>& names) {
   std::string known;
   for (std::string_view name : names) known += std::string(known.empty() ? "" : ", ") += name;
-  return known.empty() ? "none" : known;
-}
-
-bool IsHex(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-  });
+  return known.empty() ? "(this route takes none)" : "(known: " + known + ")";
 }
 
 // true/1 or false/0.
@@ -32,13 +27,9 @@ std::variant<bool, HttpError> ParseFlag(const std::string& name, const std::stri
 }  // namespace
 
 std::variant<ReadPoint, HttpError> ParseReadPoint(std::string_view text) {
-  if (auto revision = ParseCount(text)) {
-    if (*revision == 0) return HttpError{400, "at=0 names no revision; they start at 1", "bad_at"};
-    return ReadPoint::AtRevision(*revision);
-  }
-  if (auto time = format::ParseRfc3339(text)) return ReadPoint::AtTime(*time);
-  if (text.size() == 64 && IsHex(text)) {
-    if (auto commit = Hash::FromHex(text); commit.ok()) return ReadPoint::AtCommit(*commit);
+  if (auto point = format::ParseReadPoint(text)) return *point;
+  if (text.find_first_not_of('0') == std::string_view::npos && !text.empty()) {
+    return HttpError{400, "at=0 names no revision; they start at 1", "bad_at"};
   }
   return HttpError{400,
                    "at must be a revision number, a time like 2026-11-20T10:00:00Z or a commit "
@@ -73,8 +64,7 @@ std::variant<RestQuery, HttpError> ParseRestQuery(std::string_view query_string,
     }
     if (name == "_") continue;
     if (std::find(names.begin(), names.end(), name) == names.end()) {
-      return HttpError{
-          400, "unknown parameter '" + name + "' here (known: " + KnownNames(names) + ", auth)"};
+      return HttpError{400, "unknown parameter '" + name + "' here " + KnownNames(names)};
     }
     if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
       return HttpError{400, "parameter '" + name + "' is given twice"};
