@@ -281,8 +281,9 @@ size_t FastCgiConnection::ReadBody(char* buffer, size_t size) {
     }
     // Other records of the request (FCGI_DATA, a repeated param) are ignored.
   }
-  size_t n = std::min(size, pending_stdin_.size());
-  std::memcpy(buffer, pending_stdin_.data(), n);
+  // copy, not memcpy: with no stdin read yet, pending_stdin_'s data() is
+  // null, which memcpy may not be given even for no bytes.
+  size_t n = pending_stdin_.copy(buffer, size);
   pending_stdin_.remove_prefix(n);
   return n;
 }

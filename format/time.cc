@@ -2,6 +2,7 @@
 #include "format/time.h"
 
 #include <ctime>
+#include <limits>
 
 namespace kvs::format {
 namespace {
@@ -183,7 +184,12 @@ std::optional<int64_t> ParseRfc3339(std::string_view text) {
   std::time_t seconds = timegm(&tm);
   // timegm normalizes Feb 30 into March: such a date does not exist.
   if (tm.tm_mday != day || tm.tm_mon != month - 1) return std::nullopt;
-  return (static_cast<int64_t>(seconds) - offset_minutes * 60) * kNanosPerSecond + fraction_ns;
+  // ns since 1970 in 64 bits reach from the year 1677 to 2262; a time
+  // outside has no value to return.
+  constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / kNanosPerSecond - 1;
+  int64_t since_1970 = static_cast<int64_t>(seconds) - offset_minutes * 60;
+  if (since_1970 < -kMaxSeconds || since_1970 > kMaxSeconds) return std::nullopt;
+  return since_1970 * kNanosPerSecond + fraction_ns;
 }
 
 }  // namespace kvs::format

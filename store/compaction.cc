@@ -330,7 +330,15 @@ class Compactor {
     if (memo != new_roots_.end()) return memo->second;
     OrderedTreeBuild tree(out_.get());
     KVS_RETURN_IF_ERROR(ForEachKeptEntry(root, [&](std::string_view tree_key, KeyEntry& e) {
-      for (HeadRef& h : e.heads) h.offset = kept_.at(h.offset);
+      for (HeadRef& h : e.heads) {
+        // Every head was copied, unless the version index lacks it.
+        auto kept = kept_.find(h.offset);
+        if (kept == kept_.end() || kept->second == 0) {
+          return Status::Corruption("a head at offset " + std::to_string(h.offset) +
+                                    " is missing from the version index");
+        }
+        h.offset = kept->second;
+      }
       return tree.Put(tree_key, EncodeKeyEntry(e));
     }));
     KVS_ASSIGN_OR_RETURN(uint64_t new_root, tree.Finish());

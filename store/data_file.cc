@@ -108,7 +108,7 @@ Result<std::unique_ptr<DataFile>> DataFile::Open(Env* env, const std::string& pa
     return Status::Corruption(path + ": belongs to another store or generation");
   }
   KVS_ASSIGN_OR_RETURN(uint64_t size, file->Size());
-  std::unique_ptr<DataFile> df(new DataFile(env, path, std::move(file), generation, salt));
+  std::unique_ptr<DataFile> df(new DataFile(path, std::move(file), generation, salt));
   std::lock_guard<std::mutex> lock(df->mu_);
   KVS_RETURN_IF_ERROR(df->FindNewestFromEnd(size));
   df->tail_bytes_at_open_ = size - df->head_.end;

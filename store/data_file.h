@@ -116,13 +116,8 @@ class DataFile {
   Status RollBack();
 
  private:
-  DataFile(Env* env, std::string path, std::unique_ptr<File> file, uint64_t generation,
-           const Salt& salt)
-      : env_(env),
-        path_(std::move(path)),
-        file_(std::move(file)),
-        generation_(generation),
-        salt_(salt) {}
+  DataFile(std::string path, std::unique_ptr<File> file, uint64_t generation, const Salt& salt)
+      : path_(std::move(path)), file_(std::move(file)), generation_(generation), salt_(salt) {}
   // Verifies the block whose trailer is at trailer_offset (its header,
   // salted check, and the crc of its group up to the trailer); fills *point
   // and *kind.
@@ -136,7 +131,6 @@ class DataFile {
   Status RefreshLocked(uint64_t size);
   Status EnsureMapped(uint64_t end);  // requires mu_
 
-  Env* env_;
   std::string path_;
   std::unique_ptr<File> file_;
   uint64_t generation_;

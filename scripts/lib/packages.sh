@@ -28,3 +28,8 @@ ensure_packages() {
 # shellcheck disable=SC2034 # used by the scripts that source this file
 KVS_BUILD_PACKAGES=(build-essential cmake ninja-build pkgconf libboost-dev catch2 libssl-dev
   libsqlite3-dev libyaml-cpp-dev nlohmann-json3-dev libfcgi-dev libcpp-httplib-dev)
+
+# What scripts/fuzz needs besides: clang, and its runtime libraries (libFuzzer
+# and the sanitizers), which the clang package only recommends.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+KVS_FUZZ_PACKAGES=(clang libclang-rt-dev)

@@ -369,6 +369,22 @@ TEST_CASE("a record that breaks the protocol ends the connection") {
   CHECK_FALSE(connection.keep_open());
 }
 
+TEST_CASE("a body cut off by the end of the connection reads as empty") {
+  // Found by fuzz_fastcgi (fuzz/corpus/fastcgi/regress-stdin-cut-off): with
+  // no stdin read yet, ReadBody gave memcpy the null data() of an empty
+  // view, which UndefinedBehaviorSanitizer reports (build-asan/).
+  WebServerEnd server;
+  server.Send(Begin(1, false) + RecordBytes(kParams, 1, Pair("CONTENT_LENGTH", "5")) +
+              RecordBytes(kParams, 1, "") + RecordBytes(kStdin, 1, "hello").substr(0, 10));
+  server.CloseOurs();
+  FastCgiConnection connection;
+  connection.Reset(server.app_fd());
+  REQUIRE(connection.NextRequest());
+  char buffer[8];
+  CHECK(connection.ReadBody(buffer, sizeof buffer) == 0);
+  CHECK_FALSE(connection.keep_open());
+}
+
 TEST_CASE("FCGI_WEB_SERVER_ADDRS limits TCP connections to the addresses it lists") {
   WebServerEnd tcp(WebServerEnd::Kind::kTcp);  // the peer is 127.0.0.1
   CHECK(WebServerAllowed(tcp.app_fd(), nullptr));

@@ -57,4 +57,12 @@ TEST_CASE("RFC 3339 times parse with fractions and offsets, and nothing else doe
   }
 }
 
+TEST_CASE("RFC 3339 times beyond what 64 bits of ns hold are refused, not wrapped") {
+  // Found by fuzz_url (fuzz/corpus/url/regress-at-in-the-year-1013).
+  CHECK_FALSE(ParseRfc3339("1013-01-01T00:00:03.5+01:00").has_value());
+  CHECK_FALSE(ParseRfc3339("9999-12-31T23:59:59Z").has_value());
+  CHECK(ParseRfc3339("1678-01-01T00:00:00Z") == -9'214'560'000'000'000'000);
+  CHECK(ParseRfc3339("2262-01-01T00:00:00Z") == 9'214'646'400'000'000'000);
+}
+
 }  // namespace kvs::format

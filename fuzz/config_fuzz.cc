@@ -1,0 +1,21 @@
+// Fuzz target: the YAML config file (fcgi/config.h). Whatever the text,
+// ParseConfig returns a Config or an error naming the place: yaml-cpp's
+// exceptions must all be caught, and a config it accepts must convert to
+// the store's options and compaction options.
+//
+// Input: the file's text. The seeds in fuzz/corpus/config/ are configs as
+// the README shows them.
+#include <cstdint>
+#include <string_view>
+
+#include "fcgi/config.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  auto config = kvs::fcgi::ParseConfig(std::string_view(reinterpret_cast<const char*>(data), size),
+                                       "/fuzz/kvs.yaml");
+  if (config.ok()) {
+    (void)config->StoreOptions();
+    (void)config->retention.ToCompactOptions();
+  }
+  return 0;
+}

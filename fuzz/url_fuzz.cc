@@ -1,0 +1,60 @@
+// Fuzz target: the parsers of a request's URL: the REST face's paths
+// (fcgi/rest_path.h), its query parameters and read points
+// (fcgi/rest_args.h), the version-graph endpoints' parameters and path
+// arguments (fcgi/graph_args.h), and the format a query asks for
+// (fcgi/classic.h). The parsers of /_keys' and the classic face's queries
+// are reached through the handlers, by fuzz_route.
+//
+// Input: REQUEST_URI (path and query, still percent-encoded), a newline,
+// then PATH_INFO as the web server decoded it. The seeds in
+// fuzz/corpus/url/ are URLs of every face.
+#include <cstdint>
+#include <string_view>
+
+#include "fcgi/classic.h"
+#include "fcgi/graph_args.h"
+#include "fcgi/rest_args.h"
+#include "fcgi/rest_path.h"
+#include "fuzz/first_line.h"
+
+namespace kvs::fcgi {
+namespace {
+
+void FuzzUrl(std::string_view input) {
+  auto [request_uri, path_info] = fuzz::SplitFirstLine(input);
+  Request request;
+  request.method = "GET";
+  request.request_uri = request_uri;
+  request.path_info = path_info;
+  size_t question = request_uri.find('?');
+  if (question != std::string_view::npos) {
+    request.query_string = request_uri.substr(question + 1);
+  }
+
+  (void)ParseRestPath(request);
+  (void)RequestedFormat(request);
+  (void)CheckForkName(request.path_info);
+  (void)ParseReadPoint(request.query_string);
+  (void)ParseRestQuery(request.query_string,
+                       {"revisions", "patch", "at", "strategy", "prefix", "fork", "limit", "after",
+                        "branch", "from", "to", "into", "before", "dry_run", "delimiter"});
+  (void)ParseGraphQuery(request.query_string,
+                        {.names = {"key", "branch", "id", "prev", "gt", "lt", "limit"},
+                         .max_limit = 1000,
+                         .text = true});
+
+  constexpr std::string_view kEndpoint = "/_heads";
+  std::optional<std::string> argument;
+  if (request.path_info == kEndpoint || request.path_info.starts_with("/_heads/")) {
+    argument = PathArgument(request.path_info, kEndpoint);
+  }
+  (void)KeyArgument(argument, request.query_string, kEndpoint, Limits());
+}
+
+}  // namespace
+}  // namespace kvs::fcgi
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  kvs::fcgi::FuzzUrl(std::string_view(reinterpret_cast<const char*>(data), size));
+  return 0;
+}
