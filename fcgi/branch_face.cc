@@ -115,37 +115,28 @@ std::variant<std::pair<std::string, ReadPoint>, Response> ResolveBranchState(
   return std::pair(std::string(text), ReadPoint::Latest());
 }
 
-Response BranchesEndpoint(const Request& request, Service& service) {
-  constexpr std::string_view kPath = "/_branches";
-  const std::string_view rest = std::string_view(request.path_info).substr(kPath.size());
-  const bool reading = request.method == "GET" || request.method == "HEAD";
+Response ListBranches(const Request& request, Service& service) {
   auto parsed = ParseRestQuery(request.query_string, {});
   if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
-  RestQuery& query = std::get<RestQuery>(parsed);
-
-  if (rest.empty() && reading) {
-    if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
-      return RestError(*refused);
-    }
-    auto branches = service.store->ListBranches();
-    if (!branches.ok()) return StoreErrorResponse(branches.status(), Format::kJson);
-    nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (const BranchInfo& b : *branches) list.push_back(BranchJson(b));
-    return JsonResponse({{"branches", std::move(list)}});
-  }
-  const bool creating = rest.empty() && request.method == "POST";
-  const bool deleting = rest.size() > 1 && request.method == "DELETE";
-  if (!creating && !deleting) {
-    Response response = RestError(
-        {405, "use GET or POST /_branches, or DELETE /_branches/NAME; not " + request.method});
-    response.headers.Set("Allow", rest.empty() ? "GET, HEAD, POST" : "DELETE");
-    return response;
-  }
-  if (auto refused = AuthorizeBodyWrite(service, !query.credentials.empty(), request)) {
+  if (auto refused =
+          AuthorizeRead(service, std::move(std::get<RestQuery>(parsed).credentials), request)) {
     return RestError(*refused);
   }
-  if (creating) return CreateBranchFromBody(request, service);
-  const std::string name(rest.substr(1));
+  auto branches = service.store->ListBranches();
+  if (!branches.ok()) return StoreErrorResponse(branches.status(), Format::kJson);
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const BranchInfo& b : *branches) list.push_back(BranchJson(b));
+  return JsonResponse({{"branches", std::move(list)}});
+}
+
+Response CreateBranch(const Request& request, Service& service) {
+  if (auto refused = RefuseBareWrite(request, service)) return std::move(*refused);
+  return CreateBranchFromBody(request, service);
+}
+
+Response DeleteBranch(const Request& request, Service& service) {
+  if (auto refused = RefuseBareWrite(request, service)) return std::move(*refused);
+  const std::string name = request.path_info.substr(std::string_view("/_branches/").size());
   if (auto error = CheckForkName(name)) return RestError(*error);
   if (name == service.config.default_branch) {
     return RestError({400, "'" + name + "' is the default branch; it cannot be deleted"});

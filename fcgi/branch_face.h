@@ -24,8 +24,9 @@
 
 namespace kvs::fcgi {
 
-// /_branches and /_branches/NAME, every method.
-Response BranchesEndpoint(const Request& request, Service& service);
+Response ListBranches(const Request& request, Service& service);  // GET /_branches
+Response CreateBranch(const Request& request, Service& service);  // POST /_branches
+Response DeleteBranch(const Request& request, Service& service);  // DELETE /_branches/NAME
 Response GetLog(const Request& request, Service& service);
 Response GetDiff(const Request& request, Service& service);
 Response ResetBranchEndpoint(const Request& request, Service& service);

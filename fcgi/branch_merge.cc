@@ -200,12 +200,7 @@ std::variant<TxnRequest, HttpError> ParseTxn(const std::string& text, const Serv
 }  // namespace
 
 Response CommitTransaction(const Request& request, Service& service) {
-  auto parsed_query = ParseRestQuery(request.query_string, {});
-  if (auto* error = std::get_if<HttpError>(&parsed_query)) return RestError(*error);
-  if (auto refused = AuthorizeBodyWrite(
-          service, !std::get<RestQuery>(parsed_query).credentials.empty(), request)) {
-    return RestError(*refused);
-  }
+  if (auto refused = RefuseBareWrite(request, service)) return std::move(*refused);
   auto parsed = ParseTxn(request.body, service);
   if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
   const TxnRequest& txn = std::get<TxnRequest>(parsed);

@@ -23,12 +23,7 @@ nlohmann::ordered_json CompactStatsJson(const CompactStats& stats) {
 }
 
 Response CompactEndpoint(const Request& request, Service& service) {
-  auto parsed = ParseRestQuery(request.query_string, {});
-  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
-  const RestQuery& query = std::get<RestQuery>(parsed);
-  if (auto refused = AuthorizeBodyWrite(service, !query.credentials.empty(), request)) {
-    return RestError(*refused);
-  }
+  if (auto refused = RefuseBareWrite(request, service)) return std::move(*refused);
   auto stats = service.store->Compact(service.config.retention.ToCompactOptions());
   if (!stats.ok()) return StoreErrorResponse(stats.status(), Format::kJson);
   return OkResponse(CompactStatsJson(*stats));

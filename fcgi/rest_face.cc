@@ -1,7 +1,4 @@
-// Routing of the REST face by path shape and method, and the helpers its
-// handlers share.
-#include "fcgi/rest_face.h"
-
+// What the REST face's handlers share (fcgi/rest_handlers.h).
 #include <variant>
 
 #include "fcgi/key_rules.h"
@@ -10,44 +7,6 @@
 #include "format/json_value.h"
 
 namespace kvs::fcgi {
-namespace {
-
-Response MethodNotAllowed(const Request& request, std::string allowed) {
-  Response response =
-      RestError({405, "method " + request.method + " is not allowed here; use " + allowed});
-  response.headers.Set("Allow", std::move(allowed));
-  return response;
-}
-
-}  // namespace
-
-Response RouteRest(const Request& request, Service& service) {
-  auto parsed = ParseRestPath(request);
-  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
-  const RestPath& path = std::get<RestPath>(parsed);
-  const std::string& method = request.method;
-  const bool reading = method == "GET" || method == "HEAD";
-  switch (path.action) {
-    case RestPath::Action::kKey:
-      if (reading) return GetRestKey(request, service, path);
-      if (method == "PUT") return PutRestKey(request, service, path);
-      if (method == "DELETE") return DeleteRestKey(request, service, path);
-      return MethodNotAllowed(request, "GET, HEAD, PUT, DELETE");
-    case RestPath::Action::kInfo:
-      if (reading) return GetRestKeyInfo(request, service, path);
-      return MethodNotAllowed(request, "GET, HEAD");
-    case RestPath::Action::kListKeys:
-      if (reading) return ListRestKeys(request, service);
-      return MethodNotAllowed(request, "GET, HEAD");
-    case RestPath::Action::kFork:
-      if (method == "POST") return ForkRestKey(request, service, path);
-      return MethodNotAllowed(request, "POST");
-    case RestPath::Action::kMerge:
-      if (method == "POST") return MergeRestKey(request, service, path);
-      return MethodNotAllowed(request, "POST");
-  }
-  return RestError({404, "no such path: " + request.path_info});
-}
 
 Response RestError(const HttpError& error) { return ErrorResponse(error, Format::kJson); }
 
@@ -68,6 +27,16 @@ std::string ForkOf(const RestPath& path, const Service& service) {
 std::optional<HttpError> CheckKeyAndFork(const RestPath& path, const Service& service) {
   if (auto error = CheckKey(path.key, service.config.limits)) return error;
   if (path.fork) return CheckForkName(*path.fork);
+  return std::nullopt;
+}
+
+std::optional<Response> RefuseBareWrite(const Request& request, Service& service) {
+  auto parsed = ParseRestQuery(request.query_string, {});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  if (auto refused =
+          AuthorizeBodyWrite(service, !std::get<RestQuery>(parsed).credentials.empty(), request)) {
+    return RestError(*refused);
+  }
   return std::nullopt;
 }
 

@@ -1,6 +1,27 @@
-// The REST face's handlers (fcgi/rest_read.cc, fcgi/rest_write.cc) and what
-// they share; fcgi/rest_face.cc routes to them. Each handler gets the parsed
-// path and parses its own query.
+// The REST face: the interface of a time-traveling key/value store, for
+// scripts and apps. Keys are URL-encoded path segments; a fork is a branch
+// of the store (the default branch when the path names none).
+//
+//   GET    /KEY[/FORK]            [value, revisions] ([] when missing or deleted)
+//          ?revisions=N|all       the N most recent earlier revisions, newest first,
+//                                 as reverse patches ([["eq"|"del"|"ins", text], ...])
+//          &patch=true            ... or as the earlier values themselves
+//          &at=REV|TIME|COMMIT    the key as it was then
+//   GET    /KEY[/FORK]/info       metadata: revision_count, heads, created, ...
+//   PUT    /KEY[/FORK]            body = value; If-Match makes it a compare-and-set
+//   DELETE /KEY[/FORK]            a tombstone; the history stays readable with at=
+//   POST   /KEY/FORK/fork/TARGET  copies the key with its history into TARGET
+//   POST   /KEY/FORK/merge/TARGET the target takes the source's value, or with
+//                                 ?strategy=F the three-way merge F gives
+//   GET    /keys?prefix=&fork=&limit=&after=   keys, paged
+//
+// Values are JSON strings when valid UTF-8, else {"base64": "..."}. Every
+// error is {"status": "error", "error": CODE, "message": ...}. Writes need
+// "Authorization: Bearer SECRET".
+//
+// The handlers are in fcgi/rest_read.cc and fcgi/rest_write.cc, what they
+// share in fcgi/rest_face.cc; the router (fcgi/router.h) calls them with
+// the path it parsed. Each handler parses its own query.
 #ifndef KVS_FCGI_REST_HANDLERS_H_
 #define KVS_FCGI_REST_HANDLERS_H_
 
@@ -38,6 +59,10 @@ std::string ForkOf(const RestPath& path, const Service& service);
 
 // The key's and the fork's rules.
 std::optional<HttpError> CheckKeyAndFork(const RestPath& path, const Service& service);
+
+// For a write that takes no query parameters: a 400 for any (the secret in
+// the URL too), a 403 without the secret; nullopt when it may go on.
+std::optional<Response> RefuseBareWrite(const Request& request, Service& service);
 
 // The answer for a store error: a NotFound is "fork_not_found" when branch
 // does not exist and not_found_code otherwise.

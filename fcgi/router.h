@@ -2,13 +2,17 @@
 // works wherever it is mounted (the web server strips the mount prefix into
 // SCRIPT_NAME and leaves the route in PATH_INFO).
 //
-// The routes: the classic face at "/" (classic.h), the index page's files
-// at /_static/ (web.h), and the system endpoints: /_keys (key_listing.h),
-// POST /_create (version_create.h) and the version graph's reads
-// (history_face.h). Unknown paths are 404; a known path with another method
-// is 405 with an Allow header.
+// The route table in router.cc is the one list of routes: the router
+// dispatches by it, the route-table test walks it, and the HTTP reference in
+// the README must name each of its patterns (a test checks). A path that
+// matches no route is a 404; a route asked with a method it does not take
+// is a 405 with an Allow header.
 #ifndef KVS_FCGI_ROUTER_H_
 #define KVS_FCGI_ROUTER_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "fcgi/request.h"
 #include "fcgi/service.h"
@@ -16,6 +20,17 @@
 namespace kvs::fcgi {
 
 Response Route(const Request& request, Service& service);
+
+// A route as the docs name it: "/_heads/KEY", "/KEY[/FORK]/info". Upper-case
+// words stand for a path segment a client fills in.
+struct RouteSpec {
+  std::string_view pattern;
+  // The methods it takes, as an Allow header lists them ("GET, HEAD, POST").
+  std::string methods;
+};
+
+// Every route, in the order the router tries them.
+std::vector<RouteSpec> RouteTable();
 
 }  // namespace kvs::fcgi
 
