@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "fcgi/form.h"
 #include "fcgi/web_assets.h"
 
 namespace kvs::fcgi {
@@ -51,6 +52,17 @@ Response ServeIndexPage(const Request& request) {
 }
 
 Response ServeStaticFile(const Request& request, std::string_view name) {
+  // Only the usual cache buster, as every other route refuses what it does
+  // not take.
+  auto fields = ParseUrlEncoded(request.query_string);
+  if (!fields.ok())
+    return ErrorResponse({400, "query string: " + fields.status().message()}, Format::kJson);
+  for (const FormField& field : *fields) {
+    if (field.name != "_") {
+      return ErrorResponse(
+          {400, "unknown parameter '" + field.name + "' (a file takes none but _)"}, Format::kJson);
+    }
+  }
   const WebAsset* asset = FindWebAsset(name);
   if (asset == nullptr || name == "index.html") {
     // JSON, as every error under /_.

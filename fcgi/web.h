@@ -23,7 +23,8 @@ namespace kvs::fcgi {
 // GET or HEAD of the index page.
 Response ServeIndexPage(const Request& request);
 
-// GET or HEAD of /_static/<name>; a JSON 404 for a name that is not in web/.
+// GET or HEAD of /_static/<name>; a JSON 404 for a name that is not in web/,
+// a JSON 400 for a query parameter other than "_".
 Response ServeStaticFile(const Request& request, std::string_view name);
 
 }  // namespace kvs::fcgi
