@@ -16,6 +16,7 @@
 
 #include "tests/cli/kvs_runner.h"
 #include "tests/fcgi/service_fixture.h"
+#include "tests/store/test_util.h"
 
 namespace kvs::cli::test {
 namespace {
@@ -180,18 +181,13 @@ TEST_CASE("a busy server and kvs commands in other processes lose nothing, many 
     nlohmann::json entry = nlohmann::json::parse(line);
     exported[entry["key"]] = entry["value"];
   }
-  Options open;
-  open.create_if_missing = false;
-  auto here = Store::Open(store, open);
-  REQUIRE(here.ok());
+  auto here = kvs::test::OpenStore(store);
   for (const auto& [key, value] : want) {
     INFO(key);
     CHECK(exported[key] == value);
-    auto state = (*here)->Get("main", key);
-    REQUIRE(state.ok());
-    CHECK(state->winner.value == value);
+    CHECK(kvs::test::ValueOf(here.get(), key) == value);
   }
-  CHECK((*here)->Check()->ok());
+  CHECK(here->Check()->ok());
 }
 
 }  // namespace kvs::cli::test

@@ -4,7 +4,6 @@
 // slow to send their body or read their answer, and peers on kvs-fcgi's own
 // socket that stall.
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -67,15 +66,7 @@ std::string ValueOf(const ServerStack& stack, const std::string& key) {
 // whatever pace a test wants.
 class RawClient {
  public:
-  explicit RawClient(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd_ >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  }
+  explicit RawClient(int port) : fd_(ConnectLoopback(port)) {}
   ~RawClient() { close(fd_); }
   RawClient(const RawClient&) = delete;
   RawClient& operator=(const RawClient&) = delete;
@@ -130,13 +121,15 @@ void ReadUntilClosed(std::vector<std::unique_ptr<RawClient>>& clients) {
   }
 }
 
-std::string Request(const std::string& head, const std::string& body = "") {
-  return head + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" +
-         (body.empty() && head.starts_with("GET")
-              ? std::string()
-              : "Content-Type: " + std::string(kForm) +
-                    "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n") +
-         "\r\n";
+// The head of a request that closes its connection: "GET /?k=a", or a
+// "POST /" announcing a form body of form_bytes.
+std::string Head(const std::string& line, size_t form_bytes = 0) {
+  std::string head = line + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+  if (line.starts_with("POST")) {
+    head += "Content-Type: " + std::string(kForm) +
+            "\r\nContent-Length: " + std::to_string(form_bytes) + "\r\n";
+  }
+  return head + "\r\n";
 }
 
 }  // namespace
@@ -185,7 +178,7 @@ TEST_CASE("a thousand connections at once are all answered, and so is one more c
   std::vector<std::unique_ptr<RawClient>> clients;
   for (int i = 0; i < kConnections; ++i) {
     clients.push_back(std::make_unique<RawClient>(stack.port()));
-    clients.back()->Send(Request("GET /?k=k"));
+    clients.back()->Send(Head("GET /?k=k"));
   }
   CHECK(ValueOf(stack, "k") == "v");
   ReadUntilClosed(clients);
@@ -206,13 +199,13 @@ TEST_CASE("clients that send a byte a second or never read do not hold up the ot
   const std::string body = AuthField() + "&slow=drip";
   for (int i = 0; i < kSlow; ++i) {
     senders.push_back(std::make_unique<RawClient>(stack.port()));
-    senders.back()->Send(Request("POST /", body) + body.substr(0, 1));
+    senders.back()->Send(Head("POST /", body.size()) + body.substr(0, 1));
   }
   // Slow readers: a big value asked for, its answer never read.
   std::vector<std::unique_ptr<RawClient>> readers;
   for (int i = 0; i < kSlow; ++i) {
     readers.push_back(std::make_unique<RawClient>(stack.port()));
-    readers.back()->Send(Request("GET /?k=big"));
+    readers.back()->Send(Head("GET /?k=big"));
   }
   for (size_t sent = 1; sent < 4; ++sent) {
     std::this_thread::sleep_for(std::chrono::seconds(1));

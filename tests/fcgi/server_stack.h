@@ -56,6 +56,9 @@ std::unique_ptr<httplib::Client> LoopbackClient(int port);
 // everything the server answers until it closes the connection: for
 // requests no HTTP client library would send.
 std::string RawExchange(int port, const std::string& bytes);
+// A TCP connection to 127.0.0.1:port (the caller closes it), failing the
+// test when it cannot be made.
+int ConnectLoopback(int port);
 
 class ServerStack {
  public:
