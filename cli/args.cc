@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "format/read_point.h"
+#include "common/read_point.h"
 
 namespace kvs::cli {
 namespace {
@@ -396,7 +396,7 @@ class Parser {
         invocation_.from = *value;
         break;
       case kAt: {
-        auto at = format::ParseReadPoint(*value);
+        auto at = common::ParseReadPoint(*value);
         if (!at) {
           return Error(
               "--at takes a revision number (from 1), a time like "

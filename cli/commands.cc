@@ -6,14 +6,14 @@
 #include <filesystem>
 
 #include "cli/io.h"
-#include "format/key_rules.h"
+#include "common/key_rules.h"
 
 namespace kvs::cli {
 
 Options StoreLimits() { return Options(); }
 
 Status CheckKeyToWrite(std::string_view key, const Options& limits) {
-  auto broken = format::BrokenKeyRule(key, limits.max_key_bytes, "");
+  auto broken = common::BrokenKeyRule(key, limits.max_key_bytes, "");
   return broken ? Status::InvalidArgument(*broken) : Status::OK();
 }
 
@@ -37,16 +37,16 @@ Result<std::string> StoreDirectory(const Invocation& inv) {
   return (std::filesystem::path(inv.dir) / data_dir).lexically_normal().string();
 }
 
-Result<std::optional<fcgi::Config>> ServerConfig(const Invocation& inv) {
+Result<std::optional<config::Config>> ServerConfig(const Invocation& inv) {
   std::filesystem::path path = std::filesystem::path(inv.dir) / "kvs.yaml";
   std::error_code error;
   if (inv.config) {
     path = *inv.config;
   } else if (!std::filesystem::exists(path, error)) {
-    return std::optional<fcgi::Config>();
+    return std::optional<config::Config>();
   }
-  KVS_ASSIGN_OR_RETURN(fcgi::Config config, fcgi::LoadConfig(path.string()));
-  return std::optional<fcgi::Config>(std::move(config));
+  KVS_ASSIGN_OR_RETURN(config::Config config, config::LoadConfig(path.string()));
+  return std::optional<config::Config>(std::move(config));
 }
 
 Result<std::unique_ptr<Store>> OpenStore(const Invocation& inv) {

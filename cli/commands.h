@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "cli/args.h"
-#include "fcgi/config.h"
+#include "config/config.h"
 #include "kvs/store.h"
 
 namespace kvs::cli {
@@ -24,7 +24,7 @@ Result<std::string> StoreDirectory(const Invocation& inv);
 // The server config the command is next to: gc's --config FILE, else the
 // kvs.yaml in inv.dir; nullopt when there is neither. A config that does
 // not parse is an error (with its file:line:column).
-Result<std::optional<fcgi::Config>> ServerConfig(const Invocation& inv);
+Result<std::optional<config::Config>> ServerConfig(const Invocation& inv);
 
 // Opens the store in StoreDirectory(inv) as every command does: the engine's default
 // limits and durable writes (SyncMode::kSync), whatever the server's config
@@ -37,7 +37,7 @@ Result<std::unique_ptr<Store>> OpenStore(const Invocation& inv);
 // opened.
 Options StoreLimits();
 
-// InvalidArgument with the rule (format/key_rules.h) a key to write breaks.
+// InvalidArgument with the rule (common/key_rules.h) a key to write breaks.
 Status CheckKeyToWrite(std::string_view key, const Options& limits);
 
 // Writes one version of a key on branch as a transaction of its own and

@@ -9,8 +9,8 @@
 
 #include "cli/commands.h"
 #include "cli/io.h"
-#include "format/commit_log.h"
-#include "format/time.h"
+#include "common/commit_log.h"
+#include "common/time.h"
 #include "merge/branch_merge.h"
 
 namespace kvs::cli {
@@ -54,7 +54,7 @@ Result<std::pair<std::string, ReadPoint>> ResolveSide(Store& store, const Branch
 
 void PrintCommit(const CommitInfo& commit) {
   PrintLine("commit " + commit.id.Hex() + "  r" + std::to_string(commit.revision) + "  " +
-            commit.branch + "  " + format::FormatRfc3339(commit.time_ns));
+            commit.branch + "  " + common::FormatRfc3339(commit.time_ns));
   for (const CommitId& parent : commit.parents) PrintLine("  parent " + parent.Hex());
   for (const std::string& key : commit.keys) PrintLine("  key " + LineSafeKey(key));
 }
@@ -121,8 +121,8 @@ Status BranchDelete(const Invocation& inv) {
 Status Log(const Invocation& inv) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
   KVS_ASSIGN_OR_RETURN(BranchInfo branch, store->GetBranch(inv.branch));
-  KVS_ASSIGN_OR_RETURN(format::CommitLogPage log,
-                       format::WalkCommits(*store, {branch.head_commit},
+  KVS_ASSIGN_OR_RETURN(common::CommitLogPage log,
+                       common::WalkCommits(*store, {branch.head_commit},
                                            inv.limit.value_or(std::numeric_limits<size_t>::max())));
   for (const CommitInfo& commit : log.commits) PrintCommit(commit);
   return Status::OK();
@@ -155,7 +155,7 @@ Status Diff(const Invocation& inv) {
 // (reject), as with POST /_merge. The plan is printed only once it is
 // final: after the write, or when nothing is to be written.
 Status Merge(const Invocation& inv) {
-  KVS_ASSIGN_OR_RETURN(std::optional<fcgi::Config> server, ServerConfig(inv));
+  KVS_ASSIGN_OR_RETURN(std::optional<config::Config> server, ServerConfig(inv));
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
   // As POST /_merge: --strategy, else the server config's rule for the key's
   // pattern, else reject.

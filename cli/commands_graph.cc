@@ -7,9 +7,9 @@
 #include "cli/commands.h"
 #include "cli/io.h"
 #include "cli/key_scan.h"
-#include "format/history_tree.h"
-#include "format/json_value.h"
-#include "format/version_json.h"
+#include "common/history_tree.h"
+#include "common/json_value.h"
+#include "common/version_json.h"
 
 namespace kvs::cli {
 namespace {
@@ -96,14 +96,14 @@ Status Get(const Invocation& inv) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
   KVS_ASSIGN_OR_RETURN(VersionId id, store->ResolveVersion(inv.ids.front()));
   KVS_ASSIGN_OR_RETURN(Version version, store->GetVersion(id, false));
-  Print(format::DumpJson(format::VersionJson(version)));
+  Print(common::DumpJson(common::VersionJson(version)));
   return Status::OK();
 }
 
 Status List(const Invocation& inv) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
   return ForEachVersion(*store, KeyRange{inv.gt, inv.lt, inv.limit}, [](const Version& version) {
-    Print(format::DumpJson(format::VersionJson(version)));
+    Print(common::DumpJson(common::VersionJson(version)));
     return Status::OK();
   });
 }
@@ -111,12 +111,12 @@ Status List(const Invocation& inv) {
 Status Walk(const Invocation& inv) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
   KVS_ASSIGN_OR_RETURN(VersionId id, store->ResolveVersion(inv.ids.front()));
-  auto direction = inv.command == Command::kHistory ? format::WalkDirection::kHistory
-                                                    : format::WalkDirection::kFuture;
+  auto direction = inv.command == Command::kHistory ? common::WalkDirection::kHistory
+                                                    : common::WalkDirection::kFuture;
   KVS_ASSIGN_OR_RETURN(
-      format::HistoryTree tree,
-      format::WalkVersions(*store, id, direction, inv.limit.value_or(kDefaultWalkLimit)));
-  Print(format::DrawHistoryTree(tree));
+      common::HistoryTree tree,
+      common::WalkVersions(*store, id, direction, inv.limit.value_or(kDefaultWalkLimit)));
+  Print(common::DrawHistoryTree(tree));
   return Status::OK();
 }
 

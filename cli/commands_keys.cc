@@ -5,7 +5,7 @@
 #include "cli/io.h"
 #include "cli/key_scan.h"
 #include "cli/yaml_io.h"
-#include "format/json_value.h"
+#include "common/json_value.h"
 
 namespace kvs::cli {
 
@@ -55,8 +55,8 @@ Status Export(const Invocation& inv) {
                                      Print(YamlMapEntry(state.winner.key, state.winner.value));
                                    } else {
                                      nlohmann::ordered_json line = {{"key", state.winner.key}};
-                                     format::SetJsonValue(line, state.winner.value);
-                                     Print(format::DumpJson(line));
+                                     common::SetJsonValue(line, state.winner.value);
+                                     Print(common::DumpJson(line));
                                    }
                                    return Status::OK();
                                  }));

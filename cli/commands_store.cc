@@ -64,14 +64,14 @@ Status Compact(const Invocation& inv) {
 }
 
 Status Gc(const Invocation& inv) {
-  KVS_ASSIGN_OR_RETURN(std::optional<fcgi::Config> server, ServerConfig(inv));
+  KVS_ASSIGN_OR_RETURN(std::optional<config::Config> server, ServerConfig(inv));
   if (!server) {
     return Status::InvalidArgument(
         "gc applies the retention section of a server config, and " + inv.dir +
         " holds no kvs.yaml: give -d the server's directory or --config FILE (kvs compact "
         "compacts keeping all history)");
   }
-  const fcgi::Config& config = *server;
+  const config::Config& config = *server;
   if (inv.config && inv.dir_chosen) {
     // gc drops history: the store it works on must not be a guess.
     KVS_ASSIGN_OR_RETURN(std::string named, StoreDirectory(inv));

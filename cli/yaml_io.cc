@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <unordered_set>
 
-#include "format/json_value.h"
+#include "common/json_value.h"
 
 namespace kvs::cli {
 namespace {
@@ -108,7 +108,7 @@ std::string DoubleQuoted(std::string_view text) {
 }
 
 std::string YamlScalar(std::string_view bytes) {
-  if (!format::IsValidUtf8(bytes)) return "!!binary \"" + format::Base64Encode(bytes) + "\"";
+  if (!common::IsValidUtf8(bytes)) return "!!binary \"" + common::Base64Encode(bytes) + "\"";
   if (IsPlainSafe(bytes)) return std::string(bytes);
   return DoubleQuoted(bytes);
 }
@@ -173,7 +173,7 @@ class MapReader {
     for (char c : node.Scalar()) {
       if (c != ' ' && c != '\n' && c != '\t' && c != '\r') written += c;
     }
-    if (format::Base64Encode(bytes) != written) {
+    if (common::Base64Encode(bytes) != written) {
       return Error(node.Mark(), what + " is tagged !!binary but is not valid base64");
     }
     return bytes;

@@ -4,10 +4,10 @@
 #include <charconv>
 #include <exception>
 
-#include "fcgi/classic.h"
-#include "fcgi/router.h"
+#include "faces/classic/classic.h"
+#include "faces/routes.h"
 
-namespace kvs::fcgi {
+namespace kvs::server {
 namespace {
 
 // How much of an oversized body is read and thrown away before giving up on
@@ -126,4 +126,4 @@ std::string HandleCgiRequest(const char* const* variables, const BodyReader& rea
   return SerializeCgiResponse(response, request.method == "HEAD");
 }
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::server

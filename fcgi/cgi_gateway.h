@@ -16,10 +16,10 @@
 #include <string>
 #include <string_view>
 
-#include "fcgi/request.h"
-#include "fcgi/service.h"
+#include "http/request.h"
+#include "http/service.h"
 
-namespace kvs::fcgi {
+namespace kvs::server {
 
 // Request line and headers from CGI variables, given as a NULL-terminated
 // array of "NAME=value" strings (environ, or FCGX_Request::envp). The body
@@ -46,6 +46,6 @@ std::string SerializeCgiResponse(const Response& response, bool head_request);
 std::string HandleCgiRequest(const char* const* variables, const BodyReader& read, Service& service,
                              std::string* log);
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::server
 
 #endif  // KVS_FCGI_CGI_GATEWAY_H_

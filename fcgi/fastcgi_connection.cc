@@ -12,7 +12,7 @@
 #include <cstring>
 #include <string_view>
 
-namespace kvs::fcgi {
+namespace kvs::server {
 namespace {
 
 constexpr uint8_t kVersion = 1;
@@ -345,4 +345,4 @@ bool FastCgiConnection::Respond(std::string_view out, std::string_view log) {
   return Flush();
 }
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::server

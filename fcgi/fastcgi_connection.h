@@ -28,7 +28,7 @@
 #include <string_view>
 #include <vector>
 
-namespace kvs::fcgi {
+namespace kvs::server {
 
 // libfcgi's rule, kept for the setups that rely on it: when
 // FCGI_WEB_SERVER_ADDRS is set, allowed is its value (a comma-separated
@@ -107,6 +107,6 @@ class FastCgiConnection {
   std::string out_;  // records waiting to be written
 };
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::server
 
 #endif  // KVS_FCGI_FASTCGI_CONNECTION_H_

@@ -19,7 +19,7 @@
 #include "fcgi/cgi_gateway.h"
 #include "fcgi/fastcgi_connection.h"
 
-namespace kvs::fcgi {
+namespace kvs::server {
 namespace {
 
 // What the workers share.
@@ -146,4 +146,4 @@ Status ServeFastCgi(int listen_fd, int threads, Service& service) {
   return Status::OK();
 }
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::server

@@ -16,10 +16,10 @@
 
 #include <csignal>
 
-#include "fcgi/service.h"
+#include "http/service.h"
 #include "kvs/status.h"
 
-namespace kvs::fcgi {
+namespace kvs::server {
 
 // The signals that stop the server. Block them (pthread_sigmask) in the
 // main thread before any other thread exists, so that every thread inherits
@@ -30,6 +30,6 @@ sigset_t StopSignals();
 // IOError when the pool cannot start.
 Status ServeFastCgi(int listen_fd, int threads, Service& service);
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::server
 
 #endif  // KVS_FCGI_FASTCGI_SERVER_H_

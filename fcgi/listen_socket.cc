@@ -12,7 +12,7 @@
 #include <charconv>
 #include <cstring>
 
-namespace kvs::fcgi {
+namespace kvs::server {
 namespace {
 
 // Connections the kernel queues before a worker thread accepts one. nginx
@@ -83,4 +83,4 @@ Result<int> ListenTcp(const std::string& address) {
   return fd;
 }
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::server

@@ -7,7 +7,7 @@
 
 #include "kvs/status.h"
 
-namespace kvs::fcgi {
+namespace kvs::server {
 
 // A unix socket at path, replacing a stale socket file left there (but no
 // other kind of file), readable and writable by owner and group (mode 0660),
@@ -18,6 +18,6 @@ Result<int> ListenUnix(const std::string& path);
 // serve only the local web server). Returns the fd.
 Result<int> ListenTcp(const std::string& address);
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::server
 
 #endif  // KVS_FCGI_LISTEN_SOCKET_H_

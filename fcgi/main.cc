@@ -16,17 +16,17 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "fcgi/cgi_gateway.h"
-#include "fcgi/cli.h"
-#include "fcgi/config.h"
 #include "fcgi/fastcgi_server.h"
+#include "fcgi/flags.h"
 #include "fcgi/listen_socket.h"
-#include "fcgi/service.h"
 #include "fcgi/size_bound_watch.h"
+#include "http/service.h"
 
 extern char** environ;
 
-namespace kvs::fcgi {
+namespace kvs::server {
 namespace {
 
 // The config of a run started by a web server when neither --config nor
@@ -122,7 +122,7 @@ int Main(int argc, char** argv) {
     return 2;
   }
 
-  auto config = LoadConfig(cli->config_path);
+  auto config = config::LoadConfig(cli->config_path);
   auto service =
       config.ok() ? StartService(*config) : Result<std::unique_ptr<Service>>(config.status());
   if (!service.ok()) {
@@ -163,6 +163,6 @@ int Main(int argc, char** argv) {
 }
 
 }  // namespace
-}  // namespace kvs::fcgi
+}  // namespace kvs::server
 
-int main(int argc, char** argv) { return kvs::fcgi::Main(argc, argv); }
+int main(int argc, char** argv) { return kvs::server::Main(argc, argv); }

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
-namespace kvs::fcgi {
+namespace kvs::server {
 
 SizeBoundWatch::SizeBoundWatch(Service& service) : service_(service) {
   const auto& bound = service.config.retention.size_bound;
@@ -65,4 +65,4 @@ void SizeBoundWatch::CheckOnce() {
       stats->above_low_water ? "; still above low_water_bytes: the rest may not be dropped" : "");
 }
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::server

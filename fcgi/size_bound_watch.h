@@ -1,7 +1,7 @@
 // The size bound, applied by itself: while kvs-fcgi serves FastCGI, a thread
 // compares the data file with the config's retention.max_bytes every
 // check_interval and, when the file is larger, runs the compaction POST
-// /_compact runs (fcgi/compact_face.h), logging what it freed to stderr.
+// /_compact runs (faces/admin/compact.h), logging what it freed to stderr.
 //
 // When the kept history of keys that may not be dropped is itself above the
 // bound, compacting again would free nothing; the next automatic run waits
@@ -16,9 +16,9 @@
 #include <mutex>
 #include <thread>
 
-#include "fcgi/service.h"
+#include "http/service.h"
 
-namespace kvs::fcgi {
+namespace kvs::server {
 
 class SizeBoundWatch {
  public:
@@ -42,6 +42,6 @@ class SizeBoundWatch {
   std::thread thread_;
 };
 
-}  // namespace kvs::fcgi
+}  // namespace kvs::server
 
 #endif  // KVS_FCGI_SIZE_BOUND_WATCH_H_

@@ -1,4 +1,4 @@
-// Fuzz target: the YAML config file (fcgi/config.h). Whatever the text,
+// Fuzz target: the YAML config file (config/config.h). Whatever the text,
 // ParseConfig returns a Config or an error naming the place: yaml-cpp's
 // exceptions must all be caught, and a config it accepts must convert to
 // the store's options and compaction options.
@@ -8,11 +8,11 @@
 #include <cstdint>
 #include <string_view>
 
-#include "fcgi/config.h"
+#include "config/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto config = kvs::fcgi::ParseConfig(std::string_view(reinterpret_cast<const char*>(data), size),
-                                       "/fuzz/kvs.yaml");
+  auto config = kvs::config::ParseConfig(
+      std::string_view(reinterpret_cast<const char*>(data), size), "/fuzz/kvs.yaml");
   if (config.ok()) {
     (void)config->StoreOptions();
     (void)config->retention.ToCompactOptions();

@@ -20,7 +20,7 @@
 #include "fcgi/cgi_gateway.h"
 #include "fcgi/fastcgi_connection.h"
 
-namespace kvs::fcgi {
+namespace kvs::server {
 namespace {
 
 // A connection whose web server has sent input and closed its sending
@@ -65,12 +65,12 @@ void ServeConnection(int fd) {
 }
 
 }  // namespace
-}  // namespace kvs::fcgi
+}  // namespace kvs::server
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto fds =
-      kvs::fcgi::ConnectionWithInput(std::string_view(reinterpret_cast<const char*>(data), size));
-  kvs::fcgi::ServeConnection(fds[0]);
+      kvs::server::ConnectionWithInput(std::string_view(reinterpret_cast<const char*>(data), size));
+  kvs::server::ServeConnection(fds[0]);
   for (int fd : fds) close(fd);
   return 0;
 }

@@ -1,5 +1,5 @@
 // Fuzz target: urlencoded forms, percent-encoding and Content-Type values
-// (fcgi/form.h), and POST bodies by their Content-Type.
+// (http/form.h), and POST bodies by their Content-Type.
 //
 // Input: a Content-Type value, a newline, then the body. Besides parsing,
 // it checks one property: any bytes percent-encoded decode back to
@@ -10,10 +10,10 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "fcgi/form.h"
 #include "fuzz/first_line.h"
+#include "http/form.h"
 
-namespace kvs::fcgi {
+namespace kvs::server {
 namespace {
 
 void Require(bool condition, const char* what) {
@@ -40,9 +40,9 @@ void FuzzForm(std::string_view input) {
 }
 
 }  // namespace
-}  // namespace kvs::fcgi
+}  // namespace kvs::server
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  kvs::fcgi::FuzzForm(std::string_view(reinterpret_cast<const char*>(data), size));
+  kvs::server::FuzzForm(std::string_view(reinterpret_cast<const char*>(data), size));
   return 0;
 }

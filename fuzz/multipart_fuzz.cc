@@ -1,4 +1,4 @@
-// Fuzz target: multipart/form-data bodies (fcgi/multipart.h).
+// Fuzz target: multipart/form-data bodies (http/multipart.h).
 //
 // Input: the boundary, a newline, then the body. Each field a parse yields
 // must be a name and value cut from the body: a value longer than the body
@@ -9,15 +9,15 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "fcgi/multipart.h"
 #include "fuzz/first_line.h"
+#include "http/multipart.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   auto [boundary, body] = kvs::fuzz::SplitFirstLine(input);
-  auto fields = kvs::fcgi::ParseMultipart(boundary, body);
+  auto fields = kvs::server::ParseMultipart(boundary, body);
   if (!fields.ok()) return 0;
-  for (const kvs::fcgi::FormField& field : *fields) {
+  for (const kvs::server::FormField& field : *fields) {
     if (field.name.size() + field.value.size() > body.size()) {
       std::fprintf(stderr, "fuzz_multipart: a field is larger than the body\n");
       std::abort();

@@ -1,4 +1,4 @@
-// Fuzz target: every handler, through the real router (fcgi/router.h) and a
+// Fuzz target: every handler, through the real router (faces/routes.h) and a
 // Service on a real store: the JSON bodies of /_txn, /_merge, /_branches,
 // /_create and the REST face's writes, the classic face's forms, and every
 // query string, path argument and header the handlers parse. The router
@@ -26,16 +26,16 @@
 #include <string>
 #include <string_view>
 
+#include "config/config.h"
+#include "faces/routes.h"
 #include "fcgi/cgi_gateway.h"
-#include "fcgi/config.h"
-#include "fcgi/form.h"
-#include "fcgi/router.h"
-#include "fcgi/service.h"
 #include "fuzz/first_line.h"
 #include "fuzz/scratch_dir.h"
+#include "http/form.h"
+#include "http/service.h"
 #include "store/entries.h"
 
-namespace kvs::fcgi {
+namespace kvs::server {
 namespace {
 
 constexpr std::string_view kSecret = "fuzz-secret";
@@ -49,7 +49,7 @@ void Require(const Status& status, const char* what) {
 // The service's config; data_dir is ScratchDir()/run.
 const Config& ServiceConfig() {
   static const Config config = [] {
-    auto parsed = ParseConfig(R"(data_dir: run
+    auto parsed = config::ParseConfig(R"(data_dir: run
 sync: none
 merge:
   count*: counter
@@ -59,7 +59,7 @@ retention:
   prefixes:
     gone: {keep_last: 1}
 )",
-                              fuzz::ScratchDir() + "/kvs.yaml");
+                                      fuzz::ScratchDir() + "/kvs.yaml");
     Require(parsed.status(), "the config");
     return *parsed;
   }();
@@ -182,9 +182,9 @@ void FuzzRoute(std::string_view input) {
 }
 
 }  // namespace
-}  // namespace kvs::fcgi
+}  // namespace kvs::server
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  kvs::fcgi::FuzzRoute(std::string_view(reinterpret_cast<const char*>(data), size));
+  kvs::server::FuzzRoute(std::string_view(reinterpret_cast<const char*>(data), size));
   return 0;
 }

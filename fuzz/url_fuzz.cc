@@ -1,8 +1,8 @@
 // Fuzz target: the parsers of a request's URL: the REST face's paths
-// (fcgi/rest_path.h), its query parameters and read points
-// (fcgi/rest_args.h), the version-graph endpoints' parameters and path
-// arguments (fcgi/graph_args.h), and the format a query asks for
-// (fcgi/classic.h). The parsers of /_keys' and the classic face's queries
+// (faces/rest/rest_path.h), its query parameters and read points
+// (faces/rest/rest_args.h), the version-graph endpoints' parameters and path
+// arguments (faces/history/graph_args.h), and the format a query asks for
+// (faces/classic/classic.h). The parsers of /_keys' and the classic face's queries
 // are reached through the handlers, by fuzz_route.
 //
 // Input: REQUEST_URI (path and query, still percent-encoded), a newline,
@@ -11,13 +11,13 @@
 #include <cstdint>
 #include <string_view>
 
-#include "fcgi/classic.h"
-#include "fcgi/graph_args.h"
-#include "fcgi/rest_args.h"
-#include "fcgi/rest_path.h"
+#include "faces/classic/classic.h"
+#include "faces/history/graph_args.h"
+#include "faces/rest/rest_args.h"
+#include "faces/rest/rest_path.h"
 #include "fuzz/first_line.h"
 
-namespace kvs::fcgi {
+namespace kvs::server {
 namespace {
 
 void FuzzUrl(std::string_view input) {
@@ -52,9 +52,9 @@ void FuzzUrl(std::string_view input) {
 }
 
 }  // namespace
-}  // namespace kvs::fcgi
+}  // namespace kvs::server
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  kvs::fcgi::FuzzUrl(std::string_view(reinterpret_cast<const char*>(data), size));
+  kvs::server::FuzzUrl(std::string_view(reinterpret_cast<const char*>(data), size));
   return 0;
 }

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "format/json_value.h"
+#include "common/json_value.h"
 #include "merge/token_diff.h"
 
 namespace kvs::merge {
@@ -75,7 +75,7 @@ std::string_view EditOpName(EditOp op) {
 }
 
 std::vector<Edit> DiffChars(std::string_view from, std::string_view to, size_t max_cost) {
-  const bool utf8 = format::IsValidUtf8(from) && format::IsValidUtf8(to);
+  const bool utf8 = common::IsValidUtf8(from) && common::IsValidUtf8(to);
   // The common prefix and suffix are cut here, on bytes and back to a
   // character boundary, so that a small edit to a large value decodes only
   // the changed middle.

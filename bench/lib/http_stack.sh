@@ -70,7 +70,7 @@ free_port() {
 http_answers() { curl -s -o /dev/null --max-time 5 "$1"; }
 
 # start_nginx NAME FASTCGI_PASS: nginx from fcgi/nginx.conf.in, in $dir/NAME,
-# rendered as tests/fcgi/server_stack.cc renders it; its port goes to $port.
+# rendered as tests/harness/server_stack.cc renders it; its port goes to $port.
 # shellcheck disable=SC2154 # repo and dir are the caller's
 start_nginx() {
   local name=$1 pass=$2 attempt tries conf

@@ -191,7 +191,7 @@ TEST_CASE("create, put and import refuse bad input before they create a store") 
   kvs::test::TempDir tmp;
   std::string missing = tmp.Sub("missing");
   std::string yaml = tmp.Sub("bad.yaml");
-  fcgi::test::WriteFile(yaml, "a: [1\n");
+  server::test::WriteFile(yaml, "a: [1\n");
   for (const Refusal& refusal : std::vector<Refusal>{
            {{"create", "_reserved"},
             "kvs: keys beginning with '_' are reserved for the system: '_reserved'"},

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <thread>
 
-#include "format/time.h"
+#include "common/time.h"
 #include "merge/merge_function.h"
 #include "tests/cli/kvs_runner.h"
 #include "tests/store/test_util.h"
@@ -32,7 +32,7 @@ std::string LogEntry(const std::string& dir, const std::string& commit_hex) {
   INFO(commit.status().ToString());
   REQUIRE(commit.ok());
   std::string text = "commit " + commit_hex + "  r" + std::to_string(commit->revision) + "  " +
-                     commit->branch + "  " + format::FormatRfc3339(commit->time_ns) + "\n";
+                     commit->branch + "  " + common::FormatRfc3339(commit->time_ns) + "\n";
   for (const CommitId& parent : commit->parents) text += "  parent " + parent.Hex() + "\n";
   for (const std::string& key : commit->keys) text += "  key " + key + "\n";
   return text;
@@ -85,7 +85,7 @@ TEST_CASE("branch create --at a revision, a time or a commit sees the branch as 
   std::string first = Head(dir);
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   std::string between =
-      format::FormatRfc3339(std::chrono::duration_cast<std::chrono::nanoseconds>(
+      common::FormatRfc3339(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count());
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -231,7 +231,7 @@ TEST_CASE("merge --strategy counter adds both sides' deltas: 10, +5 and +7 gives
 TEST_CASE("merge takes the server config's merge rules when -d names a server directory") {
   kvs::test::TempDir tmp;
   const std::string dir = tmp.path();  // a server's directory: kvs.yaml, the store below
-  fcgi::test::WriteFile(dir + "/kvs.yaml", "data_dir: store\nmerge:\n  count: counter\n");
+  server::test::WriteFile(dir + "/kvs.yaml", "data_dir: store\nmerge:\n  count: counter\n");
   MustKvs(dir, {"put", "count", "10"});
   MustKvs(dir, {"put", "title", "a"});
   MustKvs(dir, {"branch", "create", "dev"});

@@ -21,13 +21,13 @@ size_t VersionsOf(const std::string& store_dir, const std::string& key) {
 }  // namespace
 
 TEST_CASE("kvs gc applies the server config's retention next to the running server") {
-  fcgi::test::StackOptions options;
+  server::test::StackOptions options;
   options.extra_config +=
       "retention:\n"
       "  prefixes:\n"
       "    logs/: {keep_last: 3}\n"
       "    accounts/: {protected: true}\n";
-  fcgi::test::ServerStack stack(options);
+  server::test::ServerStack stack(options);
   const std::string store = stack.dir() + "/kvs-data";
   for (int i = 0; i < 6; ++i) MustKvs(store, {"put", "logs/a", "line " + std::to_string(i)});
   for (int i = 0; i < 4; ++i) MustKvs(store, {"put", "accounts/x", "balance " + std::to_string(i)});
@@ -41,7 +41,7 @@ TEST_CASE("kvs gc applies the server config's retention next to the running serv
   CHECK(VersionsOf(store, "accounts/x") == 4);
   // The server follows the compacted file, for reads and writes.
   auto res =
-      stack.Client()->Put("/logs%2Fa", fcgi::test::BearerHeaders(), "after gc", "text/plain");
+      stack.Client()->Put("/logs%2Fa", server::test::BearerHeaders(), "after gc", "text/plain");
   REQUIRE(res);
   CHECK(res->status == 200);
   CHECK(VersionsOf(store, "logs/a") == 4);

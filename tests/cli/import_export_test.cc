@@ -23,7 +23,7 @@ void RequireRefused(const std::vector<BadFile>& files) {
   MustKvs(dir, {"put", "before", "v"});
   std::string file = tmp.Sub("input.yaml");
   for (const BadFile& bad : files) {
-    fcgi::test::WriteFile(file, bad.yaml);
+    server::test::WriteFile(file, bad.yaml);
     ProgramRun run = RunKvs({"-d", dir, "import", file});
     INFO(bad.yaml);
     CHECK(run.exit_code == 1);
@@ -43,7 +43,7 @@ TEST_CASE("a 10k-key YAML file imports in one transaction and exports back ident
     yaml += "key-" + std::to_string(100000 + i) + ": value number " + std::to_string(i) + "\n";
   }
   std::string file = tmp.Sub("keys.yaml");
-  fcgi::test::WriteFile(file, yaml);
+  server::test::WriteFile(file, yaml);
   CHECK(MustKvs(dir, {"import", file}) == "imported 10000 keys at revision 1\n");
   CHECK(RevisionOf(dir) == 1);
   CHECK(MustKvs(dir, {"get-key", "key-104242"}) == "value number 4242");
@@ -167,7 +167,7 @@ TEST_CASE("import of an empty or missing file fails and writes nothing") {
   std::string dir = tmp.Sub("store");
   MustKvs(dir, {"put", "before", "v"});
   std::string empty = tmp.Sub("empty.yaml");
-  fcgi::test::WriteFile(empty, "# only a comment\n");
+  server::test::WriteFile(empty, "# only a comment\n");
   ProgramRun run = RunKvs({"-d", dir, "import", empty});
   CHECK(run.exit_code == 1);
   CHECK(run.log == "kvs: " + empty + ": holds no YAML map (write {} for an empty one)\n");

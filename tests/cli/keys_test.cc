@@ -26,14 +26,14 @@ TEST_CASE("put writes a value that get-key reads back byte for byte") {
 
 TEST_CASE("a server's directory (with kvs.yaml) leads to the store its data_dir names") {
   kvs::test::TempDir tmp;
-  fcgi::test::WriteFile(tmp.Sub("kvs.yaml"), "data_dir: store\nsync: sync\n");
+  server::test::WriteFile(tmp.Sub("kvs.yaml"), "data_dir: store\nsync: sync\n");
   MustKvs(tmp.path(), {"put", "greeting", "hello"});
   CHECK(std::filesystem::exists(tmp.Sub("store/STORE")));
   CHECK_FALSE(std::filesystem::exists(tmp.Sub("STORE")));  // no second store beside it
   CHECK(MustKvs(tmp.Sub("store"), {"get-key", "greeting"}) == "hello");
   CHECK_THAT(MustKvs(tmp.path(), {"stats"}), Catch::Contains(tmp.Sub("store")));
 
-  fcgi::test::WriteFile(tmp.Sub("kvs.yaml"), "sync: none\n");
+  server::test::WriteFile(tmp.Sub("kvs.yaml"), "sync: none\n");
   ProgramRun no_data_dir = RunKvs({"-d", tmp.path(), "keys"});
   CHECK(no_data_dir.exit_code == 1);
   CHECK_THAT(no_data_dir.log, Catch::Contains("names no data_dir"));
@@ -140,9 +140,9 @@ TEST_CASE("check lists the problems of a damaged store and exits 1") {
     if (entry.path().filename().string().rfind("data", 0) == 0) data_file = entry.path();
   }
   REQUIRE(!data_file.empty());
-  std::string bytes = fcgi::test::ReadFile(data_file);
+  std::string bytes = server::test::ReadFile(data_file);
   bytes[bytes.size() / 2] ^= 0x55;
-  fcgi::test::WriteFile(data_file, bytes);
+  server::test::WriteFile(data_file, bytes);
 
   ProgramRun run = RunKvs({"-d", tmp.path(), "check"});
   CHECK(run.exit_code == 1);
@@ -176,7 +176,7 @@ TEST_CASE("compact draws a progress bar on stderr when stderr is a terminal") {
   kvs::test::TempDir tmp;
   MustKvs(tmp.path(), {"put", "k", "v"});
   // script(1) runs the command on a pseudo-terminal and copies what it shows.
-  ProgramRun run = fcgi::test::RunProgram(
+  ProgramRun run = server::test::RunProgram(
       {"/usr/bin/script", "-qec", std::string(KVS_CLI_BINARY) + " -d " + tmp.path() + " compact",
        "/dev/null"},
       "", std::map<std::string, std::string>{});

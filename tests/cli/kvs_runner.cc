@@ -10,7 +10,7 @@ ProgramRun RunKvs(const std::vector<std::string>& args, const std::string& input
                   const std::map<std::string, std::string>& env) {
   std::vector<std::string> argv = {KVS_CLI_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
-  return fcgi::test::RunProgram(argv, input, env);
+  return server::test::RunProgram(argv, input, env);
 }
 
 std::string MustKvs(const std::string& dir, std::vector<std::string> args,

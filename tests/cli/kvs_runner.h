@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "tests/fcgi/server_stack.h"
+#include "tests/harness/server_stack.h"
 
 namespace kvs::cli::test {
 
-using fcgi::test::ProgramRun;
+using server::test::ProgramRun;
 
 // kvs ARGS with input on stdin and only env (plus the sanitizer options) in
 // its environment.

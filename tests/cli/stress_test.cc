@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "tests/cli/kvs_runner.h"
-#include "tests/fcgi/service_fixture.h"
+#include "tests/harness/service_fixture.h"
 #include "tests/store/test_util.h"
 
 namespace kvs::cli::test {
@@ -47,7 +47,7 @@ class Acked {
 // server is idle.
 class HttpLoad {
  public:
-  HttpLoad(const fcgi::test::ServerStack& stack, Acked* acked) : stack_(stack), acked_(acked) {}
+  HttpLoad(const server::test::ServerStack& stack, Acked* acked) : stack_(stack), acked_(acked) {}
 
   void Start(int clients) {
     for (int c = 0; c < clients; ++c) threads_.emplace_back([this, c] { Run(c); });
@@ -75,7 +75,8 @@ class HttpLoad {
       const std::string key = "http-" + std::to_string(client) + "-" + std::to_string(i);
       const std::string value = "v" + std::to_string(i);
       auto wrote = http->Post(
-          "/", fcgi::test::AuthField() + "&" + key + "=" + value + "&" + hot + "=" + value, kForm);
+          "/", server::test::AuthField() + "&" + key + "=" + value + "&" + hot + "=" + value,
+          kForm);
       if (Expect(wrote, "POST " + key, "")) {
         acked_->Add(key, value);
         acked_->Add(hot, value);
@@ -101,7 +102,7 @@ class HttpLoad {
     return false;
   }
 
-  const fcgi::test::ServerStack& stack_;
+  const server::test::ServerStack& stack_;
   Acked* acked_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false};
@@ -114,12 +115,12 @@ class HttpLoad {
 }  // namespace
 
 TEST_CASE("a busy server and kvs commands in other processes lose nothing, many compactions deep") {
-  fcgi::test::StackOptions options;
+  server::test::StackOptions options;
   options.extra_config +=
       "retention:\n"
       "  prefixes:\n"
       "    scratch/: {keep_last: 2}\n";
-  fcgi::test::ServerStack stack(options);
+  server::test::ServerStack stack(options);
   const std::string store = stack.dir() + "/kvs-data";
   Acked acked;
   HttpLoad load(stack, &acked);

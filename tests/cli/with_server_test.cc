@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/cli/kvs_runner.h"
-#include "tests/fcgi/service_fixture.h"
+#include "tests/harness/service_fixture.h"
 
 namespace kvs::cli::test {
 namespace {
@@ -12,18 +12,19 @@ namespace {
 constexpr const char* kForm = "application/x-www-form-urlencoded";
 
 // The store directory the stack's config names as data_dir.
-std::string StoreDir(const fcgi::test::ServerStack& stack) { return stack.dir() + "/kvs-data"; }
+std::string StoreDir(const server::test::ServerStack& stack) { return stack.dir() + "/kvs-data"; }
 
 // GET /?k=key: the status and body.
-std::pair<int, std::string> HttpGet(const fcgi::test::ServerStack& stack, const std::string& key) {
+std::pair<int, std::string> HttpGet(const server::test::ServerStack& stack,
+                                    const std::string& key) {
   auto res = stack.Client()->Get(("/?k=" + key).c_str());
   INFO(stack.Logs());
   REQUIRE(res);
   return {res->status, res->body};
 }
 
-void HttpPost(const fcgi::test::ServerStack& stack, const std::string& fields) {
-  auto res = stack.Client()->Post("/", fcgi::test::AuthField() + "&" + fields, kForm);
+void HttpPost(const server::test::ServerStack& stack, const std::string& fields) {
+  auto res = stack.Client()->Post("/", server::test::AuthField() + "&" + fields, kForm);
   INFO(stack.Logs());
   REQUIRE(res);
   INFO(res->body);
@@ -33,7 +34,7 @@ void HttpPost(const fcgi::test::ServerStack& stack, const std::string& fields) {
 }  // namespace
 
 TEST_CASE("the server reads what kvs put writes while it serves the store") {
-  fcgi::test::ServerStack stack;
+  server::test::ServerStack stack;
   std::string dir = StoreDir(stack);
   HttpPost(stack, "warm=up");  // the server has the store open
   CHECK(HttpGet(stack, "greeting").first == 404);
@@ -46,7 +47,7 @@ TEST_CASE("the server reads what kvs put writes while it serves the store") {
 }
 
 TEST_CASE("kvs reads what the server writes, and they take turns on one key") {
-  fcgi::test::ServerStack stack;
+  server::test::ServerStack stack;
   std::string dir = StoreDir(stack);
   HttpPost(stack, "greeting=hello+over+http&other=x");
   CHECK(MustKvs(dir, {"get-key", "greeting"}) == "hello over http");
@@ -63,7 +64,7 @@ TEST_CASE("kvs reads what the server writes, and they take turns on one key") {
 }
 
 TEST_CASE("a fork made with kvs create shows as a conflict to the server's readers") {
-  fcgi::test::ServerStack stack;
+  server::test::ServerStack stack;
   std::string dir = StoreDir(stack);
   HttpPost(stack, "doc=first");
   std::string first = MustKvs(dir, {"forks", "doc"}).substr(0, 64);
@@ -80,7 +81,7 @@ TEST_CASE("a fork made with kvs create shows as a conflict to the server's reade
 TEST_CASE("the server goes on serving after kvs compacts twice while it is idle") {
   // kvs gc from cron beside a quiet server: the server still holds the
   // data file of two generations ago when the next request comes.
-  fcgi::test::ServerStack stack;
+  server::test::ServerStack stack;
   std::string dir = StoreDir(stack);
   HttpPost(stack, "greeting=hello&other=x");
   MustKvs(dir, {"compact"});

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-namespace kvs::fcgi::test {
+namespace kvs::server::test {
 namespace {
 
 constexpr uint8_t kBeginRequest = 1, kAbortRequest = 2, kEndRequest = 3, kParams = 4, kStdin = 5,
@@ -397,4 +397,4 @@ TEST_CASE("FCGI_WEB_SERVER_ADDRS limits TCP connections to the addresses it list
   CHECK(WebServerAllowed(unix_socket.app_fd(), "10.0.0.1"));
 }
 
-}  // namespace kvs::fcgi::test
+}  // namespace kvs::server::test

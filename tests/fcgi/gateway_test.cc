@@ -3,10 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include "fcgi/cgi_gateway.h"
-#include "fcgi/form.h"
-#include "tests/fcgi/service_fixture.h"
+#include "http/form.h"
+#include "tests/harness/service_fixture.h"
 
-namespace kvs::fcgi::test {
+namespace kvs::server::test {
 namespace {
 
 using namespace std::string_literals;
@@ -140,4 +140,4 @@ TEST_CASE("a whole CGI exchange routes the request and logs store failures") {
   CHECK_THAT(refused, Catch::Contains("\"error\":\"too_large\""));
 }
 
-}  // namespace kvs::fcgi::test
+}  // namespace kvs::server::test

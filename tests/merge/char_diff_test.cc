@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 #include <random>
 
-#include "format/json_value.h"
+#include "common/json_value.h"
 
 namespace kvs::merge {
 namespace {
@@ -95,7 +95,7 @@ void CheckRandomPairs(uint32_t seed, const std::vector<std::string>& alphabet, s
     Edits edits = DiffChars(from, to, max_cost);
     RequireNormalized(edits);
     REQUIRE(ApplyEdits(from, edits) == to);
-    for (const Edit& edit : edits) REQUIRE(format::IsValidUtf8(edit.text));
+    for (const Edit& edit : edits) REQUIRE(common::IsValidUtf8(edit.text));
     size_t minimal =
         from_units.size() + to_units.size() - 2 * LongestCommonSubsequence(from_units, to_units);
     if (minimal <= max_cost) REQUIRE(Cost(edits) == minimal);

@@ -1,0 +1,102 @@
+// The server's configuration file (YAML), parsed once at start.
+//
+//   data_dir: kvs-data          # required; the store's directory
+//   auth_file: auth.txt         # the shared secret (first line); none: writes refused
+//   default_branch: main        # the branch the classic face reads and writes
+//   sync: sync                  # sync | none (see kvs::SyncMode)
+//   read_access: public         # public | secret (reads need the secret too)
+//   limits:
+//     max_key_bytes: 1024
+//     max_value_bytes: 1048576
+//     max_body_bytes: 8388608
+//     max_keys_per_transaction: 1000
+//   merge:                      # key pattern -> merge function, first match wins
+//     counters/*: counter       # (fnmatch globs: * and ? match any character)
+//   retention:                  # what compaction keeps; none: all history
+//     max_bytes: 512MiB         # optional size bound of the data file, and
+//     low_water_bytes: 384MiB   # what a bounded compaction frees down to
+//     check_interval: 60s       # how often kvs-fcgi compares the file with max_bytes
+//     prefixes:                 # key prefix -> rule; the longest match applies
+//       logs/: {keep_last: 100, keep_younger: 30d}
+//       cache/: {keep_last: 1, evictable: true}
+//       accounts/: {protected: true}
+//
+// Sizes are bytes, or a number with kB, MB, GB (powers of 1000) or KiB,
+// MiB, GiB (powers of 1024); durations a number with s, m, h, d or w.
+//
+// Relative paths are relative to the directory of the config file, so a
+// config works wherever the server's working directory is. Unknown or
+// repeated keys, wrong types and bad values are errors: a typo never silently
+// falls back to a default. Every error message starts with "FILE:LINE:COLUMN:"
+// (or "FILE:" when no line applies), because yaml-cpp's exceptions are caught
+// here and turned into Status values.
+#ifndef KVS_CONFIG_CONFIG_H_
+#define KVS_CONFIG_CONFIG_H_
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kvs/status.h"
+#include "kvs/store.h"
+#include "merge/branch_merge.h"
+
+namespace kvs::config {
+
+// Bounds on what one request may carry. Exceeding a size is 413, the others
+// 400; nothing is written either way.
+struct Limits {
+  size_t max_key_bytes = 1024;
+  size_t max_value_bytes = 1 << 20;
+  size_t max_body_bytes = 8 << 20;  // the whole request body as sent
+  size_t max_keys_per_transaction = 1000;
+};
+
+using merge::MergeRule;
+
+// What compaction keeps, from the config's retention: section (see
+// kvs::RetentionRule and kvs::SizeBound for what each setting means).
+struct Retention {
+  std::vector<RetentionRule> rules;  // in file order
+  std::optional<SizeBound> size_bound;
+  int64_t check_interval_ns = int64_t{60} * 1000000000;
+
+  // Options for Store::Compact applying these rules and the bound.
+  CompactOptions ToCompactOptions() const;
+};
+
+enum class ReadAccess {
+  kPublic,  // anyone may read
+  kSecret,  // reads need the shared secret, like writes
+};
+
+struct Config {
+  std::string path;                      // the file it was read from
+  std::string data_dir;                  // absolute
+  std::optional<std::string> auth_file;  // absolute; nullopt when not configured
+  std::string default_branch = "main";
+  SyncMode sync = SyncMode::kSync;
+  ReadAccess read_access = ReadAccess::kPublic;
+  Limits limits;
+  std::vector<MergeRule> merge_rules;  // in file order
+  Retention retention;
+
+  // What the store is opened with: the sync mode, and the limits the store
+  // enforces itself as a second line of defence.
+  Options StoreOptions() const;
+};
+
+// Reads and parses the file at path. InvalidArgument (or IOError when the
+// file cannot be read) with a message naming the file and, where known, the
+// line and column.
+Result<Config> LoadConfig(const std::string& path);
+
+// Parses yaml as if read from the file at path (which names the file in
+// messages and anchors relative paths).
+Result<Config> ParseConfig(std::string_view yaml, const std::string& path);
+
+}  // namespace kvs::config
+
+#endif  // KVS_CONFIG_CONFIG_H_

@@ -1,0 +1,32 @@
+// POST /_compact: Store::Compact with the config's retention.
+#include "faces/admin/compact.h"
+
+#include "faces/rest/rest.h"
+#include "faces/rest/rest_args.h"
+
+namespace kvs::server {
+
+nlohmann::ordered_json CompactStatsJson(const CompactStats& stats) {
+  nlohmann::ordered_json evicted = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < stats.evicted_keys.size() && i < kMaxListedEvictions; ++i) {
+    evicted.push_back(stats.evicted_keys[i]);
+  }
+  return {{"bytes_before", stats.bytes_before},
+          {"bytes_after", stats.bytes_after},
+          {"freed",
+           stats.bytes_before > stats.bytes_after ? stats.bytes_before - stats.bytes_after : 0},
+          {"versions_kept", stats.versions_kept},
+          {"versions_dropped", stats.versions_dropped},
+          {"keys_evicted", stats.evicted_keys.size()},
+          {"evicted", std::move(evicted)},
+          {"above_low_water", stats.above_low_water}};
+}
+
+Response CompactEndpoint(const Request& request, Service& service) {
+  if (auto refused = RefuseBareWrite(request, service)) return std::move(*refused);
+  auto stats = service.store->Compact(service.config.retention.ToCompactOptions());
+  if (!stats.ok()) return StoreErrorResponse(stats.status(), Format::kJson);
+  return OkResponse(CompactStatsJson(*stats));
+}
+
+}  // namespace kvs::server

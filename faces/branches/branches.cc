@@ -1,0 +1,253 @@
+// Branches, the commit log, diff and reset over HTTP.
+#include "faces/branches/branches.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/commit_log.h"
+#include "common/json_value.h"
+#include "common/time.h"
+#include "faces/rest/rest.h"
+#include "faces/rest/rest_args.h"
+#include "http/json_body.h"
+
+namespace kvs::server {
+namespace {
+
+constexpr size_t kDefaultLogLimit = 50;
+
+nlohmann::ordered_json BranchJson(const BranchInfo& b) {
+  return {{"name", b.name},
+          {"head_revision", b.head_revision},
+          {"head_commit", b.head_commit.IsZero() ? nlohmann::ordered_json()
+                                                 : nlohmann::ordered_json(b.head_commit.Hex())},
+          {"created_revision", b.created_revision},
+          {"created", common::FormatRfc3339(b.created_time_ns)}};
+}
+
+nlohmann::ordered_json CommitJson(const CommitInfo& c) {
+  nlohmann::ordered_json parents = nlohmann::ordered_json::array();
+  for (const CommitId& p : c.parents) parents.push_back(p.Hex());
+  return {{"id", c.id.Hex()},
+          {"parents", std::move(parents)},
+          {"branch", c.branch},
+          {"revision", c.revision},
+          {"time", common::FormatRfc3339(c.time_ns)},
+          {"keys", c.keys}};
+}
+
+Response Created(nlohmann::ordered_json body) {
+  Response response = JsonResponse(body);
+  response.status = 201;
+  return response;
+}
+
+// POST /_branches {"name", "from", "at"}.
+Response CreateBranchFromBody(const Request& request, Service& service) {
+  auto parsed = ParseJsonObjectBody(request.body, R"({"name": "dev", "from": "main", "at": 42})");
+  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  const nlohmann::ordered_json& body = std::get<nlohmann::ordered_json>(parsed);
+  for (const auto& [field, value] : body.items()) {
+    if (field != "name" && field != "from" && field != "at") {
+      return RestError({400, "unknown field '" + field + "' (known: name, from, at)"});
+    }
+    if (field == "at" && !value.is_string() && !value.is_number_unsigned()) {
+      return RestError({400,
+                        "field 'at' must be a revision number (from 1), or a string: a time or "
+                        "a commit id",
+                        "bad_at"});
+    }
+    if (field != "at" && !value.is_string()) {
+      return RestError({400, "field '" + field + "' must be a string"});
+    }
+  }
+  if (!body.contains("name")) return RestError({400, "name the new branch: {\"name\": ...}"});
+  std::string name = body["name"];
+  if (auto error = CheckForkName(name)) return RestError(*error);
+  std::string from = body.value("from", service.config.default_branch);
+  if (auto error = CheckForkName(from)) return RestError(*error);
+  ReadPoint at;
+  if (body.contains("at") && body["at"] != "head") {
+    std::string text = body["at"].is_string() ? body["at"].get<std::string>() : body["at"].dump();
+    auto point = ParseReadPoint(text);
+    if (auto* error = std::get_if<HttpError>(&point)) return RestError(*error);
+    at = std::get<ReadPoint>(point);
+  }
+  if (at.kind == ReadPoint::Kind::kCommit) {
+    // A commit names its own branch's state: copy that branch, and refuse
+    // another, which would silently give that branch's state at the time.
+    auto commit = service.store->GetCommit(at.commit);
+    if (!commit.ok()) return StoreErrorResponse(commit.status(), Format::kJson);
+    if (body.contains("from") && from != commit->branch) {
+      return RestError({400, "commit " + at.commit.Hex() + " is on branch '" + commit->branch +
+                                 "', not '" + from + "'; leave out \"from\" or name that branch"});
+    }
+    from = commit->branch;
+  }
+  auto created = service.store->CreateBranch(name, from, at);
+  if (!created.ok()) {
+    if (created.status().code() == Status::Code::kInvalidArgument) {
+      return RestError({400, "at: " + created.status().message(), "bad_at"});
+    }
+    return StoreErrorResponse(created.status(), Format::kJson);
+  }
+  return Created(BranchJson(*created));
+}
+
+}  // namespace
+
+std::variant<std::pair<std::string, ReadPoint>, Response> ResolveBranchState(
+    Service& service, std::string_view text, std::string_view parameter) {
+  if (text.size() == 64) {
+    if (auto id = Hash::FromHex(text); id.ok()) {
+      auto commit = service.store->GetCommit(*id);
+      if (!commit.ok()) return StoreErrorResponse(commit.status(), Format::kJson);
+      return std::pair(commit->branch, ReadPoint::AtCommit(*id));
+    }
+  }
+  if (auto error = CheckForkName(text)) {
+    return RestError({400,
+                      std::string(parameter) +
+                          " must name a branch or a commit (64 hex "
+                          "digits), not '" +
+                          std::string(text) + "'",
+                      "bad_fork"});
+  }
+  return std::pair(std::string(text), ReadPoint::Latest());
+}
+
+Response ListBranches(const Request& request, Service& service) {
+  auto parsed = ParseRestQuery(request.query_string, {});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  if (auto refused =
+          AuthorizeRead(service, std::move(std::get<RestQuery>(parsed).credentials), request)) {
+    return RestError(*refused);
+  }
+  auto branches = service.store->ListBranches();
+  if (!branches.ok()) return StoreErrorResponse(branches.status(), Format::kJson);
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const BranchInfo& b : *branches) list.push_back(BranchJson(b));
+  return JsonResponse({{"branches", std::move(list)}});
+}
+
+Response CreateBranch(const Request& request, Service& service) {
+  if (auto refused = RefuseBareWrite(request, service)) return std::move(*refused);
+  return CreateBranchFromBody(request, service);
+}
+
+Response DeleteBranch(const Request& request, Service& service) {
+  if (auto refused = RefuseBareWrite(request, service)) return std::move(*refused);
+  const std::string name = request.path_info.substr(std::string_view("/_branches/").size());
+  if (auto error = CheckForkName(name)) return RestError(*error);
+  if (name == service.config.default_branch) {
+    return RestError({400, "'" + name + "' is the default branch; it cannot be deleted"});
+  }
+  Status deleted = service.store->DeleteBranch(name);
+  if (!deleted.ok()) return StoreErrorResponse(deleted, Format::kJson, "fork_not_found");
+  return OkResponse({{"deleted", name}});
+}
+
+Response GetLog(const Request& request, Service& service) {
+  auto parsed = ParseRestQuery(request.query_string, {"branch", "limit", "before"});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  RestQuery& query = std::get<RestQuery>(parsed);
+  if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
+    return RestError(*refused);
+  }
+  const size_t limit =
+      query.limit == 100 && request.query_string.find("limit=") == std::string::npos
+          ? kDefaultLogLimit
+          : query.limit;
+  const std::string branch = query.branch.value_or(service.config.default_branch);
+  Store& store = *service.store;
+  std::vector<CommitId> start;
+  if (query.before) {
+    auto id = Hash::FromHex(*query.before);
+    if (!id.ok()) return RestError({400, "before must be a commit id of 64 hex digits"});
+    auto commit = store.GetCommit(*id);
+    if (!commit.ok()) return StoreErrorResponse(commit.status(), Format::kJson);
+    start = commit->parents;
+  } else {
+    auto info = store.GetBranch(branch);
+    if (!info.ok()) return StoreErrorResponse(info.status(), Format::kJson, "fork_not_found");
+    start = {info->head_commit};
+  }
+  auto log = common::WalkCommits(store, start, limit);
+  if (!log.ok()) return StoreErrorResponse(log.status(), Format::kJson);
+  nlohmann::ordered_json commits = nlohmann::ordered_json::array();
+  for (const CommitInfo& commit : log->commits) commits.push_back(CommitJson(commit));
+  nlohmann::ordered_json body = {{"branch", branch}, {"commits", std::move(commits)}};
+  // The next page: before=NEXT (null on the last page).
+  body["next"] =
+      log->more ? nlohmann::ordered_json(log->commits.back().id.Hex()) : nlohmann::ordered_json();
+  return JsonResponse(body);
+}
+
+Response GetDiff(const Request& request, Service& service) {
+  auto parsed = ParseRestQuery(request.query_string, {"from", "to"});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  RestQuery& query = std::get<RestQuery>(parsed);
+  if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
+    return RestError(*refused);
+  }
+  if (!query.from || !query.to) {
+    return RestError({400, "name both sides: /_diff?from=BRANCH_OR_COMMIT&to=BRANCH_OR_COMMIT"});
+  }
+  auto from = ResolveBranchState(service, *query.from, "from");
+  if (auto* refused = std::get_if<Response>(&from)) return std::move(*refused);
+  auto to = ResolveBranchState(service, *query.to, "to");
+  if (auto* refused = std::get_if<Response>(&to)) return std::move(*refused);
+  const auto& [from_branch, from_at] = std::get<std::pair<std::string, ReadPoint>>(from);
+  const auto& [to_branch, to_at] = std::get<std::pair<std::string, ReadPoint>>(to);
+  auto diff = service.store->Diff(from_branch, from_at, to_branch, to_at);
+  if (!diff.ok()) return StoreErrorResponse(diff.status(), Format::kJson, "fork_not_found");
+  nlohmann::ordered_json added = nlohmann::ordered_json::array();
+  nlohmann::ordered_json removed = nlohmann::ordered_json::array();
+  nlohmann::ordered_json modified = nlohmann::ordered_json::array();
+  for (const DiffEntry& e : *diff) {
+    switch (e.kind) {
+      case DiffEntry::Kind::kAdded:
+        added.push_back({{"key", e.key}, {"version", e.to->Hex()}});
+        break;
+      case DiffEntry::Kind::kRemoved:
+        removed.push_back({{"key", e.key}, {"version", e.from->Hex()}});
+        break;
+      case DiffEntry::Kind::kModified:
+        modified.push_back({{"key", e.key}, {"from", e.from->Hex()}, {"to", e.to->Hex()}});
+        break;
+    }
+  }
+  return JsonResponse({{"from", *query.from},
+                       {"to", *query.to},
+                       {"added", std::move(added)},
+                       {"removed", std::move(removed)},
+                       {"modified", std::move(modified)}});
+}
+
+Response ResetBranchEndpoint(const Request& request, Service& service) {
+  auto parsed = ParseRestQuery(request.query_string, {"branch", "to"});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  RestQuery& query = std::get<RestQuery>(parsed);
+  if (auto refused = AuthorizeBodyWrite(service, !query.credentials.empty(), request)) {
+    return RestError(*refused);
+  }
+  if (!query.to) return RestError({400, "name the commit: /_reset?branch=B&to=COMMIT"});
+  auto to = Hash::FromHex(*query.to);
+  if (!to.ok()) return RestError({400, "to must be a commit id of 64 hex digits"});
+  const std::string branch = query.branch.value_or(service.config.default_branch);
+  auto reset = service.store->ResetBranch(branch, *to);
+  if (!reset.ok()) return RestStoreError(reset.status(), service, branch);
+  if (reset->commit.IsZero()) {  // the branch had that state already
+    return OkResponse({{"branch", branch}, {"commit", nullptr}, {"revision", reset->revision}});
+  }
+  // The reset commit's parent is the head it replaced, whatever wrote meanwhile.
+  auto commit = service.store->GetCommit(reset->commit);
+  if (!commit.ok()) return StoreErrorResponse(commit.status(), Format::kJson);
+  return OkResponse({{"branch", branch},
+                     {"commit", reset->commit.Hex()},
+                     {"revision", reset->revision},
+                     {"previous", commit->parents.empty()
+                                      ? nlohmann::ordered_json()
+                                      : nlohmann::ordered_json(commit->parents.front().Hex())}});
+}
+
+}  // namespace kvs::server

@@ -1,0 +1,278 @@
+// Whole-branch merges and merging transactions.
+#include "faces/branches/merges.h"
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "common/json_value.h"
+#include "faces/rest/rest.h"
+#include "faces/rest/rest_args.h"
+#include "http/json_body.h"
+#include "http/key_errors.h"
+#include "merge/key_merge.h"
+
+namespace kvs::server {
+namespace {
+
+// A write re-plans when a key moved between its read and the write; this
+// many times, then the answer is a 409.
+constexpr int kAttempts = 5;
+
+Response ConflictResponse(const std::string& what,
+                          const std::vector<merge::KeyConflict>& conflicts) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  std::string keys;
+  for (const merge::KeyConflict& c : conflicts) {
+    list.push_back({{"key", c.key}, {"reason", c.reason}});
+    keys += (keys.empty() ? "'" : ", '") + c.key + "'";
+  }
+  nlohmann::ordered_json body = {
+      {"status", "error"},
+      {"error", "conflict"},
+      {"message", what + ": " + std::to_string(conflicts.size()) +
+                      (conflicts.size() == 1 ? " key" : " keys") + " cannot be merged (" + keys +
+                      "); nothing was written"},
+      {"conflicts", std::move(list)}};
+  Response response = JsonResponse(body);
+  response.status = 409;
+  return response;
+}
+
+}  // namespace
+
+Response MergeBranches(const Request& request, Service& service) {
+  auto parsed = ParseRestQuery(request.query_string, {"from", "into", "strategy", "dry_run"});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  const RestQuery& query = std::get<RestQuery>(parsed);
+  if (auto refused = AuthorizeBodyWrite(service, !query.credentials.empty(), request)) {
+    return RestError(*refused);
+  }
+  if (!query.from || !query.into) {
+    return RestError({400, "name both branches: /_merge?from=SOURCE&into=TARGET"});
+  }
+  for (const std::string* name : {&*query.from, &*query.into}) {
+    if (auto error = CheckForkName(*name)) return RestError(*error);
+  }
+  if (*query.from == *query.into) return RestError({400, "a branch cannot be merged into itself"});
+  const std::string& from = *query.from;
+  const std::string& into = *query.into;
+  std::vector<MergeRule> request_rules;
+  if (query.strategy) request_rules.push_back({"*", *query.strategy});
+  auto function_for = [&](const std::string& key) {
+    return merge::FunctionFor(key, {&request_rules, &service.config.merge_rules});
+  };
+
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    auto plan = merge::PlanBranchMerge(*service.store, from, into, function_for);
+    if (!plan.ok()) return StoreErrorResponse(plan.status(), Format::kJson, "fork_not_found");
+    nlohmann::ordered_json changes = nlohmann::ordered_json::array();
+    for (const merge::KeyChange& change : plan->changes) {
+      changes.push_back(
+          {{"key", change.key},
+           {"merge", merge::KeyMergeOutcomeName(change.outcome)},
+           {"value", change.value ? common::ValueJson(*change.value) : nlohmann::ordered_json()}});
+    }
+    nlohmann::ordered_json conflicts = nlohmann::ordered_json::array();
+    for (const merge::KeyConflict& c : plan->conflicts) {
+      conflicts.push_back({{"key", c.key}, {"reason", c.reason}});
+    }
+    nlohmann::ordered_json answer = {{"from", from}, {"into", into}};
+    if (query.dry_run) {
+      answer["dry_run"] = true;
+      answer["changes"] = std::move(changes);
+      answer["conflicts"] = std::move(conflicts);
+      answer["up_to_date"] = plan->up_to_date;
+      return OkResponse(std::move(answer));
+    }
+    if (!plan->conflicts.empty()) {
+      return ConflictResponse("merging '" + from + "' into '" + into + "'", plan->conflicts);
+    }
+    answer["changes"] = std::move(changes);
+    answer["up_to_date"] = plan->up_to_date;
+    if (plan->batch.writes.empty()) {
+      answer["commit"] = nullptr;
+      return OkResponse(std::move(answer));
+    }
+    auto written = service.store->Write(plan->batch);
+    if (written.status().IsConflict()) continue;  // a key moved meanwhile: plan again
+    if (!written.ok()) return StoreErrorResponse(written.status(), Format::kJson);
+    answer["commit"] = written->commit.Hex();
+    answer["revision"] = written->revision;
+    return OkResponse(std::move(answer));
+  }
+  return RestError({409, "branch '" + into + "' kept changing while merging; try again"});
+}
+
+namespace {
+
+// The parsed body of POST /_txn.
+struct TxnRequest {
+  std::string branch;
+  std::optional<CommitId> base;
+  std::map<std::string, std::optional<std::string>> writes;  // nullopt: delete
+  std::vector<MergeRule> rules;
+};
+
+// A value in a request: a JSON string, or {"base64": "..."}.
+std::optional<std::string> ValueFromJson(const nlohmann::ordered_json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.size() == 1 && v.contains("base64") && v["base64"].is_string()) {
+    return common::Base64Decode(v["base64"].get<std::string>());
+  }
+  return std::nullopt;
+}
+
+std::variant<TxnRequest, HttpError> ParseTxn(const std::string& text, const Service& service) {
+  // Ordered: the first matching merge pattern wins, in the order sent.
+  auto parsed = ParseJsonObjectBody(text, R"({"set": {"k": "v"}})");
+  if (auto* error = std::get_if<HttpError>(&parsed)) return std::move(*error);
+  const nlohmann::ordered_json& body = std::get<nlohmann::ordered_json>(parsed);
+  TxnRequest txn;
+  txn.branch = service.config.default_branch;
+  for (const auto& [field, value] : body.items()) {
+    if (field == "branch") {
+      if (!value.is_string()) return HttpError{400, "branch must be a string"};
+      txn.branch = value.get<std::string>();
+      if (auto error = CheckForkName(txn.branch)) return std::move(*error);
+    } else if (field == "base") {
+      auto id = value.is_string() ? Hash::FromHex(value.get<std::string>())
+                                  : Result<Hash>(Status::InvalidArgument(""));
+      if (!id.ok()) return HttpError{400, "base must be a commit id of 64 hex digits"};
+      txn.base = *id;
+    } else if (field == "set") {
+      if (!value.is_object()) return HttpError{400, "set must be an object of key: value"};
+      for (const auto& [key, v] : value.items()) {
+        auto bytes = ValueFromJson(v);
+        if (!bytes) {
+          return HttpError{400,
+                           "the value of '" + key + "' must be a string or {\"base64\": \"...\"}"};
+        }
+        if (txn.writes.count(key)) {
+          return HttpError{400, "key '" + key + "' is both set and deleted"};
+        }
+        txn.writes[key] = std::move(*bytes);
+      }
+    } else if (field == "delete") {
+      if (!value.is_array()) return HttpError{400, "delete must be an array of keys"};
+      for (const auto& key : value) {
+        if (!key.is_string()) return HttpError{400, "delete must be an array of keys"};
+        if (txn.writes.count(key.get<std::string>())) {
+          return HttpError{400, "key '" + key.get<std::string>() + "' is both set and deleted"};
+        }
+        txn.writes[key.get<std::string>()] = std::nullopt;
+      }
+    } else if (field == "merge") {
+      if (!value.is_object()) return HttpError{400, "merge must be an object of pattern: function"};
+      for (const auto& [pattern, name] : value.items()) {
+        auto function =
+            name.is_string() ? merge::ParseMergeFunction(name.get<std::string>()) : std::nullopt;
+        if (!function) {
+          return HttpError{400,
+                           "merge: pattern '" + pattern + "' names no merge function (known: " +
+                               merge::MergeFunctionNames() + ")",
+                           "unknown_strategy"};
+        }
+        txn.rules.push_back({pattern, *function});
+      }
+    } else {
+      return HttpError{400,
+                       "unknown field '" + field + "' (known: branch, base, set, delete, merge)"};
+    }
+  }
+  if (txn.writes.empty()) return HttpError{400, "nothing to commit: set or delete some keys"};
+  if (txn.writes.size() > service.config.limits.max_keys_per_transaction) {
+    return HttpError{400, std::to_string(txn.writes.size()) +
+                              " keys in one transaction; the limit is " +
+                              std::to_string(service.config.limits.max_keys_per_transaction) +
+                              " (limits.max_keys_per_transaction)"};
+  }
+  for (const auto& [key, value] : txn.writes) {
+    if (auto error = CheckKey(key, service.config.limits)) return std::move(*error);
+    if (value && value->size() > service.config.limits.max_value_bytes) {
+      return HttpError{413, "the value of '" + key + "' is over limits.max_value_bytes",
+                       "value_too_large"};
+    }
+  }
+  return txn;
+}
+
+}  // namespace
+
+Response CommitTransaction(const Request& request, Service& service) {
+  if (auto refused = RefuseBareWrite(request, service)) return std::move(*refused);
+  auto parsed = ParseTxn(request.body, service);
+  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  const TxnRequest& txn = std::get<TxnRequest>(parsed);
+  Store& store = *service.store;
+  if (txn.base) {
+    auto commit = store.GetCommit(*txn.base);
+    if (!commit.ok()) return StoreErrorResponse(commit.status(), Format::kJson);
+  }
+
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    WriteBatch batch;
+    batch.branch = txn.branch;
+    std::vector<merge::KeyConflict> conflicts;
+    for (const auto& [key, value] : txn.writes) {
+      auto current = merge::GetIfPresent(store, txn.branch, key, ReadPoint::Latest());
+      if (!current.ok()) return RestStoreError(current.status(), service, txn.branch);
+      KeyWrite write{key, value, std::nullopt, merge::HeadIds(*current), std::nullopt};
+      if (txn.base) {
+        auto then = merge::GetIfPresent(store, txn.branch, key, ReadPoint::AtCommit(*txn.base));
+        if (!then.ok()) return RestStoreError(then.status(), service, txn.branch);
+        const bool moved = merge::HeadIds(*then) != merge::HeadIds(*current);
+        if (moved) {
+          merge::MergeInput input;
+          if (*then) input.base = merge::LiveValue((*then)->winner);
+          if (*current) {
+            const Version& ours = (*current)->winner;
+            input.ours = {merge::LiveValue(ours), ours.time_ns, ours.id.Hex()};
+          }
+          input.theirs = {value,
+                          std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count(),
+                          ""};
+          merge::MergeOutcome merged = merge::Merge(
+              merge::FunctionFor(key, {&txn.rules, &service.config.merge_rules}), input);
+          switch (merged.kind) {
+            case merge::MergeOutcome::Kind::kValue:
+              write.value = std::move(merged.value);
+              break;
+            case merge::MergeOutcome::Kind::kDeleted:
+              write.value = std::nullopt;
+              if (!*current || (*current)->winner.deleted) continue;  // already gone
+              break;
+            case merge::MergeOutcome::Kind::kKeepBoth:
+              // The request's value forks from the base: both stay heads.
+              write.parents = merge::HeadIds(*then);
+              break;
+            case merge::MergeOutcome::Kind::kConflict:
+              conflicts.push_back({key, merged.reason});
+              continue;
+          }
+        }
+      }
+      if (!write.value && (!*current || (*current)->winner.deleted) && !write.parents) {
+        continue;  // deleting what is not there changes nothing
+      }
+      batch.writes.push_back(std::move(write));
+    }
+    if (!conflicts.empty())
+      return ConflictResponse("the transaction on '" + txn.branch + "'", conflicts);
+    if (batch.writes.empty()) {
+      return OkResponse({{"commit", nullptr}, {"revision", nullptr}});
+    }
+    auto written = store.Write(batch);
+    if (written.status().IsConflict()) continue;  // a key moved meanwhile: merge again
+    if (!written.ok()) return RestStoreError(written.status(), service, txn.branch);
+    Response response =
+        JsonResponse({{"commit", written->commit.Hex()}, {"revision", written->revision}});
+    response.headers.Set("X-Kvs-Revision", std::to_string(written->revision));
+    return response;
+  }
+  return RestError({409, "the keys kept changing on '" + txn.branch + "'; try again"});
+}
+
+}  // namespace kvs::server

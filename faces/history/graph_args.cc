@@ -1,0 +1,157 @@
+// Parsing the version-graph endpoints' parameters, path arguments and ids.
+#include "faces/history/graph_args.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "http/form.h"
+#include "http/key_errors.h"
+#include "http/service.h"
+
+namespace kvs::server {
+namespace {
+
+std::string KnownNames(const GraphParams& params) {
+  std::string out;
+  for (std::string_view name : params.names) out += std::string(name) + ", ";
+  return out + "auth, format";
+}
+
+// Sets *slot to value, or says the parameter came twice.
+std::optional<HttpError> SetOnce(std::optional<std::string>* slot, FormField& field) {
+  if (*slot) return HttpError{400, "parameter '" + field.name + "' is given twice"};
+  *slot = std::move(field.value);
+  return std::nullopt;
+}
+
+bool IsHex(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
+std::string LowerCase(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower;
+}
+
+// Sets *bound to text, a gt= or lt= bound of version ids, in lowercase; or
+// says why it is not one. Absent (nullopt) leaves *bound empty.
+std::optional<HttpError> SetIdBound(std::string_view name, const std::optional<std::string>& text,
+                                    std::string* bound) {
+  if (!text) return std::nullopt;
+  if (text->size() > 64 || !IsHex(*text)) {
+    return HttpError{400, std::string(name) +
+                              " must be at most 64 hex digits (a version id or a prefix of one), "
+                              "not '" +
+                              *text + "'"};
+  }
+  *bound = LowerCase(*text);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<GraphQuery, HttpError> ParseGraphQuery(std::string_view query_string,
+                                                    const GraphParams& params) {
+  auto fields = ParseUrlEncoded(query_string);
+  if (!fields.ok()) return HttpError{400, "query string: " + fields.status().message()};
+  GraphQuery query;
+  std::optional<std::string> gt, lt, limit, format;
+  for (FormField& field : *fields) {
+    if (field.name == "auth") {
+      query.credentials.push_back(std::move(field.value));
+      continue;
+    }
+    if (field.name == "_") continue;
+    std::optional<HttpError> error;
+    if (field.name == "format") {
+      error = SetOnce(&format, field);
+    } else if (std::find(params.names.begin(), params.names.end(), field.name) ==
+               params.names.end()) {
+      error = HttpError{
+          400, "unknown parameter '" + field.name + "' (known here: " + KnownNames(params) + ")"};
+    } else if (field.name == "key") {
+      error = SetOnce(&query.key, field);
+    } else if (field.name == "branch") {
+      error = SetOnce(&query.branch, field);
+    } else if (field.name == "gt") {
+      error = SetOnce(&gt, field);
+    } else if (field.name == "lt") {
+      error = SetOnce(&lt, field);
+    } else if (field.name == "limit") {
+      error = SetOnce(&limit, field);
+    } else if (field.name == "id") {
+      query.ids.push_back(std::move(field.value));
+    } else if (field.name == "prev") {
+      query.prevs.push_back(std::move(field.value));
+    }
+    if (error) return *error;
+  }
+  if (format && *format != "json" && !(params.text && *format == "text")) {
+    return HttpError{400, std::string("format must be ") + (params.text ? "json or text" : "json") +
+                              ", not '" + *format + "'"};
+  }
+  if (format == "text") query.format = Format::kText;
+  if (limit) {
+    query.limit = ParseCount(*limit);
+    if (!query.limit || *query.limit < 1 || *query.limit > params.max_limit) {
+      return HttpError{400, "limit must be a number from 1 to " + std::to_string(params.max_limit) +
+                                ", not '" + *limit + "'"};
+    }
+  }
+  if (auto error = SetIdBound("gt", gt, &query.gt)) return *error;
+  if (auto error = SetIdBound("lt", lt, &query.lt)) return *error;
+  if (!query.gt.empty() && !query.lt.empty() && query.gt >= query.lt) {
+    return HttpError{
+        400, "gt '" + *gt + "' is not below lt '" + *lt + "': no version id can be in that range"};
+  }
+  return query;
+}
+
+std::optional<std::string> PathArgument(std::string_view path_info, std::string_view endpoint) {
+  if (path_info.size() <= endpoint.size()) return std::nullopt;
+  return std::string(path_info.substr(endpoint.size() + 1));
+}
+
+std::variant<std::string, HttpError> KeyArgument(std::optional<std::string> from_path,
+                                                 std::optional<std::string> from_query,
+                                                 std::string_view endpoint,
+                                                 const config::Limits& limits) {
+  if (from_path && from_query) {
+    return HttpError{400, "the key is named twice, in the path and as key=; name it once"};
+  }
+  if (!from_path && !from_query) {
+    return HttpError{400, "name the key: " + std::string(endpoint) + "/KEY or " +
+                              std::string(endpoint) + "?key=KEY"};
+  }
+  std::string key = from_path ? std::move(*from_path) : std::move(*from_query);
+  if (auto error = CheckKey(key, limits)) return *error;
+  return key;
+}
+
+std::variant<VersionId, Response> ResolveVersionArgument(Store& store, std::string_view text,
+                                                         std::string_view context, Format format) {
+  std::string prefix = context.empty() ? "" : std::string(context) + ": ";
+  if (!IsHex(text) || text.size() < 8 || text.size() > 64) {
+    return ErrorResponse({400, prefix + "'" + std::string(text) +
+                                   "' is not a version id: give 8 to 64 hex digits (the id, or a "
+                                   "prefix of it that no other version shares)"},
+                         format);
+  }
+  std::string lower = LowerCase(text);
+  auto id = store.ResolveVersion(lower);
+  if (id.ok()) return *id;
+  switch (id.status().code()) {
+    case Status::Code::kNotFound:
+      return ErrorResponse({404, prefix + "no version id starts with " + lower}, format);
+    case Status::Code::kAmbiguous:
+      return ErrorResponse(
+          {400, prefix + "more than one version id starts with " + lower + "; give more digits"},
+          format);
+    default:
+      return StoreErrorResponse(id.status(), format);
+  }
+}
+
+}  // namespace kvs::server

@@ -1,0 +1,179 @@
+// The route table, and dispatch on PATH_INFO and method by it.
+#include "faces/routes.h"
+
+#include <optional>
+#include <variant>
+
+#include "faces/admin/compact.h"
+#include "faces/branches/branches.h"
+#include "faces/branches/merges.h"
+#include "faces/classic/classic.h"
+#include "faces/classic/web.h"
+#include "faces/history/history.h"
+#include "faces/history/version_create.h"
+#include "faces/listing/key_listing.h"
+#include "faces/rest/rest.h"
+#include "faces/rest/rest_path.h"
+
+namespace kvs::server {
+namespace {
+
+// What a handler gets besides the request: the REST face's parsed path on
+// its routes.
+struct RouteMatch {
+  const RestPath* rest = nullptr;
+};
+using Handler = Response (*)(const Request&, Service&, const RouteMatch&);
+
+// Handlers in the table, whatever their own signature.
+template <Response (*F)(const Request&, Service&)>
+Response Plain(const Request& request, Service& service, const RouteMatch&) {
+  return F(request, service);
+}
+template <Response (*F)(const Request&, Service&, const RestPath&)>
+Response Rest(const Request& request, Service& service, const RouteMatch& match) {
+  return F(request, service, *match.rest);
+}
+Response StaticFile(const Request& request, Service&, const RouteMatch&) {
+  constexpr std::string_view kPrefix = "/_static/";
+  const std::string_view path = request.path_info;
+  return ServeStaticFile(request, path.starts_with(kPrefix) ? path.substr(kPrefix.size()) : "");
+}
+
+// How a route's path matches PATH_INFO.
+struct Shape {
+  enum class Kind {
+    kExact,  // path itself
+    // path + "/" + an argument; also path alone and with an empty argument,
+    // so that the handler can say what is missing.
+    kWithArgument,
+    kRest,  // a REST path (not under /_) of this action
+  };
+  Kind kind;
+  std::string_view path;                             // kExact, kWithArgument
+  RestPath::Action action = RestPath::Action::kKey;  // kRest
+};
+constexpr Shape Exact(std::string_view path) { return {Shape::Kind::kExact, path}; }
+constexpr Shape Below(std::string_view path) { return {Shape::Kind::kWithArgument, path}; }
+constexpr Shape RestShape(RestPath::Action action) { return {Shape::Kind::kRest, "", action}; }
+
+// The handler per method; GET also answers HEAD. nullptr: not taken.
+struct Methods {
+  Handler get = nullptr;
+  Handler post = nullptr;
+  Handler put = nullptr;
+  Handler del = nullptr;
+};
+
+struct RouteEntry {
+  std::string_view pattern;
+  Shape shape;
+  Methods methods;
+};
+
+using A = RestPath::Action;
+const RouteEntry kRoutes[] = {
+    // The classic face and the index page.
+    {"/", Exact("/"), {.get = Plain<ClassicRead>, .post = Plain<ClassicWrite>}},
+    {"/_static/FILE", Below("/_static"), {.get = StaticFile}},
+    // Listing, and the version graph.
+    {"/_keys", Exact("/_keys"), {.get = Plain<ListKeys>}},
+    {"/_create", Exact("/_create"), {.post = Plain<CreateVersion>}},
+    {"/_heads/KEY", Below("/_heads"), {.get = Plain<GetHeads>}},
+    {"/_tails/KEY", Below("/_tails"), {.get = Plain<GetTails>}},
+    {"/_versions/ID", Below("/_versions"), {.get = Plain<GetVersion>}},
+    {"/_links/ID", Below("/_links"), {.get = Plain<GetLinks>}},
+    {"/_history/ID", Below("/_history"), {.get = Plain<GetHistory>}},
+    {"/_future/ID", Below("/_future"), {.get = Plain<GetFuture>}},
+    {"/_concestor", Exact("/_concestor"), {.get = Plain<GetConcestor>}},
+    {"/_list", Exact("/_list"), {.get = Plain<ListAllVersions>}},
+    // Branches, commits and merges.
+    {"/_branches", Exact("/_branches"), {.get = Plain<ListBranches>, .post = Plain<CreateBranch>}},
+    {"/_branches/NAME", Below("/_branches"), {.del = Plain<DeleteBranch>}},
+    {"/_log", Exact("/_log"), {.get = Plain<GetLog>}},
+    {"/_diff", Exact("/_diff"), {.get = Plain<GetDiff>}},
+    {"/_reset", Exact("/_reset"), {.post = Plain<ResetBranchEndpoint>}},
+    {"/_merge", Exact("/_merge"), {.post = Plain<MergeBranches>}},
+    {"/_txn", Exact("/_txn"), {.post = Plain<CommitTransaction>}},
+    {"/_compact", Exact("/_compact"), {.post = Plain<CompactEndpoint>}},
+    // The REST face: every path outside /_.
+    {"/keys", RestShape(A::kListKeys), {.get = Plain<ListRestKeys>}},
+    {"/KEY[/FORK]",
+     RestShape(A::kKey),
+     {.get = Rest<GetRestKey>, .put = Rest<PutRestKey>, .del = Rest<DeleteRestKey>}},
+    {"/KEY[/FORK]/info", RestShape(A::kInfo), {.get = Rest<GetRestKeyInfo>}},
+    {"/KEY/FORK/fork/TARGET", RestShape(A::kFork), {.post = Rest<ForkRestKey>}},
+    {"/KEY/FORK/merge/TARGET", RestShape(A::kMerge), {.post = Rest<MergeRestKey>}},
+};
+
+std::string AllowedMethods(const Methods& m) {
+  std::string allowed;
+  auto add = [&allowed](bool taken, const char* names) {
+    if (taken) allowed += (allowed.empty() ? "" : ", ") + std::string(names);
+  };
+  add(m.get, "GET, HEAD");
+  add(m.post, "POST");
+  add(m.put, "PUT");
+  add(m.del, "DELETE");
+  return allowed;
+}
+
+Handler HandlerFor(const Methods& m, std::string_view method) {
+  if (method == "GET" || method == "HEAD") return m.get;
+  if (method == "POST") return m.post;
+  if (method == "PUT") return m.put;
+  if (method == "DELETE") return m.del;
+  return nullptr;
+}
+
+bool Matches(const Shape& shape, std::string_view path, const RestPath* rest) {
+  switch (shape.kind) {
+    case Shape::Kind::kExact:
+      return path == shape.path;
+    case Shape::Kind::kWithArgument:
+      return path.starts_with(shape.path) &&
+             (path.size() == shape.path.size() || path[shape.path.size()] == '/');
+    case Shape::Kind::kRest:
+      return rest != nullptr && rest->action == shape.action;
+  }
+  return false;
+}
+
+}  // namespace
+
+Response Route(const Request& request, Service& service) {
+  // "" is the mount itself: the classic face's "/".
+  std::string_view path = request.path_info;
+  if (path.empty()) path = "/";
+  // Paths outside /_ (and "/") are the REST face's, parsed once here.
+  std::optional<RestPath> rest;
+  if (path != "/" && !path.starts_with("/_")) {
+    auto parsed = ParseRestPath(request);
+    if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+    rest = std::move(std::get<RestPath>(parsed));
+  }
+  for (const RouteEntry& route : kRoutes) {
+    if (!Matches(route.shape, path, rest ? &*rest : nullptr)) continue;
+    if (Handler handler = HandlerFor(route.methods, request.method)) {
+      return handler(request, service, RouteMatch{rest ? &*rest : nullptr});
+    }
+    std::string allowed = AllowedMethods(route.methods);
+    Response response =
+        ErrorResponse({405, "method " + request.method + " is not allowed here; use " + allowed},
+                      RequestedFormat(request));
+    response.headers.Set("Allow", std::move(allowed));
+    return response;
+  }
+  return ErrorResponse({404, "no such path: " + request.path_info + " (this server answers at /)"},
+                       RequestedFormat(request));
+}
+
+std::vector<RouteSpec> RouteTable() {
+  std::vector<RouteSpec> table;
+  for (const RouteEntry& route : kRoutes) {
+    table.push_back({route.pattern, AllowedMethods(route.methods)});
+  }
+  return table;
+}
+
+}  // namespace kvs::server

@@ -1,0 +1,151 @@
+// The strict JSON body parser: nlohmann's SAX events into a document.
+#include "http/json_body.h"
+
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace kvs::server {
+namespace {
+
+using nlohmann::ordered_json;
+
+// nlohmann's parse error without its prefix: "[json.exception.parse_error.101]
+// parse error at line 1, column 8: syntax error while parsing object key -
+// unexpected '}'; expected string literal" -> what follows "column 8: ".
+std::string Reason(std::string_view what) {
+  size_t column = what.find("column ");
+  size_t colon = column == std::string_view::npos ? column : what.find(": ", column);
+  if (colon == std::string_view::npos) return std::string(what);
+  return std::string(what.substr(colon + 2));
+}
+
+// A JSON Pointer (RFC 6901) reference token: '~' and '/' escaped.
+std::string PointerToken(std::string_view name) {
+  std::string token;
+  for (char c : name) {
+    if (c == '~') {
+      token += "~0";
+    } else if (c == '/') {
+      token += "~1";
+    } else {
+      token.push_back(c);
+    }
+  }
+  return token;
+}
+
+// Builds the document from SAX events and stops at the first problem, which
+// error() then says. Invariant: open_ holds the containers being filled,
+// outermost first; each points at its place in root_ (a container's
+// parent gets no other element while it is open, so the pointer holds).
+class StrictBuilder : public nlohmann::json_sax<ordered_json> {
+ public:
+  bool null() override { return Add(nullptr); }
+  bool boolean(bool value) override { return Add(value); }
+  bool number_integer(number_integer_t value) override { return Add(value); }
+  bool number_unsigned(number_unsigned_t value) override { return Add(value); }
+  bool number_float(number_float_t value, const string_t&) override { return Add(value); }
+  bool string(string_t& value) override { return Add(std::move(value)); }
+  bool binary(binary_t& value) override { return Add(ordered_json::binary(std::move(value))); }
+  bool start_object(std::size_t) override { return Open(ordered_json::object()); }
+  bool start_array(std::size_t) override { return Open(ordered_json::array()); }
+  bool end_object() override { return Close(); }
+  bool end_array() override { return Close(); }
+
+  bool key(string_t& name) override {
+    OpenContainer& object = open_.back();
+    if (!object.names.insert(name).second) {
+      error_ = "the JSON body names the member \"" + name + "\" twice in " +
+               (open_.size() == 1 ? "the top-level object" : "the object at " + Pointer()) +
+               "; name each member once";
+      return false;
+    }
+    object.name = std::move(name);
+    return true;
+  }
+
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& e) override {
+    // position counts the bytes read, the offending one included.
+    error_ = "the body is not valid JSON: at byte " + std::to_string(position - 1) + ", " +
+             Reason(e.what());
+    return false;
+  }
+
+  ordered_json& document() { return root_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  struct OpenContainer {
+    ordered_json* value;
+    std::unordered_set<std::string> names;  // objects: every member name so far
+    std::string name;                       // objects: the member being read
+  };
+
+  // Puts value where the document is at: the root, the member just named,
+  // or the next element of an array. Returns where it now is.
+  ordered_json* Place(ordered_json value) {
+    if (open_.empty()) {
+      root_ = std::move(value);
+      return &root_;
+    }
+    OpenContainer& parent = open_.back();
+    if (parent.value->is_object()) return &((*parent.value)[parent.name] = std::move(value));
+    parent.value->push_back(std::move(value));
+    return &parent.value->back();
+  }
+
+  bool Add(ordered_json value) {
+    Place(std::move(value));
+    return true;
+  }
+
+  bool Open(ordered_json container) {
+    if (open_.size() == kMaxJsonBodyDepth) {
+      error_ = "the JSON body nests containers deeper than " + std::to_string(kMaxJsonBodyDepth) +
+               " levels";
+      return false;
+    }
+    ordered_json* placed = Place(std::move(container));
+    open_.push_back({placed, {}, {}});
+    return true;
+  }
+
+  bool Close() {
+    open_.pop_back();
+    return true;
+  }
+
+  // The JSON Pointer of the innermost open container ("/set", "/delete/0").
+  std::string Pointer() const {
+    std::string pointer;
+    for (size_t i = 0; i + 1 < open_.size(); ++i) {
+      const OpenContainer& parent = open_[i];
+      pointer += "/" + (parent.value->is_object() ? PointerToken(parent.name)
+                                                  : std::to_string(parent.value->size() - 1));
+    }
+    return pointer;
+  }
+
+  ordered_json root_;
+  std::vector<OpenContainer> open_;
+  std::string error_;
+};
+
+}  // namespace
+
+std::variant<ordered_json, HttpError> ParseJsonObjectBody(std::string_view body,
+                                                          std::string_view example) {
+  const std::string expected = "send a JSON object like " + std::string(example);
+  if (body.empty()) return HttpError{400, "the body is empty; " + expected};
+  StrictBuilder builder;
+  if (!ordered_json::sax_parse(body, &builder)) return HttpError{400, builder.error()};
+  if (!builder.document().is_object()) {
+    return HttpError{400, "the body is JSON but not an object; " + expected};
+  }
+  return std::move(builder.document());
+}
+
+}  // namespace kvs::server

@@ -1,0 +1,90 @@
+// Opening the store and secret at start; mapping store errors to HTTP.
+#include "http/service.h"
+
+namespace kvs::server {
+
+Result<std::unique_ptr<Service>> StartService(const Config& config) {
+  auto service = std::make_unique<Service>();
+  service->config = config;
+  auto secret = Secret::Load(config.auth_file);
+  if (!secret.ok()) return Status::IOError(config.path + ": " + secret.status().message());
+  service->secret = std::move(secret).value();
+
+  auto store = Store::Open(config.data_dir, config.StoreOptions());
+  if (store.status().IsCorruption()) {
+    return Status::Corruption(config.path + ": the store in " + config.data_dir +
+                              " is damaged: " + store.status().message());
+  }
+  if (!store.ok()) {
+    return Status::IOError(config.path + ": cannot open the store in " + config.data_dir + ": " +
+                           store.status().message());
+  }
+  service->store = std::move(store).value();
+
+  auto branch = service->store->GetBranch(config.default_branch);
+  if (branch.status().IsNotFound()) {
+    branch = service->store->CreateBranch(config.default_branch, "main");
+  }
+  if (!branch.ok()) {
+    return Status::InvalidArgument(config.path + ": default_branch '" + config.default_branch +
+                                   "': " + branch.status().message());
+  }
+  return service;
+}
+
+std::optional<HttpError> AuthorizeRead(const Service& service, std::vector<std::string> query_auth,
+                                       const Request& request) {
+  if (service.config.read_access == ReadAccess::kPublic) return std::nullopt;
+  return service.secret.Authorize(OfferedCredentials(std::move(query_auth), request.headers),
+                                  "reading");
+}
+
+HttpError SecretInWriteUrl() {
+  return HttpError{400,
+                   "the secret cannot come in the URL of a write (URLs end up in access "
+                   "logs); send the header 'Authorization: Bearer SECRET'"};
+}
+
+std::optional<HttpError> AuthorizeBodyWrite(const Service& service, bool query_has_auth,
+                                            const Request& request) {
+  if (query_has_auth) return SecretInWriteUrl();
+  std::vector<std::string> offered = OfferedCredentials({}, request.headers);
+  if (service.secret.configured() && offered.empty()) {
+    return HttpError{403,
+                     "writing needs the secret: send the header 'Authorization: Bearer SECRET' "
+                     "(this request has no form field to carry it)"};
+  }
+  return service.secret.Authorize(offered, "writing");
+}
+
+Response StoreErrorResponse(const Status& status, Format format, std::string not_found_code) {
+  switch (status.code()) {
+    case Status::Code::kNotFound:
+      return ErrorResponse({404, status.message(), std::move(not_found_code)}, format);
+    case Status::Code::kInvalidArgument:
+    case Status::Code::kAmbiguous:
+      return ErrorResponse({400, status.message()}, format);
+    case Status::Code::kConflict:
+      return ErrorResponse({409, status.message()}, format);
+    case Status::Code::kCompacted:
+      return ErrorResponse({410, status.message(), "compacted"}, format);
+    case Status::Code::kNoSpace: {
+      Response response = ErrorResponse(
+          {507,
+           "the disk that holds the store is full: nothing was written; writes work again "
+           "once space is freed, with no restart"},
+          format);
+      response.log_message = "kvs-fcgi: store error: " + status.ToString();
+      return response;
+    }
+    default: {
+      Response response = ErrorResponse(
+          {500, "internal error: the store failed; the server's error log has the details"},
+          format);
+      response.log_message = "kvs-fcgi: store error: " + status.ToString();
+      return response;
+    }
+  }
+}
+
+}  // namespace kvs::server

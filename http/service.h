@@ -1,0 +1,61 @@
+// The per-process state every handler shares: the configuration, the
+// secret, and the store, opened once at start and used by all threads (a
+// kvs::Store is thread-safe).
+#ifndef KVS_HTTP_SERVICE_H_
+#define KVS_HTTP_SERVICE_H_
+
+#include <memory>
+
+#include "config/config.h"
+#include "http/auth.h"
+#include "http/request.h"
+#include "kvs/status.h"
+#include "kvs/store.h"
+
+namespace kvs::server {
+
+// The config's types, under the names every part of the server uses.
+using config::Config;
+using config::Limits;
+using config::ReadAccess;
+using merge::MergeRule;
+
+struct Service {
+  Config config;
+  Secret secret;
+  std::unique_ptr<Store> store;
+};
+
+// Reads the secret, opens (creating if missing) the store, and creates the
+// default branch from main when the store does not have it yet. A failure
+// message names the config file and what went wrong.
+Result<std::unique_ptr<Service>> StartService(const Config& config);
+
+// Whether the request may read: always with read_access: public; with
+// read_access: secret, a 403 unless it offers the secret (query_auth: the
+// auth fields of its query string, or a bearer token).
+std::optional<HttpError> AuthorizeRead(const Service& service, std::vector<std::string> query_auth,
+                                       const Request& request);
+
+// The refusal of a write whose URL carries the secret: URLs end up in
+// access logs, so it must come in a form field or a bearer token.
+HttpError SecretInWriteUrl();
+
+// Whether a write whose body is the value (so no form field can carry the
+// secret) may go on: it needs "Authorization: Bearer SECRET". A secret in
+// the query string is a 400 (URLs end up in access logs) when
+// query_has_auth; a missing or wrong one a 403.
+std::optional<HttpError> AuthorizeBodyWrite(const Service& service, bool query_has_auth,
+                                            const Request& request);
+
+// The response for a store error: 404 NotFound, 400 InvalidArgument and
+// Ambiguous, 409 Conflict, 410 Compacted (error "compacted"), 507 NoSpace
+// (a full disk; the details, which name paths, go to log_message); anything
+// else is the server's fault, a 500 that tells the client little and puts
+// the details in log_message.
+// not_found_code, when given, is the "error" of a 404 JSON answer.
+Response StoreErrorResponse(const Status& status, Format format, std::string not_found_code = "");
+
+}  // namespace kvs::server
+
+#endif  // KVS_HTTP_SERVICE_H_

@@ -1,0 +1,74 @@
+// The JSON body parser every endpoint with a JSON body uses: what it takes,
+// and that every refusal says what and where.
+#include "http/json_body.h"
+
+#include <catch2/catch.hpp>
+
+namespace kvs::server {
+namespace {
+
+constexpr const char* kExample = R"({"set": {"k": "v"}})";
+
+nlohmann::ordered_json MustParse(std::string_view body) {
+  auto parsed = ParseJsonObjectBody(body, kExample);
+  INFO(body);
+  if (auto* error = std::get_if<HttpError>(&parsed)) FAIL(error->message);
+  return std::get<nlohmann::ordered_json>(parsed);
+}
+
+std::string ErrorOf(std::string_view body) {
+  auto parsed = ParseJsonObjectBody(body, kExample);
+  INFO(body);
+  REQUIRE(std::holds_alternative<HttpError>(parsed));
+  CHECK(std::get<HttpError>(parsed).status == 400);
+  return std::get<HttpError>(parsed).message;
+}
+
+}  // namespace
+
+TEST_CASE("a JSON object body parses with its members in the order sent") {
+  nlohmann::ordered_json body =
+      MustParse(R"( {"z": [1, -2, 3.5, true, null], "a": {"b64": {"base64": "AP8="}}, "m": {}} )");
+  CHECK(body.dump() == R"({"z":[1,-2,3.5,true,null],"a":{"b64":{"base64":"AP8="}},"m":{}})");
+  // The same name in different objects is no repeat.
+  CHECK(MustParse(R"({"a": {"a": {"a": 1}}, "b": [{"a": 1}, {"a": 2}]})").size() == 2);
+}
+
+TEST_CASE("a member named twice in one object is refused, at any depth, naming it and where") {
+  CHECK(ErrorOf(R"({"set": {"a": "1"}, "set": {"b": "2"}})") ==
+        "the JSON body names the member \"set\" twice in the top-level object; name each "
+        "member once");
+  CHECK_THAT(ErrorOf(R"({"set": {"a": "1", "a": "2"}})"),
+             Catch::Contains("\"a\" twice in the object at /set;"));
+  CHECK_THAT(ErrorOf(R"({"delete": [{"x": 1}, {"x": 1, "x": 2}]})"),
+             Catch::Contains("\"x\" twice in the object at /delete/1;"));
+  CHECK_THAT(ErrorOf(R"({"a/b~c": {"k": 1, "k": 2}})"),
+             Catch::Contains("\"k\" twice in the object at /a~1b~0c;"));
+}
+
+TEST_CASE("a body that is not JSON is refused, naming the byte offset and what was expected") {
+  CHECK(ErrorOf(R"({"set": {"a": "1",}})") ==
+        "the body is not valid JSON: at byte 18, syntax error while parsing object key - "
+        "unexpected '}'; expected string literal");
+  CHECK_THAT(ErrorOf(R"({"a": 1} x)"),
+             Catch::StartsWith("the body is not valid JSON: at byte 9, "));
+  CHECK_THAT(ErrorOf(R"({"a": 1} x)"), Catch::EndsWith("expected end of input"));
+  CHECK_THAT(ErrorOf("{\"a\": \"\xff\"}"), Catch::Contains("at byte 7, "));
+  CHECK_THAT(ErrorOf("{\"a\": \"\xff\"}"), Catch::Contains("ill-formed UTF-8"));
+  CHECK_THAT(ErrorOf(R"({"a": "\udc00"})"), Catch::Contains("surrogate"));
+  CHECK_THAT(ErrorOf("{\"a\""), Catch::Contains("at byte 4, "));
+}
+
+TEST_CASE("an empty body, JSON that is no object and deep nesting are refused") {
+  CHECK(ErrorOf("") == std::string("the body is empty; send a JSON object like ") + kExample);
+  CHECK(ErrorOf("[1]") ==
+        std::string("the body is JSON but not an object; send a JSON object like ") + kExample);
+  CHECK_THAT(ErrorOf("\"text\""), Catch::StartsWith("the body is JSON but not an object"));
+  std::string deep = std::string(kMaxJsonBodyDepth, '[') + std::string(kMaxJsonBodyDepth, ']');
+  CHECK_THAT(ErrorOf("{\"a\": " + deep + "}"), Catch::Contains("deeper than"));
+  std::string fits =
+      std::string(kMaxJsonBodyDepth - 1, '[') + std::string(kMaxJsonBodyDepth - 1, ']');
+  CHECK(MustParse("{\"a\": " + fits + "}").size() == 1);
+}
+
+}  // namespace kvs::server

@@ -1,0 +1,276 @@
+// kvs behind a real Apache, installed the way the htaccess at the repository
+// root tells users: the program and that file in a directory Apache serves,
+// nothing else configured for kvs. Each way Apache runs programs (mod_cgi,
+// mod_cgid, mod_fcgid) gets one server, on which every behaviour below is
+// checked; a failure prints that server's logs when it stops.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "http/form.h"
+#include "tests/harness/apache_stack.h"
+#include "tests/harness/server_stack.h"
+
+namespace kvs::server::test {
+namespace {
+
+constexpr const char* kForm = "application/x-www-form-urlencoded";
+
+std::string Mounted(const std::string& path) { return kApacheMount + path; }
+
+// Every byte value, over and over: more than mod_fcgid's default
+// FcgidMaxRequestLen of 128 KiB, so the server config's raised limit counts.
+std::string BigBinaryValue() {
+  std::string value;
+  while (value.size() < 200000) value += AllBytes();
+  return value;
+}
+
+// A form post, with the form field auth, and a multipart post of a binary
+// value read back byte for byte; JSON carries it as base64.
+void CheckValuesRoundTrip(const ApacheStack& stack) {
+  auto client = stack.Client();
+  auto posted = client->Post(Mounted("/").c_str(), AuthField() + "&greeting=hello+world", kForm);
+  REQUIRE(posted);
+  CHECK(posted->status == 200);
+  CHECK(posted->body == "revision 1\ngreeting\n");
+
+  auto read = client->Get(Mounted("/?k=greeting").c_str());
+  REQUIRE(read);
+  CHECK(read->status == 200);
+  CHECK(read->body == "hello world");
+  CHECK(read->get_header_value("Content-Type") == "text/plain; charset=utf-8");
+  CHECK(read->get_header_value("X-Kvs-Revision") == "1");
+  CHECK(read->get_header_value("X-Content-Type-Options") == "nosniff");
+  CHECK_THAT(read->get_header_value("ETag"), Catch::Matches("\"[0-9a-f]{64}\""));
+
+  const std::string value = BigBinaryValue();
+  auto urlencoded = client->Post(Mounted("/").c_str(),
+                                 AuthField() + "&urlencoded=" + PercentEncode(value), kForm);
+  REQUIRE(urlencoded);
+  CHECK(urlencoded->status == 200);
+  httplib::MultipartFormDataItems items = {
+      {"auth", kTestSecret, "", ""},
+      {"multipart", value, "bytes.bin", "application/octet-stream"},
+  };
+  auto multipart = client->Post(Mounted("/").c_str(), items);
+  REQUIRE(multipart);
+  CHECK(multipart->status == 200);
+  for (const char* key : {"urlencoded", "multipart"}) {
+    INFO(key);
+    auto back = client->Get(Mounted(std::string("/?k=") + key).c_str());
+    REQUIRE(back);
+    CHECK(back->status == 200);
+    CHECK(back->body == value);
+  }
+
+  auto json = client->Get(Mounted("/?k=multipart&format=json").c_str());
+  REQUIRE(json);
+  CHECK(json->status == 200);
+  auto parsed = nlohmann::json::parse(json->body);
+  CHECK(parsed["key"] == "multipart");
+  CHECK(parsed["encoding"] == "base64");
+  CHECK(parsed["value"].get<std::string>().size() == (value.size() + 2) / 3 * 4);
+  CHECK(parsed["revision"] == 3);
+
+  auto missing = client->Get(Mounted("/?k=missing").c_str());
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
+  CHECK(missing->body == "key 'missing' does not exist\n");
+}
+
+// Apache hands the Authorization header to the program (CGIPassAuth), and
+// a wrong secret changes nothing.
+void CheckSecretGuardsWrites(const ApacheStack& stack) {
+  auto client = stack.Client();
+  auto bearer =
+      client->Post(Mounted("/").c_str(),
+                   httplib::Headers{{"Authorization", std::string("Bearer ") + kTestSecret}},
+                   "by_bearer=yes", kForm);
+  REQUIRE(bearer);
+  CHECK(bearer->status == 200);
+  auto read = client->Get(Mounted("/?k=by_bearer").c_str());
+  REQUIRE(read);
+  CHECK(read->body == "yes");
+
+  auto wrong_field = client->Post(Mounted("/").c_str(), "auth=guess&refused=1", kForm);
+  REQUIRE(wrong_field);
+  CHECK(wrong_field->status == 403);
+  CHECK(wrong_field->body == "wrong secret; nothing was changed\n");
+  auto wrong_bearer =
+      client->Post(Mounted("/").c_str(), httplib::Headers{{"Authorization", "Bearer guess"}},
+                   "refused=1", kForm);
+  REQUIRE(wrong_bearer);
+  CHECK(wrong_bearer->status == 403);
+  CHECK(wrong_bearer->body == "wrong secret; nothing was changed\n");
+  auto refused = client->Get(Mounted("/?k=refused").c_str());
+  REQUIRE(refused);
+  CHECK(refused->status == 404);
+}
+
+// kvs answers exactly the paths below the mount, as its PATH_INFO; the mount
+// itself without its slash is redirected there.
+void CheckMount(const ApacheStack& stack) {
+  auto client = stack.Client();
+  auto index = client->Get(Mounted("/").c_str());
+  REQUIRE(index);
+  CHECK(index->status == 200);
+  CHECK_THAT(index->get_header_value("Content-Type"), Catch::StartsWith("text/html"));
+
+  // kvs's 404 names the PATH_INFO it got: the path below the mount, decoded
+  // once, with nothing cut at a decoded '?' or '#'. (Five segments are no
+  // route of the REST face.)
+  auto unknown = client->Get(Mounted("/no/such%3Froute%23x%2541%20y/a/b/c").c_str());
+  REQUIRE(unknown);
+  CHECK(unknown->status == 404);
+  CHECK_THAT(unknown->body, Catch::Contains(": /no/such?route#x%41 y/a/b/c "));
+
+  auto bare = client->Get(Mounted("?k=greeting").c_str());
+  REQUIRE(bare);
+  CHECK(bare->status == 301);
+  CHECK_THAT(bare->get_header_value("Location"), Catch::EndsWith(Mounted("/?k=greeting")));
+
+  auto outside = client->Get("/?k=greeting");
+  REQUIRE(outside);
+  CHECK(outside->status != 200);
+  CHECK(outside->body.find("hello world") == std::string::npos);
+}
+
+// The secret file, the config, the store and dotfiles next to the program
+// are refused by the htaccess (403) before kvs runs; the program itself runs
+// rather than being sent.
+void CheckFilesAreNeverServed(const ApacheStack& stack) {
+  const std::string site = stack.site_dir();
+  WriteFile(site + "/auth_sample.txt", std::string(kTestSecret) + "\n");
+  std::vector<std::string> denied = {
+      "/auth.txt",  "/AUTH.TXT", "/%61uth.txt",  "/auth_sample.txt", "/kvs.yaml",
+      "/.htaccess", "/kvs-data", "/kvs-data/",   "/data/STORE",      "/KVS-DATA/",
+      "/x.conf",    "/x.pem",    "/sub/.hidden", "/kvs.yml"};
+  for (const auto& entry : std::filesystem::directory_iterator(site + "/kvs-data")) {
+    denied.push_back("/kvs-data/" + entry.path().filename().string());
+  }
+  REQUIRE(denied.size() > 14);  // the store wrote files
+  auto client = stack.Client();
+  for (const std::string& path : denied) {
+    INFO(Mounted(path));
+    auto res = client->Get(Mounted(path).c_str());
+    REQUIRE(res);
+    CHECK(res->status == 403);
+    CHECK(res->body.find("never passed to kvs") != std::string::npos);
+    CHECK(res->body.find(kTestSecret) == std::string::npos);
+    CHECK(res->body.find("data_dir") == std::string::npos);
+  }
+  auto program = client->Get(Mounted("/kvs.fcgi").c_str());
+  REQUIRE(program);
+  CHECK(program->status == 200);
+  CHECK(program->body == "[]\n");  // kvs's answer: the REST face has no key "kvs.fcgi"
+  CHECK(program->body.find("ELF") == std::string::npos);
+}
+
+// A query string without '=' is one Apache's mod_cgi turns into command-line
+// arguments (RFC 3875 4.4); kvs-fcgi must not take them as options.
+void CheckQueryWordsAreNotOptions(const ApacheStack& stack) {
+  auto client = stack.Client();
+  // kvs's refusal of a parameter it does not know, not the program's usage.
+  auto help = client->Get(Mounted("/?--help").c_str());
+  REQUIRE(help);
+  CHECK(help->status == 400);
+  CHECK(help->body == "unknown parameter '--help' (known here: k, format, auth, _)\n");
+  CHECK(help->get_header_value("X-Content-Type-Options") == "nosniff");
+
+  auto other_config = client->Get(Mounted("/?--config+/nonexistent.yaml").c_str());
+  REQUIRE(other_config);
+  CHECK(other_config->status == 400);
+  CHECK_THAT(other_config->body, Catch::StartsWith("unknown parameter '--config "));
+
+  // Where the program's user may create a socket.
+  const std::string socket = stack.site_dir() + "/kvs-data/left-behind.sock";
+  auto daemon = client->Get(Mounted("/?--socket+" + socket).c_str());
+  REQUIRE(daemon);
+  CHECK(daemon->status == 400);
+  CHECK_FALSE(std::filesystem::exists(socket));
+}
+
+// A request Apache refuses itself after reading the htaccess (a broken
+// chunked body, a body over LimitRequestBody, 1 GiB by default) gets the
+// htaccess's one line, not Apache's HTML page; kvs's own refusals pass
+// through as kvs wrote them.
+void CheckApacheRefusalsAreOneLine(const ApacheStack& stack) {
+  const std::string end = "Host: x\r\nConnection: close\r\n\r\n";
+  struct Case {
+    std::string request;
+    std::string status_line;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"POST " + Mounted("/") + " HTTP/1.1\r\nTransfer-Encoding: chunked\r\n" + end + "zz\r\n",
+       "400 Bad Request", "bad request: Apache could not read it"},
+      {"POST " + Mounted("/") + " HTTP/1.1\r\nContent-Length: 2000000000\r\n" + end,
+       "413 Request Entity Too Large", "too large: the body is larger than Apache accepts"},
+  };
+  for (const Case& c : cases) {
+    std::string answer = RawExchange(stack.port(), c.request);
+    INFO(c.request << "\n -> " << answer);
+    CHECK_THAT(answer, Catch::StartsWith("HTTP/1.1 " + c.status_line + "\r\n"));
+    const size_t head_end = answer.find("\r\n\r\n");
+    REQUIRE(head_end != std::string::npos);
+    const std::string body = answer.substr(head_end + 4);
+    CHECK_THAT(body, Catch::StartsWith(c.message));
+    CHECK(body.find('\n') == std::string::npos);  // one line
+    CHECK(body.find('<') == std::string::npos);   // no markup
+  }
+  auto own = stack.Client()->Get(Mounted("/?k=%zz").c_str());
+  REQUIRE(own);
+  CHECK(own->status == 400);
+  CHECK_THAT(own->body, Catch::StartsWith("query string: bad percent-encoding"));
+}
+
+void CheckDeployment(ApacheOptions options) {
+  ApacheStack stack(options);
+  CheckValuesRoundTrip(stack);
+  CheckSecretGuardsWrites(stack);
+  CheckMount(stack);
+  CheckFilesAreNeverServed(stack);
+  CheckQueryWordsAreNotOptions(stack);
+  // mod_fcgid reads the body itself and hands kvs what it got of a broken
+  // one (nothing), so Apache answers no such error there.
+  if (options.runner != ApacheOptions::Runner::kFcgid) CheckApacheRefusalsAreOneLine(stack);
+}
+
+}  // namespace
+
+TEST_CASE("Apache runs kvs as a CGI program (mod_cgi) from the htaccess alone") {
+  CheckDeployment({ApacheOptions::Runner::kCgi});
+}
+
+TEST_CASE("Apache runs kvs as a CGI program through mod_cgid under the event MPM") {
+  CheckDeployment({ApacheOptions::Runner::kCgid});
+}
+
+TEST_CASE("Apache runs kvs under mod_fcgid, with the least AllowOverride the htaccess needs") {
+  ApacheOptions options;
+  options.runner = ApacheOptions::Runner::kFcgid;
+  options.allow_override = "FileInfo AuthConfig Options=ExecCGI,SymLinksIfOwnerMatch";
+  CheckDeployment(options);
+}
+
+TEST_CASE("KVS_CONFIG set as the htaccess describes moves config, secret and store elsewhere") {
+  for (auto runner : {ApacheOptions::Runner::kCgi, ApacheOptions::Runner::kFcgid}) {
+    ApacheOptions options;
+    options.runner = runner;
+    options.config_outside_web_tree = true;
+    ApacheStack stack(options);
+    INFO((runner == ApacheOptions::Runner::kCgi ? "CGI" : "mod_fcgid"));
+    auto client = stack.Client();
+    auto posted = client->Post(Mounted("/").c_str(), AuthField() + "&where=private", kForm);
+    REQUIRE(posted);
+    CHECK(posted->status == 200);
+    auto read = client->Get(Mounted("/?k=where").c_str());
+    REQUIRE(read);
+    CHECK(read->body == "private");
+    CHECK(std::filesystem::exists(stack.config_dir() + "/kvs-data/STORE"));
+    CHECK_FALSE(std::filesystem::exists(stack.site_dir() + "/kvs-data"));
+  }
+}
+
+}  // namespace kvs::server::test

@@ -1,0 +1,418 @@
+// scripts/serve end to end: the real script, run as a user runs it but with
+// --binary (this tree's kvs-fcgi), so that it neither builds nor installs
+// anything, on a free port and a temporary directory. The curl commands it
+// prints are run exactly as printed. Every run is stopped, with whatever it
+// started, on scope exit, also when a test fails.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <memory>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "tests/harness/server_stack.h"
+
+namespace kvs::server::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The script needs well under a second without a build; a sanitizer build
+// of kvs-fcgi on a busy machine needs more.
+constexpr auto kReadyTimeout = std::chrono::seconds(60);
+// nginx alone retries a taken port for 2.5 s before it gives up.
+constexpr auto kExitTimeout = std::chrono::seconds(30);
+// The last line of the banner: everything above it has been printed.
+constexpr const char* kBannerEnd = "Press Ctrl-C";
+
+// The processes of process group pgid, other than zombies.
+std::vector<pid_t> GroupMembers(pid_t pgid) {
+  std::vector<pid_t> members;
+  DIR* proc = opendir("/proc");
+  REQUIRE(proc != nullptr);
+  while (dirent* entry = readdir(proc)) {
+    pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
+    if (pid <= 0) continue;
+    // "pid (comm) state ppid pgrp ...": comm may hold anything, so the
+    // fields are counted from its closing parenthesis.
+    std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+    size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::istringstream fields(stat.substr(paren + 1));
+    char state = 0;
+    pid_t ppid = 0, group = 0;
+    fields >> state >> ppid >> group;
+    if (fields && group == pgid && state != 'Z') members.push_back(pid);
+  }
+  closedir(proc);
+  return members;
+}
+
+std::string CommandName(pid_t pid) {
+  std::string comm = ReadFile("/proc/" + std::to_string(pid) + "/comm");
+  if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  return comm;
+}
+
+// True when an HTTP request to 127.0.0.1:port gets any answer.
+bool PortAnswers(int port) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(2, 0);
+  client.set_read_timeout(5, 0);
+  return static_cast<bool>(client.Get("/"));
+}
+
+// A socket on a free 127.0.0.1 port, held until scope exit: listening
+// (connections succeed), or only bound (connections are refused, but nobody
+// else can bind the port).
+class HeldPort {
+ public:
+  explicit HeldPort(bool listening) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    if (listening) REQUIRE(listen(fd_, 16) == 0);
+    socklen_t length = sizeof address;
+    REQUIRE(getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    port_ = ntohs(address.sin_port);
+  }
+  ~HeldPort() { close(fd_); }
+  HeldPort(const HeldPort&) = delete;
+  HeldPort& operator=(const HeldPort&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// What a shell command printed and how it ended.
+struct ShellRun {
+  int exit_code = -1;
+  std::string output;  // stdout
+  std::string log;     // stderr
+};
+
+// Runs command with bash -c, as a user pasting it into a shell would.
+ShellRun RunShell(const std::string& command) {
+  kvs::test::TempDir dir;
+  int out_fd = open(dir.Sub("stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  REQUIRE(out_fd >= 0);
+  ChildIo io;
+  io.stdout_fd = out_fd;
+  ChildProcess shell({"/bin/bash", "-c", command}, dir.Sub("stderr"), io);
+  close(out_fd);
+  auto deadline = Clock::now() + kExitTimeout;
+  while (!shell.Exited() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  int status = shell.Stop();
+  ShellRun run;
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.output = ReadFile(dir.Sub("stdout"));
+  run.log = ReadFile(dir.Sub("stderr"));
+  return run;
+}
+
+// The lines of text that are commands starting with curl, without their
+// indentation.
+std::vector<std::string> CurlCommands(const std::string& text) {
+  std::vector<std::string> commands;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    size_t start = line.find_first_not_of(' ');
+    if (start != std::string::npos && line.compare(start, 5, "curl ") == 0) {
+      commands.push_back(line.substr(start));
+    }
+  }
+  return commands;
+}
+
+// The secret in a printed write command (auth=SECRET&...).
+std::string SecretIn(const std::string& command) {
+  std::smatch match;
+  REQUIRE(std::regex_search(command, match, std::regex("auth=([^&\" ]+)&")));
+  return match[1];
+}
+
+// The first line of path.
+std::string FirstLine(const std::string& path) {
+  std::string text = ReadFile(path);
+  return text.substr(0, text.find('\n'));
+}
+
+// One run of scripts/serve --binary KVS_FCGI_BINARY --port port --data
+// data_dir, in a process group of its own (so nginx and kvs-fcgi are in it
+// too), its stdout on a pipe, its stderr in a log file.
+class ServeRun {
+ public:
+  ServeRun(const std::string& data_dir, int port, const std::string& log_path)
+      : log_path_(log_path) {
+    int pipe_fds[2];
+    REQUIRE(pipe2(pipe_fds, O_CLOEXEC) == 0);
+    stdout_fd_ = pipe_fds[0];
+    ChildIo io;
+    io.stdout_fd = pipe_fds[1];
+    // bash cannot trap a signal that was ignored when it started, as SIGINT
+    // is in a test run started in the background: the script is forked
+    // with SIGINT at its default.
+    auto previous_sigint = std::signal(SIGINT, SIG_DFL);
+    process_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{KVS_SOURCE_DIR "/scripts/serve", "--binary", KVS_FCGI_BINARY,
+                                 "--port", std::to_string(port), "--data", data_dir},
+        log_path, io);
+    std::signal(SIGINT, previous_sigint);
+    close(pipe_fds[1]);
+  }
+  // Stops the script and everything in its process group.
+  ~ServeRun() {
+    process_->Stop();
+    close(stdout_fd_);
+  }
+  ServeRun(const ServeRun&) = delete;
+  ServeRun& operator=(const ServeRun&) = delete;
+
+  pid_t pid() const { return process_->pid(); }
+  // Everything read from the script's stdout so far.
+  const std::string& output() const { return output_; }
+  // stdout and stderr so far, for failure messages.
+  std::string Transcript() const {
+    return "--- scripts/serve stdout:\n" + output_ + "--- scripts/serve stderr:\n" +
+           ReadFile(log_path_);
+  }
+  std::string Stderr() const { return ReadFile(log_path_); }
+
+  // Reads stdout until it holds text (true), or it ends or timeout passes
+  // (false).
+  bool ReadUntil(const std::string& text, Clock::duration timeout) {
+    auto deadline = Clock::now() + timeout;
+    while (output_.find(text) == std::string::npos) {
+      if (!ReadMore(deadline)) return false;
+    }
+    return true;
+  }
+
+  // Reads stdout until the ready banner is complete; fails the test if the
+  // script ends or takes longer than kReadyTimeout.
+  void WaitUntilReady() {
+    bool ready = ReadUntil(kBannerEnd, kReadyTimeout);
+    INFO(Transcript());
+    REQUIRE(ready);
+  }
+
+  // Waits for the script to exit and reads the rest of its stdout. Returns
+  // its wait status; fails the test if it runs longer than kExitTimeout.
+  int WaitForExit() {
+    auto deadline = Clock::now() + kExitTimeout;
+    while (!process_->Exited() && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    INFO(Transcript());
+    REQUIRE(process_->Exited());
+    // The rest of stdout, unless a child left running holds the pipe open.
+    auto drained = Clock::now() + std::chrono::seconds(1);
+    while (ReadMore(drained)) {
+    }
+    return process_->wait_status();
+  }
+
+ private:
+  // Appends what stdout has to output_, waiting for it until deadline.
+  // False at the end of stdout or past the deadline.
+  bool ReadMore(Clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd readable{stdout_fd_, POLLIN, 0};
+    if (poll(&readable, 1, static_cast<int>(left.count())) <= 0) return Clock::now() < deadline;
+    char buffer[4096];
+    ssize_t got = read(stdout_fd_, buffer, sizeof buffer);
+    if (got <= 0) return false;
+    output_.append(buffer, static_cast<size_t>(got));
+    return true;
+  }
+
+  std::string log_path_;
+  int stdout_fd_ = -1;
+  std::string output_;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+// Requires that the script, which has exited, left nothing running or
+// listening: no process of its group, no answer on port, no kvs-fcgi
+// socket, no nginx pid file, no lock file.
+void RequireNothingLeft(const ServeRun& serve, const std::string& data_dir, int port) {
+  INFO(serve.Transcript());
+  CHECK(GroupMembers(serve.pid()).empty());
+  CHECK_FALSE(PortAnswers(port));
+  CHECK_FALSE(std::filesystem::exists(data_dir + "/run/kvs.sock"));
+  CHECK_FALSE(std::filesystem::exists(data_dir + "/run/nginx.pid"));
+  CHECK_FALSE(std::filesystem::exists(data_dir + "/run/serve.lock"));
+}
+
+// Sends signal to the script alone (not its group: forwarding the stop is
+// the script's job) and requires a clean stop with exit code 0.
+void RequireCleanStop(ServeRun& serve, int signal, const std::string& data_dir, int port) {
+  REQUIRE(kill(serve.pid(), signal) == 0);
+  int status = serve.WaitForExit();
+  INFO(serve.Transcript());
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK_THAT(serve.output(), Catch::Contains("== stopped"));
+  RequireNothingLeft(serve, data_dir, port);
+}
+
+// Waits for a run that must fail and requires a non-zero exit code.
+void RequireFailedExit(ServeRun& serve) {
+  int status = serve.WaitForExit();
+  INFO(serve.Transcript());
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) != 0));
+}
+
+// Runs a printed command and requires that it succeeds.
+ShellRun MustRun(const std::string& command) {
+  ShellRun run = RunShell(command);
+  INFO(command);
+  INFO(run.log);
+  REQUIRE(run.exit_code == 0);
+  return run;
+}
+
+}  // namespace
+
+TEST_CASE("scripts/serve starts a server that its printed curl commands write and read") {
+  kvs::test::TempDir dir;
+  const std::string data = dir.Sub("data");  // the script creates it
+  const int port = FreePort();
+  std::string secret, config;
+  {
+    ServeRun serve(data, port, dir.Sub("serve1.log"));
+    serve.WaitUntilReady();
+    INFO(serve.Transcript());
+    const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
+    CHECK_THAT(serve.output(), Catch::Contains("kvs is serving " + url + "\n"));
+    CHECK_THAT(serve.output(), Catch::Contains(data + "/auth.txt\n"));
+    CHECK_THAT(serve.output(), Catch::Contains(data + "/run/"));
+    // --binary: nothing built, nothing installed.
+    CHECK_THAT(serve.output(), !Catch::Contains("== building"));
+    CHECK_THAT(serve.Stderr(), !Catch::Contains("== installing"));
+
+    auto commands = CurlCommands(serve.output());
+    REQUIRE(commands.size() == 2);
+    CHECK(MustRun(commands[0]).output == "revision 1\nhello\n");
+    CHECK(MustRun(commands[1]).output == "world");
+
+    // The printed secret is the generated one, kept private.
+    secret = SecretIn(commands[0]);
+    CHECK(secret.size() >= 32);
+    CHECK(FirstLine(data + "/auth.txt") == secret);
+    struct stat auth_stat;
+    REQUIRE(stat((data + "/auth.txt").c_str(), &auth_stat) == 0);
+    CHECK((auth_stat.st_mode & 0777) == 0600);
+    config = ReadFile(data + "/kvs.yaml");
+    CHECK_THAT(config, Catch::Contains("\nsync: sync\n"));
+    CHECK_THAT(config, Catch::Contains("\nauth_file: auth.txt\n"));
+
+    // A second server on the same directory is refused while this one runs.
+    {
+      const int other_port = FreePort();
+      ServeRun second(data, other_port, dir.Sub("second.log"));
+      RequireFailedExit(second);
+      INFO(second.Transcript());
+      CHECK_THAT(second.Stderr(), Catch::Contains("already being served"));
+      CHECK_FALSE(PortAnswers(other_port));
+      // The refused run leaves the running one's lock alone.
+      CHECK(std::filesystem::exists(data + "/run/serve.lock"));
+    }
+    CHECK(MustRun(commands[1]).output == "world");
+
+    RequireCleanStop(serve, SIGTERM, data, port);
+  }
+
+  // A later run keeps the secret, the config and the store.
+  const int port2 = FreePort();
+  ServeRun serve(data, port2, dir.Sub("serve2.log"));
+  serve.WaitUntilReady();
+  INFO(serve.Transcript());
+  auto commands = CurlCommands(serve.output());
+  REQUIRE(commands.size() == 2);
+  CHECK(SecretIn(commands[0]) == secret);
+  CHECK(FirstLine(data + "/auth.txt") == secret);
+  CHECK(ReadFile(data + "/kvs.yaml") == config);
+  CHECK(MustRun(commands[1]).output == "world");
+  CHECK(MustRun(commands[0]).output == "revision 2\nhello\n");
+  RequireCleanStop(serve, SIGINT, data, port2);
+}
+
+TEST_CASE("scripts/serve refuses a taken port, says so, and leaves nothing running") {
+  kvs::test::TempDir dir;
+  const std::string data = dir.Sub("data");
+  SECTION("another program listens on it: refused before anything starts") {
+    HeldPort taken(/*listening=*/true);
+    ServeRun serve(data, taken.port(), dir.Sub("serve.log"));
+    RequireFailedExit(serve);
+    INFO(serve.Transcript());
+    CHECK_THAT(serve.output(), !Catch::Contains("starting"));
+    CHECK_THAT(serve.Stderr(),
+               Catch::Contains("127.0.0.1:" + std::to_string(taken.port()) + " is already in use"));
+    RequireNothingLeft(serve, data, taken.port());
+  }
+  SECTION("bound without listening: nginx's bind fails, kvs-fcgi is stopped") {
+    HeldPort taken(/*listening=*/false);
+    ServeRun serve(data, taken.port(), dir.Sub("serve.log"));
+    RequireFailedExit(serve);
+    INFO(serve.Transcript());
+    CHECK_THAT(serve.output(), Catch::Contains("== starting kvs-fcgi"));
+    CHECK_THAT(serve.Stderr(),
+               Catch::Contains("nginx cannot listen on 127.0.0.1:" + std::to_string(taken.port()) +
+                               ": the port is already in use"));
+    CHECK_THAT(serve.Stderr(), Catch::Contains("Address already in use"));
+    RequireNothingLeft(serve, data, taken.port());
+  }
+}
+
+TEST_CASE("when a server dies, scripts/serve stops the other and exits with an error") {
+  kvs::test::TempDir dir;
+  const std::string data = dir.Sub("data");
+  const int port = FreePort();
+  ServeRun serve(data, port, dir.Sub("serve.log"));
+  serve.WaitUntilReady();
+  INFO(serve.Transcript());
+  pid_t kvs_pid = 0;
+  for (pid_t pid : GroupMembers(serve.pid())) {
+    if (CommandName(pid) == "kvs-fcgi") kvs_pid = pid;
+  }
+  REQUIRE(kvs_pid != 0);
+  const pid_t nginx_pid = std::atoi(ReadFile(data + "/run/nginx.pid").c_str());
+  REQUIRE(nginx_pid > 0);
+
+  std::string expected;
+  SECTION("kvs-fcgi") {
+    REQUIRE(kill(kvs_pid, SIGKILL) == 0);
+    expected = "kvs-fcgi stopped on its own";
+  }
+  SECTION("nginx (its worker outlives a killed master, and must go too)") {
+    REQUIRE(kill(nginx_pid, SIGKILL) == 0);
+    expected = "nginx stopped on its own";
+  }
+  RequireFailedExit(serve);
+  CHECK_THAT(serve.Stderr(), Catch::Contains(expected));
+  CHECK(GroupMembers(serve.pid()).empty());
+  CHECK_FALSE(PortAnswers(port));
+}
+
+}  // namespace kvs::server::test
