@@ -3,8 +3,9 @@
 // SCRIPT_NAME and leaves the route in PATH_INFO).
 //
 // The route table in router.cc is the one list of routes: the router
-// dispatches by it, the route-table test walks it, and the HTTP reference in
-// the README must name each of its patterns (a test checks). A path that
+// dispatches by it, the route-table test walks it, and the route index in
+// docs/http-api.md must list each of its patterns with its methods, in this
+// order (a test checks). A path that
 // matches no route is a 404; a route asked with a method it does not take
 // is a 405 with an Allow header.
 #ifndef KVS_FACES_ROUTES_H_

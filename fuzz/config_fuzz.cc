@@ -4,7 +4,7 @@
 // the store's options and compaction options.
 //
 // Input: the file's text. The seeds in fuzz/corpus/config/ are configs as
-// the README shows them.
+// docs/deployment.md and docs/storage.md show them.
 #include <cstdint>
 #include <string_view>
 

@@ -80,7 +80,7 @@ start_nginx() {
   conf=${conf//@USER@/"$(id -un)"}
   conf=${conf//@FASTCGI_PASS@/"$pass"}
   conf=${conf//@MOUNT@/}
-  conf=${conf//@MAX_BODY@/16m}  # above kvs's limits.max_body_bytes, as the README advises
+  conf=${conf//@MAX_BODY@/16m}  # above kvs's limits.max_body_bytes, as docs/deployment.md advises
   # The port may be taken between free_port and nginx's bind: try again.
   for ((attempt = 0; attempt < 5; ++attempt)); do
     free_port port

@@ -1,4 +1,4 @@
-// The history face, read side: the version graph of DESIGN.md (content-
+// The history face, read side: the version graph of docs/design.md (content-
 // addressed versions with parent links) as forkdb shows it, for tools that
 // work with forks and conflicts directly. Writing is POST /_create
 // (version_create.h).

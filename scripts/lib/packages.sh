@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Sourced by the scripts in scripts/ and bench/: installs missing Debian
-# packages, so every command in the README works on a fresh Debian machine.
+# packages, so every command in README.md and docs/ works on a fresh Debian
+# machine.
 #
 #   source scripts/lib/packages.sh
 #   ensure_packages cmake nginx-light ...

@@ -6,8 +6,8 @@
 // one; more after concurrent writes met: a conflict, read as a deterministic
 // winner). Every transaction gets the next global revision number and is a
 // commit on its branch, so any key can be read as it was at a revision, a time
-// or a commit. See ../../../shared/DESIGN.md for the model and store/format.h
-// for the bytes on disk.
+// or a commit. See docs/design.md for the model and store/format.h for the
+// bytes on disk.
 //
 // Thread- and process-safety: a Store may be used from many threads at once,
 // and many processes (FastCGI workers, CGI invocations, the kvs command line)
