@@ -149,7 +149,7 @@ Response Route(const Request& request, Service& service) {
   std::optional<RestPath> rest;
   if (path != "/" && !path.starts_with("/_")) {
     auto parsed = ParseRestPath(request);
-    if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+    if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
     rest = std::move(std::get<RestPath>(parsed));
   }
   for (const RouteEntry& route : kRoutes) {

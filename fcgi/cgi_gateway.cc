@@ -4,8 +4,8 @@
 #include <charconv>
 #include <exception>
 
-#include "faces/classic/classic.h"
 #include "faces/routes.h"
+#include "http/request.h"
 
 namespace kvs::server {
 namespace {

@@ -1,9 +1,9 @@
 // Fuzz target: the parsers of a request's URL: the REST face's paths
-// (faces/rest/rest_path.h), its query parameters and read points
-// (faces/rest/rest_args.h), the version-graph endpoints' parameters and path
-// arguments (faces/history/graph_args.h), and the format a query asks for
-// (faces/classic/classic.h). The parsers of /_keys' and the classic face's queries
-// are reached through the handlers, by fuzz_route.
+// (faces/rest/rest_path.h), the one query parser and its typed values
+// (http/query.h) as the REST face and the version-graph endpoints use them
+// (faces/rest/rest_args.h, faces/history/graph_args.h), and the format a
+// query asks for (http/request.h). The parsers of /_keys' and the classic
+// face's queries are reached through the handlers, by fuzz_route.
 //
 // Input: REQUEST_URI (path and query, still percent-encoded), a newline,
 // then PATH_INFO as the web server decoded it. The seeds in
@@ -11,11 +11,12 @@
 #include <cstdint>
 #include <string_view>
 
-#include "faces/classic/classic.h"
 #include "faces/history/graph_args.h"
 #include "faces/rest/rest_args.h"
 #include "faces/rest/rest_path.h"
 #include "fuzz/first_line.h"
+#include "http/query.h"
+#include "http/request.h"
 
 namespace kvs::server {
 namespace {
@@ -34,10 +35,13 @@ void FuzzUrl(std::string_view input) {
   (void)ParseRestPath(request);
   (void)RequestedFormat(request);
   (void)CheckForkName(request.path_info);
-  (void)ParseReadPoint(request.query_string);
-  (void)ParseRestQuery(request.query_string,
-                       {"revisions", "patch", "at", "strategy", "prefix", "fork", "limit", "after",
-                        "branch", "from", "to", "into", "before", "dry_run", "delimiter"});
+  (void)ReadPointValue(request.query_string);
+  (void)ParseQuery(request.query_string,
+                   {.once = {"branch", "from", "to", "into", "before"}, .repeatable = {"k", "id"}});
+  (void)ParseRestQuery(
+      request.query_string,
+      {"revisions", "patch", "at", "strategy", "prefix", "fork", "limit", "after", "delimiter"},
+      Access::kRead);
   (void)ParseGraphQuery(request.query_string,
                         {.names = {"key", "branch", "id", "prev", "gt", "lt", "limit"},
                          .max_limit = 1000,
@@ -48,7 +52,7 @@ void FuzzUrl(std::string_view input) {
   if (request.path_info == kEndpoint || request.path_info.starts_with("/_heads/")) {
     argument = PathArgument(request.path_info, kEndpoint);
   }
-  (void)KeyArgument(argument, request.query_string, kEndpoint, Limits());
+  (void)KeyArgument(argument, request.query_string, kEndpoint, config::Limits());
 }
 
 }  // namespace

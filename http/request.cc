@@ -156,4 +156,42 @@ std::string ValueContentType(std::string_view value) {
   return common::IsValidUtf8(value) ? "text/plain; charset=utf-8" : "text/plain";
 }
 
+Response JsonError(const HttpError& error) { return ErrorResponse(error, Format::kJson); }
+
+Response JsonResponse(const nlohmann::ordered_json& body) {
+  return ContentResponse("application/json", common::DumpJson(body));
+}
+
+Response OkResponse(nlohmann::ordered_json fields) {
+  nlohmann::ordered_json body = {{"status", "ok"}};
+  body.update(fields);
+  return JsonResponse(body);
+}
+
+namespace {
+
+// Whether one of the '&'-separated parameters of a raw query is exactly
+// parameter (looked for without decoding, so it works on any query).
+bool HasLiteralParameter(std::string_view query_string, std::string_view parameter) {
+  std::string_view rest = query_string;
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    if (rest.substr(0, amp) == parameter) return true;
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+Format RequestedFormat(const Request& request) {
+  const std::string_view path = request.path_info;
+  if (path.starts_with("/_")) {
+    return HasLiteralParameter(request.query_string, "format=text") ? Format::kText : Format::kJson;
+  }
+  if (path.size() > 1) return Format::kJson;  // the REST face
+  return HasLiteralParameter(request.query_string, "format=json") ? Format::kJson : Format::kText;
+}
+
 }  // namespace kvs::server

@@ -10,6 +10,7 @@
 #define KVS_HTTP_REQUEST_H_
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -102,8 +103,25 @@ enum class Format { kText, kJson };
 // UTF-8 (quoted input) are written as \xNN.
 Response ErrorResponse(const HttpError& error, Format format);
 
+// An error response as JSON, the shape every face but the classic one uses.
+Response JsonError(const HttpError& error);
+
 // 200 with the given content type and body.
 Response ContentResponse(std::string content_type, std::string body);
+
+// 200 carrying body as one line of JSON.
+Response JsonResponse(const nlohmann::ordered_json& body);
+
+// 200 {"status": "ok"} plus fields.
+Response OkResponse(nlohmann::ordered_json fields = nlohmann::ordered_json::object());
+
+// The format a response should use: JSON when the query says format=json,
+// for every path under /_ (/_keys, /_heads/KEY, /_static/..., ...) unless it
+// says format=text, and always for the REST face (/KEY...). It looks at the
+// query's text without parsing it, so that even the error for a query that
+// does not parse, or one refused before its handler runs (404, 405, 413),
+// comes in the format the client asked for.
+Format RequestedFormat(const Request& request);
 
 // The Content-Type of a stored value sent as it is: text/plain, with
 // "; charset=utf-8" when the bytes are valid UTF-8. (With nosniff, a browser

@@ -45,9 +45,7 @@ HttpError SecretInWriteUrl() {
                    "logs); send the header 'Authorization: Bearer SECRET'"};
 }
 
-std::optional<HttpError> AuthorizeBodyWrite(const Service& service, bool query_has_auth,
-                                            const Request& request) {
-  if (query_has_auth) return SecretInWriteUrl();
+std::optional<HttpError> AuthorizeBodyWrite(const Service& service, const Request& request) {
   std::vector<std::string> offered = OfferedCredentials({}, request.headers);
   if (service.secret.configured() && offered.empty()) {
     return HttpError{403,
@@ -55,6 +53,39 @@ std::optional<HttpError> AuthorizeBodyWrite(const Service& service, bool query_h
                      "(this request has no form field to carry it)"};
   }
   return service.secret.Authorize(offered, "writing");
+}
+
+std::variant<Query, HttpError> ReadQuery(const Request& request, const Service& service,
+                                         QuerySpec spec) {
+  spec.repeatable.push_back("auth");
+  auto parsed = ParseQuery(request.query_string, spec);
+  if (auto* query = std::get_if<Query>(&parsed)) {
+    if (auto refused = AuthorizeRead(service, query->All("auth"), request)) return *refused;
+  }
+  return parsed;
+}
+
+std::variant<Query, HttpError> WriteQuery(const Request& request, const Service& service,
+                                          const QuerySpec& spec) {
+  auto parsed = ParseQuery(request.query_string, spec);
+  if (std::holds_alternative<Query>(parsed)) {
+    if (auto refused = AuthorizeBodyWrite(service, request)) return *refused;
+  }
+  return parsed;
+}
+
+std::optional<HttpError> RefuseBareWrite(const Request& request, const Service& service) {
+  auto parsed = WriteQuery(request, service, {});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return std::move(*error);
+  return std::nullopt;
+}
+
+Response StoreErrorOnBranch(const Status& status, const Service& service, const std::string& branch,
+                            const std::string& not_found_code) {
+  if (status.IsNotFound() && service.store->GetBranch(branch).status().IsNotFound()) {
+    return JsonError({404, "fork '" + branch + "' does not exist", "fork_not_found"});
+  }
+  return StoreErrorResponse(status, Format::kJson, not_found_code);
 }
 
 Response StoreErrorResponse(const Status& status, Format format, std::string not_found_code) {

@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "http/auth.h"
+#include "http/query.h"
 #include "http/request.h"
 #include "kvs/status.h"
 #include "kvs/store.h"
@@ -42,11 +43,29 @@ std::optional<HttpError> AuthorizeRead(const Service& service, std::vector<std::
 HttpError SecretInWriteUrl();
 
 // Whether a write whose body is the value (so no form field can carry the
-// secret) may go on: it needs "Authorization: Bearer SECRET". A secret in
-// the query string is a 400 (URLs end up in access logs) when
-// query_has_auth; a missing or wrong one a 403.
-std::optional<HttpError> AuthorizeBodyWrite(const Service& service, bool query_has_auth,
-                                            const Request& request);
+// secret) may go on: it needs "Authorization: Bearer SECRET"; a missing or
+// wrong one is a 403. (A secret in its query string is refused by
+// ParseQuery, http/query.h, as a route that writes does not take auth.)
+std::optional<HttpError> AuthorizeBodyWrite(const Service& service, const Request& request);
+
+// The query of a route that reads, parsed (it takes auth besides what spec
+// names) and its read authorized; else the refusal.
+std::variant<Query, HttpError> ReadQuery(const Request& request, const Service& service,
+                                         QuerySpec spec);
+
+// The query of a route that writes with the secret in a header, parsed and
+// its write authorized; else the refusal.
+std::variant<Query, HttpError> WriteQuery(const Request& request, const Service& service,
+                                          const QuerySpec& spec);
+
+// For a write that takes no query parameters: a 400 for any (the secret in
+// the URL too), a 403 without the secret; nullopt when it may go on.
+std::optional<HttpError> RefuseBareWrite(const Request& request, const Service& service);
+
+// The answer for a store error about a branch: a NotFound is
+// "fork_not_found" when the branch does not exist, not_found_code otherwise.
+Response StoreErrorOnBranch(const Status& status, const Service& service, const std::string& branch,
+                            const std::string& not_found_code = "not_found");
 
 // The response for a store error: 404 NotFound, 400 InvalidArgument and
 // Ambiguous, 409 Conflict, 410 Compacted (error "compacted"), 507 NoSpace

@@ -105,6 +105,8 @@ Status ValidateBranchName(std::string_view name) {
   return Status::OK();
 }
 
+Status CheckBranchName(std::string_view name) { return ValidateBranchName(name); }
+
 Status ValidateNewBranchName(std::string_view name) {
   KVS_RETURN_IF_ERROR(ValidateBranchName(name));
   if (name.starts_with('.')) {

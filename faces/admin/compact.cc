@@ -23,7 +23,7 @@ nlohmann::ordered_json CompactStatsJson(const CompactStats& stats) {
 }
 
 Response CompactEndpoint(const Request& request, Service& service) {
-  if (auto refused = RefuseBareWrite(request, service)) return std::move(*refused);
+  if (auto refused = RefuseBareWrite(request, service)) return JsonError(*refused);
   auto stats = service.store->Compact(service.config.retention.ToCompactOptions());
   if (!stats.ok()) return StoreErrorResponse(stats.status(), Format::kJson);
   return OkResponse(CompactStatsJson(*stats));

@@ -6,14 +6,14 @@
 #include "common/commit_log.h"
 #include "common/json_value.h"
 #include "common/time.h"
-#include "faces/rest/rest.h"
-#include "faces/rest/rest_args.h"
 #include "http/json_body.h"
+#include "http/query.h"
 
 namespace kvs::server {
 namespace {
 
 constexpr size_t kDefaultLogLimit = 50;
+constexpr size_t kMaxLogLimit = 1000;
 
 nlohmann::ordered_json BranchJson(const BranchInfo& b) {
   return {{"name", b.name},
@@ -44,32 +44,32 @@ Response Created(nlohmann::ordered_json body) {
 // POST /_branches {"name", "from", "at"}.
 Response CreateBranchFromBody(const Request& request, Service& service) {
   auto parsed = ParseJsonObjectBody(request.body, R"({"name": "dev", "from": "main", "at": 42})");
-  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
   const nlohmann::ordered_json& body = std::get<nlohmann::ordered_json>(parsed);
   for (const auto& [field, value] : body.items()) {
     if (field != "name" && field != "from" && field != "at") {
-      return RestError({400, "unknown field '" + field + "' (known: name, from, at)"});
+      return JsonError({400, "unknown field '" + field + "' (known: name, from, at)"});
     }
     if (field == "at" && !value.is_string() && !value.is_number_unsigned()) {
-      return RestError({400,
+      return JsonError({400,
                         "field 'at' must be a revision number (from 1), or a string: a time or "
                         "a commit id",
                         "bad_at"});
     }
     if (field != "at" && !value.is_string()) {
-      return RestError({400, "field '" + field + "' must be a string"});
+      return JsonError({400, "field '" + field + "' must be a string"});
     }
   }
-  if (!body.contains("name")) return RestError({400, "name the new branch: {\"name\": ...}"});
+  if (!body.contains("name")) return JsonError({400, "name the new branch: {\"name\": ...}"});
   std::string name = body["name"];
-  if (auto error = CheckForkName(name)) return RestError(*error);
+  if (auto error = CheckForkName(name)) return JsonError(*error);
   std::string from = body.value("from", service.config.default_branch);
-  if (auto error = CheckForkName(from)) return RestError(*error);
+  if (auto error = CheckForkName(from)) return JsonError(*error);
   ReadPoint at;
   if (body.contains("at") && body["at"] != "head") {
     std::string text = body["at"].is_string() ? body["at"].get<std::string>() : body["at"].dump();
-    auto point = ParseReadPoint(text);
-    if (auto* error = std::get_if<HttpError>(&point)) return RestError(*error);
+    auto point = ReadPointValue(text);
+    if (auto* error = std::get_if<HttpError>(&point)) return JsonError(*error);
     at = std::get<ReadPoint>(point);
   }
   if (at.kind == ReadPoint::Kind::kCommit) {
@@ -78,7 +78,7 @@ Response CreateBranchFromBody(const Request& request, Service& service) {
     auto commit = service.store->GetCommit(at.commit);
     if (!commit.ok()) return StoreErrorResponse(commit.status(), Format::kJson);
     if (body.contains("from") && from != commit->branch) {
-      return RestError({400, "commit " + at.commit.Hex() + " is on branch '" + commit->branch +
+      return JsonError({400, "commit " + at.commit.Hex() + " is on branch '" + commit->branch +
                                  "', not '" + from + "'; leave out \"from\" or name that branch"});
     }
     from = commit->branch;
@@ -86,7 +86,7 @@ Response CreateBranchFromBody(const Request& request, Service& service) {
   auto created = service.store->CreateBranch(name, from, at);
   if (!created.ok()) {
     if (created.status().code() == Status::Code::kInvalidArgument) {
-      return RestError({400, "at: " + created.status().message(), "bad_at"});
+      return JsonError({400, "at: " + created.status().message(), "bad_at"});
     }
     return StoreErrorResponse(created.status(), Format::kJson);
   }
@@ -105,7 +105,7 @@ std::variant<std::pair<std::string, ReadPoint>, Response> ResolveBranchState(
     }
   }
   if (auto error = CheckForkName(text)) {
-    return RestError({400,
+    return JsonError({400,
                       std::string(parameter) +
                           " must name a branch or a commit (64 hex "
                           "digits), not '" +
@@ -116,12 +116,8 @@ std::variant<std::pair<std::string, ReadPoint>, Response> ResolveBranchState(
 }
 
 Response ListBranches(const Request& request, Service& service) {
-  auto parsed = ParseRestQuery(request.query_string, {});
-  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
-  if (auto refused =
-          AuthorizeRead(service, std::move(std::get<RestQuery>(parsed).credentials), request)) {
-    return RestError(*refused);
-  }
+  auto parsed = ReadQuery(request, service, {});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
   auto branches = service.store->ListBranches();
   if (!branches.ok()) return StoreErrorResponse(branches.status(), Format::kJson);
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
@@ -130,16 +126,16 @@ Response ListBranches(const Request& request, Service& service) {
 }
 
 Response CreateBranch(const Request& request, Service& service) {
-  if (auto refused = RefuseBareWrite(request, service)) return std::move(*refused);
+  if (auto refused = RefuseBareWrite(request, service)) return JsonError(*refused);
   return CreateBranchFromBody(request, service);
 }
 
 Response DeleteBranch(const Request& request, Service& service) {
-  if (auto refused = RefuseBareWrite(request, service)) return std::move(*refused);
+  if (auto refused = RefuseBareWrite(request, service)) return JsonError(*refused);
   const std::string name = request.path_info.substr(std::string_view("/_branches/").size());
-  if (auto error = CheckForkName(name)) return RestError(*error);
+  if (auto error = CheckForkName(name)) return JsonError(*error);
   if (name == service.config.default_branch) {
-    return RestError({400, "'" + name + "' is the default branch; it cannot be deleted"});
+    return JsonError({400, "'" + name + "' is the default branch; it cannot be deleted"});
   }
   Status deleted = service.store->DeleteBranch(name);
   if (!deleted.ok()) return StoreErrorResponse(deleted, Format::kJson, "fork_not_found");
@@ -147,22 +143,22 @@ Response DeleteBranch(const Request& request, Service& service) {
 }
 
 Response GetLog(const Request& request, Service& service) {
-  auto parsed = ParseRestQuery(request.query_string, {"branch", "limit", "before"});
-  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
-  RestQuery& query = std::get<RestQuery>(parsed);
-  if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
-    return RestError(*refused);
+  auto parsed = ReadQuery(request, service, {.once = {"branch", "limit", "before"}});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
+  const Query& query = std::get<Query>(parsed);
+  size_t limit = kDefaultLogLimit;
+  if (auto text = query.Get("limit")) {
+    auto count = CountValue("limit", *text, 1, kMaxLogLimit);
+    if (auto* error = std::get_if<HttpError>(&count)) return JsonError(*error);
+    limit = std::get<size_t>(count);
   }
-  const size_t limit =
-      query.limit == 100 && request.query_string.find("limit=") == std::string::npos
-          ? kDefaultLogLimit
-          : query.limit;
-  const std::string branch = query.branch.value_or(service.config.default_branch);
+  const std::string branch = query.Get("branch").value_or(service.config.default_branch);
+  if (auto error = CheckForkName(branch)) return JsonError(*error);
   Store& store = *service.store;
   std::vector<CommitId> start;
-  if (query.before) {
-    auto id = Hash::FromHex(*query.before);
-    if (!id.ok()) return RestError({400, "before must be a commit id of 64 hex digits"});
+  if (auto before = query.Get("before")) {
+    auto id = Hash::FromHex(*before);
+    if (!id.ok()) return JsonError({400, "before must be a commit id of 64 hex digits"});
     auto commit = store.GetCommit(*id);
     if (!commit.ok()) return StoreErrorResponse(commit.status(), Format::kJson);
     start = commit->parents;
@@ -183,18 +179,16 @@ Response GetLog(const Request& request, Service& service) {
 }
 
 Response GetDiff(const Request& request, Service& service) {
-  auto parsed = ParseRestQuery(request.query_string, {"from", "to"});
-  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
-  RestQuery& query = std::get<RestQuery>(parsed);
-  if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
-    return RestError(*refused);
+  auto parsed = ReadQuery(request, service, {.once = {"from", "to"}});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
+  const Query& query = std::get<Query>(parsed);
+  const std::optional<std::string> from_text = query.Get("from"), to_text = query.Get("to");
+  if (!from_text || !to_text) {
+    return JsonError({400, "name both sides: /_diff?from=BRANCH_OR_COMMIT&to=BRANCH_OR_COMMIT"});
   }
-  if (!query.from || !query.to) {
-    return RestError({400, "name both sides: /_diff?from=BRANCH_OR_COMMIT&to=BRANCH_OR_COMMIT"});
-  }
-  auto from = ResolveBranchState(service, *query.from, "from");
+  auto from = ResolveBranchState(service, *from_text, "from");
   if (auto* refused = std::get_if<Response>(&from)) return std::move(*refused);
-  auto to = ResolveBranchState(service, *query.to, "to");
+  auto to = ResolveBranchState(service, *to_text, "to");
   if (auto* refused = std::get_if<Response>(&to)) return std::move(*refused);
   const auto& [from_branch, from_at] = std::get<std::pair<std::string, ReadPoint>>(from);
   const auto& [to_branch, to_at] = std::get<std::pair<std::string, ReadPoint>>(to);
@@ -216,26 +210,25 @@ Response GetDiff(const Request& request, Service& service) {
         break;
     }
   }
-  return JsonResponse({{"from", *query.from},
-                       {"to", *query.to},
+  return JsonResponse({{"from", *from_text},
+                       {"to", *to_text},
                        {"added", std::move(added)},
                        {"removed", std::move(removed)},
                        {"modified", std::move(modified)}});
 }
 
 Response ResetBranchEndpoint(const Request& request, Service& service) {
-  auto parsed = ParseRestQuery(request.query_string, {"branch", "to"});
-  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
-  RestQuery& query = std::get<RestQuery>(parsed);
-  if (auto refused = AuthorizeBodyWrite(service, !query.credentials.empty(), request)) {
-    return RestError(*refused);
-  }
-  if (!query.to) return RestError({400, "name the commit: /_reset?branch=B&to=COMMIT"});
-  auto to = Hash::FromHex(*query.to);
-  if (!to.ok()) return RestError({400, "to must be a commit id of 64 hex digits"});
-  const std::string branch = query.branch.value_or(service.config.default_branch);
+  auto parsed = WriteQuery(request, service, {.once = {"branch", "to"}});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
+  const Query& query = std::get<Query>(parsed);
+  const std::optional<std::string> to_text = query.Get("to");
+  if (!to_text) return JsonError({400, "name the commit: /_reset?branch=B&to=COMMIT"});
+  auto to = Hash::FromHex(*to_text);
+  if (!to.ok()) return JsonError({400, "to must be a commit id of 64 hex digits"});
+  const std::string branch = query.Get("branch").value_or(service.config.default_branch);
+  if (auto error = CheckForkName(branch)) return JsonError(*error);
   auto reset = service.store->ResetBranch(branch, *to);
-  if (!reset.ok()) return RestStoreError(reset.status(), service, branch);
+  if (!reset.ok()) return StoreErrorOnBranch(reset.status(), service, branch);
   if (reset->commit.IsZero()) {  // the branch had that state already
     return OkResponse({{"branch", branch}, {"commit", nullptr}, {"revision", reset->revision}});
   }

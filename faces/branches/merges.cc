@@ -6,10 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_value.h"
-#include "faces/rest/rest.h"
-#include "faces/rest/rest_args.h"
 #include "http/json_body.h"
 #include "http/key_errors.h"
+#include "http/query.h"
 #include "merge/key_merge.h"
 
 namespace kvs::server {
@@ -42,23 +41,32 @@ Response ConflictResponse(const std::string& what,
 }  // namespace
 
 Response MergeBranches(const Request& request, Service& service) {
-  auto parsed = ParseRestQuery(request.query_string, {"from", "into", "strategy", "dry_run"});
-  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
-  const RestQuery& query = std::get<RestQuery>(parsed);
-  if (auto refused = AuthorizeBodyWrite(service, !query.credentials.empty(), request)) {
-    return RestError(*refused);
+  auto parsed = WriteQuery(request, service, {.once = {"from", "into", "strategy", "dry_run"}});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
+  const Query& query = std::get<Query>(parsed);
+  const std::optional<std::string> source = query.Get("from");
+  const std::optional<std::string> target = query.Get("into");
+  if (!source || !target) {
+    return JsonError({400, "name both branches: /_merge?from=SOURCE&into=TARGET"});
   }
-  if (!query.from || !query.into) {
-    return RestError({400, "name both branches: /_merge?from=SOURCE&into=TARGET"});
+  for (const std::string* name : {&*source, &*target}) {
+    if (auto error = CheckForkName(*name)) return JsonError(*error);
   }
-  for (const std::string* name : {&*query.from, &*query.into}) {
-    if (auto error = CheckForkName(*name)) return RestError(*error);
+  if (*source == *target) return JsonError({400, "a branch cannot be merged into itself"});
+  const std::string& from = *source;
+  const std::string& into = *target;
+  bool dry_run = false;
+  if (auto text = query.Get("dry_run")) {
+    auto flag = FlagValue("dry_run", *text);
+    if (auto* error = std::get_if<HttpError>(&flag)) return JsonError(*error);
+    dry_run = std::get<bool>(flag);
   }
-  if (*query.from == *query.into) return RestError({400, "a branch cannot be merged into itself"});
-  const std::string& from = *query.from;
-  const std::string& into = *query.into;
   std::vector<MergeRule> request_rules;
-  if (query.strategy) request_rules.push_back({"*", *query.strategy});
+  if (auto text = query.Get("strategy")) {
+    auto function = StrategyValue(*text);
+    if (auto* error = std::get_if<HttpError>(&function)) return JsonError(*error);
+    request_rules.push_back({"*", std::get<merge::MergeFunction>(function)});
+  }
   auto function_for = [&](const std::string& key) {
     return merge::FunctionFor(key, {&request_rules, &service.config.merge_rules});
   };
@@ -78,7 +86,7 @@ Response MergeBranches(const Request& request, Service& service) {
       conflicts.push_back({{"key", c.key}, {"reason", c.reason}});
     }
     nlohmann::ordered_json answer = {{"from", from}, {"into", into}};
-    if (query.dry_run) {
+    if (dry_run) {
       answer["dry_run"] = true;
       answer["changes"] = std::move(changes);
       answer["conflicts"] = std::move(conflicts);
@@ -101,7 +109,7 @@ Response MergeBranches(const Request& request, Service& service) {
     answer["revision"] = written->revision;
     return OkResponse(std::move(answer));
   }
-  return RestError({409, "branch '" + into + "' kept changing while merging; try again"});
+  return JsonError({409, "branch '" + into + "' kept changing while merging; try again"});
 }
 
 namespace {
@@ -200,9 +208,9 @@ std::variant<TxnRequest, HttpError> ParseTxn(const std::string& text, const Serv
 }  // namespace
 
 Response CommitTransaction(const Request& request, Service& service) {
-  if (auto refused = RefuseBareWrite(request, service)) return std::move(*refused);
+  if (auto refused = RefuseBareWrite(request, service)) return JsonError(*refused);
   auto parsed = ParseTxn(request.body, service);
-  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
   const TxnRequest& txn = std::get<TxnRequest>(parsed);
   Store& store = *service.store;
   if (txn.base) {
@@ -216,11 +224,11 @@ Response CommitTransaction(const Request& request, Service& service) {
     std::vector<merge::KeyConflict> conflicts;
     for (const auto& [key, value] : txn.writes) {
       auto current = merge::GetIfPresent(store, txn.branch, key, ReadPoint::Latest());
-      if (!current.ok()) return RestStoreError(current.status(), service, txn.branch);
+      if (!current.ok()) return StoreErrorOnBranch(current.status(), service, txn.branch);
       KeyWrite write{key, value, std::nullopt, merge::HeadIds(*current), std::nullopt};
       if (txn.base) {
         auto then = merge::GetIfPresent(store, txn.branch, key, ReadPoint::AtCommit(*txn.base));
-        if (!then.ok()) return RestStoreError(then.status(), service, txn.branch);
+        if (!then.ok()) return StoreErrorOnBranch(then.status(), service, txn.branch);
         const bool moved = merge::HeadIds(*then) != merge::HeadIds(*current);
         if (moved) {
           merge::MergeInput input;
@@ -266,13 +274,13 @@ Response CommitTransaction(const Request& request, Service& service) {
     }
     auto written = store.Write(batch);
     if (written.status().IsConflict()) continue;  // a key moved meanwhile: merge again
-    if (!written.ok()) return RestStoreError(written.status(), service, txn.branch);
+    if (!written.ok()) return StoreErrorOnBranch(written.status(), service, txn.branch);
     Response response =
         JsonResponse({{"commit", written->commit.Hex()}, {"revision", written->revision}});
     response.headers.Set("X-Kvs-Revision", std::to_string(written->revision));
     return response;
   }
-  return RestError({409, "the keys kept changing on '" + txn.branch + "'; try again"});
+  return JsonError({409, "the keys kept changing on '" + txn.branch + "'; try again"});
 }
 
 }  // namespace kvs::server

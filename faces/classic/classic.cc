@@ -15,6 +15,7 @@
 #include "faces/classic/web.h"
 #include "http/form.h"
 #include "http/key_errors.h"
+#include "http/query.h"
 
 namespace kvs::server {
 namespace {
@@ -29,49 +30,36 @@ struct ClassicQuery {
   std::vector<std::string> credentials;  // auth=... (for read_access: secret)
 };
 
-// A read takes k (repeatable: the keys add up), format, auth (repeatable:
-// each one must hold) and _ (a cache buster); a post takes format and _, as
-// its secret comes in the form or the header. Anything else, and format
-// given twice, is a 400: a typo must not turn a read into the index page.
-std::variant<ClassicQuery, HttpError> ParseQuery(std::string_view query_string, bool post) {
-  auto fields = SplitUrlEncoded(query_string);
-  if (!fields.ok()) return HttpError{400, "query string: " + fields.status().message()};
+// A read takes k (repeatable: the keys add up), format and auth
+// (repeatable: each one must hold); a post takes format, as its secret comes
+// in the form or the header. Anything else is a 400 (http/query.h): a typo
+// must not turn a read into the index page.
+std::variant<ClassicQuery, HttpError> ParseClassicQuery(std::string_view query_string, bool post) {
+  auto parsed = post ? ParseQuery(query_string, {.once = {"format"}})
+                     : ParseQuery(query_string, {.once = {"format"}, .repeatable = {"k", "auth"}});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return std::move(*error);
   ClassicQuery query;
-  bool has_format = false;
-  for (const EncodedField& field : *fields) {
-    if (field.name == "_") continue;
-    std::string_view raw = field.raw_value;
-    // Each key of k alone, between the commas as sent; any other value whole.
-    const bool list = !post && field.name == "k";
-    std::vector<std::string> values;
-    for (;;) {
-      size_t comma = list ? raw.find(',') : std::string_view::npos;
-      auto value = PercentDecode(raw.substr(0, comma), true);
-      if (!value.ok()) return HttpError{400, "query string: " + value.status().message()};
-      values.push_back(std::move(value).value());
-      if (comma == std::string_view::npos) break;
-      raw.remove_prefix(comma + 1);
-    }
-    if (list) {
+  for (const QueryField& field : std::get<Query>(parsed).fields()) {
+    if (field.name == "k") {
+      // Each key alone, between the commas as sent.
       query.has_k = true;
-      query.keys.insert(query.keys.end(), values.begin(), values.end());
-    } else if (field.name == "format") {
-      if (has_format) return HttpError{400, "parameter 'format' is given twice"};
-      has_format = true;
-      if (values[0] == "json") {
-        query.format = Format::kJson;
-      } else if (values[0] == "text") {
-        query.format = Format::kText;
-      } else {
-        return HttpError{400, "format must be json or text, not '" + values[0] + "'"};
+      std::string_view raw = field.raw_value;
+      for (;;) {
+        size_t comma = raw.find(',');
+        auto key = PercentDecode(raw.substr(0, comma), /*plus_as_space=*/true);
+        if (!key.ok()) return HttpError{400, "query string: " + key.status().message()};
+        query.keys.push_back(std::move(key).value());
+        if (comma == std::string_view::npos) break;
+        raw.remove_prefix(comma + 1);
       }
-    } else if (post && field.name == "auth") {
-      return SecretInWriteUrl();
-    } else if (!post && field.name == "auth") {
-      query.credentials.push_back(std::move(values[0]));
-    } else {
-      return HttpError{400, "unknown parameter '" + field.name + "' (known here: " +
-                                (post ? "format, _" : "k, format, auth, _") + ")"};
+    } else if (field.name == "format") {
+      if (field.value == "json") {
+        query.format = Format::kJson;
+      } else if (field.value != "text") {
+        return HttpError{400, "format must be json or text, not '" + field.value + "'"};
+      }
+    } else if (field.name == "auth") {
+      query.credentials.push_back(field.value);
     }
   }
   return query;
@@ -113,37 +101,10 @@ std::string JoinKeys(const std::vector<std::string>& keys) {
   return out;
 }
 
-// Whether one of the '&'-separated parameters of a raw query is exactly
-// parameter (looked for without decoding, so it works on any query).
-bool HasLiteralParameter(std::string_view query_string, std::string_view parameter) {
-  std::string_view rest = query_string;
-  while (!rest.empty()) {
-    size_t amp = rest.find('&');
-    if (rest.substr(0, amp) == parameter) return true;
-    if (amp == std::string_view::npos) break;
-    rest.remove_prefix(amp + 1);
-  }
-  return false;
-}
-
 }  // namespace
 
-Format RequestedFormat(const Request& request) {
-  // The system endpoints under /_ (the web page's files too) and the REST
-  // face (every other path below /) speak JSON.
-  const std::string_view path = request.path_info;
-  if (path.starts_with("/_")) {
-    return HasLiteralParameter(request.query_string, "format=text") ? Format::kText : Format::kJson;
-  }
-  if (path.size() > 1) return Format::kJson;
-  auto query = ParseQuery(request.query_string, request.method == "POST");
-  if (auto* parsed = std::get_if<ClassicQuery>(&query)) return parsed->format;
-  // The query does not parse: look for the literal parameter.
-  return HasLiteralParameter(request.query_string, "format=json") ? Format::kJson : Format::kText;
-}
-
 Response ClassicRead(const Request& request, Service& service) {
-  auto parsed = ParseQuery(request.query_string, /*post=*/false);
+  auto parsed = ParseClassicQuery(request.query_string, /*post=*/false);
   if (auto* error = std::get_if<HttpError>(&parsed)) {
     return ErrorResponse(*error, RequestedFormat(request));
   }
@@ -192,7 +153,7 @@ Response ClassicRead(const Request& request, Service& service) {
 
 Response ClassicWrite(const Request& request, Service& service) {
   const Limits& limits = service.config.limits;
-  auto parsed = ParseQuery(request.query_string, /*post=*/true);
+  auto parsed = ParseClassicQuery(request.query_string, /*post=*/true);
   if (auto* error = std::get_if<HttpError>(&parsed)) {
     return ErrorResponse(*error, RequestedFormat(request));
   }

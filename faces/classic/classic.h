@@ -17,12 +17,12 @@
 //                        the secret may come as "Authorization: Bearer" too
 //   GET /                the index page
 //
-// The query takes k (repeatable), format, auth and _ (a cache buster) on a
-// read, format and _ on a post; any other parameter, or format twice, is a
-// 400 naming the known ones, so a typo never reads as the index page.
+// The query takes k (repeatable), format and auth on a read, format on a
+// post; any other parameter, or format twice, is a 400 naming the known
+// ones, so a typo never reads as the index page.
 //
-// Keys are read from k split at ',' after decoding, so the classic face
-// cannot name a key that contains a comma. Keys beginning with '_' are
+// Keys are read from k split at the commas as sent: a key that contains a
+// comma is named with it encoded (%2C). Keys beginning with '_' are
 // reserved for the system: naming one is a 400. Keys written here must be
 // UTF-8. Every refusal (4xx) changes nothing.
 #ifndef KVS_FACES_CLASSIC_CLASSIC_H_
@@ -39,13 +39,6 @@ Response ClassicRead(const Request& request, Service& service);
 
 // POST of "/": a form whose pairs are written in one transaction.
 Response ClassicWrite(const Request& request, Service& service);
-
-// The format a response should use: JSON when the query says format=json,
-// for every path under /_ (/_keys, /_heads/KEY, /_static/..., ...) unless it
-// says format=text, and always for the REST face (/KEY...). Lenient on purpose, so that even the
-// error for an unparsable query, or one refused before its handler runs (404, 405, 413), comes in
-// the format the client asked for.
-Format RequestedFormat(const Request& request);
 
 }  // namespace kvs::server
 

@@ -2,9 +2,11 @@
 #include "faces/classic/web.h"
 
 #include <string>
+#include <variant>
 
 #include "faces/classic/web_assets.h"
 #include "http/form.h"
+#include "http/query.h"
 
 namespace kvs::server {
 namespace {
@@ -52,17 +54,8 @@ Response ServeIndexPage(const Request& request) {
 }
 
 Response ServeStaticFile(const Request& request, std::string_view name) {
-  // Only the usual cache buster, as every other route refuses what it does
-  // not take.
-  auto fields = ParseUrlEncoded(request.query_string);
-  if (!fields.ok())
-    return ErrorResponse({400, "query string: " + fields.status().message()}, Format::kJson);
-  for (const FormField& field : *fields) {
-    if (field.name != "_") {
-      return ErrorResponse(
-          {400, "unknown parameter '" + field.name + "' (a file takes none but _)"}, Format::kJson);
-    }
-  }
+  auto parsed = ParseQuery(request.query_string, {});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return ErrorResponse(*error, Format::kJson);
   const WebAsset* asset = FindWebAsset(name);
   if (asset == nullptr || name == "index.html") {
     // JSON, as every error under /_.

@@ -6,23 +6,11 @@
 
 #include "http/form.h"
 #include "http/key_errors.h"
+#include "http/query.h"
 #include "http/service.h"
 
 namespace kvs::server {
 namespace {
-
-std::string KnownNames(const GraphParams& params) {
-  std::string out;
-  for (std::string_view name : params.names) out += std::string(name) + ", ";
-  return out + "auth, format";
-}
-
-// Sets *slot to value, or says the parameter came twice.
-std::optional<HttpError> SetOnce(std::optional<std::string>* slot, FormField& field) {
-  if (*slot) return HttpError{400, "parameter '" + field.name + "' is given twice"};
-  *slot = std::move(field.value);
-  return std::nullopt;
-}
 
 bool IsHex(std::string_view text) {
   return std::all_of(text.begin(), text.end(),
@@ -54,51 +42,32 @@ std::optional<HttpError> SetIdBound(std::string_view name, const std::optional<s
 
 std::variant<GraphQuery, HttpError> ParseGraphQuery(std::string_view query_string,
                                                     const GraphParams& params) {
-  auto fields = ParseUrlEncoded(query_string);
-  if (!fields.ok()) return HttpError{400, "query string: " + fields.status().message()};
-  GraphQuery query;
-  std::optional<std::string> gt, lt, limit, format;
-  for (FormField& field : *fields) {
-    if (field.name == "auth") {
-      query.credentials.push_back(std::move(field.value));
-      continue;
-    }
-    if (field.name == "_") continue;
-    std::optional<HttpError> error;
-    if (field.name == "format") {
-      error = SetOnce(&format, field);
-    } else if (std::find(params.names.begin(), params.names.end(), field.name) ==
-               params.names.end()) {
-      error = HttpError{
-          400, "unknown parameter '" + field.name + "' (known here: " + KnownNames(params) + ")"};
-    } else if (field.name == "key") {
-      error = SetOnce(&query.key, field);
-    } else if (field.name == "branch") {
-      error = SetOnce(&query.branch, field);
-    } else if (field.name == "gt") {
-      error = SetOnce(&gt, field);
-    } else if (field.name == "lt") {
-      error = SetOnce(&lt, field);
-    } else if (field.name == "limit") {
-      error = SetOnce(&limit, field);
-    } else if (field.name == "id") {
-      query.ids.push_back(std::move(field.value));
-    } else if (field.name == "prev") {
-      query.prevs.push_back(std::move(field.value));
-    }
-    if (error) return *error;
+  QuerySpec spec;
+  if (!params.writes) spec.repeatable.push_back("auth");
+  for (std::string_view name : params.names) {
+    (name == "id" || name == "prev" ? spec.repeatable : spec.once).push_back(name);
   }
+  spec.once.push_back("format");
+  auto parsed = ParseQuery(query_string, spec);
+  if (auto* error = std::get_if<HttpError>(&parsed)) return std::move(*error);
+  const Query& fields = std::get<Query>(parsed);
+  GraphQuery query;
+  query.key = fields.Get("key");
+  query.branch = fields.Get("branch");
+  query.ids = fields.All("id");
+  query.prevs = fields.All("prev");
+  query.credentials = fields.All("auth");
+  const std::optional<std::string> gt = fields.Get("gt"), lt = fields.Get("lt"),
+                                   format = fields.Get("format");
   if (format && *format != "json" && !(params.text && *format == "text")) {
     return HttpError{400, std::string("format must be ") + (params.text ? "json or text" : "json") +
                               ", not '" + *format + "'"};
   }
   if (format == "text") query.format = Format::kText;
-  if (limit) {
-    query.limit = ParseCount(*limit);
-    if (!query.limit || *query.limit < 1 || *query.limit > params.max_limit) {
-      return HttpError{400, "limit must be a number from 1 to " + std::to_string(params.max_limit) +
-                                ", not '" + *limit + "'"};
-    }
+  if (auto limit = fields.Get("limit")) {
+    auto count = CountValue("limit", *limit, 1, params.max_limit);
+    if (auto* error = std::get_if<HttpError>(&count)) return std::move(*error);
+    query.limit = std::get<size_t>(count);
   }
   if (auto error = SetIdBound("gt", gt, &query.gt)) return *error;
   if (auto error = SetIdBound("lt", lt, &query.lt)) return *error;

@@ -3,11 +3,10 @@
 // typed values before a handler acts: their query parameters, the key or id
 // the path names, and version ids given as unique hex prefixes.
 //
-// Each endpoint names the parameters it takes; any other is a 400, so a typo
-// never silently changes an answer. Every endpoint also takes auth (the
-// secret, for reads under read_access: secret), format and "_" (the usual
-// cache buster, ignored). A parameter that takes one value, given twice, is
-// a 400 too.
+// Each endpoint names the parameters it takes, and the one query parser
+// (http/query.h) refuses any other. Every endpoint also takes format, and
+// one that reads takes auth (the secret, for reads under read_access:
+// secret).
 #ifndef KVS_FACES_HISTORY_GRAPH_ARGS_H_
 #define KVS_FACES_HISTORY_GRAPH_ARGS_H_
 
@@ -28,6 +27,7 @@ struct GraphParams {
   std::vector<std::string_view> names;  // of key, branch, id, prev, gt, lt, limit
   size_t max_limit = 0;                 // limit=1..max_limit, when "limit" is named
   bool text = false;                    // format=text is allowed (else only json)
+  bool writes = false;                  // the secret must come in a header: auth= is a 400
 };
 
 struct GraphQuery {

@@ -10,7 +10,6 @@
 #include "common/json_value.h"
 #include "common/time.h"
 #include "common/version_json.h"
-#include "faces/classic/classic.h"
 #include "faces/history/graph_args.h"
 #include "http/form.h"
 
@@ -30,8 +29,8 @@ constexpr size_t kMaxConcestorIds = 100;
 constexpr const char* kImmutable = "public, max-age=31536000, immutable";
 
 // The query of a read once read access is granted; else the refusal.
-std::variant<GraphQuery, Response> ReadQuery(const Request& request, Service& service,
-                                             const GraphParams& params) {
+std::variant<GraphQuery, Response> GraphReadQuery(const Request& request, Service& service,
+                                                  const GraphParams& params) {
   auto parsed = ParseGraphQuery(request.query_string, params);
   if (auto* error = std::get_if<HttpError>(&parsed)) {
     return ErrorResponse(*error, params.text ? RequestedFormat(request) : Format::kJson);
@@ -63,7 +62,7 @@ nlohmann::ordered_json VersionsJson(const std::vector<Version>& versions) {
 
 // 200 with body as JSON. The answers change as versions are written, so a
 // client may keep them but must revalidate.
-Response JsonResponse(const nlohmann::ordered_json& body) {
+Response RevalidatedJson(const nlohmann::ordered_json& body) {
   Response response = ContentResponse("application/json", common::DumpJson(body));
   response.headers.Set("Cache-Control", "no-cache");
   return response;
@@ -102,8 +101,8 @@ void CollectCuts(const common::HistoryTree& tree, nlohmann::ordered_json* ids) {
 
 Response Walk(const Request& request, Service& service, std::string_view endpoint,
               common::WalkDirection direction) {
-  auto read =
-      ReadQuery(request, service, {.names = {"limit"}, .max_limit = kMaxWalkLimit, .text = true});
+  auto read = GraphReadQuery(request, service,
+                             {.names = {"limit"}, .max_limit = kMaxWalkLimit, .text = true});
   if (auto* refused = std::get_if<Response>(&read)) return std::move(*refused);
   const GraphQuery& query = std::get<GraphQuery>(read);
   auto from = PathVersion(request, service, endpoint, query.format);
@@ -122,17 +121,17 @@ Response Walk(const Request& request, Service& service, std::string_view endpoin
   nlohmann::ordered_json cuts = nlohmann::ordered_json::array();
   CollectCuts(*tree, &cuts);
   const bool complete = cuts.empty();
-  return JsonResponse({{"id", id.Hex()},
-                       {"limit", limit},
-                       {"complete", complete},
-                       {"continue_from", std::move(cuts)},
-                       {"tree", common::HistoryTreeJson(*tree)}});
+  return RevalidatedJson({{"id", id.Hex()},
+                          {"limit", limit},
+                          {"complete", complete},
+                          {"continue_from", std::move(cuts)},
+                          {"tree", common::HistoryTreeJson(*tree)}});
 }
 
 }  // namespace
 
 Response GetHeads(const Request& request, Service& service) {
-  auto read = ReadQuery(request, service, {.names = {"key", "branch"}});
+  auto read = GraphReadQuery(request, service, {.names = {"key", "branch"}});
   if (auto* refused = std::get_if<Response>(&read)) return std::move(*refused);
   GraphQuery& query = std::get<GraphQuery>(read);
   auto key = KeyArgument(PathArgument(request.path_info, "/_heads"), std::move(query.key),
@@ -152,14 +151,14 @@ Response GetHeads(const Request& request, Service& service) {
     return StoreErrorResponse(state.status(), query.format);
   }
   const bool conflict = heads.size() > 1;
-  return JsonResponse({{"key", std::get<std::string>(key)},
-                       {"branch", branch},
-                       {"heads", VersionsJson(heads)},
-                       {"conflict", conflict}});
+  return RevalidatedJson({{"key", std::get<std::string>(key)},
+                          {"branch", branch},
+                          {"heads", VersionsJson(heads)},
+                          {"conflict", conflict}});
 }
 
 Response GetTails(const Request& request, Service& service) {
-  auto read = ReadQuery(request, service, {.names = {"key"}});
+  auto read = GraphReadQuery(request, service, {.names = {"key"}});
   if (auto* refused = std::get_if<Response>(&read)) return std::move(*refused);
   GraphQuery& query = std::get<GraphQuery>(read);
   auto key = KeyArgument(PathArgument(request.path_info, "/_tails"), std::move(query.key),
@@ -167,11 +166,11 @@ Response GetTails(const Request& request, Service& service) {
   if (auto* error = std::get_if<HttpError>(&key)) return ErrorResponse(*error, query.format);
   auto tails = service.store->Tails(std::get<std::string>(key));
   if (!tails.ok()) return StoreErrorResponse(tails.status(), query.format);
-  return JsonResponse({{"key", std::get<std::string>(key)}, {"tails", VersionsJson(*tails)}});
+  return RevalidatedJson({{"key", std::get<std::string>(key)}, {"tails", VersionsJson(*tails)}});
 }
 
 Response GetVersion(const Request& request, Service& service) {
-  auto read = ReadQuery(request, service, {});
+  auto read = GraphReadQuery(request, service, {});
   if (auto* refused = std::get_if<Response>(&read)) return std::move(*refused);
   const Format format = std::get<GraphQuery>(read).format;
 
@@ -190,18 +189,19 @@ Response GetVersion(const Request& request, Service& service) {
   auto version = service.store->GetVersion(std::get<VersionId>(id), value);
   if (!version.ok()) return StoreErrorResponse(version.status(), format);
   if (value) return ValueResponse(request, std::move(version).value(), id_text.size() == 64);
-  return JsonResponse(common::VersionJson(*version));
+  return RevalidatedJson(common::VersionJson(*version));
 }
 
 Response GetLinks(const Request& request, Service& service) {
-  auto read = ReadQuery(request, service, {});
+  auto read = GraphReadQuery(request, service, {});
   if (auto* refused = std::get_if<Response>(&read)) return std::move(*refused);
   const Format format = std::get<GraphQuery>(read).format;
   auto id = PathVersion(request, service, "/_links", format);
   if (auto* refused = std::get_if<Response>(&id)) return std::move(*refused);
   auto children = service.store->Children(std::get<VersionId>(id));
   if (!children.ok()) return StoreErrorResponse(children.status(), format);
-  return JsonResponse({{"id", std::get<VersionId>(id).Hex()}, {"links", VersionsJson(*children)}});
+  return RevalidatedJson(
+      {{"id", std::get<VersionId>(id).Hex()}, {"links", VersionsJson(*children)}});
 }
 
 Response GetHistory(const Request& request, Service& service) {
@@ -213,7 +213,7 @@ Response GetFuture(const Request& request, Service& service) {
 }
 
 Response GetConcestor(const Request& request, Service& service) {
-  auto read = ReadQuery(request, service, {.names = {"id"}});
+  auto read = GraphReadQuery(request, service, {.names = {"id"}});
   if (auto* refused = std::get_if<Response>(&read)) return std::move(*refused);
   const GraphQuery& query = std::get<GraphQuery>(read);
   if (query.ids.empty()) {
@@ -234,12 +234,12 @@ Response GetConcestor(const Request& request, Service& service) {
   }
   auto concestors = service.store->CommonAncestors(ids);
   if (!concestors.ok()) return StoreErrorResponse(concestors.status(), query.format);
-  return JsonResponse({{"ids", std::move(ids_json)}, {"concestors", VersionsJson(*concestors)}});
+  return RevalidatedJson({{"ids", std::move(ids_json)}, {"concestors", VersionsJson(*concestors)}});
 }
 
 Response ListAllVersions(const Request& request, Service& service) {
-  auto read =
-      ReadQuery(request, service, {.names = {"gt", "lt", "limit"}, .max_limit = kMaxListLimit});
+  auto read = GraphReadQuery(request, service,
+                             {.names = {"gt", "lt", "limit"}, .max_limit = kMaxListLimit});
   if (auto* refused = std::get_if<Response>(&read)) return std::move(*refused);
   const GraphQuery& query = std::get<GraphQuery>(read);
   VersionListOptions options;
@@ -251,7 +251,7 @@ Response ListAllVersions(const Request& request, Service& service) {
   if (!versions.ok()) return StoreErrorResponse(versions.status(), query.format);
   const bool more = versions->size() > limit;
   if (more) versions->pop_back();
-  return JsonResponse({{"versions", VersionsJson(*versions)}, {"more", more}});
+  return RevalidatedJson({{"versions", VersionsJson(*versions)}, {"more", more}});
 }
 
 }  // namespace kvs::server

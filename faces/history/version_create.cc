@@ -15,7 +15,8 @@ namespace kvs::server {
 
 Response CreateVersion(const Request& request, Service& service) {
   const Limits& limits = service.config.limits;
-  auto parsed = ParseGraphQuery(request.query_string, {.names = {"key", "prev", "branch"}});
+  auto parsed =
+      ParseGraphQuery(request.query_string, {.names = {"key", "prev", "branch"}, .writes = true});
   if (auto* error = std::get_if<HttpError>(&parsed)) return ErrorResponse(*error, Format::kJson);
   const GraphQuery& query = std::get<GraphQuery>(parsed);
   constexpr Format format = Format::kJson;  // the only one create answers in
@@ -26,7 +27,7 @@ Response CreateVersion(const Request& request, Service& service) {
                   std::to_string(limits.max_body_bytes) + " (limits.max_body_bytes)"},
         format);
   }
-  if (auto refused = AuthorizeBodyWrite(service, !query.credentials.empty(), request)) {
+  if (auto refused = AuthorizeBodyWrite(service, request)) {
     return ErrorResponse(*refused, format);
   }
 

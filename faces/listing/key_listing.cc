@@ -2,7 +2,6 @@
 #include "faces/listing/key_listing.h"
 
 #include <chrono>
-#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -12,6 +11,7 @@
 #include "faces/listing/key_namespace.h"
 #include "http/form.h"
 #include "http/key_errors.h"
+#include "http/query.h"
 
 namespace kvs::server {
 namespace {
@@ -33,53 +33,40 @@ struct KeyListQuery {
 };
 
 std::variant<KeyListQuery, HttpError> ParseKeyListQuery(std::string_view query_string) {
-  auto fields = ParseUrlEncoded(query_string);
-  if (!fields.ok()) return HttpError{400, "query string: " + fields.status().message()};
+  auto parsed = ParseQuery(query_string, {.once = {"prefix", "gt", "lt", "limit", "values",
+                                                   "branch", "delimiter", "format"},
+                                          .repeatable = {"auth"}});
+  if (auto* error = std::get_if<HttpError>(&parsed)) return std::move(*error);
   KeyListQuery query;
-  std::set<std::string> seen;  // of the parameters that take one value
-  for (FormField& field : *fields) {
-    if (field.name != "auth" && field.name != "_" && !seen.insert(field.name).second) {
-      return HttpError{400, "parameter '" + field.name + "' is given twice"};
+  for (const QueryField& field : std::get<Query>(parsed).fields()) {
+    const std::string& name = field.name;
+    const std::string& value = field.value;
+    if (name == "prefix" || name == "gt" || name == "lt" || name == "delimiter") {
+      if (auto error = CheckKeyText(name, value)) return std::move(*error);
     }
-    const bool key_text = field.name == "prefix" || field.name == "gt" || field.name == "lt" ||
-                          field.name == "delimiter";
-    if (key_text) {
-      if (auto error = CheckKeyText(field.name, field.value)) return std::move(*error);
-    }
-    if (field.name == "prefix") {
-      query.prefix = std::move(field.value);
-    } else if (field.name == "gt") {
-      query.gt = std::move(field.value);
-    } else if (field.name == "lt") {
-      query.lt = std::move(field.value);
-    } else if (field.name == "limit") {
-      auto limit = ParseCount(field.value);
-      if (!limit || *limit < 1 || *limit > kMaxLimit) {
-        return HttpError{400, "limit must be a number from 1 to " + std::to_string(kMaxLimit) +
-                                  ", not '" + field.value + "'"};
-      }
-      query.limit = *limit;
-    } else if (field.name == "values") {
-      auto bytes = ParseCount(field.value);
-      if (!bytes || *bytes > kMaxValueBytes) {
-        return HttpError{400, "values must be a number of bytes from 0 to " +
-                                  std::to_string(kMaxValueBytes) + ", not '" + field.value + "'"};
-      }
-      query.value_bytes = *bytes;
-    } else if (field.name == "branch") {
-      query.branch = std::move(field.value);
-    } else if (field.name == "delimiter") {
-      query.delimiter = std::move(field.value);
-    } else if (field.name == "auth") {
-      query.credentials.push_back(std::move(field.value));
-    } else if (field.name == "format") {
+    if (name == "prefix") {
+      query.prefix = value;
+    } else if (name == "gt") {
+      query.gt = value;
+    } else if (name == "lt") {
+      query.lt = value;
+    } else if (name == "limit") {
+      auto limit = CountValue(name, value, 1, kMaxLimit);
+      if (auto* error = std::get_if<HttpError>(&limit)) return std::move(*error);
+      query.limit = std::get<size_t>(limit);
+    } else if (name == "values") {
+      auto bytes = CountValue(name, value, 0, kMaxValueBytes);
+      if (auto* error = std::get_if<HttpError>(&bytes)) return std::move(*error);
+      query.value_bytes = std::get<size_t>(bytes);
+    } else if (name == "branch") {
+      query.branch = value;
+    } else if (name == "delimiter") {
+      query.delimiter = value;
+    } else if (name == "auth") {
+      query.credentials.push_back(value);
+    } else if (name == "format" && value != "json") {
       // Accepted for symmetry with the classic face: the answer is JSON.
-      if (field.value != "json") {
-        return HttpError{400, "format must be json, not '" + field.value + "'"};
-      }
-    } else if (field.name != "_") {  // "_" is the usual cache buster
-      return HttpError{400, "unknown parameter '" + field.name +
-                                "' (known: prefix, gt, lt, limit, values, branch, delimiter)"};
+      return HttpError{400, "format must be json, not '" + value + "'"};
     }
   }
   return query;

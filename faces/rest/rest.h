@@ -45,29 +45,11 @@ Response MergeRestKey(const Request& request, Service& service, const RestPath& 
 
 // ---- Shared by the handlers ------------------------------------------------
 
-// An error answer in the REST face's shape.
-Response RestError(const HttpError& error);
-
-// A 200 carrying body as one line of JSON.
-Response JsonResponse(const nlohmann::ordered_json& body);
-
-// {"status": "ok"} plus fields.
-Response OkResponse(nlohmann::ordered_json fields = nlohmann::ordered_json::object());
-
 // The branch the path names (the configured default when none).
 std::string ForkOf(const RestPath& path, const Service& service);
 
 // The key's and the fork's rules.
 std::optional<HttpError> CheckKeyAndFork(const RestPath& path, const Service& service);
-
-// For a write that takes no query parameters: a 400 for any (the secret in
-// the URL too), a 403 without the secret; nullopt when it may go on.
-std::optional<Response> RefuseBareWrite(const Request& request, Service& service);
-
-// The answer for a store error: a NotFound is "fork_not_found" when branch
-// does not exist and not_found_code otherwise.
-Response RestStoreError(const Status& status, Service& service, const std::string& branch,
-                        const std::string& not_found_code = "not_found");
 
 }  // namespace kvs::server
 

@@ -80,13 +80,13 @@ std::variant<KeyState, Missing, Response> ReadKey(Service& service, const RestPa
   const Status& status = state.status();
   const bool past = at.kind != ReadPoint::Kind::kLatest;
   if (past && status.code() == Status::Code::kInvalidArgument) {
-    return RestError({400, "at: " + status.message(), "bad_at"});
+    return JsonError({400, "at: " + status.message(), "bad_at"});
   }
   if (past && status.IsNotFound() && status.message().starts_with("commit")) {
-    return RestError({404, status.message(), "bad_at"});
+    return JsonError({404, status.message(), "bad_at"});
   }
   if (status.IsNotFound() && service.store->GetBranch(branch).ok()) return Missing{};
-  return RestStoreError(status, service, branch);
+  return StoreErrorOnBranch(status, service, branch);
 }
 
 // Parses the query (taking names), authorizes the read, checks the path's
@@ -94,13 +94,13 @@ std::variant<KeyState, Missing, Response> ReadKey(Service& service, const RestPa
 std::variant<KeyState, Missing, Response> ParseAndReadKey(
     const Request& request, Service& service, const RestPath& path,
     const std::vector<std::string_view>& names, RestQuery* query) {
-  auto parsed = ParseRestQuery(request.query_string, names);
-  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  auto parsed = ParseRestQuery(request.query_string, names, Access::kRead);
+  if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
   *query = std::move(std::get<RestQuery>(parsed));
   if (auto refused = AuthorizeRead(service, std::move(query->credentials), request)) {
-    return RestError(*refused);
+    return JsonError(*refused);
   }
-  if (auto error = CheckKeyAndFork(path, service)) return RestError(*error);
+  if (auto error = CheckKeyAndFork(path, service)) return JsonError(*error);
   return ReadKey(service, path, query->at);
 }
 
@@ -122,7 +122,7 @@ Response GetRestKey(const Request& request, Service& service, const RestPath& pa
     return response;
   }
   auto body = ValueWithRevisions(*service.store, *state, query);
-  if (!body.ok()) return RestStoreError(body.status(), service, ForkOf(path, service));
+  if (!body.ok()) return StoreErrorOnBranch(body.status(), service, ForkOf(path, service));
   response = ContentResponse("application/json", std::move(*body));
   SetVersionHeaders(*state, &response);
   return response;
@@ -134,13 +134,13 @@ Response GetRestKeyInfo(const Request& request, Service& service, const RestPath
   if (auto* error = std::get_if<Response>(&read)) return std::move(*error);
   KeyState* state = std::get_if<KeyState>(&read);
   if (state == nullptr || state->winner.deleted) {
-    return RestError({404,
+    return JsonError({404,
                       "key '" + path.key + "' does not exist on fork '" + ForkOf(path, service) +
                           "'" + (state == nullptr ? "" : " (it was deleted)"),
                       "not_found"});
   }
   auto history = service.store->History(state->winner.id, 1, kAllRevisions, false);
-  if (!history.ok()) return RestStoreError(history.status(), service, ForkOf(path, service));
+  if (!history.ok()) return StoreErrorOnBranch(history.status(), service, ForkOf(path, service));
   nlohmann::ordered_json heads = nlohmann::ordered_json::array();
   for (const Version& head : state->heads) heads.push_back(head.id.Hex());
   nlohmann::ordered_json body = {
@@ -161,17 +161,17 @@ Response GetRestKeyInfo(const Request& request, Service& service, const RestPath
 }
 
 Response ListRestKeys(const Request& request, Service& service) {
-  auto parsed =
-      ParseRestQuery(request.query_string, {"prefix", "fork", "limit", "after", "delimiter"});
-  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  auto parsed = ParseRestQuery(request.query_string,
+                               {"prefix", "fork", "limit", "after", "delimiter"}, Access::kRead);
+  if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
   RestQuery& query = std::get<RestQuery>(parsed);
   if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
-    return RestError(*refused);
+    return JsonError(*refused);
   }
   const std::string branch = query.fork.value_or(service.config.default_branch);
   auto page = ListNamespace(*service.store, branch, query.prefix, query.delimiter, query.after,
                             query.limit, false);
-  if (!page.ok()) return RestStoreError(page.status(), service, branch);
+  if (!page.ok()) return StoreErrorOnBranch(page.status(), service, branch);
   nlohmann::ordered_json keys = nlohmann::ordered_json::array();
   for (const KeyState& state : page->keys) keys.push_back(state.winner.key);
   nlohmann::ordered_json body = {{"fork", branch}, {"keys", std::move(keys)}};

@@ -44,7 +44,7 @@ std::variant<std::optional<std::vector<VersionId>>, Response> ExpectedHeads(
   if (if_match && *if_match != "*") {
     auto ids = ParseEntityTags(*if_match);
     if (!ids) {
-      return RestError(PreconditionFailed(
+      return JsonError(PreconditionFailed(
           "If-Match names no version of the key: send the ETag a read gave, e.g. "
           "If-Match: \"<64 hex digits>\""));
     }
@@ -52,36 +52,34 @@ std::variant<std::optional<std::vector<VersionId>>, Response> ExpectedHeads(
   }
   // "*" either way: it depends on whether the key now has a live value.
   auto state = merge::GetIfPresent(*service.store, branch, key);
-  if (!state.ok()) return RestStoreError(state.status(), service, branch);
+  if (!state.ok()) return StoreErrorOnBranch(state.status(), service, branch);
   const bool live = *state && !(*state)->winner.deleted;
   std::vector<VersionId> heads = merge::HeadIds(*state);
   if (if_match && !live) {
-    return RestError(PreconditionFailed("If-Match: * but key '" + key + "' has no value"));
+    return JsonError(PreconditionFailed("If-Match: * but key '" + key + "' has no value"));
   }
   if (!if_match && *if_none_match != "*") {
-    return RestError({400, "If-None-Match on a write takes only *"});
+    return JsonError({400, "If-None-Match on a write takes only *"});
   }
   if (!if_match && live) {
-    return RestError(PreconditionFailed("If-None-Match: * but key '" + key + "' has a value"));
+    return JsonError(PreconditionFailed("If-None-Match: * but key '" + key + "' has a value"));
   }
   return std::optional<std::vector<VersionId>>(std::move(heads));
 }
 
 // Checks and authorizes a write to the key the path names; the error to
 // answer, if any.
-std::optional<Response> RefuseWrite(const Request& request, Service& service, const RestPath& path,
-                                    const RestQuery& query) {
-  if (auto refused = AuthorizeBodyWrite(service, !query.credentials.empty(), request)) {
-    return RestError(*refused);
-  }
-  if (auto error = CheckKeyAndFork(path, service)) return RestError(*error);
+std::optional<Response> RefuseWrite(const Request& request, Service& service,
+                                    const RestPath& path) {
+  if (auto refused = AuthorizeBodyWrite(service, request)) return JsonError(*refused);
+  if (auto error = CheckKeyAndFork(path, service)) return JsonError(*error);
   return std::nullopt;
 }
 
 // The answer for a failed write: a failed compare-and-set is a 412.
 Response WriteError(const Status& status, Service& service, const std::string& branch) {
-  if (status.IsConflict()) return RestError(PreconditionFailed(status.message()));
-  return RestStoreError(status, service, branch);
+  if (status.IsConflict()) return JsonError(PreconditionFailed(status.message()));
+  return StoreErrorOnBranch(status, service, branch);
 }
 
 Response WriteKey(const Request& request, Service& service, const RestPath& path,
@@ -107,14 +105,14 @@ Response WriteKey(const Request& request, Service& service, const RestPath& path
 }  // namespace
 
 Response PutRestKey(const Request& request, Service& service, const RestPath& path) {
-  auto parsed = ParseRestQuery(request.query_string, {});
-  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
-  if (auto refused = RefuseWrite(request, service, path, std::get<RestQuery>(parsed))) {
+  auto parsed = ParseRestQuery(request.query_string, {}, Access::kWrite);
+  if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
+  if (auto refused = RefuseWrite(request, service, path)) {
     return std::move(*refused);
   }
   const size_t limit = service.config.limits.max_value_bytes;
   if (request.body.size() > limit) {
-    return RestError({413,
+    return JsonError({413,
                       "the value is " + std::to_string(request.body.size()) +
                           " bytes; the limit is " + std::to_string(limit) +
                           " (limits.max_value_bytes)",
@@ -124,56 +122,56 @@ Response PutRestKey(const Request& request, Service& service, const RestPath& pa
 }
 
 Response DeleteRestKey(const Request& request, Service& service, const RestPath& path) {
-  auto parsed = ParseRestQuery(request.query_string, {});
-  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
-  if (auto refused = RefuseWrite(request, service, path, std::get<RestQuery>(parsed))) {
+  auto parsed = ParseRestQuery(request.query_string, {}, Access::kWrite);
+  if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
+  if (auto refused = RefuseWrite(request, service, path)) {
     return std::move(*refused);
   }
   return WriteKey(request, service, path, std::nullopt);
 }
 
 Response ForkRestKey(const Request& request, Service& service, const RestPath& path) {
-  auto parsed = ParseRestQuery(request.query_string, {});
-  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
-  if (auto refused = RefuseWrite(request, service, path, std::get<RestQuery>(parsed))) {
+  auto parsed = ParseRestQuery(request.query_string, {}, Access::kWrite);
+  if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
+  if (auto refused = RefuseWrite(request, service, path)) {
     return std::move(*refused);
   }
-  if (auto error = CheckForkName(path.target)) return RestError(*error);
+  if (auto error = CheckForkName(path.target)) return JsonError(*error);
   const std::string source = ForkOf(path, service);
   if (source == path.target) {
-    return RestError({400, "the key is already on fork '" + source + "'; name another target"});
+    return JsonError({400, "the key is already on fork '" + source + "'; name another target"});
   }
   auto copied = service.store->CopyKey(path.key, source, path.target);
   if (!copied.ok()) {
     if (copied.status().IsConflict()) {
-      return RestError({409, copied.status().message(), "target_exists"});
+      return JsonError({409, copied.status().message(), "target_exists"});
     }
-    return RestStoreError(copied.status(), service, source);
+    return StoreErrorOnBranch(copied.status(), service, source);
   }
   return OkResponse({{"fork", path.target}, {"revision", copied->revision}});
 }
 
 Response MergeRestKey(const Request& request, Service& service, const RestPath& path) {
-  auto parsed = ParseRestQuery(request.query_string, {"strategy"});
-  if (auto* error = std::get_if<HttpError>(&parsed)) return RestError(*error);
+  auto parsed = ParseRestQuery(request.query_string, {"strategy"}, Access::kWrite);
+  if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
   const RestQuery& query = std::get<RestQuery>(parsed);
-  if (auto refused = RefuseWrite(request, service, path, query)) return std::move(*refused);
-  if (auto error = CheckForkName(path.target)) return RestError(*error);
+  if (auto refused = RefuseWrite(request, service, path)) return std::move(*refused);
+  if (auto error = CheckForkName(path.target)) return JsonError(*error);
   const std::string source_branch = ForkOf(path, service);
   if (source_branch == path.target) {
-    return RestError({400, "a fork cannot be merged into itself; name another target"});
+    return JsonError({400, "a fork cannot be merged into itself; name another target"});
   }
   Store& store = *service.store;
   for (int attempt = 0; attempt < kMergeAttempts; ++attempt) {
     auto source = store.Get(source_branch, path.key);
     if ((source.ok() && source->winner.deleted) || source.status().IsNotFound()) {
-      return RestError({404, "key '" + path.key + "' has no value on fork '" + source_branch + "'",
+      return JsonError({404, "key '" + path.key + "' has no value on fork '" + source_branch + "'",
                         "fork_not_found"});
     }
     if (!source.ok()) return StoreErrorResponse(source.status(), Format::kJson);
     auto target = store.Get(path.target, path.key);
     if (target.status().IsNotFound()) {
-      return RestError({404,
+      return JsonError({404,
                         "key '" + path.key + "' does not exist on fork '" + path.target +
                             "' (copy it there with POST .../fork/" + path.target + ")",
                         "target_not_found"});
@@ -208,7 +206,7 @@ Response MergeRestKey(const Request& request, Service& service, const RestPath& 
     response.headers.Set("X-Kvs-Revision", std::to_string(written->revision));
     return response;
   }
-  return RestError({409, "key '" + path.key + "' kept changing on fork '" + path.target +
+  return JsonError({409, "key '" + path.key + "' kept changing on fork '" + path.target +
                              "' while merging; try again"});
 }
 

@@ -399,12 +399,11 @@ TEST_CASE("an unknown or repeated query parameter is a 400 naming the known ones
     std::string message;
   };
   std::vector<Case> cases = {
-      {GetRequest("key=greeting"), "unknown parameter 'key' (known here: k, format, auth, _)"},
-      {GetRequest("hello"), "unknown parameter 'hello' (known here: k, format, auth, _)"},
+      {GetRequest("key=greeting"), "unknown parameter 'key' (known here: format, k, auth)"},
+      {GetRequest("hello"), "unknown parameter 'hello' (known here: format, k, auth)"},
       {GetRequest("k=greeting&fromat=json"), "unknown parameter 'fromat'"},
       {GetRequest("k=greeting&format=json&format=text"), "parameter 'format' is given twice"},
-      {PostForm(AuthField() + "&ok=1", "k=greeting"),
-       "unknown parameter 'k' (known here: format, _)"},
+      {PostForm(AuthField() + "&ok=1", "k=greeting"), "unknown parameter 'k' (known here: format)"},
       {PostForm(AuthField() + "&ok=1", "format=json&format=json"), "'format' is given twice"},
       {PostForm("ok=1", AuthField()), "the secret cannot come in the URL of a write"},
   };

@@ -288,6 +288,11 @@ struct CheckReport {
   bool ok() const { return problems.empty(); }
 };
 
+// Whether a branch could have this name: 1 to 64 letters, digits, '-', '_'
+// and '.' (InvalidArgument saying which rule it breaks). Every call that
+// takes a branch name checks it; front ends check early with this.
+Status CheckBranchName(std::string_view name);
+
 // What Open found in the data file, for operators and tests.
 struct RecoveryInfo {
   uint64_t dropped_tail_bytes = 0;  // torn or corrupt bytes after the last commit
