@@ -80,42 +80,51 @@ std::optional<HttpError> RefuseBareWrite(const Request& request, const Service& 
   return std::nullopt;
 }
 
-Response StoreErrorOnBranch(const Status& status, const Service& service, const std::string& branch,
-                            const std::string& not_found_code) {
-  if (status.IsNotFound() && service.store->GetBranch(branch).status().IsNotFound()) {
-    return JsonError({404, "fork '" + branch + "' does not exist", "fork_not_found"});
+Response RetryOnConflict(const std::function<std::optional<Response>()>& attempt,
+                         const std::string& gave_up) {
+  for (int i = 0; i < kWriteAttempts; ++i) {
+    if (std::optional<Response> answer = attempt()) return std::move(*answer);
   }
-  return StoreErrorResponse(status, Format::kJson, not_found_code);
+  return JsonError({409, gave_up});
+}
+
+HttpError StoreErrorOnBranch(const Status& status, const Service& service,
+                             const std::string& branch, const std::string& not_found_code) {
+  if (status.IsNotFound() && service.store->GetBranch(branch).status().IsNotFound()) {
+    return HttpError{404, "fork '" + branch + "' does not exist", "fork_not_found"};
+  }
+  return StoreError(status, not_found_code);
+}
+
+HttpError StoreError(const Status& status, std::string not_found_code) {
+  switch (status.code()) {
+    case Status::Code::kNotFound:
+      return HttpError{404, status.message(), std::move(not_found_code)};
+    case Status::Code::kInvalidArgument:
+    case Status::Code::kAmbiguous:
+      return HttpError{400, status.message()};
+    case Status::Code::kConflict:
+      return HttpError{409, status.message()};
+    case Status::Code::kCompacted:
+      return HttpError{410, status.message(), "compacted"};
+    case Status::Code::kNoSpace: {
+      HttpError error{507,
+                      "the disk that holds the store is full: nothing was written; writes work "
+                      "again once space is freed, with no restart"};
+      error.log_message = "kvs-fcgi: store error: " + status.ToString();
+      return error;
+    }
+    default: {
+      HttpError error{500,
+                      "internal error: the store failed; the server's error log has the details"};
+      error.log_message = "kvs-fcgi: store error: " + status.ToString();
+      return error;
+    }
+  }
 }
 
 Response StoreErrorResponse(const Status& status, Format format, std::string not_found_code) {
-  switch (status.code()) {
-    case Status::Code::kNotFound:
-      return ErrorResponse({404, status.message(), std::move(not_found_code)}, format);
-    case Status::Code::kInvalidArgument:
-    case Status::Code::kAmbiguous:
-      return ErrorResponse({400, status.message()}, format);
-    case Status::Code::kConflict:
-      return ErrorResponse({409, status.message()}, format);
-    case Status::Code::kCompacted:
-      return ErrorResponse({410, status.message(), "compacted"}, format);
-    case Status::Code::kNoSpace: {
-      Response response = ErrorResponse(
-          {507,
-           "the disk that holds the store is full: nothing was written; writes work again "
-           "once space is freed, with no restart"},
-          format);
-      response.log_message = "kvs-fcgi: store error: " + status.ToString();
-      return response;
-    }
-    default: {
-      Response response = ErrorResponse(
-          {500, "internal error: the store failed; the server's error log has the details"},
-          format);
-      response.log_message = "kvs-fcgi: store error: " + status.ToString();
-      return response;
-    }
-  }
+  return ErrorResponse(StoreError(status, std::move(not_found_code)), format);
 }
 
 }  // namespace kvs::server

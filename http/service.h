@@ -4,7 +4,10 @@
 #ifndef KVS_HTTP_SERVICE_H_
 #define KVS_HTTP_SERVICE_H_
 
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "config/config.h"
 #include "http/auth.h"
@@ -62,18 +65,30 @@ std::variant<Query, HttpError> WriteQuery(const Request& request, const Service&
 // the URL too), a 403 without the secret; nullopt when it may go on.
 std::optional<HttpError> RefuseBareWrite(const Request& request, const Service& service);
 
-// The answer for a store error about a branch: a NotFound is
-// "fork_not_found" when the branch does not exist, not_found_code otherwise.
-Response StoreErrorOnBranch(const Status& status, const Service& service, const std::string& branch,
-                            const std::string& not_found_code = "not_found");
+// Runs a write planned from what the store holds: attempt plans and writes,
+// and answers, or returns nullopt when a key moved between its reads and its
+// write (the write's compare-and-set failed with kConflict), to plan again.
+// After kWriteAttempts tries the answer is a 409 with gave_up's message.
+inline constexpr int kWriteAttempts = 5;
+Response RetryOnConflict(const std::function<std::optional<Response>()>& attempt,
+                         const std::string& gave_up);
 
-// The response for a store error: 404 NotFound, 400 InvalidArgument and
-// Ambiguous, 409 Conflict, 410 Compacted (error "compacted"), 507 NoSpace
-// (a full disk; the details, which name paths, go to log_message); anything
-// else is the server's fault, a 500 that tells the client little and puts
-// the details in log_message.
+// The one mapping of a store error to HTTP: 404 NotFound, 400
+// InvalidArgument and Ambiguous, 409 Conflict, 410 Compacted (error
+// "compacted"), 507 NoSpace (a full disk; the details, which name paths, go
+// to log_message); anything else is the server's fault, a 500 that tells the
+// client little and puts the details in log_message.
 // not_found_code, when given, is the "error" of a 404 JSON answer.
+HttpError StoreError(const Status& status, std::string not_found_code = "");
+
+// StoreError as a response in format.
 Response StoreErrorResponse(const Status& status, Format format, std::string not_found_code = "");
+
+// StoreError for an operation on a branch: a NotFound is "fork_not_found"
+// when the branch does not exist, not_found_code otherwise.
+HttpError StoreErrorOnBranch(const Status& status, const Service& service,
+                             const std::string& branch,
+                             const std::string& not_found_code = "not_found");
 
 }  // namespace kvs::server
 

@@ -95,22 +95,21 @@ Response CreateBranchFromBody(const Request& request, Service& service) {
 
 }  // namespace
 
-std::variant<std::pair<std::string, ReadPoint>, Response> ResolveBranchState(
+std::variant<std::pair<std::string, ReadPoint>, HttpError> ResolveBranchState(
     Service& service, std::string_view text, std::string_view parameter) {
   if (text.size() == 64) {
     if (auto id = Hash::FromHex(text); id.ok()) {
       auto commit = service.store->GetCommit(*id);
-      if (!commit.ok()) return StoreErrorResponse(commit.status(), Format::kJson);
+      if (!commit.ok()) return StoreError(commit.status());
       return std::pair(commit->branch, ReadPoint::AtCommit(*id));
     }
   }
   if (auto error = CheckForkName(text)) {
-    return JsonError({400,
-                      std::string(parameter) +
-                          " must name a branch or a commit (64 hex "
-                          "digits), not '" +
-                          std::string(text) + "'",
-                      "bad_fork"});
+    return HttpError{400,
+                     std::string(parameter) +
+                         " must name a branch or a commit (64 hex digits), not '" +
+                         std::string(text) + "'",
+                     "bad_fork"};
   }
   return std::pair(std::string(text), ReadPoint::Latest());
 }
@@ -187,9 +186,9 @@ Response GetDiff(const Request& request, Service& service) {
     return JsonError({400, "name both sides: /_diff?from=BRANCH_OR_COMMIT&to=BRANCH_OR_COMMIT"});
   }
   auto from = ResolveBranchState(service, *from_text, "from");
-  if (auto* refused = std::get_if<Response>(&from)) return std::move(*refused);
+  if (auto* refused = std::get_if<HttpError>(&from)) return JsonError(*refused);
   auto to = ResolveBranchState(service, *to_text, "to");
-  if (auto* refused = std::get_if<Response>(&to)) return std::move(*refused);
+  if (auto* refused = std::get_if<HttpError>(&to)) return JsonError(*refused);
   const auto& [from_branch, from_at] = std::get<std::pair<std::string, ReadPoint>>(from);
   const auto& [to_branch, to_at] = std::get<std::pair<std::string, ReadPoint>>(to);
   auto diff = service.store->Diff(from_branch, from_at, to_branch, to_at);
@@ -228,7 +227,7 @@ Response ResetBranchEndpoint(const Request& request, Service& service) {
   const std::string branch = query.Get("branch").value_or(service.config.default_branch);
   if (auto error = CheckForkName(branch)) return JsonError(*error);
   auto reset = service.store->ResetBranch(branch, *to);
-  if (!reset.ok()) return StoreErrorOnBranch(reset.status(), service, branch);
+  if (!reset.ok()) return JsonError(StoreErrorOnBranch(reset.status(), service, branch));
   if (reset->commit.IsZero()) {  // the branch had that state already
     return OkResponse({{"branch", branch}, {"commit", nullptr}, {"revision", reset->revision}});
   }

@@ -34,7 +34,7 @@ Response ResetBranchEndpoint(const Request& request, Service& service);
 // A branch state a client names: a commit id (64 hex digits) stands for
 // its branch as of that commit, anything else is a branch's latest state.
 // The error to answer when the commit does not exist.
-std::variant<std::pair<std::string, ReadPoint>, Response> ResolveBranchState(
+std::variant<std::pair<std::string, ReadPoint>, HttpError> ResolveBranchState(
     Service& service, std::string_view text, std::string_view parameter);
 
 }  // namespace kvs::server

@@ -10,29 +10,30 @@
 #include "http/key_errors.h"
 #include "http/query.h"
 #include "merge/key_merge.h"
+#include "merge/transaction.h"
 
 namespace kvs::server {
 namespace {
 
-// A write re-plans when a key moved between its read and the write; this
-// many times, then the answer is a 409.
-constexpr int kAttempts = 5;
+nlohmann::ordered_json ConflictsJson(const std::vector<merge::KeyConflict>& conflicts) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const merge::KeyConflict& c : conflicts)
+    list.push_back({{"key", c.key}, {"reason", c.reason}});
+  return list;
+}
 
+// 409 naming the keys that cannot be merged.
 Response ConflictResponse(const std::string& what,
                           const std::vector<merge::KeyConflict>& conflicts) {
-  nlohmann::ordered_json list = nlohmann::ordered_json::array();
   std::string keys;
-  for (const merge::KeyConflict& c : conflicts) {
-    list.push_back({{"key", c.key}, {"reason", c.reason}});
-    keys += (keys.empty() ? "'" : ", '") + c.key + "'";
-  }
+  for (const merge::KeyConflict& c : conflicts) keys += (keys.empty() ? "'" : ", '") + c.key + "'";
   nlohmann::ordered_json body = {
       {"status", "error"},
       {"error", "conflict"},
       {"message", what + ": " + std::to_string(conflicts.size()) +
                       (conflicts.size() == 1 ? " key" : " keys") + " cannot be merged (" + keys +
                       "); nothing was written"},
-      {"conflicts", std::move(list)}};
+      {"conflicts", ConflictsJson(conflicts)}};
   Response response = JsonResponse(body);
   response.status = 409;
   return response;
@@ -71,56 +72,45 @@ Response MergeBranches(const Request& request, Service& service) {
     return merge::FunctionFor(key, {&request_rules, &service.config.merge_rules});
   };
 
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    auto plan = merge::PlanBranchMerge(*service.store, from, into, function_for);
-    if (!plan.ok()) return StoreErrorResponse(plan.status(), Format::kJson, "fork_not_found");
-    nlohmann::ordered_json changes = nlohmann::ordered_json::array();
-    for (const merge::KeyChange& change : plan->changes) {
-      changes.push_back(
-          {{"key", change.key},
-           {"merge", merge::KeyMergeOutcomeName(change.outcome)},
-           {"value", change.value ? common::ValueJson(*change.value) : nlohmann::ordered_json()}});
-    }
-    nlohmann::ordered_json conflicts = nlohmann::ordered_json::array();
-    for (const merge::KeyConflict& c : plan->conflicts) {
-      conflicts.push_back({{"key", c.key}, {"reason", c.reason}});
-    }
-    nlohmann::ordered_json answer = {{"from", from}, {"into", into}};
-    if (dry_run) {
-      answer["dry_run"] = true;
-      answer["changes"] = std::move(changes);
-      answer["conflicts"] = std::move(conflicts);
-      answer["up_to_date"] = plan->up_to_date;
-      return OkResponse(std::move(answer));
-    }
-    if (!plan->conflicts.empty()) {
-      return ConflictResponse("merging '" + from + "' into '" + into + "'", plan->conflicts);
-    }
-    answer["changes"] = std::move(changes);
-    answer["up_to_date"] = plan->up_to_date;
-    if (plan->batch.writes.empty()) {
-      answer["commit"] = nullptr;
-      return OkResponse(std::move(answer));
-    }
-    auto written = service.store->Write(plan->batch);
-    if (written.status().IsConflict()) continue;  // a key moved meanwhile: plan again
-    if (!written.ok()) return StoreErrorResponse(written.status(), Format::kJson);
-    answer["commit"] = written->commit.Hex();
-    answer["revision"] = written->revision;
-    return OkResponse(std::move(answer));
-  }
-  return JsonError({409, "branch '" + into + "' kept changing while merging; try again"});
+  return RetryOnConflict(
+      [&]() -> std::optional<Response> {
+        auto plan = merge::PlanBranchMerge(*service.store, from, into, function_for);
+        if (!plan.ok()) return StoreErrorResponse(plan.status(), Format::kJson, "fork_not_found");
+        nlohmann::ordered_json changes = nlohmann::ordered_json::array();
+        for (const merge::KeyChange& change : plan->changes) {
+          changes.push_back({{"key", change.key},
+                             {"merge", merge::KeyMergeOutcomeName(change.outcome)},
+                             {"value", change.value ? common::ValueJson(*change.value)
+                                                    : nlohmann::ordered_json()}});
+        }
+        nlohmann::ordered_json answer = {{"from", from}, {"into", into}};
+        if (dry_run) {
+          answer["dry_run"] = true;
+          answer["changes"] = std::move(changes);
+          answer["conflicts"] = ConflictsJson(plan->conflicts);
+          answer["up_to_date"] = plan->up_to_date;
+          return OkResponse(std::move(answer));
+        }
+        if (!plan->conflicts.empty()) {
+          return ConflictResponse("merging '" + from + "' into '" + into + "'", plan->conflicts);
+        }
+        answer["changes"] = std::move(changes);
+        answer["up_to_date"] = plan->up_to_date;
+        if (plan->batch.writes.empty()) {
+          answer["commit"] = nullptr;
+          return OkResponse(std::move(answer));
+        }
+        auto written = service.store->Write(plan->batch);
+        if (written.status().IsConflict()) return std::nullopt;  // a key moved meanwhile
+        if (!written.ok()) return StoreErrorResponse(written.status(), Format::kJson);
+        answer["commit"] = written->commit.Hex();
+        answer["revision"] = written->revision;
+        return OkResponse(std::move(answer));
+      },
+      "branch '" + into + "' kept changing while merging; try again");
 }
 
 namespace {
-
-// The parsed body of POST /_txn.
-struct TxnRequest {
-  std::string branch;
-  std::optional<CommitId> base;
-  std::map<std::string, std::optional<std::string>> writes;  // nullopt: delete
-  std::vector<MergeRule> rules;
-};
 
 // A value in a request: a JSON string, or {"base64": "..."}.
 std::optional<std::string> ValueFromJson(const nlohmann::ordered_json& v) {
@@ -131,12 +121,13 @@ std::optional<std::string> ValueFromJson(const nlohmann::ordered_json& v) {
   return std::nullopt;
 }
 
-std::variant<TxnRequest, HttpError> ParseTxn(const std::string& text, const Service& service) {
+std::variant<merge::Transaction, HttpError> ParseTxn(const std::string& text,
+                                                     const Service& service) {
   // Ordered: the first matching merge pattern wins, in the order sent.
   auto parsed = ParseJsonObjectBody(text, R"({"set": {"k": "v"}})");
   if (auto* error = std::get_if<HttpError>(&parsed)) return std::move(*error);
   const nlohmann::ordered_json& body = std::get<nlohmann::ordered_json>(parsed);
-  TxnRequest txn;
+  merge::Transaction txn;
   txn.branch = service.config.default_branch;
   for (const auto& [field, value] : body.items()) {
     if (field == "branch") {
@@ -211,76 +202,36 @@ Response CommitTransaction(const Request& request, Service& service) {
   if (auto refused = RefuseBareWrite(request, service)) return JsonError(*refused);
   auto parsed = ParseTxn(request.body, service);
   if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
-  const TxnRequest& txn = std::get<TxnRequest>(parsed);
+  const merge::Transaction& txn = std::get<merge::Transaction>(parsed);
   Store& store = *service.store;
   if (txn.base) {
     auto commit = store.GetCommit(*txn.base);
     if (!commit.ok()) return StoreErrorResponse(commit.status(), Format::kJson);
   }
-
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    WriteBatch batch;
-    batch.branch = txn.branch;
-    std::vector<merge::KeyConflict> conflicts;
-    for (const auto& [key, value] : txn.writes) {
-      auto current = merge::GetIfPresent(store, txn.branch, key, ReadPoint::Latest());
-      if (!current.ok()) return StoreErrorOnBranch(current.status(), service, txn.branch);
-      KeyWrite write{key, value, std::nullopt, merge::HeadIds(*current), std::nullopt};
-      if (txn.base) {
-        auto then = merge::GetIfPresent(store, txn.branch, key, ReadPoint::AtCommit(*txn.base));
-        if (!then.ok()) return StoreErrorOnBranch(then.status(), service, txn.branch);
-        const bool moved = merge::HeadIds(*then) != merge::HeadIds(*current);
-        if (moved) {
-          merge::MergeInput input;
-          if (*then) input.base = merge::LiveValue((*then)->winner);
-          if (*current) {
-            const Version& ours = (*current)->winner;
-            input.ours = {merge::LiveValue(ours), ours.time_ns, ours.id.Hex()};
-          }
-          input.theirs = {value,
-                          std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count(),
-                          ""};
-          merge::MergeOutcome merged = merge::Merge(
-              merge::FunctionFor(key, {&txn.rules, &service.config.merge_rules}), input);
-          switch (merged.kind) {
-            case merge::MergeOutcome::Kind::kValue:
-              write.value = std::move(merged.value);
-              break;
-            case merge::MergeOutcome::Kind::kDeleted:
-              write.value = std::nullopt;
-              if (!*current || (*current)->winner.deleted) continue;  // already gone
-              break;
-            case merge::MergeOutcome::Kind::kKeepBoth:
-              // The request's value forks from the base: both stay heads.
-              write.parents = merge::HeadIds(*then);
-              break;
-            case merge::MergeOutcome::Kind::kConflict:
-              conflicts.push_back({key, merged.reason});
-              continue;
-          }
+  return RetryOnConflict(
+      [&]() -> std::optional<Response> {
+        const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+        auto plan = merge::PlanTransaction(store, txn, service.config.merge_rules, now_ns);
+        if (!plan.ok()) return JsonError(StoreErrorOnBranch(plan.status(), service, txn.branch));
+        if (!plan->conflicts.empty()) {
+          return ConflictResponse("the transaction on '" + txn.branch + "'", plan->conflicts);
         }
-      }
-      if (!write.value && (!*current || (*current)->winner.deleted) && !write.parents) {
-        continue;  // deleting what is not there changes nothing
-      }
-      batch.writes.push_back(std::move(write));
-    }
-    if (!conflicts.empty())
-      return ConflictResponse("the transaction on '" + txn.branch + "'", conflicts);
-    if (batch.writes.empty()) {
-      return OkResponse({{"commit", nullptr}, {"revision", nullptr}});
-    }
-    auto written = store.Write(batch);
-    if (written.status().IsConflict()) continue;  // a key moved meanwhile: merge again
-    if (!written.ok()) return StoreErrorOnBranch(written.status(), service, txn.branch);
-    Response response =
-        JsonResponse({{"commit", written->commit.Hex()}, {"revision", written->revision}});
-    response.headers.Set("X-Kvs-Revision", std::to_string(written->revision));
-    return response;
-  }
-  return JsonError({409, "the keys kept changing on '" + txn.branch + "'; try again"});
+        if (plan->batch.writes.empty()) {
+          return OkResponse({{"commit", nullptr}, {"revision", nullptr}});
+        }
+        auto written = store.Write(plan->batch);
+        if (written.status().IsConflict()) return std::nullopt;  // a key moved meanwhile
+        if (!written.ok()) {
+          return JsonError(StoreErrorOnBranch(written.status(), service, txn.branch));
+        }
+        Response response =
+            JsonResponse({{"commit", written->commit.Hex()}, {"revision", written->revision}});
+        response.headers.Set("X-Kvs-Revision", std::to_string(written->revision));
+        return response;
+      },
+      "the keys kept changing on '" + txn.branch + "'; try again");
 }
 
 }  // namespace kvs::server

@@ -99,27 +99,25 @@ std::variant<std::string, HttpError> KeyArgument(std::optional<std::string> from
   return key;
 }
 
-std::variant<VersionId, Response> ResolveVersionArgument(Store& store, std::string_view text,
-                                                         std::string_view context, Format format) {
+std::variant<VersionId, HttpError> ResolveVersionArgument(Store& store, std::string_view text,
+                                                          std::string_view context) {
   std::string prefix = context.empty() ? "" : std::string(context) + ": ";
   if (!IsHex(text) || text.size() < 8 || text.size() > 64) {
-    return ErrorResponse({400, prefix + "'" + std::string(text) +
-                                   "' is not a version id: give 8 to 64 hex digits (the id, or a "
-                                   "prefix of it that no other version shares)"},
-                         format);
+    return HttpError{400, prefix + "'" + std::string(text) +
+                              "' is not a version id: give 8 to 64 hex digits (the id, or a "
+                              "prefix of it that no other version shares)"};
   }
   std::string lower = LowerCase(text);
   auto id = store.ResolveVersion(lower);
   if (id.ok()) return *id;
   switch (id.status().code()) {
     case Status::Code::kNotFound:
-      return ErrorResponse({404, prefix + "no version id starts with " + lower}, format);
+      return HttpError{404, prefix + "no version id starts with " + lower};
     case Status::Code::kAmbiguous:
-      return ErrorResponse(
-          {400, prefix + "more than one version id starts with " + lower + "; give more digits"},
-          format);
+      return HttpError{
+          400, prefix + "more than one version id starts with " + lower + "; give more digits"};
     default:
-      return StoreErrorResponse(id.status(), format);
+      return StoreError(id.status());
   }
 }
 

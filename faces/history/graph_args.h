@@ -66,8 +66,8 @@ std::variant<std::string, HttpError> KeyArgument(std::optional<std::string> from
 // hex digits, either case. On failure, the response to send: 400 for a
 // malformed id or an ambiguous prefix, 404 when no version matches, 500 when
 // the store fails. context (e.g. "prev") starts the error message.
-std::variant<VersionId, Response> ResolveVersionArgument(Store& store, std::string_view text,
-                                                         std::string_view context, Format format);
+std::variant<VersionId, HttpError> ResolveVersionArgument(Store& store, std::string_view text,
+                                                          std::string_view context);
 
 }  // namespace kvs::server
 

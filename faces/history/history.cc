@@ -28,30 +28,29 @@ constexpr size_t kMaxConcestorIds = 100;
 // A version never changes, so its value may be cached for good.
 constexpr const char* kImmutable = "public, max-age=31536000, immutable";
 
-// The query of a read once read access is granted; else the refusal.
-std::variant<GraphQuery, Response> GraphReadQuery(const Request& request, Service& service,
-                                                  const GraphParams& params) {
+// The query of a read once read access is granted; else the refusal. Only
+// the walks take format=text (.text), so a refusal is JSON unless a walk's
+// query asks for text.
+std::variant<GraphQuery, HttpError> GraphReadQuery(const Request& request, Service& service,
+                                                   const GraphParams& params) {
   auto parsed = ParseGraphQuery(request.query_string, params);
-  if (auto* error = std::get_if<HttpError>(&parsed)) {
-    return ErrorResponse(*error, params.text ? RequestedFormat(request) : Format::kJson);
-  }
+  if (auto* error = std::get_if<HttpError>(&parsed)) return std::move(*error);
   GraphQuery& query = std::get<GraphQuery>(parsed);
   if (auto refused = AuthorizeRead(service, std::move(query.credentials), request)) {
-    return ErrorResponse(*refused, query.format);
+    return std::move(*refused);
   }
   return std::move(query);
 }
 
 // The version named by the path /_ENDPOINT/ID.
-std::variant<VersionId, Response> PathVersion(const Request& request, Service& service,
-                                              std::string_view endpoint, Format format) {
+std::variant<VersionId, HttpError> PathVersion(const Request& request, Service& service,
+                                               std::string_view endpoint) {
   std::optional<std::string> id = PathArgument(request.path_info, endpoint);
   if (!id) {
-    return ErrorResponse({404, "no such path: " + std::string(endpoint) +
-                                   " (name a version: " + std::string(endpoint) + "/ID)"},
-                         format);
+    return HttpError{404, "no such path: " + std::string(endpoint) +
+                              " (name a version: " + std::string(endpoint) + "/ID)"};
   }
-  return ResolveVersionArgument(*service.store, *id, "", format);
+  return ResolveVersionArgument(*service.store, *id, "");
 }
 
 nlohmann::ordered_json VersionsJson(const std::vector<Version>& versions) {
@@ -103,10 +102,12 @@ Response Walk(const Request& request, Service& service, std::string_view endpoin
               common::WalkDirection direction) {
   auto read = GraphReadQuery(request, service,
                              {.names = {"limit"}, .max_limit = kMaxWalkLimit, .text = true});
-  if (auto* refused = std::get_if<Response>(&read)) return std::move(*refused);
+  if (auto* refused = std::get_if<HttpError>(&read)) {
+    return ErrorResponse(*refused, RequestedFormat(request));
+  }
   const GraphQuery& query = std::get<GraphQuery>(read);
-  auto from = PathVersion(request, service, endpoint, query.format);
-  if (auto* refused = std::get_if<Response>(&from)) return std::move(*refused);
+  auto from = PathVersion(request, service, endpoint);
+  if (auto* refused = std::get_if<HttpError>(&from)) return ErrorResponse(*refused, query.format);
   const VersionId& id = std::get<VersionId>(from);
 
   const size_t limit = query.limit.value_or(kDefaultWalkLimit);
@@ -132,7 +133,7 @@ Response Walk(const Request& request, Service& service, std::string_view endpoin
 
 Response GetHeads(const Request& request, Service& service) {
   auto read = GraphReadQuery(request, service, {.names = {"key", "branch"}});
-  if (auto* refused = std::get_if<Response>(&read)) return std::move(*refused);
+  if (auto* refused = std::get_if<HttpError>(&read)) return JsonError(*refused);
   GraphQuery& query = std::get<GraphQuery>(read);
   auto key = KeyArgument(PathArgument(request.path_info, "/_heads"), std::move(query.key),
                          "/_heads", service.config.limits);
@@ -159,7 +160,7 @@ Response GetHeads(const Request& request, Service& service) {
 
 Response GetTails(const Request& request, Service& service) {
   auto read = GraphReadQuery(request, service, {.names = {"key"}});
-  if (auto* refused = std::get_if<Response>(&read)) return std::move(*refused);
+  if (auto* refused = std::get_if<HttpError>(&read)) return JsonError(*refused);
   GraphQuery& query = std::get<GraphQuery>(read);
   auto key = KeyArgument(PathArgument(request.path_info, "/_tails"), std::move(query.key),
                          "/_tails", service.config.limits);
@@ -171,7 +172,7 @@ Response GetTails(const Request& request, Service& service) {
 
 Response GetVersion(const Request& request, Service& service) {
   auto read = GraphReadQuery(request, service, {});
-  if (auto* refused = std::get_if<Response>(&read)) return std::move(*refused);
+  if (auto* refused = std::get_if<HttpError>(&read)) return JsonError(*refused);
   const Format format = std::get<GraphQuery>(read).format;
 
   // "ID" or "ID/value"; a bare /_versions reads as "/", no such path.
@@ -184,8 +185,8 @@ Response GetVersion(const Request& request, Service& service) {
                                    " (a version is /_versions/ID, its value /_versions/ID/value)"},
                          format);
   }
-  auto id = ResolveVersionArgument(*service.store, id_text, "", format);
-  if (auto* refused = std::get_if<Response>(&id)) return std::move(*refused);
+  auto id = ResolveVersionArgument(*service.store, id_text, "");
+  if (auto* refused = std::get_if<HttpError>(&id)) return ErrorResponse(*refused, format);
   auto version = service.store->GetVersion(std::get<VersionId>(id), value);
   if (!version.ok()) return StoreErrorResponse(version.status(), format);
   if (value) return ValueResponse(request, std::move(version).value(), id_text.size() == 64);
@@ -194,10 +195,10 @@ Response GetVersion(const Request& request, Service& service) {
 
 Response GetLinks(const Request& request, Service& service) {
   auto read = GraphReadQuery(request, service, {});
-  if (auto* refused = std::get_if<Response>(&read)) return std::move(*refused);
+  if (auto* refused = std::get_if<HttpError>(&read)) return JsonError(*refused);
   const Format format = std::get<GraphQuery>(read).format;
-  auto id = PathVersion(request, service, "/_links", format);
-  if (auto* refused = std::get_if<Response>(&id)) return std::move(*refused);
+  auto id = PathVersion(request, service, "/_links");
+  if (auto* refused = std::get_if<HttpError>(&id)) return ErrorResponse(*refused, format);
   auto children = service.store->Children(std::get<VersionId>(id));
   if (!children.ok()) return StoreErrorResponse(children.status(), format);
   return RevalidatedJson(
@@ -214,7 +215,7 @@ Response GetFuture(const Request& request, Service& service) {
 
 Response GetConcestor(const Request& request, Service& service) {
   auto read = GraphReadQuery(request, service, {.names = {"id"}});
-  if (auto* refused = std::get_if<Response>(&read)) return std::move(*refused);
+  if (auto* refused = std::get_if<HttpError>(&read)) return JsonError(*refused);
   const GraphQuery& query = std::get<GraphQuery>(read);
   if (query.ids.empty()) {
     return ErrorResponse({400, "name the versions: /_concestor?id=A&id=B"}, query.format);
@@ -227,8 +228,8 @@ Response GetConcestor(const Request& request, Service& service) {
   std::vector<VersionId> ids;
   nlohmann::ordered_json ids_json = nlohmann::ordered_json::array();
   for (const std::string& text : query.ids) {
-    auto id = ResolveVersionArgument(*service.store, text, "id", query.format);
-    if (auto* refused = std::get_if<Response>(&id)) return std::move(*refused);
+    auto id = ResolveVersionArgument(*service.store, text, "id");
+    if (auto* refused = std::get_if<HttpError>(&id)) return ErrorResponse(*refused, query.format);
     ids.push_back(std::get<VersionId>(id));
     ids_json.push_back(ids.back().Hex());
   }
@@ -240,7 +241,7 @@ Response GetConcestor(const Request& request, Service& service) {
 Response ListAllVersions(const Request& request, Service& service) {
   auto read = GraphReadQuery(request, service,
                              {.names = {"gt", "lt", "limit"}, .max_limit = kMaxListLimit});
-  if (auto* refused = std::get_if<Response>(&read)) return std::move(*refused);
+  if (auto* refused = std::get_if<HttpError>(&read)) return JsonError(*refused);
   const GraphQuery& query = std::get<GraphQuery>(read);
   VersionListOptions options;
   options.gt = query.gt;

@@ -44,8 +44,8 @@ Response CreateVersion(const Request& request, Service& service) {
   }
   std::vector<VersionId> parents;
   for (const std::string& text : query.prevs) {
-    auto id = ResolveVersionArgument(*service.store, text, "prev", format);
-    if (auto* refused = std::get_if<Response>(&id)) return std::move(*refused);
+    auto id = ResolveVersionArgument(*service.store, text, "prev");
+    if (auto* refused = std::get_if<HttpError>(&id)) return ErrorResponse(*refused, format);
     if (std::find(parents.begin(), parents.end(), std::get<VersionId>(id)) != parents.end()) {
       return ErrorResponse({400, "prev names version " + std::get<VersionId>(id).Hex() + " twice"},
                            format);

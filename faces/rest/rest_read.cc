@@ -72,18 +72,18 @@ void SetVersionHeaders(const KeyState& state, Response* response) {
 struct Missing {};
 
 // The key's state for a read, Missing, or the error to answer.
-std::variant<KeyState, Missing, Response> ReadKey(Service& service, const RestPath& path,
-                                                  const ReadPoint& at) {
+std::variant<KeyState, Missing, HttpError> ReadKey(Service& service, const RestPath& path,
+                                                   const ReadPoint& at) {
   const std::string branch = ForkOf(path, service);
   auto state = service.store->Get(branch, path.key, at);
   if (state.ok()) return std::move(state).value();
   const Status& status = state.status();
   const bool past = at.kind != ReadPoint::Kind::kLatest;
   if (past && status.code() == Status::Code::kInvalidArgument) {
-    return JsonError({400, "at: " + status.message(), "bad_at"});
+    return HttpError{400, "at: " + status.message(), "bad_at"};
   }
   if (past && status.IsNotFound() && status.message().starts_with("commit")) {
-    return JsonError({404, status.message(), "bad_at"});
+    return HttpError{404, status.message(), "bad_at"};
   }
   if (status.IsNotFound() && service.store->GetBranch(branch).ok()) return Missing{};
   return StoreErrorOnBranch(status, service, branch);
@@ -91,16 +91,16 @@ std::variant<KeyState, Missing, Response> ReadKey(Service& service, const RestPa
 
 // Parses the query (taking names), authorizes the read, checks the path's
 // names and reads the key, as ReadKey answers.
-std::variant<KeyState, Missing, Response> ParseAndReadKey(
+std::variant<KeyState, Missing, HttpError> ParseAndReadKey(
     const Request& request, Service& service, const RestPath& path,
     const std::vector<std::string_view>& names, RestQuery* query) {
   auto parsed = ParseRestQuery(request.query_string, names, Access::kRead);
-  if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
+  if (auto* error = std::get_if<HttpError>(&parsed)) return std::move(*error);
   *query = std::move(std::get<RestQuery>(parsed));
   if (auto refused = AuthorizeRead(service, std::move(query->credentials), request)) {
-    return JsonError(*refused);
+    return std::move(*refused);
   }
-  if (auto error = CheckKeyAndFork(path, service)) return JsonError(*error);
+  if (auto error = CheckKeyAndFork(path, service)) return std::move(*error);
   return ReadKey(service, path, query->at);
 }
 
@@ -109,7 +109,7 @@ std::variant<KeyState, Missing, Response> ParseAndReadKey(
 Response GetRestKey(const Request& request, Service& service, const RestPath& path) {
   RestQuery query;
   auto read = ParseAndReadKey(request, service, path, {"revisions", "patch", "at"}, &query);
-  if (auto* error = std::get_if<Response>(&read)) return std::move(*error);
+  if (auto* error = std::get_if<HttpError>(&read)) return JsonError(*error);
   // A missing or deleted key reads as [], as in the original interface.
   KeyState* state = std::get_if<KeyState>(&read);
   if (state == nullptr || state->winner.deleted) {
@@ -122,7 +122,8 @@ Response GetRestKey(const Request& request, Service& service, const RestPath& pa
     return response;
   }
   auto body = ValueWithRevisions(*service.store, *state, query);
-  if (!body.ok()) return StoreErrorOnBranch(body.status(), service, ForkOf(path, service));
+  if (!body.ok())
+    return JsonError(StoreErrorOnBranch(body.status(), service, ForkOf(path, service)));
   response = ContentResponse("application/json", std::move(*body));
   SetVersionHeaders(*state, &response);
   return response;
@@ -131,7 +132,7 @@ Response GetRestKey(const Request& request, Service& service, const RestPath& pa
 Response GetRestKeyInfo(const Request& request, Service& service, const RestPath& path) {
   RestQuery query;
   auto read = ParseAndReadKey(request, service, path, {"at"}, &query);
-  if (auto* error = std::get_if<Response>(&read)) return std::move(*error);
+  if (auto* error = std::get_if<HttpError>(&read)) return JsonError(*error);
   KeyState* state = std::get_if<KeyState>(&read);
   if (state == nullptr || state->winner.deleted) {
     return JsonError({404,
@@ -140,7 +141,9 @@ Response GetRestKeyInfo(const Request& request, Service& service, const RestPath
                       "not_found"});
   }
   auto history = service.store->History(state->winner.id, 1, kAllRevisions, false);
-  if (!history.ok()) return StoreErrorOnBranch(history.status(), service, ForkOf(path, service));
+  if (!history.ok()) {
+    return JsonError(StoreErrorOnBranch(history.status(), service, ForkOf(path, service)));
+  }
   nlohmann::ordered_json heads = nlohmann::ordered_json::array();
   for (const Version& head : state->heads) heads.push_back(head.id.Hex());
   nlohmann::ordered_json body = {
@@ -171,7 +174,7 @@ Response ListRestKeys(const Request& request, Service& service) {
   const std::string branch = query.fork.value_or(service.config.default_branch);
   auto page = ListNamespace(*service.store, branch, query.prefix, query.delimiter, query.after,
                             query.limit, false);
-  if (!page.ok()) return StoreErrorOnBranch(page.status(), service, branch);
+  if (!page.ok()) return JsonError(StoreErrorOnBranch(page.status(), service, branch));
   nlohmann::ordered_json keys = nlohmann::ordered_json::array();
   for (const KeyState& state : page->keys) keys.push_back(state.winner.key);
   nlohmann::ordered_json body = {{"fork", branch}, {"keys", std::move(keys)}};

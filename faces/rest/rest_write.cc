@@ -11,10 +11,6 @@
 namespace kvs::server {
 namespace {
 
-// A merge re-plans when the target moved between its read and its write;
-// this many times, then it gives up with a 409.
-constexpr int kMergeAttempts = 5;
-
 HttpError PreconditionFailed(std::string message) {
   return HttpError{412, std::move(message), "precondition_failed"};
 }
@@ -36,7 +32,7 @@ std::optional<std::vector<VersionId>> ParseEntityTags(std::string_view header) {
 // The heads a write requires the key to have, from If-Match (the ETags of
 // every current head, or "*": any live value) and If-None-Match: * (no live
 // value); nullopt when the request sets no precondition.
-std::variant<std::optional<std::vector<VersionId>>, Response> ExpectedHeads(
+std::variant<std::optional<std::vector<VersionId>>, HttpError> ExpectedHeads(
     const Request& request, Service& service, const std::string& branch, const std::string& key) {
   auto if_match = request.headers.Get("If-Match");
   auto if_none_match = request.headers.Get("If-None-Match");
@@ -44,9 +40,9 @@ std::variant<std::optional<std::vector<VersionId>>, Response> ExpectedHeads(
   if (if_match && *if_match != "*") {
     auto ids = ParseEntityTags(*if_match);
     if (!ids) {
-      return JsonError(PreconditionFailed(
+      return PreconditionFailed(
           "If-Match names no version of the key: send the ETag a read gave, e.g. "
-          "If-Match: \"<64 hex digits>\""));
+          "If-Match: \"<64 hex digits>\"");
     }
     return std::optional<std::vector<VersionId>>(std::move(*ids));
   }
@@ -56,37 +52,36 @@ std::variant<std::optional<std::vector<VersionId>>, Response> ExpectedHeads(
   const bool live = *state && !(*state)->winner.deleted;
   std::vector<VersionId> heads = merge::HeadIds(*state);
   if (if_match && !live) {
-    return JsonError(PreconditionFailed("If-Match: * but key '" + key + "' has no value"));
+    return PreconditionFailed("If-Match: * but key '" + key + "' has no value");
   }
   if (!if_match && *if_none_match != "*") {
-    return JsonError({400, "If-None-Match on a write takes only *"});
+    return HttpError{400, "If-None-Match on a write takes only *"};
   }
   if (!if_match && live) {
-    return JsonError(PreconditionFailed("If-None-Match: * but key '" + key + "' has a value"));
+    return PreconditionFailed("If-None-Match: * but key '" + key + "' has a value");
   }
   return std::optional<std::vector<VersionId>>(std::move(heads));
 }
 
 // Checks and authorizes a write to the key the path names; the error to
 // answer, if any.
-std::optional<Response> RefuseWrite(const Request& request, Service& service,
-                                    const RestPath& path) {
-  if (auto refused = AuthorizeBodyWrite(service, request)) return JsonError(*refused);
-  if (auto error = CheckKeyAndFork(path, service)) return JsonError(*error);
-  return std::nullopt;
+std::optional<HttpError> RefuseWrite(const Request& request, Service& service,
+                                     const RestPath& path) {
+  if (auto refused = AuthorizeBodyWrite(service, request)) return refused;
+  return CheckKeyAndFork(path, service);
 }
 
 // The answer for a failed write: a failed compare-and-set is a 412.
 Response WriteError(const Status& status, Service& service, const std::string& branch) {
   if (status.IsConflict()) return JsonError(PreconditionFailed(status.message()));
-  return StoreErrorOnBranch(status, service, branch);
+  return JsonError(StoreErrorOnBranch(status, service, branch));
 }
 
 Response WriteKey(const Request& request, Service& service, const RestPath& path,
                   std::optional<std::string> value) {
   const std::string branch = ForkOf(path, service);
   auto expected = ExpectedHeads(request, service, branch, path.key);
-  if (auto* refused = std::get_if<Response>(&expected)) return std::move(*refused);
+  if (auto* refused = std::get_if<HttpError>(&expected)) return JsonError(*refused);
   WriteBatch batch;
   batch.branch = branch;
   batch.writes.push_back(KeyWrite{path.key, value, std::nullopt,
@@ -107,9 +102,7 @@ Response WriteKey(const Request& request, Service& service, const RestPath& path
 Response PutRestKey(const Request& request, Service& service, const RestPath& path) {
   auto parsed = ParseRestQuery(request.query_string, {}, Access::kWrite);
   if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
-  if (auto refused = RefuseWrite(request, service, path)) {
-    return std::move(*refused);
-  }
+  if (auto refused = RefuseWrite(request, service, path)) return JsonError(*refused);
   const size_t limit = service.config.limits.max_value_bytes;
   if (request.body.size() > limit) {
     return JsonError({413,
@@ -124,18 +117,14 @@ Response PutRestKey(const Request& request, Service& service, const RestPath& pa
 Response DeleteRestKey(const Request& request, Service& service, const RestPath& path) {
   auto parsed = ParseRestQuery(request.query_string, {}, Access::kWrite);
   if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
-  if (auto refused = RefuseWrite(request, service, path)) {
-    return std::move(*refused);
-  }
+  if (auto refused = RefuseWrite(request, service, path)) return JsonError(*refused);
   return WriteKey(request, service, path, std::nullopt);
 }
 
 Response ForkRestKey(const Request& request, Service& service, const RestPath& path) {
   auto parsed = ParseRestQuery(request.query_string, {}, Access::kWrite);
   if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
-  if (auto refused = RefuseWrite(request, service, path)) {
-    return std::move(*refused);
-  }
+  if (auto refused = RefuseWrite(request, service, path)) return JsonError(*refused);
   if (auto error = CheckForkName(path.target)) return JsonError(*error);
   const std::string source = ForkOf(path, service);
   if (source == path.target) {
@@ -146,7 +135,7 @@ Response ForkRestKey(const Request& request, Service& service, const RestPath& p
     if (copied.status().IsConflict()) {
       return JsonError({409, copied.status().message(), "target_exists"});
     }
-    return StoreErrorOnBranch(copied.status(), service, source);
+    return JsonError(StoreErrorOnBranch(copied.status(), service, source));
   }
   return OkResponse({{"fork", path.target}, {"revision", copied->revision}});
 }
@@ -155,59 +144,61 @@ Response MergeRestKey(const Request& request, Service& service, const RestPath& 
   auto parsed = ParseRestQuery(request.query_string, {"strategy"}, Access::kWrite);
   if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
   const RestQuery& query = std::get<RestQuery>(parsed);
-  if (auto refused = RefuseWrite(request, service, path)) return std::move(*refused);
+  if (auto refused = RefuseWrite(request, service, path)) return JsonError(*refused);
   if (auto error = CheckForkName(path.target)) return JsonError(*error);
   const std::string source_branch = ForkOf(path, service);
   if (source_branch == path.target) {
     return JsonError({400, "a fork cannot be merged into itself; name another target"});
   }
   Store& store = *service.store;
-  for (int attempt = 0; attempt < kMergeAttempts; ++attempt) {
-    auto source = store.Get(source_branch, path.key);
-    if ((source.ok() && source->winner.deleted) || source.status().IsNotFound()) {
-      return JsonError({404, "key '" + path.key + "' has no value on fork '" + source_branch + "'",
-                        "fork_not_found"});
-    }
-    if (!source.ok()) return StoreErrorResponse(source.status(), Format::kJson);
-    auto target = store.Get(path.target, path.key);
-    if (target.status().IsNotFound()) {
-      return JsonError({404,
-                        "key '" + path.key + "' does not exist on fork '" + path.target +
-                            "' (copy it there with POST .../fork/" + path.target + ")",
-                        "target_not_found"});
-    }
-    if (!target.ok()) return StoreErrorResponse(target.status(), Format::kJson);
+  return RetryOnConflict(
+      [&]() -> std::optional<Response> {
+        auto source = store.Get(source_branch, path.key);
+        if ((source.ok() && source->winner.deleted) || source.status().IsNotFound()) {
+          return JsonError({404,
+                            "key '" + path.key + "' has no value on fork '" + source_branch + "'",
+                            "fork_not_found"});
+        }
+        if (!source.ok()) return StoreErrorResponse(source.status(), Format::kJson);
+        auto target = store.Get(path.target, path.key);
+        if (target.status().IsNotFound()) {
+          return JsonError({404,
+                            "key '" + path.key + "' does not exist on fork '" + path.target +
+                                "' (copy it there with POST .../fork/" + path.target + ")",
+                            "target_not_found"});
+        }
+        if (!target.ok()) return StoreErrorResponse(target.status(), Format::kJson);
 
-    auto plan = merge::PlanKeyMerge(store, *source, *target, query.strategy);
-    if (!plan.ok()) return StoreErrorResponse(plan.status(), Format::kJson);
-    const std::string outcome(merge::KeyMergeOutcomeName(plan->outcome));
-    if (plan->outcome == merge::KeyMergePlan::Outcome::kConflict) {
-      nlohmann::ordered_json body = {
-          {"status", "error"},
-          {"error", "conflict"},
-          {"message", "the " + std::string(merge::MergeFunctionName(*query.strategy)) +
-                          " merge of key '" + path.key + "' failed: " + plan->conflict +
-                          "; nothing was written"},
-          {"conflicts", {{{"key", path.key}, {"reason", plan->conflict}}}}};
-      Response response = JsonResponse(body);
-      response.status = 409;
-      return response;
-    }
-    if (!plan->write) return OkResponse({{"merge", outcome}});
-    WriteBatch batch;
-    batch.branch = path.target;
-    batch.writes.push_back(std::move(*plan->write));
-    auto written = store.Write(batch);
-    if (written.status().IsConflict()) continue;  // the target moved: plan again
-    if (!written.ok()) return StoreErrorResponse(written.status(), Format::kJson);
-    Response response = OkResponse({{"merge", outcome},
-                                    {"version", written->versions.front().Hex()},
-                                    {"revision", written->revision}});
-    response.headers.Set("X-Kvs-Revision", std::to_string(written->revision));
-    return response;
-  }
-  return JsonError({409, "key '" + path.key + "' kept changing on fork '" + path.target +
-                             "' while merging; try again"});
+        auto plan = merge::PlanKeyMerge(store, *source, *target, query.strategy);
+        if (!plan.ok()) return StoreErrorResponse(plan.status(), Format::kJson);
+        const std::string outcome(merge::KeyMergeOutcomeName(plan->outcome));
+        if (plan->outcome == merge::KeyMergePlan::Outcome::kConflict) {
+          nlohmann::ordered_json body = {
+              {"status", "error"},
+              {"error", "conflict"},
+              {"message", "the " + std::string(merge::MergeFunctionName(*query.strategy)) +
+                              " merge of key '" + path.key + "' failed: " + plan->conflict +
+                              "; nothing was written"},
+              {"conflicts", {{{"key", path.key}, {"reason", plan->conflict}}}}};
+          Response response = JsonResponse(body);
+          response.status = 409;
+          return response;
+        }
+        if (!plan->write) return OkResponse({{"merge", outcome}});
+        WriteBatch batch;
+        batch.branch = path.target;
+        batch.writes.push_back(std::move(*plan->write));
+        auto written = store.Write(batch);
+        if (written.status().IsConflict()) return std::nullopt;  // the target moved
+        if (!written.ok()) return StoreErrorResponse(written.status(), Format::kJson);
+        Response response = OkResponse({{"merge", outcome},
+                                        {"version", written->versions.front().Hex()},
+                                        {"revision", written->revision}});
+        response.headers.Set("X-Kvs-Revision", std::to_string(written->revision));
+        return response;
+      },
+      "key '" + path.key + "' kept changing on fork '" + path.target +
+          "' while merging; try again");
 }
 
 }  // namespace kvs::server
