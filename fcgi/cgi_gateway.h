@@ -22,7 +22,8 @@
 namespace kvs::server {
 
 // Request line and headers from CGI variables, given as a NULL-terminated
-// array of "NAME=value" strings (environ, or FCGX_Request::envp). The body
+// array of "NAME=value" strings (environ for CGI, FastCgiConnection::params()
+// for FastCGI). The body
 // is left empty.
 Request RequestFromCgiVariables(const char* const* variables);
 

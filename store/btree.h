@@ -23,16 +23,10 @@
 // link and commit ids) and each key's new history entry put every change on
 // its own path, so node size sets most of what a small write appends. A path
 // is one leaf and several inner nodes, so inner nodes are kept smaller than
-// leaves. Measured with bench/http_bench (a store aged by ~350k writes of
-// one key among 1000, sync on), with 512-byte leaves: 512-byte inner nodes
-// append ~11 KB per write and cost ~120 us of kvs-fcgi CPU per POST; 192-byte
-// ones ~8.2 KB and 85-98 us, a young store's POST unchanged (73-79 us).
-// 256 appends ~8.8 KB; 128 ~7.8 KB for no less CPU, as every node has a
-// fixed cost. Leaves of 1 KB appended ~16.5 KB per write, and 384 bytes
-// saved nothing over 512 (the bytes are copied, checksummed and, on a
-// virtual machine, land on memory the host backs only when first touched).
-// Reads were as fast throughout. Readers accept any size, so the values
-// are not part of the file format.
+// leaves; both sizes were chosen by measuring the bytes a write appends and
+// its CPU with bench/http_bench on an aged store (docs/benchmarks.md keeps the
+// figures). Readers accept any size, so the values are not part of the file
+// format.
 #ifndef KVS_STORE_BTREE_H_
 #define KVS_STORE_BTREE_H_
 

@@ -3,7 +3,7 @@
 //   POST /_merge?from=A&into=B[&strategy=F][&dry_run=1]
 //       every key that differs between the branches (found in
 //       O(differences)) is merged three-way against the common ancestor of
-//       its two versions (fcgi/key_merge.h): a side that did not change a key
+//       its two versions (merge/branch_merge.h): a side that did not change a key
 //       fast-forwards, a key both changed goes to its merge function (the
 //       strategy, else the config's rule for its pattern, else reject). One
 //       transaction on B whose commit has both heads as parents; any

@@ -159,12 +159,6 @@ Response ClassicWrite(const Request& request, Service& service) {
   }
   const Format format = std::get<ClassicQuery>(parsed).format;
 
-  if (request.body.size() > limits.max_body_bytes) {
-    return ErrorResponse(
-        {413, "the body is " + std::to_string(request.body.size()) + " bytes; the limit is " +
-                  std::to_string(limits.max_body_bytes) + " (limits.max_body_bytes)"},
-        format);
-  }
   auto fields = ParseFormBody(request.headers.Get("Content-Type").value_or(""), request.body);
   if (!fields.ok()) return ErrorResponse({400, fields.status().message()}, format);
 

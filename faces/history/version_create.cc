@@ -21,12 +21,6 @@ Response CreateVersion(const Request& request, Service& service) {
   const GraphQuery& query = std::get<GraphQuery>(parsed);
   constexpr Format format = Format::kJson;  // the only one create answers in
   const std::string& value = request.body;
-  if (value.size() > limits.max_body_bytes) {
-    return ErrorResponse(
-        {413, "the body is " + std::to_string(value.size()) + " bytes; the limit is " +
-                  std::to_string(limits.max_body_bytes) + " (limits.max_body_bytes)"},
-        format);
-  }
   if (auto refused = AuthorizeBodyWrite(service, request)) {
     return ErrorResponse(*refused, format);
   }
