@@ -120,8 +120,10 @@ std::optional<std::string> Base64Decode(std::string_view text) {
   return out;
 }
 
-void SetJsonValue(nlohmann::ordered_json& object, const std::string& value) {
-  if (IsValidUtf8(value)) {
+void SetJsonValue(nlohmann::ordered_json& object, const std::string& value, bool json) {
+  if (json && nlohmann::ordered_json::accept(value)) {
+    object["value"] = nlohmann::ordered_json::parse(value);
+  } else if (IsValidUtf8(value)) {
     object["value"] = value;
   } else {
     object["value"] = Base64Encode(value);
@@ -129,12 +131,17 @@ void SetJsonValue(nlohmann::ordered_json& object, const std::string& value) {
   }
 }
 
-nlohmann::ordered_json ValueJson(std::string_view value) {
+nlohmann::ordered_json ValueJson(std::string_view value, bool json) {
+  if (json && nlohmann::ordered_json::accept(value)) return nlohmann::ordered_json::parse(value);
   if (IsValidUtf8(value)) return std::string(value);
   return {{"base64", Base64Encode(value)}};
 }
 
-void AppendJsonValue(std::string* out, std::string_view value) {
+void AppendJsonValue(std::string* out, std::string_view value, bool json) {
+  if (json && nlohmann::ordered_json::accept(value)) {
+    *out += value;
+    return;
+  }
   if (!IsValidUtf8(value)) {
     *out += "{\"base64\":\"";
     *out += Base64Encode(value);

@@ -34,17 +34,21 @@ std::string Base64Encode(std::string_view bytes);
 // Decodes standard base64 (padding required); nullopt for anything else.
 std::optional<std::string> Base64Decode(std::string_view text);
 
+// A value written as JSON (Version::json, json below) goes into a JSON
+// document as that JSON itself, so a number stays a number; were its text
+// ever not JSON, it goes in as text.
+
 // Sets object["value"] to value, as a string when it is valid UTF-8, else
 // base64 with object["encoding"] = "base64".
-void SetJsonValue(nlohmann::ordered_json& object, const std::string& value);
+void SetJsonValue(nlohmann::ordered_json& object, const std::string& value, bool json = false);
 
 // A value standing alone in a JSON document (an array element, a patch's
 // text): a string when it is valid UTF-8, else {"base64": "..."}.
-nlohmann::ordered_json ValueJson(std::string_view value);
+nlohmann::ordered_json ValueJson(std::string_view value, bool json = false);
 
-// Appends ValueJson(value) serialized, without building a JSON tree: for
-// answers that hold many values (a key's whole history).
-void AppendJsonValue(std::string* out, std::string_view value);
+// Appends ValueJson(value, json) serialized, without building a JSON tree:
+// for answers that hold many values (a key's whole history).
+void AppendJsonValue(std::string* out, std::string_view value, bool json = false);
 
 // object serialized on one line plus a newline. Never throws: text that is
 // not UTF-8 (which SetJsonValue never produces) is replaced.

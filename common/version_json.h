@@ -6,7 +6,8 @@
 //
 // "time" is the writer's clock (common/time.h); "revision" is the local
 // revision that stored the version in this store (it differs between
-// replicas). The value itself is never included.
+// replicas). A version whose value was written as JSON (POST /_txn) adds
+// "json":true. The value itself is never included.
 #ifndef KVS_COMMON_VERSION_JSON_H_
 #define KVS_COMMON_VERSION_JSON_H_
 

@@ -152,6 +152,10 @@ Response ContentResponse(std::string content_type, std::string body) {
   return response;
 }
 
+std::string ValueContentType(const Version& version) {
+  return version.json ? "application/json" : ValueContentType(version.value);
+}
+
 std::string ValueContentType(std::string_view value) {
   return common::IsValidUtf8(value) ? "text/plain; charset=utf-8" : "text/plain";
 }

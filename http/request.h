@@ -127,6 +127,9 @@ Format RequestedFormat(const Request& request);
 // "; charset=utf-8" when the bytes are valid UTF-8. (With nosniff, a browser
 // shows any value as text, never renders it.)
 std::string ValueContentType(std::string_view value);
+// application/json for a value written as JSON (Version::json), else as
+// above.
+std::string ValueContentType(const Version& version);
 
 }  // namespace kvs::server
 

@@ -11,8 +11,11 @@ namespace {
 // The value a planned merge leaves the key reading as: a fast-forward the
 // source's, kept heads the newer of both (the winner rule), else what the
 // write stores.
-std::optional<std::string> ValueAfter(const KeyMergePlan& plan, const KeyState& source,
-                                      const std::optional<KeyState>& target) {
+// What the key reads as after the plan: its value (nullopt: deleted) and
+// whether that value is JSON text.
+std::pair<std::optional<std::string>, bool> ValueAfter(const KeyMergePlan& plan,
+                                                       const KeyState& source,
+                                                       const std::optional<KeyState>& target) {
   const Version* shown = nullptr;
   if (plan.outcome == KeyMergePlan::Outcome::kFastForward) {
     shown = &source.winner;
@@ -23,10 +26,10 @@ std::optional<std::string> ValueAfter(const KeyMergePlan& plan, const KeyState& 
                 : &target->winner;
   }
   if (shown != nullptr) {
-    if (shown->deleted) return std::nullopt;
-    return shown->value;
+    if (shown->deleted) return {std::nullopt, false};
+    return {shown->value, shown->json};
   }
-  return plan.write->value;
+  return {plan.write->value, plan.write->json};
 }
 
 }  // namespace
@@ -67,7 +70,8 @@ Result<BranchMergePlan> PlanBranchMerge(
       ++plan.up_to_date;
       continue;
     }
-    plan.changes.push_back({entry.key, key_plan.outcome, ValueAfter(key_plan, *source, target)});
+    auto [value, json] = ValueAfter(key_plan, *source, target);
+    plan.changes.push_back({entry.key, key_plan.outcome, std::move(value), json});
     plan.batch.writes.push_back(std::move(*key_plan.write));
   }
   return plan;

@@ -38,6 +38,7 @@ struct KeyChange {
   std::string key;
   KeyMergePlan::Outcome outcome;
   std::optional<std::string> value;  // what the key reads as afterwards; nullopt: deleted
+  bool json = false;                 // value is JSON text (Version::json)
 };
 
 struct KeyConflict {

@@ -16,8 +16,10 @@ std::vector<VersionId> Union(std::vector<VersionId> a, const std::vector<Version
 }
 
 KeyWrite NewVersion(const std::string& key, std::optional<std::string> value,
-                    std::vector<VersionId> parents, std::vector<VersionId> expected) {
-  return KeyWrite{key, std::move(value), std::move(parents), std::move(expected), std::nullopt};
+                    std::vector<VersionId> parents, std::vector<VersionId> expected,
+                    bool json = false) {
+  return KeyWrite{key, std::move(value), std::move(parents), std::move(expected), std::nullopt,
+                  json};
 }
 
 KeyWrite AdoptHeads(const std::string& key, std::vector<VersionId> heads,
@@ -40,6 +42,14 @@ std::vector<VersionId> HeadIds(const std::optional<KeyState>& state) {
 std::optional<std::string> LiveValue(const Version& v) {
   if (v.deleted) return std::nullopt;
   return v.value;
+}
+
+bool MergedIsJson(const std::optional<std::string>& merged, const std::optional<std::string>& ours,
+                  bool ours_json, const std::optional<std::string>& theirs, bool theirs_json) {
+  if (!merged) return false;
+  if (merged == theirs) return theirs_json;
+  if (merged == ours) return ours_json;
+  return ours_json && theirs_json;
 }
 
 Result<std::optional<KeyState>> GetIfPresent(Store& store, const std::string& branch,
@@ -88,7 +98,7 @@ Result<KeyMergePlan> PlanKeyMerge(Store& store, const KeyState& source,
 
   if (!strategy) {
     plan.outcome = Outcome::kOverwrite;
-    plan.write = NewVersion(key, LiveValue(source.winner), both, target_heads);
+    plan.write = NewVersion(key, LiveValue(source.winner), both, target_heads, source.winner.json);
     return plan;
   }
 
@@ -116,10 +126,13 @@ Result<KeyMergePlan> PlanKeyMerge(Store& store, const KeyState& source,
   input.theirs = {LiveValue(theirs), theirs.time_ns, theirs.id.Hex()};
   MergeOutcome merged = Merge(*strategy, input);
   switch (merged.kind) {
-    case MergeOutcome::Kind::kValue:
+    case MergeOutcome::Kind::kValue: {
       plan.outcome = Outcome::kMerged;
-      plan.write = NewVersion(key, std::move(merged.value), both, target_heads);
+      const bool json =
+          MergedIsJson(merged.value, input.ours.value, ours.json, input.theirs.value, theirs.json);
+      plan.write = NewVersion(key, std::move(merged.value), both, target_heads, json);
       break;
+    }
     case MergeOutcome::Kind::kDeleted:
       plan.outcome = Outcome::kMerged;
       plan.write = NewVersion(key, std::nullopt, both, target_heads);

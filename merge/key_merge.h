@@ -42,6 +42,12 @@ std::vector<VersionId> HeadIds(const std::optional<KeyState>& state);
 // A version's value; nullopt for a tombstone.
 std::optional<std::string> LiveValue(const Version& v);
 
+// Whether a merged value is JSON text (Version::json): a value equal to one
+// side's keeps that side's kind (theirs first); a new one is JSON when both
+// sides' values are.
+bool MergedIsJson(const std::optional<std::string>& merged, const std::optional<std::string>& ours,
+                  bool ours_json, const std::optional<std::string>& theirs, bool theirs_json);
+
 // The key's state on branch at a read point; nullopt when it has no
 // version there (the store's NotFound), other failures as they are.
 Result<std::optional<KeyState>> GetIfPresent(Store& store, const std::string& branch,

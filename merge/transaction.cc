@@ -12,7 +12,8 @@ Result<TransactionPlan> PlanTransaction(Store& store, const Transaction& txn,
     auto current = GetIfPresent(store, txn.branch, key, ReadPoint::Latest());
     if (!current.ok()) return current.status();
     const bool live = *current && !(*current)->winner.deleted;
-    KeyWrite write{key, value, std::nullopt, HeadIds(*current), std::nullopt};
+    const bool json = value && txn.json.count(key) > 0;
+    KeyWrite write{key, value, std::nullopt, HeadIds(*current), std::nullopt, json};
     if (txn.base) {
       auto then = GetIfPresent(store, txn.branch, key, ReadPoint::AtCommit(*txn.base));
       if (!then.ok()) return then.status();
@@ -27,6 +28,8 @@ Result<TransactionPlan> PlanTransaction(Store& store, const Transaction& txn,
         MergeOutcome merged = Merge(FunctionFor(key, {&txn.rules, &fallback_rules}), input);
         switch (merged.kind) {
           case MergeOutcome::Kind::kValue:
+            write.json = MergedIsJson(merged.value, input.ours.value,
+                                      *current && (*current)->winner.json, value, json);
             write.value = std::move(merged.value);
             break;
           case MergeOutcome::Kind::kDeleted:

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ struct Transaction {
   std::optional<CommitId> base;  // the commit the writer read; nullopt: write as they are
   std::map<std::string, std::optional<std::string>> writes;  // nullopt: delete
   std::vector<MergeRule> rules;  // tried before the caller's own (PlanTransaction)
+  std::set<std::string> json;    // keys whose value is JSON text (Version::json)
 };
 
 struct TransactionPlan {

@@ -150,7 +150,8 @@ class Checker {
     if (v->id != id) return Problem("version index entry " + id.Hex() + " points elsewhere");
     std::vector<VersionId> parents;
     for (const ParentRef& p : v->parents) parents.push_back(p.id);
-    if (ComputeVersionId(v->key, parents, v->deleted, v->value, v->time_ns, v->replica) != id) {
+    if (ComputeVersionId(v->key, parents, v->deleted, v->json, v->value, v->time_ns, v->replica) !=
+        id) {
       Problem("version " + id.Hex() + " does not match its content");
     }
   }

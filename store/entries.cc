@@ -24,19 +24,25 @@ Hash GetHash(Decoder* d) {
 }
 Status Bad(const char* what) { return Status::Corruption(std::string("malformed ") + what); }
 
+// A version's kind byte (store/format.h).
+char KindByte(bool deleted, bool json) {
+  return deleted ? kVersionTombstone : json ? kVersionJson : kVersionBytes;
+}
+
 }  // namespace
 
 // ---- Versions ---------------------------------------------------------------
 
 VersionId ComputeVersionId(std::string_view key, std::vector<VersionId> parents, bool deleted,
-                           std::string_view value, int64_t time_ns, const ReplicaId& replica) {
+                           bool json, std::string_view value, int64_t time_ns,
+                           const ReplicaId& replica) {
   std::sort(parents.begin(), parents.end());
   std::string buf(kVersionHashTag);
   PutFixed32(&buf, static_cast<uint32_t>(key.size()));
   buf.append(key);
   PutFixed32(&buf, static_cast<uint32_t>(parents.size()));
   for (const VersionId& p : parents) PutHash(&buf, p);
-  buf.push_back(deleted ? 1 : 0);
+  buf.push_back(KindByte(deleted, json));
   PutFixed64(&buf, value.size());
   buf.append(value);
   PutFixed64(&buf, static_cast<uint64_t>(time_ns));
@@ -52,7 +58,7 @@ std::string EncodeVersion(const VersionRecord& v) {
   PutFixed64(&out, static_cast<uint64_t>(v.time_ns));
   out.append(reinterpret_cast<const char*>(v.replica.bytes.data()), 16);
   PutFixed64(&out, v.revision);
-  out.push_back(v.deleted ? 1 : 0);
+  out.push_back(KindByte(v.deleted, v.json));
   out.append(3, '\0');
   PutFixed32(&out, static_cast<uint32_t>(v.parents.size()));
   PutFixed32(&out, static_cast<uint32_t>(v.key.size()));
@@ -74,13 +80,16 @@ Result<VersionRecord> DecodeVersion(std::string_view body) {
   std::string_view replica = d.Bytes(16);
   if (replica.size() == 16) std::memcpy(v.replica.bytes.data(), replica.data(), 16);
   v.revision = d.U64();
-  uint8_t deleted = d.U8();
+  uint8_t kind = d.U8();
   d.Bytes(3);
   uint32_t nparents = d.U32();
   uint32_t klen = d.U32();
   uint64_t vlen = d.U64();
-  if (!d.ok() || deleted > 1 || nparents > d.remaining() / kParentRefSize) return Bad("version");
-  v.deleted = deleted == 1;
+  if (!d.ok() || kind > kVersionJson || nparents > d.remaining() / kParentRefSize) {
+    return Bad("version");
+  }
+  v.deleted = kind == kVersionTombstone;
+  v.json = kind == kVersionJson;
   v.parents.resize(nparents);
   for (ParentRef& p : v.parents) {
     p.id = GetHash(&d);
@@ -98,6 +107,7 @@ Version ToVersion(const VersionRecord& v, bool with_value) {
   out.key = std::string(v.key);
   for (const ParentRef& p : v.parents) out.parents.push_back(p.id);
   out.deleted = v.deleted;
+  out.json = v.json;
   out.time_ns = v.time_ns;
   out.replica = v.replica;
   out.size = v.value.size();

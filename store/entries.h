@@ -39,6 +39,7 @@ struct VersionRecord {
   ReplicaId replica;
   uint64_t revision = 0;
   bool deleted = false;
+  bool json = false;  // never with deleted
   std::vector<ParentRef> parents;
   std::string_view key;
   std::string_view value;
@@ -46,7 +47,8 @@ struct VersionRecord {
 
 // SHA-256 of the canonical encoding (store/format.h).
 VersionId ComputeVersionId(std::string_view key, std::vector<VersionId> parents, bool deleted,
-                           std::string_view value, int64_t time_ns, const ReplicaId& replica);
+                           bool json, std::string_view value, int64_t time_ns,
+                           const ReplicaId& replica);
 std::string EncodeVersion(const VersionRecord& v);
 // Corruption when the body does not parse.
 Result<VersionRecord> DecodeVersion(std::string_view body);

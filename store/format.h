@@ -56,13 +56,13 @@
 //   'C' commit. Every read of a record verifies its crc first.
 //
 // Version body ('V'):
-//   id[32] time_ns[8] replica[16] revision[8] deleted[1] zero[3]
+//   id[32] time_ns[8] replica[16] revision[8] kind[1] zero[3]
 //   parent_count[4] key_length[4] value_length[8]
 //   parents: parent_count x (id[32], record offset[8]; 0 when not stored)
 //   key bytes, value bytes.
 // The id is SHA-256 of the canonical encoding (kVersionHashTag):
 //   "kvs.version.v1" | key_length[4] | key | parent_count[4] |
-//   parent ids sorted ascending | deleted[1] | value_length[8] | value |
+//   parent ids sorted ascending | kind[1] | value_length[8] | value |
 //   time_ns[8] | replica[16]
 // Revision and parent offsets are local facts and not part of the id.
 //
@@ -123,6 +123,12 @@ constexpr size_t kRecordAlign = 8;
 constexpr char kLeafNode = 'L';
 constexpr char kInnerNode = 'I';
 constexpr char kVersionRecord = 'V';
+// A version's kind: its value's bytes as written, a tombstone (no value),
+// or JSON text written as a JSON value (read back as JSON). Stores written
+// before JSON values hold only the first two, with the same ids.
+constexpr char kVersionBytes = 0;
+constexpr char kVersionTombstone = 1;
+constexpr char kVersionJson = 2;
 constexpr char kCommitRecord = 'C';
 
 constexpr size_t kVersionFixedSize = 32 + 8 + 16 + 8 + 1 + 3 + 4 + 4 + 8;

@@ -138,8 +138,8 @@ Result<WriteResult> StoreImpl::ResetBranch(std::string_view name, const CommitId
             tombstone.parents.push_back(ParentRef{h.id, h.offset});
             parents.push_back(h.id);
           }
-          tombstone.id =
-              ComputeVersionId(key, parents, true, std::string_view(), ctx->time_ns, replica);
+          tombstone.id = ComputeVersionId(key, parents, true, false, std::string_view(),
+                                          ctx->time_ns, replica);
           KVS_RETURN_IF_ERROR(edit.AddVersion(tombstone).status());
           result.versions.push_back(tombstone.id);
         }

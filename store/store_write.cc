@@ -373,6 +373,7 @@ Result<WriteResult> ApplyWrites(TxnContext* ctx, const WriteBatch& batch,
     v.key = w.key;
     v.value = w.value ? std::string_view(*w.value) : std::string_view();
     v.deleted = !w.value;
+    v.json = w.value && w.json;
     v.time_ns = ctx->time_ns;
     v.replica = replica;
     v.revision = ctx->revision;
@@ -390,7 +391,7 @@ Result<WriteResult> ApplyWrites(TxnContext* ctx, const WriteBatch& batch,
     }
     std::vector<VersionId> parent_ids;
     for (const ParentRef& p : v.parents) parent_ids.push_back(p.id);
-    v.id = ComputeVersionId(v.key, parent_ids, v.deleted, v.value, v.time_ns, v.replica);
+    v.id = ComputeVersionId(v.key, parent_ids, v.deleted, v.json, v.value, v.time_ns, v.replica);
     KVS_RETURN_IF_ERROR(edit.AddVersion(v).status());
     result.versions.push_back(v.id);
   }
@@ -408,7 +409,8 @@ Result<WriteResult> ApplyReplicatedVersions(TxnContext* ctx, const ReplicationBa
   for (const ReplicatedVersion& r : batch.versions) {
     KVS_RETURN_IF_ERROR(ValidateKey(r.key, kMaxKeyBytes));
     std::string_view value = r.value ? std::string_view(*r.value) : std::string_view();
-    if (ComputeVersionId(r.key, r.parents, !r.value, value, r.time_ns, r.replica) != r.id) {
+    const bool json = r.value && r.json;
+    if (ComputeVersionId(r.key, r.parents, !r.value, json, value, r.time_ns, r.replica) != r.id) {
       return Status::Corruption("version " + r.id.Hex() + " does not match its content");
     }
     if (StoredOffset(ctx, r.id).ok()) continue;  // already here
@@ -417,6 +419,7 @@ Result<WriteResult> ApplyReplicatedVersions(TxnContext* ctx, const ReplicationBa
     v.key = r.key;
     v.value = value;
     v.deleted = !r.value;
+    v.json = json;
     v.time_ns = r.time_ns;
     v.replica = r.replica;
     v.revision = ctx->revision;

@@ -80,7 +80,7 @@ Response MergeBranches(const Request& request, Service& service) {
         for (const merge::KeyChange& change : plan->changes) {
           changes.push_back({{"key", change.key},
                              {"merge", merge::KeyMergeOutcomeName(change.outcome)},
-                             {"value", change.value ? common::ValueJson(*change.value)
+                             {"value", change.value ? common::ValueJson(*change.value, change.json)
                                                     : nlohmann::ordered_json()}});
         }
         nlohmann::ordered_json answer = {{"from", from}, {"into", into}};
@@ -112,13 +112,17 @@ Response MergeBranches(const Request& request, Service& service) {
 
 namespace {
 
-// A value in a request: a JSON string, or {"base64": "..."}.
-std::optional<std::string> ValueFromJson(const nlohmann::ordered_json& v) {
-  if (v.is_string()) return v.get<std::string>();
+// A value of "set": a JSON string is its text and {"base64": "..."} its
+// bytes; any other JSON (a number, true, null, a list, another object) is
+// stored as its JSON text, to be read back as JSON. nullopt: bad base64.
+std::optional<std::pair<std::string, bool>> ValueFromJson(const nlohmann::ordered_json& v) {
+  if (v.is_string()) return std::pair(v.get<std::string>(), false);
   if (v.is_object() && v.size() == 1 && v.contains("base64") && v["base64"].is_string()) {
-    return common::Base64Decode(v["base64"].get<std::string>());
+    auto bytes = common::Base64Decode(v["base64"].get<std::string>());
+    if (!bytes) return std::nullopt;
+    return std::pair(std::move(*bytes), false);
   }
-  return std::nullopt;
+  return std::pair(v.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace), true);
 }
 
 std::variant<merge::Transaction, HttpError> ParseTxn(const std::string& text,
@@ -144,13 +148,13 @@ std::variant<merge::Transaction, HttpError> ParseTxn(const std::string& text,
       for (const auto& [key, v] : value.items()) {
         auto bytes = ValueFromJson(v);
         if (!bytes) {
-          return HttpError{400,
-                           "the value of '" + key + "' must be a string or {\"base64\": \"...\"}"};
+          return HttpError{400, "the value of '" + key + "' is {\"base64\": ...} but not base64"};
         }
         if (txn.writes.count(key)) {
           return HttpError{400, "key '" + key + "' is both set and deleted"};
         }
-        txn.writes[key] = std::move(*bytes);
+        txn.writes[key] = std::move(bytes->first);
+        if (bytes->second) txn.json.insert(key);
       }
     } else if (field == "delete") {
       if (!value.is_array()) return HttpError{400, "delete must be an array of keys"};

@@ -82,14 +82,14 @@ Response ValueResponse(const std::string& key, const KeyState& state, const Requ
   }
   if (format == Format::kJson) {
     nlohmann::ordered_json body = {{"key", key}};
-    common::SetJsonValue(body, winner.value);
+    common::SetJsonValue(body, winner.value, winner.json);
     body["updated"] = common::FormatRfc3339(winner.time_ns);
     body["revision"] = state.revision;
     body["version"] = winner.id.Hex();
     response.headers.Set("Content-Type", "application/json");
     response.body = common::DumpJson(body);
   } else {
-    response.headers.Set("Content-Type", ValueContentType(winner.value));
+    response.headers.Set("Content-Type", ValueContentType(winner));
     response.body = winner.value;
   }
   return response;

@@ -86,7 +86,7 @@ Response ValueResponse(const Request& request, Version version, bool full_id) {
     response.status = 304;
     return response;
   }
-  response.headers.Set("Content-Type", ValueContentType(version.value));
+  response.headers.Set("Content-Type", ValueContentType(version));
   response.body = std::move(version.value);
   return response;
 }

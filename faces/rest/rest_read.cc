@@ -25,7 +25,7 @@ namespace {
 Result<std::string> ValueWithRevisions(Store& store, const KeyState& state,
                                        const RestQuery& query) {
   std::string out = "[";
-  common::AppendJsonValue(&out, state.winner.value);
+  common::AppendJsonValue(&out, state.winner.value, state.winner.json);
   out += ",[";
   if (query.revisions > 0) {
     KVS_ASSIGN_OR_RETURN(std::vector<Version> history,
@@ -39,7 +39,7 @@ Result<std::string> ValueWithRevisions(Store& store, const KeyState& state,
         if (v.deleted) {
           out += "null";
         } else {
-          common::AppendJsonValue(&out, older);
+          common::AppendJsonValue(&out, older, v.json);
         }
         continue;
       }

@@ -288,15 +288,14 @@ TEST_CASE("through nginx, bad transactions are refused and write nothing") {
   Ok(PostJson(stack, "/_txn", {{"set", {{"k", "v"}}}}));
   const std::string head = HeadCommit(stack);
   auto client = stack.Client();
-  for (const std::string& body :
-       {std::string("not json"), std::string("[]"), std::string("{}"),
-        std::string(R"({"set": {"k": 1}})"), std::string(R"({"set": {"_k": "v"}})"),
-        std::string(R"({"set": {"k": "v"}, "delete": ["k"]})"),
-        std::string(R"({"set": {"k": "v"}, "merge": {"*": "average"}})"),
-        std::string(R"({"set": {"k": "v"}, "base": "abc"})"),
-        std::string(R"({"set": {"k": "v"}, "branch": "no such"})"),
-        std::string(R"({"set": {"k": {"base64": "!!"}}})"),
-        std::string(R"({"sett": {"k": "v"}})")}) {
+  for (const std::string& body : {std::string("not json"), std::string("[]"), std::string("{}"),
+                                  std::string(R"({"set": {"_k": "v"}})"),
+                                  std::string(R"({"set": {"k": "v"}, "delete": ["k"]})"),
+                                  std::string(R"({"set": {"k": "v"}, "merge": {"*": "average"}})"),
+                                  std::string(R"({"set": {"k": "v"}, "base": "abc"})"),
+                                  std::string(R"({"set": {"k": "v"}, "branch": "no such"})"),
+                                  std::string(R"({"set": {"k": {"base64": "!!"}}})"),
+                                  std::string(R"({"sett": {"k": "v"}})")}) {
     INFO(body);
     httplib::Response res = Answer(client->Post("/_txn", kBearer, body, "application/json"), stack);
     CHECK(res.status == 400);
@@ -311,6 +310,45 @@ TEST_CASE("through nginx, bad transactions are refused and write nothing") {
   // A binary value goes in as base64.
   Ok(PostJson(stack, "/_txn", {{"set", {{"bin", {{"base64", "AP8="}}}}}}));
   CHECK(MustGetJson(stack, "/bin")[0] == nlohmann::json({{"base64", "AP8="}}));
+}
+
+TEST_CASE("through nginx, a transaction's JSON values read back as the same JSON") {
+  ServerStack stack;
+  const nlohmann::json values = {{"n", 42},
+                                 {"pi", 3.5},
+                                 {"yes", true},
+                                 {"nothing", nullptr},
+                                 {"list", {1, "a", nullptr}},
+                                 {"obj", {{"x", {{"y", false}}}}},
+                                 {"text", "42"}};
+  Ok(PostJson(stack, "/_txn", {{"set", values}}));
+  for (const auto& [key, value] : values.items()) {
+    INFO(key);
+    // The REST face: [value, revisions], the value as it was sent.
+    CHECK(MustGetJson(stack, "/" + key)[0] == value);
+    // The classic face: the value's JSON text, typed as JSON unless it was a string.
+    auto raw = Answer(stack.Client()->Get(("/?k=" + key).c_str()), stack);
+    CHECK(raw.status == 200);
+    CHECK(nlohmann::json::parse(value.is_string() ? "\"" + raw.body + "\"" : raw.body) == value);
+    CHECK(raw.get_header_value("Content-Type")
+              .starts_with(value.is_string() ? "text/plain" : "application/json"));
+    CHECK(MustGetJson(stack, "/?k=" + key + "&format=json")["value"] == value);
+  }
+  // The version says it was written as JSON, and its value is served as JSON.
+  const std::string id = MustGetJson(stack, "/_heads/obj")["heads"][0]["id"];
+  CHECK(MustGetJson(stack, "/_versions/" + id)["json"] == true);
+  auto value = Answer(stack.Client()->Get(("/_versions/" + id + "/value").c_str()), stack);
+  CHECK(value.get_header_value("Content-Type") == "application/json");
+  CHECK(nlohmann::json::parse(value.body) == values["obj"]);
+  CHECK_FALSE(MustGetJson(stack, "/_heads/text")["heads"][0].contains("json"));
+
+  // A branch merge shows and keeps them as JSON.
+  REQUIRE(PostJson(stack, "/_branches", {{"name", "dev"}}).status == 201);
+  Ok(PostJson(stack, "/_txn", {{"branch", "dev"}, {"set", {{"n", {{"answer", 42}}}}}}));
+  nlohmann::json dry = Ok(Post(stack, "/_merge?from=dev&into=main&dry_run=1"));
+  CHECK(dry["changes"][0]["value"] == nlohmann::json({{"answer", 42}}));
+  Ok(Post(stack, "/_merge?from=dev&into=main"));
+  CHECK(MustGetJson(stack, "/n")[0] == nlohmann::json({{"answer", 42}}));
 }
 
 TEST_CASE(

@@ -31,7 +31,7 @@ TEST_CASE("without a base a transaction writes its values as they are") {
   test::TempDir dir;
   auto store = test::OpenStore(dir.path());
   MustPut(store.get(), "a", "1");
-  Transaction txn{"main", std::nullopt, {{"a", "2"}, {"b", "x"}, {"gone", std::nullopt}}, {}};
+  Transaction txn{"main", std::nullopt, {{"a", "2"}, {"b", "x"}, {"gone", std::nullopt}}, {}, {}};
   TransactionPlan plan = MustPlan(store.get(), txn);
   CHECK(plan.batch.writes.size() == 2);  // deleting a key that is not there changes nothing
   MustWrite(store.get(), plan);
@@ -48,10 +48,40 @@ TEST_CASE("a key that moved since the base is merged by its function") {
 
   // The writer read hits=10 at base and adds 1: the counter merge keeps both.
   Transaction txn{
-      "main", base, {{"hits", "11"}, {"name", "new"}}, {{"hits", MergeFunction::kCounter}}};
+      "main", base, {{"hits", "11"}, {"name", "new"}}, {{"hits", MergeFunction::kCounter}}, {}};
   MustWrite(store.get(), MustPlan(store.get(), txn));
   CHECK(ValueOf(store.get(), "hits") == "16");
   CHECK(ValueOf(store.get(), "name") == "new");  // not moved: written as it is
+}
+
+TEST_CASE("a merged value keeps the kind of the side it equals, else JSON when both were") {
+  test::TempDir dir;
+  auto store = test::OpenStore(dir.path());
+  auto put_json = [&](const std::string& key, const std::string& value) {
+    WriteBatch batch;
+    batch.writes.push_back(KeyWrite{key, value, std::nullopt, std::nullopt, std::nullopt, true});
+    auto written = store->Write(batch);
+    REQUIRE(written.ok());
+    return written->commit;
+  };
+  put_json("hits", "10");
+  const CommitId base = put_json("bytes", "1");
+  put_json("hits", "15");
+  MustPut(store.get(), "bytes", "2");  // now bytes, not JSON
+
+  Transaction txn{"main",
+                  base,
+                  {{"hits", "11"}, {"bytes", "5"}},
+                  {{"*", MergeFunction::kCounter}},
+                  {"hits", "bytes"}};
+  MustWrite(store.get(), MustPlan(store.get(), txn));
+  CHECK(store->Get("main", "hits")->winner.json);  // 16: new, both sides JSON
+  CHECK(ValueOf(store.get(), "hits") == "16");
+  CHECK_FALSE(store->Get("main", "bytes")->winner.json);  // 6: new, one side bytes
+
+  CHECK(MergedIsJson("a", "a", true, "b", false));
+  CHECK_FALSE(MergedIsJson("b", "a", true, "b", false));
+  CHECK_FALSE(MergedIsJson(std::nullopt, "a", true, "b", true));
 }
 
 TEST_CASE("the transaction's rules come before the fallback, and reject is a conflict") {
@@ -60,7 +90,7 @@ TEST_CASE("the transaction's rules come before the fallback, and reject is a con
   const CommitId base = MustPut(store.get(), "k", "base").commit;
   MustPut(store.get(), "k", "theirs-first");
 
-  Transaction txn{"main", base, {{"k", "mine"}}, {}};
+  Transaction txn{"main", base, {{"k", "mine"}}, {}, {}};
   TransactionPlan rejected = MustPlan(store.get(), txn);  // no rule: reject
   REQUIRE(rejected.conflicts.size() == 1);
   CHECK(rejected.conflicts[0].key == "k");
@@ -76,7 +106,7 @@ TEST_CASE("keep makes the transaction's value a fork from the base") {
   auto store = test::OpenStore(dir.path());
   const CommitId base = MustPut(store.get(), "k", "base").commit;
   MustPut(store.get(), "k", "other");
-  Transaction txn{"main", base, {{"k", "mine"}}, {{"k", MergeFunction::kKeep}}};
+  Transaction txn{"main", base, {{"k", "mine"}}, {{"k", MergeFunction::kKeep}}, {}};
   MustWrite(store.get(), MustPlan(store.get(), txn));
   auto state = store->Get("main", "k");
   REQUIRE(state.ok());
@@ -87,7 +117,7 @@ TEST_CASE("a plan whose key moves before its write fails the write, not the chan
   test::TempDir dir;
   auto store = test::OpenStore(dir.path());
   MustPut(store.get(), "k", "1");
-  Transaction txn{"main", std::nullopt, {{"k", "2"}}, {}};
+  Transaction txn{"main", std::nullopt, {{"k", "2"}}, {}, {}};
   TransactionPlan plan = MustPlan(store.get(), txn);
   MustPut(store.get(), "k", "meanwhile");
   CHECK(store->Write(plan.batch).status().IsConflict());
@@ -98,7 +128,7 @@ TEST_CASE("a plan on a branch that does not exist fails at the write") {
   test::TempDir dir;
   auto store = test::OpenStore(dir.path());
   MustPut(store.get(), "k", "1");
-  TransactionPlan plan = MustPlan(store.get(), {"nope", std::nullopt, {{"k", "2"}}, {}});
+  TransactionPlan plan = MustPlan(store.get(), {"nope", std::nullopt, {{"k", "2"}}, {}, {}});
   CHECK(store->Write(plan.batch).status().IsNotFound());
 }
 

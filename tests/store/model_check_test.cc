@@ -557,7 +557,7 @@ class ModelCheck {
                     : when == 2 ? last_time_ns_ + 1000000000000
                                 : last_time_ns_ + 1;
         v.replica = kOtherReplica;
-        v.id = ComputeVersionId(key, v.parents, !v.value, v.value ? *v.value : "", v.time_ns,
+        v.id = ComputeVersionId(key, v.parents, !v.value, false, v.value ? *v.value : "", v.time_ns,
                                 v.replica);
         text << (v.value ? "put " : "delete ") << Printable(key) << " " << Short(v.id) << " naming "
              << Ids(v.parents) << " at time " << v.time_ns << "; ";

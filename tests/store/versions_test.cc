@@ -45,7 +45,57 @@ TEST_CASE("a version id is the SHA-256 of its canonical content") {
   CHECK(v->value == "v2");
   CHECK(v->parents == std::vector<VersionId>{first});
   CHECK(v->replica == store->replica_id());
-  CHECK(ComputeVersionId("k", {first}, false, "v2", v->time_ns, v->replica) == second);
+  CHECK(ComputeVersionId("k", {first}, false, false, "v2", v->time_ns, v->replica) == second);
+}
+
+TEST_CASE("a JSON value is its own kind of version, kept through compaction and reopening") {
+  TempDir dir;
+  VersionId json_id;
+  {
+    auto store = OpenStore(dir.path());
+    KeyWrite write = PutWithParents("n", "[1,2]", {});
+    write.parents = std::nullopt;
+    write.json = true;
+    json_id = MustWrite(store.get(), write).versions[0];
+    auto v = store->GetVersion(json_id, true);
+    REQUIRE(v.ok());
+    CHECK(v->json);
+    CHECK(v->value == "[1,2]");
+    // The kind is part of the id: the same bytes as bytes are another version.
+    CHECK(ComputeVersionId("n", {}, false, true, "[1,2]", v->time_ns, v->replica) == json_id);
+    CHECK(ComputeVersionId("n", {}, false, false, "[1,2]", v->time_ns, v->replica) != json_id);
+
+    VersionId bytes = MustPut(store.get(), "m", "[1,2]").versions[0];
+    CHECK_FALSE(store->GetVersion(bytes, false)->json);
+    REQUIRE(store->Compact(CompactOptions()).ok());
+    CHECK(store->GetVersion(json_id, false)->json);
+    auto report = store->Check();
+    REQUIRE(report.ok());
+    CHECK(report->ok());
+  }
+  auto reopened = OpenStore(dir.path());
+  CHECK(reopened->GetVersion(json_id, false)->json);
+  CHECK(reopened->Get("main", "n")->winner.json);
+  CHECK_FALSE(reopened->Get("main", "m")->winner.json);
+}
+
+TEST_CASE("a replicated JSON version is checked against its kind") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  ReplicatedVersion v;
+  v.key = "n";
+  v.value = "42";
+  v.time_ns = 7;
+  v.json = true;
+  v.id = ComputeVersionId(v.key, {}, false, true, *v.value, v.time_ns, v.replica);
+  ReplicationBatch sent_as_bytes;
+  sent_as_bytes.versions = {v};
+  sent_as_bytes.versions[0].json = false;  // tampered: the id says JSON
+  CHECK(store->ApplyReplicated(sent_as_bytes).status().code() == Status::Code::kCorruption);
+  ReplicationBatch batch;
+  batch.versions = {v};
+  REQUIRE(store->ApplyReplicated(batch).ok());
+  CHECK(store->Get("main", "n")->winner.json);
 }
 
 TEST_CASE("two writes naming the same parent leave two heads; a plain write merges them") {
@@ -202,7 +252,7 @@ TEST_CASE("a prefix shared by two versions is ambiguous") {
     v.key = "k";
     v.value = std::to_string(i);
     v.time_ns = 1;
-    v.id = ComputeVersionId(v.key, {}, false, *v.value, v.time_ns, v.replica);
+    v.id = ComputeVersionId(v.key, {}, false, false, *v.value, v.time_ns, v.replica);
     uint32_t prefix;
     std::memcpy(&prefix, v.id.bytes.data(), 4);
     auto [it, fresh] = seen.emplace(prefix, v);

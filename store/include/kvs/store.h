@@ -93,6 +93,7 @@ struct Version {
   std::string key;
   std::vector<VersionId> parents;  // 0 = new key, 1 = update, 2+ = merge
   bool deleted = false;            // a tombstone
+  bool json = false;               // the value is JSON text, written as JSON (POST /_txn)
   int64_t time_ns = 0;             // the writer's wall clock, ns since 1970
   ReplicaId replica;               // where it was written
   uint64_t size = 0;               // value length in bytes
@@ -145,6 +146,9 @@ struct KeyWrite {
   // of both. NotFound when one is not stored; InvalidArgument when one
   // belongs to another key.
   std::optional<std::vector<VersionId>> adopt_heads;
+  // The value is JSON text, to be read back as JSON (Version::json); part of
+  // the version's id. Ignored for a tombstone.
+  bool json = false;
 };
 
 struct WriteBatch {
@@ -174,6 +178,7 @@ struct ReplicatedVersion {
   std::optional<std::string> value;  // nullopt: tombstone
   int64_t time_ns = 0;
   ReplicaId replica;
+  bool json = false;  // Version::json
 };
 
 // Everything one replication step applies atomically.
