@@ -1,3 +1,4 @@
+// Parsing read points: a revision, an RFC 3339 time or a commit id.
 #include "common/read_point.h"
 
 #include <charconv>

@@ -1,3 +1,4 @@
+// The one query parser and its typed values.
 #include "http/query.h"
 
 #include <algorithm>
