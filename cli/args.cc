@@ -16,6 +16,7 @@ namespace {
 enum class Operands {
   kNone,
   kKey,           // KEY
+  kOptionalKey,   // [KEY]
   kId,            // ID
   kTwoOrMoreIds,  // ID ID...
   kKeyValue,      // KEY VALUE
@@ -41,10 +42,11 @@ enum Option : uint32_t {
   kStrategy = 1 << 8,
   kDryRun = 1 << 9,
   kConfig = 1 << 10,
+  kIds = 1 << 11,
 };
 
 // The options that take no value.
-constexpr uint32_t kFlags = kYaml | kDryRun;
+constexpr uint32_t kFlags = kYaml | kDryRun | kIds;
 
 struct CommandSpec {
   Command command;
@@ -72,13 +74,17 @@ constexpr CommandSpec kCommands[] = {
      "  history (a new tail, and one more head when KEY has heads already), one\n"
      "  an update of that version, two or more a merge of them. Only the named\n"
      "  versions stop being heads: two updates of the same version are two forks.\n"},
-    {Command::kForks, "forks", Operands::kKey, kBranch, false, "forks KEY [--branch NAME]",
+    {Command::kForks, "forks", Operands::kOptionalKey, kBranch, false,
+     "forks [KEY] [--branch NAME]",
      "  Print the id of every head of KEY, one per line, the read winner first.\n"
-     "  More than one head is a conflict.\n"},
-    {Command::kTails, "tails", Operands::kKey, 0, false, "tails KEY",
-     "  Print the id of every version of KEY that has no parents.\n"},
-    {Command::kLinks, "links", Operands::kId, 0, false, "links ID",
-     "  Print the id of every version that names ID as a parent.\n"},
+     "  More than one head is a conflict. Without KEY, every head of every key on\n"
+     "  the branch (deleted ones too), in key order, as JSON lines {\"key\",\"hash\"}.\n"},
+    {Command::kTails, "tails", Operands::kOptionalKey, 0, false, "tails [KEY]",
+     "  Print the id of every version of KEY that has no parents. Without KEY,\n"
+     "  every such version in the store, by id, as JSON lines {\"key\",\"hash\"}.\n"},
+    {Command::kLinks, "links", Operands::kId, kIds, false, "links ID [--ids]",
+     "  Print every version that names ID as a parent, by id, as JSON lines\n"
+     "  {\"key\",\"hash\"} as forkdb does; --ids prints only the ids, one per line.\n"},
     {Command::kConcestor, "concestor", Operands::kTwoOrMoreIds, 0, false, "concestor ID ID...",
      "  Print the most recent common ancestors of the versions (more than one on a\n"
      "  tie); nothing when they have none.\n"},
@@ -99,6 +105,9 @@ constexpr CommandSpec kCommands[] = {
     {Command::kPut, "put", Operands::kKeyValue, kBranch, true, "put KEY VALUE [--branch NAME]",
      "  Write VALUE as the new value of KEY, replacing all its heads (which also\n"
      "  resolves a conflict), and print the new version's id.\n"},
+    {Command::kRm, "rm", Operands::kKey, kBranch, false, "rm KEY [--branch NAME]",
+     "  Delete KEY: write a deletion replacing all its heads, and print its id.\n"
+     "  The key's history stays; a key with no value is an error.\n"},
     {Command::kGetKey, "get-key", Operands::kKey, kBranch, false, "get-key KEY [--branch NAME]",
      "  Print the current value of KEY, byte for byte. When KEY is in conflict this\n"
      "  is the winner (newest, then largest id), and a note on stderr says so.\n"},
@@ -240,6 +249,7 @@ uint32_t OptionBit(std::string_view name) {
   if (name == "--strategy") return kStrategy;
   if (name == "--dry-run") return kDryRun;
   if (name == "--config") return kConfig;
+  if (name == "--ids") return kIds;
   return 0;
 }
 
@@ -356,7 +366,9 @@ class Parser {
     }
     if ((bit & kFlags) != 0) {
       if (inline_value) return Error(std::string(name) + " takes no value");
-      (bit == kYaml ? invocation_.yaml : invocation_.dry_run) = true;
+      (bit == kYaml     ? invocation_.yaml
+       : bit == kDryRun ? invocation_.dry_run
+                        : invocation_.ids_only) = true;
       return std::nullopt;
     }
     auto value = Value(name, inline_value);
@@ -440,6 +452,9 @@ class Parser {
       case Operands::kKey:
         wanted = 1, missing = "KEY";
         break;
+      case Operands::kOptionalKey:
+        wanted = std::min<size_t>(1, operands.size());
+        break;
       case Operands::kId:
         wanted = 1, missing = "ID";
         break;
@@ -475,6 +490,10 @@ class Parser {
     switch (spec_->operands) {
       case Operands::kKey:
         invocation_.key = operands[0];
+        break;
+      case Operands::kOptionalKey:
+        invocation_.all_keys = operands.empty();
+        if (!operands.empty()) invocation_.key = operands[0];
         break;
       case Operands::kKeyValue:
         invocation_.key = operands[0];

@@ -46,6 +46,7 @@ enum class Command {
   kHistory,
   kFuture,
   kPut,
+  kRm,
   kGetKey,
   kExport,
   kImport,
@@ -86,9 +87,10 @@ struct Invocation {
   // The branch read or written: --branch; the NAME of branch create and
   // branch delete, the BRANCH of reset, the INTO of merge.
   std::string branch = "main";
-  std::string key;    // create, forks, tails, put, get-key
-  std::string value;  // put
-  std::string file;   // import ("-": standard input)
+  std::string key;        // create, forks, tails, put, rm, get-key
+  bool all_keys = false;  // forks and tails without KEY: every key
+  std::string value;      // put
+  std::string file;       // import ("-": standard input)
   // Version id prefixes, lower-case hex of 8 to 64 digits: the one ID of
   // links, read, get, history, future; the two or more of concestor.
   std::vector<std::string> ids;
@@ -104,6 +106,7 @@ struct Invocation {
   CommitId commit;                               // reset COMMIT
   std::optional<merge::MergeFunction> strategy;  // merge --strategy
   bool dry_run = false;                          // merge --dry-run
+  bool ids_only = false;                         // links --ids
   std::optional<std::string> config;             // gc --config
 };
 

@@ -98,6 +98,8 @@ Status RunCommand(const Invocation& inv) {
       return Walk(inv);
     case Command::kPut:
       return Put(inv);
+    case Command::kRm:
+      return Rm(inv);
     case Command::kGetKey:
       return GetKey(inv);
     case Command::kKeys:

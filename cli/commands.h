@@ -60,6 +60,7 @@ Status Walk(const Invocation& inv);  // history and future
 
 // Keys and values: commands_keys.cc.
 Status Put(const Invocation& inv);
+Status Rm(const Invocation& inv);
 Status GetKey(const Invocation& inv);
 Status Keys(const Invocation& inv);
 Status Export(const Invocation& inv);

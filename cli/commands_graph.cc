@@ -33,6 +33,11 @@ void PrintIds(const std::vector<Version>& versions) {
   for (const Version& v : versions) PrintLine(v.id.Hex());
 }
 
+// {"key":K,"hash":ID}, the line forkdb prints for a version.
+void PrintKeyHash(const Version& v) {
+  Print(common::DumpJson({{"key", v.key}, {"hash", v.id.Hex()}}));
+}
+
 }  // namespace
 
 // No --prev makes a version with parents {} (a new tail), as forkdb's
@@ -51,6 +56,15 @@ Status Create(const Invocation& inv) {
 
 Status Forks(const Invocation& inv) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
+  if (inv.all_keys) {
+    KeyRange every;
+    every.include_deleted = true;
+    return ForEachKey(*store, inv.branch, every, ReadPoint::Latest(), false,
+                      [](const KeyState& state) {
+                        for (const Version& head : state.heads) PrintKeyHash(head);
+                        return Status::OK();
+                      });
+  }
   KVS_ASSIGN_OR_RETURN(KeyState state, store->Get(inv.branch, inv.key));
   PrintIds(state.heads);
   return Status::OK();
@@ -58,6 +72,12 @@ Status Forks(const Invocation& inv) {
 
 Status Tails(const Invocation& inv) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
+  if (inv.all_keys) {
+    return ForEachVersion(*store, KeyRange{}, [](const Version& version) {
+      if (version.parents.empty()) PrintKeyHash(version);
+      return Status::OK();
+    });
+  }
   KVS_ASSIGN_OR_RETURN(std::vector<Version> tails, store->Tails(inv.key));
   if (tails.empty()) return Status::NotFound("key '" + inv.key + "' has no versions");
   PrintIds(tails);
@@ -68,7 +88,11 @@ Status Links(const Invocation& inv) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
   KVS_ASSIGN_OR_RETURN(VersionId id, store->ResolveVersion(inv.ids.front()));
   KVS_ASSIGN_OR_RETURN(std::vector<Version> children, store->Children(id));
-  PrintIds(children);
+  if (inv.ids_only) {
+    PrintIds(children);
+  } else {
+    for (const Version& child : children) PrintKeyHash(child);
+  }
   return Status::OK();
 }
 

@@ -17,6 +17,13 @@ Status Put(const Invocation& inv) {
                       KeyWrite{inv.key, inv.value, std::nullopt, std::nullopt, std::nullopt});
 }
 
+Status Rm(const Invocation& inv) {
+  KVS_RETURN_IF_ERROR(CheckKeyToWrite(inv.key, StoreLimits()));
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
+  return WriteVersion(*store, inv.branch,
+                      KeyWrite{inv.key, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
+}
+
 Status GetKey(const Invocation& inv) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
   KVS_ASSIGN_OR_RETURN(KeyState state, store->Get(inv.branch, inv.key));

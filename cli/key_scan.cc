@@ -17,6 +17,7 @@ Status ForEachKey(Store& store, std::string_view branch, const KeyRange& range, 
   KeyListOptions options;
   options.start_after = range.gt;
   options.at = at;
+  options.include_deleted = range.include_deleted;
   while (left > 0) {
     options.limit = std::min(left, kPageSize);
     KVS_ASSIGN_OR_RETURN(std::vector<KeyState> page, store.ListKeys(branch, options));

@@ -14,13 +14,15 @@
 namespace kvs::cli {
 
 struct KeyRange {
-  std::string gt;               // only keys after this ("" : from the first)
-  std::string lt;               // only keys before this ("" : to the last)
-  std::optional<size_t> limit;  // at most this many
+  std::string gt;                // only keys after this ("" : from the first)
+  std::string lt;                // only keys before this ("" : to the last)
+  std::optional<size_t> limit;   // at most this many
+  bool include_deleted = false;  // ForEachKey: keys whose winner is a deletion too
 };
 
 // Calls visit for each key of branch within range that has a value at
-// `at` (keys whose winner is a deletion are skipped), in byte order. With
+// `at` (keys whose winner is a deletion are skipped unless
+// range.include_deleted), in byte order. With
 // with_values, winner.value is filled, read at the same point. Stops at
 // the first error, the store's or visit's.
 Status ForEachKey(Store& store, std::string_view branch, const KeyRange& range, const ReadPoint& at,

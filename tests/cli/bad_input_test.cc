@@ -24,8 +24,8 @@ TEST_CASE("usage errors exit with 2, say what is wrong and show the usage") {
           {{"tails", "k", "--branch=main"}, "kvs: unknown option '--branch' for tails"},
           {{"list", "--yaml"}, "kvs: unknown option '--yaml' for list"},
           {{"create"}, "kvs: missing KEY"},
-          {{"forks"}, "kvs: missing KEY"},
-          {{"tails"}, "kvs: missing KEY"},
+          {{"rm"}, "kvs: missing KEY"},
+          {{"links", "--ids=1"}, "kvs: --ids takes no value"},
           {{"links"}, "kvs: missing ID"},
           {{"read"}, "kvs: missing ID"},
           {{"get"}, "kvs: missing ID"},
@@ -37,6 +37,7 @@ TEST_CASE("usage errors exit with 2, say what is wrong and show the usage") {
           {{"put", "k"}, "kvs: missing VALUE"},
           {{"concestor", id}, "kvs: missing two or more IDs"},
           {{"forks", "a", "b"}, "kvs: unexpected argument 'b'"},
+          {{"tails", "a", "b"}, "kvs: unexpected argument 'b'"},
           {{"put", "k", "v", "w"}, "kvs: unexpected argument 'w'"},
           {{"check", "now"}, "kvs: unexpected argument 'now'"},
           {{"compact", "x"}, "kvs: unexpected argument 'x'"},
@@ -239,10 +240,10 @@ TEST_CASE("help prints every command; --help after a command prints that one's")
     if (line.rfind("kvs ", 0) == 0) listed.push_back(line.substr(4, line.find(' ', 4) - 4));
   }
   CHECK(listed == std::vector<std::string>{
-                      "create", "forks",   "tails",   "links",  "concestor", "read", "get",
-                      "list",   "history", "future",  "put",    "get-key",   "keys", "export",
-                      "import", "branch",  "branch",  "branch", "log",       "diff", "merge",
-                      "reset",  "check",   "compact", "gc",     "stats",     "help"});
+                      "create", "forks",   "tails",  "links",   "concestor", "read",    "get",
+                      "list",   "history", "future", "put",     "rm",        "get-key", "keys",
+                      "export", "import",  "branch", "branch",  "branch",    "log",     "diff",
+                      "merge",  "reset",   "check",  "compact", "gc",        "stats",   "help"});
   CHECK(RunKvs({"--help"}).output == help.output);
   CHECK(RunKvs({"-h"}).output == help.output);
 

@@ -24,6 +24,29 @@ TEST_CASE("put writes a value that get-key reads back byte for byte") {
   CHECK(MustKvs(tmp.path(), {"get-key", "dash"}) == "-1");
 }
 
+TEST_CASE("rm deletes a key, keeping its history; a key with no value is an error") {
+  kvs::test::TempDir tmp;
+  std::string put = Lines(MustKvs(tmp.path(), {"put", "greeting", "hello"}))[0];
+  std::string deletion = Lines(MustKvs(tmp.path(), {"rm", "greeting"}))[0];
+  CHECK_THAT(deletion, Catch::Matches("[0-9a-f]{64}"));
+  CHECK(MustKvs(tmp.path(), {"keys"}).empty());
+  auto meta = nlohmann::json::parse(MustKvs(tmp.path(), {"get", deletion}));
+  CHECK(meta["deleted"] == true);
+  CHECK(meta["parents"] == nlohmann::json::array({put}));
+  CHECK(MustKvs(tmp.path(), {"read", put}) == "hello");
+
+  for (const Strings& args : {Strings{"rm", "greeting"}, Strings{"rm", "never"}}) {
+    ProgramRun again = RunKvs({"-d", tmp.path(), args[0], args[1]});
+    CHECK(again.exit_code == 1);
+    CHECK_THAT(again.log, Catch::Contains("does not exist"));
+  }
+  ProgramRun reserved = RunKvs({"-d", tmp.path(), "rm", "_system"});
+  CHECK(reserved.exit_code != 0);
+  ProgramRun no_key = RunKvs({"-d", tmp.path(), "rm"});
+  CHECK(no_key.exit_code == 2);
+  CHECK_THAT(no_key.log, Catch::Contains("missing KEY"));
+}
+
 TEST_CASE("a server's directory (with kvs.yaml) leads to the store its data_dir names") {
   kvs::test::TempDir tmp;
   server::test::WriteFile(tmp.Sub("kvs.yaml"), "data_dir: store\nsync: sync\n");

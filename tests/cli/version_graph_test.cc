@@ -101,12 +101,53 @@ TEST_CASE("tails lists the versions without parents; a create without --prev add
   CHECK(Sorted(Lines(MustKvs(example.dir, {"forks", "blorp"}))) == Sorted({example.merge, fresh}));
 }
 
-TEST_CASE("links lists the versions that name a version as their parent") {
+// The {"key","hash"} lines forkdb prints, as (key, hash) pairs.
+std::vector<std::pair<std::string, std::string>> KeyHashes(const std::string& output) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const std::string& line : Lines(output)) {
+    auto object = nlohmann::json::parse(line);
+    CHECK(object.size() == 2);
+    pairs.emplace_back(object["key"], object["hash"]);
+  }
+  return pairs;
+}
+
+TEST_CASE("links lists the versions that name a version as their parent, as forkdb does") {
   ForkdbExample example;
-  CHECK(Lines(MustKvs(example.dir, {"links", example.first})) ==
+  std::vector<std::pair<std::string, std::string>> children;
+  for (const std::string& id : Sorted({example.update, example.rival})) {
+    children.emplace_back("blorp", id);
+  }
+  CHECK(KeyHashes(MustKvs(example.dir, {"links", example.first})) == children);
+  CHECK(Lines(MustKvs(example.dir, {"links", example.first, "--ids"})) ==
         Sorted({example.update, example.rival}));
-  CHECK(Lines(MustKvs(example.dir, {"links", example.rival})) == Ids{example.merge});
+  CHECK(Lines(MustKvs(example.dir, {"links", example.rival, "--ids"})) == Ids{example.merge});
   CHECK(MustKvs(example.dir, {"links", example.merge}).empty());
+}
+
+TEST_CASE("forks and tails without a key list every key's, as JSON lines") {
+  ForkdbExample example;
+  std::string other = Create(example.dir, "another", "x");
+  std::string rival = Create(example.dir, "another", "y");  // a second tail, a fork
+  MustKvs(example.dir, {"put", "gone", "z"});
+  std::string deletion = Lines(MustKvs(example.dir, {"rm", "gone"}))[0];
+
+  auto forks = KeyHashes(MustKvs(example.dir, {"forks"}));
+  REQUIRE(forks.size() == 4);  // two of "another", then blorp's merge, then gone's deletion
+  CHECK(forks[0].first == "another");
+  CHECK(forks[1].first == "another");
+  CHECK(Sorted({forks[0].second, forks[1].second}) == Sorted({other, rival}));
+  CHECK(forks[2] == std::pair<std::string, std::string>("blorp", example.merge));
+  CHECK(forks[3] == std::pair<std::string, std::string>("gone", deletion));
+
+  auto tails = KeyHashes(MustKvs(example.dir, {"tails"}));
+  std::vector<std::string> tail_ids;
+  for (const auto& [key, id] : tails) tail_ids.push_back(id);
+  CHECK(tail_ids.size() == 4);  // blorp's first, another's two, gone's put
+  CHECK(tail_ids == Sorted(tail_ids));
+  CHECK(std::count(tail_ids.begin(), tail_ids.end(), example.first) == 1);
+  CHECK(std::count(tail_ids.begin(), tail_ids.end(), rival) == 1);
+  CHECK(MustKvs(example.dir, {"forks", "--branch", "main"}) == MustKvs(example.dir, {"forks"}));
 }
 
 TEST_CASE("read prints a version's value and get its metadata as JSON") {
