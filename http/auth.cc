@@ -77,6 +77,12 @@ std::optional<HttpError> Secret::Authorize(const std::vector<std::string>& offer
   return std::nullopt;
 }
 
+HttpError SecretInWriteUrl() {
+  return HttpError{400,
+                   "the secret cannot come in the URL of a write (URLs end up in access "
+                   "logs); send the header 'Authorization: Bearer SECRET'"};
+}
+
 std::vector<std::string> OfferedCredentials(std::vector<std::string> fields,
                                             const HeaderMap& headers) {
   if (auto token = BearerToken(headers)) fields.push_back(std::move(*token));

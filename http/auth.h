@@ -49,6 +49,10 @@ class Secret {
   bool placeholder_ = false;  // the file held kSampleSecret
 };
 
+// The refusal of a write whose URL carries the secret: URLs end up in
+// access logs, so it must come in a form field or a bearer token.
+HttpError SecretInWriteUrl();
+
 // Every credential a request offers: the given auth fields (form or query)
 // and its bearer token, if any.
 std::vector<std::string> OfferedCredentials(std::vector<std::string> fields,

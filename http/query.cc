@@ -4,8 +4,8 @@
 #include <algorithm>
 
 #include "common/read_point.h"
+#include "http/auth.h"
 #include "http/form.h"
-#include "http/service.h"
 
 namespace kvs::server {
 namespace {

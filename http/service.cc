@@ -39,12 +39,6 @@ std::optional<HttpError> AuthorizeRead(const Service& service, std::vector<std::
                                   "reading");
 }
 
-HttpError SecretInWriteUrl() {
-  return HttpError{400,
-                   "the secret cannot come in the URL of a write (URLs end up in access "
-                   "logs); send the header 'Authorization: Bearer SECRET'"};
-}
-
 std::optional<HttpError> AuthorizeBodyWrite(const Service& service, const Request& request) {
   std::vector<std::string> offered = OfferedCredentials({}, request.headers);
   if (service.secret.configured() && offered.empty()) {

@@ -41,10 +41,6 @@ Result<std::unique_ptr<Service>> StartService(const Config& config);
 std::optional<HttpError> AuthorizeRead(const Service& service, std::vector<std::string> query_auth,
                                        const Request& request);
 
-// The refusal of a write whose URL carries the secret: URLs end up in
-// access logs, so it must come in a form field or a bearer token.
-HttpError SecretInWriteUrl();
-
 // Whether a write whose body is the value (so no form field can carry the
 // secret) may go on: it needs "Authorization: Bearer SECRET"; a missing or
 // wrong one is a 403. (A secret in its query string is refused by

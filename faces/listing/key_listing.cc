@@ -69,6 +69,10 @@ std::variant<KeyListQuery, HttpError> ParseKeyListQuery(std::string_view query_s
       return HttpError{400, "format must be json, not '" + value + "'"};
     }
   }
+  if (query.lt && *query.lt <= query.gt) {
+    return HttpError{400, "gt '" + query.gt + "' is not below lt '" + *query.lt +
+                              "': no key can be in that range"};
+  }
   return query;
 }
 

@@ -189,7 +189,9 @@ TEST_CASE("bad listing parameters are a 400 that names them") {
         Case{"prefix=a&prefix=b", "parameter 'prefix' is given twice"},
         Case{"limit=5&limit=6", "parameter 'limit' is given twice"},
         Case{"format=json&format=json", "parameter 'format' is given twice"},
-        Case{"format=xml", "format must be json, not 'xml'"}}) {
+        Case{"format=xml", "format must be json, not 'xml'"},
+        Case{"gt=b&lt=a", "gt 'b' is not below lt 'a': no key can be in that range"},
+        Case{"gt=a&lt=a", "is not below lt"}, Case{"lt=", "is not below lt"}}) {
     Response response = Route(KeysRequest(c.query), service);
     INFO(c.query << " -> " << response.body);
     CHECK(response.status == 400);
