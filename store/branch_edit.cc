@@ -24,7 +24,7 @@ Result<std::optional<KeyEntry>> BranchEdit::Current(const std::string& key) {
   return FindKeyEntry(*ctx_->source, branch_.root, key, ctx_->revision);
 }
 
-Result<uint64_t> BranchEdit::AddVersion(const VersionRecord& v) {
+Result<uint64_t> BranchEdit::StoreVersion(const VersionRecord& v) {
   uint64_t offset = ctx_->builder->Append(format::kVersionRecord, EncodeVersion(v));
   KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Version(v.id), EncodeU64Value(offset)));
   bool has_stored_parent = false;
@@ -33,7 +33,11 @@ Result<uint64_t> BranchEdit::AddVersion(const VersionRecord& v) {
     has_stored_parent = has_stored_parent || p.offset != 0;
   }
   if (!has_stored_parent) KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Tail(v.key, v.id), ""));
+  return offset;
+}
 
+Result<uint64_t> BranchEdit::AddVersion(const VersionRecord& v) {
+  KVS_ASSIGN_OR_RETURN(uint64_t offset, StoreVersion(v));
   std::string key(v.key);
   KVS_ASSIGN_OR_RETURN(std::optional<KeyEntry> current, Current(key));
   KeyEntry next;

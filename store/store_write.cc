@@ -400,12 +400,93 @@ Result<WriteResult> ApplyWrites(TxnContext* ctx, const WriteBatch& batch,
   return result;
 }
 
+// Ancestry among the versions a replication batch places: the batch's own
+// as received, the rest as stored. A version is stored after all of its
+// ancestors (their parents must be present first), so a walk back from b
+// looking for a skips every version stored before a: it costs about what
+// was stored since a, not the key's whole history.
+class Ancestry {
+ public:
+  explicit Ancestry(TxnContext* ctx) : ctx_(ctx) {}
+
+  // A version of this batch: stored (or found stored) in this transaction.
+  void Add(const VersionId& id, std::vector<VersionId> parents) {
+    batch_[id] = Node{std::move(parents), ctx_->revision};
+  }
+
+  // Whether a is an ancestor of b (a version is not its own).
+  Result<bool> IsAncestor(const VersionId& a, const VersionId& b) {
+    KVS_ASSIGN_OR_RETURN(std::optional<Node> from, Find(a));
+    if (!from) return false;
+    KVS_ASSIGN_OR_RETURN(std::optional<Node> start, Find(b));
+    if (!start) return false;
+    std::vector<VersionId> stack = start->parents;
+    std::set<VersionId> seen;
+    while (!stack.empty()) {
+      VersionId id = stack.back();
+      stack.pop_back();
+      if (id == a) return true;
+      if (!seen.insert(id).second) continue;
+      KVS_ASSIGN_OR_RETURN(std::optional<Node> node, Find(id));
+      if (!node || node->revision < from->revision) continue;  // gone, or older than a
+      stack.insert(stack.end(), node->parents.begin(), node->parents.end());
+    }
+    return false;
+  }
+
+ private:
+  struct Node {
+    std::vector<VersionId> parents;
+    uint64_t revision = 0;  // that stored it here
+  };
+
+  // nullopt when the version is neither in the batch nor stored (a parent
+  // a compaction dropped).
+  Result<std::optional<Node>> Find(const VersionId& id) {
+    if (auto it = batch_.find(id); it != batch_.end()) return std::optional<Node>(it->second);
+    auto offset = StoredOffset(ctx_, id);
+    if (offset.status().IsNotFound()) return std::optional<Node>();
+    if (!offset.ok()) return offset.status();
+    KVS_ASSIGN_OR_RETURN(VersionRecord v, ReadVersionAt(*ctx_->source, *offset));
+    Node node;
+    for (const ParentRef& p : v.parents) node.parents.push_back(p.id);
+    node.revision = v.revision;
+    return std::optional<Node>(std::move(node));
+  }
+
+  TxnContext* ctx_;
+  std::map<VersionId, Node> batch_;
+};
+
+// Makes version r (stored at offset) a head of its key on the edited
+// branch as the replicas agree: the heads become the newest of the union of
+// the branch's heads and r. A head r descends from stops being one; r does
+// not become one when a head descends from it (the branch has moved past
+// it) or already is one.
+Status PlaceReplicatedHead(BranchEdit* edit, Ancestry* ancestry, const ReplicatedVersion& r,
+                           uint64_t offset) {
+  KVS_ASSIGN_OR_RETURN(std::optional<KeyEntry> current, edit->Current(r.key));
+  KeyEntry next;
+  next.created_time_ns = current ? current->created_time_ns : r.time_ns;
+  for (const HeadRef& h : current ? current->heads : std::vector<HeadRef>()) {
+    if (h.id == r.id) return Status::OK();
+    KVS_ASSIGN_OR_RETURN(bool behind, ancestry->IsAncestor(r.id, h.id));
+    if (behind) return Status::OK();
+    KVS_ASSIGN_OR_RETURN(bool replaced, ancestry->IsAncestor(h.id, r.id));
+    if (!replaced) next.heads.push_back(h);
+  }
+  next.heads.push_back(HeadRef{r.id, offset, r.time_ns, !r.value});
+  edit->SetEntry(r.key, std::move(next));
+  return Status::OK();
+}
+
 Result<WriteResult> ApplyReplicatedVersions(TxnContext* ctx, const ReplicationBatch& batch) {
   BranchEdit edit(ctx, batch.branch);
   KVS_RETURN_IF_ERROR(edit.Load());
   WriteResult result;
   result.revision = ctx->revision;
   result.time_ns = ctx->time_ns;
+  Ancestry ancestry(ctx);
   for (const ReplicatedVersion& r : batch.versions) {
     KVS_RETURN_IF_ERROR(ValidateKey(r.key, kMaxKeyBytes));
     std::string_view value = r.value ? std::string_view(*r.value) : std::string_view();
@@ -413,28 +494,34 @@ Result<WriteResult> ApplyReplicatedVersions(TxnContext* ctx, const ReplicationBa
     if (ComputeVersionId(r.key, r.parents, !r.value, json, value, r.time_ns, r.replica) != r.id) {
       return Status::Corruption("version " + r.id.Hex() + " does not match its content");
     }
-    if (StoredOffset(ctx, r.id).ok()) continue;  // already here
-    VersionRecord v;
-    v.id = r.id;
-    v.key = r.key;
-    v.value = value;
-    v.deleted = !r.value;
-    v.json = json;
-    v.time_ns = r.time_ns;
-    v.replica = r.replica;
-    v.revision = ctx->revision;
-    for (const VersionId& p : r.parents) {
-      auto offset = StoredOffset(ctx, p);
-      if (!offset.ok()) {
-        return offset.status().IsNotFound()
-                   ? Status::NotFound("version " + r.id.Hex() + " arrived before its parent " +
-                                      p.Hex())
-                   : offset.status();
+    auto stored = StoredOffset(ctx, r.id);
+    if (!stored.ok() && !stored.status().IsNotFound()) return stored.status();
+    uint64_t offset = stored.ok() ? *stored : 0;
+    if (!stored.ok()) {
+      VersionRecord v;
+      v.id = r.id;
+      v.key = r.key;
+      v.value = value;
+      v.deleted = !r.value;
+      v.json = json;
+      v.time_ns = r.time_ns;
+      v.replica = r.replica;
+      v.revision = ctx->revision;
+      for (const VersionId& p : r.parents) {
+        auto parent = StoredOffset(ctx, p);
+        if (!parent.ok()) {
+          return parent.status().IsNotFound()
+                     ? Status::NotFound("version " + r.id.Hex() + " arrived before its parent " +
+                                        p.Hex())
+                     : parent.status();
+        }
+        v.parents.push_back(ParentRef{p, *parent});
       }
-      v.parents.push_back(ParentRef{p, *offset});
+      KVS_ASSIGN_OR_RETURN(offset, edit.StoreVersion(v));
+      ancestry.Add(r.id, r.parents);
+      result.versions.push_back(v.id);
     }
-    KVS_RETURN_IF_ERROR(edit.AddVersion(v).status());
-    result.versions.push_back(v.id);
+    KVS_RETURN_IF_ERROR(PlaceReplicatedHead(&edit, &ancestry, r, offset));
   }
   KVS_ASSIGN_OR_RETURN(result.commit, edit.Finish());
   if (!batch.peer.empty()) {

@@ -122,6 +122,7 @@ class ModelCheck {
     store_ = OpenStore(dir_.path(), options_);
     MakeKeys();
     branches_["main"] = std::make_shared<const BranchHistory>();
+    created_at_["main"] = 0;
     states_.push_back(branches_);
     times_.push_back(std::nullopt);
     commits_.push_back(std::nullopt);
@@ -309,6 +310,35 @@ class ModelCheck {
     if (!history->empty() && history->back().revision == revision) history->pop_back();
     history->push_back(std::move(entry));
     (*branch)[key] = std::move(history);
+  }
+
+  // Whether a is an ancestor of b (a version is not its own).
+  bool IsAncestor(const VersionId& a, const VersionId& b) const {
+    std::vector<VersionId> stack = versions_.at(b).parents;
+    std::set<VersionId> seen;
+    while (!stack.empty()) {
+      VersionId id = stack.back();
+      stack.pop_back();
+      if (id == a) return true;
+      if (!seen.insert(id).second) continue;
+      const std::vector<VersionId>& parents = versions_.at(id).parents;
+      stack.insert(stack.end(), parents.begin(), parents.end());
+    }
+    return false;
+  }
+
+  // A replicated version's place among the key's heads (store.h): the
+  // heads become the newest of the union of the heads and it.
+  void PlaceReplicated(BranchHistory* branch, const std::string& key, const VersionId& id,
+                       uint64_t revision) const {
+    const ModelEntry* current = EntryAt(*branch, key, revision);
+    std::vector<VersionId> heads = current ? current->heads : std::vector<VersionId>();
+    std::vector<VersionId> replaced;
+    for (const VersionId& h : heads) {
+      if (h == id || IsAncestor(id, h)) return;
+      if (IsAncestor(h, id)) replaced.push_back(h);
+    }
+    AddHead(branch, key, id, replaced, revision);
   }
 
   void AddVersion(const VersionId& id, ModelVersion v) {
@@ -522,7 +552,8 @@ class ModelCheck {
   // Versions as another replica sends them, with their own times: some
   // equal to a head's time (the winner is then the larger id), some older,
   // some in the future; chains of two in one batch; and versions this store
-  // already holds, which are skipped (store.h), whatever branch holds them.
+  // already holds, whatever branch holds them, which are not stored again
+  // but still placed among the heads (store.h).
   void ApplyReplicated() {
     ReplicationBatch batch;
     batch.branch = Pick(BranchNames());
@@ -575,10 +606,11 @@ class ModelCheck {
     auto next = std::make_shared<BranchHistory>(*branches_.at(batch.branch));
     std::vector<VersionId> applied;
     for (const ReplicatedVersion& v : batch.versions) {
-      if (versions_.count(v.id)) continue;
-      AddVersion(v.id, ModelVersion{v.key, v.value, v.time_ns, v.parents, v.replica});
-      AddHead(next.get(), v.key, v.id, v.parents, r.revision);
-      applied.push_back(v.id);
+      if (!versions_.count(v.id)) {
+        AddVersion(v.id, ModelVersion{v.key, v.value, v.time_ns, v.parents, v.replica});
+        applied.push_back(v.id);
+      }
+      PlaceReplicated(next.get(), v.key, v.id, r.revision);
     }
     REQUIRE(r.versions == applied);
     branches_[batch.branch] = std::move(next);
@@ -688,6 +720,13 @@ class ModelCheck {
         return nullptr;
       }
       if (Compacted(point.revision)) {
+        // A branch unchanged since then is in that state now.
+        auto now = branches_.find(name);
+        auto then = states_[point.revision].find(name);
+        if (now != branches_.end() && then != states_[point.revision].end() &&
+            created_at_.at(name) <= point.revision && *then->second == *now->second) {
+          return now->second.get();
+        }
         *failure = Status::Compacted("compacted at " + std::to_string(*compacted_at_));
         return nullptr;
       }
@@ -768,6 +807,7 @@ class ModelCheck {
     REQUIRE(got->created_time_ns > last_time_ns_);
     last_time_ns_ = got->created_time_ns;
     branches_[name] = std::make_shared<const BranchHistory>(*source);
+    created_at_[name] = revision_ + 1;
     EndRevision(got->created_time_ns, std::nullopt);
     ++stats_.branches_created;
   }
@@ -874,6 +914,7 @@ class ModelCheck {
   uint64_t revision_ = 0;
   int64_t last_time_ns_ = 0;
   std::optional<uint64_t> compacted_at_;  // revision of the last compaction
+  std::map<std::string, uint64_t> created_at_;  // revision that created each branch
 };
 
 size_t EnvOr(const char* name, size_t fallback) {

@@ -184,8 +184,9 @@ struct ReplicatedVersion {
 // Everything one replication step applies atomically.
 struct ReplicationBatch {
   std::string branch = "main";
-  // In any order; each one's parents must be known locally or come earlier
-  // in this batch. Versions already present are skipped.
+  // Each one's parents must be known locally or come earlier in this
+  // batch. A version already stored (on any branch) is not stored again but
+  // is placed among the heads like the others (ApplyReplicated).
   std::vector<ReplicatedVersion> versions;
   // Stored in the same transaction as the versions: a peer's checkpoint.
   std::string peer;
@@ -346,7 +347,13 @@ class Store {
   virtual Result<WriteResult> ResetBranch(std::string_view name, const CommitId& to) = 0;
 
   // Applies versions written elsewhere, verifying each id against its
-  // content (Corruption when it does not match; nothing is applied).
+  // content (Corruption when it does not match; nothing is applied). Each
+  // version, in batch order, joins its key's heads on the branch as replicas
+  // agree whatever order versions reach them in: the heads become the
+  // newest of the union of the heads and the version. A head the version
+  // descends from stops being one (not only its direct parents), and a
+  // version a head descends from (the branch is past it) changes nothing.
+  // WriteResult::versions lists the versions newly stored.
   virtual Result<WriteResult> ApplyReplicated(const ReplicationBatch& batch) = 0;
   // The checkpoint last stored for peer; NotFound when none.
   virtual Result<std::string> Checkpoint(std::string_view peer) = 0;

@@ -1,0 +1,164 @@
+// ApplyReplicated: versions written elsewhere, placed among the heads the
+// way every replica agrees on, whatever order and batches they arrive in.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <map>
+#include <random>
+#include <set>
+
+#include "store/entries.h"
+#include "tests/store/test_util.h"
+
+namespace kvs::test {
+namespace {
+
+ReplicatedVersion Remote(const std::string& key, const std::string& value,
+                         std::vector<VersionId> parents, int64_t time_ns) {
+  ReplicatedVersion v;
+  v.key = key;
+  v.value = value;
+  v.parents = std::move(parents);
+  v.time_ns = time_ns;
+  v.replica.bytes[0] = 7;  // another replica
+  v.id = ComputeVersionId(v.key, v.parents, false, false, *v.value, v.time_ns, v.replica);
+  return v;
+}
+
+void MustApply(Store* store, std::vector<ReplicatedVersion> versions,
+               const std::string& branch = "main") {
+  ReplicationBatch batch;
+  batch.branch = branch;
+  batch.versions = std::move(versions);
+  auto applied = store->ApplyReplicated(batch);
+  INFO(applied.status().ToString());
+  REQUIRE(applied.ok());
+}
+
+std::vector<VersionId> Heads(Store* store, const std::string& key,
+                             const std::string& branch = "main") {
+  auto state = store->Get(branch, key);
+  if (state.status().IsNotFound()) return {};
+  REQUIRE(state.ok());
+  std::vector<VersionId> ids;
+  for (const Version& h : state->heads) ids.push_back(h.id);
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("a version already stored becomes a head on the branch that receives it") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  VersionId base = MustPut(store.get(), "k", "base").versions[0];
+  REQUIRE(store->CreateBranch("dev", "main", ReadPoint::Latest()).ok());
+  VersionId on_main = MustPut(store.get(), "k", "on main").versions[0];
+  auto version = store->GetVersion(on_main, true);
+  REQUIRE(version.ok());
+
+  ReplicatedVersion resent = Remote("k", "on main", {base}, version->time_ns);
+  resent.replica = version->replica;
+  resent.id = on_main;
+  MustApply(store.get(), {resent}, "dev");
+  CHECK(Heads(store.get(), "k", "dev") == std::vector<VersionId>{on_main});
+}
+
+TEST_CASE("a received version replaces every head it descends from, not only its parents") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  ReplicatedVersion a = Remote("k", "a", {}, 100);
+  ReplicatedVersion b = Remote("k", "b", {a.id}, 200);
+  ReplicatedVersion c = Remote("k", "c", {b.id}, 300);
+  MustApply(store.get(), {a});
+  // b arrives on another branch only; then c, whose parent b is no head here.
+  REQUIRE(store->CreateBranch("other", "main", ReadPoint::Latest()).ok());
+  MustApply(store.get(), {b}, "other");
+  CHECK(Heads(store.get(), "k") == std::vector<VersionId>{a.id});
+  MustApply(store.get(), {c});
+  CHECK(Heads(store.get(), "k") == std::vector<VersionId>{c.id});
+
+  // Older news changes nothing: a and b are behind the head.
+  uint64_t revision = *store->Revision();
+  MustApply(store.get(), {a, b});
+  CHECK(Heads(store.get(), "k") == std::vector<VersionId>{c.id});
+  CHECK(store->GetBranch("main")->head_revision < revision + 1);
+}
+
+TEST_CASE("the same versions in any order and batches, resent or not, give the same heads") {
+  // A random graph of versions over a few keys, as another replica wrote
+  // it: each new version names 0, 1 or 2 earlier versions of its key.
+  std::mt19937_64 rng(GENERATE(1, 2, 3, 4, 5, 6, 7, 8));
+  const std::vector<std::string> keys = {"a", "b", "c"};
+  std::vector<ReplicatedVersion> graph;
+  std::map<std::string, std::vector<size_t>> of_key;
+  for (int i = 0; i < 60; ++i) {
+    const std::string& key = keys[rng() % keys.size()];
+    std::vector<size_t>& earlier = of_key[key];
+    std::set<VersionId> parents;
+    for (size_t n = earlier.empty() ? 0 : rng() % 3; n > 0; --n) {
+      parents.insert(graph[earlier[rng() % earlier.size()]].id);
+    }
+    // Times go back now and then, as clocks do between machines.
+    graph.push_back(Remote(key, "v" + std::to_string(i),
+                           std::vector<VersionId>(parents.begin(), parents.end()),
+                           1000 + static_cast<int64_t>(rng() % 500)));
+    earlier.push_back(graph.size() - 1);
+  }
+  // Every version that no other names as a parent: the heads, once all
+  // have arrived.
+  std::map<std::string, std::set<VersionId>> expected;
+  std::set<VersionId> named;
+  for (const ReplicatedVersion& v : graph) named.insert(v.parents.begin(), v.parents.end());
+  for (const ReplicatedVersion& v : graph) {
+    if (!named.count(v.id)) expected[v.key].insert(v.id);
+  }
+
+  // Each replica receives the graph parents first but in its own order, in
+  // batches of its own sizes, with some versions sent again.
+  auto receive = [&](uint64_t seed) {
+    std::mt19937_64 order(seed);
+    TempDir dir;
+    auto store = OpenStore(dir.path());
+    std::set<VersionId> have;
+    std::vector<const ReplicatedVersion*> sent;
+    while (have.size() < graph.size()) {
+      std::vector<ReplicatedVersion> batch;
+      for (size_t n = 1 + order() % 6; n > 0 && have.size() < graph.size(); --n) {
+        if (!sent.empty() && order() % 5 == 0) {
+          batch.push_back(*sent[order() % sent.size()]);  // resent
+          continue;
+        }
+        std::vector<const ReplicatedVersion*> ready;
+        for (const ReplicatedVersion& v : graph) {
+          if (have.count(v.id)) continue;
+          if (std::all_of(v.parents.begin(), v.parents.end(),
+                          [&](const VersionId& p) { return have.count(p) > 0; })) {
+            ready.push_back(&v);
+          }
+        }
+        const ReplicatedVersion* next = ready[order() % ready.size()];
+        have.insert(next->id);
+        sent.push_back(next);
+        batch.push_back(*next);
+      }
+      MustApply(store.get(), batch);
+    }
+    std::map<std::string, std::vector<VersionId>> heads;
+    for (const std::string& key : keys) heads[key] = Heads(store.get(), key);
+    auto report = store->Check();
+    REQUIRE(report.ok());
+    CHECK(report->ok());
+    return heads;
+  };
+
+  std::map<std::string, std::vector<VersionId>> first = receive(rng());
+  for (const std::string& key : keys) {
+    INFO("key " << key);
+    std::set<VersionId> got(first[key].begin(), first[key].end());
+    CHECK(got == expected[key]);
+  }
+  for (int replica = 0; replica < 3; ++replica) {
+    CHECK(receive(rng()) == first);  // the same heads, winner first, everywhere
+  }
+}
+
+}  // namespace kvs::test
