@@ -17,8 +17,9 @@ namespace {
 
 nlohmann::ordered_json ConflictsJson(const std::vector<merge::KeyConflict>& conflicts) {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  for (const merge::KeyConflict& c : conflicts)
+  for (const merge::KeyConflict& c : conflicts) {
     list.push_back({{"key", c.key}, {"reason", c.reason}});
+  }
   return list;
 }
 
