@@ -83,6 +83,32 @@ TEST_CASE("a received version replaces every head it descends from, not only its
   CHECK(store->GetBranch("main")->head_revision < revision + 1);
 }
 
+TEST_CASE("a tampered or orphaned version fails its whole batch") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  ReplicatedVersion good = Remote("k", "good", {}, 100);
+  ReplicatedVersion tampered = Remote("k", "honest", {good.id}, 200);
+  tampered.value = "changed on the way";
+  ReplicatedVersion orphan = Remote("j", "child", {Remote("j", "never sent", {}, 1).id}, 300);
+
+  const std::pair<ReplicatedVersion, Status::Code> cases[] = {{tampered, Status::Code::kCorruption},
+                                                              {orphan, Status::Code::kNotFound}};
+  for (const auto& [bad, code] : cases) {
+    ReplicationBatch batch;
+    batch.versions = {good, bad};
+    batch.peer = "peer";
+    batch.checkpoint = "42";
+    auto applied = store->ApplyReplicated(batch);
+    CHECK_FALSE(applied.ok());
+    CHECK(applied.status().code() == code);
+    CHECK(store->GetVersion(good.id, false).status().IsNotFound());
+    CHECK(Heads(store.get(), "k").empty());
+    CHECK(store->Checkpoint("peer").status().IsNotFound());
+  }
+  MustApply(store.get(), {good});
+  CHECK(Heads(store.get(), "k") == std::vector<VersionId>{good.id});
+}
+
 TEST_CASE("the same versions in any order and batches, resent or not, give the same heads") {
   // A random graph of versions over a few keys, as another replica wrote
   // it: each new version names 0, 1 or 2 earlier versions of its key.
