@@ -411,15 +411,15 @@ class Ancestry {
 
   // A version of this batch: stored (or found stored) in this transaction.
   void Add(const VersionId& id, std::vector<VersionId> parents) {
-    batch_[id] = Node{std::move(parents), ctx_->revision};
+    nodes_[id] = Node{std::move(parents), ctx_->revision};
   }
 
   // Whether a is an ancestor of b (a version is not its own).
   Result<bool> IsAncestor(const VersionId& a, const VersionId& b) {
-    KVS_ASSIGN_OR_RETURN(std::optional<Node> from, Find(a));
-    if (!from) return false;
-    KVS_ASSIGN_OR_RETURN(std::optional<Node> start, Find(b));
-    if (!start) return false;
+    KVS_ASSIGN_OR_RETURN(const Node* from, Find(a));
+    if (from == nullptr) return false;
+    KVS_ASSIGN_OR_RETURN(const Node* start, Find(b));
+    if (start == nullptr) return false;
     std::vector<VersionId> stack = start->parents;
     std::set<VersionId> seen;
     while (!stack.empty()) {
@@ -427,8 +427,8 @@ class Ancestry {
       stack.pop_back();
       if (id == a) return true;
       if (!seen.insert(id).second) continue;
-      KVS_ASSIGN_OR_RETURN(std::optional<Node> node, Find(id));
-      if (!node || node->revision < from->revision) continue;  // gone, or older than a
+      KVS_ASSIGN_OR_RETURN(const Node* node, Find(id));
+      if (node == nullptr || node->revision < from->revision) continue;  // gone, or older than a
       stack.insert(stack.end(), node->parents.begin(), node->parents.end());
     }
     return false;
@@ -440,22 +440,23 @@ class Ancestry {
     uint64_t revision = 0;  // that stored it here
   };
 
-  // nullopt when the version is neither in the batch nor stored (a parent
-  // a compaction dropped).
-  Result<std::optional<Node>> Find(const VersionId& id) {
-    if (auto it = batch_.find(id); it != batch_.end()) return std::optional<Node>(it->second);
+  // The version's node, read once per batch: every head of a key is
+  // compared with the received version both ways. nullptr when the version
+  // is neither in the batch nor stored (a parent a compaction dropped).
+  Result<const Node*> Find(const VersionId& id) {
+    if (auto it = nodes_.find(id); it != nodes_.end()) return &it->second;
     auto offset = StoredOffset(ctx_, id);
-    if (offset.status().IsNotFound()) return std::optional<Node>();
+    if (offset.status().IsNotFound()) return static_cast<const Node*>(nullptr);
     if (!offset.ok()) return offset.status();
     KVS_ASSIGN_OR_RETURN(VersionRecord v, ReadVersionAt(*ctx_->source, *offset));
-    Node node;
+    Node& node = nodes_[id];
     for (const ParentRef& p : v.parents) node.parents.push_back(p.id);
     node.revision = v.revision;
-    return std::optional<Node>(std::move(node));
+    return &node;
   }
 
   TxnContext* ctx_;
-  std::map<VersionId, Node> batch_;
+  std::map<VersionId, Node> nodes_;  // the batch's, and the stored ones read so far
 };
 
 // Makes version r (stored at offset) a head of its key on the edited

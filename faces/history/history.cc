@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "common/history_tree.h"
-#include "common/json_value.h"
 #include "common/time.h"
 #include "common/version_json.h"
 #include "faces/history/graph_args.h"
@@ -62,7 +61,7 @@ nlohmann::ordered_json VersionsJson(const std::vector<Version>& versions) {
 // 200 with body as JSON. The answers change as versions are written, so a
 // client may keep them but must revalidate.
 Response RevalidatedJson(const nlohmann::ordered_json& body) {
-  Response response = ContentResponse("application/json", common::DumpJson(body));
+  Response response = JsonResponse(body);
   response.headers.Set("Cache-Control", "no-cache");
   return response;
 }
