@@ -27,6 +27,7 @@ enum class Operands {
   kBranchCommit,  // BRANCH COMMIT
   kTwoStates,     // A B (branches or commits)
   kFromInto,      // FROM INTO (branches)
+  kRemote,        // URL, or none with --stdio
 };
 
 // The options a command accepts, as a bit set.
@@ -43,10 +44,13 @@ enum Option : uint32_t {
   kDryRun = 1 << 9,
   kConfig = 1 << 10,
   kIds = 1 << 11,
+  kStdio = 1 << 12,
+  kSecretFile = 1 << 13,
+  kPrefix = 1 << 14,
 };
 
 // The options that take no value.
-constexpr uint32_t kFlags = kYaml | kDryRun | kIds;
+constexpr uint32_t kFlags = kYaml | kDryRun | kIds | kStdio;
 
 struct CommandSpec {
   Command command;
@@ -63,6 +67,8 @@ constexpr std::string_view kGraphHeading =
 constexpr std::string_view kKeysHeading =
     "Keys and their current values (on --branch, default main):";
 constexpr std::string_view kStoreHeading = "The store:";
+constexpr std::string_view kReplicationHeading =
+    "Replication with another kvs (URL: a kvs server's mount root):";
 constexpr std::string_view kBranchesHeading =
     "Branches and commits (COMMIT: a commit id, 64 hex digits):";
 
@@ -165,6 +171,22 @@ constexpr CommandSpec kCommands[] = {
      "  Move BRANCH to the state of COMMIT (of any branch) as one new commit, and\n"
      "  print \"commit COMMIT\", the new commit ('-' when BRANCH had that state\n"
      "  already), and \"previous COMMIT\", the head before: resetting to it undoes.\n"},
+    {Command::kSync, "sync", Operands::kRemote, kStdio | kSecretFile | kBranch | kPrefix, true,
+     "sync URL|--stdio [--secret-file FILE] [--branch NAME] [--prefix P]",
+     "  Exchange versions with another replica both ways: afterwards both hold\n"
+     "  every version, and each key has the same heads and winner on both. Keys\n"
+     "  edited on both sides since they last met keep both edits as heads (a\n"
+     "  fork: kvs forks KEY). Every branch travels, or only --branch; only keys\n"
+     "  starting with --prefix. The secret of the server at URL is read from\n"
+     "  --secret-file (never give it on the command line). --stdio speaks the\n"
+     "  protocol on stdin/stdout with a kvs sync/push/pull --stdio at the other\n"
+     "  end of a pipe (ssh host kvs -d DIR sync --stdio). Prints what it did.\n"},
+    {Command::kPush, "push", Operands::kRemote, kStdio | kSecretFile | kBranch | kPrefix, true,
+     "push URL|--stdio [--secret-file FILE] [--branch NAME] [--prefix P]",
+     "  As sync, one way: send what the other replica lacks.\n"},
+    {Command::kPull, "pull", Operands::kRemote, kStdio | kSecretFile | kBranch | kPrefix, true,
+     "pull URL|--stdio [--secret-file FILE] [--branch NAME] [--prefix P]",
+     "  As sync, one way: receive what this replica lacks.\n"},
     {Command::kCheck, "check", Operands::kNone, 0, false, "check",
      "  Read and verify every byte of the store, print what was checked and every\n"
      "  problem found; exit 1 when there is one.\n"},
@@ -250,6 +272,9 @@ uint32_t OptionBit(std::string_view name) {
   if (name == "--dry-run") return kDryRun;
   if (name == "--config") return kConfig;
   if (name == "--ids") return kIds;
+  if (name == "--stdio") return kStdio;
+  if (name == "--secret-file") return kSecretFile;
+  if (name == "--prefix") return kPrefix;
   return 0;
 }
 
@@ -368,6 +393,7 @@ class Parser {
       if (inline_value) return Error(std::string(name) + " takes no value");
       (bit == kYaml     ? invocation_.yaml
        : bit == kDryRun ? invocation_.dry_run
+       : bit == kStdio  ? invocation_.stdio
                         : invocation_.ids_only) = true;
       return std::nullopt;
     }
@@ -382,6 +408,13 @@ class Parser {
       }
       case kBranch:
         invocation_.branch = *value;
+        invocation_.branch_given = true;
+        break;
+      case kSecretFile:
+        invocation_.secret_file = *value;
+        break;
+      case kPrefix:
+        invocation_.prefix = *value;
         break;
       case kGt:
       case kLt: {
@@ -484,6 +517,9 @@ class Parser {
       case Operands::kFromInto:
         wanted = 2, missing = operands.empty() ? "FROM and INTO" : "INTO";
         break;
+      case Operands::kRemote:
+        wanted = invocation_.stdio ? 0 : 1, missing = "URL (or --stdio)";
+        break;
     }
     if (operands.size() < wanted) return Error("missing " + std::string(missing));
     if (operands.size() > wanted) return Error("unexpected argument '" + operands[wanted] + "'");
@@ -543,6 +579,12 @@ class Parser {
         invocation_.from = operands[0];
         invocation_.branch = operands[1];
         break;
+      case Operands::kRemote:
+        if (invocation_.stdio && invocation_.secret_file) {
+          return Error("--secret-file is for a server's URL; over --stdio no secret is asked");
+        }
+        if (!operands.empty()) invocation_.url = operands[0];
+        break;
       case Operands::kNone:
       case Operands::kSubcommand:
         break;
@@ -576,6 +618,7 @@ std::string Usage() {
     if (spec.command == Command::kPut) text += "\n" + std::string(kKeysHeading) + "\n";
     if (spec.command == Command::kCheck) text += "\n" + std::string(kStoreHeading) + "\n";
     if (spec.command == Command::kBranchList) text += "\n" + std::string(kBranchesHeading) + "\n";
+    if (spec.command == Command::kSync) text += "\n" + std::string(kReplicationHeading) + "\n";
     text += "kvs " + std::string(spec.synopsis) + "\n" + std::string(spec.description);
   }
   return text;

@@ -62,6 +62,9 @@ enum class Command {
   kDiff,
   kMerge,
   kReset,
+  kSync,
+  kPush,
+  kPull,
 };
 
 // The default of --limit for history and future: enough for any hand-made
@@ -108,6 +111,14 @@ struct Invocation {
   bool dry_run = false;                          // merge --dry-run
   bool ids_only = false;                         // links --ids
   std::optional<std::string> config;             // gc --config
+  // sync, push, pull: the other replica, a server's URL, or --stdio; the
+  // file holding its secret (--secret-file); --prefix; and whether --branch
+  // was given (else every branch travels).
+  std::string url;
+  bool stdio = false;
+  std::optional<std::string> secret_file;
+  std::string prefix;
+  bool branch_given = false;
 };
 
 struct UsageError {
@@ -123,9 +134,9 @@ std::variant<Invocation, UsageError> ParseArgs(int argc, const char* const* argv
 // The name as typed on the command line ("get-key").
 const char* CommandName(Command command);
 
-// True for the commands that add data (create, put, import): they create
-// the store when the directory holds none; every other command refuses a
-// missing store.
+// True for the commands that add data (create, put, import, sync, push, pull):
+// they create the store when the directory holds none; every other command
+// refuses a missing store.
 bool CommandCreatesStore(Command command);
 
 // Every command with its options (kvs help).

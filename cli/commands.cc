@@ -130,6 +130,10 @@ Status RunCommand(const Invocation& inv) {
       return Merge(inv);
     case Command::kReset:
       return Reset(inv);
+    case Command::kSync:
+    case Command::kPush:
+    case Command::kPull:
+      return Replicate(inv);
     case Command::kBranch:  // the parser yields one of its subcommands
       break;
     case Command::kHelp:

@@ -81,6 +81,9 @@ Status Diff(const Invocation& inv);
 Status Merge(const Invocation& inv);
 Status Reset(const Invocation& inv);
 
+// Replication: commands_replication.cc (sync, push, pull).
+Status Replicate(const Invocation& inv);
+
 }  // namespace kvs::cli
 
 #endif  // KVS_CLI_COMMANDS_H_

@@ -29,8 +29,9 @@ Result<uint64_t> BranchEdit::StoreVersion(const VersionRecord& v) {
   KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Version(v.id), EncodeU64Value(offset)));
   bool has_stored_parent = false;
   for (const ParentRef& p : v.parents) {
+    if (p.offset == 0) continue;  // not stored here: a replica's retention dropped it
     KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Link(p.id, v.id), ""));
-    has_stored_parent = has_stored_parent || p.offset != 0;
+    has_stored_parent = true;
   }
   if (!has_stored_parent) KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Tail(v.key, v.id), ""));
   return offset;

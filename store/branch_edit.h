@@ -34,8 +34,9 @@ class BranchEdit {
   // it replaces exactly its parents among the heads. Returns its offset.
   Result<uint64_t> AddVersion(const VersionRecord& v);
 
-  // Stores version v (already hashed): its record, its index entry, its
-  // links and, without a stored parent, its tail entry; heads unchanged.
+  // Stores version v (already hashed): its record, its index entry, the
+  // links from its stored parents and, without one, its tail entry; heads
+  // unchanged.
   Result<uint64_t> StoreVersion(const VersionRecord& v);
 
   // Makes entry the key's state here, as of this transaction.

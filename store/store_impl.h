@@ -3,6 +3,7 @@
 //   store/store_read.cc      key, version-graph and commit reads
 //   store/store_write.cc     transactions and the group commit
 //   store/store_branches.cc  branch creation, deletion and reset, diff
+//   store/store_changes.cc   the changes feed and checkpoints replication reads
 //   store/branch_edit.*      a transaction's staged changes to one branch
 //   store/check.cc           Check
 //   store/compaction.cc      Compact
@@ -62,6 +63,9 @@ class StoreImpl : public Store {
   Result<WriteResult> ResetBranch(std::string_view name, const CommitId& to) override;
   Result<WriteResult> ApplyReplicated(const ReplicationBatch& batch) override;
   Result<std::string> Checkpoint(std::string_view peer) override;
+  Result<std::vector<std::pair<std::string, std::string>>> Checkpoints(
+      std::string_view prefix) override;
+  Result<Changes> ChangesSince(const ChangesOptions& options) override;
 
   Result<KeyState> Get(std::string_view branch, std::string_view key, const ReadPoint& at) override;
   Result<std::vector<KeyState>> ListKeys(std::string_view branch,

@@ -464,30 +464,31 @@ class Ancestry {
 // the branch's heads and r. A head r descends from stops being one; r does
 // not become one when a head descends from it (the branch has moved past
 // it) or already is one.
-Status PlaceReplicatedHead(BranchEdit* edit, Ancestry* ancestry, const ReplicatedVersion& r,
-                           uint64_t offset) {
-  KVS_ASSIGN_OR_RETURN(std::optional<KeyEntry> current, edit->Current(r.key));
+Status PlaceReplicatedHead(BranchEdit* edit, Ancestry* ancestry, const std::string& key,
+                           const HeadRef& head) {
+  KVS_ASSIGN_OR_RETURN(std::optional<KeyEntry> current, edit->Current(key));
   KeyEntry next;
-  next.created_time_ns = current ? current->created_time_ns : r.time_ns;
+  next.created_time_ns = current ? current->created_time_ns : head.time_ns;
   for (const HeadRef& h : current ? current->heads : std::vector<HeadRef>()) {
-    if (h.id == r.id) return Status::OK();
-    KVS_ASSIGN_OR_RETURN(bool behind, ancestry->IsAncestor(r.id, h.id));
+    if (h.id == head.id) return Status::OK();
+    KVS_ASSIGN_OR_RETURN(bool behind, ancestry->IsAncestor(head.id, h.id));
     if (behind) return Status::OK();
-    KVS_ASSIGN_OR_RETURN(bool replaced, ancestry->IsAncestor(h.id, r.id));
+    KVS_ASSIGN_OR_RETURN(bool replaced, ancestry->IsAncestor(h.id, head.id));
     if (!replaced) next.heads.push_back(h);
   }
-  next.heads.push_back(HeadRef{r.id, offset, r.time_ns, !r.value});
-  edit->SetEntry(r.key, std::move(next));
+  next.heads.push_back(head);
+  edit->SetEntry(key, std::move(next));
   return Status::OK();
 }
 
 Result<WriteResult> ApplyReplicatedVersions(TxnContext* ctx, const ReplicationBatch& batch) {
   BranchEdit edit(ctx, batch.branch);
-  KVS_RETURN_IF_ERROR(edit.Load());
+  KVS_RETURN_IF_ERROR(edit.Load(/*create_if_missing=*/true));
   WriteResult result;
   result.revision = ctx->revision;
   result.time_ns = ctx->time_ns;
   Ancestry ancestry(ctx);
+  const std::set<VersionId> dropped(batch.dropped.begin(), batch.dropped.end());
   for (const ReplicatedVersion& r : batch.versions) {
     KVS_RETURN_IF_ERROR(ValidateKey(r.key, kMaxKeyBytes));
     std::string_view value = r.value ? std::string_view(*r.value) : std::string_view();
@@ -510,6 +511,10 @@ Result<WriteResult> ApplyReplicatedVersions(TxnContext* ctx, const ReplicationBa
       v.revision = ctx->revision;
       for (const VersionId& p : r.parents) {
         auto parent = StoredOffset(ctx, p);
+        if (parent.status().IsNotFound() && dropped.count(p) > 0) {
+          v.parents.push_back(ParentRef{p, 0});
+          continue;
+        }
         if (!parent.ok()) {
           return parent.status().IsNotFound()
                      ? Status::NotFound("version " + r.id.Hex() + " arrived before its parent " +
@@ -522,7 +527,20 @@ Result<WriteResult> ApplyReplicatedVersions(TxnContext* ctx, const ReplicationBa
       ancestry.Add(r.id, r.parents);
       result.versions.push_back(v.id);
     }
-    KVS_RETURN_IF_ERROR(PlaceReplicatedHead(&edit, &ancestry, r, offset));
+    KVS_RETURN_IF_ERROR(
+        PlaceReplicatedHead(&edit, &ancestry, r.key, HeadRef{r.id, offset, r.time_ns, !r.value}));
+  }
+  for (const VersionId& id : batch.heads) {
+    auto offset = StoredOffset(ctx, id);
+    if (offset.status().IsNotFound()) {
+      return Status::NotFound("version " + id.Hex() + " is to be a head here but is not stored");
+    }
+    if (!offset.ok()) return offset.status();
+    KVS_ASSIGN_OR_RETURN(VersionRecord v, ReadVersionAt(*ctx->source, *offset));
+    if (v.id != id)
+      return Status::Corruption("the index points version " + id.Hex() + " elsewhere");
+    KVS_RETURN_IF_ERROR(PlaceReplicatedHead(&edit, &ancestry, std::string(v.key),
+                                            HeadRef{id, *offset, v.time_ns, v.deleted}));
   }
   KVS_ASSIGN_OR_RETURN(result.commit, edit.Finish());
   if (!batch.peer.empty()) {
@@ -632,15 +650,6 @@ Result<WriteResult> StoreImpl::ApplyReplicated(const ReplicationBatch& batch) {
   }
   return RunTransaction([&batch](TxnContext* ctx) { return ApplyReplicatedVersions(ctx, batch); },
                         bytes);
-}
-
-Result<std::string> StoreImpl::Checkpoint(std::string_view peer) {
-  KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
-  auto value = TreeGet(snap, snap.head().root, gkey::Peer(peer));
-  if (value.status().IsNotFound()) {
-    return Status::NotFound("no checkpoint for peer '" + std::string(peer) + "'");
-  }
-  return value;
 }
 
 }  // namespace kvs

@@ -81,6 +81,13 @@ class AmbiguousPrefixStore : public Store {
   Result<std::string> Checkpoint(std::string_view peer) override {
     return store_->Checkpoint(peer);
   }
+  Result<std::vector<std::pair<std::string, std::string>>> Checkpoints(
+      std::string_view prefix) override {
+    return store_->Checkpoints(prefix);
+  }
+  Result<Changes> ChangesSince(const ChangesOptions& options) override {
+    return store_->ChangesSince(options);
+  }
   Result<KeyState> Get(std::string_view branch, std::string_view key,
                        const ReadPoint& at) override {
     return store_->Get(branch, key, at);

@@ -188,3 +188,76 @@ TEST_CASE("the same versions in any order and batches, resent or not, give the s
 }
 
 }  // namespace kvs::test
+
+namespace kvs::test {
+
+TEST_CASE("the changes feed lists each key a branch changed after a revision, once") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  MustPut(store.get(), "a", "1");
+  const uint64_t since = *store->Revision();
+  MustPut(store.get(), "b", "1");
+  MustPut(store.get(), "a", "2");
+  MustPut(store.get(), "b", "2");
+  REQUIRE(store->CreateBranch("dev", "main").ok());
+  MustPut(store.get(), "c", "on dev only", "dev");
+  MustPut(store.get(), "prefixed/x", "1");
+
+  ChangesOptions options;
+  options.since = since;
+  auto changes = store->ChangesSince(options);
+  REQUIRE(changes.ok());
+  std::vector<std::string> keys;
+  for (const KeyHeads& k : changes->keys) keys.push_back(k.key);
+  CHECK(keys == std::vector<std::string>{"a", "b", "prefixed/x"});
+  CHECK(changes->through == *store->Revision());
+  CHECK(changes->revision == changes->through);
+  CHECK(changes->keys[0].heads == std::vector<VersionId>{store->Get("main", "a")->winner.id});
+
+  options.prefix = "prefixed/";
+  CHECK(store->ChangesSince(options)->keys.size() == 1);
+
+  // A page ends after the revision that reached the limit.
+  options.prefix = "";
+  options.limit = 1;
+  auto page = store->ChangesSince(options);
+  REQUIRE(page.ok());
+  CHECK(page->keys.size() == 1);
+  CHECK(page->keys[0].key == "b");
+  CHECK(page->through == since + 1);
+  options.since = page->through;
+  CHECK(store->ChangesSince(options)->keys[0].key == "a");
+
+  // Commits survive compaction, and so does the feed.
+  REQUIRE(store->Compact({}).ok());
+  options.since = since;
+  options.limit = 1000;
+  CHECK(store->ChangesSince(options)->keys.size() == 3);
+
+  options.since = *store->Revision() + 1;
+  CHECK(store->ChangesSince(options).status().code() == Status::Code::kInvalidArgument);
+  options.since = 0;
+  options.branch = "no-such-branch";
+  CHECK(store->ChangesSince(options).status().IsNotFound());
+}
+
+TEST_CASE("a replicated parent the sender no longer holds is accepted only when named dropped") {
+  TempDir dir;
+  auto source = OpenStore(dir.Sub("source"));
+  auto target = OpenStore(dir.Sub("target"));
+  MustPut(source.get(), "k", "old");
+  WriteResult newer = MustPut(source.get(), "k", "new");
+  auto v = source->GetVersion(newer.versions[0], true);
+  REQUIRE(v.ok());
+  ReplicationBatch batch;
+  batch.versions.push_back(
+      ReplicatedVersion{v->id, v->key, v->parents, v->value, v->time_ns, v->replica, v->json});
+  CHECK(target->ApplyReplicated(batch).status().IsNotFound());  // an orphan
+  batch.dropped = v->parents;
+  REQUIRE(target->ApplyReplicated(batch).ok());
+  CHECK(ValueOf(target.get(), "k") == "new");
+  CHECK(target->Tails("k")->size() == 1);
+  CHECK(target->Check()->ok());
+}
+
+}  // namespace kvs::test

@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "kvs/env.h"
@@ -183,14 +184,52 @@ struct ReplicatedVersion {
 
 // Everything one replication step applies atomically.
 struct ReplicationBatch {
-  std::string branch = "main";
-  // Each one's parents must be known locally or come earlier in this
-  // batch. A version already stored (on any branch) is not stored again but
-  // is placed among the heads like the others (ApplyReplicated).
+  std::string branch = "main";  // created empty when missing
+  // Each one's parents must be known locally, come earlier in this batch,
+  // or be named in `dropped`. A version already stored (on any branch) is
+  // not stored again but is placed among the heads like the others
+  // (ApplyReplicated).
   std::vector<ReplicatedVersion> versions;
+  // Versions already stored here, placed among their keys' heads after
+  // `versions`, as if received again: a head change that wrote no new
+  // version on the other replica (a fast-forward merge, a reset).
+  // NotFound when one is not stored.
+  std::vector<VersionId> heads;
+  // Parents the sending replica no longer holds (its retention dropped
+  // them): a received version may name one that is not stored here, and
+  // is stored as a tail, as compaction leaves a kept version whose parents
+  // it dropped.
+  std::vector<VersionId> dropped;
   // Stored in the same transaction as the versions: a peer's checkpoint.
   std::string peer;
   std::string checkpoint;
+};
+
+// What changed on a branch after a revision: the page of the changes feed
+// replication reads (Store::Changes).
+struct ChangesOptions {
+  std::string branch = "main";
+  uint64_t since = 0;  // revisions after this one
+  std::string prefix;  // only keys that start with it
+  // About this many keys per page: a page ends after the revision that
+  // reached it (a revision is never split), or after max_revisions.
+  size_t limit = 1000;
+  uint64_t max_revisions = 100000;
+};
+
+struct KeyHeads {
+  std::string key;
+  std::vector<VersionId> heads;  // winner first, as KeyState::heads
+};
+
+struct Changes {
+  // Each key changed on the branch in (since, through], once, by key, with
+  // its heads now (which may be newer than `through`).
+  std::vector<KeyHeads> keys;
+  uint64_t through = 0;
+  int64_t through_time_ns = 0;  // the commit time of revision `through`
+  int64_t since_time_ns = 0;    // of revision `since` (0 for since = 0)
+  uint64_t revision = 0;        // the newest; through == revision: caught up
 };
 
 struct BranchInfo {
@@ -357,6 +396,15 @@ class Store {
   virtual Result<WriteResult> ApplyReplicated(const ReplicationBatch& batch) = 0;
   // The checkpoint last stored for peer; NotFound when none.
   virtual Result<std::string> Checkpoint(std::string_view peer) = 0;
+  // Every checkpoint whose peer name starts with prefix, by name.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> Checkpoints(
+      std::string_view prefix) = 0;
+  // The keys changed on a branch after a revision, a page at a time, for
+  // replication: it costs about the revisions read and keys listed, not
+  // the store's size. NotFound for an unknown branch; InvalidArgument when
+  // since is past the newest revision. A branch created after `since` has
+  // keys no commit of it lists: start from the whole branch (ListKeys).
+  virtual Result<Changes> ChangesSince(const ChangesOptions& options) = 0;
 
   // ---- Reading keys ---------------------------------------------------
   // NotFound when the key has no version on the branch at that point. A

@@ -1,0 +1,89 @@
+// HttpPeer: protocol messages as HTTP POSTs (replication/http_peer.h).
+#include "replication/http_peer.h"
+
+#include <httplib.h>
+
+namespace kvs::replication {
+namespace {
+
+// The error a server's refusal stands for, with its message.
+Status RefusalStatus(int status, const std::string& url, const std::string& body) {
+  std::string message;
+  if (auto j = Parse(body);
+      j.ok() && j->is_object() && j->contains("message") && (*j)["message"].is_string()) {
+    message = (*j)["message"].get<std::string>();
+  } else {
+    message = body.substr(0, 200);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+  }
+  std::string text = url + " answered " + std::to_string(status) + ": " + message;
+  switch (status) {
+    case 400:
+      return Status::InvalidArgument(text);
+    case 404:
+      return Status::NotFound(text);
+    case 409:
+      return Status::Conflict(text);
+    case 410:
+      return Status::Compacted(text);
+    case 507:
+      return Status::NoSpace(text);
+    default:
+      return Status::IOError(text);
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HttpPeer>> HttpPeer::Connect(const std::string& url, std::string secret) {
+  const size_t scheme_end = url.find("://");
+  const std::string scheme = scheme_end == std::string::npos ? "" : url.substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https") {
+    return Status::InvalidArgument("'" + url +
+                                   "' is not a server's URL: it starts with http:// or https://");
+  }
+  const size_t path_start = url.find('/', scheme_end + 3);
+  std::string host = url.substr(0, path_start);
+  std::string path = path_start == std::string::npos ? "" : url.substr(path_start);
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  if (host.size() <= scheme.size() + 3)
+    return Status::InvalidArgument("'" + url + "' names no host");
+  if (path.find_first_of("?#") != std::string::npos) {
+    return Status::InvalidArgument("'" + url + "' has a query or fragment; give the mount root");
+  }
+  auto client = std::make_unique<httplib::Client>(host);
+  if (!client->is_valid()) return Status::InvalidArgument("'" + url + "' is not a usable URL");
+  client->set_connection_timeout(10);
+  client->set_read_timeout(120);
+  client->set_write_timeout(120);
+  client->set_keep_alive(true);
+  return std::unique_ptr<HttpPeer>(new HttpPeer(std::move(client), url, path, std::move(secret)));
+}
+
+HttpPeer::HttpPeer(std::unique_ptr<httplib::Client> client, std::string url, std::string path,
+                   std::string secret)
+    : client_(std::move(client)),
+      url_(std::move(url)),
+      path_(std::move(path)),
+      secret_(std::move(secret)) {}
+
+HttpPeer::~HttpPeer() = default;
+
+Result<Json> HttpPeer::Call(Op op, const Json& body) {
+  httplib::Headers headers;
+  if (!secret_.empty()) headers.emplace("Authorization", "Bearer " + secret_);
+  const std::string path = path_ + "/_sync/" + std::string(OpName(op));
+  auto response = client_->Post(path, headers, Dump(body), "application/json");
+  if (!response) {
+    return Status::IOError("cannot reach " + url_ + ": " + httplib::to_string(response.error()));
+  }
+  if (response->status != 200) return RefusalStatus(response->status, url_, response->body);
+  auto answer = Parse(response->body);
+  if (!answer.ok()) {
+    return Status::IOError(url_ + " answered something that is not the replication protocol" +
+                           " (is it a kvs server's mount root?)");
+  }
+  return answer;
+}
+
+}  // namespace kvs::replication

@@ -1,0 +1,40 @@
+// A kvs server as a replication peer: each message is a POST of its JSON
+// to URL/_sync/OP, where URL is the server's mount root
+// ("http://host:8080", "https://example.org/kvs"). The secret, when given,
+// goes in an Authorization header, never in the URL.
+#ifndef KVS_REPLICATION_HTTP_PEER_H_
+#define KVS_REPLICATION_HTTP_PEER_H_
+
+#include <memory>
+#include <string>
+
+#include "replication/serve.h"
+
+namespace httplib {
+class Client;
+}
+
+namespace kvs::replication {
+
+class HttpPeer : public RemotePeer {
+ public:
+  // InvalidArgument when url is not http:// or https:// with a host.
+  static Result<std::unique_ptr<HttpPeer>> Connect(const std::string& url, std::string secret);
+  ~HttpPeer() override;
+
+ protected:
+  Result<Json> Call(Op op, const Json& body) override;
+
+ private:
+  HttpPeer(std::unique_ptr<httplib::Client> client, std::string url, std::string path,
+           std::string secret);
+
+  std::unique_ptr<httplib::Client> client_;
+  std::string url_;   // as given, for messages
+  std::string path_;  // the mount's path, without a trailing '/'
+  std::string secret_;
+};
+
+}  // namespace kvs::replication
+
+#endif  // KVS_REPLICATION_HTTP_PEER_H_

@@ -1,0 +1,203 @@
+// LocalPeer: each protocol message answered from, or applied to, a Store.
+#include "replication/local_peer.h"
+
+#include <queue>
+#include <set>
+#include <tuple>
+
+namespace kvs::replication {
+namespace {
+
+// The key's heads on branch now; empty when the branch or key has none.
+// (ListKeys, unlike Get, does not count as a read for the size bound's
+// least-recently-read order: replication is not a reader.)
+Result<std::vector<VersionId>> HeadsOf(Store& store, const std::string& branch,
+                                       const std::string& key) {
+  KeyListOptions options;
+  options.prefix = key;
+  options.limit = 1;
+  options.include_deleted = true;
+  auto listed = store.ListKeys(branch, options);
+  if (listed.status().IsNotFound()) return std::vector<VersionId>();
+  if (!listed.ok()) return listed.status();
+  std::vector<VersionId> heads;
+  if (listed->empty() || listed->front().winner.key != key) return heads;
+  for (const Version& h : listed->front().heads) heads.push_back(h.id);
+  return heads;
+}
+
+Result<bool> Stored(Store& store, const VersionId& id) {
+  auto v = store.GetVersion(id, false);
+  if (v.status().IsNotFound()) return false;
+  if (!v.ok()) return v.status();
+  return true;
+}
+
+}  // namespace
+
+Result<PeerInfo> LocalPeer::Hello(const std::string& checkpoint_prefix) {
+  PeerInfo info;
+  info.replica = store_.replica_id();
+  KVS_ASSIGN_OR_RETURN(info.revision, store_.Revision());
+  KVS_ASSIGN_OR_RETURN(std::vector<BranchInfo> branches, store_.ListBranches());
+  for (const BranchInfo& b : branches) info.branches.push_back(b.name);
+  if (!checkpoint_prefix.empty()) {
+    KVS_ASSIGN_OR_RETURN(info.checkpoints, store_.Checkpoints(checkpoint_prefix));
+  }
+  return info;
+}
+
+Result<FeedPage> LocalPeer::Changes(const FeedRequest& request) {
+  FeedPage page;
+  auto branch = store_.GetBranch(request.branch);
+  if (branch.status().IsNotFound()) {  // nothing to send
+    page.through = request.since;
+    page.through_time_ns = request.since_time_ns;
+    KVS_ASSIGN_OR_RETURN(page.revision, store_.Revision());
+    return page;
+  }
+  if (!branch.ok()) return branch.status();
+  if (request.full) {
+    // The revision the listing starts from, and its time: once every page
+    // is through, changes after it are what the next run reads.
+    KVS_ASSIGN_OR_RETURN(uint64_t revision, store_.Revision());
+    ChangesOptions at;
+    at.branch = request.branch;
+    at.since = revision;
+    at.limit = 0;
+    KVS_ASSIGN_OR_RETURN(kvs::Changes now, store_.ChangesSince(at));
+    page.revision = revision;
+    page.revision_time_ns = now.since_time_ns;
+    KeyListOptions options;
+    options.prefix = request.prefix;
+    options.start_after = request.after;
+    options.limit = request.limit;
+    options.include_deleted = true;
+    KVS_ASSIGN_OR_RETURN(std::vector<KeyState> keys, store_.ListKeys(request.branch, options));
+    for (const KeyState& k : keys) {
+      KeyHeads entry{k.winner.key, {}};
+      for (const Version& h : k.heads) entry.heads.push_back(h.id);
+      page.keys.push_back(std::move(entry));
+    }
+    page.more = keys.size() == request.limit;
+    return page;
+  }
+  KVS_ASSIGN_OR_RETURN(uint64_t newest, store_.Revision());
+  if (request.since > newest || branch->created_revision > request.since) {
+    page.reset = true;
+    return page;
+  }
+  ChangesOptions options;
+  options.branch = request.branch;
+  options.since = request.since;
+  options.prefix = request.prefix;
+  options.limit = request.limit;
+  KVS_ASSIGN_OR_RETURN(kvs::Changes changes, store_.ChangesSince(options));
+  if (request.since > 0 && changes.since_time_ns != request.since_time_ns) {
+    page.reset = true;  // not the revision the checkpoint was taken at
+    return page;
+  }
+  page.keys = std::move(changes.keys);
+  page.through = changes.through;
+  page.through_time_ns = changes.through_time_ns;
+  page.revision = changes.revision;
+  page.more = changes.through < changes.revision;
+  return page;
+}
+
+Result<std::vector<WalkEntry>> LocalPeer::Walk(const std::vector<VersionId>& from,
+                                               const std::vector<VersionId>& stop, size_t limit) {
+  // Newest first (time, then id), each once.
+  using Item = std::tuple<int64_t, VersionId>;
+  std::priority_queue<Item> queue;
+  std::set<VersionId> seen(stop.begin(), stop.end());
+  std::vector<WalkEntry> out;
+  auto visit = [&](const VersionId& id) -> Status {
+    if (!seen.insert(id).second) return Status::OK();
+    auto v = store_.GetVersion(id, false);
+    if (v.status().IsNotFound()) {
+      out.push_back({id, {}, /*dropped=*/true});
+      return Status::OK();
+    }
+    if (!v.ok()) return v.status();
+    queue.emplace(v->time_ns, id);
+    return Status::OK();
+  };
+  for (const VersionId& id : from) KVS_RETURN_IF_ERROR(visit(id));
+  while (!queue.empty() && out.size() < limit) {
+    VersionId id = std::get<1>(queue.top());
+    queue.pop();
+    KVS_ASSIGN_OR_RETURN(Version v, store_.GetVersion(id, false));
+    out.push_back({id, v.parents, false});
+    for (const VersionId& p : v.parents) KVS_RETURN_IF_ERROR(visit(p));
+  }
+  return out;
+}
+
+Result<std::vector<ReplicatedVersion>> LocalPeer::Fetch(const std::vector<VersionId>& ids,
+                                                        size_t max_bytes) {
+  std::vector<ReplicatedVersion> out;
+  size_t bytes = 0;
+  for (const VersionId& id : ids) {
+    if (!out.empty() && bytes >= max_bytes) break;
+    KVS_ASSIGN_OR_RETURN(Version v, store_.GetVersion(id, true));
+    bytes += v.key.size() + v.value.size();
+    ReplicatedVersion r{
+        v.id, std::move(v.key), std::move(v.parents), std::nullopt, v.time_ns, v.replica, v.json};
+    if (!v.deleted) r.value = std::move(v.value);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::vector<KeyNeed>> LocalPeer::Diff(const std::string& branch,
+                                             const std::vector<KeyHeads>& keys) {
+  std::vector<KeyNeed> needs;
+  for (const KeyHeads& k : keys) {
+    KeyNeed need{k.key, {}, {}, false};
+    KVS_ASSIGN_OR_RETURN(need.heads, HeadsOf(store_, branch, k.key));
+    bool placed = true;
+    for (const VersionId& id : k.heads) {
+      if (std::find(need.heads.begin(), need.heads.end(), id) != need.heads.end()) continue;
+      placed = false;
+      KVS_ASSIGN_OR_RETURN(bool stored, Stored(store_, id));
+      if (!stored) need.lacking.push_back(id);
+    }
+    if (placed) continue;
+    need.has_key = !need.heads.empty();
+    if (!need.has_key && !need.lacking.empty()) {
+      KVS_ASSIGN_OR_RETURN(std::vector<Version> tails, store_.Tails(k.key));
+      need.has_key = !tails.empty();
+    }
+    needs.push_back(std::move(need));
+  }
+  return needs;
+}
+
+Result<std::vector<VersionId>> LocalPeer::Lacking(const std::vector<VersionId>& ids) {
+  std::vector<VersionId> lacking;
+  for (const VersionId& id : ids) {
+    KVS_ASSIGN_OR_RETURN(bool stored, Stored(store_, id));
+    if (!stored) lacking.push_back(id);
+  }
+  return lacking;
+}
+
+Result<ApplyOutcome> LocalPeer::Apply(const ReplicationBatch& batch) {
+  KVS_ASSIGN_OR_RETURN(WriteResult written, store_.ApplyReplicated(batch));
+  ApplyOutcome outcome;
+  outcome.stored = written.versions.size();
+  std::set<std::string> keys;
+  for (const ReplicatedVersion& v : batch.versions) keys.insert(v.key);
+  for (const VersionId& id : batch.heads) {
+    KVS_ASSIGN_OR_RETURN(Version v, store_.GetVersion(id, false));
+    keys.insert(std::move(v.key));
+  }
+  for (const std::string& key : keys) {
+    KVS_ASSIGN_OR_RETURN(std::vector<VersionId> heads, HeadsOf(store_, batch.branch, key));
+    if (heads.size() > 1) outcome.forked.push_back(key);
+  }
+  return outcome;
+}
+
+}  // namespace kvs::replication

@@ -1,0 +1,33 @@
+// The peer that is a store in this process: what `kvs sync` replicates on
+// its side, and what the server and `kvs sync --stdio` answer remote
+// replicators with (replication/serve.h).
+#ifndef KVS_REPLICATION_LOCAL_PEER_H_
+#define KVS_REPLICATION_LOCAL_PEER_H_
+
+#include "kvs/store.h"
+#include "replication/peer.h"
+
+namespace kvs::replication {
+
+class LocalPeer : public Peer {
+ public:
+  explicit LocalPeer(Store& store) : store_(store) {}  // store outlives it
+
+  Result<PeerInfo> Hello(const std::string& checkpoint_prefix) override;
+  Result<FeedPage> Changes(const FeedRequest& request) override;
+  Result<std::vector<WalkEntry>> Walk(const std::vector<VersionId>& from,
+                                      const std::vector<VersionId>& stop, size_t limit) override;
+  Result<std::vector<ReplicatedVersion>> Fetch(const std::vector<VersionId>& ids,
+                                               size_t max_bytes) override;
+  Result<std::vector<KeyNeed>> Diff(const std::string& branch,
+                                    const std::vector<KeyHeads>& keys) override;
+  Result<std::vector<VersionId>> Lacking(const std::vector<VersionId>& ids) override;
+  Result<ApplyOutcome> Apply(const ReplicationBatch& batch) override;
+
+ private:
+  Store& store_;
+};
+
+}  // namespace kvs::replication
+
+#endif  // KVS_REPLICATION_LOCAL_PEER_H_

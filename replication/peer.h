@@ -1,0 +1,48 @@
+// One side of a replication, as the replicator (replication/replicator.h)
+// talks to it: the store in this process (LocalPeer), a kvs server over HTTP
+// (HttpPeer) or a kvs at the other end of a stream (StreamPeer). Each call
+// is one message of the protocol (replication/protocol.h); a remote peer's
+// refusals come back as errors with its message.
+#ifndef KVS_REPLICATION_PEER_H_
+#define KVS_REPLICATION_PEER_H_
+
+#include <string>
+#include <vector>
+
+#include "replication/protocol.h"
+
+namespace kvs::replication {
+
+class Peer {
+ public:
+  virtual ~Peer() = default;
+
+  // Who the peer is, its branches, and the checkpoints it stores whose
+  // names start with checkpoint_prefix (none when it is empty).
+  virtual Result<PeerInfo> Hello(const std::string& checkpoint_prefix) = 0;
+
+  // ---- As the source ----------------------------------------------------
+  virtual Result<FeedPage> Changes(const FeedRequest& request) = 0;
+  // The versions from `from` down (ids and parents), newest first, not
+  // below any of `stop`, at most limit of them.
+  virtual Result<std::vector<WalkEntry>> Walk(const std::vector<VersionId>& from,
+                                              const std::vector<VersionId>& stop, size_t limit) = 0;
+  // The versions with these ids, values included, in that order; it may
+  // stop early once the answer holds about max_bytes of values (the caller
+  // asks again for the rest), but answers at least one.
+  virtual Result<std::vector<ReplicatedVersion>> Fetch(const std::vector<VersionId>& ids,
+                                                       size_t max_bytes) = 0;
+
+  // ---- As the target ----------------------------------------------------
+  // What it needs of each key of a page of the source's branch.
+  virtual Result<std::vector<KeyNeed>> Diff(const std::string& branch,
+                                            const std::vector<KeyHeads>& keys) = 0;
+  // Which of ids it does not store.
+  virtual Result<std::vector<VersionId>> Lacking(const std::vector<VersionId>& ids) = 0;
+  // Writes the batch as one transaction (Store::ApplyReplicated).
+  virtual Result<ApplyOutcome> Apply(const ReplicationBatch& batch) = 0;
+};
+
+}  // namespace kvs::replication
+
+#endif  // KVS_REPLICATION_PEER_H_

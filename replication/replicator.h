@@ -1,0 +1,68 @@
+// The replicator: copies what a source replica has and a target lacks, one
+// branch at a time, so that afterwards the target holds every version the
+// source's branch reaches and each key's heads are the newest of the union
+// of both sides' heads (Store::ApplyReplicated). Run both ways (sync), two
+// replicas end with the same versions, heads and winners.
+//
+// Per branch, a page at a time:
+//   1. changes: the keys the source changed since the target's checkpoint for
+//      it (or, without a checkpoint it can trust, every key: a full listing,
+//      itself checkpointed page by page);
+//   2. diff: which of their heads the target lacks, and its own heads;
+//   3. walk + lacking: the source's history below each lacking head, down to
+//      what the target stores (its heads stop the walk early in the usual
+//      case of a target that is only behind);
+//   4. fetch + apply: those versions, parents first, in batches; the last
+//      batch of a page carries the heads the target already stores but does
+//      not have as heads, and the checkpoint. A checkpoint is thus written in
+//      the same transaction as the last data it covers, never before it: a
+//      replicator killed at any point resumes from the last page the target
+//      completed, re-sending at most that page, and never skips one.
+// A page with nothing to apply writes its checkpoint only when it listed
+// keys (so that the next run does not list them again) or the source moved
+// far: replicas that echo each other's checkpoints would otherwise write
+// forever.
+#ifndef KVS_REPLICATION_REPLICATOR_H_
+#define KVS_REPLICATION_REPLICATOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "replication/peer.h"
+
+namespace kvs::replication {
+
+struct Progress {
+  std::string branch;
+  uint64_t keys = 0;      // keys looked at so far on this branch
+  uint64_t versions = 0;  // versions the target stored so far, all branches
+};
+
+struct ReplicateOptions {
+  std::vector<std::string> branches;  // empty: every branch the source has
+  std::string prefix;                 // only keys starting with it
+  size_t page_keys = 1000;
+  size_t batch_bytes = 4 << 20;                   // of values per apply
+  std::function<void(const Progress&)> progress;  // after each page; may be empty
+};
+
+struct ReplicateStats {
+  uint64_t versions = 0;         // stored by the target (new to it)
+  uint64_t keys = 0;             // keys the source listed
+  uint64_t heads = 0;            // heads the target moved to without new versions
+  std::set<std::string> forked;  // keys with more than one head after an apply
+  bool full_listing = false;     // some branch had no usable checkpoint
+};
+
+// The checkpoint a target keeps for a source's branch and prefix.
+std::string CheckpointName(const ReplicaId& source, const std::string& branch,
+                           const std::string& prefix);
+
+Result<ReplicateStats> Replicate(Peer& source, Peer& target, const ReplicateOptions& options);
+
+}  // namespace kvs::replication
+
+#endif  // KVS_REPLICATION_REPLICATOR_H_

@@ -1,0 +1,39 @@
+// Replication over any duplex byte stream, as forkdb's does: two kvs
+// processes joined by pipes (`ssh host kvs -d DIR sync --stdio`), each on
+// its own store. Messages are lines of JSON:
+//   {"hello":{"mode":"sync"}}                each side first says what it wants
+//   {"id":N,"op":"changes","body":{...}}     a request (replication/serve.h)
+//   {"re":N,"body":{...}}                    its answer, or
+//   {"re":N,"error":"not_found","message":"..."}
+//   {"done":true}                            this side pulls nothing more
+// A side pulls when it asked for pull or sync and the other side for push or
+// sync; each side drives its own pull and answers the other's. Both pushing,
+// or both pulling, moves nothing, and the outcome says so.
+#ifndef KVS_REPLICATION_STREAM_H_
+#define KVS_REPLICATION_STREAM_H_
+
+#include <string>
+
+#include "kvs/store.h"
+#include "replication/replicator.h"
+
+namespace kvs::replication {
+
+enum class Direction { kPush, kPull, kSync };
+
+struct StreamOutcome {
+  bool pulled = false;      // this side pulled (stats are what it received)
+  bool was_pulled = false;  // the other side pulled from this one
+  ReplicateStats received;
+  // Why nothing moved: "both sides push", "both sides pull"; else empty.
+  std::string nothing_because;
+};
+
+// Runs this side until both are done. IOError when the stream breaks or the
+// other side sends what is not the protocol.
+Result<StreamOutcome> ReplicateOverStream(Store& store, int in_fd, int out_fd, Direction direction,
+                                          const ReplicateOptions& options);
+
+}  // namespace kvs::replication
+
+#endif  // KVS_REPLICATION_STREAM_H_

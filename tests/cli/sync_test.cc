@@ -1,0 +1,222 @@
+// kvs sync, push and pull, as people run them: against a real kvs-fcgi
+// behind nginx (the /_sync routes), and two kvs processes joined by pipes
+// (--stdio), as forkdb replicates over any stream.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "tests/cli/kvs_runner.h"
+#include "tests/harness/service_fixture.h"
+#include "tests/store/test_util.h"
+
+extern char** environ;
+
+namespace kvs::cli::test {
+namespace {
+
+using kvs::test::TempDir;
+using server::test::ServerStack;
+
+std::string StoreDir(const ServerStack& stack) { return stack.dir() + "/kvs-data"; }
+std::string Url(const ServerStack& stack) {
+  return "http://127.0.0.1:" + std::to_string(stack.port());
+}
+std::string SecretFile(const ServerStack& stack) { return stack.dir() + "/auth.txt"; }
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Two `kvs -d DIR ARGS --stdio` joined by two pipes, run to their end:
+// their exit codes and what each said on stderr.
+struct PairRun {
+  int a_exit = -1, b_exit = -1;
+  std::string a_log, b_log;
+};
+
+PairRun RunJoined(const std::string& dir_a, std::vector<std::string> args_a,
+                  const std::string& dir_b, std::vector<std::string> args_b,
+                  const std::string& scratch) {
+  int a_to_b[2], b_to_a[2];
+  REQUIRE(pipe(a_to_b) == 0);
+  REQUIRE(pipe(b_to_a) == 0);
+  auto spawn = [&](const std::string& dir, std::vector<std::string> args, int in, int out,
+                   const std::string& log) {
+    args.insert(args.begin(), {KVS_CLI_BINARY, "-d", dir});
+    args.push_back("--stdio");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in, 0);
+    posix_spawn_file_actions_adddup2(&actions, out, 1);
+    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    for (int fd : {a_to_b[0], a_to_b[1], b_to_a[0], b_to_a[1]}) {
+      posix_spawn_file_actions_addclose(&actions, fd);
+    }
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    return pid;
+  };
+  const std::string log_a = scratch + "/a.log", log_b = scratch + "/b.log";
+  pid_t a = spawn(dir_a, args_a, b_to_a[0], a_to_b[1], log_a);
+  pid_t b = spawn(dir_b, args_b, a_to_b[0], b_to_a[1], log_b);
+  for (int fd : {a_to_b[0], a_to_b[1], b_to_a[0], b_to_a[1]}) close(fd);
+  PairRun run;
+  int status = 0;
+  REQUIRE(waitpid(a, &status, 0) == a);
+  run.a_exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  REQUIRE(waitpid(b, &status, 0) == b);
+  run.b_exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.a_log = ReadText(log_a);
+  run.b_log = ReadText(log_b);
+  return run;
+}
+
+// Every version id the store holds, in order (`kvs list`: revisions differ
+// between replicas, ids do not).
+std::vector<std::string> VersionIds(const std::string& dir) {
+  std::vector<std::string> ids;
+  for (const std::string& line : Lines(MustKvs(dir, {"list"}))) {
+    ids.push_back(nlohmann::json::parse(line)["id"]);
+  }
+  return ids;
+}
+
+std::string Forks(const std::string& dir, const std::string& key) {
+  return MustKvs(dir, {"forks", key});
+}
+
+}  // namespace
+
+TEST_CASE("forkdb's walk-through: edits on both sides, sync both ways, both heads on both") {
+  TempDir scratch;
+  const std::string a = scratch.path() + "/a", b = scratch.path() + "/b";
+  std::string base = Create(a, "blorp", "beep boop");
+  PairRun first = RunJoined(a, {"sync"}, b, {"sync"}, scratch.path());
+  INFO(first.a_log << first.b_log);
+  REQUIRE(first.a_exit == 0);
+  REQUIRE(first.b_exit == 0);
+  CHECK(Forks(b, "blorp") == base + "\n");
+
+  // Both edit the same version: a fork, which sync makes visible on both.
+  std::string on_a = Create(a, "blorp", "BEEP BOOP", {base});
+  std::string on_b = Create(b, "blorp", "beep boop!", {base});
+  PairRun second = RunJoined(a, {"sync"}, b, {"sync"}, scratch.path());
+  INFO(second.a_log << second.b_log);
+  REQUIRE(second.a_exit == 0);
+  REQUIRE(second.b_exit == 0);
+  CHECK(second.a_log.find("forked: blorp") != std::string::npos);
+  std::vector<std::string> heads = Lines(Forks(a, "blorp"));
+  std::sort(heads.begin(), heads.end());
+  std::vector<std::string> expected{on_a, on_b};
+  std::sort(expected.begin(), expected.end());
+  CHECK(heads == expected);
+  CHECK(Forks(a, "blorp") == Forks(b, "blorp"));  // same winner first on both
+
+  // A merge on one side syncs, and leaves one head everywhere.
+  std::string merged = Create(b, "blorp", "BEEP BOOP!", {on_a, on_b});
+  PairRun third = RunJoined(a, {"pull"}, b, {"push"}, scratch.path());
+  INFO(third.a_log << third.b_log);
+  REQUIRE(third.a_exit == 0);
+  CHECK(Forks(a, "blorp") == merged + "\n");
+  CHECK(MustKvs(a, {"read", merged}) == "BEEP BOOP!");
+  CHECK(VersionIds(a) == VersionIds(b));
+  for (const std::string& dir : std::vector<std::string>{a, b}) {
+    CHECK(MustKvs(dir, {"check"}).find("problems: 0") != std::string::npos);
+  }
+}
+
+TEST_CASE("both sides pushing, or both pulling, moves nothing and says so") {
+  TempDir scratch;
+  const std::string a = scratch.path() + "/a", b = scratch.path() + "/b";
+  Create(a, "only-on-a", "1");
+  Create(b, "only-on-b", "2");
+  for (const char* mode : {"push", "pull"}) {
+    PairRun run = RunJoined(a, {mode}, b, {mode}, scratch.path());
+    INFO(run.a_log << run.b_log);
+    CHECK(run.a_exit == 0);
+    CHECK(run.b_exit == 0);
+    CHECK(run.a_log == "kvs: nothing to do: both sides " + std::string(mode) + "\n");
+    CHECK(run.b_log == "kvs: nothing to do: both sides " + std::string(mode) + "\n");
+  }
+  CHECK(MustKvs(a, {"keys"}) == "only-on-a\n");
+  CHECK(MustKvs(b, {"keys"}) == "only-on-b\n");
+}
+
+TEST_CASE("kvs sync URL exchanges every version with a server, and again costs nothing") {
+  ServerStack stack;
+  TempDir scratch;
+  const std::string local = scratch.path() + "/local";
+  const std::string served = StoreDir(stack);
+  // History on both sides: three versions of one key here, two keys there.
+  MustKvs(local, {"put", "here", "1"});
+  MustKvs(local, {"put", "here", "2"});
+  MustKvs(local, {"put", "here", "3"});
+  MustKvs(served, {"put", "there", "x"});
+  MustKvs(served, {"rm", "there"});
+  MustKvs(served, {"branch", "create", "dev"});
+  MustKvs(served, {"put", "also-there", "y", "--branch", "dev"});
+
+  std::string out = MustKvs(local, {"sync", Url(stack), "--secret-file", SecretFile(stack)});
+  CHECK(out.find("pull: 3 versions received") != std::string::npos);
+  CHECK(out.find("push: 3 versions sent") != std::string::npos);
+  // The same versions (ids, all of history) and the same heads everywhere.
+  CHECK(VersionIds(local).size() == 6);
+  CHECK(VersionIds(local) == VersionIds(served));
+  CHECK(MustKvs(local, {"forks"}) == MustKvs(served, {"forks"}));
+  CHECK(MustKvs(local, {"forks", "--branch", "dev"}) ==
+        MustKvs(served, {"forks", "--branch", "dev"}));
+  CHECK(MustKvs(local, {"get-key", "also-there", "--branch", "dev"}) == "y");
+
+  // The next sync sees the server's side of the push as changes and finds
+  // it has them all: only its checkpoint moves, and nothing travels.
+  out = MustKvs(local, {"sync", Url(stack), "--secret-file", SecretFile(stack)});
+  CHECK(out == "pull: 0 versions received, 1 key compared\n"
+               "push: 0 versions sent, 0 keys compared\n");
+  // Nothing changed since: nothing travels and neither store writes.
+  uint64_t local_revision = RevisionOf(local), served_revision = RevisionOf(served);
+  out = MustKvs(local, {"sync", Url(stack), "--secret-file", SecretFile(stack)});
+  CHECK(out ==
+        "pull: 0 versions received, 0 keys compared\n"
+        "push: 0 versions sent, 0 keys compared\n");
+  CHECK(RevisionOf(local) == local_revision);
+  CHECK(RevisionOf(served) == served_revision);
+
+  // One change on the server: only it travels.
+  MustKvs(served, {"put", "here", "4 from the server"});
+  out = MustKvs(local, {"pull", Url(stack), "--secret-file", SecretFile(stack)});
+  CHECK(out == "pull: 1 version received, 1 key compared\n");
+  CHECK(MustKvs(local, {"get-key", "here"}) == "4 from the server");
+}
+
+TEST_CASE("pushing to a server needs its secret, and refusals say what is wrong") {
+  ServerStack stack;
+  TempDir scratch;
+  const std::string local = scratch.path() + "/local";
+  MustKvs(local, {"put", "k", "v"});
+  ProgramRun run = RunKvs({"-d", local, "push", Url(stack)});
+  CHECK(run.exit_code == 1);
+  CHECK(run.log.find("answered 403") != std::string::npos);
+  CHECK(RevisionOf(StoreDir(stack)) <= 1);
+
+  run = RunKvs({"-d", local, "push", "ftp://example.org"});
+  CHECK(run.exit_code == 1);
+  CHECK(run.log.find("starts with http:// or https://") != std::string::npos);
+
+  run = RunKvs({"-d", local, "push"});
+  CHECK(run.exit_code == 2);
+  CHECK(FirstLine(run.log) == "kvs: missing URL (or --stdio)");
+}
+
+}  // namespace kvs::cli::test
