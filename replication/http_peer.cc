@@ -57,6 +57,7 @@ Result<std::unique_ptr<HttpPeer>> HttpPeer::Connect(const std::string& url, std:
   client->set_read_timeout(120);
   client->set_write_timeout(120);
   client->set_keep_alive(true);
+  client->set_tcp_nodelay(true);  // headers and body are two writes: no Nagle wait
   return std::unique_ptr<HttpPeer>(new HttpPeer(std::move(client), url, path, std::move(secret)));
 }
 

@@ -1,12 +1,17 @@
 // LocalPeer: each protocol message answered from, or applied to, a Store.
 #include "replication/local_peer.h"
 
+#include <algorithm>
 #include <queue>
 #include <set>
 #include <tuple>
 
 namespace kvs::replication {
 namespace {
+
+// The most keys one changes page lists, whatever a replicator asks for: an
+// answer stays bounded.
+constexpr size_t kMaxPageKeys = 10000;
 
 // The key's heads on branch now; empty when the branch or key has none.
 // (ListKeys, unlike Get, does not count as a read for the size bound's
@@ -47,7 +52,9 @@ Result<PeerInfo> LocalPeer::Hello(const std::string& checkpoint_prefix) {
   return info;
 }
 
-Result<FeedPage> LocalPeer::Changes(const FeedRequest& request) {
+Result<FeedPage> LocalPeer::Changes(const FeedRequest& asked) {
+  FeedRequest request = asked;
+  request.limit = std::clamp<size_t>(request.limit, 1, kMaxPageKeys);
   FeedPage page;
   auto branch = store_.GetBranch(request.branch);
   if (branch.status().IsNotFound()) {  // nothing to send
@@ -183,17 +190,12 @@ Result<std::vector<VersionId>> LocalPeer::Lacking(const std::vector<VersionId>& 
   return lacking;
 }
 
-Result<ApplyOutcome> LocalPeer::Apply(const ReplicationBatch& batch) {
+Result<ApplyOutcome> LocalPeer::Apply(const ReplicationBatch& batch,
+                                      const std::vector<std::string>& may_fork) {
   KVS_ASSIGN_OR_RETURN(WriteResult written, store_.ApplyReplicated(batch));
   ApplyOutcome outcome;
   outcome.stored = written.versions.size();
-  std::set<std::string> keys;
-  for (const ReplicatedVersion& v : batch.versions) keys.insert(v.key);
-  for (const VersionId& id : batch.heads) {
-    KVS_ASSIGN_OR_RETURN(Version v, store_.GetVersion(id, false));
-    keys.insert(std::move(v.key));
-  }
-  for (const std::string& key : keys) {
+  for (const std::string& key : may_fork) {
     KVS_ASSIGN_OR_RETURN(std::vector<VersionId> heads, HeadsOf(store_, batch.branch, key));
     if (heads.size() > 1) outcome.forked.push_back(key);
   }

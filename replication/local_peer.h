@@ -22,7 +22,8 @@ class LocalPeer : public Peer {
   Result<std::vector<KeyNeed>> Diff(const std::string& branch,
                                     const std::vector<KeyHeads>& keys) override;
   Result<std::vector<VersionId>> Lacking(const std::vector<VersionId>& ids) override;
-  Result<ApplyOutcome> Apply(const ReplicationBatch& batch) override;
+  Result<ApplyOutcome> Apply(const ReplicationBatch& batch,
+                             const std::vector<std::string>& may_fork) override;
 
  private:
   Store& store_;

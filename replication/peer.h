@@ -39,8 +39,11 @@ class Peer {
                                             const std::vector<KeyHeads>& keys) = 0;
   // Which of ids it does not store.
   virtual Result<std::vector<VersionId>> Lacking(const std::vector<VersionId>& ids) = 0;
-  // Writes the batch as one transaction (Store::ApplyReplicated).
-  virtual Result<ApplyOutcome> Apply(const ReplicationBatch& batch) = 0;
+  // Writes the batch as one transaction (Store::ApplyReplicated), and
+  // reports which of may_fork (keys it had heads of before) now have more
+  // than one head.
+  virtual Result<ApplyOutcome> Apply(const ReplicationBatch& batch,
+                                     const std::vector<std::string>& may_fork) = 0;
 };
 
 }  // namespace kvs::replication

@@ -117,6 +117,11 @@ class BranchReplicator {
     }
     std::map<std::string, const KeyHeads*> source_heads;
     for (const KeyHeads& k : keys) source_heads[k.key] = &k;
+    for (const KeyNeed& need : needs) {
+      if (!source_heads.count(need.key)) {
+        return Status::Corruption("the target answered for a key it was not asked about");
+      }
+    }
     KVS_ASSIGN_OR_RETURN(Plan plan, PlanVersions(needs));
     // Heads the target stores but not as heads: placed by the last batch.
     std::vector<VersionId> heads;
@@ -129,6 +134,12 @@ class BranchReplicator {
       }
     }
     if (plan.versions.empty() && heads.empty() && !must_write) return Status::OK();
+    // Keys the target had heads of: only they can fork here.
+    std::vector<std::string> may_fork;
+    const std::vector<std::string> none;
+    for (const KeyNeed& need : needs) {
+      if (!need.heads.empty()) may_fork.push_back(need.key);
+    }
     ReplicationBatch batch;
     batch.branch = branch_;
     batch.dropped = plan.dropped;
@@ -160,7 +171,7 @@ class BranchReplicator {
         batch.peer = name_;
         batch.checkpoint = checkpoint;
       }
-      KVS_ASSIGN_OR_RETURN(ApplyOutcome outcome, target_.Apply(batch));
+      KVS_ASSIGN_OR_RETURN(ApplyOutcome outcome, target_.Apply(batch, last ? may_fork : none));
       stats_->versions += outcome.stored;
       stats_->forked.insert(outcome.forked.begin(), outcome.forked.end());
     } while (next < plan.versions.size());
@@ -283,6 +294,9 @@ Result<ReplicateStats> Replicate(Peer& source, Peer& target, const ReplicateOpti
   const std::vector<std::string>& branches =
       options.branches.empty() ? from.branches : options.branches;
   for (const std::string& branch : branches) {
+    if (std::find(from.branches.begin(), from.branches.end(), branch) == from.branches.end()) {
+      continue;  // the source has no such branch: nothing to send (and none to create)
+    }
     const std::string name = CheckpointName(from.replica, branch, options.prefix);
     std::optional<std::string> stored;
     if (auto it = checkpoints.find(name); it != checkpoints.end()) stored = it->second;

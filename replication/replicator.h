@@ -45,7 +45,9 @@ struct ReplicateOptions {
   std::vector<std::string> branches;  // empty: every branch the source has
   std::string prefix;                 // only keys starting with it
   size_t page_keys = 1000;
-  size_t batch_bytes = 4 << 20;                   // of values per apply
+  // Of values per apply: a server's request body limit (8 MiB by default)
+  // must hold them as JSON, escaped or in base64.
+  size_t batch_bytes = 1 << 20;
   std::function<void(const Progress&)> progress;  // after each page; may be empty
 };
 

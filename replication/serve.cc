@@ -94,7 +94,11 @@ Result<Json> Answer(Peer& peer, Op op, const Json& body) {
     }
     case Op::kApply: {
       KVS_ASSIGN_OR_RETURN(ReplicationBatch batch, BatchFromJson(body));
-      KVS_ASSIGN_OR_RETURN(ApplyOutcome outcome, peer.Apply(batch));
+      KVS_ASSIGN_OR_RETURN(Json may_fork_json, Field(body, "may_fork"));
+      KVS_ASSIGN_OR_RETURN(std::vector<KeyHeads> may_fork, KeyHeadsFromJson(may_fork_json));
+      std::vector<std::string> keys;
+      for (KeyHeads& k : may_fork) keys.push_back(std::move(k.key));
+      KVS_ASSIGN_OR_RETURN(ApplyOutcome outcome, peer.Apply(batch, keys));
       return ToJson(outcome);
     }
   }
@@ -141,8 +145,13 @@ Result<std::vector<VersionId>> RemotePeer::Lacking(const std::vector<VersionId>&
   return IdsFromJson(lacking);
 }
 
-Result<ApplyOutcome> RemotePeer::Apply(const ReplicationBatch& batch) {
-  KVS_ASSIGN_OR_RETURN(Json answer, Call(Op::kApply, ToJson(batch)));
+Result<ApplyOutcome> RemotePeer::Apply(const ReplicationBatch& batch,
+                                       const std::vector<std::string>& may_fork) {
+  Json message = ToJson(batch);
+  std::vector<KeyHeads> keys;  // the key list's form: {"key"} or {"key64"}
+  for (const std::string& key : may_fork) keys.push_back({key, {}});
+  message["may_fork"] = ToJson(keys);
+  KVS_ASSIGN_OR_RETURN(Json answer, Call(Op::kApply, message));
   return ApplyOutcomeFromJson(answer);
 }
 

@@ -33,7 +33,8 @@ class RemotePeer : public Peer {
   Result<std::vector<KeyNeed>> Diff(const std::string& branch,
                                     const std::vector<KeyHeads>& keys) override;
   Result<std::vector<VersionId>> Lacking(const std::vector<VersionId>& ids) override;
-  Result<ApplyOutcome> Apply(const ReplicationBatch& batch) override;
+  Result<ApplyOutcome> Apply(const ReplicationBatch& batch,
+                             const std::vector<std::string>& may_fork) override;
 
  protected:
   // Sends one message and returns the answer's body, or the error the

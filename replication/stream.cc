@@ -117,9 +117,9 @@ class Link : public RemotePeer, public std::enable_shared_from_this<Link> {
     if (answer.contains("error")) {
       const Json& code = answer["error"];
       const Json& message = answer["message"];
-      return StatusNamed(code.is_string() ? code.get<std::string>() : "",
-                         "the other side: " +
-                             (message.is_string() ? message.get<std::string>() : std::string()));
+      return StatusNamed(
+          code.is_string() ? code.get<std::string>() : "",
+          "the other side: " + (message.is_string() ? message.get<std::string>() : std::string()));
     }
     if (!answer.contains("body")) return Status::IOError("the other side sent an empty answer");
     return std::move(answer["body"]);

@@ -166,8 +166,9 @@ std::vector<Example> Examples(const Seed& seed) {
        .method = "POST",
        .target = "/_sync/apply",
        .body = Body::kJson,
-       .content = R"({"branch": "main", "versions": [], "heads": [], "dropped": [],)"
-                  R"( "peer": "probe", "checkpoint": "{}"})",
+       .content =
+           R"({"branch": "main", "versions": [], "heads": [], "dropped": [], "may_fork": [],)"
+           R"( "peer": "probe", "checkpoint": "{}"})",
        .writes = true,
        .argument = "apply",
        .bad_argument = "xyz"},

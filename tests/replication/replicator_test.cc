@@ -175,9 +175,10 @@ TEST_CASE("pages are checkpointed one by one, so a run cut short resumes where i
   class FailingTarget : public LocalPeer {
    public:
     using LocalPeer::LocalPeer;
-    Result<ApplyOutcome> Apply(const ReplicationBatch& batch) override {
+    Result<ApplyOutcome> Apply(const ReplicationBatch& batch,
+                               const std::vector<std::string>& may_fork) override {
       if (++applies == 3) return Status::IOError("cut");
-      return LocalPeer::Apply(batch);
+      return LocalPeer::Apply(batch, may_fork);
     }
     int applies = 0;
   };
