@@ -69,11 +69,13 @@ class ConfigParser {
         KVS_RETURN_IF_ERROR(ParseMergeRules(value, &config.merge_rules));
       } else if (key == "retention") {
         KVS_RETURN_IF_ERROR(ParseRetention(value, &config.retention));
+      } else if (key == "replication") {
+        KVS_RETURN_IF_ERROR(ParseReplication(value, &config.replication));
       } else {
         return Error(key_node.Mark(),
                      "unknown key '" + key +
                          "' (known: data_dir, auth_file, default_branch, sync, read_access, "
-                         "limits, merge, retention)");
+                         "limits, merge, retention, replication)");
       }
     }
     if (!has_data_dir) {
@@ -233,6 +235,65 @@ class ConfigParser {
 
   Result<bool> Boolean(const std::string& key, const YAML::Node& value) const {
     return OneOf<bool>(key, value, {{"true", true}, {"false", false}});
+  }
+
+  // replication: a list of peers, each a mapping of url (required), mode,
+  // secret_file, branches, prefix and interval.
+  Status ParseReplication(const YAML::Node& node, std::vector<ReplicationPeer>* peers) const {
+    if (node.IsNull()) return Status::OK();
+    if (!node.IsSequence()) {
+      return Error(node.Mark(), "replication must be a list of peers, each with a url");
+    }
+    for (size_t i = 0; i < node.size(); ++i) {
+      const YAML::Node& entry = node[i];
+      const std::string where = "replication[" + std::to_string(i) + "]";
+      if (!entry.IsMap()) return Error(entry.Mark(), where + " must be a mapping with a url");
+      ReplicationPeer peer;
+      std::set<std::string> seen;
+      for (const auto& setting : entry) {
+        std::string key = setting.first.IsScalar() ? setting.first.Scalar() : "";
+        const std::string name = where + "." + key;
+        if (!seen.insert(key).second) return Error(setting.first.Mark(), name + " appears twice");
+        const YAML::Node& value = setting.second;
+        if (key == "url") {
+          KVS_ASSIGN_OR_RETURN(peer.url, NonEmptyScalar(name, value));
+          if (!peer.url.starts_with("http://") && !peer.url.starts_with("https://")) {
+            return Error(value.Mark(), name + " must start with http:// or https://");
+          }
+        } else if (key == "mode") {
+          KVS_ASSIGN_OR_RETURN(peer.mode,
+                               OneOf<ReplicationMode>(name, value,
+                                                      {{"push", ReplicationMode::kPush},
+                                                       {"pull", ReplicationMode::kPull},
+                                                       {"sync", ReplicationMode::kSync}}));
+        } else if (key == "secret_file") {
+          KVS_ASSIGN_OR_RETURN(peer.secret_file, Path(name, value));
+        } else if (key == "branches") {
+          if (!value.IsSequence() || value.size() == 0) {
+            return Error(value.Mark(), name + " must be a list of branch names, like [main]");
+          }
+          for (const auto& branch : value) {
+            KVS_ASSIGN_OR_RETURN(std::string b, NonEmptyScalar(name, branch));
+            if (Status valid = CheckBranchName(b); !valid.ok()) {
+              return Error(branch.Mark(), name + ": " + valid.message());
+            }
+            peer.branches.push_back(std::move(b));
+          }
+        } else if (key == "prefix") {
+          if (!value.IsScalar()) return Error(value.Mark(), name + " must be a string");
+          peer.prefix = value.Scalar();
+        } else if (key == "interval") {
+          KVS_ASSIGN_OR_RETURN(peer.interval_ns, Duration(name, value));
+        } else {
+          return Error(setting.first.Mark(),
+                       "unknown setting '" + name +
+                           "' (known: url, mode, secret_file, branches, prefix, interval)");
+        }
+      }
+      if (peer.url.empty()) return Error(entry.Mark(), where + " needs a url");
+      peers->push_back(std::move(peer));
+    }
+    return Status::OK();
   }
 
   // retention: max_bytes, low_water_bytes, check_interval and prefixes,

@@ -20,6 +20,13 @@
 //       logs/: {keep_last: 100, keep_younger: 30d}
 //       cache/: {keep_last: 1, evictable: true}
 //       accounts/: {protected: true}
+//   replication:                # peers kvs-fcgi replicates with in the background
+//     - url: http://10.0.0.2:8080   # another kvs server's mount root
+//       mode: sync                  # push | pull | sync (default sync)
+//       secret_file: peer-secret.txt  # its secret (needed to push)
+//       branches: [main]            # default: every branch
+//       prefix: ""                  # default: every key
+//       interval: 10s               # between runs (default 10s); failures back off
 //
 // Sizes are bytes, or a number with kB, MB, GB (powers of 1000) or KiB,
 // MiB, GiB (powers of 1024); durations a number with s, m, h, d or w.
@@ -67,6 +74,18 @@ struct Retention {
   CompactOptions ToCompactOptions() const;
 };
 
+enum class ReplicationMode { kPush, kPull, kSync };
+
+// One entry of the replication: section.
+struct ReplicationPeer {
+  std::string url;
+  ReplicationMode mode = ReplicationMode::kSync;
+  std::optional<std::string> secret_file;  // absolute
+  std::vector<std::string> branches;       // empty: every branch
+  std::string prefix;
+  int64_t interval_ns = int64_t{10} * 1000000000;
+};
+
 enum class ReadAccess {
   kPublic,  // anyone may read
   kSecret,  // reads need the shared secret, like writes
@@ -82,6 +101,7 @@ struct Config {
   Limits limits;
   std::vector<MergeRule> merge_rules;  // in file order
   Retention retention;
+  std::vector<ReplicationPeer> replication;  // in file order
 
   // What the store is opened with: the sync mode, and the limits the store
   // enforces itself as a second line of defence.

@@ -12,6 +12,7 @@
 #include "faces/history/history.h"
 #include "faces/history/version_create.h"
 #include "faces/listing/key_listing.h"
+#include "faces/replication/replication_status.h"
 #include "faces/replication/sync.h"
 #include "faces/rest/rest.h"
 #include "faces/rest/rest_path.h"
@@ -98,6 +99,7 @@ const RouteEntry kRoutes[] = {
     {"/_txn", Exact("/_txn"), {.post = Plain<CommitTransaction>}},
     {"/_compact", Exact("/_compact"), {.post = Plain<CompactEndpoint>}},
     // Replication between stores.
+    {"/_replication", Exact("/_replication"), {.get = Plain<GetReplicationStatus>}},
     {"/_sync/MESSAGE", Below("/_sync"), {.post = Plain<SyncMessage>}},
     // The REST face: every path outside /_.
     {"/keys", RestShape(A::kListKeys), {.get = Plain<ListRestKeys>}},

@@ -21,6 +21,7 @@
 #include "fcgi/fastcgi_server.h"
 #include "fcgi/flags.h"
 #include "fcgi/listen_socket.h"
+#include "fcgi/replication_runner.h"
 #include "fcgi/size_bound_watch.h"
 #include "http/service.h"
 
@@ -152,6 +153,7 @@ int Main(int argc, char** argv) {
   Status served = Status::OK();
   {
     SizeBoundWatch watch(**service);
+    ReplicationRunner replication(**service);
     served = ServeFastCgi(listen_fd, cli->threads, **service);
   }
   if (cli->socket_path) unlink(cli->socket_path->c_str());

@@ -170,7 +170,7 @@ void FuzzRoute(std::string_view input) {
   CopyStore(PristineStore(), config.data_dir);
   auto store = Store::Open(config.data_dir, config.StoreOptions());
   Require(store.status(), "opening the copy of the pristine store");
-  Service service{config, Secret::FromString(kSecret), std::move(store).value()};
+  Service service{config, Secret::FromString(kSecret), std::move(store).value(), nullptr};
 
   Response response = Route(request, service);
   (void)SerializeCgiResponse(response, request.method == "HEAD");

@@ -15,6 +15,7 @@
 #include "http/request.h"
 #include "kvs/status.h"
 #include "kvs/store.h"
+#include "replication/status_board.h"
 
 namespace kvs::server {
 
@@ -28,6 +29,10 @@ struct Service {
   Config config;
   Secret secret;
   std::unique_ptr<Store> store;
+  // The background replication's state, per peer of the config's
+  // replication: section; nullptr where none runs (plain CGI, or a FastCGI
+  // server not started yet).
+  std::shared_ptr<replication::StatusBoard> replication;
 };
 
 // Reads the secret, opens (creating if missing) the store, and creates the

@@ -94,7 +94,7 @@ TEST_CASE("an empty auth_file means no secret file") {
 TEST_CASE("config errors name the file, the line and the column") {
   CHECK(ErrorOf("data_dir: d\nsnyc: none\n") ==
         "/etc/kvs/kvs.yaml:2:1: unknown key 'snyc' (known: data_dir, auth_file, default_branch, "
-        "sync, read_access, limits, merge, retention)");
+        "sync, read_access, limits, merge, retention, replication)");
   CHECK_THAT(ErrorOf("data_dir: d\nsync: sometimes\n"),
              Catch::StartsWith("/etc/kvs/kvs.yaml:2:7: sync must be 'sync' or 'none'"));
   CHECK_THAT(ErrorOf("data_dir: d\nread_access: everyone\n"),
@@ -222,6 +222,49 @@ TEST_CASE("LoadConfig reads the file") {
   REQUIRE(config.ok());
   CHECK(config->data_dir == dir.Sub("store"));
   CHECK(config->path == dir.Sub("kvs.yaml"));
+}
+
+}  // namespace kvs::config
+
+namespace kvs::config {
+
+TEST_CASE("replication peers are read with their defaults, and bad ones refused") {
+  Config config = MustParse(
+      "data_dir: d\n"
+      "replication:\n"
+      "  - url: http://10.0.0.2:8080\n"
+      "  - url: https://example.org/kvs\n"
+      "    mode: pull\n"
+      "    secret_file: peer.txt\n"
+      "    branches: [main, dev]\n"
+      "    prefix: users/\n"
+      "    interval: 2m\n");
+  REQUIRE(config.replication.size() == 2);
+  const ReplicationPeer& first = config.replication[0];
+  CHECK(first.url == "http://10.0.0.2:8080");
+  CHECK(first.mode == ReplicationMode::kSync);
+  CHECK_FALSE(first.secret_file);
+  CHECK(first.branches.empty());
+  CHECK(first.interval_ns == int64_t{10} * 1000000000);
+  const ReplicationPeer& second = config.replication[1];
+  CHECK(second.mode == ReplicationMode::kPull);
+  CHECK(second.secret_file == "/etc/kvs/peer.txt");
+  CHECK(second.branches == std::vector<std::string>{"main", "dev"});
+  CHECK(second.prefix == "users/");
+  CHECK(second.interval_ns == int64_t{120} * 1000000000);
+
+  CHECK(ErrorOf("data_dir: d\nreplication:\n  url: http://x\n") ==
+        "/etc/kvs/kvs.yaml:3:3: replication must be a list of peers, each with a url");
+  CHECK(ErrorOf("data_dir: d\nreplication:\n  - mode: push\n") ==
+        "/etc/kvs/kvs.yaml:3:5: replication[0] needs a url");
+  CHECK(ErrorOf("data_dir: d\nreplication:\n  - url: ftp://x\n") ==
+        "/etc/kvs/kvs.yaml:3:10: replication[0].url must start with http:// or https://");
+  CHECK_THAT(ErrorOf("data_dir: d\nreplication:\n  - {url: 'http://x', mode: both}\n"),
+             Catch::Contains("replication[0].mode"));
+  CHECK_THAT(ErrorOf("data_dir: d\nreplication:\n  - {url: 'http://x', branches: ['a b']}\n"),
+             Catch::Contains("replication[0].branches"));
+  CHECK_THAT(ErrorOf("data_dir: d\nreplication:\n  - {url: 'http://x', every: 10s}\n"),
+             Catch::Contains("unknown setting 'replication[0].every' (known: url, mode"));
 }
 
 }  // namespace kvs::config

@@ -1,0 +1,60 @@
+// GET /_replication (faces/replication/replication_status.h).
+#include "faces/replication/replication_status.h"
+
+#include <chrono>
+#include <variant>
+
+#include "common/time.h"
+
+namespace kvs::server {
+namespace {
+
+nlohmann::ordered_json TimeOrNull(int64_t ns) {
+  return ns == 0 ? nlohmann::ordered_json() : nlohmann::ordered_json(common::FormatRfc3339(ns));
+}
+
+}  // namespace
+
+Response GetReplicationStatus(const Request& request, Service& service) {
+  auto query = ReadQuery(request, service, {});
+  if (auto* refused = std::get_if<HttpError>(&query)) return JsonError(*refused);
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  uint64_t revision = 0;
+  if (auto r = service.store->Revision(); r.ok()) revision = *r;
+  nlohmann::ordered_json peers = nlohmann::ordered_json::array();
+  if (service.replication) {
+    for (const replication::PeerStatus& p : service.replication->Peers()) {
+      nlohmann::ordered_json peer = {{"url", p.url},
+                                     {"mode", p.mode},
+                                     {"state", p.state},
+                                     {"last_attempt", TimeOrNull(p.last_attempt_ns)},
+                                     {"last_success", TimeOrNull(p.last_success_ns)},
+                                     {"next_attempt", TimeOrNull(p.next_attempt_ns)}};
+      // Seconds since the last success (since the first attempt, before one).
+      const int64_t since = p.last_success_ns != 0 ? p.last_success_ns : p.last_attempt_ns;
+      peer["lag_seconds"] =
+          since == 0 ? nlohmann::ordered_json() : nlohmann::ordered_json((now - since) / 1e9);
+      // Local revisions not yet sent (push and sync).
+      peer["lag_revisions"] =
+          p.mode == "pull" || p.last_success_ns == 0
+              ? nlohmann::ordered_json()
+              : nlohmann::ordered_json(revision - std::min(revision, p.pushed_through));
+      peer["last_error"] =
+          p.last_error.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(p.last_error);
+      peer["last_error_at"] = TimeOrNull(p.last_error_ns);
+      peer["failures"] = p.failures;
+      peer["versions_received"] = p.versions_received;
+      peer["versions_sent"] = p.versions_sent;
+      peers.push_back(std::move(peer));
+    }
+  } else {
+    for (const config::ReplicationPeer& p : service.config.replication) {
+      peers.push_back({{"url", p.url}, {"state", "not running (CGI)"}});
+    }
+  }
+  return JsonResponse({{"running", service.replication != nullptr}, {"peers", peers}});
+}
+
+}  // namespace kvs::server

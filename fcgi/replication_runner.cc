@@ -1,0 +1,149 @@
+// The background replication thread (fcgi/replication_runner.h).
+#include "fcgi/replication_runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "replication/http_peer.h"
+#include "replication/local_peer.h"
+#include "replication/replicator.h"
+
+namespace kvs::server {
+namespace {
+
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t WallNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+const char* ModeName(config::ReplicationMode mode) {
+  switch (mode) {
+    case config::ReplicationMode::kPush:
+      return "push";
+    case config::ReplicationMode::kPull:
+      return "pull";
+    case config::ReplicationMode::kSync:
+      return "sync";
+  }
+  return "";
+}
+
+// The first line of the secret file, as auth_file is read.
+Result<std::string> ReadSecret(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) return Status::IOError("cannot read " + path);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  if (line.empty()) return Status::InvalidArgument(path + " holds no secret on its first line");
+  return line;
+}
+
+}  // namespace
+
+ReplicationRunner::ReplicationRunner(Service& service) : service_(service) {
+  const auto& peers = service.config.replication;
+  if (peers.empty()) return;
+  std::vector<replication::PeerStatus> board;
+  for (const config::ReplicationPeer& peer : peers) {
+    replication::PeerStatus status;
+    status.url = peer.url;
+    status.mode = ModeName(peer.mode);
+    board.push_back(std::move(status));
+  }
+  service.replication = std::make_shared<replication::StatusBoard>(std::move(board));
+  due_ns_.assign(peers.size(), SteadyNs());  // each runs once at start
+  thread_ = std::thread([this] { Run(); });
+}
+
+ReplicationRunner::~ReplicationRunner() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ReplicationRunner::Run() {
+  const auto& peers = service_.config.replication;
+  std::vector<int64_t> wait_ns(peers.size());
+  for (size_t i = 0; i < peers.size(); ++i) wait_ns[i] = peers[i].interval_ns;
+  for (;;) {
+    size_t next = std::min_element(due_ns_.begin(), due_ns_.end()) - due_ns_.begin();
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      const auto due =
+          std::chrono::steady_clock::time_point(std::chrono::nanoseconds(due_ns_[next]));
+      if (wake_.wait_until(lock, due, [this] { return stop_; })) return;
+    }
+    service_.replication->Update(next, [](replication::PeerStatus& s) {
+      s.state = "running";
+      s.last_attempt_ns = WallNs();
+    });
+    Status done = RunPeer(next);
+    if (done.ok()) {
+      wait_ns[next] = peers[next].interval_ns;
+    } else {
+      wait_ns[next] = std::min(wait_ns[next] * 2, std::max(kMaxBackoff, peers[next].interval_ns));
+      std::fprintf(stderr, "kvs-fcgi: replication with %s failed (retrying in %llds): %s\n",
+                   peers[next].url.c_str(), static_cast<long long>(wait_ns[next] / 1000000000),
+                   done.message().c_str());
+    }
+    due_ns_[next] = SteadyNs() + wait_ns[next];
+    const int64_t next_wall = WallNs() + wait_ns[next];
+    service_.replication->Update(next, [&](replication::PeerStatus& s) {
+      s.next_attempt_ns = next_wall;
+      if (done.ok()) {
+        s.state = "waiting";
+        s.last_success_ns = WallNs();
+        s.failures = 0;
+      } else {
+        s.state = "backing off";
+        s.last_error = done.message();
+        s.last_error_ns = WallNs();
+        ++s.failures;
+      }
+    });
+  }
+}
+
+Status ReplicationRunner::RunPeer(size_t i) {
+  const config::ReplicationPeer& peer = service_.config.replication[i];
+  std::string secret;
+  if (peer.secret_file) {
+    KVS_ASSIGN_OR_RETURN(secret, ReadSecret(*peer.secret_file));
+  }
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<replication::HttpPeer> remote,
+                       replication::HttpPeer::Connect(peer.url, std::move(secret)));
+  replication::LocalPeer local(*service_.store);
+  replication::ReplicateOptions options;
+  options.branches = peer.branches;
+  options.prefix = peer.prefix;
+  if (peer.mode != config::ReplicationMode::kPush) {
+    KVS_ASSIGN_OR_RETURN(replication::ReplicateStats stats,
+                         replication::Replicate(*remote, local, options));
+    service_.replication->Update(
+        i, [&](replication::PeerStatus& s) { s.versions_received += stats.versions; });
+  }
+  if (peer.mode != config::ReplicationMode::kPull) {
+    KVS_ASSIGN_OR_RETURN(uint64_t revision, service_.store->Revision());
+    KVS_ASSIGN_OR_RETURN(replication::ReplicateStats stats,
+                         replication::Replicate(local, *remote, options));
+    service_.replication->Update(i, [&](replication::PeerStatus& s) {
+      s.versions_sent += stats.versions;
+      s.pushed_through = revision;
+    });
+  }
+  return Status::OK();
+}
+
+}  // namespace kvs::server

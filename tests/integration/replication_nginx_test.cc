@@ -1,0 +1,89 @@
+// Background replication between two real servers: kvs-fcgi behind nginx
+// each, one configured (replication: section) to replicate with the other,
+// and GET /_replication showing how it goes.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
+
+#include "tests/harness/server_stack.h"
+#include "tests/harness/service_fixture.h"
+
+namespace kvs::server::test {
+namespace {
+
+constexpr const char* kForm = "application/x-www-form-urlencoded";
+
+void Post(const ServerStack& stack, const std::string& fields) {
+  auto res = stack.Client()->Post("/", AuthField() + "&" + fields, kForm);
+  INFO(stack.Logs());
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+}
+
+// GET /?k=key until it answers value, for up to 30 s (runs every second).
+bool Eventually(const ServerStack& stack, const std::string& key, const std::string& value) {
+  for (int i = 0; i < 300; ++i) {
+    auto res = stack.Client()->Get("/?k=" + key);
+    if (res && res->status == 200 && res->body == value) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// The config lines that make a server replicate with url every second
+// (secret_file: none when empty).
+std::string ReplicateWith(const std::string& url, const std::string& mode,
+                          const std::string& secret_file) {
+  return "replication:\n  - url: " + url + "\n    mode: " + mode + "\n    interval: 1s\n" +
+         (secret_file.empty() ? "" : "    secret_file: " + secret_file + "\n");
+}
+
+}  // namespace
+
+TEST_CASE("a server configured to sync with another exchanges writes both ways by itself") {
+  ServerStack a;
+  StackOptions options;
+  options.extra_config +=
+      ReplicateWith("http://127.0.0.1:" + std::to_string(a.port()), "sync", a.dir() + "/auth.txt");
+  ServerStack b(options);
+
+  Post(a, "from-a=hello+b");
+  Post(b, "from-b=hello+a");
+  CHECK(Eventually(b, "from-a", "hello b"));
+  CHECK(Eventually(a, "from-b", "hello a"));
+
+  nlohmann::json status = MustGetJson(b, "/_replication");
+  INFO(status.dump());
+  CHECK(status["running"] == true);
+  REQUIRE(status["peers"].size() == 1);
+  const nlohmann::json& peer = status["peers"][0];
+  CHECK(peer["mode"] == "sync");
+  CHECK(peer["failures"] == 0);
+  CHECK(peer["last_error"].is_null());
+  CHECK(peer["last_success"].is_string());
+  CHECK(peer["versions_received"].get<int>() >= 1);
+  CHECK(peer["versions_sent"].get<int>() >= 1);
+  // The server that is only a peer runs no replication of its own.
+  CHECK(MustGetJson(a, "/_replication")["peers"].empty());
+}
+
+TEST_CASE("a peer that cannot be reached shows as backing off with its error") {
+  StackOptions options;
+  options.extra_config +=
+      ReplicateWith("http://127.0.0.1:" + std::to_string(FreePort()), "pull", "");
+  ServerStack b(options);
+  nlohmann::json peer;
+  for (int i = 0; i < 100; ++i) {
+    peer = MustGetJson(b, "/_replication")["peers"][0];
+    if (peer["failures"].get<int>() >= 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  INFO(peer.dump());
+  CHECK(peer["state"] == "backing off");
+  CHECK(peer["failures"].get<int>() >= 1);
+  CHECK(peer["last_error"].is_string());
+  CHECK(peer["last_success"].is_null());
+  CHECK(peer["lag_revisions"].is_null());
+}
+
+}  // namespace kvs::server::test
