@@ -75,7 +75,8 @@ class FixedVersions {
     int64_t time_ns = 1767225600000000000 + ++count_ * 1000000000;  // 2026-01-01, a second apart
     ReplicaId replica;
     replica.bytes.fill(0x11);
-    VersionId id = ComputeVersionId(key, parents, !value, false, value.value_or(""), time_ns, replica);
+    VersionId id =
+        ComputeVersionId(key, parents, !value, false, value.value_or(""), time_ns, replica);
     batch->versions.push_back(
         {id, std::move(key), std::move(parents), std::move(value), time_ns, replica});
     return id;
