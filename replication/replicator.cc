@@ -150,7 +150,17 @@ class BranchReplicator {
       // One apply holds about batch_bytes of values, fetched as the source
       // answers (it may stop early).
       while (next < plan.versions.size() && bytes < options_.batch_bytes) {
-        std::vector<VersionId> ids(plan.versions.begin() + next, plan.versions.end());
+        if (auto it = prefetched_.find(plan.versions[next]); it != prefetched_.end()) {
+          bytes += it->second.key.size() + (it->second.value ? it->second.value->size() : 0);
+          batch.versions.push_back(std::move(it->second));
+          prefetched_.erase(it);
+          ++next;
+          continue;
+        }
+        // The run of versions up to the next prefetched one.
+        size_t end = next;
+        while (end < plan.versions.size() && !prefetched_.count(plan.versions[end])) ++end;
+        std::vector<VersionId> ids(plan.versions.begin() + next, plan.versions.begin() + end);
         KVS_ASSIGN_OR_RETURN(std::vector<ReplicatedVersion> got,
                              source_.Fetch(ids, options_.batch_bytes - bytes));
         if (got.empty()) return Status::IOError("the source sent no version it was asked for");
@@ -162,7 +172,7 @@ class BranchReplicator {
           bytes += v.key.size() + (v.value ? v.value->size() : 0);
           batch.versions.push_back(std::move(v));
           ++next;
-          if (next == plan.versions.size()) break;
+          if (next == end) break;
         }
       }
       const bool last = next == plan.versions.size();
@@ -194,6 +204,24 @@ class BranchReplicator {
     std::map<VersionId, std::vector<VersionId>> lacking;  // id -> parents
     std::set<VersionId> present(stop.begin(), stop.end());
     std::set<VersionId> dropped;
+    // The heads of keys the target stores nothing of are sent whatever their
+    // history: fetched now, in one message, the walk goes on only below
+    // those that have parents (a key written once needs no walk at all).
+    prefetched_.clear();
+    if (!fresh.empty()) {
+      KVS_ASSIGN_OR_RETURN(std::vector<ReplicatedVersion> heads,
+                           source_.Fetch(fresh, options_.batch_bytes));
+      std::vector<VersionId> below;
+      for (ReplicatedVersion& v : heads) {
+        lacking[v.id] = v.parents;
+        below.insert(below.end(), v.parents.begin(), v.parents.end());
+        prefetched_.emplace(v.id, std::move(v));
+      }
+      for (const VersionId& id : fresh) {
+        if (!lacking.count(id)) below.push_back(id);  // past what one answer held
+      }
+      fresh = std::move(below);
+    }
     while (!fresh.empty() || !partial.empty()) {
       std::vector<VersionId> next_fresh, next_partial;
       for (bool is_fresh : {true, false}) {
@@ -273,6 +301,8 @@ class BranchReplicator {
   ReplicateStats* stats_;
   std::string branch_;
   std::string name_;
+  // Versions PlanVersions fetched already, until Transfer sends them.
+  std::map<VersionId, ReplicatedVersion> prefetched_;
 };
 
 }  // namespace

@@ -44,7 +44,7 @@ struct Progress {
 struct ReplicateOptions {
   std::vector<std::string> branches;  // empty: every branch the source has
   std::string prefix;                 // only keys starting with it
-  size_t page_keys = 1000;
+  size_t page_keys = 5000;
   // Of values per apply: a server's request body limit (8 MiB by default)
   // must hold them as JSON, escaped or in base64.
   size_t batch_bytes = 1 << 20;
