@@ -163,20 +163,24 @@ Result<std::vector<KeyNeed>> LocalPeer::Diff(const std::string& branch,
   for (const KeyHeads& k : keys) {
     KeyNeed need{k.key, {}, {}, false};
     KVS_ASSIGN_OR_RETURN(need.heads, HeadsOf(store_, branch, k.key));
+    need.has_key = !need.heads.empty();
+    if (!need.has_key) {
+      // Every stored version of a key descends from one of its tails: none
+      // means nothing of the key is stored here, on any branch.
+      KVS_ASSIGN_OR_RETURN(std::vector<Version> tails, store_.Tails(k.key));
+      need.has_key = !tails.empty();
+    }
     bool placed = true;
     for (const VersionId& id : k.heads) {
       if (std::find(need.heads.begin(), need.heads.end(), id) != need.heads.end()) continue;
       placed = false;
-      KVS_ASSIGN_OR_RETURN(bool stored, Stored(store_, id));
+      bool stored = false;
+      if (need.has_key) {
+        KVS_ASSIGN_OR_RETURN(stored, Stored(store_, id));
+      }
       if (!stored) need.lacking.push_back(id);
     }
-    if (placed) continue;
-    need.has_key = !need.heads.empty();
-    if (!need.has_key && !need.lacking.empty()) {
-      KVS_ASSIGN_OR_RETURN(std::vector<Version> tails, store_.Tails(k.key));
-      need.has_key = !tails.empty();
-    }
-    needs.push_back(std::move(need));
+    if (!placed) needs.push_back(std::move(need));
   }
   return needs;
 }
