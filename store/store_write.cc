@@ -537,8 +537,9 @@ Result<WriteResult> ApplyReplicatedVersions(TxnContext* ctx, const ReplicationBa
     }
     if (!offset.ok()) return offset.status();
     KVS_ASSIGN_OR_RETURN(VersionRecord v, ReadVersionAt(*ctx->source, *offset));
-    if (v.id != id)
+    if (v.id != id) {
       return Status::Corruption("the index points version " + id.Hex() + " elsewhere");
+    }
     KVS_RETURN_IF_ERROR(PlaceReplicatedHead(&edit, &ancestry, std::string(v.key),
                                             HeadRef{id, *offset, v.time_ns, v.deleted}));
   }
