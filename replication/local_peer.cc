@@ -145,14 +145,34 @@ Result<std::vector<ReplicatedVersion>> LocalPeer::Fetch(const std::vector<Versio
                                                         size_t max_bytes) {
   std::vector<ReplicatedVersion> out;
   size_t bytes = 0;
-  for (const VersionId& id : ids) {
-    if (!out.empty() && bytes >= max_bytes) break;
-    KVS_ASSIGN_OR_RETURN(Version v, store_.GetVersion(id, true));
-    bytes += v.key.size() + v.value.size();
-    ReplicatedVersion r{
-        v.id, std::move(v.key), std::move(v.parents), std::nullopt, v.time_ns, v.replica, v.json};
-    if (!v.deleted) r.value = std::move(v.value);
-    out.push_back(std::move(r));
+  // A slice at a time: the sizes first, then the values of those that fit
+  // (at least one), each read from one state of the store.
+  constexpr size_t kSlice = 256;
+  for (size_t start = 0; start < ids.size() && (out.empty() || bytes < max_bytes);) {
+    std::vector<VersionId> slice(ids.begin() + start,
+                                 ids.begin() + std::min(ids.size(), start + kSlice));
+    KVS_ASSIGN_OR_RETURN(std::vector<std::optional<Version>> sizes,
+                         store_.GetVersions(slice, false));
+    size_t fit = 0;
+    for (size_t budget = bytes; fit < sizes.size(); ++fit) {
+      if (!sizes[fit]) return Status::NotFound("version " + slice[fit].Hex() + " does not exist");
+      if ((!out.empty() || fit > 0) && budget >= max_bytes) break;
+      budget += sizes[fit]->key.size() + sizes[fit]->size;
+    }
+    slice.resize(fit);
+    KVS_ASSIGN_OR_RETURN(std::vector<std::optional<Version>> found,
+                         store_.GetVersions(slice, true));
+    for (size_t i = 0; i < found.size(); ++i) {
+      if (!found[i]) return Status::NotFound("version " + slice[i].Hex() + " does not exist");
+      Version& v = *found[i];
+      bytes += v.key.size() + v.value.size();
+      ReplicatedVersion r{
+          v.id, std::move(v.key), std::move(v.parents), std::nullopt, v.time_ns, v.replica, v.json};
+      if (!v.deleted) r.value = std::move(v.value);
+      out.push_back(std::move(r));
+    }
+    start += fit;
+    if (fit < kSlice) break;  // the budget ended the slice, or the ids did
   }
   return out;
 }
@@ -186,10 +206,10 @@ Result<std::vector<KeyNeed>> LocalPeer::Diff(const std::string& branch,
 }
 
 Result<std::vector<VersionId>> LocalPeer::Lacking(const std::vector<VersionId>& ids) {
+  KVS_ASSIGN_OR_RETURN(std::vector<std::optional<Version>> found, store_.GetVersions(ids, false));
   std::vector<VersionId> lacking;
-  for (const VersionId& id : ids) {
-    KVS_ASSIGN_OR_RETURN(bool stored, Stored(store_, id));
-    if (!stored) lacking.push_back(id);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!found[i]) lacking.push_back(ids[i]);
   }
   return lacking;
 }

@@ -72,6 +72,8 @@ class StoreImpl : public Store {
                                          const KeyListOptions& options) override;
 
   Result<Version> GetVersion(const VersionId& id, bool with_value) override;
+  Result<std::vector<std::optional<Version>>> GetVersions(const std::vector<VersionId>& ids,
+                                                          bool with_values) override;
   Result<VersionId> ResolveVersion(std::string_view hex_prefix) override;
   Result<std::vector<Version>> History(const VersionId& id, size_t skip, size_t limit,
                                        bool with_values) override;

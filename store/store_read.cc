@@ -194,6 +194,23 @@ Result<Version> StoreImpl::GetVersion(const VersionId& id, bool with_value) {
   return ToVersion(v, with_value);
 }
 
+Result<std::vector<std::optional<Version>>> StoreImpl::GetVersions(
+    const std::vector<VersionId>& ids, bool with_values) {
+  KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
+  std::vector<std::optional<Version>> out;
+  out.reserve(ids.size());
+  for (const VersionId& id : ids) {
+    auto v = LookupVersion(snap, id);
+    if (v.status().IsNotFound()) {
+      out.emplace_back();
+      continue;
+    }
+    if (!v.ok()) return v.status();
+    out.push_back(ToVersion(*v, with_values));
+  }
+  return out;
+}
+
 Result<VersionId> StoreImpl::ResolveVersion(std::string_view hex) {
   if (hex.size() < 8 || hex.size() > 64) {
     return Status::InvalidArgument("a version id prefix has 8 to 64 hex digits");

@@ -85,6 +85,10 @@ class AmbiguousPrefixStore : public Store {
       std::string_view prefix) override {
     return store_->Checkpoints(prefix);
   }
+  Result<std::vector<std::optional<Version>>> GetVersions(const std::vector<VersionId>& ids,
+                                                          bool with_values) override {
+    return store_->GetVersions(ids, with_values);
+  }
   Result<Changes> ChangesSince(const ChangesOptions& options) override {
     return store_->ChangesSince(options);
   }

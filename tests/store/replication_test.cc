@@ -261,3 +261,26 @@ TEST_CASE("a replicated parent the sender no longer holds is accepted only when 
 }
 
 }  // namespace kvs::test
+
+namespace kvs::test {
+
+TEST_CASE("GetVersions answers each id in order, nullopt for one not stored") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  WriteResult a = MustPut(store.get(), "a", "one");
+  WriteResult b = MustPut(store.get(), "b", "two");
+  VersionId missing;
+  missing.bytes.fill(7);
+  auto found = store->GetVersions({b.versions[0], missing, a.versions[0]}, true);
+  REQUIRE(found.ok());
+  REQUIRE(found->size() == 3);
+  CHECK((*found)[0]->value == "two");
+  CHECK_FALSE((*found)[1]);
+  CHECK((*found)[2]->key == "a");
+  auto bare = store->GetVersions({a.versions[0]}, false);
+  REQUIRE(bare.ok());
+  CHECK((*bare)[0]->value.empty());
+  CHECK((*bare)[0]->size == 3);
+}
+
+}  // namespace kvs::test

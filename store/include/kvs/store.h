@@ -418,6 +418,10 @@ class Store {
 
   // ---- Reading the version graph --------------------------------------
   virtual Result<Version> GetVersion(const VersionId& id, bool with_value) = 0;
+  // Each of ids as GetVersion finds it (nullopt where it is not stored),
+  // all read from one state of the store: one call for many ids.
+  virtual Result<std::vector<std::optional<Version>>> GetVersions(const std::vector<VersionId>& ids,
+                                                                  bool with_values) = 0;
   // Resolves a unique hex prefix (at least 8 digits) to a full id.
   virtual Result<VersionId> ResolveVersion(std::string_view hex_prefix) = 0;
   // Ancestors of id including itself, newest first (time, then id), each
