@@ -32,7 +32,7 @@
 
 namespace kvs::replication {
 
-using Json = nlohmann::json;
+using Json = nlohmann::ordered_json;
 
 struct PeerInfo {
   ReplicaId replica;

@@ -28,8 +28,7 @@ Response SyncMessage(const Request& request, Service& service) {
   auto body = ParseJsonObjectBody(request.body, R"({"checkpoints": ""})");
   if (auto* refused = std::get_if<HttpError>(&body)) return JsonError(*refused);
   replication::LocalPeer peer(*service.store);
-  auto answer =
-      replication::Answer(peer, *op, replication::Json(std::get<nlohmann::ordered_json>(body)));
+  auto answer = replication::Answer(peer, *op, std::get<nlohmann::ordered_json>(body));
   if (!answer.ok()) return JsonError(StoreError(answer.status()));
   return ContentResponse("application/json", replication::Dump(*answer) + "\n");
 }
