@@ -19,35 +19,34 @@ using replication::Direction;
 using replication::ReplicateOptions;
 using replication::ReplicateStats;
 
-// The secret in a file, without the line end an editor leaves.
-Result<std::string> ReadSecretFile(const std::string& path) {
-  KVS_ASSIGN_OR_RETURN(std::string secret, ReadFileOrStdin(path));
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  if (secret.empty()) return Status::InvalidArgument("the secret file " + path + " is empty");
-  return secret;
-}
-
 // On a terminal, a line that counts what a long transfer has done so far;
 // nothing otherwise.
 class TransferCounter {
  public:
-  explicit TransferCounter(std::string label) : label_(std::move(label)), shown_(isatty(2)) {}
-  ~TransferCounter() {
-    if (drawn_) std::fputc('\n', stderr);
-  }
+  // label: what it counts when the progress names no direction.
+  explicit TransferCounter(std::string label) : label_(std::move(label)), enabled_(isatty(2)) {}
+  ~TransferCounter() { Finish(); }
 
   void Update(const replication::Progress& p) {
-    if (!shown_) return;
-    std::fprintf(stderr, "\r%s %s: %llu keys compared, %llu versions stored", label_.c_str(),
+    if (!enabled_) return;
+    const std::string label = p.direction.empty() ? label_ : std::string(p.direction);
+    if (label != drawn_label_) Finish();  // a new direction starts a line of its own
+    std::fprintf(stderr, "\r%s %s: %llu keys compared, %llu versions stored", label.c_str(),
                  p.branch.c_str(), static_cast<unsigned long long>(p.keys),
                  static_cast<unsigned long long>(p.versions));
-    drawn_ = true;
+    drawn_label_ = label;
+  }
+
+  // Ends the line drawn, if any, so that what follows starts on its own.
+  void Finish() {
+    if (!drawn_label_.empty()) std::fputc('\n', stderr);
+    drawn_label_.clear();
   }
 
  private:
   std::string label_;
-  bool shown_;
-  bool drawn_ = false;
+  bool enabled_;
+  std::string drawn_label_;  // empty: no line drawn
 };
 
 // "pull: 3 versions received, 5 keys compared"
@@ -105,29 +104,23 @@ Status Replicate(const Invocation& inv) {
   if (inv.stdio) return ReplicateOverStdio(inv, *store);
   std::string secret;
   if (inv.secret_file) {
-    KVS_ASSIGN_OR_RETURN(secret, ReadSecretFile(*inv.secret_file));
+    KVS_ASSIGN_OR_RETURN(secret, replication::ReadPeerSecret(*inv.secret_file));
   }
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<replication::HttpPeer> remote,
                        replication::HttpPeer::Connect(inv.url, std::move(secret)));
   replication::LocalPeer local(*store);
-  const Direction direction = DirectionOf(inv.command);
+  TransferCounter counter("");
+  ReplicateOptions options = OptionsOf(inv);
+  options.progress = [&counter](const replication::Progress& p) { counter.Update(p); };
   std::set<std::string> forked;
-  if (direction != Direction::kPush) {
-    TransferCounter counter("pull");
-    ReplicateOptions options = OptionsOf(inv);
-    options.progress = [&counter](const replication::Progress& p) { counter.Update(p); };
-    KVS_ASSIGN_OR_RETURN(ReplicateStats stats, replication::Replicate(*remote, local, options));
-    PrintLine(Summary("pull", "received", stats));
-    forked.insert(stats.forked.begin(), stats.forked.end());
-  }
-  if (direction != Direction::kPull) {
-    TransferCounter counter("push");
-    ReplicateOptions options = OptionsOf(inv);
-    options.progress = [&counter](const replication::Progress& p) { counter.Update(p); };
-    KVS_ASSIGN_OR_RETURN(ReplicateStats stats, replication::Replicate(local, *remote, options));
-    PrintLine(Summary("push", "sent", stats));
-    forked.insert(stats.forked.begin(), stats.forked.end());
-  }
+  KVS_RETURN_IF_ERROR(
+      replication::Exchange(local, *remote, DirectionOf(inv.command), options,
+                            [&](Direction way, const ReplicateStats& stats) {
+                              counter.Finish();
+                              PrintLine(way == Direction::kPull ? Summary("pull", "received", stats)
+                                                                : Summary("push", "sent", stats));
+                              forked.insert(stats.forked.begin(), stats.forked.end());
+                            }));
   NoteForks(forked, [](std::string line) { PrintLine(line); });
   return Status::OK();
 }

@@ -261,11 +261,11 @@ class ConfigParser {
             return Error(value.Mark(), name + " must start with http:// or https://");
           }
         } else if (key == "mode") {
-          KVS_ASSIGN_OR_RETURN(peer.mode,
-                               OneOf<ReplicationMode>(name, value,
-                                                      {{"push", ReplicationMode::kPush},
-                                                       {"pull", ReplicationMode::kPull},
-                                                       {"sync", ReplicationMode::kSync}}));
+          KVS_ASSIGN_OR_RETURN(
+              peer.mode, OneOf<replication::Direction>(name, value,
+                                                       {{"push", replication::Direction::kPush},
+                                                        {"pull", replication::Direction::kPull},
+                                                        {"sync", replication::Direction::kSync}}));
         } else if (key == "secret_file") {
           KVS_ASSIGN_OR_RETURN(peer.secret_file, Path(name, value));
         } else if (key == "branches") {

@@ -49,6 +49,7 @@
 #include "kvs/status.h"
 #include "kvs/store.h"
 #include "merge/branch_merge.h"
+#include "replication/direction.h"
 
 namespace kvs::config {
 
@@ -74,12 +75,10 @@ struct Retention {
   CompactOptions ToCompactOptions() const;
 };
 
-enum class ReplicationMode { kPush, kPull, kSync };
-
 // One entry of the replication: section.
 struct ReplicationPeer {
   std::string url;
-  ReplicationMode mode = ReplicationMode::kSync;
+  replication::Direction mode = replication::Direction::kSync;
   std::optional<std::string> secret_file;  // absolute
   std::vector<std::string> branches;       // empty: every branch
   std::string prefix;

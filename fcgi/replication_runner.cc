@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 
 #include "replication/http_peer.h"
 #include "replication/local_peer.h"
@@ -25,28 +24,6 @@ int64_t WallNs() {
       .count();
 }
 
-const char* ModeName(config::ReplicationMode mode) {
-  switch (mode) {
-    case config::ReplicationMode::kPush:
-      return "push";
-    case config::ReplicationMode::kPull:
-      return "pull";
-    case config::ReplicationMode::kSync:
-      return "sync";
-  }
-  return "";
-}
-
-// The first line of the secret file, as auth_file is read.
-Result<std::string> ReadSecret(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  if (!in || !std::getline(in, line)) return Status::IOError("cannot read " + path);
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  if (line.empty()) return Status::InvalidArgument(path + " holds no secret on its first line");
-  return line;
-}
-
 }  // namespace
 
 ReplicationRunner::ReplicationRunner(Service& service) : service_(service) {
@@ -56,7 +33,7 @@ ReplicationRunner::ReplicationRunner(Service& service) : service_(service) {
   for (const config::ReplicationPeer& peer : peers) {
     replication::PeerStatus status;
     status.url = peer.url;
-    status.mode = ModeName(peer.mode);
+    status.mode = replication::DirectionName(peer.mode);
     board.push_back(std::move(status));
   }
   service.replication = std::make_shared<replication::StatusBoard>(std::move(board));
@@ -120,7 +97,7 @@ Status ReplicationRunner::RunPeer(size_t i) {
   const config::ReplicationPeer& peer = service_.config.replication[i];
   std::string secret;
   if (peer.secret_file) {
-    KVS_ASSIGN_OR_RETURN(secret, ReadSecret(*peer.secret_file));
+    KVS_ASSIGN_OR_RETURN(secret, replication::ReadPeerSecret(*peer.secret_file));
   }
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<replication::HttpPeer> remote,
                        replication::HttpPeer::Connect(peer.url, std::move(secret)));
@@ -128,22 +105,18 @@ Status ReplicationRunner::RunPeer(size_t i) {
   replication::ReplicateOptions options;
   options.branches = peer.branches;
   options.prefix = peer.prefix;
-  if (peer.mode != config::ReplicationMode::kPush) {
-    KVS_ASSIGN_OR_RETURN(replication::ReplicateStats stats,
-                         replication::Replicate(*remote, local, options));
-    service_.replication->Update(
-        i, [&](replication::PeerStatus& s) { s.versions_received += stats.versions; });
-  }
-  if (peer.mode != config::ReplicationMode::kPull) {
-    KVS_ASSIGN_OR_RETURN(uint64_t revision, service_.store->Revision());
-    KVS_ASSIGN_OR_RETURN(replication::ReplicateStats stats,
-                         replication::Replicate(local, *remote, options));
-    service_.replication->Update(i, [&](replication::PeerStatus& s) {
-      s.versions_sent += stats.versions;
-      s.pushed_through = revision;
-    });
-  }
-  return Status::OK();
+  return replication::Exchange(
+      local, *remote, peer.mode, options,
+      [&](replication::Direction way, const replication::ReplicateStats& stats) {
+        service_.replication->Update(i, [&](replication::PeerStatus& s) {
+          if (way == replication::Direction::kPull) {
+            s.versions_received += stats.versions;
+          } else {
+            s.versions_sent += stats.versions;
+            s.pushed_through = stats.source_revision;
+          }
+        });
+      });
 }
 
 }  // namespace kvs::server

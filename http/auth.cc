@@ -2,25 +2,16 @@
 #include "http/auth.h"
 
 #include <cctype>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
+
+#include "common/secret_file.h"
 
 namespace kvs::server {
-namespace {
 
-std::string_view Trim(std::string_view s) {
-  static constexpr std::string_view kSpace = " \t\r\n\v\f";
-  size_t start = s.find_first_not_of(kSpace);
-  if (start == std::string_view::npos) return {};
-  return s.substr(start, s.find_last_not_of(kSpace) - start + 1);
-}
-
-}  // namespace
+using common::TrimBlanks;
 
 Secret Secret::FromString(std::string_view secret) {
   Secret s;
-  secret = Trim(secret);
+  secret = TrimBlanks(secret);
   if (secret == kSampleSecret) {
     s.placeholder_ = true;
   } else {
@@ -31,12 +22,7 @@ Secret Secret::FromString(std::string_view secret) {
 
 Result<Secret> Secret::Load(const std::optional<std::string>& auth_file) {
   if (!auth_file) return Secret();
-  std::ifstream in(*auth_file, std::ios::binary);
-  if (!in) {
-    return Status::IOError("cannot read the auth_file " + *auth_file + ": " + std::strerror(errno));
-  }
-  std::string first_line;
-  std::getline(in, first_line);
+  KVS_ASSIGN_OR_RETURN(std::string first_line, common::ReadSecretFile(*auth_file, "the auth_file"));
   Secret secret = FromString(first_line);
   secret.source_ = *auth_file;
   return secret;
@@ -104,14 +90,14 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 std::optional<std::string> BearerToken(const HeaderMap& headers) {
   auto value = headers.Get("Authorization");
   if (!value) return std::nullopt;
-  std::string_view text = Trim(*value);
+  std::string_view text = TrimBlanks(*value);
   static constexpr std::string_view kScheme = "bearer";
   if (text.size() <= kScheme.size()) return std::nullopt;
   for (size_t i = 0; i < kScheme.size(); ++i) {
     if (std::tolower(static_cast<unsigned char>(text[i])) != kScheme[i]) return std::nullopt;
   }
   if (text[kScheme.size()] != ' ' && text[kScheme.size()] != '\t') return std::nullopt;
-  return std::string(Trim(text.substr(kScheme.size())));
+  return std::string(TrimBlanks(text.substr(kScheme.size())));
 }
 
 }  // namespace kvs::server

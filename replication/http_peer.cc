@@ -3,6 +3,9 @@
 
 #include <httplib.h>
 
+#include "common/json_value.h"
+#include "common/secret_file.h"
+
 namespace kvs::replication {
 namespace {
 
@@ -34,6 +37,15 @@ Status RefusalStatus(int status, const std::string& url, const std::string& body
 }
 
 }  // namespace
+
+Result<std::string> ReadPeerSecret(const std::string& path) {
+  KVS_ASSIGN_OR_RETURN(std::string secret, common::ReadSecretFile(path, "the secret file"));
+  if (secret.empty()) {
+    return Status::InvalidArgument("the secret file " + path +
+                                   " holds no secret on its first line");
+  }
+  return secret;
+}
 
 Result<std::unique_ptr<HttpPeer>> HttpPeer::Connect(const std::string& url, std::string secret) {
   const size_t scheme_end = url.find("://");
@@ -74,7 +86,7 @@ Result<Json> HttpPeer::Call(Op op, const Json& body) {
   httplib::Headers headers;
   if (!secret_.empty()) headers.emplace("Authorization", "Bearer " + secret_);
   const std::string path = path_ + "/_sync/" + std::string(OpName(op));
-  auto response = client_->Post(path, headers, Dump(body), "application/json");
+  auto response = client_->Post(path, headers, common::DumpJson(body), "application/json");
   if (!response) {
     return Status::IOError("cannot reach " + url_ + ": " + httplib::to_string(response.error()));
   }

@@ -16,6 +16,11 @@ class Client;
 
 namespace kvs::replication {
 
+// The secret for a server, from a file as the server reads its own
+// auth_file (common/secret_file.h): InvalidArgument when the file's first
+// line holds none, IOError when it cannot be read.
+Result<std::string> ReadPeerSecret(const std::string& path);
+
 class HttpPeer : public RemotePeer {
  public:
   // InvalidArgument when url is not http:// or https:// with a host.

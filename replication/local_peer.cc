@@ -2,6 +2,7 @@
 #include "replication/local_peer.h"
 
 #include <algorithm>
+#include <map>
 #include <queue>
 #include <set>
 #include <tuple>
@@ -114,9 +115,11 @@ Result<FeedPage> LocalPeer::Changes(const FeedRequest& asked) {
 
 Result<std::vector<WalkEntry>> LocalPeer::Walk(const std::vector<VersionId>& from,
                                                const std::vector<VersionId>& stop, size_t limit) {
-  // Newest first (time, then id), each once.
+  // Newest first (time, then id), each once; a version is read when it is
+  // first seen, and its parents kept until it is taken from the queue.
   using Item = std::tuple<int64_t, VersionId>;
   std::priority_queue<Item> queue;
+  std::map<VersionId, std::vector<VersionId>> parents_of;  // queued ones
   std::set<VersionId> seen(stop.begin(), stop.end());
   std::vector<WalkEntry> out;
   auto visit = [&](const VersionId& id) -> Status {
@@ -128,15 +131,16 @@ Result<std::vector<WalkEntry>> LocalPeer::Walk(const std::vector<VersionId>& fro
     }
     if (!v.ok()) return v.status();
     queue.emplace(v->time_ns, id);
+    parents_of[id] = std::move(v->parents);
     return Status::OK();
   };
   for (const VersionId& id : from) KVS_RETURN_IF_ERROR(visit(id));
   while (!queue.empty() && out.size() < limit) {
     VersionId id = std::get<1>(queue.top());
     queue.pop();
-    KVS_ASSIGN_OR_RETURN(Version v, store_.GetVersion(id, false));
-    out.push_back({id, v.parents, false});
-    for (const VersionId& p : v.parents) KVS_RETURN_IF_ERROR(visit(p));
+    std::vector<VersionId> parents = std::move(parents_of.extract(id).mapped());
+    out.push_back({id, parents, false});
+    for (const VersionId& p : parents) KVS_RETURN_IF_ERROR(visit(p));  // may add to out
   }
   return out;
 }

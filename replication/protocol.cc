@@ -275,8 +275,6 @@ Result<ApplyOutcome> ApplyOutcomeFromJson(const Json& j) {
   });
 }
 
-std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
 Result<Json> Parse(std::string_view text) {
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::InvalidArgument("the message is not JSON");

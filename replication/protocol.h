@@ -117,9 +117,8 @@ Result<ReplicationBatch> BatchFromJson(const Json& j);
 Json ToJson(const ApplyOutcome& outcome);
 Result<ApplyOutcome> ApplyOutcomeFromJson(const Json& j);
 
-// A message's JSON as text, and back (InvalidArgument for text that is not
-// JSON).
-std::string Dump(const Json& j);
+// A message's text as JSON (InvalidArgument for text that is not JSON). The
+// other way is common::DumpJson: one line, and a newline.
 Result<Json> Parse(std::string_view text);
 
 }  // namespace kvs::replication

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <map>
 
+#include "common/json_value.h"
+
 namespace kvs::replication {
 namespace {
 
@@ -26,7 +28,7 @@ struct Checkpoint {
 std::string Encode(const Checkpoint& c) {
   Json j = {{"full", c.full}, {"revision", c.revision}, {"time", c.time_ns}};
   if (c.full) j["after"] = ToJson(std::vector<KeyHeads>{{c.after, {}}})[0];
-  return Dump(j);
+  return common::DumpJson(j);
 }
 
 // A checkpoint that does not parse is no checkpoint: start with a listing.
@@ -66,7 +68,8 @@ class BranchReplicator {
     branch_ = branch;
     name_ = checkpoint_name;
     Checkpoint at = stored ? Decode(*stored) : Checkpoint{};
-    Progress progress{branch, 0, stats_->versions};
+    Progress progress;
+    progress.branch = branch;
     for (;;) {
       FeedRequest request;
       request.branch = branch;
@@ -321,6 +324,7 @@ Result<ReplicateStats> Replicate(Peer& source, Peer& target, const ReplicateOpti
   }
   std::map<std::string, std::string> checkpoints(to.checkpoints.begin(), to.checkpoints.end());
   ReplicateStats stats;
+  stats.source_revision = from.revision;
   const std::vector<std::string>& branches =
       options.branches.empty() ? from.branches : options.branches;
   for (const std::string& branch : branches) {
@@ -334,6 +338,26 @@ Result<ReplicateStats> Replicate(Peer& source, Peer& target, const ReplicateOpti
     KVS_RETURN_IF_ERROR(replicator.Run(branch, name, stored));
   }
   return stats;
+}
+
+Status Exchange(Peer& local, Peer& remote, Direction direction, const ReplicateOptions& options,
+                const std::function<void(Direction, const ReplicateStats&)>& done) {
+  auto run = [&](Peer& source, Peer& target, Direction way) -> Status {
+    ReplicateOptions one_way = options;
+    if (options.progress) {
+      one_way.progress = [&options, way](const Progress& p) {
+        Progress told = p;
+        told.direction = DirectionName(way);
+        options.progress(told);
+      };
+    }
+    KVS_ASSIGN_OR_RETURN(ReplicateStats stats, Replicate(source, target, one_way));
+    done(way, stats);
+    return Status::OK();
+  };
+  if (Receives(direction)) KVS_RETURN_IF_ERROR(run(remote, local, Direction::kPull));
+  if (Sends(direction)) KVS_RETURN_IF_ERROR(run(local, remote, Direction::kPush));
+  return Status::OK();
 }
 
 }  // namespace kvs::replication

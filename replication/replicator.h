@@ -29,13 +29,16 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "replication/direction.h"
 #include "replication/peer.h"
 
 namespace kvs::replication {
 
 struct Progress {
+  std::string_view direction;  // "pull" or "push" (Exchange); "" from Replicate
   std::string branch;
   uint64_t keys = 0;      // keys looked at so far on this branch
   uint64_t versions = 0;  // versions the target stored so far, all branches
@@ -57,6 +60,7 @@ struct ReplicateStats {
   uint64_t heads = 0;            // heads the target moved to without new versions
   std::set<std::string> forked;  // keys with more than one head after an apply
   bool full_listing = false;     // some branch had no usable checkpoint
+  uint64_t source_revision = 0;  // the source's newest revision as the run began
 };
 
 // The checkpoint a target keeps for a source's branch and prefix.
@@ -64,6 +68,14 @@ std::string CheckpointName(const ReplicaId& source, const std::string& branch,
                            const std::string& prefix);
 
 Result<ReplicateStats> Replicate(Peer& source, Peer& target, const ReplicateOptions& options);
+
+// One exchange of this replica (local) with another (remote), as `kvs sync`,
+// `push` and `pull` and the server's configured peers run it: the pull
+// first, unless direction only pushes, then the push, unless it only pulls.
+// done is called after each direction that succeeded, with its figures;
+// progress (of options) is told which direction it counts.
+Status Exchange(Peer& local, Peer& remote, Direction direction, const ReplicateOptions& options,
+                const std::function<void(Direction, const ReplicateStats&)>& done);
 
 }  // namespace kvs::replication
 

@@ -21,7 +21,7 @@ struct PeerStatus {
   int64_t next_attempt_ns = 0;
   std::string last_error;  // of the last attempt that failed
   int64_t last_error_ns = 0;
-  uint64_t failures = 0;  // in a row, since the last success
+  uint64_t failures = 0;           // in a row, since the last success
   uint64_t versions_received = 0;  // since the server started
   uint64_t versions_sent = 0;
   // Every local revision up to this one had been sent when the last

@@ -16,50 +16,40 @@
 #include <mutex>
 #include <thread>
 
+#include "common/json_value.h"
 #include "replication/local_peer.h"
 #include "replication/serve.h"
 
 namespace kvs::replication {
 namespace {
 
-std::string_view DirectionName(Direction d) {
-  switch (d) {
-    case Direction::kPush:
-      return "push";
-    case Direction::kPull:
-      return "pull";
-    case Direction::kSync:
-      return "sync";
-  }
-  return "";
-}
+// How an error answer names the kind of failure, each way. Any other kind
+// travels as, and any other name arrives as, an I/O error.
+struct ErrorKind {
+  Status::Code code;
+  std::string_view name;
+  Status (*make)(std::string message);
+};
+constexpr ErrorKind kErrorKinds[] = {
+    {Status::Code::kNotFound, "not_found", &Status::NotFound},
+    {Status::Code::kInvalidArgument, "invalid", &Status::InvalidArgument},
+    {Status::Code::kConflict, "conflict", &Status::Conflict},
+    {Status::Code::kCompacted, "compacted", &Status::Compacted},
+    {Status::Code::kNoSpace, "no_space", &Status::NoSpace},
+    {Status::Code::kCorruption, "corruption", &Status::Corruption},
+};
 
 std::string_view ErrorName(Status::Code code) {
-  switch (code) {
-    case Status::Code::kNotFound:
-      return "not_found";
-    case Status::Code::kInvalidArgument:
-      return "invalid";
-    case Status::Code::kConflict:
-      return "conflict";
-    case Status::Code::kCompacted:
-      return "compacted";
-    case Status::Code::kNoSpace:
-      return "no_space";
-    case Status::Code::kCorruption:
-      return "corruption";
-    default:
-      return "io_error";
+  for (const ErrorKind& kind : kErrorKinds) {
+    if (kind.code == code) return kind.name;
   }
+  return "io_error";
 }
 
 Status StatusNamed(std::string_view name, std::string message) {
-  if (name == "not_found") return Status::NotFound(std::move(message));
-  if (name == "invalid") return Status::InvalidArgument(std::move(message));
-  if (name == "conflict") return Status::Conflict(std::move(message));
-  if (name == "compacted") return Status::Compacted(std::move(message));
-  if (name == "no_space") return Status::NoSpace(std::move(message));
-  if (name == "corruption") return Status::Corruption(std::move(message));
+  for (const ErrorKind& kind : kErrorKinds) {
+    if (kind.name == name) return kind.make(std::move(message));
+  }
   return Status::IOError(std::move(message));
 }
 
@@ -127,7 +117,7 @@ class Link : public RemotePeer, public std::enable_shared_from_this<Link> {
 
  private:
   Status Send(const Json& message) {
-    std::string line = Dump(message) + "\n";
+    const std::string line = common::DumpJson(message);
     std::lock_guard<std::mutex> lock(write_mu_);
     for (size_t done = 0; done < line.size();) {
       ssize_t n = ::write(out_fd_, line.data() + done, line.size() - done);
@@ -244,9 +234,6 @@ class Link : public RemotePeer, public std::enable_shared_from_this<Link> {
 
   std::thread answerer_;
 };
-
-bool Sends(Direction d) { return d == Direction::kPush || d == Direction::kSync; }
-bool Receives(Direction d) { return d == Direction::kPull || d == Direction::kSync; }
 
 }  // namespace
 

@@ -15,11 +15,10 @@
 #include <string>
 
 #include "kvs/store.h"
+#include "replication/direction.h"
 #include "replication/replicator.h"
 
 namespace kvs::replication {
-
-enum class Direction { kPush, kPull, kSync };
 
 struct StreamOutcome {
   bool pulled = false;      // this side pulled (stats are what it received)

@@ -30,7 +30,7 @@ Response SyncMessage(const Request& request, Service& service) {
   replication::LocalPeer peer(*service.store);
   auto answer = replication::Answer(peer, *op, std::get<nlohmann::ordered_json>(body));
   if (!answer.ok()) return JsonError(StoreError(answer.status()));
-  return ContentResponse("application/json", replication::Dump(*answer) + "\n");
+  return JsonResponse(*answer);
 }
 
 }  // namespace kvs::server

@@ -242,12 +242,12 @@ TEST_CASE("replication peers are read with their defaults, and bad ones refused"
   REQUIRE(config.replication.size() == 2);
   const ReplicationPeer& first = config.replication[0];
   CHECK(first.url == "http://10.0.0.2:8080");
-  CHECK(first.mode == ReplicationMode::kSync);
+  CHECK(first.mode == replication::Direction::kSync);
   CHECK_FALSE(first.secret_file);
   CHECK(first.branches.empty());
   CHECK(first.interval_ns == int64_t{10} * 1000000000);
   const ReplicationPeer& second = config.replication[1];
-  CHECK(second.mode == ReplicationMode::kPull);
+  CHECK(second.mode == replication::Direction::kPull);
   CHECK(second.secret_file == "/etc/kvs/peer.txt");
   CHECK(second.branches == std::vector<std::string>{"main", "dev"});
   CHECK(second.prefix == "users/");
