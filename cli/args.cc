@@ -47,10 +47,14 @@ enum Option : uint32_t {
   kStdio = 1 << 12,
   kSecretFile = 1 << 13,
   kPrefix = 1 << 14,
+  kLive = 1 << 15,
 };
 
+// sync, push and pull's.
+constexpr uint32_t kRemoteOptions = kStdio | kSecretFile | kBranch | kPrefix | kLive;
+
 // The options that take no value.
-constexpr uint32_t kFlags = kYaml | kDryRun | kIds | kStdio;
+constexpr uint32_t kFlags = kYaml | kDryRun | kIds | kStdio | kLive;
 
 struct CommandSpec {
   Command command;
@@ -171,8 +175,8 @@ constexpr CommandSpec kCommands[] = {
      "  Move BRANCH to the state of COMMIT (of any branch) as one new commit, and\n"
      "  print \"commit COMMIT\", the new commit ('-' when BRANCH had that state\n"
      "  already), and \"previous COMMIT\", the head before: resetting to it undoes.\n"},
-    {Command::kSync, "sync", Operands::kRemote, kStdio | kSecretFile | kBranch | kPrefix, true,
-     "sync URL|--stdio [--secret-file FILE] [--branch NAME] [--prefix P]",
+    {Command::kSync, "sync", Operands::kRemote, kRemoteOptions, true,
+     "sync URL|--stdio [--secret-file FILE] [--branch NAME] [--prefix P] [--live]",
      "  Exchange versions with another replica both ways: afterwards both hold\n"
      "  every version, and each key has the same heads and winner on both. Keys\n"
      "  edited on both sides since they last met keep both edits as heads (a\n"
@@ -180,12 +184,14 @@ constexpr CommandSpec kCommands[] = {
      "  starting with --prefix. The secret of the server at URL is read from\n"
      "  --secret-file (never give it on the command line). --stdio speaks the\n"
      "  protocol on stdin/stdout with a kvs sync/push/pull --stdio at the other\n"
-     "  end of a pipe (ssh host kvs -d DIR sync --stdio). Prints what it did.\n"},
-    {Command::kPush, "push", Operands::kRemote, kStdio | kSecretFile | kBranch | kPrefix, true,
-     "push URL|--stdio [--secret-file FILE] [--branch NAME] [--prefix P]",
+     "  end of a pipe (ssh host kvs -d DIR sync --stdio). Prints what it did.\n"
+     "  --live (with a URL) goes on replicating as either side changes, printing\n"
+     "  a line per run that moved something, until interrupted.\n"},
+    {Command::kPush, "push", Operands::kRemote, kRemoteOptions, true,
+     "push URL|--stdio [--secret-file FILE] [--branch NAME] [--prefix P] [--live]",
      "  As sync, one way: send what the other replica lacks.\n"},
-    {Command::kPull, "pull", Operands::kRemote, kStdio | kSecretFile | kBranch | kPrefix, true,
-     "pull URL|--stdio [--secret-file FILE] [--branch NAME] [--prefix P]",
+    {Command::kPull, "pull", Operands::kRemote, kRemoteOptions, true,
+     "pull URL|--stdio [--secret-file FILE] [--branch NAME] [--prefix P] [--live]",
      "  As sync, one way: receive what this replica lacks.\n"},
     {Command::kCheck, "check", Operands::kNone, 0, false, "check",
      "  Read and verify every byte of the store, print what was checked and every\n"
@@ -275,6 +281,7 @@ uint32_t OptionBit(std::string_view name) {
   if (name == "--stdio") return kStdio;
   if (name == "--secret-file") return kSecretFile;
   if (name == "--prefix") return kPrefix;
+  if (name == "--live") return kLive;
   return 0;
 }
 
@@ -394,6 +401,7 @@ class Parser {
       (bit == kYaml     ? invocation_.yaml
        : bit == kDryRun ? invocation_.dry_run
        : bit == kStdio  ? invocation_.stdio
+       : bit == kLive   ? invocation_.live
                         : invocation_.ids_only) = true;
       return std::nullopt;
     }
@@ -582,6 +590,9 @@ class Parser {
       case Operands::kRemote:
         if (invocation_.stdio && invocation_.secret_file) {
           return Error("--secret-file is for a server's URL; over --stdio no secret is asked");
+        }
+        if (invocation_.stdio && invocation_.live) {
+          return Error("--live replicates with a server's URL; over --stdio it is not built yet");
         }
         if (!operands.empty()) invocation_.url = operands[0];
         break;

@@ -112,10 +112,11 @@ struct Invocation {
   bool ids_only = false;                         // links --ids
   std::optional<std::string> config;             // gc --config
   // sync, push, pull: the other replica, a server's URL, or --stdio; the
-  // file holding its secret (--secret-file); --prefix; and whether --branch
-  // was given (else every branch travels).
+  // file holding its secret (--secret-file); --prefix; whether --branch
+  // was given (else every branch travels); and --live.
   std::string url;
   bool stdio = false;
+  bool live = false;
   std::optional<std::string> secret_file;
   std::string prefix;
   bool branch_given = false;

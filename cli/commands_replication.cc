@@ -1,13 +1,17 @@
 // sync, push and pull: replication with another kvs, over HTTP with a
 // server (its /_sync routes) or over stdin/stdout with another kvs process
-// (replication/stream.h).
+// (replication/stream.h), once or, with --live, until interrupted
+// (replication/live.h).
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
+#include <mutex>
 
 #include "cli/commands.h"
 #include "cli/io.h"
 #include "replication/http_peer.h"
+#include "replication/live.h"
 #include "replication/local_peer.h"
 #include "replication/replicator.h"
 #include "replication/stream.h"
@@ -97,17 +101,66 @@ Status ReplicateOverStdio(const Invocation& inv, Store& store) {
   return Status::OK();
 }
 
+Result<std::unique_ptr<replication::HttpPeer>> ConnectTo(const Invocation& inv) {
+  std::string secret;
+  if (inv.secret_file) {
+    KVS_ASSIGN_OR_RETURN(secret, replication::ReadPeerSecret(*inv.secret_file));
+  }
+  return replication::HttpPeer::Connect(inv.url, std::move(secret));
+}
+
+// --live: a line per run that moved something, and one per failure, until
+// SIGINT, SIGTERM or SIGHUP. Being cut at any point is safe (each run
+// resumes from its checkpoint), so the signal only makes the end tidy.
+Status ReplicateLive(const Invocation& inv, Store& store) {
+  // A URL or secret file that cannot work fails now, not on every retry.
+  KVS_RETURN_IF_ERROR(ConnectTo(inv).status());
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);  // the threads started below inherit it
+
+  std::mutex out;
+  replication::LiveHooks hooks;
+  hooks.done = [&out](Direction way, const ReplicateStats& stats) {
+    if (stats.versions == 0 && stats.heads == 0 && stats.forked.empty()) return;
+    std::lock_guard<std::mutex> lock(out);
+    PrintLine(way == Direction::kPull ? Summary("pull", "received", stats)
+                                      : Summary("push", "sent", stats));
+    NoteForks(stats.forked, [](std::string line) { PrintLine(line); });
+    std::fflush(stdout);
+  };
+  hooks.failed = [&out](Direction way, const Status& status, int64_t retry_ns) {
+    std::lock_guard<std::mutex> lock(out);
+    Note(std::string(replication::DirectionName(way)) + " failed: " + status.message() +
+         " (trying again in " + std::to_string(retry_ns / 1000000000) + " s)");
+  };
+  replication::LiveReplication live(
+      store,
+      [&inv]() -> Result<std::unique_ptr<replication::Peer>> {
+        KVS_ASSIGN_OR_RETURN(std::unique_ptr<replication::HttpPeer> peer, ConnectTo(inv));
+        return std::unique_ptr<replication::Peer>(std::move(peer));
+      },
+      DirectionOf(inv.command), OptionsOf(inv), hooks);
+  Note("live: replicating with " + inv.url + " as either side changes; Ctrl-C stops");
+  live.Start();
+  int signal_number = 0;
+  while (sigwait(&stop, &signal_number) != 0) {
+  }
+  live.Stop();
+  Note("live: stopped");
+  return Status::OK();
+}
+
 }  // namespace
 
 Status Replicate(const Invocation& inv) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
   if (inv.stdio) return ReplicateOverStdio(inv, *store);
-  std::string secret;
-  if (inv.secret_file) {
-    KVS_ASSIGN_OR_RETURN(secret, replication::ReadPeerSecret(*inv.secret_file));
-  }
-  KVS_ASSIGN_OR_RETURN(std::unique_ptr<replication::HttpPeer> remote,
-                       replication::HttpPeer::Connect(inv.url, std::move(secret)));
+  if (inv.live) return ReplicateLive(inv, *store);
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<replication::HttpPeer> remote, ConnectTo(inv));
   replication::LocalPeer local(*store);
   TransferCounter counter("");
   ReplicateOptions options = OptionsOf(inv);

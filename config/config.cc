@@ -238,7 +238,7 @@ class ConfigParser {
   }
 
   // replication: a list of peers, each a mapping of url (required), mode,
-  // secret_file, branches, prefix and interval.
+  // secret_file, branches, prefix, interval and live.
   Status ParseReplication(const YAML::Node& node, std::vector<ReplicationPeer>* peers) const {
     if (node.IsNull()) return Status::OK();
     if (!node.IsSequence()) {
@@ -284,10 +284,12 @@ class ConfigParser {
           peer.prefix = value.Scalar();
         } else if (key == "interval") {
           KVS_ASSIGN_OR_RETURN(peer.interval_ns, Duration(name, value));
+        } else if (key == "live") {
+          KVS_ASSIGN_OR_RETURN(peer.live, Boolean(name, value));
         } else {
           return Error(setting.first.Mark(),
                        "unknown setting '" + name +
-                           "' (known: url, mode, secret_file, branches, prefix, interval)");
+                           "' (known: url, mode, secret_file, branches, prefix, interval, live)");
         }
       }
       if (peer.url.empty()) return Error(entry.Mark(), where + " needs a url");

@@ -27,6 +27,7 @@
 //       branches: [main]            # default: every branch
 //       prefix: ""                  # default: every key
 //       interval: 10s               # between runs (default 10s); failures back off
+//       live: false                 # true: run again as soon as either side changes
 //
 // Sizes are bytes, or a number with kB, MB, GB (powers of 1000) or KiB,
 // MiB, GiB (powers of 1024); durations a number with s, m, h, d or w.
@@ -83,6 +84,7 @@ struct ReplicationPeer {
   std::vector<std::string> branches;       // empty: every branch
   std::string prefix;
   int64_t interval_ns = int64_t{10} * 1000000000;
+  bool live = false;  // interval_ns is then unused
 };
 
 enum class ReadAccess {

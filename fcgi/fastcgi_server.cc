@@ -140,6 +140,7 @@ Status ServeFastCgi(int listen_fd, int threads, Service& service) {
   }
   // Closing the write end makes the read end readable for every worker.
   pool.stopping.store(true, std::memory_order_release);
+  service.stopping.store(true);  // long polls in flight end too
   close(stop_pipe[1]);
   for (std::thread& worker : workers) worker.join();
   close(stop_pipe[0]);

@@ -150,6 +150,8 @@ int Main(int argc, char** argv) {
     }
     listen_fd = *fd;
   }
+  // A quarter of the workers may hold a long poll; the rest keep serving.
+  (*service)->max_waiting = std::max(1, cli->threads / 4);
   Status served = Status::OK();
   {
     SizeBoundWatch watch(**service);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 
 #include "replication/http_peer.h"
 #include "replication/local_peer.h"
@@ -34,11 +35,22 @@ ReplicationRunner::ReplicationRunner(Service& service) : service_(service) {
     replication::PeerStatus status;
     status.url = peer.url;
     status.mode = replication::DirectionName(peer.mode);
+    status.live = peer.live;
     board.push_back(std::move(status));
   }
   service.replication = std::make_shared<replication::StatusBoard>(std::move(board));
-  due_ns_.assign(peers.size(), SteadyNs());  // each runs once at start
-  thread_ = std::thread([this] { Run(); });
+  // Interval peers run once at start; live peers never in the thread.
+  due_ns_.assign(peers.size(), std::numeric_limits<int64_t>::max());
+  bool any_interval = false;
+  for (size_t i = 0; i < peers.size(); ++i) {
+    if (peers[i].live) {
+      live_.push_back(StartLive(i));
+    } else {
+      due_ns_[i] = SteadyNs();
+      any_interval = true;
+    }
+  }
+  if (any_interval) thread_ = std::thread([this] { Run(); });
 }
 
 ReplicationRunner::~ReplicationRunner() {
@@ -48,6 +60,75 @@ ReplicationRunner::~ReplicationRunner() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  live_.clear();
+}
+
+std::unique_ptr<replication::LiveReplication> ReplicationRunner::StartLive(size_t i) {
+  const config::ReplicationPeer& peer = service_.config.replication[i];
+  replication::StatusBoard& board = *service_.replication;
+  replication::LiveHooks hooks;
+  hooks.running = [&board, i](replication::Direction) {
+    board.Update(i, [](replication::PeerStatus& s) {
+      s.state = "running";
+      s.last_attempt_ns = WallNs();
+    });
+  };
+  auto succeeded = [&board, i] {
+    board.Update(i, [](replication::PeerStatus& s) {
+      s.state = "live";
+      s.last_success_ns = WallNs();
+      s.next_attempt_ns = 0;
+      s.failures = 0;
+    });
+  };
+  hooks.done = [this, i, succeeded](replication::Direction way,
+                                    const replication::ReplicateStats& stats) {
+    Count(i, way, stats);
+    succeeded();
+  };
+  hooks.caught_up = [succeeded](replication::Direction) { succeeded(); };
+  hooks.failed = [&board, &peer, i](replication::Direction way, const Status& status,
+                                    int64_t retry_ns) {
+    std::fprintf(stderr, "kvs-fcgi: live %s with %s failed (retrying in %llds): %s\n",
+                 replication::DirectionName(way).data(), peer.url.c_str(),
+                 static_cast<long long>(retry_ns / 1000000000), status.message().c_str());
+    board.Update(i, [&](replication::PeerStatus& s) {
+      s.state = "backing off";
+      s.last_error = status.message();
+      s.last_error_ns = WallNs();
+      s.next_attempt_ns = WallNs() + retry_ns;
+      ++s.failures;
+    });
+  };
+  replication::ReplicateOptions options;
+  options.branches = peer.branches;
+  options.prefix = peer.prefix;
+  auto live = std::make_unique<replication::LiveReplication>(
+      *service_.store,
+      [&peer]() -> Result<std::unique_ptr<replication::Peer>> {
+        std::string secret;
+        if (peer.secret_file) {
+          KVS_ASSIGN_OR_RETURN(secret, replication::ReadPeerSecret(*peer.secret_file));
+        }
+        KVS_ASSIGN_OR_RETURN(std::unique_ptr<replication::HttpPeer> remote,
+                             replication::HttpPeer::Connect(peer.url, std::move(secret)));
+        return std::unique_ptr<replication::Peer>(std::move(remote));
+      },
+      peer.mode, options, hooks);
+  live->Start();
+  return live;
+}
+
+void ReplicationRunner::Count(size_t i, replication::Direction way,
+                              const replication::ReplicateStats& stats) {
+  service_.replication->Update(i, [&](replication::PeerStatus& s) {
+    if (way == replication::Direction::kPull) {
+      s.versions_received += stats.versions;
+    } else {
+      s.versions_sent += stats.versions;
+      s.pushed_through = stats.source_revision;
+    }
+  });
 }
 
 void ReplicationRunner::Run() {
@@ -108,14 +189,7 @@ Status ReplicationRunner::RunPeer(size_t i) {
   return replication::Exchange(
       local, *remote, peer.mode, options,
       [&](replication::Direction way, const replication::ReplicateStats& stats) {
-        service_.replication->Update(i, [&](replication::PeerStatus& s) {
-          if (way == replication::Direction::kPull) {
-            s.versions_received += stats.versions;
-          } else {
-            s.versions_sent += stats.versions;
-            s.pushed_through = stats.source_revision;
-          }
-        });
+        Count(i, way, stats);
       });
 }
 

@@ -4,6 +4,7 @@
 #ifndef KVS_HTTP_SERVICE_H_
 #define KVS_HTTP_SERVICE_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -33,6 +34,12 @@ struct Service {
   // replication: section; nullptr where none runs (plain CGI, or a FastCGI
   // server not started yet).
   std::shared_ptr<replication::StatusBoard> replication;
+  // Long polls (POST /_sync/wait) hold a worker thread each: at most
+  // max_waiting wait at once (kvs-fcgi sets it from its thread count; 0, as
+  // in plain CGI: none waits), and all end soon once stopping is set.
+  int max_waiting = 0;
+  std::atomic<int> waiting{0};
+  std::atomic<bool> stopping{false};
 };
 
 // Reads the secret, opens (creating if missing) the store, and creates the

@@ -82,7 +82,13 @@ HttpPeer::HttpPeer(std::unique_ptr<httplib::Client> client, std::string url, std
 
 HttpPeer::~HttpPeer() = default;
 
+void HttpPeer::Interrupt() {
+  interrupted_ = true;
+  client_->stop();
+}
+
 Result<Json> HttpPeer::Call(Op op, const Json& body) {
+  if (interrupted_) return Status::IOError("replication with " + url_ + " was stopped");
   httplib::Headers headers;
   if (!secret_.empty()) headers.emplace("Authorization", "Bearer " + secret_);
   const std::string path = path_ + "/_sync/" + std::string(OpName(op));

@@ -5,6 +5,7 @@
 #ifndef KVS_REPLICATION_HTTP_PEER_H_
 #define KVS_REPLICATION_HTTP_PEER_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,10 @@ class HttpPeer : public RemotePeer {
   static Result<std::unique_ptr<HttpPeer>> Connect(const std::string& url, std::string secret);
   ~HttpPeer() override;
 
+  // Closes the connection under a call in flight, and fails every call
+  // from then on.
+  void Interrupt() override;
+
  protected:
   Result<Json> Call(Op op, const Json& body) override;
 
@@ -38,6 +43,7 @@ class HttpPeer : public RemotePeer {
   std::string url_;   // as given, for messages
   std::string path_;  // the mount's path, without a trailing '/'
   std::string secret_;
+  std::atomic<bool> interrupted_{false};
 };
 
 }  // namespace kvs::replication

@@ -2,9 +2,11 @@
 #include "replication/local_peer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <queue>
 #include <set>
+#include <thread>
 #include <tuple>
 
 namespace kvs::replication {
@@ -13,6 +15,9 @@ namespace {
 // The most keys one changes page lists, whatever a replicator asks for: an
 // answer stays bounded.
 constexpr size_t kMaxPageKeys = 10000;
+
+constexpr auto kWaitPoll = std::chrono::milliseconds(2);
+constexpr uint64_t kMaxWaitMs = 25000;
 
 // The key's heads on branch now; empty when the branch or key has none.
 // (ListKeys, unlike Get, does not count as a read for the size bound's
@@ -228,6 +233,55 @@ Result<ApplyOutcome> LocalPeer::Apply(const ReplicationBatch& batch,
     if (heads.size() > 1) outcome.forked.push_back(key);
   }
   return outcome;
+}
+
+Result<WaitOutcome> LocalPeer::Wait(const WaitRequest& request) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point deadline =
+      Clock::now() + std::chrono::milliseconds(std::min(request.timeout_ms, kMaxWaitMs));
+  uint64_t since = request.revision;
+  for (;;) {
+    WaitOutcome outcome;
+    KVS_ASSIGN_OR_RETURN(outcome.revision, store_.Revision());
+    if (outcome.revision < since) {
+      outcome.changed = true;  // a revision this store never had: replaced since
+      return outcome;
+    }
+    if (outcome.revision > since) {
+      KVS_ASSIGN_OR_RETURN(outcome.changed, ChangedAfter(request, since));
+      if (outcome.changed) return outcome;
+      since = outcome.revision;  // only other branches, keys or checkpoints moved
+    }
+    const Clock::time_point now = Clock::now();
+    if (now >= deadline || (stop_ != nullptr && stop_->load())) return outcome;
+    std::this_thread::sleep_for(std::min<Clock::duration>(kWaitPoll, deadline - now));
+  }
+}
+
+Result<bool> LocalPeer::ChangedAfter(const WaitRequest& request, uint64_t since) {
+  KVS_ASSIGN_OR_RETURN(std::vector<BranchInfo> branches, store_.ListBranches());
+  for (const BranchInfo& b : branches) {
+    if (!request.branches.empty() &&
+        std::find(request.branches.begin(), request.branches.end(), b.name) ==
+            request.branches.end()) {
+      continue;
+    }
+    if (b.created_revision > since) return true;  // a new branch: all of it travels
+    if (b.head_revision <= since) continue;
+    if (request.prefix.empty()) return true;
+    ChangesOptions options;
+    options.branch = b.name;
+    options.since = since;
+    options.prefix = request.prefix;
+    options.limit = 1;
+    for (;;) {
+      KVS_ASSIGN_OR_RETURN(kvs::Changes changes, store_.ChangesSince(options));
+      if (!changes.keys.empty()) return true;
+      if (changes.through >= changes.revision) break;
+      options.since = changes.through;
+    }
+  }
+  return false;
 }
 
 }  // namespace kvs::replication

@@ -33,6 +33,13 @@ class Peer {
   virtual Result<std::vector<ReplicatedVersion>> Fetch(const std::vector<VersionId>& ids,
                                                        size_t max_bytes) = 0;
 
+  // Waits until the peer changed what a replication would copy after
+  // request.revision, or request.timeout_ms passed (a long poll).
+  virtual Result<WaitOutcome> Wait(const WaitRequest& request) = 0;
+  // Ends a Wait (or another call) in flight from another thread, as soon as
+  // it can: the call fails. For peers that cannot be interrupted, nothing.
+  virtual void Interrupt() {}
+
   // ---- As the target ----------------------------------------------------
   // What it needs of each key of a page of the source's branch.
   virtual Result<std::vector<KeyNeed>> Diff(const std::string& branch,

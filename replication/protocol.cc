@@ -266,6 +266,34 @@ Result<ReplicationBatch> BatchFromJson(const Json& j) {
   });
 }
 
+Json ToJson(const WaitRequest& r) {
+  Json j = {{"revision", r.revision}, {"branches", r.branches}, {"timeout_ms", r.timeout_ms}};
+  SetBytes(j, "prefix", r.prefix);
+  return j;
+}
+
+Result<WaitRequest> WaitRequestFromJson(const Json& j) {
+  return Decode<WaitRequest>("wait request", [&] {
+    WaitRequest r;
+    r.revision = j.at("revision").get<uint64_t>();
+    r.branches = j.at("branches").get<std::vector<std::string>>();
+    r.prefix = GetBytes(j, "prefix");
+    r.timeout_ms = j.at("timeout_ms").get<uint64_t>();
+    return r;
+  });
+}
+
+Json ToJson(const WaitOutcome& o) {
+  return {{"changed", o.changed}, {"revision", o.revision}, {"busy", o.busy}};
+}
+
+Result<WaitOutcome> WaitOutcomeFromJson(const Json& j) {
+  return Decode<WaitOutcome>("wait answer", [&] {
+    return WaitOutcome{j.at("changed").get<bool>(), j.at("revision").get<uint64_t>(),
+                       j.at("busy").get<bool>()};
+  });
+}
+
 Json ToJson(const ApplyOutcome& o) { return {{"stored", o.stored}, {"forked", o.forked}}; }
 
 Result<ApplyOutcome> ApplyOutcomeFromJson(const Json& j) {

@@ -17,6 +17,8 @@
 //   fetch    whole versions from the source, values included
 //   apply    versions (parents first), heads and a checkpoint, written by
 //            the target as one transaction
+//   wait     a long poll: answers once the source changed after a revision
+//            (what live replication waits with between runs)
 // Ids are 64 hex digits; keys and values that are not UTF-8 travel as
 // base64 ("key64", "value64"); times are nanoseconds since 1970.
 #ifndef KVS_REPLICATION_PROTOCOL_H_
@@ -89,6 +91,27 @@ struct WalkEntry {
   bool dropped = false;
 };
 
+// Wait until the peer changed what a replication would copy (a key of one
+// of branches, all when empty, starting with prefix) after revision, or
+// timeout_ms passed.
+struct WaitRequest {
+  uint64_t revision = 0;
+  std::vector<std::string> branches;
+  std::string prefix;
+  uint64_t timeout_ms = 0;
+};
+
+struct WaitOutcome {
+  // Something to copy changed after the revision asked about (or that
+  // revision is not one the peer can compare with: replicate to find out).
+  bool changed = false;
+  // The peer's newest revision when it answered: the next wait starts there
+  // when nothing changed.
+  uint64_t revision = 0;
+  // It did not wait: too many requests wait already. Ask again later.
+  bool busy = false;
+};
+
 struct ApplyOutcome {
   uint64_t stored = 0;              // versions new to the target
   std::vector<std::string> forked;  // keys with more than one head afterwards
@@ -114,6 +137,10 @@ Json ToJson(const std::vector<ReplicatedVersion>& versions);
 Result<std::vector<ReplicatedVersion>> VersionsFromJson(const Json& j);
 Json ToJson(const ReplicationBatch& batch);
 Result<ReplicationBatch> BatchFromJson(const Json& j);
+Json ToJson(const WaitRequest& request);
+Result<WaitRequest> WaitRequestFromJson(const Json& j);
+Json ToJson(const WaitOutcome& outcome);
+Result<WaitOutcome> WaitOutcomeFromJson(const Json& j);
 Json ToJson(const ApplyOutcome& outcome);
 Result<ApplyOutcome> ApplyOutcomeFromJson(const Json& j);
 

@@ -6,7 +6,7 @@
 namespace kvs::replication {
 namespace {
 
-constexpr std::array<std::pair<Op, std::string_view>, 7> kOps = {{
+constexpr std::array<std::pair<Op, std::string_view>, 8> kOps = {{
     {Op::kHello, "hello"},
     {Op::kChanges, "changes"},
     {Op::kWalk, "walk"},
@@ -14,6 +14,7 @@ constexpr std::array<std::pair<Op, std::string_view>, 7> kOps = {{
     {Op::kDiff, "diff"},
     {Op::kLacking, "lacking"},
     {Op::kApply, "apply"},
+    {Op::kWait, "wait"},
 }};
 
 // body[name], or InvalidArgument naming it.
@@ -101,6 +102,11 @@ Result<Json> Answer(Peer& peer, Op op, const Json& body) {
       KVS_ASSIGN_OR_RETURN(ApplyOutcome outcome, peer.Apply(batch, keys));
       return ToJson(outcome);
     }
+    case Op::kWait: {
+      KVS_ASSIGN_OR_RETURN(WaitRequest request, WaitRequestFromJson(body));
+      KVS_ASSIGN_OR_RETURN(WaitOutcome outcome, peer.Wait(request));
+      return ToJson(outcome);
+    }
   }
   return Status::InvalidArgument("unknown message");
 }
@@ -153,6 +159,11 @@ Result<ApplyOutcome> RemotePeer::Apply(const ReplicationBatch& batch,
   message["may_fork"] = ToJson(keys);
   KVS_ASSIGN_OR_RETURN(Json answer, Call(Op::kApply, message));
   return ApplyOutcomeFromJson(answer);
+}
+
+Result<WaitOutcome> RemotePeer::Wait(const WaitRequest& request) {
+  KVS_ASSIGN_OR_RETURN(Json answer, Call(Op::kWait, ToJson(request)));
+  return WaitOutcomeFromJson(answer);
 }
 
 }  // namespace kvs::replication

@@ -10,7 +10,7 @@
 namespace kvs::replication {
 
 // The message names, as they appear in /_sync/OP and in stream messages.
-enum class Op { kHello, kChanges, kWalk, kFetch, kDiff, kLacking, kApply };
+enum class Op { kHello, kChanges, kWalk, kFetch, kDiff, kLacking, kApply, kWait };
 std::optional<Op> OpNamed(std::string_view name);
 std::string_view OpName(Op op);
 // Whether the message writes (apply): it needs the secret.
@@ -35,6 +35,7 @@ class RemotePeer : public Peer {
   Result<std::vector<VersionId>> Lacking(const std::vector<VersionId>& ids) override;
   Result<ApplyOutcome> Apply(const ReplicationBatch& batch,
                              const std::vector<std::string>& may_fork) override;
+  Result<WaitOutcome> Wait(const WaitRequest& request) override;
 
  protected:
   // Sends one message and returns the answer's body, or the error the

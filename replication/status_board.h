@@ -15,6 +15,7 @@ namespace kvs::replication {
 struct PeerStatus {
   std::string url;
   std::string mode;               // push, pull or sync
+  bool live = false;              // runs as either side changes, not every interval
   std::string state = "waiting";  // running, waiting, backing off
   int64_t last_attempt_ns = 0;    // 0: none yet
   int64_t last_success_ns = 0;

@@ -28,6 +28,7 @@ Response GetReplicationStatus(const Request& request, Service& service) {
     for (const replication::PeerStatus& p : service.replication->Peers()) {
       nlohmann::ordered_json peer = {{"url", p.url},
                                      {"mode", p.mode},
+                                     {"live", p.live},
                                      {"state", p.state},
                                      {"last_attempt", TimeOrNull(p.last_attempt_ns)},
                                      {"last_success", TimeOrNull(p.last_success_ns)},

@@ -8,6 +8,36 @@
 #include "replication/serve.h"
 
 namespace kvs::server {
+namespace {
+
+// A place among the requests allowed to wait, held for one request; none
+// when they are all taken.
+class WaitSlot {
+ public:
+  explicit WaitSlot(Service& service) : service_(service) {
+    held_ = service.waiting.fetch_add(1) < service.max_waiting;
+  }
+  ~WaitSlot() { service_.waiting.fetch_sub(1); }
+  WaitSlot(const WaitSlot&) = delete;
+  WaitSlot& operator=(const WaitSlot&) = delete;
+  bool held() const { return held_; }
+
+ private:
+  Service& service_;
+  bool held_;
+};
+
+Result<replication::Json> AnswerWait(replication::Peer& peer, const replication::Json& body,
+                                     Service& service) {
+  KVS_ASSIGN_OR_RETURN(replication::WaitRequest request, replication::WaitRequestFromJson(body));
+  WaitSlot slot(service);
+  if (!slot.held()) request.timeout_ms = 0;
+  KVS_ASSIGN_OR_RETURN(replication::WaitOutcome outcome, peer.Wait(request));
+  outcome.busy = !slot.held();
+  return replication::ToJson(outcome);
+}
+
+}  // namespace
 
 Response SyncMessage(const Request& request, Service& service) {
   constexpr std::string_view kPrefix = "/_sync/";
@@ -17,7 +47,7 @@ Response SyncMessage(const Request& request, Service& service) {
   if (!op) {
     return JsonError({404,
                       "no replication message '" + std::string(name) +
-                          "': POST /_sync/ hello, changes, walk, fetch, diff, lacking or apply",
+                          "': POST /_sync/ hello, changes, walk, fetch, diff, lacking, wait or apply",
                       "not_found"});
   }
   auto query =
@@ -27,8 +57,10 @@ Response SyncMessage(const Request& request, Service& service) {
   // nlohmann's own parse would quietly drop.
   auto body = ParseJsonObjectBody(request.body, R"({"checkpoints": ""})");
   if (auto* refused = std::get_if<HttpError>(&body)) return JsonError(*refused);
-  replication::LocalPeer peer(*service.store);
-  auto answer = replication::Answer(peer, *op, std::get<nlohmann::ordered_json>(body));
+  replication::LocalPeer peer(*service.store, &service.stopping);
+  const auto& message = std::get<nlohmann::ordered_json>(body);
+  auto answer = *op == replication::Op::kWait ? AnswerWait(peer, message, service)
+                                              : replication::Answer(peer, *op, message);
   if (!answer.ok()) return JsonError(StoreError(answer.status()));
   return JsonResponse(*answer);
 }

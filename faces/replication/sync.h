@@ -3,7 +3,12 @@
 // has the messages; docs/replication.md the protocol):
 //
 //   POST /_sync/hello | changes | walk | fetch | diff | lacking   read
+//   POST /_sync/wait                                              read, long poll
 //   POST /_sync/apply                                             write
+//
+// A wait holds its worker thread until the store changes or its timeout
+// (at most 25 s) passes; when Service::max_waiting requests wait already,
+// it answers at once with "busy" and the replicator polls instead.
 //
 // Reading follows read_access (with read_access: secret, the secret comes
 // as "Authorization: Bearer SECRET"); apply always needs the secret. Other

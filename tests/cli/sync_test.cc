@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "tests/cli/kvs_runner.h"
+#include "tests/harness/child_process.h"
 #include "tests/harness/service_fixture.h"
 #include "tests/store/test_util.h"
 
@@ -95,6 +96,16 @@ std::vector<std::string> VersionIds(const std::string& dir) {
 
 std::string Forks(const std::string& dir, const std::string& key) {
   return MustKvs(dir, {"forks", key});
+}
+
+// `kvs get-key KEY` on dir until it prints value, for up to 30 s.
+bool Eventually(const std::string& dir, const std::string& key, const std::string& value) {
+  for (int i = 0; i < 300; ++i) {
+    ProgramRun run = RunKvs({"-d", dir, "get-key", key});
+    if (run.exit_code == 0 && run.output == value) return true;
+    usleep(100 * 1000);
+  }
+  return false;
 }
 
 }  // namespace
@@ -217,6 +228,60 @@ TEST_CASE("pushing to a server needs its secret, and refusals say what is wrong"
   run = RunKvs({"-d", local, "push"});
   CHECK(run.exit_code == 2);
   CHECK(FirstLine(run.log) == "kvs: missing URL (or --stdio)");
+}
+
+TEST_CASE("kvs sync --live goes on exchanging writes until it is stopped") {
+  ServerStack stack;
+  TempDir scratch;
+  const std::string local = scratch.path() + "/local";
+  const std::string served = StoreDir(stack);
+  MustKvs(local, {"put", "before", "1"});
+  const std::string out_path = scratch.path() + "/live.out";
+  const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  REQUIRE(out >= 0);
+  server::test::ChildIo io;
+  io.stdout_fd = out;
+  server::test::ChildProcess live({KVS_CLI_BINARY, "-d", local, "sync", Url(stack),
+                                   "--secret-file", SecretFile(stack), "--live"},
+                                  scratch.path() + "/live.log", io);
+  close(out);
+  INFO(ReadText(scratch.path() + "/live.log"));
+  CHECK(Eventually(served, "before", "1"));
+  // Each side's later writes travel too, without another command: a write
+  // on the server (by another process than kvs-fcgi, as any kvs command
+  // may) and one on the local store.
+  MustKvs(served, {"put", "there", "from the server"});
+  CHECK(Eventually(local, "there", "from the server"));
+  MustKvs(local, {"put", "here", "from the local store"});
+  CHECK(Eventually(served, "here", "from the local store"));
+  MustKvs(served, {"put", "there", "again"});
+  CHECK(Eventually(local, "there", "again"));
+
+  const int status = live.Stop();
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  const std::string log = ReadText(scratch.path() + "/live.log");
+  CHECK(log.find("live: stopped") != std::string::npos);
+  const std::string printed = ReadText(out_path);
+  CHECK(printed.find("pull: 1 version received") != std::string::npos);
+  CHECK(printed.find("push: 1 version sent") != std::string::npos);
+  CHECK(VersionIds(local) == VersionIds(served));
+}
+
+TEST_CASE("kvs pull --live refuses what cannot work before it starts") {
+  TempDir scratch;
+  const std::string local = scratch.path() + "/local";
+  MustKvs(local, {"put", "k", "v"});
+  RequireRefusals(local, 2,
+                  {{{"sync", "--stdio", "--live"},
+                    "kvs: --live replicates with a server's URL; over --stdio it is not built yet"}});
+  ProgramRun run = RunKvs({"-d", local, "pull", "ftp://example.org", "--live"});
+  CHECK(run.exit_code == 1);
+  CHECK(run.log.find("starts with http:// or https://") != std::string::npos);
+  run = RunKvs({"-d", local, "pull", "http://127.0.0.1:1", "--live", "--secret-file",
+                scratch.path() + "/missing"});
+  CHECK(run.exit_code == 1);
+  CHECK(run.log.find("missing") != std::string::npos);
 }
 
 }  // namespace kvs::cli::test

@@ -238,7 +238,8 @@ TEST_CASE("replication peers are read with their defaults, and bad ones refused"
       "    secret_file: peer.txt\n"
       "    branches: [main, dev]\n"
       "    prefix: users/\n"
-      "    interval: 2m\n");
+      "    interval: 2m\n"
+      "    live: true\n");
   REQUIRE(config.replication.size() == 2);
   const ReplicationPeer& first = config.replication[0];
   CHECK(first.url == "http://10.0.0.2:8080");
@@ -246,12 +247,14 @@ TEST_CASE("replication peers are read with their defaults, and bad ones refused"
   CHECK_FALSE(first.secret_file);
   CHECK(first.branches.empty());
   CHECK(first.interval_ns == int64_t{10} * 1000000000);
+  CHECK_FALSE(first.live);
   const ReplicationPeer& second = config.replication[1];
   CHECK(second.mode == replication::Direction::kPull);
   CHECK(second.secret_file == "/etc/kvs/peer.txt");
   CHECK(second.branches == std::vector<std::string>{"main", "dev"});
   CHECK(second.prefix == "users/");
   CHECK(second.interval_ns == int64_t{120} * 1000000000);
+  CHECK(second.live);
 
   CHECK(ErrorOf("data_dir: d\nreplication:\n  url: http://x\n") ==
         "/etc/kvs/kvs.yaml:3:3: replication must be a list of peers, each with a url");
@@ -263,6 +266,8 @@ TEST_CASE("replication peers are read with their defaults, and bad ones refused"
              Catch::Contains("replication[0].mode"));
   CHECK_THAT(ErrorOf("data_dir: d\nreplication:\n  - {url: 'http://x', branches: ['a b']}\n"),
              Catch::Contains("replication[0].branches"));
+  CHECK_THAT(ErrorOf("data_dir: d\nreplication:\n  - {url: 'http://x', live: yes}\n"),
+             Catch::Contains("replication[0].live"));
   CHECK_THAT(ErrorOf("data_dir: d\nreplication:\n  - {url: 'http://x', every: 10s}\n"),
              Catch::Contains("unknown setting 'replication[0].every' (known: url, mode"));
 }

@@ -3,7 +3,9 @@
 // and GET /_replication showing how it goes.
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <future>
 #include <thread>
+#include <vector>
 
 #include "tests/harness/server_stack.h"
 #include "tests/harness/service_fixture.h"
@@ -38,7 +40,73 @@ std::string ReplicateWith(const std::string& url, const std::string& mode,
          (secret_file.empty() ? "" : "    secret_file: " + secret_file + "\n");
 }
 
+// POST /_sync/wait for a change after revision, waiting up to timeout_ms.
+nlohmann::json Wait(const ServerStack& stack, uint64_t revision, int timeout_ms) {
+  const std::string body = "{\"revision\":" + std::to_string(revision) +
+                           ",\"branches\":[],\"prefix\":\"\",\"timeout_ms\":" +
+                           std::to_string(timeout_ms) + "}";
+  httplib::Response res = Answer(stack.Client()->Post("/_sync/wait", body, "application/json"), stack);
+  INFO(res.body);
+  REQUIRE(res.status == 200);
+  return nlohmann::json::parse(res.body);
+}
+
 }  // namespace
+
+TEST_CASE("a live peer sees the other server's writes as they happen") {
+  ServerStack a;
+  StackOptions options;
+  options.extra_config += ReplicateWith("http://127.0.0.1:" + std::to_string(a.port()), "sync",
+                                        a.dir() + "/auth.txt") +
+                          "    live: true\n";
+  ServerStack b(options);
+  for (int i = 0; i < 3; ++i) {
+    Post(a, "k=a" + std::to_string(i));
+    CHECK(Eventually(b, "k", "a" + std::to_string(i)));
+    Post(b, "k=b" + std::to_string(i));
+    CHECK(Eventually(a, "k", "b" + std::to_string(i)));
+  }
+  nlohmann::json peer = MustGetJson(b, "/_replication")["peers"][0];
+  INFO(peer.dump());
+  CHECK(peer["live"] == true);
+  CHECK(peer["failures"] == 0);
+  CHECK(peer["versions_received"].get<int>() >= 3);
+  CHECK(peer["versions_sent"].get<int>() >= 3);
+}
+
+TEST_CASE("POST /_sync/wait is a long poll that a write ends, and too many waiting get busy") {
+  ServerStack stack;
+  const uint64_t now = ServedStoreRevision(stack);
+  // Nothing changes: the wait ends by its timeout.
+  nlohmann::json idle = Wait(stack, now, 50);
+  CHECK(idle["changed"] == false);
+  CHECK(idle["busy"] == false);
+  CHECK(idle["revision"] == now);
+
+  // kvs-fcgi runs 16 worker threads by default, and lets 4 of them wait:
+  // of five waits, one answers at once, busy, and the others hold.
+  std::vector<std::future<nlohmann::json>> waits;
+  for (int i = 0; i < 5; ++i) {
+    waits.push_back(std::async(std::launch::async, [&] { return Wait(stack, now, 20000); }));
+  }
+  size_t first = waits.size();
+  while (first == waits.size()) {
+    for (size_t i = 0; i < waits.size() && first == waits.size(); ++i) {
+      if (waits[i].wait_for(std::chrono::milliseconds(10)) == std::future_status::ready) first = i;
+    }
+  }
+  nlohmann::json busy = waits[first].get();
+  CHECK(busy["busy"] == true);
+  CHECK(busy["changed"] == false);
+  // The other threads still serve, and a write ends every wait.
+  Post(stack, "woken=yes");
+  for (size_t i = 0; i < waits.size(); ++i) {
+    if (i == first) continue;
+    nlohmann::json answer = waits[i].get();
+    CHECK(answer["changed"] == true);
+    CHECK(answer["busy"] == false);
+  }
+}
 
 TEST_CASE("a server configured to sync with another exchanges writes both ways by itself") {
   ServerStack a;

@@ -1,0 +1,195 @@
+// Live replication between two stores in this process: the long poll a
+// source answers (LocalPeer::Wait) and the loops that replicate again as
+// either side changes (LiveReplication), with the remote side a LocalPeer
+// too, so that only the waiting and the loops are under test here; the
+// HTTP form is tested against real servers (tests/integration,
+// tests/cli/sync_test.cc).
+#include "replication/live.h"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
+
+#include "replication/local_peer.h"
+#include "tests/store/test_util.h"
+
+namespace kvs::replication {
+namespace {
+
+using kvs::test::MustPut;
+using kvs::test::OpenStore;
+using kvs::test::TempDir;
+
+WaitOutcome MustWait(LocalPeer& peer, const WaitRequest& request) {
+  auto outcome = peer.Wait(request);
+  REQUIRE(outcome.ok());
+  return *outcome;
+}
+
+// Runs write on another thread after a moment, while the caller waits.
+class LaterWrite {
+ public:
+  explicit LaterWrite(std::function<void()> write)
+      : thread_([write = std::move(write)] {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          write();
+        }) {}
+  ~LaterWrite() { thread_.join(); }
+
+ private:
+  std::thread thread_;
+};
+
+// Whether store's key reads value within about 20 s.
+bool Eventually(Store& store, const std::string& key, const std::string& value) {
+  for (int i = 0; i < 2000; ++i) {
+    auto state = store.Get("main", key);
+    if (state.ok() && !state->winner.deleted && state->winner.value == value) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// A peer that is the given store, as a ConnectRemote makes one.
+ConnectRemote LocalRemote(Store& store) {
+  return [&store]() -> Result<std::unique_ptr<Peer>> {
+    return std::unique_ptr<Peer>(std::make_unique<LocalPeer>(store));
+  };
+}
+
+}  // namespace
+
+TEST_CASE("a wait answers when a key changes after the revision asked about") {
+  TempDir dir;
+  auto store = OpenStore(dir.Sub("a"));
+  MustPut(store.get(), "k", "1");
+  LocalPeer peer(*store);
+  const uint64_t now = *store->Revision();
+
+  // Nothing new: it waits its whole time and says where it looked.
+  WaitOutcome idle = MustWait(peer, {now, {}, "", 20});
+  CHECK_FALSE(idle.changed);
+  CHECK_FALSE(idle.busy);
+  CHECK(idle.revision == now);
+
+  // Already behind: it answers at once.
+  CHECK(MustWait(peer, {now - 1, {}, "", 20000}).changed);
+
+  // A write while it waits wakes it.
+  WaitOutcome woken;
+  {
+    LaterWrite write([&] { MustPut(store.get(), "k", "2"); });
+    woken = MustWait(peer, {now, {}, "", 20000});
+  }
+  CHECK(woken.changed);
+  CHECK(woken.revision == now + 1);
+
+  // A revision this store never reached (it was replaced): replicate to
+  // find out.
+  CHECK(MustWait(peer, {now + 100, {}, "", 20000}).changed);
+}
+
+TEST_CASE("a wait ignores what the replication would not copy") {
+  TempDir dir;
+  auto store = OpenStore(dir.Sub("a"));
+  MustPut(store.get(), "logs/1", "x");
+  REQUIRE(store->CreateBranch("dev", "main").ok());
+  LocalPeer peer(*store);
+  const uint64_t before = *store->Revision();
+
+  // Another prefix, another branch, and a checkpoint (which every
+  // replication writes) pass without waking a wait for users/ on main.
+  MustPut(store.get(), "logs/2", "y");
+  WriteBatch on_dev;
+  on_dev.branch = "dev";
+  on_dev.Put("users/ann", "1");
+  REQUIRE(store->Write(on_dev).ok());
+  ReplicationBatch checkpoint;
+  checkpoint.peer = "some-peer";
+  checkpoint.checkpoint = "{}";
+  REQUIRE(store->ApplyReplicated(checkpoint).ok());
+  const uint64_t after = *store->Revision();
+  REQUIRE(after == before + 3);
+  WaitOutcome quiet = MustWait(peer, {before, {"main"}, "users/", 20});
+  CHECK_FALSE(quiet.changed);
+  CHECK(quiet.revision == after);
+
+  // The same changes do wake waits that would copy them.
+  CHECK(MustWait(peer, {before, {"main"}, "logs/", 20}).changed);
+  CHECK(MustWait(peer, {before, {"dev"}, "users/", 20}).changed);
+  CHECK(MustWait(peer, {before, {}, "users/", 20}).changed);
+
+  // A branch created after the revision is new as a whole.
+  REQUIRE(store->CreateBranch("fresh", "main").ok());
+  CHECK(MustWait(peer, {after, {}, "nothing/", 20}).changed);
+  CHECK_FALSE(MustWait(peer, {after, {"main"}, "nothing/", 20}).changed);
+}
+
+TEST_CASE("a wait ends early once its stop flag is set") {
+  TempDir dir;
+  auto store = OpenStore(dir.Sub("a"));
+  std::atomic<bool> stop{false};
+  LocalPeer peer(*store, &stop);
+  WaitOutcome outcome;
+  {
+    LaterWrite set_stop([&] { stop = true; });
+    outcome = MustWait(peer, {0, {}, "", 20000});
+  }
+  CHECK_FALSE(outcome.changed);
+}
+
+TEST_CASE("live replication copies each side's writes as they happen, and stops") {
+  TempDir dir;
+  auto a = OpenStore(dir.Sub("a"));
+  auto b = OpenStore(dir.Sub("b"));
+  MustPut(a.get(), "early", "from a");
+  std::atomic<int> runs{0};
+  LiveHooks hooks;
+  hooks.done = [&](Direction, const ReplicateStats&) { ++runs; };
+  hooks.failed = [](Direction, const Status& status, int64_t) {
+    FAIL_CHECK("live replication failed: " << status.message());
+  };
+  {
+    LiveReplication live(*a, LocalRemote(*b), Direction::kSync, {}, hooks);
+    live.Start();
+    CHECK(Eventually(*b, "early", "from a"));
+    MustPut(b.get(), "later", "from b");
+    CHECK(Eventually(*a, "later", "from b"));
+    for (int i = 0; i < 20; ++i) MustPut(a.get(), "counter", std::to_string(i));
+    CHECK(Eventually(*b, "counter", "19"));
+    live.Stop();
+  }
+  CHECK(runs >= 4);
+  // Both hold the same versions: history travelled, not only the winners.
+  VersionListOptions all;
+  all.limit = 1000;
+  CHECK(a->ListVersions(all)->size() == b->ListVersions(all)->size());
+}
+
+TEST_CASE("live replication backs off while the remote cannot be reached, then catches up") {
+  TempDir dir;
+  auto a = OpenStore(dir.Sub("a"));
+  auto b = OpenStore(dir.Sub("b"));
+  MustPut(b.get(), "k", "v");
+  std::atomic<int> attempts{0};
+  std::atomic<int> failures{0};
+  ConnectRemote flaky = [&]() -> Result<std::unique_ptr<Peer>> {
+    if (++attempts <= 2) return Status::IOError("cannot reach the remote (test)");
+    return std::unique_ptr<Peer>(std::make_unique<LocalPeer>(*b));
+  };
+  LiveHooks hooks;
+  hooks.failed = [&](Direction, const Status& status, int64_t) {
+    CHECK(status.message() == "cannot reach the remote (test)");
+    ++failures;
+  };
+  LiveTiming timing;
+  timing.retry_ns = 1000000;  // 1 ms, doubling
+  LiveReplication live(*a, flaky, Direction::kPull, {}, hooks, timing);
+  live.Start();
+  CHECK(Eventually(*a, "k", "v"));
+  live.Stop();
+  CHECK(failures == 2);
+}
+
+}  // namespace kvs::replication
