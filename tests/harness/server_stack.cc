@@ -95,6 +95,7 @@ int FreePort() {
 }
 
 ServerStack::ServerStack(StackOptions options) : options_(std::move(options)) {
+  WriteKvsConfig();
   StartKvs();
   StartNginx();
 }
@@ -117,28 +118,35 @@ void ServerStack::KillKvs() {
   kvs_.reset();
 }
 
-void ServerStack::StartKvs() {
-  std::string config = dir() + "/kvs.yaml";
+void ServerStack::RestartKvs() {
+  REQUIRE(!kvs_);
+  StartKvs();
+}
+
+void ServerStack::WriteKvsConfig() {
   std::string text = "data_dir: kvs-data\nsync: none\n";
   if (options_.secret) {
     WriteFile(dir() + "/auth.txt", *options_.secret + "\n");
     text += "auth_file: auth.txt\n";
   }
-  WriteFile(config, text + options_.extra_config);
+  WriteFile(dir() + "/kvs.yaml", text + options_.extra_config);
+  // nginx is configured once: a restarted kvs-fcgi listens where the first did.
+  if (options_.transport == StackOptions::Transport::kTcp) kvs_port_ = FreePort();
+}
 
+void ServerStack::StartKvs() {
+  std::string config = dir() + "/kvs.yaml";
   std::vector<std::string> argv;
   std::string socket_path = dir() + "/kvs.sock";
-  int kvs_port = 0;
   switch (options_.transport) {
     case StackOptions::Transport::kUnixSocket:
       argv = {KVS_FCGI_BINARY, "--config", config, "--socket", socket_path};
       fastcgi_pass_ = "unix:" + socket_path;
       break;
     case StackOptions::Transport::kTcp:
-      kvs_port = FreePort();
       argv = {KVS_FCGI_BINARY, "--config", config, "--listen",
-              "127.0.0.1:" + std::to_string(kvs_port)};
-      fastcgi_pass_ = "127.0.0.1:" + std::to_string(kvs_port);
+              "127.0.0.1:" + std::to_string(kvs_port_)};
+      fastcgi_pass_ = "127.0.0.1:" + std::to_string(kvs_port_);
       break;
     case StackOptions::Transport::kSpawnFcgi:
       // -n: spawn-fcgi creates the socket, then becomes kvs-fcgi with the
@@ -151,7 +159,7 @@ void ServerStack::StartKvs() {
   kvs_ = std::make_unique<ChildProcess>(argv, dir() + "/kvs.log");
   auto deadline = Clock::now() + kStartTimeout;
   for (;;) {
-    bool ready = kvs_port != 0 ? CanConnectTcp(kvs_port) : CanConnectUnix(socket_path);
+    bool ready = kvs_port_ != 0 ? CanConnectTcp(kvs_port_) : CanConnectUnix(socket_path);
     if (ready) return;
     INFO(Logs());
     REQUIRE_FALSE(kvs_->Exited());

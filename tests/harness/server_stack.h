@@ -73,6 +73,9 @@ class ServerStack {
   // Kills kvs-fcgi with SIGKILL, as a crash would, and waits for it; nginx
   // stays up.
   void KillKvs();
+  // Starts kvs-fcgi again after KillKvs, on the same config, store and
+  // socket (or port), and waits until it listens.
+  void RestartKvs();
   const std::string& dir() const { return dir_.path(); }
   // A client for nginx that sends paths exactly as given (no re-encoding).
   std::unique_ptr<httplib::Client> Client() const;
@@ -80,12 +83,15 @@ class ServerStack {
   std::string Logs() const;
 
  private:
+  // kvs.yaml and auth.txt, and the port of the kTcp transport.
+  void WriteKvsConfig();
   void StartKvs();
   void StartNginx();
 
   StackOptions options_;
   kvs::test::TempDir dir_;
   int port_ = 0;
+  int kvs_port_ = 0;  // kTcp only: where kvs-fcgi listens
   std::string fastcgi_pass_;
   std::unique_ptr<ChildProcess> kvs_;
   std::unique_ptr<ChildProcess> nginx_;
