@@ -14,7 +14,6 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <random>
@@ -44,11 +43,12 @@ constexpr auto kConvergeTimeout = std::chrono::seconds(150);
 
 std::string KeyName(int i) { return "k" + std::to_string(i); }
 
-// The config lines that make a server sync every second with the server
-// behind the proxy on proxy_port.
-std::string SyncWith(int proxy_port, const std::string& secret_file) {
+// The config lines that make a server sync with the server behind the
+// proxy on proxy_port: every second, or live (long polls).
+std::string SyncWith(int proxy_port, const std::string& secret_file, bool live) {
   return "replication:\n  - url: http://127.0.0.1:" + std::to_string(proxy_port) +
-         "\n    mode: sync\n    interval: 1s\n    secret_file: " + secret_file + "\n";
+         "\n    mode: sync\n    interval: 1s\n    secret_file: " + secret_file +
+         (live ? "\n    live: true\n" : "\n");
 }
 
 // A write a server answered with success: the version it made.
@@ -210,20 +210,14 @@ std::vector<std::string> UnexplainedFailures(const ServerStack& stack) {
   std::vector<std::string> lines;
   std::istringstream log(ReadFile(stack.dir() + "/kvs.log"));
   for (std::string line; std::getline(log, line);) {
-    if (line.find("kvs-fcgi: replication with ") != 0) continue;
+    if (line.find("kvs-fcgi: replication with ") != 0 && line.find("kvs-fcgi: live ") != 0) {
+      continue;
+    }
     if (line.find(": cannot reach ") != std::string::npos) continue;
     if (line.find(" answered 502: ") != std::string::npos) continue;
     lines.push_back(line);
   }
   return lines;
-}
-
-// The kvs program, built beside kvs-fcgi (target kvs_cli).
-std::string KvsBinary() {
-  std::string path = (std::filesystem::path(KVS_FCGI_BINARY).parent_path() / "kvs").string();
-  INFO("the test runs " << path << ": build the kvs_cli target");
-  REQUIRE(std::filesystem::exists(path));
-  return path;
 }
 
 uint32_t ChaosSeed() {
@@ -321,7 +315,7 @@ TEST_CASE("three replicas on a failing network, one killed mid-transfer, converg
   const uint32_t seed = ChaosSeed();
   INFO("seed " << seed << " (KVS_CHAOS_SEED=" << seed << " replays the schedule)");
   std::mt19937 rng(seed);
-  const std::string kvs = KvsBinary();
+  const std::string kvs = KVS_CLI_BINARY;
   const std::vector<std::string> sides = {"A", "B", "C"};
 
   // Every stack has the test secret, so one file holds each one's peer's.
@@ -332,13 +326,14 @@ TEST_CASE("three replicas on a failing network, one killed mid-transfer, converg
   // Link i: stack i's replication, through proxies[i], to stack (i + 2) % 3
   // (A to C, B to A, C to B). A stack's config names its proxy, so the
   // proxies come first; each gets its target once that stack runs (until
-  // then it refuses: A's first run fails and is retried).
+  // then it refuses: A's first run fails and is retried). B's link is live,
+  // the others run every second.
   std::vector<std::unique_ptr<TcpProxy>> proxies;
   for (int i = 0; i < 3; ++i) proxies.push_back(std::make_unique<TcpProxy>());
   std::vector<std::unique_ptr<ServerStack>> stacks;
   for (int i = 0; i < 3; ++i) {
     StackOptions options;
-    options.extra_config += SyncWith(proxies[i]->port(), peer_secret);
+    options.extra_config += SyncWith(proxies[i]->port(), peer_secret, /*live=*/i == 1);
     stacks.push_back(std::make_unique<ServerStack>(options));
     proxies[(i + 1) % 3]->SetTarget(stacks[i]->port());
   }
