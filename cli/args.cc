@@ -51,7 +51,7 @@ enum Option : uint32_t {
 };
 
 // sync, push and pull's.
-constexpr uint32_t kRemoteOptions = kStdio | kSecretFile | kBranch | kPrefix | kLive;
+constexpr uint32_t kRemoteOptions = kStdio | kSecretFile | kBranch | kPrefix | kLive | kConfig;
 
 // The options that take no value.
 constexpr uint32_t kFlags = kYaml | kDryRun | kIds | kStdio | kLive;
@@ -176,7 +176,8 @@ constexpr CommandSpec kCommands[] = {
      "  print \"commit COMMIT\", the new commit ('-' when BRANCH had that state\n"
      "  already), and \"previous COMMIT\", the head before: resetting to it undoes.\n"},
     {Command::kSync, "sync", Operands::kRemote, kRemoteOptions, true,
-     "sync URL|--stdio [--secret-file FILE] [--branch NAME] [--prefix P] [--live]",
+     "sync URL|--stdio [--secret-file FILE] [--branch NAME] [--prefix P] [--live]\n"
+     "     [--config FILE]",
      "  Exchange versions with another replica both ways: afterwards both hold\n"
      "  every version, and each key has the same heads and winner on both. Keys\n"
      "  edited on both sides since they last met keep both edits as heads (a\n"
@@ -186,7 +187,9 @@ constexpr CommandSpec kCommands[] = {
      "  protocol on stdin/stdout with a kvs sync/push/pull --stdio at the other\n"
      "  end of a pipe (ssh host kvs -d DIR sync --stdio). Prints what it did.\n"
      "  --live (with a URL) goes on replicating as either side changes, printing\n"
-     "  a line per run that moved something, until interrupted.\n"},
+     "  a line per run that moved something, until interrupted. A key edited on\n"
+     "  both sides whose merge: rule (in -d's kvs.yaml or --config FILE) names a\n"
+     "  function that makes a value is merged at once, alike on both replicas.\n"},
     {Command::kPush, "push", Operands::kRemote, kRemoteOptions, true,
      "push URL|--stdio [--secret-file FILE] [--branch NAME] [--prefix P] [--live]",
      "  As sync, one way: send what the other replica lacks.\n"},

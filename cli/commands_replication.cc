@@ -64,9 +64,13 @@ std::string Summary(std::string_view what, std::string_view verb, const Replicat
   return line;
 }
 
-void NoteForks(const std::set<std::string>& forked, const std::function<void(std::string)>& out) {
-  for (const std::string& key : forked) {
+// A line per key that forked, and per fork the merge rules merged.
+void NoteForks(const ReplicateStats& stats, const std::function<void(std::string)>& out) {
+  for (const std::string& key : stats.forked) {
     out("forked: " + LineSafeKey(key) + " (both edits kept: kvs forks KEY shows them)");
+  }
+  for (const std::string& key : stats.merged) {
+    out("merged: " + LineSafeKey(key) + " (edited on both sides; merged by its merge rule)");
   }
 }
 
@@ -83,21 +87,31 @@ Direction DirectionOf(Command command) {
                                      : Direction::kSync;
 }
 
+// How this side applies what it receives: with the merge rules of the
+// server config next to the store (or --config), if any.
+Result<replication::LocalPeerOptions> LocalOptions(const Invocation& inv) {
+  KVS_ASSIGN_OR_RETURN(std::optional<config::Config> server, ServerConfig(inv));
+  replication::LocalPeerOptions options;
+  if (server) options.merge_rules = server->merge_rules;
+  return options;
+}
+
 // Over stdin/stdout, which carry the protocol: what it did goes to stderr.
-Status ReplicateOverStdio(const Invocation& inv, Store& store) {
+Status ReplicateOverStdio(const Invocation& inv, Store& store,
+                          const replication::LocalPeerOptions& local) {
   TransferCounter counter("pull");
   ReplicateOptions options = OptionsOf(inv);
   options.progress = [&counter](const replication::Progress& p) { counter.Update(p); };
   KVS_ASSIGN_OR_RETURN(
       replication::StreamOutcome outcome,
-      replication::ReplicateOverStream(store, 0, 1, DirectionOf(inv.command), options));
+      replication::ReplicateOverStream(store, local, 0, 1, DirectionOf(inv.command), options));
   if (!outcome.nothing_because.empty()) {
     Note("nothing to do: " + outcome.nothing_because);
     return Status::OK();
   }
   if (outcome.pulled) Note(Summary("pull", "received", outcome.received));
   if (outcome.was_pulled) Note("push: the other side pulled what it lacked");
-  NoteForks(outcome.received.forked, [](std::string line) { Note(line); });
+  NoteForks(outcome.received, [](std::string line) { Note(line); });
   return Status::OK();
 }
 
@@ -112,7 +126,8 @@ Result<std::unique_ptr<replication::HttpPeer>> ConnectTo(const Invocation& inv) 
 // --live: a line per run that moved something, and one per failure, until
 // SIGINT, SIGTERM or SIGHUP. Being cut at any point is safe (each run
 // resumes from its checkpoint), so the signal only makes the end tidy.
-Status ReplicateLive(const Invocation& inv, Store& store) {
+Status ReplicateLive(const Invocation& inv, Store& store,
+                     const replication::LocalPeerOptions& local) {
   // A URL or secret file that cannot work fails now, not on every retry.
   KVS_RETURN_IF_ERROR(ConnectTo(inv).status());
   sigset_t stop;
@@ -125,11 +140,13 @@ Status ReplicateLive(const Invocation& inv, Store& store) {
   std::mutex out;
   replication::LiveHooks hooks;
   hooks.done = [&out](Direction way, const ReplicateStats& stats) {
-    if (stats.versions == 0 && stats.heads == 0 && stats.forked.empty()) return;
+    if (stats.versions == 0 && stats.heads == 0 && stats.forked.empty() && stats.merged.empty()) {
+      return;
+    }
     std::lock_guard<std::mutex> lock(out);
     PrintLine(way == Direction::kPull ? Summary("pull", "received", stats)
                                       : Summary("push", "sent", stats));
-    NoteForks(stats.forked, [](std::string line) { PrintLine(line); });
+    NoteForks(stats, [](std::string line) { PrintLine(line); });
     std::fflush(stdout);
   };
   hooks.failed = [&out](Direction way, const Status& status, int64_t retry_ns) {
@@ -138,7 +155,7 @@ Status ReplicateLive(const Invocation& inv, Store& store) {
          " (trying again in " + std::to_string(retry_ns / 1000000000) + " s)");
   };
   replication::LiveReplication live(
-      store,
+      store, local,
       [&inv]() -> Result<std::unique_ptr<replication::Peer>> {
         KVS_ASSIGN_OR_RETURN(std::unique_ptr<replication::HttpPeer> peer, ConnectTo(inv));
         return std::unique_ptr<replication::Peer>(std::move(peer));
@@ -157,24 +174,26 @@ Status ReplicateLive(const Invocation& inv, Store& store) {
 }  // namespace
 
 Status Replicate(const Invocation& inv) {
+  KVS_ASSIGN_OR_RETURN(replication::LocalPeerOptions local_options, LocalOptions(inv));
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
-  if (inv.stdio) return ReplicateOverStdio(inv, *store);
-  if (inv.live) return ReplicateLive(inv, *store);
+  if (inv.stdio) return ReplicateOverStdio(inv, *store, local_options);
+  if (inv.live) return ReplicateLive(inv, *store, local_options);
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<replication::HttpPeer> remote, ConnectTo(inv));
-  replication::LocalPeer local(*store);
+  replication::LocalPeer local(*store, local_options);
   TransferCounter counter("");
   ReplicateOptions options = OptionsOf(inv);
   options.progress = [&counter](const replication::Progress& p) { counter.Update(p); };
-  std::set<std::string> forked;
+  ReplicateStats of_note;  // the keys that forked, or were merged, either way
   KVS_RETURN_IF_ERROR(
       replication::Exchange(local, *remote, DirectionOf(inv.command), options,
                             [&](Direction way, const ReplicateStats& stats) {
                               counter.Finish();
                               PrintLine(way == Direction::kPull ? Summary("pull", "received", stats)
                                                                 : Summary("push", "sent", stats));
-                              forked.insert(stats.forked.begin(), stats.forked.end());
+                              of_note.forked.insert(stats.forked.begin(), stats.forked.end());
+                              of_note.merged.insert(stats.merged.begin(), stats.merged.end());
                             }));
-  NoteForks(forked, [](std::string line) { PrintLine(line); });
+  NoteForks(of_note, [](std::string line) { PrintLine(line); });
   return Status::OK();
 }
 

@@ -104,7 +104,7 @@ std::unique_ptr<replication::LiveReplication> ReplicationRunner::StartLive(size_
   options.branches = peer.branches;
   options.prefix = peer.prefix;
   auto live = std::make_unique<replication::LiveReplication>(
-      *service_.store,
+      *service_.store, replication::LocalPeerOptions{service_.config.merge_rules},
       [&peer]() -> Result<std::unique_ptr<replication::Peer>> {
         std::string secret;
         if (peer.secret_file) {
@@ -182,7 +182,7 @@ Status ReplicationRunner::RunPeer(size_t i) {
   }
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<replication::HttpPeer> remote,
                        replication::HttpPeer::Connect(peer.url, std::move(secret)));
-  replication::LocalPeer local(*service_.store);
+  replication::LocalPeer local(*service_.store, {service_.config.merge_rules});
   replication::ReplicateOptions options;
   options.branches = peer.branches;
   options.prefix = peer.prefix;

@@ -4,18 +4,20 @@
 #include <algorithm>
 #include <chrono>
 
-#include "replication/local_peer.h"
-
 namespace kvs::replication {
 
-LiveReplication::LiveReplication(Store& store, ConnectRemote connect, Direction direction,
-                                 ReplicateOptions options, LiveHooks hooks, LiveTiming timing)
+LiveReplication::LiveReplication(Store& store, LocalPeerOptions local, ConnectRemote connect,
+                                 Direction direction, ReplicateOptions options, LiveHooks hooks,
+                                 LiveTiming timing)
     : store_(store),
+      local_(std::move(local)),
       connect_(std::move(connect)),
       direction_(direction),
       options_(std::move(options)),
       hooks_(std::move(hooks)),
-      timing_(timing) {}
+      timing_(timing) {
+  local_.stop = &stopping_;
+}
 
 LiveReplication::~LiveReplication() { Stop(); }
 
@@ -62,7 +64,7 @@ bool LiveReplication::Publish(size_t slot, Peer* remote) {
 }
 
 void LiveReplication::Loop(size_t slot, Direction way) {
-  LocalPeer local(store_, &stopping_);
+  LocalPeer local(store_, local_);
   std::unique_ptr<Peer> remote;
   int64_t retry_ns = timing_.retry_ns;
   bool run = true;     // replicate before the next wait

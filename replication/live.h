@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "replication/direction.h"
+#include "replication/local_peer.h"
 #include "replication/replicator.h"
 
 namespace kvs::replication {
@@ -57,9 +58,11 @@ using ConnectRemote = std::function<Result<std::unique_ptr<Peer>>()>;
 
 class LiveReplication {
  public:
-  // store outlives it. direction kSync runs a pull thread and a push thread.
-  LiveReplication(Store& store, ConnectRemote connect, Direction direction,
-                  ReplicateOptions options, LiveHooks hooks, LiveTiming timing = {});
+  // store outlives it; its side is a LocalPeer with local (whose stop is
+  // set here). direction kSync runs a pull thread and a push thread.
+  LiveReplication(Store& store, LocalPeerOptions local, ConnectRemote connect,
+                  Direction direction, ReplicateOptions options, LiveHooks hooks,
+                  LiveTiming timing = {});
   // Stop().
   ~LiveReplication();
   LiveReplication(const LiveReplication&) = delete;
@@ -79,6 +82,7 @@ class LiveReplication {
   bool Publish(size_t slot, Peer* remote);
 
   Store& store_;
+  LocalPeerOptions local_;
   ConnectRemote connect_;
   Direction direction_;
   ReplicateOptions options_;

@@ -9,6 +9,8 @@
 #include <thread>
 #include <tuple>
 
+#include "replication/fork_merge.h"
+
 namespace kvs::replication {
 namespace {
 
@@ -230,7 +232,15 @@ Result<ApplyOutcome> LocalPeer::Apply(const ReplicationBatch& batch,
   outcome.stored = written.versions.size();
   for (const std::string& key : may_fork) {
     KVS_ASSIGN_OR_RETURN(std::vector<VersionId> heads, HeadsOf(store_, batch.branch, key));
-    if (heads.size() > 1) outcome.forked.push_back(key);
+    if (heads.size() < 2) continue;
+    if (auto f = ForkMergeFunction(options_.merge_rules, key)) {
+      KVS_ASSIGN_OR_RETURN(bool merged, MergeFork(store_, batch.branch, key, *f));
+      if (merged) {
+        outcome.merged.push_back(key);
+        continue;
+      }
+    }
+    outcome.forked.push_back(key);
   }
   return outcome;
 }
@@ -253,7 +263,7 @@ Result<WaitOutcome> LocalPeer::Wait(const WaitRequest& request) {
       since = outcome.revision;  // only other branches, keys or checkpoints moved
     }
     const Clock::time_point now = Clock::now();
-    if (now >= deadline || (stop_ != nullptr && stop_->load())) return outcome;
+    if (now >= deadline || (options_.stop != nullptr && options_.stop->load())) return outcome;
     std::this_thread::sleep_for(std::min<Clock::duration>(kWaitPoll, deadline - now));
   }
 }

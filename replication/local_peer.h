@@ -5,17 +5,28 @@
 #define KVS_REPLICATION_LOCAL_PEER_H_
 
 #include <atomic>
+#include <vector>
 
 #include "kvs/store.h"
+#include "merge/branch_merge.h"
 #include "replication/peer.h"
 
 namespace kvs::replication {
 
+struct LocalPeerOptions {
+  // A fork an apply creates is merged at once, alike on every replica, when
+  // these rules (the config's merge: section) give its key a function that
+  // makes a value (replication/fork_merge.h); else it stays a fork.
+  std::vector<merge::MergeRule> merge_rules;
+  // A Wait ends early once *stop is true; nullptr: never.
+  const std::atomic<bool>* stop = nullptr;
+};
+
 class LocalPeer : public Peer {
  public:
-  // store (and stop) outlive it. A Wait ends early once *stop is true.
-  explicit LocalPeer(Store& store, const std::atomic<bool>* stop = nullptr)
-      : store_(store), stop_(stop) {}
+  // store (and options.stop) outlive it.
+  explicit LocalPeer(Store& store, LocalPeerOptions options = {})
+      : store_(store), options_(std::move(options)) {}
 
   Result<PeerInfo> Hello(const std::string& checkpoint_prefix) override;
   Result<FeedPage> Changes(const FeedRequest& request) override;
@@ -38,7 +49,7 @@ class LocalPeer : public Peer {
   Result<bool> ChangedAfter(const WaitRequest& request, uint64_t since);
 
   Store& store_;
-  const std::atomic<bool>* stop_;
+  LocalPeerOptions options_;
 };
 
 }  // namespace kvs::replication

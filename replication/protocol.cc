@@ -294,12 +294,15 @@ Result<WaitOutcome> WaitOutcomeFromJson(const Json& j) {
   });
 }
 
-Json ToJson(const ApplyOutcome& o) { return {{"stored", o.stored}, {"forked", o.forked}}; }
+Json ToJson(const ApplyOutcome& o) {
+  return {{"stored", o.stored}, {"forked", o.forked}, {"merged", o.merged}};
+}
 
 Result<ApplyOutcome> ApplyOutcomeFromJson(const Json& j) {
   return Decode<ApplyOutcome>("apply answer", [&] {
     return ApplyOutcome{j.at("stored").get<uint64_t>(),
-                        j.at("forked").get<std::vector<std::string>>()};
+                        j.at("forked").get<std::vector<std::string>>(),
+                        j.at("merged").get<std::vector<std::string>>()};
   });
 }
 

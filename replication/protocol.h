@@ -115,6 +115,9 @@ struct WaitOutcome {
 struct ApplyOutcome {
   uint64_t stored = 0;              // versions new to the target
   std::vector<std::string> forked;  // keys with more than one head afterwards
+  // Keys the apply forked and the target's merge rules merged at once
+  // (replication/fork_merge.h).
+  std::vector<std::string> merged;
 };
 
 // ---- JSON form ---------------------------------------------------------------

@@ -187,6 +187,7 @@ class BranchReplicator {
       KVS_ASSIGN_OR_RETURN(ApplyOutcome outcome, target_.Apply(batch, last ? may_fork : none));
       stats_->versions += outcome.stored;
       stats_->forked.insert(outcome.forked.begin(), outcome.forked.end());
+      stats_->merged.insert(outcome.merged.begin(), outcome.merged.end());
     } while (next < plan.versions.size());
     stats_->heads += heads.size();
     return Status::OK();

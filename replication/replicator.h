@@ -59,6 +59,7 @@ struct ReplicateStats {
   uint64_t keys = 0;             // keys the source listed
   uint64_t heads = 0;            // heads the target moved to without new versions
   std::set<std::string> forked;  // keys with more than one head after an apply
+  std::set<std::string> merged;  // keys an apply forked and the target merged
   bool full_listing = false;     // some branch had no usable checkpoint
   uint64_t source_revision = 0;  // the source's newest revision as the run began
 };

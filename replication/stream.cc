@@ -237,7 +237,8 @@ class Link : public RemotePeer, public std::enable_shared_from_this<Link> {
 
 }  // namespace
 
-Result<StreamOutcome> ReplicateOverStream(Store& store, int in_fd, int out_fd, Direction direction,
+Result<StreamOutcome> ReplicateOverStream(Store& store, const LocalPeerOptions& local_options,
+                                          int in_fd, int out_fd, Direction direction,
                                           const ReplicateOptions& options) {
   auto link = std::make_shared<Link>(store, in_fd, out_fd);
   struct StopOnReturn {
@@ -252,7 +253,7 @@ Result<StreamOutcome> ReplicateOverStream(Store& store, int in_fd, int out_fd, D
     outcome.nothing_because = direction == Direction::kPush ? "both sides push" : "both sides pull";
   }
   if (outcome.pulled) {
-    LocalPeer local(store);
+    LocalPeer local(store, local_options);
     KVS_ASSIGN_OR_RETURN(outcome.received, Replicate(*link, local, options));
   }
   KVS_RETURN_IF_ERROR(link->SendDone());

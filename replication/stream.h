@@ -16,6 +16,7 @@
 
 #include "kvs/store.h"
 #include "replication/direction.h"
+#include "replication/local_peer.h"
 #include "replication/replicator.h"
 
 namespace kvs::replication {
@@ -28,9 +29,11 @@ struct StreamOutcome {
   std::string nothing_because;
 };
 
-// Runs this side until both are done. IOError when the stream breaks or the
+// Runs this side until both are done; what it pulls is applied as a
+// LocalPeer with local_options would. IOError when the stream breaks or the
 // other side sends what is not the protocol.
-Result<StreamOutcome> ReplicateOverStream(Store& store, int in_fd, int out_fd, Direction direction,
+Result<StreamOutcome> ReplicateOverStream(Store& store, const LocalPeerOptions& local_options,
+                                          int in_fd, int out_fd, Direction direction,
                                           const ReplicateOptions& options);
 
 }  // namespace kvs::replication

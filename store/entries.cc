@@ -33,6 +33,12 @@ char KindByte(bool deleted, bool json) {
 
 // ---- Versions ---------------------------------------------------------------
 
+VersionId VersionIdOf(const ReplicatedVersion& v) {
+  return ComputeVersionId(v.key, v.parents, !v.value, v.value && v.json,
+                          v.value ? std::string_view(*v.value) : std::string_view(), v.time_ns,
+                          v.replica);
+}
+
 VersionId ComputeVersionId(std::string_view key, std::vector<VersionId> parents, bool deleted,
                            bool json, std::string_view value, int64_t time_ns,
                            const ReplicaId& replica) {

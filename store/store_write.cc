@@ -491,9 +491,7 @@ Result<WriteResult> ApplyReplicatedVersions(TxnContext* ctx, const ReplicationBa
   const std::set<VersionId> dropped(batch.dropped.begin(), batch.dropped.end());
   for (const ReplicatedVersion& r : batch.versions) {
     KVS_RETURN_IF_ERROR(ValidateKey(r.key, kMaxKeyBytes));
-    std::string_view value = r.value ? std::string_view(*r.value) : std::string_view();
-    const bool json = r.value && r.json;
-    if (ComputeVersionId(r.key, r.parents, !r.value, json, value, r.time_ns, r.replica) != r.id) {
+    if (VersionIdOf(r) != r.id) {
       return Status::Corruption("version " + r.id.Hex() + " does not match its content");
     }
     auto stored = StoredOffset(ctx, r.id);
@@ -503,9 +501,9 @@ Result<WriteResult> ApplyReplicatedVersions(TxnContext* ctx, const ReplicationBa
       VersionRecord v;
       v.id = r.id;
       v.key = r.key;
-      v.value = value;
+      v.value = r.value ? std::string_view(*r.value) : std::string_view();
       v.deleted = !r.value;
-      v.json = json;
+      v.json = r.value && r.json;
       v.time_ns = r.time_ns;
       v.replica = r.replica;
       v.revision = ctx->revision;

@@ -57,7 +57,7 @@ Response SyncMessage(const Request& request, Service& service) {
   // nlohmann's own parse would quietly drop.
   auto body = ParseJsonObjectBody(request.body, R"({"checkpoints": ""})");
   if (auto* refused = std::get_if<HttpError>(&body)) return JsonError(*refused);
-  replication::LocalPeer peer(*service.store, &service.stopping);
+  replication::LocalPeer peer(*service.store, {service.config.merge_rules, &service.stopping});
   const auto& message = std::get<nlohmann::ordered_json>(body);
   auto answer = *op == replication::Op::kWait ? AnswerWait(peer, message, service)
                                               : replication::Answer(peer, *op, message);

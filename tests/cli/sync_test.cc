@@ -284,4 +284,37 @@ TEST_CASE("kvs pull --live refuses what cannot work before it starts") {
   CHECK(run.log.find("missing") != std::string::npos);
 }
 
+TEST_CASE("forks both sides merge by their merge rules end as the same single version") {
+  server::test::StackOptions options;
+  options.extra_config += "merge:\n  counters/*: counter\n";
+  ServerStack stack(options);
+  // The local side is a server directory too: its kvs.yaml names the store
+  // and the same rule.
+  TempDir scratch;
+  std::ofstream(scratch.path() + "/kvs.yaml")
+      << "data_dir: store\nmerge:\n  counters/*: counter\n";
+  const std::string here = scratch.path();
+  const std::string served = StoreDir(stack);
+  MustKvs(here, {"put", "counters/visits", "10"});
+  MustKvs(here, {"put", "title", "draft"});
+  MustKvs(here, {"sync", Url(stack), "--secret-file", SecretFile(stack)});
+  MustKvs(here, {"put", "counters/visits", "15"});
+  MustKvs(here, {"put", "title", "mine"});
+  MustKvs(served, {"put", "counters/visits", "13"});
+  MustKvs(served, {"put", "title", "theirs"});
+
+  const std::string out = MustKvs(here, {"sync", Url(stack), "--secret-file", SecretFile(stack)});
+  CHECK(out.find("merged: counters/visits") != std::string::npos);
+  CHECK(out.find("forked: title") != std::string::npos);  // no rule: both kept
+  CHECK(MustKvs(here, {"get-key", "counters/visits"}) == "18");
+  CHECK(MustKvs(served, {"get-key", "counters/visits"}) == "18");
+  CHECK(Lines(Forks(here + "/store", "counters/visits")).size() == 1);
+  CHECK(Forks(here + "/store", "counters/visits") == Forks(served, "counters/visits"));
+  CHECK(Lines(Forks(served, "title")).size() == 2);
+  CHECK(VersionIds(here + "/store") == VersionIds(served));
+  // Nothing more to do either way: the merge does not fork again.
+  CHECK(MustKvs(here, {"sync", Url(stack), "--secret-file", SecretFile(stack)}).find("merged") ==
+        std::string::npos);
+}
+
 }  // namespace kvs::cli::test

@@ -130,7 +130,7 @@ TEST_CASE("a wait ends early once its stop flag is set") {
   TempDir dir;
   auto store = OpenStore(dir.Sub("a"));
   std::atomic<bool> stop{false};
-  LocalPeer peer(*store, &stop);
+  LocalPeer peer(*store, {{}, &stop});
   WaitOutcome outcome;
   {
     LaterWrite set_stop([&] { stop = true; });
@@ -151,7 +151,7 @@ TEST_CASE("live replication copies each side's writes as they happen, and stops"
     FAIL_CHECK("live replication failed: " << status.message());
   };
   {
-    LiveReplication live(*a, LocalRemote(*b), Direction::kSync, {}, hooks);
+    LiveReplication live(*a, {}, LocalRemote(*b), Direction::kSync, {}, hooks);
     live.Start();
     CHECK(Eventually(*b, "early", "from a"));
     MustPut(b.get(), "later", "from b");
@@ -185,7 +185,7 @@ TEST_CASE("live replication backs off while the remote cannot be reached, then c
   };
   LiveTiming timing;
   timing.retry_ns = 1000000;  // 1 ms, doubling
-  LiveReplication live(*a, flaky, Direction::kPull, {}, hooks, timing);
+  LiveReplication live(*a, {}, flaky, Direction::kPull, {}, hooks, timing);
   live.Start();
   CHECK(Eventually(*a, "k", "v"));
   live.Stop();

@@ -333,6 +333,11 @@ struct CheckReport {
   bool ok() const { return problems.empty(); }
 };
 
+// The id of a version with v's content (v.id is not read): the SHA-256
+// ApplyReplicated verifies. For versions made outside Write, such as the
+// merges every replica makes alike of a fork replication created.
+VersionId VersionIdOf(const ReplicatedVersion& v);
+
 // Whether a branch could have this name: 1 to 64 letters, digits, '-', '_'
 // and '.' (InvalidArgument saying which rule it breaks). Every call that
 // takes a branch name checks it; front ends check early with this.
