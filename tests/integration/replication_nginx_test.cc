@@ -40,15 +40,25 @@ std::string ReplicateWith(const std::string& url, const std::string& mode,
          (secret_file.empty() ? "" : "    secret_file: " + secret_file + "\n");
 }
 
-// POST /_sync/wait for a change after revision, waiting up to timeout_ms.
-nlohmann::json Wait(const ServerStack& stack, uint64_t revision, int timeout_ms) {
+// POST /_sync/wait for a change after revision, waiting up to timeout_ms:
+// the answer's body, or why there is none. No test macros: waits run on
+// threads of their own, and Catch's are for the test's thread only.
+std::string Wait(const ServerStack& stack, uint64_t revision, int timeout_ms) {
   const std::string body = "{\"revision\":" + std::to_string(revision) +
                            ",\"branches\":[],\"prefix\":\"\",\"timeout_ms\":" +
                            std::to_string(timeout_ms) + "}";
-  httplib::Response res = Answer(stack.Client()->Post("/_sync/wait", body, "application/json"), stack);
-  INFO(res.body);
-  REQUIRE(res.status == 200);
-  return nlohmann::json::parse(res.body);
+  auto res = stack.Client()->Post("/_sync/wait", body, "application/json");
+  if (!res) return "no answer: " + httplib::to_string(res.error());
+  if (res->status != 200) return "status " + std::to_string(res->status) + ": " + res->body;
+  return res->body;
+}
+
+// A wait's answer as JSON, failing the test when it is not one.
+nlohmann::json WaitAnswer(const std::string& body) {
+  INFO(body);
+  auto answer = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  REQUIRE(answer.is_object());
+  return answer;
 }
 
 }  // namespace
@@ -78,14 +88,14 @@ TEST_CASE("POST /_sync/wait is a long poll that a write ends, and too many waiti
   ServerStack stack;
   const uint64_t now = ServedStoreRevision(stack);
   // Nothing changes: the wait ends by its timeout.
-  nlohmann::json idle = Wait(stack, now, 50);
+  nlohmann::json idle = WaitAnswer(Wait(stack, now, 50));
   CHECK(idle["changed"] == false);
   CHECK(idle["busy"] == false);
   CHECK(idle["revision"] == now);
 
   // kvs-fcgi runs 16 worker threads by default, and lets 4 of them wait:
   // of five waits, one answers at once, busy, and the others hold.
-  std::vector<std::future<nlohmann::json>> waits;
+  std::vector<std::future<std::string>> waits;
   for (int i = 0; i < 5; ++i) {
     waits.push_back(std::async(std::launch::async, [&] { return Wait(stack, now, 20000); }));
   }
@@ -95,14 +105,14 @@ TEST_CASE("POST /_sync/wait is a long poll that a write ends, and too many waiti
       if (waits[i].wait_for(std::chrono::milliseconds(10)) == std::future_status::ready) first = i;
     }
   }
-  nlohmann::json busy = waits[first].get();
+  nlohmann::json busy = WaitAnswer(waits[first].get());
   CHECK(busy["busy"] == true);
   CHECK(busy["changed"] == false);
   // The other threads still serve, and a write ends every wait.
   Post(stack, "woken=yes");
   for (size_t i = 0; i < waits.size(); ++i) {
     if (i == first) continue;
-    nlohmann::json answer = waits[i].get();
+    nlohmann::json answer = WaitAnswer(waits[i].get());
     CHECK(answer["changed"] == true);
     CHECK(answer["busy"] == false);
   }

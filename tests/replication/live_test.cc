@@ -28,6 +28,7 @@ WaitOutcome MustWait(LocalPeer& peer, const WaitRequest& request) {
 }
 
 // Runs write on another thread after a moment, while the caller waits.
+// (No test macros in write: Catch's are for the test's thread only.)
 class LaterWrite {
  public:
   explicit LaterWrite(std::function<void()> write)
@@ -79,7 +80,7 @@ TEST_CASE("a wait answers when a key changes after the revision asked about") {
   // A write while it waits wakes it.
   WaitOutcome woken;
   {
-    LaterWrite write([&] { MustPut(store.get(), "k", "2"); });
+    LaterWrite write([&] { (void)store->Write(WriteBatch().Put("k", "2")); });
     woken = MustWait(peer, {now, {}, "", 20000});
   }
   CHECK(woken.changed);
@@ -145,11 +146,10 @@ TEST_CASE("live replication copies each side's writes as they happen, and stops"
   auto b = OpenStore(dir.Sub("b"));
   MustPut(a.get(), "early", "from a");
   std::atomic<int> runs{0};
-  LiveHooks hooks;
+  std::atomic<int> failures{0};
+  LiveHooks hooks;  // called on the live threads: no test macros there
   hooks.done = [&](Direction, const ReplicateStats&) { ++runs; };
-  hooks.failed = [](Direction, const Status& status, int64_t) {
-    FAIL_CHECK("live replication failed: " << status.message());
-  };
+  hooks.failed = [&](Direction, const Status&, int64_t) { ++failures; };
   {
     LiveReplication live(*a, {}, LocalRemote(*b), Direction::kSync, {}, hooks);
     live.Start();
@@ -161,6 +161,7 @@ TEST_CASE("live replication copies each side's writes as they happen, and stops"
     live.Stop();
   }
   CHECK(runs >= 4);
+  CHECK(failures == 0);
   // Both hold the same versions: history travelled, not only the winners.
   VersionListOptions all;
   all.limit = 1000;
@@ -178,10 +179,10 @@ TEST_CASE("live replication backs off while the remote cannot be reached, then c
     if (++attempts <= 2) return Status::IOError("cannot reach the remote (test)");
     return std::unique_ptr<Peer>(std::make_unique<LocalPeer>(*b));
   };
+  std::atomic<int> other_failures{0};
   LiveHooks hooks;
   hooks.failed = [&](Direction, const Status& status, int64_t) {
-    CHECK(status.message() == "cannot reach the remote (test)");
-    ++failures;
+    ++(status.message() == "cannot reach the remote (test)" ? failures : other_failures);
   };
   LiveTiming timing;
   timing.retry_ns = 1000000;  // 1 ms, doubling
@@ -190,6 +191,7 @@ TEST_CASE("live replication backs off while the remote cannot be reached, then c
   CHECK(Eventually(*a, "k", "v"));
   live.Stop();
   CHECK(failures == 2);
+  CHECK(other_failures == 0);
 }
 
 }  // namespace kvs::replication
