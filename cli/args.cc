@@ -186,8 +186,9 @@ constexpr CommandSpec kCommands[] = {
      "  --secret-file (never give it on the command line). --stdio speaks the\n"
      "  protocol on stdin/stdout with a kvs sync/push/pull --stdio at the other\n"
      "  end of a pipe (ssh host kvs -d DIR sync --stdio). Prints what it did.\n"
-     "  --live (with a URL) goes on replicating as either side changes, printing\n"
-     "  a line per run that moved something, until interrupted. A key edited on\n"
+     "  --live goes on replicating as either side changes, printing a line per\n"
+     "  run that moved something, until interrupted (with --stdio: until the\n"
+     "  other side, which needs --live too, ends the stream). A key edited on\n"
      "  both sides whose merge: rule (in -d's kvs.yaml or --config FILE) names a\n"
      "  function that makes a value is merged at once, alike on both replicas.\n"},
     {Command::kPush, "push", Operands::kRemote, kRemoteOptions, true,
@@ -593,9 +594,6 @@ class Parser {
       case Operands::kRemote:
         if (invocation_.stdio && invocation_.secret_file) {
           return Error("--secret-file is for a server's URL; over --stdio no secret is asked");
-        }
-        if (invocation_.stdio && invocation_.live) {
-          return Error("--live replicates with a server's URL; over --stdio it is not built yet");
         }
         if (!operands.empty()) invocation_.url = operands[0];
         break;

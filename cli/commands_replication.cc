@@ -97,16 +97,34 @@ Result<replication::LocalPeerOptions> LocalOptions(const Invocation& inv) {
 }
 
 // Over stdin/stdout, which carry the protocol: what it did goes to stderr.
+// --live (on both sides) goes on until the other side ends the stream.
 Status ReplicateOverStdio(const Invocation& inv, Store& store,
                           const replication::LocalPeerOptions& local) {
   TransferCounter counter("pull");
   ReplicateOptions options = OptionsOf(inv);
-  options.progress = [&counter](const replication::Progress& p) { counter.Update(p); };
-  KVS_ASSIGN_OR_RETURN(
-      replication::StreamOutcome outcome,
-      replication::ReplicateOverStream(store, local, 0, 1, DirectionOf(inv.command), options));
+  replication::StreamLive live;
+  live.live = inv.live;
+  if (inv.live) {
+    live.each_run = [](const ReplicateStats& stats) {
+      if (stats.versions == 0 && stats.heads == 0 && stats.forked.empty() &&
+          stats.merged.empty()) {
+        return;
+      }
+      Note(Summary("pull", "received", stats));
+      NoteForks(stats, [](std::string line) { Note(line); });
+    };
+  } else {
+    options.progress = [&counter](const replication::Progress& p) { counter.Update(p); };
+  }
+  KVS_ASSIGN_OR_RETURN(replication::StreamOutcome outcome,
+                       replication::ReplicateOverStream(store, local, 0, 1,
+                                                        DirectionOf(inv.command), options, live));
   if (!outcome.nothing_because.empty()) {
     Note("nothing to do: " + outcome.nothing_because);
+    return Status::OK();
+  }
+  if (outcome.ended) {
+    Note("live: the other side ended the stream");
     return Status::OK();
   }
   if (outcome.pulled) Note(Summary("pull", "received", outcome.received));

@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <deque>
@@ -55,11 +56,13 @@ Status StatusNamed(std::string_view name, std::string message) {
 
 class Link : public RemotePeer, public std::enable_shared_from_this<Link> {
  public:
-  Link(Store& store, int in_fd, int out_fd) : local_(store), in_fd_(in_fd), out_fd_(out_fd) {}
+  Link(Store& store, int in_fd, int out_fd)
+      : local_(store, {{}, &ended_}), in_fd_(in_fd), out_fd_(out_fd) {}
 
   // Stops answering. The reader goes on until the stream ends (the other
   // side may keep its end open for a while), holding the Link alive.
   void Stop() {
+    ended_ = true;  // ends a wait the answerer may be in
     {
       std::lock_guard<std::mutex> lock(mu_);
       closing_ = true;
@@ -68,15 +71,27 @@ class Link : public RemotePeer, public std::enable_shared_from_this<Link> {
     if (answerer_.joinable()) answerer_.join();
   }
 
-  // Sends this side's hello and waits for the other's.
-  Result<Direction> Start(Direction mine) {
-    KVS_RETURN_IF_ERROR(Send({{"hello", {{"mode", DirectionName(mine)}}}}));
+  // Sends this side's hello and waits for the other's: its mode, and
+  // whether it is live too (InvalidArgument when only one side is).
+  Result<Direction> Start(Direction mine, bool live) {
+    KVS_RETURN_IF_ERROR(Send({{"hello", {{"mode", DirectionName(mine)}, {"live", live}}}}));
     std::thread([self = shared_from_this()] { self->ReadLoop(); }).detach();
     answerer_ = std::thread([this] { AnswerLoop(); });
     std::unique_lock<std::mutex> lock(mu_);
     changed_.wait(lock, [this] { return their_mode_ || !broken_.ok(); });
     if (!their_mode_) return broken_;
+    if (their_live_ != live) {
+      return Status::InvalidArgument(std::string(live ? "this side is --live and the other not"
+                                                      : "the other side is --live and this not") +
+                                     ": give both sides --live, or neither");
+    }
     return *their_mode_;
+  }
+
+  // Whether the stream ended or broke.
+  bool Ended() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return !broken_.ok();
   }
 
   Status SendDone() { return Send({{"done", true}}); }
@@ -129,6 +144,7 @@ class Link : public RemotePeer, public std::enable_shared_from_this<Link> {
   }
 
   void Fail(Status status) {
+    ended_ = true;
     std::lock_guard<std::mutex> lock(mu_);
     if (broken_.ok()) broken_ = std::move(status);
     changed_.notify_all();
@@ -171,6 +187,7 @@ class Link : public RemotePeer, public std::enable_shared_from_this<Link> {
       for (Direction d : {Direction::kPush, Direction::kPull, Direction::kSync}) {
         if (DirectionName(d) == mode) their_mode_ = d;
       }
+      their_live_ = hello.is_object() && hello.value("live", false) == true;
       if (!their_mode_) broken_ = Status::IOError("the other side's mode is unknown: " + mode);
     } else if (message->contains("re") && (*message)["re"].is_number_unsigned()) {
       const uint64_t id = (*message)["re"].get<uint64_t>();
@@ -215,7 +232,8 @@ class Link : public RemotePeer, public std::enable_shared_from_this<Link> {
     }
   }
 
-  LocalPeer local_;
+  std::atomic<bool> ended_{false};  // the stream ended, or this side stops
+  LocalPeer local_;                 // answers; its waits end with ended_
   const int in_fd_;
   const int out_fd_;
   std::mutex write_mu_;  // one line at a time on out_fd_
@@ -224,6 +242,7 @@ class Link : public RemotePeer, public std::enable_shared_from_this<Link> {
   std::condition_variable changed_;
   // Guarded by mu_:
   std::optional<Direction> their_mode_;
+  bool their_live_ = false;
   std::map<uint64_t, Json> answers_;
   std::deque<Json> requests_;
   bool answering_ = false;
@@ -239,18 +258,46 @@ class Link : public RemotePeer, public std::enable_shared_from_this<Link> {
 
 Result<StreamOutcome> ReplicateOverStream(Store& store, const LocalPeerOptions& local_options,
                                           int in_fd, int out_fd, Direction direction,
-                                          const ReplicateOptions& options) {
+                                          const ReplicateOptions& options,
+                                          const StreamLive& live) {
   auto link = std::make_shared<Link>(store, in_fd, out_fd);
   struct StopOnReturn {
     Link* link;
     ~StopOnReturn() { link->Stop(); }
   } stop{link.get()};
-  KVS_ASSIGN_OR_RETURN(Direction theirs, link->Start(direction));
+  KVS_ASSIGN_OR_RETURN(Direction theirs, link->Start(direction, live.live));
   StreamOutcome outcome;
   outcome.pulled = Receives(direction) && Sends(theirs);
   outcome.was_pulled = Sends(direction) && Receives(theirs);
   if (!outcome.pulled && !outcome.was_pulled) {
     outcome.nothing_because = direction == Direction::kPush ? "both sides push" : "both sides pull";
+  }
+  if (live.live && !outcome.nothing_because.empty()) return outcome;
+  if (live.live) {
+    // Until the other side goes: pull, then wait for its next change.
+    LocalPeer local(store, local_options);
+    Status failed = Status::OK();
+    while (outcome.pulled && failed.ok()) {
+      auto stats = Replicate(*link, local, options);
+      if (!stats.ok()) {
+        failed = stats.status();
+        break;
+      }
+      if (live.each_run) live.each_run(*stats);
+      WaitRequest wait{stats->source_revision, options.branches, options.prefix, live.wait_ms};
+      Result<WaitOutcome> waited = link->Wait(wait);
+      while (waited.ok() && !waited->changed) {
+        wait.revision = waited->revision;
+        waited = link->Wait(wait);
+      }
+      failed = waited.status();
+    }
+    // The other side ending the stream ends this side; anything else is
+    // an error of its own.
+    if (!failed.ok() && !link->Ended()) return failed;
+    (void)link->WaitForOtherSide();  // answering it until the stream ends
+    outcome.ended = true;
+    return outcome;
   }
   if (outcome.pulled) {
     LocalPeer local(store, local_options);

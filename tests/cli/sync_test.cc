@@ -2,6 +2,7 @@
 // behind nginx (the /_sync routes), and two kvs processes joined by pipes
 // (--stdio), as forkdb replicates over any stream.
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,9 +44,15 @@ struct PairRun {
   std::string a_log, b_log;
 };
 
-PairRun RunJoined(const std::string& dir_a, std::vector<std::string> args_a,
-                  const std::string& dir_b, std::vector<std::string> args_b,
-                  const std::string& scratch) {
+// Two `kvs -d DIR ARGS --stdio` joined by two pipes, started: their pids.
+struct Pair {
+  pid_t a = -1, b = -1;
+  std::string log_a, log_b;
+};
+
+Pair SpawnJoined(const std::string& dir_a, std::vector<std::string> args_a,
+                 const std::string& dir_b, std::vector<std::string> args_b,
+                 const std::string& scratch) {
   int a_to_b[2], b_to_a[2];
   REQUIRE(pipe(a_to_b) == 0);
   REQUIRE(pipe(b_to_a) == 0);
@@ -69,18 +76,48 @@ PairRun RunJoined(const std::string& dir_a, std::vector<std::string> args_a,
     posix_spawn_file_actions_destroy(&actions);
     return pid;
   };
-  const std::string log_a = scratch + "/a.log", log_b = scratch + "/b.log";
-  pid_t a = spawn(dir_a, args_a, b_to_a[0], a_to_b[1], log_a);
-  pid_t b = spawn(dir_b, args_b, a_to_b[0], b_to_a[1], log_b);
+  Pair pair;
+  pair.log_a = scratch + "/a.log";
+  pair.log_b = scratch + "/b.log";
+  pair.a = spawn(dir_a, args_a, b_to_a[0], a_to_b[1], pair.log_a);
+  pair.b = spawn(dir_b, args_b, a_to_b[0], b_to_a[1], pair.log_b);
   for (int fd : {a_to_b[0], a_to_b[1], b_to_a[0], b_to_a[1]}) close(fd);
-  PairRun run;
+  return pair;
+}
+
+// The exit code of pid once it ends (-1: killed by a signal); pid is
+// reaped and set to -1.
+int ExitCode(pid_t& pid) {
   int status = 0;
-  REQUIRE(waitpid(a, &status, 0) == a);
-  run.a_exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  REQUIRE(waitpid(b, &status, 0) == b);
-  run.b_exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.a_log = ReadText(log_a);
-  run.b_log = ReadText(log_b);
+  const pid_t waited = waitpid(pid, &status, 0);
+  pid = -1;
+  REQUIRE(waited > 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Kills and reaps what is left of a pair when a test ends early.
+struct ReapOnExit {
+  Pair& pair;
+  ~ReapOnExit() {
+    for (pid_t* pid : {&pair.a, &pair.b}) {
+      if (*pid <= 0) continue;
+      kill(*pid, SIGKILL);
+      waitpid(*pid, nullptr, 0);
+    }
+  }
+};
+
+// Both, run to their end: their exit codes and what each said on stderr.
+PairRun RunJoined(const std::string& dir_a, std::vector<std::string> args_a,
+                  const std::string& dir_b, std::vector<std::string> args_b,
+                  const std::string& scratch) {
+  Pair pair = SpawnJoined(dir_a, std::move(args_a), dir_b, std::move(args_b), scratch);
+  ReapOnExit reap{pair};
+  PairRun run;
+  run.a_exit = ExitCode(pair.a);
+  run.b_exit = ExitCode(pair.b);
+  run.a_log = ReadText(pair.log_a);
+  run.b_log = ReadText(pair.log_b);
   return run;
 }
 
@@ -268,13 +305,43 @@ TEST_CASE("kvs sync --live goes on exchanging writes until it is stopped") {
   CHECK(VersionIds(local) == VersionIds(served));
 }
 
+TEST_CASE("kvs sync --stdio --live on both ends goes on until one side ends the stream") {
+  TempDir scratch;
+  const std::string a = scratch.path() + "/a", b = scratch.path() + "/b";
+  MustKvs(a, {"put", "early", "from a"});
+  MustKvs(b, {"put", "early-b", "from b"});
+  Pair pair = SpawnJoined(a, {"sync", "--live"}, b, {"sync", "--live"}, scratch.path());
+  ReapOnExit reap{pair};
+  CHECK(Eventually(b, "early", "from a"));
+  CHECK(Eventually(a, "early-b", "from b"));
+  MustKvs(a, {"put", "later", "1"});
+  CHECK(Eventually(b, "later", "1"));
+  MustKvs(b, {"put", "later", "2"});
+  CHECK(Eventually(a, "later", "2"));
+  // Stopping one side ends the other, which says so.
+  REQUIRE(kill(pair.a, SIGTERM) == 0);
+  CHECK(ExitCode(pair.a) == -1);
+  CHECK(ExitCode(pair.b) == 0);
+  const std::string log_b = ReadText(pair.log_b);
+  CHECK(log_b.find("live: the other side ended the stream") != std::string::npos);
+  CHECK(log_b.find("pull: 1 version received") != std::string::npos);
+  CHECK(VersionIds(a) == VersionIds(b));
+}
+
+TEST_CASE("--live on one end of a stream only is refused by both") {
+  TempDir scratch;
+  const std::string a = scratch.path() + "/a", b = scratch.path() + "/b";
+  MustKvs(a, {"put", "k", "v"});
+  PairRun run = RunJoined(a, {"sync", "--live"}, b, {"sync"}, scratch.path());
+  CHECK(run.a_exit == 1);
+  CHECK(run.b_exit == 1);
+  CHECK(run.a_log.find("this side is --live and the other not") != std::string::npos);
+  CHECK(run.b_log.find("the other side is --live and this not") != std::string::npos);
+}
+
 TEST_CASE("kvs pull --live refuses what cannot work before it starts") {
   TempDir scratch;
   const std::string local = scratch.path() + "/local";
-  MustKvs(local, {"put", "k", "v"});
-  RequireRefusals(local, 2,
-                  {{{"sync", "--stdio", "--live"},
-                    "kvs: --live replicates with a server's URL; over --stdio it is not built yet"}});
   ProgramRun run = RunKvs({"-d", local, "pull", "ftp://example.org", "--live"});
   CHECK(run.exit_code == 1);
   CHECK(run.log.find("starts with http:// or https://") != std::string::npos);
