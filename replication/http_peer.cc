@@ -63,19 +63,26 @@ Result<std::unique_ptr<HttpPeer>> HttpPeer::Connect(const std::string& url, std:
   if (path.find_first_of("?#") != std::string::npos) {
     return Status::InvalidArgument("'" + url + "' has a query or fragment; give the mount root");
   }
-  auto client = std::make_unique<httplib::Client>(host);
+  auto connect = [&host]() {
+    auto client = std::make_unique<httplib::Client>(host);
+    client->set_connection_timeout(10);
+    client->set_read_timeout(120);
+    client->set_write_timeout(120);
+    client->set_keep_alive(true);
+    client->set_tcp_nodelay(true);  // headers and body are two writes: no Nagle wait
+    return client;
+  };
+  auto client = connect();
   if (!client->is_valid()) return Status::InvalidArgument("'" + url + "' is not a usable URL");
-  client->set_connection_timeout(10);
-  client->set_read_timeout(120);
-  client->set_write_timeout(120);
-  client->set_keep_alive(true);
-  client->set_tcp_nodelay(true);  // headers and body are two writes: no Nagle wait
-  return std::unique_ptr<HttpPeer>(new HttpPeer(std::move(client), url, path, std::move(secret)));
+  return std::unique_ptr<HttpPeer>(
+      new HttpPeer(std::move(client), connect(), url, path, std::move(secret)));
 }
 
-HttpPeer::HttpPeer(std::unique_ptr<httplib::Client> client, std::string url, std::string path,
-                   std::string secret)
+HttpPeer::HttpPeer(std::unique_ptr<httplib::Client> client,
+                   std::unique_ptr<httplib::Client> apply_client, std::string url,
+                   std::string path, std::string secret)
     : client_(std::move(client)),
+      apply_client_(std::move(apply_client)),
       url_(std::move(url)),
       path_(std::move(path)),
       secret_(std::move(secret)) {}
@@ -85,6 +92,7 @@ HttpPeer::~HttpPeer() = default;
 void HttpPeer::Interrupt() {
   interrupted_ = true;
   client_->stop();
+  apply_client_->stop();
 }
 
 Result<Json> HttpPeer::Call(Op op, const Json& body) {
@@ -92,7 +100,8 @@ Result<Json> HttpPeer::Call(Op op, const Json& body) {
   httplib::Headers headers;
   if (!secret_.empty()) headers.emplace("Authorization", "Bearer " + secret_);
   const std::string path = path_ + "/_sync/" + std::string(OpName(op));
-  auto response = client_->Post(path, headers, common::DumpJson(body), "application/json");
+  httplib::Client& client = op == Op::kApply ? *apply_client_ : *client_;
+  auto response = client.Post(path, headers, common::DumpJson(body), "application/json");
   if (!response) {
     return Status::IOError("cannot reach " + url_ + ": " + httplib::to_string(response.error()));
   }

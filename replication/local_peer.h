@@ -43,6 +43,7 @@ class LocalPeer : public Peer {
   // revision every kWaitPoll; it waits at most kMaxWait, whatever it is
   // asked: below nginx's FastCGI read timeout (60 s by default).
   Result<WaitOutcome> Wait(const WaitRequest& request) override;
+  bool ConcurrentCalls() const override { return true; }  // a Store is thread-safe
 
  private:
   // Whether a key of request's branches and prefix changed after since.

@@ -1,7 +1,6 @@
 // JSON encoding of the replication messages (replication/protocol.h).
 #include "replication/protocol.h"
 
-#include <cstdio>
 
 #include "common/json_value.h"
 
@@ -26,23 +25,15 @@ std::string GetBytes(const Json& object, const char* name) {
 }
 
 VersionId IdFrom(const Json& j) {
-  auto id = Hash::FromHex(j.get<std::string>());
+  auto id = Hash::FromHex(j.get_ref<const std::string&>());
   if (!id.ok()) throw std::invalid_argument(id.status().message());
   return *id;
 }
 
 ReplicaId ReplicaFrom(const Json& j) {
-  std::string hex = j.get<std::string>();
-  ReplicaId replica;
-  if (hex.size() != 2 * replica.bytes.size()) throw std::invalid_argument("bad replica id");
-  for (size_t i = 0; i < replica.bytes.size(); ++i) {
-    unsigned byte = 0;
-    if (std::sscanf(hex.c_str() + 2 * i, "%2x", &byte) != 1) {
-      throw std::invalid_argument("bad replica id");
-    }
-    replica.bytes[i] = static_cast<uint8_t>(byte);
-  }
-  return replica;
+  std::optional<ReplicaId> replica = ReplicaId::FromHex(j.get_ref<const std::string&>());
+  if (!replica) throw std::invalid_argument("bad replica id");
+  return *replica;
 }
 
 std::vector<VersionId> IdsFrom(const Json& j) {

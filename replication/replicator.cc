@@ -2,6 +2,7 @@
 #include "replication/replicator.h"
 
 #include <algorithm>
+#include <future>
 #include <map>
 
 #include "common/json_value.h"
@@ -105,11 +106,43 @@ class BranchReplicator {
       progress.keys += page.keys.size();
       progress.versions = stats_->versions;
       if (options_.progress) options_.progress(progress);
-      if (!page.more) return Status::OK();
+      if (!page.more) return Settle();
     }
   }
 
  private:
+  // Sends batch to the target: at once, or, when the target takes calls
+  // from two threads, on a thread of its own while this one prepares the
+  // next batch (the next page's changes, diff and fetch). Applies stay in
+  // order, each starting once the one before has ended, so a checkpoint is
+  // still never stored before the data it covers.
+  Status SubmitApply(const ReplicationBatch& batch, const std::vector<std::string>& may_fork) {
+    KVS_RETURN_IF_ERROR(Settle());
+    if (!target_.ConcurrentCalls()) {
+      KVS_ASSIGN_OR_RETURN(ApplyOutcome outcome, target_.Apply(batch, may_fork));
+      Count(outcome);
+      return Status::OK();
+    }
+    in_flight_ = std::async(std::launch::async,
+                            [this, batch, may_fork] { return target_.Apply(batch, may_fork); });
+    return Status::OK();
+  }
+
+  // Waits for the apply in flight, if any, and counts what it did.
+  Status Settle() {
+    if (!in_flight_.valid()) return Status::OK();
+    Result<ApplyOutcome> outcome = in_flight_.get();
+    if (!outcome.ok()) return outcome.status();
+    Count(*outcome);
+    return Status::OK();
+  }
+
+  void Count(const ApplyOutcome& outcome) {
+    stats_->versions += outcome.stored;
+    stats_->forked.insert(outcome.forked.begin(), outcome.forked.end());
+    stats_->merged.insert(outcome.merged.begin(), outcome.merged.end());
+  }
+
   // Brings the target up to the source for keys, and stores checkpoint with
   // the last of it (or alone, when must_write).
   Status Transfer(const std::vector<KeyHeads>& keys, const std::string& checkpoint,
@@ -184,10 +217,7 @@ class BranchReplicator {
         batch.peer = name_;
         batch.checkpoint = checkpoint;
       }
-      KVS_ASSIGN_OR_RETURN(ApplyOutcome outcome, target_.Apply(batch, last ? may_fork : none));
-      stats_->versions += outcome.stored;
-      stats_->forked.insert(outcome.forked.begin(), outcome.forked.end());
-      stats_->merged.insert(outcome.merged.begin(), outcome.merged.end());
+      KVS_RETURN_IF_ERROR(SubmitApply(batch, last ? may_fork : none));
     } while (next < plan.versions.size());
     stats_->heads += heads.size();
     return Status::OK();
@@ -307,6 +337,9 @@ class BranchReplicator {
   std::string name_;
   // Versions PlanVersions fetched already, until Transfer sends them.
   std::map<VersionId, ReplicatedVersion> prefetched_;
+  // The apply in flight (SubmitApply). Declared last: its destructor waits
+  // for it, before the members it uses go.
+  std::future<Result<ApplyOutcome>> in_flight_;
 };
 
 }  // namespace

@@ -29,6 +29,22 @@ std::string ToHex(const uint8_t* p, size_t n) {
   }
   return out;
 }
+
+// Decodes hex (exactly 2 * n digits, either case) into out[0..n); false
+// for another length or a non-hex digit.
+bool FromHexDigits(std::string_view hex, uint8_t* out, size_t n) {
+  if (hex.size() != 2 * n) return false;
+  for (size_t i = 0; i < 2 * n; ++i) {
+    char c = hex[i];
+    int v = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
+    if (v < 0) return false;
+    out[i / 2] = static_cast<uint8_t>(i % 2 ? out[i / 2] | v : v << 4);
+  }
+  return true;
+}
 }  // namespace
 
 std::string Hash::Hex() const { return ToHex(bytes.data(), bytes.size()); }
@@ -46,16 +62,16 @@ Result<Hash> Hash::FromHex(std::string_view hex) {
     return Status::InvalidArgument("an id has 64 hex digits, got " + std::to_string(hex.size()));
   }
   Hash h;
-  for (size_t i = 0; i < 64; ++i) {
-    char c = hex[i];
-    int v = c >= '0' && c <= '9'   ? c - '0'
-            : c >= 'a' && c <= 'f' ? c - 'a' + 10
-            : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                   : -1;
-    if (v < 0) return Status::InvalidArgument("id contains a non-hex character");
-    h.bytes[i / 2] = static_cast<uint8_t>(h.bytes[i / 2] | (i % 2 ? v : v << 4));
+  if (!FromHexDigits(hex, h.bytes.data(), h.bytes.size())) {
+    return Status::InvalidArgument("id contains a non-hex character");
   }
   return h;
+}
+
+std::optional<ReplicaId> ReplicaId::FromHex(std::string_view hex) {
+  ReplicaId r;
+  if (!FromHexDigits(hex, r.bytes.data(), r.bytes.size())) return std::nullopt;
+  return r;
 }
 
 WriteBatch& WriteBatch::Put(std::string key, std::string value) {

@@ -52,6 +52,8 @@ using CommitId = Hash;
 struct ReplicaId {
   std::array<uint8_t, 16> bytes{};
   std::string Hex() const;
+  // Exactly 32 hex digits (either case); nullopt otherwise.
+  static std::optional<ReplicaId> FromHex(std::string_view hex);
   auto operator<=>(const ReplicaId&) const = default;
 };
 
