@@ -5,23 +5,10 @@
 #include <cstdint>
 
 #include "merge/key_merge.h"
+#include "replication/local_peer.h"
 
 namespace kvs::replication {
 namespace {
-
-// key's heads on branch (none when it has no version there). ListKeys, not
-// Get: replication does not count as reading a key (the size bound's least
-// recently read order).
-Result<std::vector<Version>> Heads(Store& store, const std::string& branch,
-                                   const std::string& key) {
-  KeyListOptions options;
-  options.prefix = key;
-  options.limit = 1;
-  options.include_deleted = true;
-  KVS_ASSIGN_OR_RETURN(std::vector<KeyState> listed, store.ListKeys(branch, options));
-  if (listed.empty() || listed.front().winner.key != key) return std::vector<Version>();
-  return listed.front().heads;
-}
 
 // How deep MergedValue recurses through criss-cross merges before it
 // settles for the first version's value.
@@ -119,7 +106,7 @@ Result<bool> MergeFork(Store& store, const std::string& branch, const std::strin
                        merge::MergeFunction f) {
   size_t before = SIZE_MAX;
   for (;;) {
-    KVS_ASSIGN_OR_RETURN(std::vector<Version> heads, Heads(store, branch, key));
+    KVS_ASSIGN_OR_RETURN(std::vector<Version> heads, BranchHeads(store, branch, key));
     if (heads.size() < 2) return true;
     // Each merge replaces two heads by one; anything else (a writer adding
     // heads as fast) is left to the next apply.

@@ -21,22 +21,13 @@ constexpr size_t kMaxPageKeys = 10000;
 constexpr auto kWaitPoll = std::chrono::milliseconds(2);
 constexpr uint64_t kMaxWaitMs = 25000;
 
-// The key's heads on branch now; empty when the branch or key has none.
-// (ListKeys, unlike Get, does not count as a read for the size bound's
-// least-recently-read order: replication is not a reader.)
+// BranchHeads, as ids.
 Result<std::vector<VersionId>> HeadsOf(Store& store, const std::string& branch,
                                        const std::string& key) {
-  KeyListOptions options;
-  options.prefix = key;
-  options.limit = 1;
-  options.include_deleted = true;
-  auto listed = store.ListKeys(branch, options);
-  if (listed.status().IsNotFound()) return std::vector<VersionId>();
-  if (!listed.ok()) return listed.status();
-  std::vector<VersionId> heads;
-  if (listed->empty() || listed->front().winner.key != key) return heads;
-  for (const Version& h : listed->front().heads) heads.push_back(h.id);
-  return heads;
+  KVS_ASSIGN_OR_RETURN(std::vector<Version> heads, BranchHeads(store, branch, key));
+  std::vector<VersionId> ids;
+  for (const Version& h : heads) ids.push_back(h.id);
+  return ids;
 }
 
 Result<bool> Stored(Store& store, const VersionId& id) {
@@ -47,6 +38,19 @@ Result<bool> Stored(Store& store, const VersionId& id) {
 }
 
 }  // namespace
+
+Result<std::vector<Version>> BranchHeads(Store& store, const std::string& branch,
+                                         const std::string& key) {
+  KeyListOptions options;
+  options.prefix = key;
+  options.limit = 1;
+  options.include_deleted = true;
+  auto listed = store.ListKeys(branch, options);
+  if (listed.status().IsNotFound()) return std::vector<Version>();
+  if (!listed.ok()) return listed.status();
+  if (listed->empty() || listed->front().winner.key != key) return std::vector<Version>();
+  return std::move(listed->front().heads);
+}
 
 Result<PeerInfo> LocalPeer::Hello(const std::string& checkpoint_prefix) {
   PeerInfo info;

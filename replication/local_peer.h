@@ -13,6 +13,12 @@
 
 namespace kvs::replication {
 
+// key's heads on branch now, winner first; none when the branch or the key
+// has none. Unlike Store::Get, it does not count as reading the key (the
+// size bound's least recently read order): replication is not a reader.
+Result<std::vector<Version>> BranchHeads(Store& store, const std::string& branch,
+                                         const std::string& key);
+
 struct LocalPeerOptions {
   // A fork an apply creates is merged at once, alike on every replica, when
   // these rules (the config's merge: section) give its key a function that
