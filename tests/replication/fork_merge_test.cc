@@ -11,11 +11,13 @@
 
 #include "replication/local_peer.h"
 #include "replication/replicator.h"
+#include "tests/replication/replica_state.h"
 #include "tests/store/test_util.h"
 
 namespace kvs::replication {
 namespace {
 
+using kvs::replication::test::VersionIds;
 using kvs::test::MustPut;
 using kvs::test::OpenStore;
 using kvs::test::TempDir;
@@ -38,16 +40,6 @@ std::vector<std::string> HeadIds(Store& store, const std::string& key) {
   REQUIRE(state.ok());
   std::vector<std::string> ids;
   for (const Version& h : state->heads) ids.push_back(h.id.Hex());
-  return ids;
-}
-
-std::vector<std::string> AllIds(Store& store) {
-  VersionListOptions options;
-  options.limit = 100000;
-  auto versions = store.ListVersions(options);
-  REQUIRE(versions.ok());
-  std::vector<std::string> ids;
-  for (const Version& v : *versions) ids.push_back(v.id.Hex());
   return ids;
 }
 
@@ -83,7 +75,7 @@ TEST_CASE("a fork a pull creates is merged by the key's rule, and travels back a
 
   Pull(*b, *a);
   CHECK(HeadIds(*a, "counters/hits") == HeadIds(*b, "counters/hits"));
-  CHECK(AllIds(*a) == AllIds(*b));
+  CHECK(VersionIds(*a) == VersionIds(*b));
 }
 
 TEST_CASE("two replicas merging the same fork apart make the same version") {
@@ -107,7 +99,7 @@ TEST_CASE("two replicas merging the same fork apart make the same version") {
     CHECK(HeadIds(*c, key) == HeadIds(*b, key));
   }
   CHECK(ValueOf(c.get(), "notes/todo") == "oat milk\neggs\nrye bread\n");
-  CHECK(AllIds(*b) == AllIds(*c));
+  CHECK(VersionIds(*b) == VersionIds(*c));
 }
 
 TEST_CASE("forks whose rule cannot make a value stay forks") {
@@ -167,7 +159,7 @@ TEST_CASE("replicas merging a many-sided fork in any order converge on one head"
     INFO("replica " << i);
     CHECK(HeadIds(*stores[i], "counters/n").size() == 1);
     CHECK(HeadIds(*stores[i], "counters/n") == HeadIds(*stores[0], "counters/n"));
-    CHECK(AllIds(*stores[i]) == AllIds(*stores[0]));
+    CHECK(VersionIds(*stores[i]) == VersionIds(*stores[0]));
     CHECK(ValueOf(stores[i].get(), "counters/n") == "1211");
   }
 }

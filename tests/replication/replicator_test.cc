@@ -8,12 +8,16 @@
 #include <random>
 
 #include "replication/local_peer.h"
+#include "tests/replication/replica_state.h"
 #include "tests/store/fault_env.h"
 #include "tests/store/test_util.h"
 
 namespace kvs::replication {
 namespace {
 
+using kvs::replication::test::AllHeads;
+using kvs::replication::test::RequireSame;
+using kvs::replication::test::VersionIds;
 using kvs::test::FaultEnv;
 using kvs::test::MustPut;
 using kvs::test::OpenStore;
@@ -30,39 +34,6 @@ ReplicateStats MustReplicate(Store& from, Store& to, ReplicateOptions options = 
 void SyncBothWays(Store& a, Store& b) {
   MustReplicate(a, b);
   MustReplicate(b, a);
-}
-
-std::vector<std::string> Ids(Store& store) {
-  VersionListOptions options;
-  options.limit = 1000000;
-  auto versions = store.ListVersions(options);
-  REQUIRE(versions.ok());
-  std::vector<std::string> ids;
-  for (const Version& v : *versions) ids.push_back(v.id.Hex());
-  return ids;
-}
-
-// Every key of every branch with its heads, winner first.
-std::map<std::string, std::vector<std::string>> Heads(Store& store) {
-  std::map<std::string, std::vector<std::string>> out;
-  auto branches = store.ListBranches();
-  REQUIRE(branches.ok());
-  for (const BranchInfo& b : *branches) {
-    KeyListOptions options;
-    options.limit = 1000000;
-    options.include_deleted = true;
-    auto keys = store.ListKeys(b.name, options);
-    REQUIRE(keys.ok());
-    for (const KeyState& k : *keys) {
-      for (const Version& h : k.heads) out[b.name + "/" + k.winner.key].push_back(h.id.Hex());
-    }
-  }
-  return out;
-}
-
-void RequireSame(Store& a, Store& b) {
-  REQUIRE(Ids(a) == Ids(b));
-  REQUIRE(Heads(a) == Heads(b));
 }
 
 uint64_t RevisionOf(Store& store) { return *store.Revision(); }
@@ -85,7 +56,7 @@ TEST_CASE("every version, deletion and branch travels, and both sides end the sa
 
   SyncBothWays(*a, *b);
   RequireSame(*a, *b);
-  CHECK(Ids(*a).size() == 9);
+  CHECK(VersionIds(*a).size() == 9);
   CHECK(ValueOf(b.get(), "counter", "dev") == "dev edit");
   CHECK(ValueOf(b.get(), "counter") == "4");
   auto gone = b->Get("main", "gone");
@@ -189,7 +160,7 @@ TEST_CASE("pages are checkpointed one by one, so a run cut short resumes where i
   ReplicateOptions options;
   options.page_keys = 10;
   CHECK(Replicate(source, target, options).status().code() == Status::Code::kIOError);
-  CHECK(Ids(*b).size() == 20);  // two pages, each with its checkpoint
+  CHECK(VersionIds(*b).size() == 20);  // two pages, each with its checkpoint
 
   ReplicateStats rest = MustReplicate(*a, *b, options);
   CHECK(rest.versions == 10);
@@ -226,7 +197,7 @@ TEST_CASE("whichever write or sync fails, the checkpoint a crash leaves is never
     if (!checkpoints->empty()) {
       nlohmann::json c = nlohmann::json::parse(checkpoints->front().second);
       const std::string through = c["full"] ? c["after"]["key"].get<std::string>() : "~";
-      for (const auto& [key, heads] : Heads(*a)) {
+      for (const auto& [key, heads] : AllHeads(*a)) {
         if (key.substr(5) > through) continue;  // "main/" + key
         auto there = b->Get("main", key.substr(5));
         REQUIRE(there.ok());
@@ -268,7 +239,7 @@ TEST_CASE("versions whose parents the source's retention dropped arrive as tails
   CompactOptions keep_two;
   keep_two.rules.push_back(RetentionRule{"", 2, std::nullopt, false, false});
   REQUIRE(a->Compact(keep_two).ok());
-  REQUIRE(Ids(*a).size() == 2);
+  REQUIRE(VersionIds(*a).size() == 2);
   MustReplicate(*a, *b);
   RequireSame(*a, *b);
   CHECK(b->Tails("k")->size() == 1);
@@ -298,7 +269,7 @@ TEST_CASE("a tampered version fails its whole batch and writes no checkpoint") {
   TamperingSource source(*a);
   LocalPeer target(*b);
   CHECK(Replicate(source, target, {}).status().code() == Status::Code::kCorruption);
-  CHECK(Ids(*b).empty());
+  CHECK(VersionIds(*b).empty());
   CHECK(b->Checkpoints("")->empty());
 }
 
