@@ -64,6 +64,11 @@ std::string Summary(std::string_view what, std::string_view verb, const Replicat
   return line;
 }
 
+// Whether a run did anything worth a line (live runs print only those).
+bool Moved(const ReplicateStats& stats) {
+  return stats.versions > 0 || stats.heads > 0 || !stats.forked.empty() || !stats.merged.empty();
+}
+
 // A line per key that forked, and per fork the merge rules merged.
 void NoteForks(const ReplicateStats& stats, const std::function<void(std::string)>& out) {
   for (const std::string& key : stats.forked) {
@@ -106,10 +111,7 @@ Status ReplicateOverStdio(const Invocation& inv, Store& store,
   live.live = inv.live;
   if (inv.live) {
     live.each_run = [](const ReplicateStats& stats) {
-      if (stats.versions == 0 && stats.heads == 0 && stats.forked.empty() &&
-          stats.merged.empty()) {
-        return;
-      }
+      if (!Moved(stats)) return;
       Note(Summary("pull", "received", stats));
       NoteForks(stats, [](std::string line) { Note(line); });
     };
@@ -134,11 +136,7 @@ Status ReplicateOverStdio(const Invocation& inv, Store& store,
 }
 
 Result<std::unique_ptr<replication::HttpPeer>> ConnectTo(const Invocation& inv) {
-  std::string secret;
-  if (inv.secret_file) {
-    KVS_ASSIGN_OR_RETURN(secret, replication::ReadPeerSecret(*inv.secret_file));
-  }
-  return replication::HttpPeer::Connect(inv.url, std::move(secret));
+  return replication::HttpPeer::Connect(inv.url, inv.secret_file);
 }
 
 // --live: a line per run that moved something, and one per failure, until
@@ -158,9 +156,7 @@ Status ReplicateLive(const Invocation& inv, Store& store,
   std::mutex out;
   replication::LiveHooks hooks;
   hooks.done = [&out](Direction way, const ReplicateStats& stats) {
-    if (stats.versions == 0 && stats.heads == 0 && stats.forked.empty() && stats.merged.empty()) {
-      return;
-    }
+    if (!Moved(stats)) return;
     std::lock_guard<std::mutex> lock(out);
     PrintLine(way == Direction::kPull ? Summary("pull", "received", stats)
                                       : Summary("push", "sent", stats));

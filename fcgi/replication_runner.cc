@@ -106,12 +106,8 @@ std::unique_ptr<replication::LiveReplication> ReplicationRunner::StartLive(size_
   auto live = std::make_unique<replication::LiveReplication>(
       *service_.store, replication::LocalPeerOptions{service_.config.merge_rules},
       [&peer]() -> Result<std::unique_ptr<replication::Peer>> {
-        std::string secret;
-        if (peer.secret_file) {
-          KVS_ASSIGN_OR_RETURN(secret, replication::ReadPeerSecret(*peer.secret_file));
-        }
         KVS_ASSIGN_OR_RETURN(std::unique_ptr<replication::HttpPeer> remote,
-                             replication::HttpPeer::Connect(peer.url, std::move(secret)));
+                             replication::HttpPeer::Connect(peer.url, peer.secret_file));
         return std::unique_ptr<replication::Peer>(std::move(remote));
       },
       peer.mode, options, hooks);
@@ -176,12 +172,8 @@ void ReplicationRunner::Run() {
 
 Status ReplicationRunner::RunPeer(size_t i) {
   const config::ReplicationPeer& peer = service_.config.replication[i];
-  std::string secret;
-  if (peer.secret_file) {
-    KVS_ASSIGN_OR_RETURN(secret, replication::ReadPeerSecret(*peer.secret_file));
-  }
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<replication::HttpPeer> remote,
-                       replication::HttpPeer::Connect(peer.url, std::move(secret)));
+                       replication::HttpPeer::Connect(peer.url, peer.secret_file));
   replication::LocalPeer local(*service_.store, {service_.config.merge_rules});
   replication::ReplicateOptions options;
   options.branches = peer.branches;

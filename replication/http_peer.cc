@@ -36,8 +36,7 @@ Status RefusalStatus(int status, const std::string& url, const std::string& body
   }
 }
 
-}  // namespace
-
+// The secret for a server, from its file (HttpPeer::Connect).
 Result<std::string> ReadPeerSecret(const std::string& path) {
   KVS_ASSIGN_OR_RETURN(std::string secret, common::ReadSecretFile(path, "the secret file"));
   if (secret.empty()) {
@@ -47,7 +46,14 @@ Result<std::string> ReadPeerSecret(const std::string& path) {
   return secret;
 }
 
-Result<std::unique_ptr<HttpPeer>> HttpPeer::Connect(const std::string& url, std::string secret) {
+}  // namespace
+
+Result<std::unique_ptr<HttpPeer>> HttpPeer::Connect(const std::string& url,
+                                                    const std::optional<std::string>& secret_file) {
+  std::string secret;
+  if (secret_file) {
+    KVS_ASSIGN_OR_RETURN(secret, ReadPeerSecret(*secret_file));
+  }
   const size_t scheme_end = url.find("://");
   const std::string scheme = scheme_end == std::string::npos ? "" : url.substr(0, scheme_end);
   if (scheme != "http" && scheme != "https") {

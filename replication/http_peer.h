@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "replication/serve.h"
@@ -19,15 +20,14 @@ class Client;
 
 namespace kvs::replication {
 
-// The secret for a server, from a file as the server reads its own
-// auth_file (common/secret_file.h): InvalidArgument when the file's first
-// line holds none, IOError when it cannot be read.
-Result<std::string> ReadPeerSecret(const std::string& path);
-
 class HttpPeer : public RemotePeer {
  public:
-  // InvalidArgument when url is not http:// or https:// with a host.
-  static Result<std::unique_ptr<HttpPeer>> Connect(const std::string& url, std::string secret);
+  // The secret, when secret_file names one, is the file's first line, read
+  // as the server reads its own auth_file (common/secret_file.h).
+  // InvalidArgument when url is not http:// or https:// with a host, or the
+  // file's first line holds no secret; IOError when it cannot be read.
+  static Result<std::unique_ptr<HttpPeer>> Connect(const std::string& url,
+                                                   const std::optional<std::string>& secret_file);
   ~HttpPeer() override;
 
   // Closes the connection under a call in flight, and fails every call
