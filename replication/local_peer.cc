@@ -30,26 +30,15 @@ Result<std::vector<VersionId>> HeadsOf(Store& store, const std::string& branch,
   return ids;
 }
 
-Result<bool> Stored(Store& store, const VersionId& id) {
-  auto v = store.GetVersion(id, false);
-  if (v.status().IsNotFound()) return false;
-  if (!v.ok()) return v.status();
-  return true;
-}
-
 }  // namespace
 
 Result<std::vector<Version>> BranchHeads(Store& store, const std::string& branch,
                                          const std::string& key) {
-  KeyListOptions options;
-  options.prefix = key;
-  options.limit = 1;
-  options.include_deleted = true;
-  auto listed = store.ListKeys(branch, options);
-  if (listed.status().IsNotFound()) return std::vector<Version>();
-  if (!listed.ok()) return listed.status();
-  if (listed->empty() || listed->front().winner.key != key) return std::vector<Version>();
-  return std::move(listed->front().heads);
+  auto presence = store.Presence(branch, {key});
+  // A key no store could hold (too long, or holding 0x00) has no heads.
+  if (presence.status().code() == Status::Code::kInvalidArgument) return std::vector<Version>();
+  if (!presence.ok()) return presence.status();
+  return std::move(presence->front().heads);
 }
 
 Result<PeerInfo> LocalPeer::Hello(const std::string& checkpoint_prefix) {
@@ -194,28 +183,36 @@ Result<std::vector<ReplicatedVersion>> LocalPeer::Fetch(const std::vector<Versio
 
 Result<std::vector<KeyNeed>> LocalPeer::Diff(const std::string& branch,
                                              const std::vector<KeyHeads>& keys) {
+  std::vector<std::string> names;
+  names.reserve(keys.size());
+  for (const KeyHeads& k : keys) names.push_back(k.key);
+  KVS_ASSIGN_OR_RETURN(std::vector<KeyPresence> presence, store_.Presence(branch, names));
   std::vector<KeyNeed> needs;
-  for (const KeyHeads& k : keys) {
-    KeyNeed need{k.key, {}, {}, false};
-    KVS_ASSIGN_OR_RETURN(need.heads, HeadsOf(store_, branch, k.key));
-    need.has_key = !need.heads.empty();
-    if (!need.has_key) {
-      // Every stored version of a key descends from one of its tails: none
-      // means nothing of the key is stored here, on any branch.
-      KVS_ASSIGN_OR_RETURN(std::vector<Version> tails, store_.Tails(k.key));
-      need.has_key = !tails.empty();
-    }
+  std::vector<const KeyHeads*> asked;  // needs[i] answers *asked[i]
+  // The source's heads that are not heads here, of keys stored here: whether
+  // they are stored, one question for all of them.
+  std::vector<VersionId> unplaced;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    KeyNeed need{keys[i].key, {}, {}, presence[i].stored};
+    for (const Version& h : presence[i].heads) need.heads.push_back(h.id);
     bool placed = true;
-    for (const VersionId& id : k.heads) {
+    for (const VersionId& id : keys[i].heads) {
       if (std::find(need.heads.begin(), need.heads.end(), id) != need.heads.end()) continue;
       placed = false;
-      bool stored = false;
-      if (need.has_key) {
-        KVS_ASSIGN_OR_RETURN(stored, Stored(store_, id));
-      }
-      if (!stored) need.lacking.push_back(id);
+      (need.has_key ? unplaced : need.lacking).push_back(id);
     }
-    if (!placed) needs.push_back(std::move(need));
+    if (placed) continue;
+    needs.push_back(std::move(need));
+    asked.push_back(&keys[i]);
+  }
+  if (unplaced.empty()) return needs;
+  KVS_ASSIGN_OR_RETURN(std::vector<VersionId> missing, Lacking(unplaced));
+  const std::set<VersionId> absent(missing.begin(), missing.end());
+  for (size_t i = 0; i < needs.size(); ++i) {
+    if (!needs[i].has_key) continue;
+    for (const VersionId& id : asked[i]->heads) {
+      if (absent.count(id)) needs[i].lacking.push_back(id);
+    }
   }
   return needs;
 }
@@ -275,9 +272,8 @@ Result<WaitOutcome> LocalPeer::Wait(const WaitRequest& request) {
 Result<bool> LocalPeer::ChangedAfter(const WaitRequest& request, uint64_t since) {
   KVS_ASSIGN_OR_RETURN(std::vector<BranchInfo> branches, store_.ListBranches());
   for (const BranchInfo& b : branches) {
-    if (!request.branches.empty() &&
-        std::find(request.branches.begin(), request.branches.end(), b.name) ==
-            request.branches.end()) {
+    if (!request.branches.empty() && std::find(request.branches.begin(), request.branches.end(),
+                                               b.name) == request.branches.end()) {
       continue;
     }
     if (b.created_revision > since) return true;  // a new branch: all of it travels

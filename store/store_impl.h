@@ -70,6 +70,8 @@ class StoreImpl : public Store {
   Result<KeyState> Get(std::string_view branch, std::string_view key, const ReadPoint& at) override;
   Result<std::vector<KeyState>> ListKeys(std::string_view branch,
                                          const KeyListOptions& options) override;
+  Result<std::vector<KeyPresence>> Presence(std::string_view branch,
+                                            const std::vector<std::string>& keys) override;
 
   Result<Version> GetVersion(const VersionId& id, bool with_value) override;
   Result<std::vector<std::optional<Version>>> GetVersions(const std::vector<VersionId>& ids,

@@ -186,6 +186,36 @@ Result<std::vector<KeyState>> StoreImpl::ListKeys(std::string_view branch,
   return out;
 }
 
+Result<std::vector<KeyPresence>> StoreImpl::Presence(std::string_view branch,
+                                                     const std::vector<std::string>& keys) {
+  KVS_RETURN_IF_ERROR(ValidateBranchName(branch));
+  KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
+  auto b = ReadBranchEntry(snap, snap.head().root, branch);
+  if (!b.ok() && !b.status().IsNotFound()) return b.status();
+  std::vector<KeyPresence> out(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    KVS_RETURN_IF_ERROR(ValidateKey(keys[i], kMaxKeyBytes));
+    if (b.ok()) {
+      uint64_t revision = 0;
+      KVS_ASSIGN_OR_RETURN(std::optional<KeyEntry> entry,
+                           FindKeyEntry(snap, b->root, keys[i], snap.head().revision, &revision));
+      if (entry) {
+        KVS_ASSIGN_OR_RETURN(KeyState state, ToKeyState(snap, *entry, revision, false));
+        out[i].heads = std::move(state.heads);
+      }
+    }
+    out[i].stored = !out[i].heads.empty();
+    if (!out[i].stored) {
+      // Every stored version of a key descends from one of its tails.
+      const std::string prefix = gkey::TailPrefix(keys[i]);
+      TreeCursor cursor(&snap, snap.head().root);
+      KVS_RETURN_IF_ERROR(cursor.Seek(prefix));
+      out[i].stored = cursor.Valid() && cursor.key().substr(0, prefix.size()) == prefix;
+    }
+  }
+  return out;
+}
+
 // ---- The version graph ------------------------------------------------------------
 
 Result<Version> StoreImpl::GetVersion(const VersionId& id, bool with_value) {

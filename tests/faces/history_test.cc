@@ -100,6 +100,10 @@ class AmbiguousPrefixStore : public Store {
                                          const KeyListOptions& o) override {
     return store_->ListKeys(branch, o);
   }
+  Result<std::vector<KeyPresence>> Presence(std::string_view branch,
+                                            const std::vector<std::string>& keys) override {
+    return store_->Presence(branch, keys);
+  }
   Result<Version> GetVersion(const VersionId& id, bool with_value) override {
     return store_->GetVersion(id, with_value);
   }

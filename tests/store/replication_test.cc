@@ -284,3 +284,39 @@ TEST_CASE("GetVersions answers each id in order, nullopt for one not stored") {
 }
 
 }  // namespace kvs::test
+
+namespace kvs::test {
+
+TEST_CASE("presence tells each key's heads on a branch and whether it is stored at all") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  const VersionId live = MustPut(store.get(), "live", "v").versions.front();
+  MustPut(store.get(), "gone", "v");
+  WriteBatch erase;
+  erase.Delete("gone");
+  REQUIRE(store->Write(erase).ok());
+  REQUIRE(store->CreateBranch("dev", "main").ok());
+  MustPut(store.get(), "dev-only", "d", "dev");
+
+  auto main = store->Presence("main", {"live", "gone", "dev-only", "never"});
+  REQUIRE(main.ok());
+  REQUIRE(main->size() == 4);
+  REQUIRE((*main)[0].heads.size() == 1);
+  CHECK((*main)[0].heads.front().id == live);
+  CHECK((*main)[0].stored);
+  REQUIRE((*main)[1].heads.size() == 1);  // a deleted key's head is its tombstone
+  CHECK((*main)[1].heads.front().deleted);
+  CHECK((*main)[2].heads.empty());  // on another branch only
+  CHECK((*main)[2].stored);
+  CHECK((*main)[3].heads.empty());
+  CHECK_FALSE((*main)[3].stored);
+
+  auto unknown = store->Presence("no-such-branch", {"live"});
+  REQUIRE(unknown.ok());
+  CHECK(unknown->front().heads.empty());
+  CHECK(unknown->front().stored);
+  CHECK(store->Presence("main", {std::string("a\0b", 3)}).status().code() ==
+        Status::Code::kInvalidArgument);
+}
+
+}  // namespace kvs::test

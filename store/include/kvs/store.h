@@ -116,6 +116,15 @@ struct KeyState {
   bool conflict() const { return heads.size() > 1; }
 };
 
+// What a store holds of one key (Store::Presence).
+struct KeyPresence {
+  // Its heads on the branch asked about, deleted or not, winner first.
+  // Values not filled.
+  std::vector<Version> heads;
+  // Some version of the key is stored, on any branch.
+  bool stored = false;
+};
+
 // Which state of a branch a read sees.
 struct ReadPoint {
   enum class Kind { kLatest, kRevision, kTime, kCommit };
@@ -422,6 +431,11 @@ class Store {
   // Keys in byte order.
   virtual Result<std::vector<KeyState>> ListKeys(std::string_view branch,
                                                  const KeyListOptions& options) = 0;
+  // What the store holds of each of keys, all read from one state of the
+  // store: one call for many keys (replication's diff). A branch the store
+  // does not have holds no heads. InvalidArgument for a malformed key.
+  virtual Result<std::vector<KeyPresence>> Presence(std::string_view branch,
+                                                    const std::vector<std::string>& keys) = 0;
 
   // ---- Reading the version graph --------------------------------------
   virtual Result<Version> GetVersion(const VersionId& id, bool with_value) = 0;
