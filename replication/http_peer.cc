@@ -81,14 +81,16 @@ Result<std::unique_ptr<HttpPeer>> HttpPeer::Connect(const std::string& url,
   auto client = connect();
   if (!client->is_valid()) return Status::InvalidArgument("'" + url + "' is not a usable URL");
   return std::unique_ptr<HttpPeer>(
-      new HttpPeer(std::move(client), connect(), url, path, std::move(secret)));
+      new HttpPeer(std::move(client), connect(), connect(), url, path, std::move(secret)));
 }
 
 HttpPeer::HttpPeer(std::unique_ptr<httplib::Client> client,
-                   std::unique_ptr<httplib::Client> apply_client, std::string url,
+                   std::unique_ptr<httplib::Client> apply_client,
+                   std::unique_ptr<httplib::Client> changes_client, std::string url,
                    std::string path, std::string secret)
     : client_(std::move(client)),
       apply_client_(std::move(apply_client)),
+      changes_client_(std::move(changes_client)),
       url_(std::move(url)),
       path_(std::move(path)),
       secret_(std::move(secret)) {}
@@ -99,25 +101,42 @@ void HttpPeer::Interrupt() {
   interrupted_ = true;
   client_->stop();
   apply_client_->stop();
+  changes_client_->stop();
 }
 
-Result<Json> HttpPeer::Call(Op op, const Json& body) {
+Result<std::string> HttpPeer::Post(Op op, const Json& body) {
   if (interrupted_) return Status::IOError("replication with " + url_ + " was stopped");
   httplib::Headers headers;
   if (!secret_.empty()) headers.emplace("Authorization", "Bearer " + secret_);
   const std::string path = path_ + "/_sync/" + std::string(OpName(op));
-  httplib::Client& client = op == Op::kApply ? *apply_client_ : *client_;
+  httplib::Client& client = op == Op::kApply     ? *apply_client_
+                            : op == Op::kChanges ? *changes_client_
+                                                 : *client_;
   auto response = client.Post(path, headers, common::DumpJson(body), "application/json");
   if (!response) {
     return Status::IOError("cannot reach " + url_ + ": " + httplib::to_string(response.error()));
   }
   if (response->status != 200) return RefusalStatus(response->status, url_, response->body);
-  auto answer = Parse(response->body);
-  if (!answer.ok()) {
-    return Status::IOError(url_ + " answered something that is not the replication protocol" +
-                           " (is it a kvs server's mount root?)");
-  }
+  return std::move(response->body);
+}
+
+Status HttpPeer::NotTheProtocol() const {
+  return Status::IOError(url_ + " answered something that is not the replication protocol" +
+                         " (is it a kvs server's mount root?)");
+}
+
+Result<Json> HttpPeer::Call(Op op, const Json& body) {
+  KVS_ASSIGN_OR_RETURN(std::string text, Post(op, body));
+  auto answer = Parse(text);
+  if (!answer.ok()) return NotTheProtocol();
   return answer;
+}
+
+Result<std::vector<ReplicatedVersion>> HttpPeer::CallFetch(const Json& body) {
+  KVS_ASSIGN_OR_RETURN(std::string text, Post(Op::kFetch, body));
+  auto versions = FetchAnswerFromText(text);
+  if (!versions.ok() && !Parse(text).ok()) return NotTheProtocol();
+  return versions;
 }
 
 }  // namespace kvs::replication

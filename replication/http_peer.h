@@ -1,9 +1,9 @@
 // A kvs server as a replication peer: each message is a POST of its JSON
 // to URL/_sync/OP, where URL is the server's mount root
 // ("http://host:8080", "https://example.org/kvs"). The secret, when given,
-// goes in an Authorization header, never in the URL. Applies travel on a
-// connection of their own, so that one can be in flight while the
-// replicator asks the next page's questions on the other.
+// goes in an Authorization header, never in the URL. Applies, and pages of
+// changes, travel on connections of their own, so that they can be in
+// flight while the replicator asks a page's questions on the third.
 #ifndef KVS_REPLICATION_HTTP_PEER_H_
 #define KVS_REPLICATION_HTTP_PEER_H_
 
@@ -33,19 +33,26 @@ class HttpPeer : public RemotePeer {
   // Closes the connection under a call in flight, and fails every call
   // from then on.
   void Interrupt() override;
-  bool ConcurrentCalls() const override { return true; }  // applies have their own connection
+  bool ConcurrentCalls() const override { return true; }  // Call picks a connection per op
 
  protected:
   Result<Json> Call(Op op, const Json& body) override;
+  Result<std::vector<ReplicatedVersion>> CallFetch(const Json& body) override;
 
  private:
   HttpPeer(std::unique_ptr<httplib::Client> client, std::unique_ptr<httplib::Client> apply_client,
-           std::string url, std::string path, std::string secret);
+           std::unique_ptr<httplib::Client> changes_client, std::string url, std::string path,
+           std::string secret);
+  // POSTs one message; the answer's text, or the server's refusal.
+  Result<std::string> Post(Op op, const Json& body);
+  // The error for an answer that is not the protocol.
+  Status NotTheProtocol() const;
 
   std::unique_ptr<httplib::Client> client_;
-  std::unique_ptr<httplib::Client> apply_client_;  // Op::kApply's
-  std::string url_;   // as given, for messages
-  std::string path_;  // the mount's path, without a trailing '/'
+  std::unique_ptr<httplib::Client> apply_client_;    // Op::kApply's
+  std::unique_ptr<httplib::Client> changes_client_;  // Op::kChanges's
+  std::string url_;                                  // as given, for messages
+  std::string path_;                                 // the mount's path, without a trailing '/'
   std::string secret_;
   std::atomic<bool> interrupted_{false};
 };

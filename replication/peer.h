@@ -39,10 +39,11 @@ class Peer {
   // Ends a Wait (or another call) in flight from another thread, as soon as
   // it can: the call fails. For peers that cannot be interrupted, nothing.
   virtual void Interrupt() {}
-  // Whether an Apply may run on another thread while this one makes the
-  // other calls (never two Applies at once): the replicator then applies
-  // one batch while it prepares the next. A peer over one connection,
-  // which carries one call at a time, says no.
+  // Whether an Apply, and a Changes, may each run on a thread of their own
+  // while this one makes the other calls (never two Applies, or two
+  // Changes, at once): the replicator then reads the next page of changes
+  // and applies one batch while it prepares another. A peer over one
+  // connection, which carries one call at a time, says no.
   virtual bool ConcurrentCalls() const { return false; }
 
   // ---- As the target ----------------------------------------------------

@@ -71,16 +71,11 @@ class BranchReplicator {
     Checkpoint at = stored ? Decode(*stored) : Checkpoint{};
     Progress progress;
     progress.branch = branch;
+    // The next page, read while this one is transferred (ReadAhead).
+    std::future<Result<FeedPage>> ahead;
     for (;;) {
-      FeedRequest request;
-      request.branch = branch;
-      request.prefix = options_.prefix;
-      request.limit = options_.page_keys;
-      request.full = at.full;
-      request.after = at.after;
-      request.since = at.revision;
-      request.since_time_ns = at.time_ns;
-      KVS_ASSIGN_OR_RETURN(FeedPage page, source_.Changes(request));
+      KVS_ASSIGN_OR_RETURN(FeedPage page,
+                           ahead.valid() ? ahead.get() : source_.Changes(RequestFrom(at)));
       if (page.reset) {
         if (at.full) return Status::Corruption("the source refused a full listing");
         at = Checkpoint{};  // its history is not what the checkpoint saw
@@ -101,6 +96,7 @@ class BranchReplicator {
         must_write = !page.keys.empty() || page.through - at.revision >= kCheckpointEvery;
       }
       stats_->keys += page.keys.size();
+      if (page.more && source_.ConcurrentCalls()) ahead = ReadAhead(next);
       KVS_RETURN_IF_ERROR(Transfer(page.keys, Encode(next), must_write));
       at = next;
       progress.keys += page.keys.size();
@@ -111,6 +107,27 @@ class BranchReplicator {
   }
 
  private:
+  FeedRequest RequestFrom(const Checkpoint& at) const {
+    FeedRequest request;
+    request.branch = branch_;
+    request.prefix = options_.prefix;
+    request.limit = options_.page_keys;
+    request.full = at.full;
+    request.after = at.after;
+    request.since = at.revision;
+    request.since_time_ns = at.time_ns;
+    return request;
+  }
+
+  // The page after one transferred now, read from the source on a thread
+  // of its own meanwhile: the source lists it while the target diffs and
+  // the source fetches for this one. Nothing of it is used before this
+  // page's transfer is through, so checkpoints keep their order.
+  std::future<Result<FeedPage>> ReadAhead(const Checkpoint& from) {
+    return std::async(std::launch::async,
+                      [this, request = RequestFrom(from)] { return source_.Changes(request); });
+  }
+
   // Sends batch to the target: at once, or, when the target takes calls
   // from two threads, on a thread of its own while this one prepares the
   // next batch (the next page's changes, diff and fetch). Applies stay in
