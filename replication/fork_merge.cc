@@ -84,8 +84,8 @@ Result<std::optional<ReplicatedVersion>> ForkMergeVersion(Store& store, const Ve
   ReplicatedVersion v;
   switch (merged.kind) {
     case merge::MergeOutcome::Kind::kValue:
-      v.json = merge::MergedIsJson(merged.value, input.ours.value, a.json, input.theirs.value,
-                                   b.json);
+      v.json =
+          merge::MergedIsJson(merged.value, input.ours.value, a.json, input.theirs.value, b.json);
       v.value = std::move(merged.value);
       break;
     case merge::MergeOutcome::Kind::kDeleted:

@@ -29,8 +29,7 @@ namespace kvs::replication {
 // The version merging a and b (a.id < b.id; values filled) with f, as
 // every replica makes it; nullopt when f keeps both or cannot merge them.
 Result<std::optional<ReplicatedVersion>> ForkMergeVersion(Store& store, const Version& a,
-                                                          const Version& b,
-                                                          merge::MergeFunction f);
+                                                          const Version& b, merge::MergeFunction f);
 
 // Merges key's heads on branch as above, each merge version applied as its
 // own transaction (Store::ApplyReplicated). Whether one head is left.

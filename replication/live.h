@@ -60,9 +60,8 @@ class LiveReplication {
  public:
   // store outlives it; its side is a LocalPeer with local (whose stop is
   // set here). direction kSync runs a pull thread and a push thread.
-  LiveReplication(Store& store, LocalPeerOptions local, ConnectRemote connect,
-                  Direction direction, ReplicateOptions options, LiveHooks hooks,
-                  LiveTiming timing = {});
+  LiveReplication(Store& store, LocalPeerOptions local, ConnectRemote connect, Direction direction,
+                  ReplicateOptions options, LiveHooks hooks, LiveTiming timing = {});
   // Stop().
   ~LiveReplication();
   LiveReplication(const LiveReplication&) = delete;

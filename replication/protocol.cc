@@ -1,6 +1,8 @@
 // JSON encoding of the replication messages (replication/protocol.h).
 #include "replication/protocol.h"
 
+#include <map>
+#include <optional>
 
 #include "common/json_value.h"
 
@@ -64,6 +66,232 @@ std::vector<ReplicatedVersion> VersionsFrom(const Json& j) {
     versions.push_back(std::move(v));
   }
   return versions;
+}
+
+// Reads the protocol's two large messages straight from their text into
+// their structures, as the decoders below read the document, without
+// building the document first (most of their parsing time went to its
+// allocations): a fetch answer {"versions": [...]}, and an apply request
+// {"branch", "versions", "heads", "dropped", "peer", "checkpoint",
+// "may_fork"}. A member named twice in an object is refused, as the
+// server's body parser refuses it; members it does not know are skipped.
+class MessageReader : public nlohmann::json_sax<Json> {
+ public:
+  std::map<std::string, std::string> strings;         // the message's string members
+  std::map<std::string, std::vector<VersionId>> ids;  // "heads", "dropped"
+  std::vector<ReplicatedVersion> versions;
+  std::vector<std::string> keys;  // "may_fork": its objects' keys
+  std::string error;
+
+  bool null() override { return Scalar("null"); }
+  bool boolean(bool b) override {
+    if (skip_ == 0 && depth_ == 3 && field_ == "json") {
+      json_ = b;
+      return true;
+    }
+    return Scalar("a boolean");
+  }
+  bool number_integer(number_integer_t n) override {
+    if (skip_ == 0 && depth_ == 3 && field_ == "time") {
+      time_ = n;
+      return true;
+    }
+    return Scalar("a number");
+  }
+  bool number_unsigned(number_unsigned_t n) override {
+    if (skip_ == 0 && depth_ == 3 && field_ == "time" && n <= uint64_t{INT64_MAX}) {
+      time_ = static_cast<int64_t>(n);
+      return true;
+    }
+    return Scalar("a number");
+  }
+  bool number_float(number_float_t, const string_t&) override { return Scalar("a number"); }
+  bool binary(binary_t&) override { return Scalar("binary"); }
+  bool string(string_t& text) override {
+    if (skip_ > 0) return true;
+    if (depth_ == 1) {
+      strings[field_] = std::move(text);
+      return true;
+    }
+    if (depth_ == 2 && ids.count(list_)) return Id(text, &ids[list_].emplace_back());
+    if (depth_ == 4) return Id(text, &version_.parents.emplace_back());
+    if (depth_ == 3) {
+      auto it = members_.find(field_);
+      if (it == members_.end()) return true;  // a member it does not know
+      it->second = std::move(text);
+      return true;
+    }
+    return Scalar("a string");
+  }
+  bool key(string_t& name) override {
+    if (skip_ > 0) return true;
+    std::vector<std::string>& seen = depth_ == 1 ? seen_[0] : seen_[1];
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+      return Fail("the member \"" + name + "\" is named twice");
+    }
+    seen.push_back(name);
+    field_ = std::move(name);
+    return true;
+  }
+  bool start_object(std::size_t) override {
+    if (skip_ > 0 || (depth_ == 1 && !IsList(field_)) || (depth_ == 3 && field_ != "parents")) {
+      ++skip_;
+      return true;
+    }
+    if (depth_ == 0) {
+      depth_ = 1;
+      return true;
+    }
+    if (depth_ != 2 || ids.count(list_)) return Fail("an object where it expects none");
+    depth_ = 3;
+    Begin();
+    return true;
+  }
+  bool end_object() override {
+    if (skip_ > 0) {
+      --skip_;
+      return true;
+    }
+    if (depth_-- == 3) return End();
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    if (skip_ > 0 || (depth_ == 1 && !IsList(field_)) || (depth_ == 3 && field_ != "parents")) {
+      ++skip_;
+      return true;
+    }
+    if (depth_ == 1) {
+      list_ = field_;
+      if (list_ == "heads" || list_ == "dropped") ids[list_];
+      lists_.push_back(list_);
+    } else if (depth_ == 3) {
+      if (list_ != "versions") {
+        ++skip_;  // a may_fork entry's heads: not needed
+        return true;
+      }
+      has_parents_ = true;
+    } else {
+      return Fail("a list where it expects none");
+    }
+    ++depth_;
+    return true;
+  }
+  bool end_array() override {
+    if (skip_ > 0) {
+      --skip_;
+      return true;
+    }
+    --depth_;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    return Fail(e.what());
+  }
+
+  // Whether the message held the list named name.
+  bool Has(const std::string& name) const {
+    return std::find(lists_.begin(), lists_.end(), name) != lists_.end();
+  }
+  // A bytes member of the message: text as it is, or name + "64" decoded.
+  Result<std::string> Bytes(const std::string& name) const {
+    if (auto it = strings.find(name); it != strings.end()) return it->second;
+    auto it = strings.find(name + "64");
+    if (it == strings.end()) return Status::InvalidArgument("no \"" + name + "\"");
+    std::optional<std::string> decoded = common::Base64Decode(it->second);
+    if (!decoded) return Status::InvalidArgument(name + "64 is not base64");
+    return std::move(*decoded);
+  }
+
+ private:
+  static bool IsList(const std::string& name) {
+    return name == "versions" || name == "may_fork" || name == "heads" || name == "dropped";
+  }
+  // A value where the message has none of that kind: fine in a member it
+  // does not know, refused elsewhere.
+  bool Scalar(const char* what) {
+    if (skip_ > 0 || (depth_ == 1 && !IsList(field_)) ||
+        (depth_ == 3 && field_ != "parents" && !members_.count(field_))) {
+      return true;
+    }
+    return Fail(std::string(what) + " where the message has none");
+  }
+  bool Fail(std::string message) {
+    if (error.empty()) error = std::move(message);
+    return false;
+  }
+  bool Id(const std::string& hex, VersionId* id) {
+    auto parsed = Hash::FromHex(hex);
+    if (!parsed.ok()) return Fail(parsed.status().message());
+    *id = *parsed;
+    return true;
+  }
+  void Begin() {
+    version_ = ReplicatedVersion();
+    for (auto& [name, text] : members_) text.reset();
+    seen_[1].clear();
+    time_.reset();
+    json_ = false;
+    has_parents_ = false;
+  }
+  // An object's bytes member: text as it is, or name + "64" decoded.
+  bool ObjectBytes(const std::string& name, bool required, std::optional<std::string>* out) {
+    if (auto& text = members_[name]) {
+      *out = std::move(*text);
+      return true;
+    }
+    if (auto& encoded = members_[name + "64"]) {
+      *out = common::Base64Decode(*encoded);
+      if (!*out) return Fail(name + "64 is not base64");
+      return true;
+    }
+    if (required) return Fail("an entry has no " + name);
+    return true;
+  }
+  bool End() {
+    std::optional<std::string> key;
+    if (!ObjectBytes("key", true, &key)) return false;
+    if (list_ == "may_fork") {
+      keys.push_back(std::move(*key));
+      return true;
+    }
+    auto& id = members_["id"];
+    auto& replica = members_["replica"];
+    if (!id || !replica || !time_ || !has_parents_) {
+      return Fail("a version lacks its id, parents, time or replica");
+    }
+    if (!Id(*id, &version_.id)) return false;
+    std::optional<ReplicaId> from = ReplicaId::FromHex(*replica);
+    if (!from) return Fail("bad replica id");
+    version_.replica = *from;
+    version_.time_ns = *time_;
+    version_.json = json_;
+    version_.key = std::move(*key);
+    if (!ObjectBytes("value", false, &version_.value)) return false;
+    versions.push_back(std::move(version_));
+    return true;
+  }
+
+  int depth_ = 0;      // 1 the message, 2 a list, 3 an object of a list, 4 its parents
+  int skip_ = 0;       // how deep inside a value it does not know
+  std::string field_;  // the member being read
+  std::string list_;   // the list being read
+  std::vector<std::string> lists_;
+  std::vector<std::string> seen_[2];  // member names: the message's, the object's
+  ReplicatedVersion version_;
+  std::map<std::string, std::optional<std::string>> members_ = {
+      {"id", {}}, {"key", {}}, {"key64", {}}, {"value", {}}, {"value64", {}}, {"replica", {}}};
+  std::optional<int64_t> time_;
+  bool json_ = false;
+  bool has_parents_ = false;
+};
+
+// Reads text with a MessageReader: InvalidArgument naming `what` when it
+// is malformed.
+Status Read(std::string_view text, const char* what, MessageReader* reader) {
+  if (!Json::sax_parse(text, reader)) {
+    return Status::InvalidArgument(std::string("malformed ") + what + ": " + reader->error);
+  }
+  return Status::OK();
 }
 
 // Runs a decoder, turning what nlohmann or the helpers throw into an
@@ -232,6 +460,83 @@ Json ToJson(const std::vector<ReplicatedVersion>& versions) {
 
 Result<std::vector<ReplicatedVersion>> VersionsFromJson(const Json& j) {
   return Decode<std::vector<ReplicatedVersion>>("version list", [&] { return VersionsFrom(j); });
+}
+
+Result<std::vector<ReplicatedVersion>> FetchAnswerFromText(std::string_view text) {
+  MessageReader reader;
+  KVS_RETURN_IF_ERROR(Read(text, "version list", &reader));
+  if (!reader.Has("versions")) return Status::InvalidArgument("malformed version list: none");
+  return std::move(reader.versions);
+}
+
+namespace {
+
+// name and bytes as SetBytes puts them in an object, after a comma.
+void AppendBytes(std::string* out, const char* name, std::string_view bytes) {
+  const bool text = common::IsValidUtf8(bytes);
+  *out += ",\"";
+  *out += name;
+  *out += text ? "\":" : "64\":\"";
+  if (text) {
+    common::AppendJsonValue(out, bytes);
+  } else {
+    *out += common::Base64Encode(bytes);
+    *out += '"';
+  }
+}
+
+}  // namespace
+
+std::string FetchAnswerText(const std::vector<ReplicatedVersion>& versions) {
+  std::string out = "{\"versions\":[";
+  for (size_t i = 0; i < versions.size(); ++i) {
+    const ReplicatedVersion& v = versions[i];
+    if (i > 0) out += ',';
+    out += "{\"id\":\"" + v.id.Hex() + "\",\"parents\":[";
+    for (size_t p = 0; p < v.parents.size(); ++p) {
+      out += p > 0 ? ",\"" : "\"";
+      out += v.parents[p].Hex();
+      out += '"';
+    }
+    out += "],\"time\":" + std::to_string(v.time_ns) + ",\"replica\":\"" + v.replica.Hex() + '"';
+    AppendBytes(&out, "key", v.key);
+    if (v.value) {
+      AppendBytes(&out, "value", *v.value);
+      if (v.json) out += ",\"json\":true";
+    }
+    out += '}';
+  }
+  out += "]}\n";
+  return out;
+}
+
+Result<ApplyRequest> ApplyRequestFromText(std::string_view text) {
+  MessageReader reader;
+  KVS_RETURN_IF_ERROR(Read(text, "apply request", &reader));
+  for (const char* list : {"versions", "heads", "dropped", "may_fork"}) {
+    if (!reader.Has(list)) {
+      return Status::InvalidArgument(std::string("malformed apply request: no list \"") + list +
+                                     "\"");
+    }
+  }
+  ApplyRequest request;
+  ReplicationBatch& b = request.batch;
+  for (auto [name, into] : {std::pair{"branch", &b.branch}, {"checkpoint", &b.checkpoint}}) {
+    auto it = reader.strings.find(name);
+    if (it == reader.strings.end()) {
+      return Status::InvalidArgument(std::string("malformed apply request: no \"") + name + "\"");
+    }
+    *into = std::move(it->second);
+  }
+  auto peer = reader.Bytes("peer");
+  if (!peer.ok())
+    return Status::InvalidArgument("malformed apply request: " + peer.status().message());
+  b.peer = std::move(*peer);
+  b.versions = std::move(reader.versions);
+  b.heads = std::move(reader.ids["heads"]);
+  b.dropped = std::move(reader.ids["dropped"]);
+  request.may_fork = std::move(reader.keys);
+  return request;
 }
 
 Json ToJson(const ReplicationBatch& b) {

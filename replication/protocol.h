@@ -138,6 +138,19 @@ Json IdsJson(const std::vector<VersionId>& ids);
 Result<std::vector<VersionId>> IdsFromJson(const Json& j);
 Json ToJson(const std::vector<ReplicatedVersion>& versions);
 Result<std::vector<ReplicatedVersion>> VersionsFromJson(const Json& j);
+// The two large messages from their text, as the decoders above read
+// their documents, without the document in between: a fetch answer,
+// {"versions": [...]}, and an apply request (ToJson(batch) with "may_fork",
+// the keys the sender asks about).
+Result<std::vector<ReplicatedVersion>> FetchAnswerFromText(std::string_view text);
+// The fetch answer's text, as common::DumpJson writes {"versions":
+// ToJson(versions)}, without the document in between.
+std::string FetchAnswerText(const std::vector<ReplicatedVersion>& versions);
+struct ApplyRequest {
+  ReplicationBatch batch;
+  std::vector<std::string> may_fork;
+};
+Result<ApplyRequest> ApplyRequestFromText(std::string_view text);
 Json ToJson(const ReplicationBatch& batch);
 Result<ReplicationBatch> BatchFromJson(const Json& j);
 Json ToJson(const WaitRequest& request);

@@ -34,6 +34,14 @@ Result<T> Number(const Json& body, const char* name) {
   return j.get<T>();
 }
 
+// A fetch message's ids and byte budget.
+Result<std::pair<std::vector<VersionId>, size_t>> FetchRequest(const Json& body) {
+  KVS_ASSIGN_OR_RETURN(Json ids_json, Field(body, "ids"));
+  KVS_ASSIGN_OR_RETURN(std::vector<VersionId> ids, IdsFromJson(ids_json));
+  KVS_ASSIGN_OR_RETURN(size_t max_bytes, Number<size_t>(body, "max_bytes"));
+  return std::pair{std::move(ids), max_bytes};
+}
+
 }  // namespace
 
 std::optional<Op> OpNamed(std::string_view name) {
@@ -73,10 +81,9 @@ Result<Json> Answer(Peer& peer, Op op, const Json& body) {
       return Json{{"versions", ToJson(entries)}};
     }
     case Op::kFetch: {
-      KVS_ASSIGN_OR_RETURN(Json ids_json, Field(body, "ids"));
-      KVS_ASSIGN_OR_RETURN(std::vector<VersionId> ids, IdsFromJson(ids_json));
-      KVS_ASSIGN_OR_RETURN(size_t max_bytes, Number<size_t>(body, "max_bytes"));
-      KVS_ASSIGN_OR_RETURN(std::vector<ReplicatedVersion> versions, peer.Fetch(ids, max_bytes));
+      KVS_ASSIGN_OR_RETURN(auto request, FetchRequest(body));
+      KVS_ASSIGN_OR_RETURN(std::vector<ReplicatedVersion> versions,
+                           peer.Fetch(request.first, request.second));
       return Json{{"versions", ToJson(versions)}};
     }
     case Op::kDiff: {
@@ -111,6 +118,19 @@ Result<Json> Answer(Peer& peer, Op op, const Json& body) {
   return Status::InvalidArgument("unknown message");
 }
 
+Result<std::string> AnswerFetch(Peer& peer, const Json& body) {
+  KVS_ASSIGN_OR_RETURN(auto request, FetchRequest(body));
+  KVS_ASSIGN_OR_RETURN(std::vector<ReplicatedVersion> versions,
+                       peer.Fetch(request.first, request.second));
+  return FetchAnswerText(versions);
+}
+
+Result<Json> AnswerApply(Peer& peer, std::string_view request) {
+  KVS_ASSIGN_OR_RETURN(ApplyRequest apply, ApplyRequestFromText(request));
+  KVS_ASSIGN_OR_RETURN(ApplyOutcome outcome, peer.Apply(apply.batch, apply.may_fork));
+  return ToJson(outcome);
+}
+
 Result<PeerInfo> RemotePeer::Hello(const std::string& checkpoint_prefix) {
   KVS_ASSIGN_OR_RETURN(Json answer, Call(Op::kHello, {{"checkpoints", checkpoint_prefix}}));
   return PeerInfoFromJson(answer);
@@ -132,8 +152,11 @@ Result<std::vector<WalkEntry>> RemotePeer::Walk(const std::vector<VersionId>& fr
 
 Result<std::vector<ReplicatedVersion>> RemotePeer::Fetch(const std::vector<VersionId>& ids,
                                                          size_t max_bytes) {
-  KVS_ASSIGN_OR_RETURN(Json answer,
-                       Call(Op::kFetch, {{"ids", IdsJson(ids)}, {"max_bytes", max_bytes}}));
+  return CallFetch({{"ids", IdsJson(ids)}, {"max_bytes", max_bytes}});
+}
+
+Result<std::vector<ReplicatedVersion>> RemotePeer::CallFetch(const Json& body) {
+  KVS_ASSIGN_OR_RETURN(Json answer, Call(Op::kFetch, body));
   KVS_ASSIGN_OR_RETURN(Json versions, Field(answer, "versions"));
   return VersionsFromJson(versions);
 }

@@ -19,6 +19,11 @@ inline bool Writes(Op op) { return op == Op::kApply; }
 // Answers message op with body from peer. InvalidArgument for a malformed
 // body; otherwise what the peer's call returned.
 Result<Json> Answer(Peer& peer, Op op, const Json& body);
+// The two large messages as Answer answers them, between their text and
+// their structures (protocol.h), for a transport that has the text: a fetch
+// answered as text, and an apply request read from its text.
+Result<std::string> AnswerFetch(Peer& peer, const Json& body);
+Result<Json> AnswerApply(Peer& peer, std::string_view request);
 
 // The client side of the same mapping: each Peer call as one message,
 // sent by Call. HttpPeer and StreamPeer derive from it.
@@ -41,6 +46,9 @@ class RemotePeer : public Peer {
   // Sends one message and returns the answer's body, or the error the
   // other side answered with.
   virtual Result<Json> Call(Op op, const Json& body) = 0;
+  // A fetch message, as Call, decoded into its versions. A transport that
+  // has the answer's text decodes it without the document in between.
+  virtual Result<std::vector<ReplicatedVersion>> CallFetch(const Json& body);
 };
 
 }  // namespace kvs::replication

@@ -258,8 +258,7 @@ class Link : public RemotePeer, public std::enable_shared_from_this<Link> {
 
 Result<StreamOutcome> ReplicateOverStream(Store& store, const LocalPeerOptions& local_options,
                                           int in_fd, int out_fd, Direction direction,
-                                          const ReplicateOptions& options,
-                                          const StreamLive& live) {
+                                          const ReplicateOptions& options, const StreamLive& live) {
   auto link = std::make_shared<Link>(store, in_fd, out_fd);
   struct StopOnReturn {
     Link* link;
