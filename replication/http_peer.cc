@@ -104,7 +104,7 @@ void HttpPeer::Interrupt() {
   changes_client_->stop();
 }
 
-Result<std::string> HttpPeer::Post(Op op, const Json& body) {
+Result<std::string> HttpPeer::Post(Op op, const std::string& body) {
   if (interrupted_) return Status::IOError("replication with " + url_ + " was stopped");
   httplib::Headers headers;
   if (!secret_.empty()) headers.emplace("Authorization", "Bearer " + secret_);
@@ -112,7 +112,7 @@ Result<std::string> HttpPeer::Post(Op op, const Json& body) {
   httplib::Client& client = op == Op::kApply     ? *apply_client_
                             : op == Op::kChanges ? *changes_client_
                                                  : *client_;
-  auto response = client.Post(path, headers, common::DumpJson(body), "application/json");
+  auto response = client.Post(path, headers, body, "application/json");
   if (!response) {
     return Status::IOError("cannot reach " + url_ + ": " + httplib::to_string(response.error()));
   }
@@ -126,17 +126,25 @@ Status HttpPeer::NotTheProtocol() const {
 }
 
 Result<Json> HttpPeer::Call(Op op, const Json& body) {
-  KVS_ASSIGN_OR_RETURN(std::string text, Post(op, body));
+  KVS_ASSIGN_OR_RETURN(std::string text, Post(op, common::DumpJson(body)));
   auto answer = Parse(text);
   if (!answer.ok()) return NotTheProtocol();
   return answer;
 }
 
 Result<std::vector<ReplicatedVersion>> HttpPeer::CallFetch(const Json& body) {
-  KVS_ASSIGN_OR_RETURN(std::string text, Post(Op::kFetch, body));
+  KVS_ASSIGN_OR_RETURN(std::string text, Post(Op::kFetch, common::DumpJson(body)));
   auto versions = FetchAnswerFromText(text);
   if (!versions.ok() && !Parse(text).ok()) return NotTheProtocol();
   return versions;
+}
+
+Result<ApplyOutcome> HttpPeer::CallApply(const ReplicationBatch& batch,
+                                         const std::vector<std::string>& may_fork) {
+  KVS_ASSIGN_OR_RETURN(std::string text, Post(Op::kApply, ApplyRequestText(batch, may_fork)));
+  auto answer = Parse(text);
+  if (!answer.ok()) return NotTheProtocol();
+  return ApplyOutcomeFromJson(*answer);
 }
 
 }  // namespace kvs::replication

@@ -38,13 +38,15 @@ class HttpPeer : public RemotePeer {
  protected:
   Result<Json> Call(Op op, const Json& body) override;
   Result<std::vector<ReplicatedVersion>> CallFetch(const Json& body) override;
+  Result<ApplyOutcome> CallApply(const ReplicationBatch& batch,
+                                 const std::vector<std::string>& may_fork) override;
 
  private:
   HttpPeer(std::unique_ptr<httplib::Client> client, std::unique_ptr<httplib::Client> apply_client,
            std::unique_ptr<httplib::Client> changes_client, std::string url, std::string path,
            std::string secret);
-  // POSTs one message; the answer's text, or the server's refusal.
-  Result<std::string> Post(Op op, const Json& body);
+  // POSTs one message's text; the answer's text, or the server's refusal.
+  Result<std::string> Post(Op op, const std::string& body);
   // The error for an answer that is not the protocol.
   Status NotTheProtocol() const;
 

@@ -485,26 +485,62 @@ void AppendBytes(std::string* out, const char* name, std::string_view bytes) {
   }
 }
 
+// ids as ToJson puts them, a list of hex strings.
+void AppendIds(std::string* out, const std::vector<VersionId>& ids) {
+  out->push_back('[');
+  for (size_t i = 0; i < ids.size(); ++i) {
+    *out += i > 0 ? ",\"" : "\"";
+    *out += ids[i].Hex();
+    out->push_back('"');
+  }
+  out->push_back(']');
+}
+
+// versions as ToJson puts them.
+void AppendVersions(std::string* out, const std::vector<ReplicatedVersion>& versions) {
+  out->push_back('[');
+  for (size_t i = 0; i < versions.size(); ++i) {
+    const ReplicatedVersion& v = versions[i];
+    if (i > 0) out->push_back(',');
+    *out += "{\"id\":\"" + v.id.Hex() + "\",\"parents\":";
+    AppendIds(out, v.parents);
+    *out += ",\"time\":" + std::to_string(v.time_ns) + ",\"replica\":\"" + v.replica.Hex() + '"';
+    AppendBytes(out, "key", v.key);
+    if (v.value) {
+      AppendBytes(out, "value", *v.value);
+      if (v.json) *out += ",\"json\":true";
+    }
+    out->push_back('}');
+  }
+  out->push_back(']');
+}
+
 }  // namespace
 
 std::string FetchAnswerText(const std::vector<ReplicatedVersion>& versions) {
-  std::string out = "{\"versions\":[";
-  for (size_t i = 0; i < versions.size(); ++i) {
-    const ReplicatedVersion& v = versions[i];
-    if (i > 0) out += ',';
-    out += "{\"id\":\"" + v.id.Hex() + "\",\"parents\":[";
-    for (size_t p = 0; p < v.parents.size(); ++p) {
-      out += p > 0 ? ",\"" : "\"";
-      out += v.parents[p].Hex();
-      out += '"';
-    }
-    out += "],\"time\":" + std::to_string(v.time_ns) + ",\"replica\":\"" + v.replica.Hex() + '"';
-    AppendBytes(&out, "key", v.key);
-    if (v.value) {
-      AppendBytes(&out, "value", *v.value);
-      if (v.json) out += ",\"json\":true";
-    }
-    out += '}';
+  std::string out = "{\"versions\":";
+  AppendVersions(&out, versions);
+  out += "}\n";
+  return out;
+}
+
+std::string ApplyRequestText(const ReplicationBatch& b, const std::vector<std::string>& may_fork) {
+  std::string out = "{\"branch\":";
+  common::AppendJsonValue(&out, b.branch);
+  out += ",\"versions\":";
+  AppendVersions(&out, b.versions);
+  out += ",\"heads\":";
+  AppendIds(&out, b.heads);
+  out += ",\"dropped\":";
+  AppendIds(&out, b.dropped);
+  out += ",\"checkpoint\":";
+  common::AppendJsonValue(&out, b.checkpoint);
+  AppendBytes(&out, "peer", b.peer);
+  out += ",\"may_fork\":[";
+  for (size_t i = 0; i < may_fork.size(); ++i) {
+    out += i > 0 ? ",{\"heads\":[]" : "{\"heads\":[]";
+    AppendBytes(&out, "key", may_fork[i]);
+    out.push_back('}');
   }
   out += "]}\n";
   return out;

@@ -151,6 +151,10 @@ struct ApplyRequest {
   std::vector<std::string> may_fork;
 };
 Result<ApplyRequest> ApplyRequestFromText(std::string_view text);
+// The apply request's text, as common::DumpJson writes ToJson(batch) with
+// "may_fork" (ToJson of the keys, with no heads) after it.
+std::string ApplyRequestText(const ReplicationBatch& batch,
+                             const std::vector<std::string>& may_fork);
 Json ToJson(const ReplicationBatch& batch);
 Result<ReplicationBatch> BatchFromJson(const Json& j);
 Json ToJson(const WaitRequest& request);

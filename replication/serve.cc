@@ -176,6 +176,11 @@ Result<std::vector<VersionId>> RemotePeer::Lacking(const std::vector<VersionId>&
 
 Result<ApplyOutcome> RemotePeer::Apply(const ReplicationBatch& batch,
                                        const std::vector<std::string>& may_fork) {
+  return CallApply(batch, may_fork);
+}
+
+Result<ApplyOutcome> RemotePeer::CallApply(const ReplicationBatch& batch,
+                                           const std::vector<std::string>& may_fork) {
   Json message = ToJson(batch);
   std::vector<KeyHeads> keys;  // the key list's form: {"key"} or {"key64"}
   for (const std::string& key : may_fork) keys.push_back({key, {}});

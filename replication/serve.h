@@ -49,6 +49,10 @@ class RemotePeer : public Peer {
   // A fetch message, as Call, decoded into its versions. A transport that
   // has the answer's text decodes it without the document in between.
   virtual Result<std::vector<ReplicatedVersion>> CallFetch(const Json& body);
+  // An apply message, as Call; a transport that sends text writes it
+  // without the document in between.
+  virtual Result<ApplyOutcome> CallApply(const ReplicationBatch& batch,
+                                         const std::vector<std::string>& may_fork);
 };
 
 }  // namespace kvs::replication

@@ -144,6 +144,7 @@ TEST_CASE("an apply request read from its text is what its document decodes to")
   sent.checkpoint = R"({"full":false})";
   Json message = ToJson(sent);
   message["may_fork"] = ToJson(std::vector<KeyHeads>{{"a", {}}, {std::string("\xff", 1), {}}});
+  CHECK(ApplyRequestText(sent, {"a", std::string("\xff", 1)}) == common::DumpJson(message));
   auto read = ApplyRequestFromText(common::DumpJson(message));
   REQUIRE(read.ok());
   auto decoded = BatchFromJson(message);
