@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "faces/admin/compact.h"
+#include "faces/admin/health.h"
 #include "faces/branches/branches.h"
 #include "faces/branches/merges.h"
 #include "faces/classic/classic.h"
@@ -98,6 +99,7 @@ const RouteEntry kRoutes[] = {
     {"/_merge", Exact("/_merge"), {.post = Plain<MergeBranches>}},
     {"/_txn", Exact("/_txn"), {.post = Plain<CommitTransaction>}},
     {"/_compact", Exact("/_compact"), {.post = Plain<CompactEndpoint>}},
+    {"/_health", Exact("/_health"), {.get = Plain<GetHealth>}},
     // Replication between stores.
     {"/_replication", Exact("/_replication"), {.get = Plain<GetReplicationStatus>}},
     {"/_sync/MESSAGE", Below("/_sync"), {.post = Plain<SyncMessage>}},

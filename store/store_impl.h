@@ -96,6 +96,7 @@ class StoreImpl : public Store {
   Result<CompactStats> Compact(const CompactOptions& options) override;
   Result<uint64_t> DataBytes() override;
   Result<CheckReport> Check() override;
+  Status Health() override;
 
   // ---- Shared by the parts ----------------------------------------------
   // The newest committed state; follows a compaction to the new file.

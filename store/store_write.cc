@@ -272,6 +272,12 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
   return result;
 }
 
+Status StoreImpl::Health() {
+  KVS_RETURN_IF_ERROR(Latest().status());
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return sticky_error_;
+}
+
 Status StoreImpl::RollBackFailedWrites(DataFile* file) {
   if (sticky_error_.ok()) return Status::OK();
   if (file->RollBack().ok()) sticky_error_ = Status::OK();

@@ -136,6 +136,7 @@ class AmbiguousPrefixStore : public Store {
   Result<CompactStats> Compact(const CompactOptions& o) override { return store_->Compact(o); }
   Result<uint64_t> DataBytes() override { return store_->DataBytes(); }
   Result<CheckReport> Check() override { return store_->Check(); }
+  Status Health() override { return store_->Health(); }
 
  private:
   std::unique_ptr<Store> store_;

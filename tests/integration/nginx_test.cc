@@ -475,3 +475,18 @@ TEST_CASE("concurrent posts through nginx all land, each in its own revision") {
 }
 
 }  // namespace kvs::server::test
+
+namespace kvs::server::test {
+
+TEST_CASE("through nginx, health answers without the secret") {
+  StackOptions options;
+  options.extra_config += "read_access: secret\n";
+  ServerStack stack(options);
+  auto res = stack.Client()->Get("/_health");
+  REQUIRE_ANSWERED(res, stack);
+  CHECK(res->status == 200);
+  CHECK(res->body == "{\"status\":\"ok\"}\n");
+  CHECK(GetStatus(stack, "/?k=anything") == 403);  // the data stays guarded
+}
+
+}  // namespace kvs::server::test

@@ -162,6 +162,7 @@ std::vector<Example> Examples(const Seed& seed) {
        .content = R"({"set": {"k": "v"}})",
        .writes = true},
       {.pattern = "/_compact", .method = "POST", .target = "/_compact", .writes = true},
+      {.pattern = "/_health", .method = "GET", .target = "/_health"},
       {.pattern = "/_replication", .method = "GET", .target = "/_replication"},
       {.pattern = "/_sync/MESSAGE",
        .method = "POST",

@@ -485,6 +485,12 @@ class Store {
   virtual Result<uint64_t> DataBytes() = 0;
   // Reads and verifies every byte of the store.
   virtual Result<CheckReport> Check() = 0;
+  // OK when the store can serve: its newest state reads, and no failed
+  // write is pending. A write that failed is rolled back at once; when the
+  // rollback fails too (a disk that went away, or stays full), every write
+  // is refused with that error until one rolls back: Health returns it
+  // meanwhile. For health checks; it costs about one read.
+  virtual Status Health() = 0;
 };
 
 }  // namespace kvs
