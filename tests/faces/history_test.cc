@@ -132,6 +132,9 @@ class AmbiguousPrefixStore : public Store {
   Result<CompactStats> Compact(const CompactOptions& o) override { return store_->Compact(o); }
   Result<uint64_t> DataBytes() override { return store_->DataBytes(); }
   Result<CheckReport> Check() override { return store_->Check(); }
+  Result<CopyInfo> CopyTo(const std::string& dir, const CopyOptions& o) override {
+    return store_->CopyTo(dir, o);
+  }
 
  private:
   std::unique_ptr<Store> store_;
