@@ -8,31 +8,21 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "kvs/env.h"
 
 namespace kvs::bench {
 
-class CountingEnv : public Env {
+class CountingEnv : public EnvWrapper {
  public:
+  CountingEnv() : EnvWrapper(Env::Default()) {}
   // Syncs of files (not directories) since the Env was made.
   uint64_t syncs() const { return syncs_.load(); }
 
   Result<std::unique_ptr<File>> Open(const std::string& path, bool create) override {
-    Result<std::unique_ptr<File>> file = base_->Open(path, create);
+    Result<std::unique_ptr<File>> file = target()->Open(path, create);
     if (!file.ok()) return file.status();
     return std::unique_ptr<File>(new CountingFile(std::move(file).value(), &syncs_));
-  }
-  Status Rename(const std::string& from, const std::string& to) override {
-    return base_->Rename(from, to);
-  }
-  Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
-  Status Remove(const std::string& path) override { return base_->Remove(path); }
-  Status MakeDir(const std::string& dir) override { return base_->MakeDir(dir); }
-  bool Exists(const std::string& path) override { return base_->Exists(path); }
-  Result<std::vector<std::string>> ListDir(const std::string& dir) override {
-    return base_->ListDir(dir);
   }
 
  private:
@@ -59,7 +49,6 @@ class CountingEnv : public Env {
     std::atomic<uint64_t>* syncs_;  // owned by the CountingEnv, which outlives its files
   };
 
-  Env* const base_ = Env::Default();
   std::atomic<uint64_t> syncs_{0};
 };
 

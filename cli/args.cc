@@ -28,6 +28,8 @@ enum class Operands {
   kTwoStates,     // A B (branches or commits)
   kFromInto,      // FROM INTO (branches)
   kRemote,        // URL, or none with --stdio
+  kDest,          // DEST (a directory)
+  kSource,        // SRC (a directory)
 };
 
 // The options a command accepts, as a bit set.
@@ -48,13 +50,14 @@ enum Option : uint32_t {
   kSecretFile = 1 << 13,
   kPrefix = 1 << 14,
   kLive = 1 << 15,
+  kForce = 1 << 16,
 };
 
 // sync, push and pull's.
 constexpr uint32_t kRemoteOptions = kStdio | kSecretFile | kBranch | kPrefix | kLive | kConfig;
 
 // The options that take no value.
-constexpr uint32_t kFlags = kYaml | kDryRun | kIds | kStdio | kLive;
+constexpr uint32_t kFlags = kYaml | kDryRun | kIds | kStdio | kLive | kForce;
 
 struct CommandSpec {
   Command command;
@@ -212,6 +215,16 @@ constexpr CommandSpec kCommands[] = {
     {Command::kStats, "stats", Operands::kNone, kBranch, false, "stats [--branch NAME]",
      "  Print the store's revision, replica id, branches, keys on the branch, number\n"
      "  of versions and bytes on disk. Counting reads every key and version id.\n"},
+    {Command::kBackup, "backup", Operands::kDest, 0, false, "backup DEST",
+     "  Copy the store as of its newest commit (all history, branches, commits and\n"
+     "  checkpoints) into DEST, a new or empty directory whose parent exists, while\n"
+     "  the server goes on writing. The copy is checked and synced before it\n"
+     "  appears at DEST. Prints the revision, commits, versions and bytes copied.\n"},
+    {Command::kRestore, "restore", Operands::kSource, kForce, false, "restore SRC [--force]",
+     "  Put a copy of the store in SRC (a backup) in place as the store in DIR,\n"
+     "  after checking it as check does. DIR must be new or empty; --force moves\n"
+     "  what it holds aside to DIR.old-TIME (printed). Refused while a server or\n"
+     "  another kvs has the store in DIR open.\n"},
     {Command::kHelp, "help", Operands::kHelpTopic, 0, false, "help [COMMAND]",
      "  Show this message, or one command's.\n"},
 };
@@ -286,6 +299,7 @@ uint32_t OptionBit(std::string_view name) {
   if (name == "--secret-file") return kSecretFile;
   if (name == "--prefix") return kPrefix;
   if (name == "--live") return kLive;
+  if (name == "--force") return kForce;
   return 0;
 }
 
@@ -406,6 +420,7 @@ class Parser {
        : bit == kDryRun ? invocation_.dry_run
        : bit == kStdio  ? invocation_.stdio
        : bit == kLive   ? invocation_.live
+       : bit == kForce  ? invocation_.force
                         : invocation_.ids_only) = true;
       return std::nullopt;
     }
@@ -532,6 +547,12 @@ class Parser {
       case Operands::kRemote:
         wanted = invocation_.stdio ? 0 : 1, missing = "URL (or --stdio)";
         break;
+      case Operands::kDest:
+        wanted = 1, missing = "DEST";
+        break;
+      case Operands::kSource:
+        wanted = 1, missing = "SRC";
+        break;
     }
     if (operands.size() < wanted) return Error("missing " + std::string(missing));
     if (operands.size() > wanted) return Error("unexpected argument '" + operands[wanted] + "'");
@@ -596,6 +617,10 @@ class Parser {
           return Error("--secret-file is for a server's URL; over --stdio no secret is asked");
         }
         if (!operands.empty()) invocation_.url = operands[0];
+        break;
+      case Operands::kDest:
+      case Operands::kSource:
+        invocation_.directory = operands[0];
         break;
       case Operands::kNone:
       case Operands::kSubcommand:

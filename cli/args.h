@@ -54,6 +54,8 @@ enum class Command {
   kCompact,
   kGc,
   kStats,
+  kBackup,
+  kRestore,
   kBranch,  // the group: only its usage; the parser yields one of the next three
   kBranchList,
   kBranchCreate,
@@ -111,6 +113,8 @@ struct Invocation {
   bool dry_run = false;                          // merge --dry-run
   bool ids_only = false;                         // links --ids
   std::optional<std::string> config;             // gc --config
+  std::string directory;                         // backup DEST, restore SRC
+  bool force = false;                            // restore --force
   // sync, push, pull: the other replica, a server's URL, or --stdio; the
   // file holding its secret (--secret-file); --prefix; whether --branch
   // was given (else every branch travels); and --live.

@@ -49,21 +49,27 @@ Result<std::optional<config::Config>> ServerConfig(const Invocation& inv) {
   return std::optional<config::Config>(std::move(config));
 }
 
-Result<std::unique_ptr<Store>> OpenStore(const Invocation& inv) {
+Result<std::unique_ptr<Store>> OpenStoreIn(const std::string& dir, bool create) {
   Options options = StoreLimits();
   options.sync = SyncMode::kSync;
-  options.create_if_missing = CommandCreatesStore(inv.command);
-  KVS_ASSIGN_OR_RETURN(std::string dir, StoreDirectory(inv));
+  options.create_if_missing = create;
   auto store = Store::Open(dir, options);
   if (store.ok()) return store;
   // Opening fails for a missing store, damaged identity or data files, or
   // the file system; the message keeps the kind.
   std::string message = "cannot open the store in " + dir + ": " + store.status().message();
-  if (store.status().IsNotFound()) {
-    return Status::NotFound(message + " (give -d DIR or set KVS_DIR)");
-  }
+  if (store.status().IsNotFound()) return Status::NotFound(message);
   if (store.status().IsCorruption()) return Status::Corruption(message);
   return Status::IOError(message);
+}
+
+Result<std::unique_ptr<Store>> OpenStore(const Invocation& inv) {
+  KVS_ASSIGN_OR_RETURN(std::string dir, StoreDirectory(inv));
+  auto store = OpenStoreIn(dir, CommandCreatesStore(inv.command));
+  if (store.status().IsNotFound()) {
+    return Status::NotFound(store.status().message() + " (give -d DIR or set KVS_DIR)");
+  }
+  return store;
 }
 
 Status WriteVersion(Store& store, const std::string& branch, KeyWrite write) {
@@ -116,6 +122,10 @@ Status RunCommand(const Invocation& inv) {
       return Gc(inv);
     case Command::kStats:
       return Stats(inv);
+    case Command::kBackup:
+      return Backup(inv);
+    case Command::kRestore:
+      return Restore(inv);
     case Command::kBranchList:
       return BranchList(inv);
     case Command::kBranchCreate:

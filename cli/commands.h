@@ -32,6 +32,8 @@ Result<std::optional<config::Config>> ServerConfig(const Invocation& inv);
 // holds none, and they first check their input, so that bad input never
 // leaves a new empty store behind. The error says which directory failed.
 Result<std::unique_ptr<Store>> OpenStore(const Invocation& inv);
+// The same for the store in dir, which is not -d's (restore's backup).
+Result<std::unique_ptr<Store>> OpenStoreIn(const std::string& dir, bool create);
 
 // The limits OpenStore's store enforces, for checking input before it is
 // opened.
@@ -71,6 +73,8 @@ Status Check(const Invocation& inv);
 Status Compact(const Invocation& inv);
 Status Gc(const Invocation& inv);
 Status Stats(const Invocation& inv);
+Status Backup(const Invocation& inv);
+Status Restore(const Invocation& inv);
 
 // Branches, commits, diff, merge and reset: commands_branches.cc.
 Status BranchList(const Invocation& inv);

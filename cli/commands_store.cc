@@ -1,4 +1,4 @@
-// The store as a whole: check, compact, gc, stats.
+// The store as a whole: check, compact, gc, stats, backup, restore.
 #include <filesystem>
 #include <string>
 
@@ -28,6 +28,14 @@ uint64_t BytesOnDisk(const std::string& dir) {
     }
   }
   return bytes;
+}
+
+// What a copy holds (backup, restore), as its own check counted it.
+void PrintCopy(const CopyInfo& copied) {
+  PrintField("revision", copied.revision);
+  PrintField("commits", copied.check.commits);
+  PrintField("versions", copied.check.versions);
+  PrintField("bytes", copied.check.bytes);
 }
 
 }  // namespace
@@ -138,6 +146,31 @@ Status Stats(const Invocation& inv) {
   if (uint64_t dropped = store->recovery_info().dropped_tail_bytes; dropped > 0) {
     PrintField("torn tail dropped at open (bytes)", dropped);
   }
+  return Status::OK();
+}
+
+Status Backup(const Invocation& inv) {
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
+  KVS_ASSIGN_OR_RETURN(CopyInfo copied, store->CopyTo(inv.directory));
+  PrintField("backup", inv.directory);
+  PrintCopy(copied);
+  return Status::OK();
+}
+
+Status Restore(const Invocation& inv) {
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> backup, OpenStoreIn(inv.directory, false));
+  KVS_ASSIGN_OR_RETURN(std::string dir, StoreDirectory(inv));
+  CopyOptions copy;
+  copy.replace = inv.force;
+  Result<CopyInfo> copied = backup->CopyTo(dir, copy);
+  if (copied.status().code() == Status::Code::kInvalidArgument && !inv.force) {  // not empty
+    return Status::InvalidArgument(copied.status().message() +
+                                   "; --force moves what it holds aside");
+  }
+  if (!copied.ok()) return copied.status();
+  PrintField("restored", dir);
+  PrintCopy(*copied);
+  if (!copied->moved_aside.empty()) PrintField("moved aside", copied->moved_aside);
   return Status::OK();
 }
 

@@ -1,6 +1,9 @@
 #include "store/directory.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/interprocess/sync/file_lock.hpp>
 #include <chrono>
@@ -163,6 +166,45 @@ Result<std::shared_ptr<WriterLock>> WriterLock::ForDirectory(const std::string& 
   });
   registry[key] = lock;
   return lock;
+}
+
+// ---- DirectoryUse ---------------------------------------------------------
+
+DirectoryUse::~DirectoryUse() { close(fd_); }
+
+Result<std::unique_ptr<DirectoryUse>> DirectoryUse::Share(const std::string& dir) {
+  return Take(dir, /*exclusive=*/false);
+}
+
+Result<std::unique_ptr<DirectoryUse>> DirectoryUse::TakeExclusive(const std::string& dir) {
+  return Take(dir, /*exclusive=*/true);
+}
+
+Result<std::unique_ptr<DirectoryUse>> DirectoryUse::Take(const std::string& dir, bool exclusive) {
+  // A copy put in place swaps the directory at this path while holding the
+  // old one: a lock won on the old one once it is released is a lock on
+  // nothing anyone opens. Each swap ends one such turn, so the loop ends
+  // unless copies are put in place here without pause.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Status::IOError("open " + dir + ": " + std::strerror(errno));
+    std::unique_ptr<DirectoryUse> use(new DirectoryUse(fd));
+    int rc;
+    do {
+      rc = flock(fd, exclusive ? LOCK_EX | LOCK_NB : LOCK_SH);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0 && errno == EWOULDBLOCK) {
+      return Status::Conflict(dir + " is in use: a server or another process has its store open");
+    }
+    if (rc != 0) return Status::IOError("flock " + dir + ": " + std::strerror(errno));
+    struct stat held, named;
+    if (fstat(fd, &held) != 0) return Status::IOError("stat " + dir + ": " + std::strerror(errno));
+    if (stat(dir.c_str(), &named) == 0 && named.st_dev == held.st_dev &&
+        named.st_ino == held.st_ino) {
+      return use;
+    }
+  }
+  return Status::IOError(dir + " keeps being replaced; try again");
 }
 
 }  // namespace kvs

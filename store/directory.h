@@ -1,5 +1,6 @@
 // The store directory's fixed parts: the STORE identity file, the writer
-// lock, and which data file generation is live (layout in store/format.h).
+// lock, which data file generation is live (layout in store/format.h), and
+// the lock that says the directory is in use.
 #ifndef KVS_STORE_DIRECTORY_H_
 #define KVS_STORE_DIRECTORY_H_
 
@@ -57,6 +58,31 @@ class WriterLock {
   struct Impl;
   explicit WriterLock(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+// Whether some process has a store open in a directory: every open Store
+// shares a flock(2) on the directory itself for its lifetime, and
+// Store::CopyTo takes it exclusively to put a store in place there, so it
+// never replaces a store in use. Independent of the writer lock (a POSIX
+// record lock on LOCK; on Linux flock and record locks do not interact),
+// and held per open descriptor, not per process: an exclusive taker
+// conflicts with the Stores of its own process too.
+class DirectoryUse {
+ public:
+  // Shares dir with every other open Store; waits while it is held
+  // exclusively. When the directory at that path was replaced meanwhile (a
+  // copy put in place), shares the new one.
+  static Result<std::unique_ptr<DirectoryUse>> Share(const std::string& dir);
+  // Conflict, at once, when any Store of any process has dir open.
+  static Result<std::unique_ptr<DirectoryUse>> TakeExclusive(const std::string& dir);
+  ~DirectoryUse();  // releases it
+  DirectoryUse(const DirectoryUse&) = delete;
+  DirectoryUse& operator=(const DirectoryUse&) = delete;
+
+ private:
+  explicit DirectoryUse(int fd) : fd_(fd) {}
+  static Result<std::unique_ptr<DirectoryUse>> Take(const std::string& dir, bool exclusive);
+  int fd_;
 };
 
 }  // namespace kvs

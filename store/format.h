@@ -12,6 +12,9 @@
 //   data.NNNNNN    the append-only data file of generation NNNNNN. Compaction
 //                  writes generation N+1 and removes N; the highest complete
 //                  generation is the live one.
+// and every open Store holds a shared flock(2) on the directory itself
+// (DirectoryUse, store/directory.h). A copy (store/copy.cc) holds only STORE
+// and the live data file, cut after one commit.
 //
 // STORE (64 bytes):
 //   [0,8) "KVSSTORE"  [8,12) format version  [12,16) zero

@@ -7,6 +7,7 @@
 //   store/branch_edit.*      a transaction's staged changes to one branch
 //   store/check.cc           Check
 //   store/compaction.cc      Compact
+//   store/copy.cc            CopyTo
 #ifndef KVS_STORE_STORE_IMPL_H_
 #define KVS_STORE_STORE_IMPL_H_
 
@@ -44,11 +45,13 @@ using TxnFunction = std::function<Result<WriteResult>(TxnContext*)>;
 class StoreImpl : public Store {
  public:
   StoreImpl(std::string dir, const Options& options, StoreIdentity identity,
-            std::shared_ptr<WriterLock> writer_lock, std::shared_ptr<DataFile> data)
+            std::unique_ptr<DirectoryUse> use, std::shared_ptr<WriterLock> writer_lock,
+            std::shared_ptr<DataFile> data)
       : dir_(std::move(dir)),
         options_(options),
         env_(options.env),
         identity_(identity),
+        use_(std::move(use)),
         writer_lock_(std::move(writer_lock)),
         reads_(ReadClock::Open(dir_)),
         data_(std::move(data)) {}
@@ -97,6 +100,7 @@ class StoreImpl : public Store {
   Result<uint64_t> DataBytes() override;
   Result<CheckReport> Check() override;
   Status Health() override;
+  Result<CopyInfo> CopyTo(const std::string& dir, const CopyOptions& options) override;
 
   // ---- Shared by the parts ----------------------------------------------
   // The newest committed state; follows a compaction to the new file.
@@ -132,11 +136,16 @@ class StoreImpl : public Store {
   Result<BranchEntry> BranchAt(const Snapshot& snap, std::string_view name, const ReadPoint& at);
   Result<KeyState> ToKeyState(const RecordSource& source, const KeyEntry& entry, uint64_t revision,
                               bool with_value);
+  // CopyTo's copy of snap, a state of data file generation, into the new
+  // directory tmp: written, checked and synced.
+  Result<CopyInfo> WriteCheckedCopy(const Snapshot& snap, uint64_t generation,
+                                    const std::string& tmp);
 
   const std::string dir_;
   const Options options_;
   Env* const env_;
   const StoreIdentity identity_;
+  const std::unique_ptr<DirectoryUse> use_;  // shared, for the store's lifetime
   RecoveryInfo recovery_;
   std::shared_ptr<WriterLock> writer_lock_;
   const std::unique_ptr<ReadClock> reads_;

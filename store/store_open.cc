@@ -261,6 +261,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const Options
     if (!options.create_if_missing) return Status::NotFound(dir + " does not exist");
     KVS_RETURN_IF_ERROR(env->MakeDir(dir));
   }
+  // Before anything is read or made here: a copy being put in place in dir
+  // (CopyTo) finishes first.
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<DirectoryUse> use, DirectoryUse::Share(dir));
   KVS_ASSIGN_OR_RETURN(std::shared_ptr<WriterLock> lock, WriterLock::ForDirectory(dir));
   auto identity = ReadIdentity(env, dir);
   if (identity.status().IsNotFound()) {
@@ -276,7 +279,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const Options
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<DataFile> data,
                        OpenDataFileFrom(env, dir, generation, *identity));
   RecoveryInfo recovery{data->tail_bytes_at_open()};
-  auto store = std::make_unique<StoreImpl>(dir, options, *identity, std::move(lock),
+  auto store = std::make_unique<StoreImpl>(dir, options, *identity, std::move(use), std::move(lock),
                                            std::shared_ptr<DataFile>(std::move(data)));
   store->set_recovery(recovery);
   KVS_RETURN_IF_ERROR(store->Latest().status());

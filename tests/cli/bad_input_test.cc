@@ -240,11 +240,11 @@ TEST_CASE("help prints every command; --help after a command prints that one's")
     if (line.rfind("kvs ", 0) == 0) listed.push_back(line.substr(4, line.find(' ', 4) - 4));
   }
   CHECK(listed == std::vector<std::string>{
-                      "create", "forks",   "tails",  "links",  "concestor", "read",    "get",
-                      "list",   "history", "future", "put",    "rm",        "get-key", "keys",
-                      "export", "import",  "branch", "branch", "branch",    "log",     "diff",
-                      "merge",  "reset",   "sync",   "push",   "pull",      "check",   "compact",
-                      "gc",     "stats",   "help"});
+                      "create", "forks",   "tails",  "links",   "concestor", "read",    "get",
+                      "list",   "history", "future", "put",     "rm",        "get-key", "keys",
+                      "export", "import",  "branch", "branch",  "branch",    "log",     "diff",
+                      "merge",  "reset",   "sync",   "push",    "pull",      "check",   "compact",
+                      "gc",     "stats",   "backup", "restore", "help"});
   CHECK(RunKvs({"--help"}).output == help.output);
   CHECK(RunKvs({"-h"}).output == help.output);
 

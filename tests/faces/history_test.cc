@@ -137,6 +137,9 @@ class AmbiguousPrefixStore : public Store {
   Result<uint64_t> DataBytes() override { return store_->DataBytes(); }
   Result<CheckReport> Check() override { return store_->Check(); }
   Status Health() override { return store_->Health(); }
+  Result<CopyInfo> CopyTo(const std::string& dir, const CopyOptions& o) override {
+    return store_->CopyTo(dir, o);
+  }
 
  private:
   std::unique_ptr<Store> store_;

@@ -51,6 +51,31 @@ class Env {
   virtual Result<std::vector<std::string>> ListDir(const std::string& dir) = 0;
 };
 
+// An Env that passes every call on to another: the base of an Env that
+// changes a few calls (a test's or a benchmark's), as LevelDB's EnvWrapper.
+class EnvWrapper : public Env {
+ public:
+  explicit EnvWrapper(Env* target) : target_(target) {}  // not owned; outlives this
+  Env* target() const { return target_; }
+
+  Result<std::unique_ptr<File>> Open(const std::string& path, bool create) override {
+    return target_->Open(path, create);
+  }
+  Status Rename(const std::string& from, const std::string& to) override {
+    return target_->Rename(from, to);
+  }
+  Status SyncDir(const std::string& dir) override { return target_->SyncDir(dir); }
+  Status Remove(const std::string& path) override { return target_->Remove(path); }
+  Status MakeDir(const std::string& dir) override { return target_->MakeDir(dir); }
+  bool Exists(const std::string& path) override { return target_->Exists(path); }
+  Result<std::vector<std::string>> ListDir(const std::string& dir) override {
+    return target_->ListDir(dir);
+  }
+
+ private:
+  Env* const target_;
+};
+
 }  // namespace kvs
 
 #endif  // KVS_ENV_H_

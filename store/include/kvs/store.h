@@ -13,7 +13,9 @@
 // and many processes (FastCGI workers, CGI invocations, the kvs command line)
 // may open the same directory at the same time. Writers are serialized by an
 // interprocess file lock plus an in-process mutex; readers take no lock, never
-// block writers and never see a partial transaction.
+// block writers and never see a partial transaction. Every open Store marks
+// its directory as in use, so that CopyTo never puts a copy in place of a
+// store some process has open.
 #ifndef KVS_STORE_H_
 #define KVS_STORE_H_
 
@@ -344,6 +346,24 @@ struct CheckReport {
   bool ok() const { return problems.empty(); }
 };
 
+struct CopyOptions {
+  // Whether the directory a copy goes to may hold something already (a
+  // store no process has open, or anything else): it is moved aside, to
+  // DIR.old-TIME (UTC, as DIR.old-20261120T100000Z), never deleted. Without
+  // it, DIR must not exist or be empty.
+  bool replace = false;
+};
+
+struct CopyInfo {
+  uint64_t revision = 0;  // the newest revision the copy holds
+  // The copy's own check, which found no problem: its revisions, commits,
+  // versions and bytes.
+  CheckReport check;
+  // Where what DIR held was moved (CopyOptions::replace); empty when it
+  // held nothing.
+  std::string moved_aside;
+};
+
 // The id of a version with v's content (v.id is not read): the SHA-256
 // ApplyReplicated verifies. For versions made outside Write, such as the
 // merges every replica makes alike of a fork replication created.
@@ -363,7 +383,8 @@ class Store {
  public:
   // Opens (or creates, see Options) the store in dir. Costs O(1) in the
   // store's size. Corruption when the files fail their checks; the tail of
-  // a torn last write is ignored and reported in recovery_info().
+  // a torn last write is ignored and reported in recovery_info(). Waits
+  // while a CopyTo puts a store in place in dir, and then opens that one.
   static Result<std::unique_ptr<Store>> Open(const std::string& dir, const Options& options);
   virtual ~Store() = default;
 
@@ -491,6 +512,22 @@ class Store {
   // is refused with that error until one rolls back: Health returns it
   // meanwhile. For health checks; it costs about one read.
   virtual Status Health() = 0;
+  // Makes dir a copy of this store as of its newest commit: every version,
+  // branch, commit and checkpoint up to that revision, nothing of a later or
+  // unfinished transaction. The copy is a store of its own with this one's
+  // replica id, to stand in for it (a backup, or a backup restored). Writers
+  // wait only while the newest commit is read, not for the copy, and a
+  // compaction meanwhile, in any process, changes nothing in it. The copy is
+  // checked (as Check) and synced before it takes dir's place, in one
+  // rename: dir shows the whole copy or what it held before, never a part.
+  // A crash meanwhile leaves at most an empty dir and a dir.partial-XXXXXX
+  // beside it (holding, after the swap of a replace, what dir held).
+  // Store::Open of dir waits meanwhile, then opens the copy.
+  // dir's parent must exist. Conflict when a Store of any process (this
+  // one included) has dir open; InvalidArgument when dir is not empty
+  // (unless options.replace); Corruption when the copy fails its check (dir
+  // is left as it was); IOError or NoSpace when the file system fails.
+  virtual Result<CopyInfo> CopyTo(const std::string& dir, const CopyOptions& options = {}) = 0;
 };
 
 }  // namespace kvs
