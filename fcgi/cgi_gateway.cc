@@ -1,8 +1,13 @@
 // CGI variables in, CGI response out.
 #include "fcgi/cgi_gateway.h"
 
+#include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <exception>
+#include <random>
 
 #include "faces/routes.h"
 #include "http/request.h"
@@ -21,6 +26,30 @@ std::string HeaderName(std::string_view cgi_name) {
     name.push_back(c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
   return name;
+}
+
+// What a web server's request id may hold: safe in a header and a log line.
+bool IsRequestId(std::string_view id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '@';
+  });
+}
+
+// 32 hex digits, different for each request of each process: a counter
+// from a random start, mixed (splitmix64) so ids do not look sequential.
+std::string NewRequestId() {
+  static std::atomic<uint64_t> next{std::random_device()() * 0x100000001ull ^
+                                    std::random_device()()};
+  auto mix = [](uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  const uint64_t n = next.fetch_add(2);
+  char id[33];
+  std::snprintf(id, sizeof id, "%016llx%016llx", static_cast<unsigned long long>(mix(n)),
+                static_cast<unsigned long long>(mix(n + 1)));
+  return id;
 }
 
 }  // namespace
@@ -45,10 +74,13 @@ Request RequestFromCgiVariables(const char* const* variables) {
       if (!value.empty()) request.headers.Set("Content-Type", std::move(value));
     } else if (name == "CONTENT_LENGTH") {
       if (!value.empty()) request.headers.Set("Content-Length", std::move(value));
+    } else if (name == "REQUEST_ID" || name == "UNIQUE_ID") {
+      if (IsRequestId(value)) request.id = std::move(value);
     } else if (name.substr(0, 5) == "HTTP_" && name.size() > 5) {
       request.headers.Set(HeaderName(name.substr(5)), std::move(value));
     }
   }
+  if (request.id.empty()) request.id = NewRequestId();
   return request;
 }
 
@@ -122,7 +154,10 @@ std::string HandleCgiRequest(const char* const* variables, const BodyReader& rea
                              Format::kText);
     response.log_message = std::string("kvs-fcgi: unexpected exception: ") + e.what();
   }
-  *log = response.log_message;
+  response.headers.Set("X-Request-Id", request.id);
+  if (!response.log_message.empty()) {
+    *log = response.log_message + " (request " + request.id + ")";
+  }
   return SerializeCgiResponse(response, request.method == "HEAD");
 }
 

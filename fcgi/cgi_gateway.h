@@ -23,8 +23,9 @@ namespace kvs::server {
 
 // Request line and headers from CGI variables, given as a NULL-terminated
 // array of "NAME=value" strings (environ for CGI, FastCgiConnection::params()
-// for FastCGI). The body
-// is left empty.
+// for FastCGI), and its id: REQUEST_ID or UNIQUE_ID when one holds 1 to 64
+// letters, digits, '-', '_' or '@', else a new one (32 hex digits, as
+// nginx's). The body is left empty.
 Request RequestFromCgiVariables(const char* const* variables);
 
 // Reads up to size bytes of the body into buffer; 0 at its end (or on error).
@@ -42,8 +43,10 @@ std::optional<HttpError> ReadBody(const BodyReader& read, size_t max_body_bytes,
 std::string SerializeCgiResponse(const Response& response, bool head_request);
 
 // One whole exchange: the request from variables and body, routed to its
-// handler, serialized. Anything a handler throws becomes a 500. *log gets
-// the lines meant for the web server's error log (empty when none).
+// handler, serialized, with X-Request-Id: the request's id. Anything a
+// handler throws becomes a 500. *log gets the lines meant for the web
+// server's error log (empty when none), each ending with "(request ID)", so
+// that the id a user reports finds them.
 std::string HandleCgiRequest(const char* const* variables, const BodyReader& read, Service& service,
                              std::string* log);
 

@@ -51,6 +51,10 @@ struct Request {
   std::string request_uri;
   HeaderMap headers;  // Content-Type and Content-Length included
   std::string body;
+  // The id its answer carries (X-Request-Id) and its log lines name: the
+  // web server's own when it passes a well-formed one (nginx's $request_id
+  // as REQUEST_ID, Apache's mod_unique_id as UNIQUE_ID), else one kvs made.
+  std::string id;
 };
 
 struct Response {

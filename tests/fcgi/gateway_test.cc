@@ -1,6 +1,8 @@
 // The CGI translation both front ends share: variables to Request, body
 // reading with its limit, Response to CGI bytes.
 #include <catch2/catch.hpp>
+#include <set>
+#include <vector>
 
 #include "fcgi/cgi_gateway.h"
 #include "http/form.h"
@@ -138,6 +140,49 @@ TEST_CASE("a whole CGI exchange routes the request and logs store failures") {
       HandleCgiRequest(too_big, ReaderOf("", 1, &consumed), fixture.service(), &log);
   CHECK_THAT(refused, Catch::StartsWith("Status: 413 Payload Too Large\r\n"));
   CHECK_THAT(refused, Catch::Contains("\"error\":\"too_large\""));
+}
+
+}  // namespace kvs::server::test
+
+namespace kvs::server::test {
+
+TEST_CASE("each answer carries the request's id, and its log lines name it") {
+  ServiceFixture fixture;
+  size_t consumed = 0;
+  std::string log;
+  auto exchange = [&](std::vector<const char*> variables) {
+    variables.push_back(nullptr);
+    return HandleCgiRequest(variables.data(), ReaderOf("", 1, &consumed), fixture.service(), &log);
+  };
+  const char* kNginxId = "REQUEST_ID=0123456789abcdef0123456789abcdef";
+  CHECK_THAT(exchange({"REQUEST_METHOD=GET", "QUERY_STRING=k=k", kNginxId}),
+             Catch::Contains("\r\nX-Request-Id: 0123456789abcdef0123456789abcdef\r\n"));
+  CHECK_THAT(exchange({"REQUEST_METHOD=GET", "UNIQUE_ID=Zk3@x-Y_abc"}),
+             Catch::Contains("\r\nX-Request-Id: Zk3@x-Y_abc\r\n"));
+
+  // An id that could break a header or a log line is not taken: kvs makes one.
+  std::set<std::string> made;
+  for (const char* bad : {"REQUEST_ID=a b", "REQUEST_ID=", "REQUEST_ID=x\r\nSet-Cookie: y"}) {
+    std::string answer = exchange({"REQUEST_METHOD=GET", bad});
+    const size_t at = answer.find("X-Request-Id: ");
+    REQUIRE(at != std::string::npos);
+    const std::string id = answer.substr(at + 14, answer.find("\r\n", at) - at - 14);
+    CHECK_THAT(id, Catch::Matches("[0-9a-f]{32}"));
+    made.insert(id);
+  }
+  CHECK(made.size() == 3);
+
+  // A write refused by a server whose secret is still the placeholder is
+  // logged, with the id.
+  ServiceFixture placeholder(std::string("yourauthorizationhere"));
+  const std::string body = "auth=yourauthorizationhere&k=v";
+  const std::string length = "CONTENT_LENGTH=" + std::to_string(body.size());
+  const char* post[] = {"REQUEST_METHOD=POST", "CONTENT_TYPE=application/x-www-form-urlencoded",
+                        length.c_str(), kNginxId, nullptr};
+  consumed = 0;
+  CHECK_THAT(HandleCgiRequest(post, ReaderOf(body, 7, &consumed), placeholder.service(), &log),
+             Catch::StartsWith("Status: 403"));
+  CHECK_THAT(log, Catch::EndsWith("(request 0123456789abcdef0123456789abcdef)"));
 }
 
 }  // namespace kvs::server::test

@@ -130,7 +130,7 @@ std::string ApacheStack::Config(int port) const {
   line("Mutex file:" + d + "/run default");
   line("ErrorLog " + d + "/error.log");
   line("LogLevel warn");
-  line("LogFormat \"%h \\\"%r\\\" %>s %b\" kvs");
+  line("LogFormat \"%h \\\"%r\\\" %>s %b %{UNIQUE_ID}e\" kvs");
   line("CustomLog " + d + "/access.log kvs");
   line("Timeout " + std::to_string(kIoTimeoutSeconds));
   if (auto user = ProgramUser()) {
@@ -140,6 +140,7 @@ std::string ApacheStack::Config(int port) const {
   load("authz_core", "mod_authz_core.so");
   load("rewrite", "mod_rewrite.so");
   load("dir", "mod_dir.so");
+  load("unique_id", "mod_unique_id.so");                            // UNIQUE_ID: kvs's request id
   if (options_.config_outside_web_tree) load("env", "mod_env.so");  // SetEnv
   switch (options_.runner) {
     case ApacheOptions::Runner::kCgi:

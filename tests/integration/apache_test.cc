@@ -43,6 +43,9 @@ void CheckValuesRoundTrip(const ApacheStack& stack) {
   CHECK(read->get_header_value("X-Kvs-Revision") == "1");
   CHECK(read->get_header_value("X-Content-Type-Options") == "nosniff");
   CHECK_THAT(read->get_header_value("ETag"), Catch::Matches("\"[0-9a-f]{64}\""));
+  // mod_unique_id's id, not one kvs made (32 hex digits).
+  CHECK_THAT(read->get_header_value("X-Request-Id"), Catch::Matches("[A-Za-z0-9@_-]{20,64}"));
+  CHECK_THAT(read->get_header_value("X-Request-Id"), !Catch::Matches("[0-9a-f]{32}"));
 
   const std::string value = BigBinaryValue();
   auto urlencoded = client->Post(Mounted("/").c_str(),

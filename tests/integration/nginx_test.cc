@@ -478,6 +478,23 @@ TEST_CASE("concurrent posts through nginx all land, each in its own revision") {
 
 namespace kvs::server::test {
 
+TEST_CASE("through nginx, an answer's request id is nginx's, in its access log too") {
+  ServerStack stack;
+  auto res = stack.Client()->Get("/?k=nothing");
+  REQUIRE_ANSWERED(res, stack);
+  const std::string id = res->get_header_value("X-Request-Id");
+  CHECK_THAT(id, Catch::Matches("[0-9a-f]{32}"));
+  CHECK(stack.Client()->Get("/?k=nothing")->get_header_value("X-Request-Id") != id);
+  // nginx writes its buffered access log within a second.
+  std::string log;
+  for (int i = 0; i < 50 && log.find(id) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    log = ReadFile(stack.dir() + "/access.log");
+  }
+  CHECK_THAT(log, Catch::Contains("\"GET /?k=nothing HTTP/1.1\" 404"));
+  CHECK_THAT(log, Catch::Contains(id));
+}
+
 TEST_CASE("through nginx, health answers without the secret") {
   StackOptions options;
   options.extra_config += "read_access: secret\n";
