@@ -1,11 +1,13 @@
 // The route table, and dispatch on PATH_INFO and method by it.
 #include "faces/routes.h"
 
+#include <chrono>
 #include <optional>
 #include <variant>
 
 #include "faces/admin/compact.h"
 #include "faces/admin/health.h"
+#include "faces/admin/metrics.h"
 #include "faces/branches/branches.h"
 #include "faces/branches/merges.h"
 #include "faces/classic/classic.h"
@@ -72,45 +74,53 @@ struct RouteEntry {
   std::string_view pattern;
   Shape shape;
   Methods methods;
+  // Which face it belongs to, as GET /_metrics counts requests.
+  std::string_view face;
 };
 
 using A = RestPath::Action;
 const RouteEntry kRoutes[] = {
     // The classic face and the index page.
-    {"/", Exact("/"), {.get = Plain<ClassicRead>, .post = Plain<ClassicWrite>}},
-    {"/_static/FILE", Below("/_static"), {.get = StaticFile}},
+    {"/", Exact("/"), {.get = Plain<ClassicRead>, .post = Plain<ClassicWrite>}, "classic"},
+    {"/_static/FILE", Below("/_static"), {.get = StaticFile}, "classic"},
     // Listing, and the version graph.
-    {"/_keys", Exact("/_keys"), {.get = Plain<ListKeys>}},
-    {"/_create", Exact("/_create"), {.post = Plain<CreateVersion>}},
-    {"/_heads/KEY", Below("/_heads"), {.get = Plain<GetHeads>}},
-    {"/_tails/KEY", Below("/_tails"), {.get = Plain<GetTails>}},
-    {"/_versions/ID", Below("/_versions"), {.get = Plain<GetVersion>}},
-    {"/_links/ID", Below("/_links"), {.get = Plain<GetLinks>}},
-    {"/_history/ID", Below("/_history"), {.get = Plain<GetHistory>}},
-    {"/_future/ID", Below("/_future"), {.get = Plain<GetFuture>}},
-    {"/_concestor", Exact("/_concestor"), {.get = Plain<GetConcestor>}},
-    {"/_list", Exact("/_list"), {.get = Plain<ListAllVersions>}},
+    {"/_keys", Exact("/_keys"), {.get = Plain<ListKeys>}, "history"},
+    {"/_create", Exact("/_create"), {.post = Plain<CreateVersion>}, "history"},
+    {"/_heads/KEY", Below("/_heads"), {.get = Plain<GetHeads>}, "history"},
+    {"/_tails/KEY", Below("/_tails"), {.get = Plain<GetTails>}, "history"},
+    {"/_versions/ID", Below("/_versions"), {.get = Plain<GetVersion>}, "history"},
+    {"/_links/ID", Below("/_links"), {.get = Plain<GetLinks>}, "history"},
+    {"/_history/ID", Below("/_history"), {.get = Plain<GetHistory>}, "history"},
+    {"/_future/ID", Below("/_future"), {.get = Plain<GetFuture>}, "history"},
+    {"/_concestor", Exact("/_concestor"), {.get = Plain<GetConcestor>}, "history"},
+    {"/_list", Exact("/_list"), {.get = Plain<ListAllVersions>}, "history"},
     // Branches, commits and merges.
-    {"/_branches", Exact("/_branches"), {.get = Plain<ListBranches>, .post = Plain<CreateBranch>}},
-    {"/_branches/NAME", Below("/_branches"), {.del = Plain<DeleteBranch>}},
-    {"/_log", Exact("/_log"), {.get = Plain<GetLog>}},
-    {"/_diff", Exact("/_diff"), {.get = Plain<GetDiff>}},
-    {"/_reset", Exact("/_reset"), {.post = Plain<ResetBranchEndpoint>}},
-    {"/_merge", Exact("/_merge"), {.post = Plain<MergeBranches>}},
-    {"/_txn", Exact("/_txn"), {.post = Plain<CommitTransaction>}},
-    {"/_compact", Exact("/_compact"), {.post = Plain<CompactEndpoint>}},
-    {"/_health", Exact("/_health"), {.get = Plain<GetHealth>}},
+    {"/_branches",
+     Exact("/_branches"),
+     {.get = Plain<ListBranches>, .post = Plain<CreateBranch>},
+     "branches"},
+    {"/_branches/NAME", Below("/_branches"), {.del = Plain<DeleteBranch>}, "branches"},
+    {"/_log", Exact("/_log"), {.get = Plain<GetLog>}, "branches"},
+    {"/_diff", Exact("/_diff"), {.get = Plain<GetDiff>}, "branches"},
+    {"/_reset", Exact("/_reset"), {.post = Plain<ResetBranchEndpoint>}, "branches"},
+    {"/_merge", Exact("/_merge"), {.post = Plain<MergeBranches>}, "branches"},
+    {"/_txn", Exact("/_txn"), {.post = Plain<CommitTransaction>}, "branches"},
+    // Operating the server.
+    {"/_compact", Exact("/_compact"), {.post = Plain<CompactEndpoint>}, "admin"},
+    {"/_health", Exact("/_health"), {.get = Plain<GetHealth>}, "admin"},
+    {"/_metrics", Exact("/_metrics"), {.get = Plain<GetMetrics>}, "admin"},
     // Replication between stores.
-    {"/_replication", Exact("/_replication"), {.get = Plain<GetReplicationStatus>}},
-    {"/_sync/MESSAGE", Below("/_sync"), {.post = Plain<SyncMessage>}},
+    {"/_replication", Exact("/_replication"), {.get = Plain<GetReplicationStatus>}, "replication"},
+    {"/_sync/MESSAGE", Below("/_sync"), {.post = Plain<SyncMessage>}, "replication"},
     // The REST face: every path outside /_.
-    {"/keys", RestShape(A::kListKeys), {.get = Plain<ListRestKeys>}},
+    {"/keys", RestShape(A::kListKeys), {.get = Plain<ListRestKeys>}, "rest"},
     {"/KEY[/FORK]",
      RestShape(A::kKey),
-     {.get = Rest<GetRestKey>, .put = Rest<PutRestKey>, .del = Rest<DeleteRestKey>}},
-    {"/KEY[/FORK]/info", RestShape(A::kInfo), {.get = Rest<GetRestKeyInfo>}},
-    {"/KEY/FORK/fork/TARGET", RestShape(A::kFork), {.post = Rest<ForkRestKey>}},
-    {"/KEY/FORK/merge/TARGET", RestShape(A::kMerge), {.post = Rest<MergeRestKey>}},
+     {.get = Rest<GetRestKey>, .put = Rest<PutRestKey>, .del = Rest<DeleteRestKey>},
+     "rest"},
+    {"/KEY[/FORK]/info", RestShape(A::kInfo), {.get = Rest<GetRestKeyInfo>}, "rest"},
+    {"/KEY/FORK/fork/TARGET", RestShape(A::kFork), {.post = Rest<ForkRestKey>}, "rest"},
+    {"/KEY/FORK/merge/TARGET", RestShape(A::kMerge), {.post = Rest<MergeRestKey>}, "rest"},
 };
 
 std::string AllowedMethods(const Methods& m) {
@@ -146,9 +156,9 @@ bool Matches(const Shape& shape, std::string_view path, const RestPath* rest) {
   return false;
 }
 
-}  // namespace
-
-Response Route(const Request& request, Service& service) {
+// Route's work: the answer, and in *matched the route that gave it (none
+// for a path no route takes, or one the REST face could not parse).
+Response Dispatch(const Request& request, Service& service, const RouteEntry** matched) {
   // "" is the mount itself: the classic face's "/".
   std::string_view path = request.path_info;
   if (path.empty()) path = "/";
@@ -161,6 +171,7 @@ Response Route(const Request& request, Service& service) {
   }
   for (const RouteEntry& route : kRoutes) {
     if (!Matches(route.shape, path, rest ? &*rest : nullptr)) continue;
+    *matched = &route;
     if (Handler handler = HandlerFor(route.methods, request.method)) {
       return handler(request, service, RouteMatch{rest ? &*rest : nullptr});
     }
@@ -173,6 +184,18 @@ Response Route(const Request& request, Service& service) {
   }
   return ErrorResponse({404, "no such path: " + request.path_info + " (this server answers at /)"},
                        RequestedFormat(request));
+}
+
+}  // namespace
+
+Response Route(const Request& request, Service& service) {
+  const auto start = std::chrono::steady_clock::now();
+  const RouteEntry* matched = nullptr;
+  Response response = Dispatch(request, service, &matched);
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  service.metrics.Record(matched ? matched->face : "none", matched ? matched->pattern : "",
+                         request.method, response.status, took.count());
+  return response;
 }
 
 std::vector<RouteSpec> RouteTable() {

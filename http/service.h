@@ -14,6 +14,7 @@
 #include "http/auth.h"
 #include "http/query.h"
 #include "http/request.h"
+#include "http/request_metrics.h"
 #include "kvs/status.h"
 #include "kvs/store.h"
 #include "replication/status_board.h"
@@ -40,6 +41,10 @@ struct Service {
   int max_waiting = 0;
   std::atomic<int> waiting{0};
   std::atomic<bool> stopping{false};
+  // Every request Route answers, counted for GET /_metrics.
+  RequestMetrics metrics;
+  // When the service started (nanoseconds since 1970).
+  int64_t started_ns = 0;
 };
 
 // Reads the secret, opens (creating if missing) the store, and creates the

@@ -163,6 +163,7 @@ std::vector<Example> Examples(const Seed& seed) {
        .writes = true},
       {.pattern = "/_compact", .method = "POST", .target = "/_compact", .writes = true},
       {.pattern = "/_health", .method = "GET", .target = "/_health"},
+      {.pattern = "/_metrics", .method = "GET", .target = "/_metrics"},
       {.pattern = "/_replication", .method = "GET", .target = "/_replication"},
       {.pattern = "/_sync/MESSAGE",
        .method = "POST",
