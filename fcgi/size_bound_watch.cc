@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "faces/admin/compact.h"
+
 namespace kvs::server {
 
 SizeBoundWatch::SizeBoundWatch(Service& service) : service_(service) {
@@ -43,7 +45,7 @@ void SizeBoundWatch::CheckOnce() {
     return;
   }
   if (*bytes <= trigger_bytes_) return;
-  auto stats = service_.store->Compact(service_.config.retention.ToCompactOptions());
+  auto stats = CompactByRetention(service_);
   if (!stats.ok()) {
     std::fprintf(stderr,
                  "kvs-fcgi: size bound: the store has %llu bytes (max_bytes %llu); "

@@ -43,6 +43,10 @@ struct Service {
   std::atomic<bool> stopping{false};
   // Every request Route answers, counted for GET /_metrics.
   RequestMetrics metrics;
+  // The compactions this process ran (CompactByRetention: POST /_compact and
+  // the size bound's), and the bytes they freed, for GET /_metrics.
+  std::atomic<uint64_t> compactions{0};
+  std::atomic<uint64_t> compaction_freed_bytes{0};
   // When the service started (nanoseconds since 1970).
   int64_t started_ns = 0;
 };

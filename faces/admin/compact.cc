@@ -22,9 +22,19 @@ nlohmann::ordered_json CompactStatsJson(const CompactStats& stats) {
           {"above_low_water", stats.above_low_water}};
 }
 
+Result<CompactStats> CompactByRetention(Service& service) {
+  KVS_ASSIGN_OR_RETURN(CompactStats stats,
+                       service.store->Compact(service.config.retention.ToCompactOptions()));
+  service.compactions.fetch_add(1);
+  if (stats.bytes_before > stats.bytes_after) {
+    service.compaction_freed_bytes.fetch_add(stats.bytes_before - stats.bytes_after);
+  }
+  return stats;
+}
+
 Response CompactEndpoint(const Request& request, Service& service) {
   if (auto refused = RefuseBareWrite(request, service)) return JsonError(*refused);
-  auto stats = service.store->Compact(service.config.retention.ToCompactOptions());
+  auto stats = CompactByRetention(service);
   if (!stats.ok()) return StoreErrorResponse(stats.status(), Format::kJson);
   return OkResponse(CompactStatsJson(*stats));
 }

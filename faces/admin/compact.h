@@ -21,6 +21,10 @@ namespace kvs::server {
 
 Response CompactEndpoint(const Request& request, Service& service);
 
+// Store::Compact keeping what the config's retention keeps, counted in the
+// service's compactions: what POST /_compact and the size bound run.
+Result<CompactStats> CompactByRetention(Service& service);
+
 // A compaction's figures as JSON: bytes before, after and freed, versions
 // kept and dropped, and the keys the size bound dropped (the first
 // kMaxListedEvictions of them, and how many in all).

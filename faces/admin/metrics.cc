@@ -16,6 +16,12 @@ void Gauge(std::string* out, const char* name, const char* help, double value) {
           " " + number + "\n";
 }
 
+// A counter's HELP, TYPE and one sample.
+void Counter(std::string* out, const char* name, const char* help, uint64_t value) {
+  *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
+          " " + std::to_string(value) + "\n";
+}
+
 void StoreMetrics(std::string* out, Store& store) {
   if (auto revision = store.Revision(); revision.ok()) {
     Gauge(out, "kvs_store_revision", "The store's newest revision.",
@@ -89,6 +95,11 @@ Response GetMetrics(const Request& request, Service& service) {
   std::string out;
   service.metrics.Write(&out);
   StoreMetrics(&out, *service.store);
+  Counter(&out, "kvs_compactions_total",
+          "Compactions this process ran (POST /_compact and the size bound's).",
+          service.compactions.load());
+  Counter(&out, "kvs_compaction_freed_bytes_total", "Bytes those compactions freed.",
+          service.compaction_freed_bytes.load());
   if (service.replication) ReplicationMetrics(&out, *service.replication);
   Gauge(&out, "kvs_process_start_time_seconds",
         "When this kvs-fcgi process started, in seconds since 1970.",

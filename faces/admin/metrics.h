@@ -5,6 +5,7 @@
 //   GET /_metrics   kvs_http_requests_total{face,route,method,code}
 //                   kvs_http_request_duration_seconds{face} (histogram)
 //                   kvs_store_revision, kvs_store_data_bytes
+//                   kvs_compactions_total, kvs_compaction_freed_bytes_total
 //                   kvs_replication_peer_up{peer}, ..._lag_seconds{peer},
 //                   ..._failures{peer}, kvs_replication_versions_received_total
 //                   and _sent_total{peer}, for each configured peer

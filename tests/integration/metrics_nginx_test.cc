@@ -65,6 +65,14 @@ TEST_CASE("through nginx, metrics count requests by face, route and status") {
   CHECK_THAT(metrics, Catch::Contains("\nkvs_store_revision 3\n"));
   CHECK_THAT(metrics, Catch::Contains("\nkvs_store_data_bytes "));
   CHECK_THAT(metrics, Catch::Contains("\nkvs_process_start_time_seconds "));
+  CHECK_THAT(metrics, Catch::Contains("\nkvs_compactions_total 0\n"));
+
+  CHECK(
+      Answer(stack.Client()->Post("/_compact", BearerHeaders(), "", "text/plain"), stack).status ==
+      200);
+  const std::string after = Metrics(stack);
+  CHECK_THAT(after, Catch::Contains("\nkvs_compactions_total 1\n"));
+  CHECK_THAT(after, Catch::Contains("\nkvs_compaction_freed_bytes_total "));
 
   // Prometheus's linter: names, types, HELP lines and the format.
   const std::string file = stack.dir() + "/metrics.txt";
