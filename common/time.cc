@@ -1,6 +1,7 @@
 // Formatting of store times (ns since the epoch) for headers and JSON.
 #include "common/time.h"
 
+#include <chrono>
 #include <ctime>
 #include <limits>
 
@@ -100,6 +101,12 @@ std::string FormatHttpDate(int64_t time_ns) {
   AppendTimeOfDay(&out, c);
   out.append(" GMT");
   return out;
+}
+
+int64_t WallClockNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string FormatRfc3339(int64_t time_ns) {

@@ -13,6 +13,9 @@
 
 namespace kvs::common {
 
+// Now, on the wall clock: nanoseconds since 1970 (UTC).
+int64_t WallClockNs();
+
 // "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 IMF-fixdate), truncated to the
 // second.
 std::string FormatHttpDate(int64_t time_ns);

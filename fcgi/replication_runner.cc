@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "common/time.h"
 #include "replication/http_peer.h"
 #include "replication/local_peer.h"
 #include "replication/replicator.h"
@@ -16,12 +17,6 @@ namespace {
 int64_t SteadyNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t WallNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -70,13 +65,13 @@ std::unique_ptr<replication::LiveReplication> ReplicationRunner::StartLive(size_
   hooks.running = [&board, i](replication::Direction) {
     board.Update(i, [](replication::PeerStatus& s) {
       s.state = "running";
-      s.last_attempt_ns = WallNs();
+      s.last_attempt_ns = common::WallClockNs();
     });
   };
   auto succeeded = [&board, i] {
     board.Update(i, [](replication::PeerStatus& s) {
       s.state = "live";
-      s.last_success_ns = WallNs();
+      s.last_success_ns = common::WallClockNs();
       s.next_attempt_ns = 0;
       s.failures = 0;
     });
@@ -95,8 +90,8 @@ std::unique_ptr<replication::LiveReplication> ReplicationRunner::StartLive(size_
     board.Update(i, [&](replication::PeerStatus& s) {
       s.state = "backing off";
       s.last_error = status.message();
-      s.last_error_ns = WallNs();
-      s.next_attempt_ns = WallNs() + retry_ns;
+      s.last_error_ns = common::WallClockNs();
+      s.next_attempt_ns = common::WallClockNs() + retry_ns;
       ++s.failures;
     });
   };
@@ -141,7 +136,7 @@ void ReplicationRunner::Run() {
     }
     service_.replication->Update(next, [](replication::PeerStatus& s) {
       s.state = "running";
-      s.last_attempt_ns = WallNs();
+      s.last_attempt_ns = common::WallClockNs();
     });
     Status done = RunPeer(next);
     if (done.ok()) {
@@ -153,17 +148,17 @@ void ReplicationRunner::Run() {
                    done.message().c_str());
     }
     due_ns_[next] = SteadyNs() + wait_ns[next];
-    const int64_t next_wall = WallNs() + wait_ns[next];
+    const int64_t next_wall = common::WallClockNs() + wait_ns[next];
     service_.replication->Update(next, [&](replication::PeerStatus& s) {
       s.next_attempt_ns = next_wall;
       if (done.ok()) {
         s.state = "waiting";
-        s.last_success_ns = WallNs();
+        s.last_success_ns = common::WallClockNs();
         s.failures = 0;
       } else {
         s.state = "backing off";
         s.last_error = done.message();
-        s.last_error_ns = WallNs();
+        s.last_error_ns = common::WallClockNs();
         ++s.failures;
       }
     });

@@ -15,13 +15,26 @@ std::string_view KnownMethod(std::string_view method) {
   return "other";
 }
 
-std::string Number(double value) {
+}  // namespace
+
+void AppendMetricHeader(std::string* out, std::string_view name, std::string_view type,
+                        std::string_view help) {
+  *out += "# HELP ";
+  *out += name;
+  *out += ' ';
+  *out += help;
+  *out += "\n# TYPE ";
+  *out += name;
+  *out += ' ';
+  *out += type;
+  *out += '\n';
+}
+
+std::string MetricValue(double value) {
   char text[32];
   std::snprintf(text, sizeof text, "%.17g", value);
   return text;
 }
-
-}  // namespace
 
 void AppendLabelValue(std::string* out, std::string_view value) {
   out->push_back('"');
@@ -53,10 +66,9 @@ void RequestMetrics::Record(std::string_view face, std::string_view route, std::
 
 void RequestMetrics::Write(std::string* out) const {
   std::lock_guard<std::mutex> lock(mu_);
-  *out +=
-      "# HELP kvs_http_requests_total Requests answered, by face, route (the route table's "
-      "pattern), method and status code.\n"
-      "# TYPE kvs_http_requests_total counter\n";
+  AppendMetricHeader(out, "kvs_http_requests_total", "counter",
+                     "Requests answered, by face, route (the route table's pattern), method and "
+                     "status code.");
   for (const auto& [labels, n] : requests_) {
     const auto& [face, route, method, status] = labels;
     *out += "kvs_http_requests_total{face=";
@@ -67,22 +79,20 @@ void RequestMetrics::Write(std::string* out) const {
     AppendLabelValue(out, method);
     *out += ",code=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
   }
-  *out +=
-      "# HELP kvs_http_request_duration_seconds Time from a request's arrival in kvs-fcgi to "
-      "its answer, by face.\n"
-      "# TYPE kvs_http_request_duration_seconds histogram\n";
+  AppendMetricHeader(out, "kvs_http_request_duration_seconds", "histogram",
+                     "Time from a request's arrival in kvs-fcgi to its answer, by face.");
   for (const auto& [face, h] : latency_) {
     std::string labels = "{face=";
     AppendLabelValue(&labels, face);
     uint64_t cumulative = 0;
     for (size_t i = 0; i < kBuckets.size(); ++i) {
       cumulative += h.buckets[i];
-      *out += "kvs_http_request_duration_seconds_bucket" + labels + ",le=\"" + Number(kBuckets[i]) +
-              "\"} " + std::to_string(cumulative) + "\n";
+      *out += "kvs_http_request_duration_seconds_bucket" + labels + ",le=\"" +
+              MetricValue(kBuckets[i]) + "\"} " + std::to_string(cumulative) + "\n";
     }
     *out += "kvs_http_request_duration_seconds_bucket" + labels + ",le=\"+Inf\"} " +
             std::to_string(h.count) + "\n";
-    *out += "kvs_http_request_duration_seconds_sum" + labels + "} " + Number(h.sum) + "\n";
+    *out += "kvs_http_request_duration_seconds_sum" + labels + "} " + MetricValue(h.sum) + "\n";
     *out +=
         "kvs_http_request_duration_seconds_count" + labels + "} " + std::to_string(h.count) + "\n";
   }

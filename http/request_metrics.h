@@ -41,8 +41,13 @@ class RequestMetrics {
   std::map<std::string, Histogram> latency_;  // by face; guarded by mu_
 };
 
-// Appends a Prometheus label value: text with \, " and newlines escaped.
+// Pieces of Prometheus's text format, for every metric kvs-fcgi shows:
+// a family's "# HELP" and "# TYPE" lines; a label value (text with \, " and
+// newlines escaped, in quotes); a sample's value.
+void AppendMetricHeader(std::string* out, std::string_view name, std::string_view type,
+                        std::string_view help);
 void AppendLabelValue(std::string* out, std::string_view value);
+std::string MetricValue(double value);
 
 }  // namespace kvs::server
 

@@ -1,16 +1,14 @@
 // Opening the store and secret at start; mapping store errors to HTTP.
 #include "http/service.h"
 
-#include <chrono>
+#include "common/time.h"
 
 namespace kvs::server {
 
 Result<std::unique_ptr<Service>> StartService(const Config& config) {
   auto service = std::make_unique<Service>();
   service->config = config;
-  service->started_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+  service->started_ns = common::WallClockNs();
   auto secret = Secret::Load(config.auth_file);
   if (!secret.ok()) return Status::IOError(config.path + ": " + secret.status().message());
   service->secret = std::move(secret).value();

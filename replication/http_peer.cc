@@ -126,7 +126,11 @@ Status HttpPeer::NotTheProtocol() const {
 }
 
 Result<Json> HttpPeer::Call(Op op, const Json& body) {
-  KVS_ASSIGN_OR_RETURN(std::string text, Post(op, common::DumpJson(body)));
+  return CallWithText(op, common::DumpJson(body));
+}
+
+Result<Json> HttpPeer::CallWithText(Op op, const std::string& body) {
+  KVS_ASSIGN_OR_RETURN(std::string text, Post(op, body));
   auto answer = Parse(text);
   if (!answer.ok()) return NotTheProtocol();
   return answer;
@@ -141,10 +145,8 @@ Result<std::vector<ReplicatedVersion>> HttpPeer::CallFetch(const Json& body) {
 
 Result<ApplyOutcome> HttpPeer::CallApply(const ReplicationBatch& batch,
                                          const std::vector<std::string>& may_fork) {
-  KVS_ASSIGN_OR_RETURN(std::string text, Post(Op::kApply, ApplyRequestText(batch, may_fork)));
-  auto answer = Parse(text);
-  if (!answer.ok()) return NotTheProtocol();
-  return ApplyOutcomeFromJson(*answer);
+  KVS_ASSIGN_OR_RETURN(Json answer, CallWithText(Op::kApply, ApplyRequestText(batch, may_fork)));
+  return ApplyOutcomeFromJson(answer);
 }
 
 }  // namespace kvs::replication

@@ -47,6 +47,8 @@ class HttpPeer : public RemotePeer {
            std::string secret);
   // POSTs one message's text; the answer's text, or the server's refusal.
   Result<std::string> Post(Op op, const std::string& body);
+  // Call, for a message already written as text.
+  Result<Json> CallWithText(Op op, const std::string& body);
   // The error for an answer that is not the protocol.
   Status NotTheProtocol() const;
 

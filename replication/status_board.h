@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,14 @@ struct PeerStatus {
   // Every local revision up to this one had been sent when the last
   // successful run started (push and sync only).
   uint64_t pushed_through = 0;
+
+  // Seconds from when the peer was last up to date (from the first attempt,
+  // before one succeeded) to now_ns; nullopt before any attempt.
+  std::optional<double> LagSeconds(int64_t now_ns) const {
+    const int64_t since = last_success_ns != 0 ? last_success_ns : last_attempt_ns;
+    if (since == 0) return std::nullopt;
+    return static_cast<double>(now_ns - since) / 1e9;
+  }
 };
 
 class StatusBoard {

@@ -1,11 +1,11 @@
 // Whole-branch merges and merging transactions.
 #include "faces/branches/merges.h"
 
-#include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "common/json_value.h"
+#include "common/time.h"
 #include "http/json_body.h"
 #include "http/key_errors.h"
 #include "http/query.h"
@@ -215,9 +215,7 @@ Response CommitTransaction(const Request& request, Service& service) {
   }
   return RetryOnConflict(
       [&]() -> std::optional<Response> {
-        const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count();
+        const int64_t now_ns = common::WallClockNs();
         auto plan = merge::PlanTransaction(store, txn, service.config.merge_rules, now_ns);
         if (!plan.ok()) return JsonError(StoreErrorOnBranch(plan.status(), service, txn.branch));
         if (!plan->conflicts.empty()) {

@@ -1,7 +1,6 @@
 // GET /_keys: parse the query into a KeyListQuery, then one store listing.
 #include "faces/listing/key_listing.h"
 
-#include <chrono>
 #include <string>
 #include <variant>
 #include <vector>
@@ -112,12 +111,6 @@ nlohmann::ordered_json KeyJson(const KeyState& state, const std::string& key, si
   return entry;
 }
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 Response ListKeys(const Request& request, Service& service) {
@@ -154,7 +147,7 @@ Response ListKeys(const Request& request, Service& service) {
   nlohmann::ordered_json body = {{"keys", std::move(keys)}};
   if (!query.delimiter.empty()) body["prefixes"] = std::move(prefixes);
   body["more"] = more;
-  body["now"] = common::FormatRfc3339(NowNs());
+  body["now"] = common::FormatRfc3339(common::WallClockNs());
   Response response = ContentResponse("application/json", common::DumpJson(body));
   response.headers.Set("Cache-Control", "no-cache");
   return response;

@@ -1,7 +1,6 @@
 // GET /_replication (faces/replication/replication_status.h).
 #include "faces/replication/replication_status.h"
 
-#include <chrono>
 #include <variant>
 
 #include "common/time.h"
@@ -18,9 +17,7 @@ nlohmann::ordered_json TimeOrNull(int64_t ns) {
 Response GetReplicationStatus(const Request& request, Service& service) {
   auto query = ReadQuery(request, service, {});
   if (auto* refused = std::get_if<HttpError>(&query)) return JsonError(*refused);
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = common::WallClockNs();
   uint64_t revision = 0;
   if (auto r = service.store->Revision(); r.ok()) revision = *r;
   nlohmann::ordered_json peers = nlohmann::ordered_json::array();
@@ -33,10 +30,8 @@ Response GetReplicationStatus(const Request& request, Service& service) {
                                      {"last_attempt", TimeOrNull(p.last_attempt_ns)},
                                      {"last_success", TimeOrNull(p.last_success_ns)},
                                      {"next_attempt", TimeOrNull(p.next_attempt_ns)}};
-      // Seconds since the last success (since the first attempt, before one).
-      const int64_t since = p.last_success_ns != 0 ? p.last_success_ns : p.last_attempt_ns;
-      peer["lag_seconds"] =
-          since == 0 ? nlohmann::ordered_json() : nlohmann::ordered_json((now - since) / 1e9);
+      const std::optional<double> lag = p.LagSeconds(now);
+      peer["lag_seconds"] = lag ? nlohmann::ordered_json(*lag) : nlohmann::ordered_json();
       // Local revisions not yet sent (push and sync).
       peer["lag_revisions"] =
           p.mode == "pull" || p.last_success_ns == 0
