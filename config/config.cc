@@ -233,6 +233,19 @@ class ConfigParser {
     return static_cast<int64_t>(ns);
   }
 
+  // A share strictly between 0 and 1, or "off" (nullopt).
+  Result<std::optional<double>> Ratio(const std::string& key, const YAML::Node& value) const {
+    KVS_ASSIGN_OR_RETURN(std::string text, NonEmptyScalar(key, value));
+    if (text == "off") return std::optional<double>();
+    double number = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (ec != std::errc() || end != text.data() + text.size() || !(number > 0 && number < 1)) {
+      return Error(value.Mark(),
+                   key + " needs a share between 0 and 1, like 0.5, or off; not '" + text + "'");
+    }
+    return std::optional<double>(number);
+  }
+
   Result<bool> Boolean(const std::string& key, const YAML::Node& value) const {
     return OneOf<bool>(key, value, {{"true", true}, {"false", false}});
   }
@@ -317,12 +330,17 @@ class ConfigParser {
         KVS_ASSIGN_OR_RETURN(low_water, Bytes(name, entry.second));
       } else if (key == "check_interval") {
         KVS_ASSIGN_OR_RETURN(retention->check_interval_ns, Duration(name, entry.second));
+      } else if (key == "garbage_ratio") {
+        KVS_ASSIGN_OR_RETURN(retention->garbage_ratio, Ratio(name, entry.second));
+      } else if (key == "min_garbage_bytes") {
+        KVS_ASSIGN_OR_RETURN(retention->min_garbage_bytes, Bytes(name, entry.second));
       } else if (key == "prefixes") {
         KVS_RETURN_IF_ERROR(ParseRetentionPrefixes(entry.second, &retention->rules));
       } else {
         return Error(entry.first.Mark(),
                      "unknown setting '" + name +
-                         "' (known: max_bytes, low_water_bytes, check_interval, prefixes)");
+                         "' (known: max_bytes, low_water_bytes, check_interval, garbage_ratio, "
+                         "min_garbage_bytes, prefixes)");
       }
     }
     if (max_bytes.has_value() != low_water.has_value()) {
@@ -405,6 +423,11 @@ CompactOptions Retention::ToCompactOptions() const {
   options.rules = rules;
   options.size_bound = size_bound;
   return options;
+}
+
+bool Retention::GarbageDue(const SpaceInfo& space) const {
+  return garbage_ratio && space.garbage_bytes >= min_garbage_bytes &&
+         space.garbage_ratio() >= *garbage_ratio;
 }
 
 Result<Config> ParseConfig(std::string_view yaml, const std::string& path) {

@@ -15,7 +15,9 @@
 //   retention:                  # what compaction keeps; none: all history
 //     max_bytes: 512MiB         # optional size bound of the data file, and
 //     low_water_bytes: 384MiB   # what a bounded compaction frees down to
-//     check_interval: 60s       # how often kvs-fcgi compares the file with max_bytes
+//     check_interval: 60s       # how often kvs-fcgi checks the file's size and garbage
+//     garbage_ratio: 0.5        # kvs-fcgi compacts by itself once this share of the
+//     min_garbage_bytes: 16MiB  # file is garbage, and at least this much (off: never)
 //     prefixes:                 # key prefix -> rule; the longest match applies
 //       logs/: {keep_last: 100, keep_younger: 30d}
 //       cache/: {keep_last: 1, evictable: true}
@@ -71,6 +73,14 @@ struct Retention {
   std::vector<RetentionRule> rules;  // in file order
   std::optional<SizeBound> size_bound;
   int64_t check_interval_ns = int64_t{60} * 1000000000;
+  // Automatic compaction: once SpaceInfo's garbage is at least this share
+  // of the data file and at least min_garbage_bytes (nullopt: never). A
+  // share of 0.5 keeps the file within about twice its compacted size.
+  std::optional<double> garbage_ratio = 0.5;
+  uint64_t min_garbage_bytes = uint64_t{16} << 20;
+
+  // Whether space calls for an automatic compaction.
+  bool GarbageDue(const SpaceInfo& space) const;
 
   // Options for Store::Compact applying these rules and the bound.
   CompactOptions ToCompactOptions() const;

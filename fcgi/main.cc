@@ -18,11 +18,11 @@
 
 #include "config/config.h"
 #include "fcgi/cgi_gateway.h"
+#include "fcgi/compaction_watch.h"
 #include "fcgi/fastcgi_server.h"
 #include "fcgi/flags.h"
 #include "fcgi/listen_socket.h"
 #include "fcgi/replication_runner.h"
-#include "fcgi/size_bound_watch.h"
 #include "http/service.h"
 
 extern char** environ;
@@ -154,7 +154,7 @@ int Main(int argc, char** argv) {
   (*service)->max_waiting = std::max(1, cli->threads / 4);
   Status served = Status::OK();
   {
-    SizeBoundWatch watch(**service);
+    CompactionWatch watch(**service);
     ReplicationRunner replication(**service);
     served = ServeFastCgi(listen_fd, cli->threads, **service);
   }

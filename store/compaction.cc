@@ -1,17 +1,33 @@
 // Compact: rewrites the store into the next data file generation, keeping
 // what the retention rules keep, and publishes it.
 //
-// Holding the writer lock (writers wait; readers go on), it copies the kept
-// versions in file order (parents before children, parent offsets
-// remapped), rebuilds every branch tree with the kept key entries, rebuilds
-// the global tree, and writes all of it as one block at the current
-// revision, into data.N+1.tmp as it goes (store/compaction_output.h: memory
-// holds a bounded part of the output, not all of it; the trees are written
-// in key order and flushed now and then, so the tree writers' memory stays
-// bounded too). Then: sync, rename data.N+1.tmp to data.N+1, sync the directory,
-// end data.N with a "moved" block (readers and writers of other processes
-// follow it), remove data.N. A crash before the rename leaves a .tmp file
-// that is ignored; after it, the new generation is complete and wins.
+// Writers keep writing while it runs; they wait only while it starts and
+// while it publishes. Holding the compaction lock (one compaction per
+// store, store/directory.h) it reads the newest state, then, without the
+// writer lock, copies the kept versions in file order (parents before
+// children, parent offsets remapped), rebuilds every branch tree with the
+// kept key entries, rebuilds the global tree, and writes all of it as one
+// block at that state's revision into data.N+1.compacting as it goes
+// (store/compaction_output.h: memory holds a bounded part of the output,
+// not all of it; the trees are written in key order and flushed now and
+// then, so the tree writers' memory stays bounded too).
+//
+// Then it catches up: what writers committed meanwhile is carried into the
+// new file as one more block, made from the differences between the old
+// file's global trees then and now (TreeDiff skips what they share, so a
+// catch-up costs what changed, not the store's size): new versions and
+// commits copied, branch trees edited by their own differences. Rounds
+// without the lock go on while a round finds much new; the new file is
+// synced; then, holding the writer lock, a last round takes in the few
+// commits since, and the file is published: sync, rename to data.N+1, sync
+// the directory, end data.N with a "moved" block (readers and writers of
+// other processes follow it), remove data.N. A crash before the rename
+// leaves a .compacting file that the next compaction removes; after it, the
+// new generation is complete and wins. When something committed meanwhile
+// cannot be carried (a head whose version the rules dropped, as a branch
+// made meanwhile at an old state can have), the last round compacts again
+// from the newest state, holding the lock: writers wait, as they do for
+// every compaction of kvs before 0.2.
 //
 // Retention rules trim history per key prefix; a protected prefix keeps
 // all of it. With a size bound, a first build that is still above
@@ -22,6 +38,8 @@
 // entries; the first rebuild aims a little short and the next ones top up
 // with the estimates corrected by what the last one really freed, so the
 // result lands just under the mark and drops little more than needed.
+// Entries committed during the compaction are all kept; the next one
+// trims them.
 //
 // What compaction gives up: the exact tree states of past revisions (so
 // CreateBranch and Diff at a revision before the compaction answer
@@ -29,6 +47,8 @@
 // as the rules keep it), and structural sharing between branches whose roots
 // differ (each is rebuilt on its own).
 #include <algorithm>
+#include <cstring>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -46,6 +66,16 @@ constexpr uint64_t kPartBytes = 1 << 20;
 
 // How many entries a tree rebuilt in key order takes between flushes.
 constexpr size_t kFlushEvery = 32768;
+
+// The new file's name while it is written.
+constexpr char kUnfinishedSuffix[] = ".compacting";
+
+// Catch-up rounds without the writer lock: at most this many, ending
+// early once a round finds less than kLockedCatchUpBytes of the old file
+// new, which the last round, holding the lock, then carries in about a
+// millisecond.
+constexpr int kCatchUpRounds = 8;
+constexpr uint64_t kLockedCatchUpBytes = 256 << 10;
 
 // A tree written from scratch, its keys in ascending order. A TreeWriter
 // keeps every node it touched until it flushes; flushing every kFlushEvery
@@ -87,25 +117,97 @@ class Compactor {
         now_ns_(now_ns),
         evicted_(evicted),
         generation_(store->data()->generation() + 1),
-        path_(store->dir_ + "/" + DataFileName(generation_)) {}
+        path_(store->dir_ + "/" + DataFileName(generation_)),
+        unfinished_path_(path_ + kUnfinishedSuffix),
+        caught_end_(snap.head().end) {}
 
   // Writes the new file (not synced, under a temporary name) and returns its
   // size.
   Result<uint64_t> Build() {
     stats_.bytes_before = snap_.head().end;
-    KVS_ASSIGN_OR_RETURN(out_, CompactionOutput::Create(store_->env_, path_ + ".tmp", generation_,
-                                                        store_->identity_.replica,
+    KVS_ASSIGN_OR_RETURN(out_, CompactionOutput::Create(store_->env_, unfinished_path(),
+                                                        generation_, store_->identity_.replica,
                                                         store_->identity_.salt, kPartBytes));
     BlockBuilder* out = out_->builder();
     out->BeginBlock();
     KVS_RETURN_IF_ERROR(CollectBranches());
     KVS_RETURN_IF_ERROR(MarkKeptVersions());
     KVS_RETURN_IF_ERROR(CopyVersions());
-    KVS_ASSIGN_OR_RETURN(uint64_t root, BuildGlobalTree());
-    out->EndBlock(snap_.head().revision, snap_.head().time_ns, root, kKindTransaction);
+    KVS_ASSIGN_OR_RETURN(root_, BuildGlobalTree());
+    out->EndBlock(snap_.head().revision, snap_.head().time_ns, root_, kKindTransaction);
     KVS_RETURN_IF_ERROR(out_->Finish());
+    caught_root_ = snap_.head().root;
     stats_.bytes_after = out_->end();
     return stats_.bytes_after;
+  }
+
+  const std::string& unfinished_path() const { return unfinished_path_; }
+  // The old file's end in the state the new file holds.
+  uint64_t caught_end() const { return caught_end_; }
+
+  // Carries into the new file what the store committed after the state the
+  // new file holds, up to now (a later state of the same old file): one
+  // block, from the differences between the two states' global trees.
+  // Conflict when something cannot be carried: a head whose version the
+  // rules dropped.
+  Status CatchUp(const Snapshot& now) {
+    if (now.head().root == caught_root_) return Status::OK();
+    struct Change {
+      std::string key;
+      std::optional<std::string> before, after;
+    };
+    std::vector<Change> changes;
+    KVS_RETURN_IF_ERROR(
+        TreeDiff(now, caught_root_, now.head().root, "", "",
+                 [&changes](std::string_view key, std::optional<std::string_view> a,
+                            std::optional<std::string_view> b) {
+                   changes.push_back({std::string(key), OwnedCopy(a), OwnedCopy(b)});
+                   return Status::OK();
+                 }));
+    BlockBuilder* out = out_->builder();
+    out->BeginBlock();
+    // New versions first, in file order (parents before children): the
+    // other entries name them.
+    std::vector<uint64_t> added;
+    for (const Change& c : changes) {
+      if (c.key[0] != 'V' || !c.after) continue;
+      KVS_ASSIGN_OR_RETURN(uint64_t offset, DecodeU64Value(*c.after));
+      added.push_back(offset);
+    }
+    std::sort(added.begin(), added.end());
+    const size_t first_new = new_versions_.size(), first_tail = tails_.size();
+    for (uint64_t offset : added) KVS_RETURN_IF_ERROR(CopyVersion(now, offset));
+    TreeWriter global(out_.get(), root_);
+    for (size_t i = first_new; i < new_versions_.size(); ++i) {
+      const auto& [id, offset] = new_versions_[i];
+      KVS_RETURN_IF_ERROR(global.Put(gkey::Version(id), EncodeU64Value(offset)));
+    }
+    for (size_t i = first_tail; i < tails_.size(); ++i) {
+      KVS_RETURN_IF_ERROR(global.Put(tails_[i], ""));
+    }
+    for (const Change& c : changes) {
+      if (c.key[0] == 'V') continue;
+      if (!c.after) {
+        KVS_RETURN_IF_ERROR(global.Delete(c.key));
+        continue;
+      }
+      KVS_ASSIGN_OR_RETURN(std::optional<std::string> carried,
+                           Carry(now, c.key, c.before, *c.after));
+      if (carried) KVS_RETURN_IF_ERROR(global.Put(c.key, *carried));
+    }
+    KVS_ASSIGN_OR_RETURN(root_, global.Flush(out));
+    out->EndBlock(now.head().revision, now.head().time_ns, root_, kKindTransaction);
+    KVS_RETURN_IF_ERROR(out_->Finish());
+    caught_root_ = now.head().root;
+    caught_end_ = now.head().end;
+    stats_.bytes_after = out_->end();
+    return Status::OK();
+  }
+
+  // Writes what is built and syncs it, so that publishing syncs little.
+  Status Sync() {
+    KVS_RETURN_IF_ERROR(out_->Finish());
+    return out_->file()->Sync();
   }
 
   // The evictable keys Build kept, least recently used first (ties: by key);
@@ -126,8 +228,8 @@ class Compactor {
   Result<CompactStats> Publish() {
     Env* env = store_->env_;
     const std::string& dir = store_->dir_;
-    KVS_RETURN_IF_ERROR(out_->file()->Sync());
-    KVS_RETURN_IF_ERROR(env->Rename(path_ + ".tmp", path_));
+    KVS_RETURN_IF_ERROR(Sync());
+    KVS_RETURN_IF_ERROR(env->Rename(unfinished_path(), path_));
     KVS_RETURN_IF_ERROR(env->SyncDir(dir));
     std::shared_ptr<DataFile> old = store_->data();
     KVS_RETURN_IF_ERROR(EndWithMove(old.get(), generation_));
@@ -138,15 +240,23 @@ class Compactor {
     // compaction that crashed after publishing its file but before ending
     // the old one left a file without that block: end it now, or a process
     // still holding it would never learn it was replaced.
+    // They are removed by RemoveReplaced, once the writer lock is let go:
+    // removing a large file takes a while.
     KVS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
     for (const std::string& name : names) {
       if (name.rfind("data.", 0) != 0 || name == DataFileName(generation_)) continue;
       if (auto older = GenerationOf(name); older && *older != old->generation()) {
         KVS_RETURN_IF_ERROR(EndUnannounced(dir + "/" + name, *older));
       }
-      KVS_RETURN_IF_ERROR(env->Remove(dir + "/" + name));
+      replaced_.push_back(dir + "/" + name);
     }
     return stats_;
+  }
+
+  // Removes the files Publish replaced. Needs the compaction lock only.
+  Status RemoveReplaced() {
+    for (const std::string& path : replaced_) KVS_RETURN_IF_ERROR(store_->env_->Remove(path));
+    return Status::OK();
   }
 
   // Ends an old data file with a block that names its successor.
@@ -303,26 +413,120 @@ class Compactor {
     uint64_t done = 0;
     for (uint64_t offset : versions_) {
       if (options_.progress && ++done % 1024 == 0) options_.progress(done, versions_.size());
-      auto kept = kept_.find(offset);
-      if (kept == kept_.end()) {
+      if (kept_.count(offset) == 0) {
         ++stats_.versions_dropped;
         continue;
       }
-      KVS_ASSIGN_OR_RETURN(VersionRecord v, ReadVersionAt(snap_, offset));
-      bool has_parent = false;
-      for (ParentRef& p : v.parents) {
-        auto parent = kept_.find(p.offset);
-        p.offset = parent == kept_.end() ? 0 : parent->second;
-        has_parent = has_parent || p.offset != 0;
-      }
-      kept->second = out_->builder()->Append(kVersionRecord, EncodeVersion(v));
-      KVS_RETURN_IF_ERROR(out_->MaybeSpill());
-      new_versions_.push_back({v.id, kept->second});
-      if (!has_parent) tails_.push_back(gkey::Tail(v.key, v.id));
-      ++stats_.versions_kept;
+      KVS_RETURN_IF_ERROR(CopyVersion(snap_, offset));
     }
     if (options_.progress) options_.progress(versions_.size(), versions_.size());
     return Status::OK();
+  }
+
+  // Copies the version at offset of the old file, its parents' offsets
+  // remapped (a parent not kept becomes 0, and a version left with no
+  // parent is a tail).
+  Status CopyVersion(const RecordSource& source, uint64_t offset) {
+    KVS_ASSIGN_OR_RETURN(VersionRecord v, ReadVersionAt(source, offset));
+    bool has_parent = false;
+    for (ParentRef& p : v.parents) {
+      auto parent = kept_.find(p.offset);
+      p.offset = parent == kept_.end() ? 0 : parent->second;
+      has_parent = has_parent || p.offset != 0;
+    }
+    const uint64_t copied = out_->builder()->Append(kVersionRecord, EncodeVersion(v));
+    kept_[offset] = copied;
+    KVS_RETURN_IF_ERROR(out_->MaybeSpill());
+    new_versions_.push_back({v.id, copied});
+    if (!has_parent) tails_.push_back(gkey::Tail(v.key, v.id));
+    ++stats_.versions_kept;
+    return Status::OK();
+  }
+
+  // A global tree entry of the old file, changed after the state the new
+  // file holds (it was `before` then, nullopt when absent), as the new file
+  // holds it; nullopt: it is left out (a link or tail of a dropped version).
+  Result<std::optional<std::string>> Carry(const Snapshot& now, const std::string& key,
+                                           const std::optional<std::string>& before,
+                                           const std::string& after) {
+    switch (key[0]) {
+      case 'B': {
+        KVS_ASSIGN_OR_RETURN(BranchEntry e, DecodeBranchEntry(after));
+        uint64_t from = 0;
+        if (before) {
+          KVS_ASSIGN_OR_RETURN(BranchEntry was, DecodeBranchEntry(*before));
+          from = was.root;
+        }
+        KVS_ASSIGN_OR_RETURN(e.root, CarryBranchTree(now, from, e.root));
+        return std::optional<std::string>(EncodeBranchEntry(e));
+      }
+      case 'C': {
+        if (after.size() != 16) return Status::Corruption("malformed commit index entry");
+        KVS_ASSIGN_OR_RETURN(uint64_t offset, CopyCommit(now, DecodeFixed64(after.data() + 8)));
+        return std::optional<std::string>(after.substr(0, 8) + EncodeU64Value(offset));
+      }
+      case 'L': {
+        if (key.size() != 65) return Status::Corruption("malformed link entry");
+        Hash parent, child;
+        std::memcpy(parent.bytes.data(), key.data() + 1, 32);
+        std::memcpy(child.bytes.data(), key.data() + 33, 32);
+        if (!IsKept(parent) || !IsKept(child)) return std::optional<std::string>();
+        return std::optional<std::string>(after);
+      }
+      case 'R': {
+        KVS_ASSIGN_OR_RETURN(RevisionEntry r, DecodeRevisionEntry(after));
+        r.block = 0;
+        if (r.commit != 0) {
+          KVS_ASSIGN_OR_RETURN(r.commit, CopyCommit(now, r.commit));
+        }
+        return std::optional<std::string>(EncodeRevisionEntry(r));
+      }
+      case 'T': {
+        if (key.size() < 34) return Status::Corruption("malformed tail entry");
+        Hash id;
+        std::memcpy(id.bytes.data(), key.data() + key.size() - 32, 32);
+        if (!IsKept(id)) return std::optional<std::string>();
+        return std::optional<std::string>(after);
+      }
+      case 'P':
+        return std::optional<std::string>(after);
+      default:  // none other is written; Build carries none either
+        return std::optional<std::string>();
+    }
+  }
+
+  // The new file's copy of branch tree `to` of the old file, made from the
+  // copy of tree `from` (0: the empty tree) and their differences.
+  Result<uint64_t> CarryBranchTree(const Snapshot& now, uint64_t from, uint64_t to) {
+    if (auto done = new_roots_.find(to); done != new_roots_.end()) return done->second;
+    auto base = new_roots_.find(from);
+    if (base == new_roots_.end()) {
+      return Status::Corruption("branch tree " + std::to_string(from) + " has no compacted copy");
+    }
+    TreeWriter tree(out_.get(), base->second);
+    KVS_RETURN_IF_ERROR(TreeDiff(now, from, to, "", "",
+                                 [&](std::string_view key, std::optional<std::string_view>,
+                                     std::optional<std::string_view> after) -> Status {
+                                   if (!after) return tree.Delete(key);
+                                   KVS_ASSIGN_OR_RETURN(KeyEntry e, DecodeKeyEntry(*after));
+                                   for (HeadRef& h : e.heads) {
+                                     auto kept = kept_.find(h.offset);
+                                     if (kept == kept_.end() || kept->second == 0) {
+                                       return Status::Conflict(
+                                           "a head written during the compaction is a version the "
+                                           "retention rules dropped");
+                                     }
+                                     h.offset = kept->second;
+                                   }
+                                   return tree.Put(key, EncodeKeyEntry(e));
+                                 }));
+    KVS_ASSIGN_OR_RETURN(uint64_t root, tree.Flush(out_->builder()));
+    new_roots_[to] = root;
+    return root;
+  }
+
+  static std::optional<std::string> OwnedCopy(std::optional<std::string_view> bytes) {
+    return bytes ? std::optional<std::string>(*bytes) : std::nullopt;
   }
 
   Result<uint64_t> RebuildBranchTree(uint64_t root) {
@@ -378,7 +582,7 @@ class Compactor {
           KVS_ASSIGN_OR_RETURN(RevisionEntry r, DecodeRevisionEntry(cursor.value()));
           r.block = 0;
           if (r.commit != 0) {
-            KVS_ASSIGN_OR_RETURN(r.commit, CopyCommit(r.commit));
+            KVS_ASSIGN_OR_RETURN(r.commit, CopyCommit(snap_, r.commit));
           }
           KVS_RETURN_IF_ERROR(global.Put(key, EncodeRevisionEntry(r)));
           break;
@@ -386,7 +590,7 @@ class Compactor {
         case 'C': {
           std::string_view v = cursor.value();
           if (v.size() != 16) return Status::Corruption("malformed commit index entry");
-          KVS_ASSIGN_OR_RETURN(uint64_t offset, CopyCommit(DecodeFixed64(v.data() + 8)));
+          KVS_ASSIGN_OR_RETURN(uint64_t offset, CopyCommit(snap_, DecodeFixed64(v.data() + 8)));
           KVS_RETURN_IF_ERROR(
               global.Put(key, std::string(v.substr(0, 8)) + EncodeU64Value(offset)));
           break;
@@ -409,16 +613,16 @@ class Compactor {
   }
 
   bool IsKept(const Hash& id) {
-    if (kept_ids_.empty()) {
-      for (const auto& [vid, offset] : new_versions_) kept_ids_.insert(vid);
+    for (; ids_indexed_ < new_versions_.size(); ++ids_indexed_) {
+      kept_ids_.insert(new_versions_[ids_indexed_].first);
     }
     return kept_ids_.count(id) > 0;
   }
 
-  Result<uint64_t> CopyCommit(uint64_t offset) {
+  Result<uint64_t> CopyCommit(const RecordSource& source, uint64_t offset) {
     auto done = commits_.find(offset);
     if (done != commits_.end()) return done->second;
-    KVS_ASSIGN_OR_RETURN(RecordView rec, snap_.ReadRecord(offset));
+    KVS_ASSIGN_OR_RETURN(RecordView rec, source.ReadRecord(offset));
     if (rec.type != kCommitRecord) return Status::Corruption("commit index points astray");
     uint64_t copied = out_->builder()->Append(kCommitRecord, rec.body);
     commits_[offset] = copied;
@@ -438,18 +642,25 @@ class Compactor {
   const int64_t now_ns_;
   const std::unordered_set<std::string>& evicted_;
   const uint64_t generation_;
-  const std::string path_;  // of the new file; written as path_ + ".tmp"
+  const std::string path_;             // of the new file, once published
+  const std::string unfinished_path_;  // while it is written
+  std::vector<std::string> replaced_;  // the files Publish replaced
   std::unique_ptr<CompactionOutput> out_;
+  uint64_t root_ = 0;         // the new file's global tree
+  uint64_t caught_root_ = 0;  // the old file's global tree the new file holds
+  uint64_t caught_end_ = 0;   // and the end of the old file then
   CompactStats stats_;
   std::unordered_map<std::string, Candidate> candidates_;
   std::vector<std::pair<std::string, BranchEntry>> branches_;
   std::vector<uint64_t> versions_;               // old offsets, ascending
   std::unordered_map<uint64_t, uint64_t> kept_;  // old offset -> new offset
   std::vector<std::pair<VersionId, uint64_t>> new_versions_;
-  std::unordered_set<VersionId, HashHasher> kept_ids_;
+  std::unordered_set<VersionId, HashHasher> kept_ids_;  // of new_versions_[0, ids_indexed_)
+  size_t ids_indexed_ = 0;
   std::vector<std::string> tails_;
-  std::unordered_map<uint64_t, uint64_t> new_roots_;  // old branch root -> new
-  std::unordered_map<uint64_t, uint64_t> commits_;    // old commit offset -> new
+  // Old branch root -> new; the empty tree is its own copy.
+  std::unordered_map<uint64_t, uint64_t> new_roots_{{0, 0}};
+  std::unordered_map<uint64_t, uint64_t> commits_;  // old commit offset -> new
 };
 
 namespace {
@@ -481,37 +692,114 @@ constexpr double kFirstRoundAim = 0.95;
 
 }  // namespace
 
+// A compaction's inputs, which its Compactor refers to: the state it
+// compacts, and the keys the size bound chose to leave out.
+struct StoreImpl::CompactionBuild {
+  Snapshot snap;
+  int64_t now_ns = 0;
+  std::unordered_set<std::string> evicted;
+  std::vector<std::string> evicted_order;
+  bool above_low_water = false;
+  std::unique_ptr<Compactor> compactor;
+};
+
 Result<CompactStats> StoreImpl::Compact(const CompactOptions& options) {
   KVS_RETURN_IF_ERROR(ValidateCompactOptions(options));
-  std::lock_guard<WriterLock> guard(*writer_lock_);
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<CompactionLock> running,
+                       CompactionLock::Take(dir_, !options.if_idle));
+  auto build = std::make_unique<CompactionBuild>();
+  uint64_t generation = 0;
+  {
+    std::lock_guard<WriterLock> guard(*writer_lock_);
+    {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      KVS_RETURN_IF_ERROR(RollBackFailedWrites(data().get()));
+    }
+    KVS_RETURN_IF_ERROR(FollowCompaction().status());
+    generation = data()->generation();
+    KVS_ASSIGN_OR_RETURN(build->snap, data()->PrepareAppend());
+  }
+  Status unlocked = BuildCompacted(options, build.get());
+  for (int round = 0; unlocked.ok() && round < kCatchUpRounds; ++round) {
+    Result<Snapshot> now = Latest();
+    if (!now.ok()) {
+      unlocked = now.status();
+    } else if (data()->generation() != generation) {
+      unlocked = CompactedMeanwhile();
+    } else {
+      const uint64_t behind = now->head().end - build->compactor->caught_end();
+      unlocked = build->compactor->CatchUp(*now);
+      if (behind < kLockedCatchUpBytes) break;
+    }
+  }
+  if (unlocked.ok()) unlocked = build->compactor->Sync();
+  // A conflict (something the catch-up cannot carry) is settled below,
+  // holding the lock; any other failure ends the compaction here.
+  if (!unlocked.ok() && !unlocked.IsConflict()) {
+    RemoveUnfinished(build.get());
+    return unlocked;
+  }
+
+  Result<CompactStats> stats = [&] {
+    std::lock_guard<WriterLock> guard(*writer_lock_);
+    Result<CompactStats> published = PublishCompacted(options, unlocked, generation, &build);
+    if (!published.ok()) RemoveUnfinished(build.get());
+    if (published.status().IsWriteFailure()) {
+      // The old file may end in part of its "moved" block: as after a
+      // failed transaction, roll it back before the lock goes.
+      std::lock_guard<std::mutex> lock(write_mu_);
+      if (sticky_error_.ok()) sticky_error_ = published.status();
+      RollBackFailedWrites(data().get());
+    }
+    return published;
+  }();
+  if (!stats.ok()) return stats;
+  KVS_RETURN_IF_ERROR(build->compactor->RemoveReplaced());
+  return stats;
+}
+
+Status StoreImpl::CompactedMeanwhile() {
+  return Status::IOError("another program compacted " + dir_ +
+                         " meanwhile (a kvs older than 0.2?); this compaction was dropped");
+}
+
+void StoreImpl::RemoveUnfinished(CompactionBuild* build) {
+  if (build->compactor) env_->Remove(build->compactor->unfinished_path());
+}
+
+Result<CompactStats> StoreImpl::PublishCompacted(const CompactOptions& options,
+                                                 const Status& unlocked, uint64_t generation,
+                                                 std::unique_ptr<CompactionBuild>* build) {
   {
     std::lock_guard<std::mutex> lock(write_mu_);
     KVS_RETURN_IF_ERROR(RollBackFailedWrites(data().get()));
   }
-  KVS_ASSIGN_OR_RETURN(Snapshot snap, FollowCompaction());
-  KVS_ASSIGN_OR_RETURN(snap, data()->PrepareAppend());
-  Result<CompactStats> stats = CompactLocked(options, snap);
-  if (stats.status().IsWriteFailure()) {
-    // A full disk stays full while the unfinished new file takes space:
-    // remove it. The old file may end in part of its "moved" block: as
-    // after a failed transaction, roll it back before the lock goes.
-    RemoveUnfinishedDataFiles(env_, dir_);
-    std::lock_guard<std::mutex> lock(write_mu_);
-    if (sticky_error_.ok()) sticky_error_ = stats.status();
-    RollBackFailedWrites(data().get());
+  KVS_RETURN_IF_ERROR(FollowCompaction().status());
+  if (data()->generation() != generation) return CompactedMeanwhile();
+  KVS_ASSIGN_OR_RETURN(Snapshot last, data()->PrepareAppend());
+  Status caught = unlocked.ok() ? (*build)->compactor->CatchUp(last) : unlocked;
+  if (caught.IsConflict()) {
+    // Compact again from this state, holding the lock.
+    RemoveUnfinished(build->get());
+    *build = std::make_unique<CompactionBuild>();
+    (*build)->snap = std::move(last);
+    caught = BuildCompacted(options, build->get());
   }
+  KVS_RETURN_IF_ERROR(caught);
+  KVS_ASSIGN_OR_RETURN(CompactStats stats, (*build)->compactor->Publish());
+  stats.evicted_keys = std::move((*build)->evicted_order);
+  stats.above_low_water = (*build)->above_low_water;
   return stats;
 }
 
-Result<CompactStats> StoreImpl::CompactLocked(const CompactOptions& options, const Snapshot& snap) {
-  const int64_t now_ns = NowNs();
-  std::unordered_set<std::string> evicted;
-  auto compactor = std::make_unique<Compactor>(this, options, snap, now_ns, evicted);
-  KVS_ASSIGN_OR_RETURN(uint64_t size, compactor->Build());
-  std::vector<std::string> order;
-  bool above_low_water = false;
+Status StoreImpl::BuildCompacted(const CompactOptions& options, CompactionBuild* build) {
+  build->now_ns = NowNs();
+  const Snapshot& snap = build->snap;
+  auto& evicted = build->evicted;
+  build->compactor = std::make_unique<Compactor>(this, options, snap, build->now_ns, evicted);
+  KVS_ASSIGN_OR_RETURN(uint64_t size, build->compactor->Build());
   if (const auto& bound = options.size_bound; bound && size > bound->max_bytes) {
-    std::vector<EvictionCandidate> candidates = compactor->EvictionCandidates();
+    std::vector<EvictionCandidate> candidates = build->compactor->EvictionCandidates();
     size_t next = 0;
     // What a key's estimate really frees, learned from each round: the
     // first aims a little short, the next ones top up with the estimates
@@ -525,31 +813,20 @@ Result<CompactStats> StoreImpl::CompactLocked(const CompactOptions& options, con
       uint64_t estimate = 0;
       do {
         evicted.insert(candidates[next].key);
-        order.push_back(candidates[next].key);
+        build->evicted_order.push_back(candidates[next].key);
         estimate += candidates[next].bytes;
         ++next;
       } while (next < candidates.size() && static_cast<double>(estimate) * scale < aim);
       const uint64_t before = size;
-      compactor = std::make_unique<Compactor>(this, options, snap, now_ns, evicted);
-      KVS_ASSIGN_OR_RETURN(size, compactor->Build());
+      build->compactor = std::make_unique<Compactor>(this, options, snap, build->now_ns, evicted);
+      KVS_ASSIGN_OR_RETURN(size, build->compactor->Build());
       if (estimate > 0 && before > size) {
         scale = static_cast<double>(before - size) / static_cast<double>(estimate);
       }
     }
-    above_low_water = size > bound->low_water_bytes;
+    build->above_low_water = size > bound->low_water_bytes;
   }
-  KVS_ASSIGN_OR_RETURN(CompactStats stats, compactor->Publish());
-  stats.evicted_keys = std::move(order);
-  stats.above_low_water = above_low_water;
-  return stats;
-}
-
-void RemoveUnfinishedDataFiles(Env* env, const std::string& dir) {
-  auto names = env->ListDir(dir);
-  if (!names.ok()) return;
-  for (const std::string& name : *names) {
-    if (name.starts_with("data.") && name.ends_with(".tmp")) env->Remove(dir + "/" + name);
-  }
+  return Status::OK();
 }
 
 Status EndDataFileWithMove(DataFile* old, uint64_t generation, const Salt& salt) {

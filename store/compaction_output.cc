@@ -1,5 +1,6 @@
 #include "store/compaction_output.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -31,12 +32,18 @@ Status CompactionOutput::MaybeSpill() {
 }
 
 Status CompactionOutput::Spill() {
-  std::string_view closed = builder_.closed_bytes();
-  if (closed.empty()) return Status::OK();
+  std::string_view closed = Unwritten(builder_.closed_bytes());
   KVS_RETURN_IF_ERROR(file_->Write(written_, closed));
+  // Start writing it to disk now, without waiting: left to pile up, the
+  // whole file would be written by the sync before publishing, and the
+  // writers' syncs meanwhile queue behind it.
+  sync_file_range(file_->fd(), static_cast<off_t>(written_), static_cast<off_t>(closed.size()),
+                  SYNC_FILE_RANGE_WRITE);
   written_ += closed.size();
   builder_.DropClosed();
-  if (maps_.empty() || maps_.back()->capacity < written_) {
+  if (builder_.start() == format::kFileHeaderSize) return Status::OK();  // nothing dropped
+  // What the builder dropped is read from the file from now on.
+  if (maps_.empty() || maps_.back()->capacity < builder_.start()) {
     // Address space only; twice what is needed, so remaps stay few.
     size_t capacity = static_cast<size_t>(written_) * 2;
     void* addr = mmap(nullptr, capacity, PROT_READ, MAP_SHARED, file_->fd(), 0);
@@ -49,8 +56,13 @@ Status CompactionOutput::Spill() {
   return Status::OK();
 }
 
+std::string_view CompactionOutput::Unwritten(std::string_view held) const {
+  // The builder's bytes start at builder_.start(), at or before written_.
+  return held.substr(std::min<size_t>(held.size(), written_ - builder_.start()));
+}
+
 Status CompactionOutput::Finish() {
-  std::string_view rest = builder_.bytes();
+  std::string_view rest = Unwritten(builder_.bytes());
   KVS_RETURN_IF_ERROR(file_->Write(written_, rest));
   written_ += rest.size();
   return Status::OK();

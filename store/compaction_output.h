@@ -33,7 +33,8 @@ class CompactionOutput : public RecordSource {
   // nobody holds a view into the builder's bytes (tree writers copy what
   // they load, so between their calls is such a place).
   Status MaybeSpill();
-  // Writes everything built (the last block must be ended). Not synced.
+  // Writes everything built and not yet written (the last block must be
+  // ended). Not synced. More blocks may follow, and another Finish.
   Status Finish();
   // The file's size once finished.
   uint64_t end() const { return builder_.end(); }
@@ -44,6 +45,9 @@ class CompactionOutput : public RecordSource {
  private:
   CompactionOutput(std::unique_ptr<File> file, const Salt& salt);
   Status Spill();
+  // The part of held (bytes of the builder, from its start) not yet in the
+  // file.
+  std::string_view Unwritten(std::string_view held) const;
 
   std::unique_ptr<File> file_;
   BlockBuilder builder_;

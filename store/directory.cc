@@ -168,6 +168,26 @@ Result<std::shared_ptr<WriterLock>> WriterLock::ForDirectory(const std::string& 
   return lock;
 }
 
+// ---- CompactionLock -------------------------------------------------------
+
+CompactionLock::~CompactionLock() { close(fd_); }
+
+Result<std::unique_ptr<CompactionLock>> CompactionLock::Take(const std::string& dir, bool wait) {
+  const std::string path = dir + "/COMPACT";
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("open " + path + ": " + std::strerror(errno));
+  std::unique_ptr<CompactionLock> held(new CompactionLock(fd));
+  int rc;
+  do {
+    rc = flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0 && errno == EWOULDBLOCK) {
+    return Status::Conflict("another compaction of " + dir + " is running");
+  }
+  if (rc != 0) return Status::IOError("flock " + path + ": " + std::strerror(errno));
+  return held;
+}
+
 // ---- DirectoryUse ---------------------------------------------------------
 
 DirectoryUse::~DirectoryUse() { close(fd_); }

@@ -60,6 +60,24 @@ class WriterLock {
   std::unique_ptr<Impl> impl_;
 };
 
+// Lets one compaction run on a directory at a time, across processes and
+// Store objects: a flock(2) on dir/COMPACT, held for the compaction's length.
+// Writers do not take it (they take the WriterLock, which a compaction
+// takes only to start and to publish, store/compaction.cc).
+class CompactionLock {
+ public:
+  // Waits while another compaction holds it, unless wait is false:
+  // Conflict then, at once.
+  static Result<std::unique_ptr<CompactionLock>> Take(const std::string& dir, bool wait);
+  ~CompactionLock();  // releases it
+  CompactionLock(const CompactionLock&) = delete;
+  CompactionLock& operator=(const CompactionLock&) = delete;
+
+ private:
+  explicit CompactionLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 // Whether some process has a store open in a directory: every open Store
 // shares a flock(2) on the directory itself for its lifetime, and
 // Store::CopyTo takes it exclusively to put a store in place there, so it

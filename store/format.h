@@ -9,8 +9,10 @@
 //   STORE          identity: magic, format version, replica id, salt. Written
 //                  once at creation (temp file, fsync, rename, fsync dir).
 //   LOCK           empty; the interprocess writer lock is taken on it.
+//   COMPACT        empty; a compaction holds flock(2) on it while it runs.
 //   data.NNNNNN    the append-only data file of generation NNNNNN. Compaction
-//                  writes generation N+1 and removes N; the highest complete
+//                  writes generation N+1 (as data.NNNNNN.compacting until it
+//                  is complete) and removes N; the highest complete
 //                  generation is the live one.
 // and every open Store holds a shared flock(2) on the directory itself
 // (DirectoryUse, store/directory.h). A copy (store/copy.cc) holds only STORE
@@ -51,7 +53,12 @@
 //   generation; 3 ("part"), a bounded piece of a compacted file's single
 //   transaction, its own group, carrying no commit (compaction syncs the
 //   whole file before publishing it, so parts are never torn, and opening a
-//   compacted store checks only its last part-sized block).
+//   compacted store checks only its last part-sized block). A compacted
+//   file holds the state of one revision as its first transaction block,
+//   and may follow it with more (a compaction's catch-ups with what
+//   writers committed meanwhile), each carrying every revision since the
+//   one before: their revisions jump, and the 'R' entries of every
+//   revision they took in name no block (block offset 0).
 //
 // Record (inside a payload; 12-byte header, then the body, zero-padded to 8):
 //   [0,4) crc32c of [4, length)  [4,5) type  [5,8) zero  [8,12) length

@@ -7,6 +7,7 @@
 //   store/branch_edit.*      a transaction's staged changes to one branch
 //   store/check.cc           Check
 //   store/compaction.cc      Compact
+//   store/space.cc           Space
 //   store/copy.cc            CopyTo
 #ifndef KVS_STORE_STORE_IMPL_H_
 #define KVS_STORE_STORE_IMPL_H_
@@ -98,6 +99,7 @@ class StoreImpl : public Store {
 
   Result<CompactStats> Compact(const CompactOptions& options) override;
   Result<uint64_t> DataBytes() override;
+  Result<SpaceInfo> Space() override;
   Result<CheckReport> Check() override;
   Status Health() override;
   Result<CopyInfo> CopyTo(const std::string& dir, const CopyOptions& options) override;
@@ -117,8 +119,19 @@ class StoreImpl : public Store {
   // and returns the leader's own result.
   Result<WriteResult> CommitGroup(Writer* leader, std::unique_lock<std::mutex>* lock);
   Status SwitchToGeneration(uint64_t generation);
-  // Compact's work once the writer lock is held and snap is the newest state.
-  Result<CompactStats> CompactLocked(const CompactOptions& options, const Snapshot& snap);
+  // Compact's parts (store/compaction.cc). A compaction's state:
+  struct CompactionBuild;
+  // Writes the compacted file of build->snap, with the size bound's
+  // evictions.
+  Status BuildCompacted(const CompactOptions& options, CompactionBuild* build);
+  // Holding the writer lock: the last catch-up (or, when unlocked is a
+  // Conflict, a compaction of the newest state) and the switch to the new
+  // file, which replaces generation.
+  Result<CompactStats> PublishCompacted(const CompactOptions& options, const Status& unlocked,
+                                        uint64_t generation,
+                                        std::unique_ptr<CompactionBuild>* build);
+  void RemoveUnfinished(CompactionBuild* build);
+  Status CompactedMeanwhile();
   // Latest(), after making sure no newer generation was left unannounced.
   // Requires the writer lock.
   Result<Snapshot> FollowCompaction();
@@ -198,9 +211,6 @@ int64_t NowNs();
 // Ends a replaced data file with a "moved" block naming generation, so
 // readers and writers still on it follow (store/compaction.cc).
 Status EndDataFileWithMove(DataFile* old, uint64_t generation, const Salt& salt);
-// Removes the new files of compactions that failed (data.N.tmp), best
-// effort. Requires the writer lock: only a compaction writes them.
-void RemoveUnfinishedDataFiles(Env* env, const std::string& dir);
 
 }  // namespace kvs
 

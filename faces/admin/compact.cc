@@ -22,9 +22,10 @@ nlohmann::ordered_json CompactStatsJson(const CompactStats& stats) {
           {"above_low_water", stats.above_low_water}};
 }
 
-Result<CompactStats> CompactByRetention(Service& service) {
-  KVS_ASSIGN_OR_RETURN(CompactStats stats,
-                       service.store->Compact(service.config.retention.ToCompactOptions()));
+Result<CompactStats> CompactByRetention(Service& service, bool if_idle) {
+  CompactOptions options = service.config.retention.ToCompactOptions();
+  options.if_idle = if_idle;
+  KVS_ASSIGN_OR_RETURN(CompactStats stats, service.store->Compact(options));
   service.compactions.fetch_add(1);
   if (stats.bytes_before > stats.bytes_after) {
     service.compaction_freed_bytes.fetch_add(stats.bytes_before - stats.bytes_after);

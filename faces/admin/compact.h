@@ -8,7 +8,7 @@
 //                    what it freed
 //
 // The same compaction runs from `kvs gc`, and by itself in kvs-fcgi when the
-// size bound is passed (fcgi/size_bound_watch.h).
+// size bound is passed or garbage gathers (fcgi/compaction_watch.h).
 #ifndef KVS_FACES_ADMIN_COMPACT_H_
 #define KVS_FACES_ADMIN_COMPACT_H_
 
@@ -22,8 +22,10 @@ namespace kvs::server {
 Response CompactEndpoint(const Request& request, Service& service);
 
 // Store::Compact keeping what the config's retention keeps, counted in the
-// service's compactions: what POST /_compact and the size bound run.
-Result<CompactStats> CompactByRetention(Service& service);
+// service's compactions: what POST /_compact and the automatic compaction
+// run. if_idle: Conflict when another compaction is running, instead of
+// waiting for it (CompactOptions::if_idle).
+Result<CompactStats> CompactByRetention(Service& service, bool if_idle = false);
 
 // A compaction's figures as JSON: bytes before, after and freed, versions
 // kept and dropped, and the keys the size bound dropped (the first

@@ -19,10 +19,18 @@ void StoreMetrics(std::string* out, Store& store) {
     Single(out, "kvs_store_revision", "gauge", "The store's newest revision.",
            static_cast<double>(*revision));
   }
-  if (auto bytes = store.DataBytes(); bytes.ok()) {
-    Single(out, "kvs_store_data_bytes", "gauge",
-           "The size of the store's live data file, in bytes.", static_cast<double>(*bytes));
-  }
+  auto space = store.Space();
+  if (!space.ok()) return;
+  Single(out, "kvs_store_data_bytes", "gauge", "The size of the store's live data file, in bytes.",
+         static_cast<double>(space->data_bytes));
+  Single(out, "kvs_store_garbage_bytes", "gauge",
+         "An estimate of the bytes of the data file a compaction would free.",
+         static_cast<double>(space->garbage_bytes));
+  Single(out, "kvs_store_garbage_ratio", "gauge",
+         "kvs_store_garbage_bytes as a share of kvs_store_data_bytes.", space->garbage_ratio());
+  Single(out, "kvs_store_compacted_bytes", "gauge",
+         "The part of the data file the last compaction wrote (0: never compacted).",
+         static_cast<double>(space->compacted_bytes));
 }
 
 void ReplicationMetrics(std::string* out, const replication::StatusBoard& board) {

@@ -394,7 +394,7 @@ TEST_CASE("a compaction whose write or sync fails leaves no new file and the sto
       }
       REQUIRE(compacted.status().code() == Status::Code::kIOError);
       for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
-        CHECK_FALSE(entry.path().string().ends_with(".tmp"));
+        CHECK_FALSE(entry.path().string().ends_with(".compacting"));
       }
       CHECK(ValueOf(store.get(), "k") == "before");
       env.FailAfter(0);

@@ -316,7 +316,12 @@ struct CompactOptions {
   std::vector<RetentionRule> rules;  // none: keep all history
   std::optional<SizeBound> size_bound;
   // Called now and then with (done, total) units of work; may be empty.
+  // Writes may be made from it (a compaction does not hold the writer
+  // lock while it copies).
   std::function<void(uint64_t, uint64_t)> progress;
+  // When another compaction of the store is running (in any process):
+  // false waits for it to end, true answers Conflict at once.
+  bool if_idle = false;
 };
 
 struct CompactStats {
@@ -344,6 +349,28 @@ struct CheckReport {
   uint64_t blocks = 0;
   uint64_t bytes = 0;
   bool ok() const { return problems.empty(); }
+};
+
+// How the data file's bytes are spent (Store::Space).
+struct SpaceInfo {
+  uint64_t data_bytes = 0;  // the live data file
+  // The part the last compaction wrote (0: never compacted); what follows
+  // it, one block per transaction since.
+  uint64_t compacted_bytes = 0;
+  // The newest revision the last compaction took in, and its commit time
+  // (0: never compacted).
+  uint64_t compacted_revision = 0;
+  int64_t compacted_time_ns = 0;
+  // An estimate of the bytes a compaction keeping all history would free:
+  // what the tree nodes rewritten since the last compaction take, which
+  // the nodes written after them replaced (a little too high: the trees'
+  // own growth counts too). Measured on the newest blocks and scaled to the
+  // rest.
+  uint64_t garbage_bytes = 0;
+  double garbage_ratio() const {
+    return data_bytes == 0 ? 0.0
+                           : static_cast<double>(garbage_bytes) / static_cast<double>(data_bytes);
+  }
 };
 
 struct CopyOptions {
@@ -497,13 +524,20 @@ class Store {
 
   // ---- Maintenance ----------------------------------------------------
   // Rewrites the store into a new file holding what the rules keep, and
-  // publishes it by atomic rename. Writers wait; readers go on. A failed
-  // compaction (NoSpace, IOError) leaves the store as it was, its unfinished
-  // file removed, as a failed write does.
+  // publishes it by atomic rename. Readers and writers go on meanwhile:
+  // writers wait only while it starts and while it publishes (a last
+  // catch-up with what they committed meanwhile, costing what they
+  // changed), readers never. One compaction runs at a time (see
+  // CompactOptions::if_idle). A failed compaction (NoSpace, IOError) leaves
+  // the store as it was, its unfinished file removed, as a failed write
+  // does.
   // InvalidArgument for rules or a bound that contradict themselves.
   virtual Result<CompactStats> Compact(const CompactOptions& options) = 0;
   // The size of the live data file, in bytes: what a SizeBound bounds.
   virtual Result<uint64_t> DataBytes() = 0;
+  // The data file's size, its compacted part and its garbage. Costs about
+  // a few dozen reads, not the store's size.
+  virtual Result<SpaceInfo> Space() = 0;
   // Reads and verifies every byte of the store.
   virtual Result<CheckReport> Check() = 0;
   // OK when the store can serve: its newest state reads, and no failed
