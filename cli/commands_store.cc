@@ -6,6 +6,7 @@
 #include "cli/io.h"
 #include "cli/key_scan.h"
 #include "cli/progress_bar.h"
+#include "common/time.h"
 
 namespace kvs::cli {
 namespace {
@@ -115,6 +116,43 @@ Status Gc(const Invocation& inv) {
   return Status::OK();
 }
 
+bool CommandWrites(Command command) {
+  switch (command) {
+    case Command::kCreate:
+    case Command::kPut:
+    case Command::kRm:
+    case Command::kImport:
+    case Command::kBranchCreate:
+    case Command::kBranchDelete:
+    case Command::kMerge:
+    case Command::kReset:
+    case Command::kSync:
+    case Command::kPush:
+    case Command::kPull:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Status CompactIfDue(const Invocation& inv) {
+  KVS_ASSIGN_OR_RETURN(std::optional<config::Config> server, ServerConfig(inv));
+  const config::Retention retention = server ? server->retention : config::Retention();
+  if (!retention.garbage_ratio) return Status::OK();
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
+  KVS_ASSIGN_OR_RETURN(SpaceInfo space, store->Space());
+  if (!retention.GarbageDue(space)) return Status::OK();
+  CompactOptions options = retention.ToCompactOptions();
+  options.if_idle = true;
+  Result<CompactStats> stats = store->Compact(options);
+  if (stats.status().code() == Status::Code::kConflict) return Status::OK();  // running elsewhere
+  if (!stats.ok()) return stats.status();
+  Note("about " + std::to_string(static_cast<int>(space.garbage_ratio() * 100 + 0.5)) +
+       "% of the store was garbage: compacted it from " + std::to_string(stats->bytes_before) +
+       " to " + std::to_string(stats->bytes_after) + " bytes");
+  return Status::OK();
+}
+
 Status Stats(const Invocation& inv) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
   KVS_ASSIGN_OR_RETURN(uint64_t revision, store->Revision());
@@ -143,6 +181,16 @@ Status Stats(const Invocation& inv) {
   PrintField("keys on " + inv.branch, keys);
   PrintField("versions", versions);
   PrintField("bytes on disk", BytesOnDisk(dir));
+  KVS_ASSIGN_OR_RETURN(SpaceInfo space, store->Space());
+  PrintField("data file (bytes)", space.data_bytes);
+  PrintField("garbage (bytes, estimated)",
+             std::to_string(space.garbage_bytes) + " (" +
+                 std::to_string(static_cast<int>(space.garbage_ratio() * 100 + 0.5)) + "%)");
+  PrintField("last compaction", space.compacted_bytes == 0
+                                    ? std::string("never")
+                                    : "after revision " + std::to_string(space.compacted_revision) +
+                                          " (" + common::FormatRfc3339(space.compacted_time_ns) +
+                                          "), " + std::to_string(space.compacted_bytes) + " bytes");
   if (uint64_t dropped = store->recovery_info().dropped_tail_bytes; dropped > 0) {
     PrintField("torn tail dropped at open (bytes)", dropped);
   }

@@ -53,7 +53,15 @@ int Main(int argc, char** argv) {
     std::fputs("kvs " KVS_VERSION "\n", stdout);
     return 0;
   }
-  return Finish(RunCommand(std::get<Invocation>(parsed)));
+  const Invocation& inv = std::get<Invocation>(parsed);
+  Status done = RunCommand(inv);
+  if (done.ok() && CommandWrites(inv.command)) {
+    if (Status compacted = CompactIfDue(inv); !compacted.ok()) {
+      Note("the command is done, but compacting the store afterwards failed: " +
+           compacted.ToString());
+    }
+  }
+  return Finish(done);
 }
 
 }  // namespace

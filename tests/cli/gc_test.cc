@@ -1,6 +1,7 @@
 // kvs gc: the server config's retention applied from the command line,
 // next to a running server (a real nginx and kvs-fcgi on the same store).
 #include <catch2/catch.hpp>
+#include <fstream>
 
 #include "tests/cli/kvs_runner.h"
 
@@ -65,6 +66,40 @@ TEST_CASE("kvs gc applies the server config's retention next to the running serv
   ProgramRun refused = RunKvs({"-d", store, "gc"});
   CHECK(refused.exit_code == 1);
   CHECK(refused.log.find("holds no kvs.yaml") != std::string::npos);
+}
+
+TEST_CASE("kvs compacts the store by itself after a write once garbage gathers") {
+  kvs::test::TempDir tmp;
+  // A server directory with a low threshold, so that a few dozen writes
+  // gather enough; the store is its data_dir.
+  {
+    std::ofstream config(tmp.Sub("kvs.yaml"));
+    config << "data_dir: kvs-data\nretention:\n  min_garbage_bytes: 100000\n";
+  }
+  std::string note;
+  int writes = 0;
+  for (; writes < 200 && note.empty(); ++writes) {
+    ProgramRun put =
+        RunKvs({"-d", tmp.path(), "put", "k" + std::to_string(writes % 5), std::to_string(writes)});
+    INFO(put.log);
+    REQUIRE(put.exit_code == 0);
+    if (put.log.find("garbage: compacted it") != std::string::npos) note = put.log;
+  }
+  INFO(note);
+  REQUIRE(!note.empty());
+  CHECK_THAT(note, Catch::Matches("kvs: about \\d+% of the store was garbage: compacted it from "
+                                  "\\d+ to \\d+ bytes\n"));
+  // All history is kept.
+  for (int k = 0; k < 5; ++k) {
+    CHECK(VersionsOf(tmp.Sub("kvs-data"), "k" + std::to_string(k)) ==
+          static_cast<size_t>((writes - k + 4) / 5));
+  }
+  std::string stats = MustKvs(tmp.path(), {"stats"});
+  CHECK_THAT(stats, Catch::Contains("last compaction: after revision " + std::to_string(writes)));
+  // Right after, nothing is due: the next write compacts nothing.
+  ProgramRun next = RunKvs({"-d", tmp.path(), "put", "k0", "next"});
+  CHECK(next.exit_code == 0);
+  CHECK(next.log.empty());
 }
 
 }  // namespace kvs::cli::test
