@@ -6,9 +6,10 @@
 // thread or four (group commit), with both sync modes (a process crash must
 // lose nothing acknowledged even under SyncMode::kNone: the bytes are in the
 // page cache), and with occasional large values, so that some kills land in
-// the middle of writing a block and leave a torn tail for recovery to drop. A
-// reader Store stays open in the parent throughout and must follow the same
-// history without reopening.
+// the middle of writing a block and leave a torn tail for recovery to drop,
+// and with a thread compacting beside the writers now and then, so that
+// kills land in every step of a compaction too. A reader Store stays open in the parent throughout
+// and must follow the same history without reopening.
 //
 // Every transaction writes the same value to all of kKeyCount keys (and, now
 // and then, a large value to a "blob" key), so a partial transaction would
@@ -62,6 +63,8 @@ struct Ack {
   uint64_t revision;
   uint64_t token;
 };
+// Sent instead of an Ack when a compaction finished.
+constexpr Ack kCompacted{0, ~uint64_t{0}};
 
 // How one child writes, and when the parent kills it.
 struct Round {
@@ -69,6 +72,7 @@ struct Round {
   SyncMode sync = SyncMode::kSync;
   bool blobs = false;          // some transactions carry a large value
   bool kill_at_start = false;  // kill 0-5 ms after fork, while the child opens
+  bool compacting = false;     // a thread compacts the store over and over meanwhile
 };
 
 // ---- The child --------------------------------------------------------------
@@ -110,6 +114,15 @@ void WriteUntilKilled(Store* store, const Round& round, uint64_t child_id, uint6
   for (int t = 0; t < round.threads; ++t) {
     threads.emplace_back([&, t] {
       WriteUntilKilled(store->get(), round, child_id, static_cast<uint64_t>(t), ack_fd);
+    });
+  }
+  if (round.compacting) {
+    threads.emplace_back([&] {
+      for (;;) {
+        auto compacted = (*store)->Compact(CompactOptions());
+        if (!compacted.ok()) ChildFail("compact", compacted.status());
+        if (write(ack_fd, &kCompacted, sizeof(kCompacted)) != sizeof(kCompacted)) _exit(0);
+      }
     });
   }
   for (std::thread& t : threads) t.join();  // never: the writers loop until killed
@@ -176,7 +189,7 @@ class AckReader {
 // Forks a writer child for the round, kills it with SIGKILL at a random
 // moment and returns what it acknowledged before dying.
 std::vector<Ack> RunAndKill(const std::string& dir, const Round& round, uint64_t child_id,
-                            std::mt19937_64* rng) {
+                            int* compactions, std::mt19937_64* rng) {
   int fds[2];
   REQUIRE(pipe2(fds, O_CLOEXEC) == 0);
   std::cout.flush();
@@ -209,7 +222,9 @@ std::vector<Ack> RunAndKill(const std::string& dir, const Round& round, uint64_t
     while (alive && reader.acks().empty() && now() < give_up) {
       alive = reader.ReadUntil(now() + milliseconds(10));
     }
-    if (alive) alive = reader.ReadUntil(now() + microseconds((*rng)() % 30000));
+    // Compactions take longer than writes: give some time to finish.
+    const uint64_t window_us = round.compacting ? 600000 : 30000;
+    if (alive) alive = reader.ReadUntil(now() + microseconds((*rng)() % window_us));
   }
   kill(pid, SIGKILL);
   int status = 0;
@@ -227,7 +242,15 @@ std::vector<Ack> RunAndKill(const std::string& dir, const Round& round, uint64_t
     INFO("the child acknowledged nothing in 30 s");
     REQUIRE(!reader.acks().empty());
   }
-  return reader.acks();
+  std::vector<Ack> acks;
+  for (const Ack& ack : reader.acks()) {
+    if (ack.token == kCompacted.token) {
+      ++*compactions;
+    } else {
+      acks.push_back(ack);
+    }
+  }
+  return acks;
 }
 
 // The token a key's value at revision r carries, and whether that revision
@@ -284,6 +307,7 @@ struct CrashStats {
   int torn_tails = 0;
   uint64_t acknowledged = 0;
   uint64_t unacknowledged_commits = 0;  // committed, killed before the ack
+  int compactions = 0;                  // finished before a kill
 };
 
 // Reopens the store after a kill and checks it; returns its revision.
@@ -328,14 +352,16 @@ int KillCount() {
 }
 
 // The schedule, on one store: four writer threads in every third round,
-// page-cache-only writes in every fourth, large values in every fifth, and a
-// kill while the child is still opening the store in every sixteenth.
+// page-cache-only writes in every fourth, large values in every fifth,
+// compactions beside the writers in every sixth, and a kill while the child
+// is still opening the store in every sixteenth.
 Round RoundFor(int i) {
   Round round;
   round.threads = i % 3 == 2 ? 4 : 1;
   round.sync = i % 4 == 1 ? SyncMode::kNone : SyncMode::kSync;
   round.blobs = i % 5 == 3;
   round.kill_at_start = i % 16 == 7;
+  round.compacting = i % 6 == 4;
   return round;
 }
 
@@ -357,8 +383,10 @@ TEST_CASE("every acknowledged transaction survives SIGKILL, and no partial one a
     INFO("kill " << i << ": " << round.threads << " thread(s), "
                  << (round.sync == SyncMode::kSync ? "kSync" : "kNone")
                  << (round.blobs ? ", large values" : "")
-                 << (round.kill_at_start ? ", killed at start" : ""));
-    std::vector<Ack> acks = RunAndKill(dir.path(), round, static_cast<uint64_t>(i) + 1, &rng);
+                 << (round.kill_at_start ? ", killed at start" : "")
+                 << (round.compacting ? ", compacting" : ""));
+    std::vector<Ack> acks =
+        RunAndKill(dir.path(), round, static_cast<uint64_t>(i) + 1, &stats.compactions, &rng);
     ++stats.kills;
     revision = CheckAfterKill(dir.path(), revision, acks, i % 20 == 19 || i + 1 == kills, &stats);
     auto seen = reader->Revision();
@@ -369,7 +397,7 @@ TEST_CASE("every acknowledged transaction survives SIGKILL, and no partial one a
   std::cout << "crash test: " << stats.kills << " kills, " << stats.torn_tails
             << " torn tails dropped, " << stats.acknowledged << " acknowledged transactions, "
             << stats.unacknowledged_commits << " committed but killed before the ack, " << revision
-            << " revisions\n";
+            << " revisions, " << stats.compactions << " compactions finished beside the writers\n";
 }
 
 }  // namespace
