@@ -82,20 +82,28 @@ void RequestMetrics::Write(std::string* out) const {
   AppendMetricHeader(out, "kvs_http_request_duration_seconds", "histogram",
                      "Time from a request's arrival in kvs-fcgi to its answer, by face.");
   for (const auto& [face, h] : latency_) {
-    std::string labels = "{face=";
+    std::string labels = "face=";
     AppendLabelValue(&labels, face);
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < kBuckets.size(); ++i) {
-      cumulative += h.buckets[i];
-      *out += "kvs_http_request_duration_seconds_bucket" + labels + ",le=\"" +
-              MetricValue(kBuckets[i]) + "\"} " + std::to_string(cumulative) + "\n";
-    }
-    *out += "kvs_http_request_duration_seconds_bucket" + labels + ",le=\"+Inf\"} " +
-            std::to_string(h.count) + "\n";
-    *out += "kvs_http_request_duration_seconds_sum" + labels + "} " + MetricValue(h.sum) + "\n";
-    *out +=
-        "kvs_http_request_duration_seconds_count" + labels + "} " + std::to_string(h.count) + "\n";
+    AppendHistogram(out, "kvs_http_request_duration_seconds", labels, kBuckets, h.buckets, h.count,
+                    h.sum);
   }
+}
+
+void AppendHistogram(std::string* out, std::string_view name, std::string_view labels,
+                     std::span<const double> bounds, std::span<const uint64_t> buckets,
+                     uint64_t count, double sum) {
+  const std::string series(name);
+  const std::string le = labels.empty() ? "{le=\"" : "{" + std::string(labels) + ",le=\"";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    cumulative += buckets[i];
+    *out += series + "_bucket" + le + MetricValue(bounds[i]) + "\"} " + std::to_string(cumulative) +
+            "\n";
+  }
+  *out += series + "_bucket" + le + "+Inf\"} " + std::to_string(count) + "\n";
+  const std::string braced = labels.empty() ? "" : "{" + std::string(labels) + "}";
+  *out += series + "_sum" + braced + " " + MetricValue(sum) + "\n";
+  *out += series + "_count" + braced + " " + std::to_string(count) + "\n";
 }
 
 }  // namespace kvs::server

@@ -8,6 +8,7 @@
 #include <array>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -48,6 +49,13 @@ void AppendMetricHeader(std::string* out, std::string_view name, std::string_vie
                         std::string_view help);
 void AppendLabelValue(std::string* out, std::string_view value);
 std::string MetricValue(double value);
+// A histogram's samples (not its header): name_bucket for each bound and
+// +Inf, name_sum and name_count. buckets[i] counts the observations above
+// bounds[i - 1] and at most bounds[i]; count includes those above every
+// bound. labels: "" or the series' labels without braces (face="rest").
+void AppendHistogram(std::string* out, std::string_view name, std::string_view labels,
+                     std::span<const double> bounds, std::span<const uint64_t> buckets,
+                     uint64_t count, double sum);
 
 }  // namespace kvs::server
 

@@ -100,6 +100,7 @@ class StoreImpl : public Store {
   Result<CompactStats> Compact(const CompactOptions& options) override;
   Result<uint64_t> DataBytes() override;
   Result<SpaceInfo> Space() override;
+  GroupCommitStats GroupCommits() override;
   Result<CheckReport> Check() override;
   Status Health() override;
   Result<CopyInfo> CopyTo(const std::string& dir, const CopyOptions& options) override;
@@ -118,6 +119,9 @@ class StoreImpl : public Store {
   // is first in writers_; lock holds write_mu_ and is released on return)
   // and returns the leader's own result.
   Result<WriteResult> CommitGroup(Writer* leader, std::unique_lock<std::mutex>* lock);
+  // Counts a group commit of that many transactions in group_commits_, and
+  // its sync (sync_seconds < 0: none). Requires write_mu_.
+  void CountGroup(size_t transactions, double sync_seconds);
   Status SwitchToGeneration(uint64_t generation);
   // Compact's parts (store/compaction.cc). A compaction's state:
   struct CompactionBuild;
@@ -180,6 +184,7 @@ class StoreImpl : public Store {
   bool handoff_ = false;
   bool absorbing_ = false;
   std::condition_variable synced_;
+  GroupCommitStats group_commits_;  // Guarded by write_mu_
   // When a leader last took the writer lock itself (steady clock); written
   // by the leader holding it, read under write_mu_ by the next leader.
   int64_t lock_taken_ns_ = 0;

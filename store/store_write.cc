@@ -248,10 +248,15 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
   // The next leader cannot leave before it is woken, so it is safe to use
   // after the unlock; so are the followers, up to their own wake-up.
   if (next != nullptr) next->wake.Post();
-  if (written && options_.sync == SyncMode::kSync) error = file->Sync();
+  const auto sync_started = std::chrono::steady_clock::now();
+  const bool synced = written && options_.sync == SyncMode::kSync;
+  if (synced) error = file->Sync();
+  const double sync_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - sync_started).count();
   if (written && error.ok()) file->Publish(build->head());
 
   lock->lock();
+  if (written && error.ok()) CountGroup(group.size(), synced ? sync_seconds : -1);
   if (error.ok()) {
     for (size_t i = 0; i < group.size(); ++i) group[i]->result = std::move(results[i]);
   } else {
@@ -270,6 +275,37 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
   if (written) synced_.notify_all();
   for (size_t i = 1; i < group.size(); ++i) group[i]->wake.Post();
   return result;
+}
+
+namespace {
+// The bucket of a histogram with these upper bounds that value falls in;
+// bounds.size() when it is above them all.
+template <size_t N>
+size_t BucketOf(const std::array<double, N>& bounds, double value) {
+  return static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), value) -
+                             bounds.begin());
+}
+}  // namespace
+
+void StoreImpl::CountGroup(size_t transactions, double sync_seconds) {
+  GroupCommitStats& s = group_commits_;
+  ++s.groups;
+  s.transactions += transactions;
+  if (size_t b = BucketOf(s.kGroupBounds, static_cast<double>(transactions));
+      b < s.group_buckets.size()) {
+    ++s.group_buckets[b];
+  }
+  if (sync_seconds < 0) return;
+  ++s.syncs;
+  s.sync_seconds += sync_seconds;
+  if (size_t b = BucketOf(s.kSyncBounds, sync_seconds); b < s.sync_buckets.size()) {
+    ++s.sync_buckets[b];
+  }
+}
+
+GroupCommitStats StoreImpl::GroupCommits() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return group_commits_;
 }
 
 Status StoreImpl::Health() {

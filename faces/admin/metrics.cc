@@ -33,6 +33,18 @@ void StoreMetrics(std::string* out, Store& store) {
          static_cast<double>(space->compacted_bytes));
 }
 
+void GroupCommitMetrics(std::string* out, Store& store) {
+  const GroupCommitStats g = store.GroupCommits();
+  AppendMetricHeader(out, "kvs_store_group_commit_transactions", "histogram",
+                     "Transactions per group commit (one write and one sync for all of them).");
+  AppendHistogram(out, "kvs_store_group_commit_transactions", "", g.kGroupBounds, g.group_buckets,
+                  g.groups, static_cast<double>(g.transactions));
+  AppendMetricHeader(out, "kvs_store_sync_duration_seconds", "histogram",
+                     "How long the group commits' syncs of the data file took.");
+  AppendHistogram(out, "kvs_store_sync_duration_seconds", "", g.kSyncBounds, g.sync_buckets,
+                  g.syncs, g.sync_seconds);
+}
+
 void ReplicationMetrics(std::string* out, const replication::StatusBoard& board) {
   const std::vector<replication::PeerStatus> peers = board.Peers();
   const int64_t now = common::WallClockNs();
@@ -86,8 +98,9 @@ Response GetMetrics(const Request& request, Service& service) {
   std::string out;
   service.metrics.Write(&out);
   StoreMetrics(&out, *service.store);
+  GroupCommitMetrics(&out, *service.store);
   Single(&out, "kvs_compactions_total", "counter",
-         "Compactions this process ran (POST /_compact and the size bound's).",
+         "Compactions this process ran (POST /_compact, the size bound's and the automatic ones).",
          static_cast<double>(service.compactions.load()));
   Single(&out, "kvs_compaction_freed_bytes_total", "counter", "Bytes those compactions freed.",
          static_cast<double>(service.compaction_freed_bytes.load()));

@@ -136,6 +136,7 @@ class AmbiguousPrefixStore : public Store {
   Result<CompactStats> Compact(const CompactOptions& o) override { return store_->Compact(o); }
   Result<uint64_t> DataBytes() override { return store_->DataBytes(); }
   Result<SpaceInfo> Space() override { return store_->Space(); }
+  GroupCommitStats GroupCommits() override { return store_->GroupCommits(); }
   Result<CheckReport> Check() override { return store_->Check(); }
   Status Health() override { return store_->Health(); }
   Result<CopyInfo> CopyTo(const std::string& dir, const CopyOptions& o) override {

@@ -64,6 +64,15 @@ TEST_CASE("through nginx, metrics count requests by face, route and status") {
              Catch::Contains("kvs_http_request_duration_seconds_count{face=\"classic\"} 3\n"));
   CHECK_THAT(metrics, Catch::Contains("\nkvs_store_revision 3\n"));
   CHECK_THAT(metrics, Catch::Contains("\nkvs_store_data_bytes "));
+  CHECK_THAT(metrics, Catch::Contains("\nkvs_store_garbage_bytes "));
+  CHECK_THAT(metrics, Catch::Contains("\nkvs_store_garbage_ratio "));
+  CHECK_THAT(metrics, Catch::Contains("\nkvs_store_compacted_bytes 0\n"));
+  // The three writes, each its own group commit (one at a time); the test
+  // servers run with sync: none, so no sync was timed.
+  CHECK_THAT(metrics,
+             Catch::Contains("\nkvs_store_group_commit_transactions_bucket{le=\"1\"} 3\n"));
+  CHECK_THAT(metrics, Catch::Contains("\nkvs_store_group_commit_transactions_sum 3\n"));
+  CHECK_THAT(metrics, Catch::Contains("\nkvs_store_sync_duration_seconds_count 0\n"));
   CHECK_THAT(metrics, Catch::Contains("\nkvs_process_start_time_seconds "));
   CHECK_THAT(metrics, Catch::Contains("\nkvs_compactions_total 0\n"));
 

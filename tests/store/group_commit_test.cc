@@ -229,4 +229,46 @@ TEST_CASE("a compaction of the same store gets the writer lock from busy writers
   CHECK(reopened->Check()->problems.empty());
 }
 
+TEST_CASE("group commits are counted: transactions per group and each sync's duration") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  for (int i = 0; i < 5; ++i) MustPut(store.get(), "k", std::to_string(i));
+  GroupCommitStats one = store->GroupCommits();
+  CHECK(one.groups == 5);
+  CHECK(one.transactions == 5);
+  CHECK(one.group_buckets[0] == 5);  // one transaction each
+  CHECK(one.syncs == 5);
+  CHECK(one.sync_seconds > 0);
+  uint64_t synced = 0;
+  for (uint64_t n : one.sync_buckets) synced += n;
+  CHECK(synced <= 5);  // a sync slower than the last bound counts only in syncs
+
+  // Eight threads at once: every transaction is in some group.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        WriteBatch batch;
+        batch.Put("t" + std::to_string(t), std::to_string(i));
+        if (!store->Write(batch).ok()) return;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  GroupCommitStats many = store->GroupCommits();
+  CHECK(many.transactions == 5 + 8 * 50);
+  CHECK(many.groups <= many.transactions);
+  CHECK(many.syncs == many.groups);
+  uint64_t grouped = 0;
+  for (uint64_t n : many.group_buckets) grouped += n;
+  CHECK(grouped == many.groups);  // none above 128: there are only 8 writers
+
+  Options none;
+  none.sync = SyncMode::kNone;
+  auto unsynced = OpenStore(dir.path(), none);
+  MustPut(unsynced.get(), "k", "not synced");
+  CHECK(unsynced->GroupCommits().groups == 1);
+  CHECK(unsynced->GroupCommits().syncs == 0);
+}
+
 }  // namespace kvs::test

@@ -373,6 +373,25 @@ struct SpaceInfo {
   }
 };
 
+// What the group commits of one Store object did since it was opened
+// (Store::GroupCommits), for operators' metrics. A group commit writes the
+// transactions that queued meanwhile with one write and one sync.
+struct GroupCommitStats {
+  // Upper bounds of the buckets: transactions per group, and seconds per
+  // sync. Each bucket counts what is above the bound before and at most its
+  // own; what is above the last bound counts only in the totals.
+  static constexpr std::array<double, 8> kGroupBounds = {1, 2, 4, 8, 16, 32, 64, 128};
+  static constexpr std::array<double, 12> kSyncBounds = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+  std::array<uint64_t, kGroupBounds.size()> group_buckets{};
+  uint64_t groups = 0;
+  uint64_t transactions = 0;  // in all groups
+  // The data file's syncs (SyncMode::kSync), by how long each took.
+  std::array<uint64_t, kSyncBounds.size()> sync_buckets{};
+  uint64_t syncs = 0;
+  double sync_seconds = 0;  // in all
+};
+
 struct CopyOptions {
   // Whether the directory a copy goes to may hold something already (a
   // store no process has open, or anything else): it is moved aside, to
@@ -538,6 +557,8 @@ class Store {
   // The data file's size, its compacted part and its garbage. Costs about
   // a few dozen reads, not the store's size.
   virtual Result<SpaceInfo> Space() = 0;
+  // What this object's group commits did since it was opened.
+  virtual GroupCommitStats GroupCommits() = 0;
   // Reads and verifies every byte of the store.
   virtual Result<CheckReport> Check() = 0;
   // OK when the store can serve: its newest state reads, and no failed
