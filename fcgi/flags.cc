@@ -14,9 +14,10 @@ constexpr int kMaxThreads = 256;
 std::string Usage() {
   return "usage: kvs-fcgi --config FILE [--socket PATH | --listen HOST:PORT] [--threads N]\n"
          "\n"
-         "Serves the kvs key/value store over FastCGI (on PATH, on HOST:PORT, or on the\n"
-         "socket inherited as fd 0 from spawn-fcgi or mod_fcgid) or, run as a CGI\n"
-         "program, answers the one request in its environment.\n"
+         "Serves the kvs key/value store over FastCGI (on PATH, on HOST:PORT, on the\n"
+         "socket inherited as fd 0 from spawn-fcgi or mod_fcgid, or on the one systemd\n"
+         "passes as fd 3 with LISTEN_FDS) or, run as a CGI program, answers the one\n"
+         "request in its environment.\n"
          "\n"
          "  --config FILE      the YAML config (default: $KVS_CONFIG; when a web server\n"
          "                     started the program and neither is set, kvs.yaml in the\n"

@@ -155,6 +155,18 @@ void ServerStack::StartKvs() {
               KVS_FCGI_BINARY,       "--config", config};
       fastcgi_pass_ = "unix:" + socket_path;
       break;
+    case StackOptions::Transport::kSystemdSocket:
+      // The socket listens before kvs-fcgi runs: "ready" below is
+      // systemd-socket-activate's, and the first connection starts kvs-fcgi
+      // in its place (the same process, as a service's ExecStart).
+      argv = {KVS_SYSTEMD_SOCKET_ACTIVATE_BINARY,
+              "--listen",
+              socket_path,
+              KVS_FCGI_BINARY,
+              "--config",
+              config};
+      fastcgi_pass_ = "unix:" + socket_path;
+      break;
   }
   kvs_ = std::make_unique<ChildProcess>(argv, dir() + "/kvs.log");
   auto deadline = Clock::now() + kStartTimeout;

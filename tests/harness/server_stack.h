@@ -28,6 +28,9 @@ struct StackOptions {
     kUnixSocket,  // kvs-fcgi --socket DIR/kvs.sock
     kTcp,         // kvs-fcgi --listen 127.0.0.1:PORT
     kSpawnFcgi,   // spawn-fcgi creates the socket; kvs-fcgi serves it as fd 0
+    // systemd-socket-activate creates the socket and passes it as systemd
+    // does (LISTEN_FDS, fd 3), starting kvs-fcgi at the first connection
+    kSystemdSocket,
   };
   Transport transport = Transport::kUnixSocket;
   // Written to auth.txt; nullopt: the config names no auth_file.
