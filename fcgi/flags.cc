@@ -19,13 +19,14 @@ std::string Usage() {
          "passes as fd 3 with LISTEN_FDS) or, run as a CGI program, answers the one\n"
          "request in its environment.\n"
          "\n"
-         "  --config FILE      the YAML config (default: $KVS_CONFIG; when a web server\n"
-         "                     started the program and neither is set, kvs.yaml in the\n"
-         "                     working directory)\n"
-         "  --socket PATH      listen on a unix socket\n"
-         "  --listen HOST:PORT listen on TCP, e.g. 127.0.0.1:9000\n"
-         "  --threads N        FastCGI worker threads (default 16)\n"
-         "  --version          print the version and exit\n";
+         "  --config FILE       the YAML config (default: $KVS_CONFIG; when a web server\n"
+         "                      started the program and neither is set, kvs.yaml in the\n"
+         "                      working directory)\n"
+         "  --socket PATH       listen on a unix socket\n"
+         "  --listen HOST:PORT  listen on TCP, e.g. 127.0.0.1:9000\n"
+         "  --threads N         FastCGI worker threads (default 16)\n"
+         "  --help              print this message and exit\n"
+         "  --version           print the version and exit\n";
 }
 
 Result<CommandLine> ParseCommandLine(int argc, const char* const* argv, const char* env_config) {
