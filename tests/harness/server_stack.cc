@@ -187,25 +187,31 @@ void ServerStack::StartNginx() {
   conf = Replace(conf, "@FASTCGI_PASS@", fastcgi_pass_);
   conf = Replace(conf, "@MOUNT@", options_.mount);
   conf = Replace(conf, "@MAX_BODY@", "1m");
+  INFO(Logs());
+  nginx_ = test::StartNginx(dir(), conf, &port_);
+}
+
+std::unique_ptr<ChildProcess> StartNginx(const std::string& dir, const std::string& conf,
+                                         int* port) {
+  auto logs = [&dir] { return ReadFile(dir + "/error.log") + ReadFile(dir + "/nginx.log"); };
   // The port may be taken between FreePort and nginx's bind: try again.
   for (int attempt = 0;; ++attempt) {
-    port_ = FreePort();
-    WriteFile(dir() + "/nginx.conf",
-              Replace(conf, "@LISTEN@", "127.0.0.1:" + std::to_string(port_)));
-    nginx_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{KVS_NGINX_BINARY, "-p", dir() + "/", "-c", dir() + "/nginx.conf",
-                                 "-e", dir() + "/error.log", "-g",
-                                 "daemon off; pid " + dir() + "/nginx.pid;"},
-        dir() + "/nginx.log");
+    *port = FreePort();
+    WriteFile(dir + "/nginx.conf", Replace(conf, "@LISTEN@", "127.0.0.1:" + std::to_string(*port)));
+    auto nginx = std::make_unique<ChildProcess>(
+        std::vector<std::string>{KVS_NGINX_BINARY, "-p", dir + "/", "-c", dir + "/nginx.conf", "-e",
+                                 dir + "/error.log", "-g",
+                                 "daemon off; pid " + dir + "/nginx.pid;"},
+        dir + "/nginx.log");
     auto deadline = Clock::now() + kStartTimeout;
-    while (!CanConnectTcp(port_) && !nginx_->Exited() && Clock::now() < deadline) {
+    while (!CanConnectTcp(*port) && !nginx->Exited() && Clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    if (!nginx_->Exited() && CanConnectTcp(port_)) return;
-    INFO(Logs());
-    bool port_taken = Logs().find("Address already in use") != std::string::npos;
+    if (!nginx->Exited() && CanConnectTcp(*port)) return nginx;
+    INFO("--- nginx's logs:\n" << logs());
+    bool port_taken = logs().find("Address already in use") != std::string::npos;
     REQUIRE((port_taken && attempt < 5));
-    nginx_->Stop();
+    nginx->Stop();
   }
 }
 
