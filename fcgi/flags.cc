@@ -14,17 +14,19 @@ constexpr int kMaxThreads = 256;
 std::string Usage() {
   return "usage: kvs-fcgi --config FILE [--socket PATH | --listen HOST:PORT] [--threads N]\n"
          "\n"
-         "Serves the kvs key/value store over FastCGI (on PATH, on HOST:PORT, or on the\n"
-         "socket inherited as fd 0 from spawn-fcgi or mod_fcgid) or, run as a CGI\n"
-         "program, answers the one request in its environment.\n"
+         "Serves the kvs key/value store over FastCGI (on PATH, on HOST:PORT, on the\n"
+         "socket inherited as fd 0 from spawn-fcgi or mod_fcgid, or on the one systemd\n"
+         "passes as fd 3 with LISTEN_FDS) or, run as a CGI program, answers the one\n"
+         "request in its environment.\n"
          "\n"
-         "  --config FILE      the YAML config (default: $KVS_CONFIG; when a web server\n"
-         "                     started the program and neither is set, kvs.yaml in the\n"
-         "                     working directory)\n"
-         "  --socket PATH      listen on a unix socket\n"
-         "  --listen HOST:PORT listen on TCP, e.g. 127.0.0.1:9000\n"
-         "  --threads N        FastCGI worker threads (default 16)\n"
-         "  --version          print the version and exit\n";
+         "  --config FILE       the YAML config (default: $KVS_CONFIG; when a web server\n"
+         "                      started the program and neither is set, kvs.yaml in the\n"
+         "                      working directory)\n"
+         "  --socket PATH       listen on a unix socket\n"
+         "  --listen HOST:PORT  listen on TCP, e.g. 127.0.0.1:9000\n"
+         "  --threads N         FastCGI worker threads (default 16)\n"
+         "  --help              print this message and exit\n"
+         "  --version           print the version and exit\n";
 }
 
 Result<CommandLine> ParseCommandLine(int argc, const char* const* argv, const char* env_config) {

@@ -3,11 +3,12 @@
 //   kvs-fcgi --config FILE [--socket PATH | --listen HOST:PORT] [--threads N]
 //   kvs-fcgi --help | --version
 //
-// Without --socket or --listen the program serves the FastCGI socket it
-// inherited as fd 0 (spawn-fcgi, mod_fcgid), or, when started as a CGI
-// program, answers the one request in its environment and exits. The config
-// file may also come from the environment variable KVS_CONFIG (a CGI program
-// under Apache gets no arguments); --config wins.
+// Without --socket or --listen the program serves the FastCGI socket systemd
+// passed it (socket activation) or the one it inherited as fd 0 (spawn-fcgi,
+// mod_fcgid), or, when started as a CGI program, answers the one request in
+// its environment and exits. The config file may also come from the
+// environment variable KVS_CONFIG (a CGI program under Apache gets no
+// arguments); --config wins.
 #ifndef KVS_FCGI_FLAGS_H_
 #define KVS_FCGI_FLAGS_H_
 

@@ -2,6 +2,7 @@
 #include "fcgi/listen_socket.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -10,7 +11,9 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 namespace kvs::server {
 namespace {
@@ -20,6 +23,9 @@ namespace {
 // full, so a burst of requests beyond the worker threads must fit: the
 // kernel's own bound (net.core.somaxconn) is the limit that counts.
 constexpr int kBacklog = 4096;
+
+// Where systemd puts the first socket it passes (SD_LISTEN_FDS_START).
+constexpr int kSystemdFirstFd = 3;
 
 Status Errno(const std::string& what) {
   return Status::IOError(what + ": " + std::strerror(errno));
@@ -81,6 +87,51 @@ Result<int> ListenTcp(const std::string& address) {
     return status;
   }
   return fd;
+}
+
+Result<int> SystemdSocketCount(const char* listen_pid, const char* listen_fds, pid_t self) {
+  if (listen_pid == nullptr || listen_fds == nullptr) return 0;
+  std::string_view pid_text = listen_pid;
+  pid_t pid = 0;
+  auto [pid_end, pid_ec] = std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
+  if (pid_ec != std::errc() || pid_end != pid_text.data() + pid_text.size() || pid != self) {
+    return 0;
+  }
+  std::string_view fds_text = listen_fds;
+  int count = 0;
+  auto [end, ec] = std::from_chars(fds_text.data(), fds_text.data() + fds_text.size(), count);
+  if (fds_text.empty() || ec != std::errc() || end != fds_text.data() + fds_text.size() ||
+      count < 0) {
+    return Status::InvalidArgument("LISTEN_FDS must be a number of sockets, not '" +
+                                   std::string(fds_text) + "'");
+  }
+  return count;
+}
+
+Result<std::optional<int>> TakeSystemdSocket() {
+  auto count = SystemdSocketCount(std::getenv("LISTEN_PID"), std::getenv("LISTEN_FDS"), getpid());
+  unsetenv("LISTEN_PID");
+  unsetenv("LISTEN_FDS");
+  unsetenv("LISTEN_FDNAMES");
+  if (!count.ok()) return count.status();
+  if (*count == 0) return std::optional<int>();
+  if (*count > 1) {
+    return Status::InvalidArgument(
+        "systemd passed " + std::to_string(*count) +
+        " sockets (LISTEN_FDS); kvs-fcgi serves one: give its socket unit one ListenStream=");
+  }
+  const int fd = kSystemdFirstFd;
+  int type = 0, listening = 0;
+  socklen_t type_size = sizeof type, listening_size = sizeof listening;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_size) != 0 || type != SOCK_STREAM ||
+      getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &listening_size) != 0 || !listening) {
+    return Status::InvalidArgument(
+        "the socket systemd passed (fd 3) is not a listening stream socket: give the socket "
+        "unit ListenStream=, and Accept=no");
+  }
+  // Not for a later child, as the sockets kvs-fcgi creates are not.
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return std::optional<int>(fd);
 }
 
 }  // namespace kvs::server

@@ -1,8 +1,9 @@
 // kvs-fcgi: the kvs server program. One binary for every way a web server
 // runs a program: FastCGI on a socket of its own (--socket, --listen), on a
-// socket inherited as fd 0 (spawn-fcgi, Apache mod_fcgid), or plain CGI (one
-// process per request, detected by libfcgi's FCGX_IsCGI). It loads the
-// config, opens the store once, and hands each request to the router.
+// socket inherited as fd 0 (spawn-fcgi, Apache mod_fcgid) or passed by
+// systemd (socket activation: LISTEN_FDS, fd 3), or plain CGI (one process
+// per request, detected by libfcgi's FCGX_IsCGI). It loads the config, opens
+// the store once, and hands each request to the router.
 #include <fcgiapp.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -113,12 +114,25 @@ int Main(int argc, char** argv) {
     return 0;
   }
 
+  auto systemd_socket = TakeSystemdSocket();
+  if (!systemd_socket.ok()) {
+    std::fprintf(stderr, "kvs-fcgi: %s\n", systemd_socket.status().message().c_str());
+    return 1;
+  }
   const bool own_socket = cli->socket_path || cli->listen_address;
-  const bool cgi = !own_socket && FCGX_IsCGI();
+  if (own_socket && systemd_socket->has_value()) {
+    std::fprintf(stderr,
+                 "kvs-fcgi: systemd passed a listening socket (LISTEN_FDS), and %s names "
+                 "another: give one\n",
+                 cli->socket_path ? "--socket" : "--listen");
+    return 2;
+  }
+  const bool cgi = !own_socket && !systemd_socket->has_value() && FCGX_IsCGI();
   if (cgi && std::getenv("REQUEST_METHOD") == nullptr) {
     std::fprintf(stderr,
-                 "kvs-fcgi: started neither by a FastCGI server (fd 0 is not a listening socket) "
-                 "nor as CGI (no REQUEST_METHOD); give --socket or --listen\n\n%s",
+                 "kvs-fcgi: started neither by a FastCGI server (fd 0 is not a listening socket "
+                 "and systemd passed none) nor as CGI (no REQUEST_METHOD); give --socket or "
+                 "--listen\n\n%s",
                  Usage().c_str());
     return 2;
   }
@@ -141,7 +155,7 @@ int Main(int argc, char** argv) {
   // ServeFastCgi waits for them.
   sigset_t stop = StopSignals();
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  int listen_fd = STDIN_FILENO;
+  int listen_fd = systemd_socket->value_or(STDIN_FILENO);
   if (own_socket) {
     auto fd = cli->socket_path ? ListenUnix(*cli->socket_path) : ListenTcp(*cli->listen_address);
     if (!fd.ok()) {

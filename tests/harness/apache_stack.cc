@@ -115,13 +115,9 @@ void ApacheStack::WriteSite() {
   }
 }
 
-std::string ApacheStack::Config(int port) const {
-  const std::string& d = dir();
+std::string ApacheBaseConfig(const std::string& d, int port) {
   std::string conf;
   auto line = [&conf](const std::string& text) { conf += text + "\n"; };
-  auto load = [&line](const std::string& name, const std::string& file) {
-    line("LoadModule " + name + "_module " KVS_APACHE_MODULES "/" + file);
-  };
   line("ServerRoot " + d);
   line("ServerName 127.0.0.1");
   line("Listen 127.0.0.1:" + std::to_string(port));
@@ -137,6 +133,16 @@ std::string ApacheStack::Config(int port) const {
     line("User #" + std::to_string(user->uid));
     line("Group #" + std::to_string(user->gid));
   }
+  return conf;
+}
+
+std::string ApacheStack::Config(int port) const {
+  const std::string& d = dir();
+  std::string conf = ApacheBaseConfig(d, port);
+  auto line = [&conf](const std::string& text) { conf += text + "\n"; };
+  auto load = [&line](const std::string& name, const std::string& file) {
+    line("LoadModule " + name + "_module " KVS_APACHE_MODULES "/" + file);
+  };
   load("authz_core", "mod_authz_core.so");
   load("rewrite", "mod_rewrite.so");
   load("dir", "mod_dir.so");
@@ -183,38 +189,47 @@ std::string ApacheStack::Config(int port) const {
 }
 
 void ApacheStack::Start() {
-  const std::string conf = dir_.Sub("apache.conf");
+  apache_ = StartApache(
+      dir(), [this](int port) { return Config(port); }, &port_);
+}
+
+std::unique_ptr<ChildProcess> StartApache(const std::string& dir,
+                                          const std::function<std::string(int port)>& config,
+                                          int* port) {
+  const std::string conf = dir + "/apache.conf";
   // The port may be taken between FreePort and Apache's bind: try again.
   for (int attempt = 0;; ++attempt) {
-    port_ = FreePort();
-    WriteFile(conf, Config(port_));
+    *port = FreePort();
+    WriteFile(conf, config(*port));
     // setpriv: should this process die without unwinding (a crash, a
     // timeout's SIGKILL), Apache gets SIGTERM and stops with its children.
-    apache_ = std::make_unique<ChildProcess>(
+    auto apache = std::make_unique<ChildProcess>(
         std::vector<std::string>{KVS_SETPRIV_BINARY, "--pdeathsig", "TERM", KVS_APACHE_BINARY, "-f",
                                  conf, "-DFOREGROUND"},
-        dir_.Sub("apache.log"));
-    auto client = Client();
+        dir + "/apache.log");
+    auto client = LoopbackClient(*port);
     client->set_connection_timeout(0, 200000);
     for (auto deadline = Clock::now() + kStartTimeout;
-         !apache_->Exited() && Clock::now() < deadline;) {
-      if (client->Get("/")) return;
+         !apache->Exited() && Clock::now() < deadline;) {
+      if (client->Get("/")) return apache;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    INFO(Logs());
-    bool port_taken = Logs().find("Address already in use") != std::string::npos;
+    INFO(ApacheLogs(dir));
+    bool port_taken = ApacheLogs(dir).find("Address already in use") != std::string::npos;
     REQUIRE((port_taken && attempt < 5));
-    apache_->Stop();
+    apache->Stop();
   }
 }
 
 std::unique_ptr<httplib::Client> ApacheStack::Client() const { return LoopbackClient(port_); }
 
-std::string ApacheStack::Logs() const {
-  return "--- Apache error log (with kvs-fcgi's stderr):\n" + ReadFile(dir_.Sub("error.log")) +
-         "--- Apache access log:\n" + ReadFile(dir_.Sub("access.log")) + "--- Apache output:\n" +
-         ReadFile(dir_.Sub("apache.log"));
+std::string ApacheLogs(const std::string& dir) {
+  return "--- Apache error log (with kvs-fcgi's stderr):\n" + ReadFile(dir + "/error.log") +
+         "--- Apache access log:\n" + ReadFile(dir + "/access.log") + "--- Apache output:\n" +
+         ReadFile(dir + "/apache.log");
 }
+
+std::string ApacheStack::Logs() const { return ApacheLogs(dir()); }
 
 std::vector<pid_t> ApacheStack::ProgramProcesses() const {
   const std::filesystem::path program = site_dir() + "/kvs.fcgi";

@@ -16,6 +16,7 @@
 
 #include <httplib.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,6 +46,23 @@ struct ApacheOptions {
 
 // The URL path (and directory under the document root) kvs is mounted at.
 inline constexpr const char* kApacheMount = "/kvs";
+
+// The lines every test server config starts with: its root, logs, pid and
+// runtime files in dir (dir/run must exist), listening on 127.0.0.1:port,
+// and, when the test runs as root, the unprivileged user Apache runs as.
+// The modules and what they serve are the caller's.
+std::string ApacheBaseConfig(const std::string& dir, int port);
+
+// Starts Apache on the server config config(port), written to
+// dir/apache.conf, on a free 127.0.0.1 port (another one when Apache finds
+// it taken meanwhile). Returns once Apache answers, with *port set; fails
+// the test when it does not start.
+std::unique_ptr<ChildProcess> StartApache(const std::string& dir,
+                                          const std::function<std::string(int port)>& config,
+                                          int* port);
+
+// Apache's error log, access log and output in dir, for failure messages.
+std::string ApacheLogs(const std::string& dir);
 
 class ApacheStack {
  public:

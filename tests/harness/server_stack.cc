@@ -155,6 +155,18 @@ void ServerStack::StartKvs() {
               KVS_FCGI_BINARY,       "--config", config};
       fastcgi_pass_ = "unix:" + socket_path;
       break;
+    case StackOptions::Transport::kSystemdSocket:
+      // The socket listens before kvs-fcgi runs: "ready" below is
+      // systemd-socket-activate's, and the first connection starts kvs-fcgi
+      // in its place (the same process, as a service's ExecStart).
+      argv = {KVS_SYSTEMD_SOCKET_ACTIVATE_BINARY,
+              "--listen",
+              socket_path,
+              KVS_FCGI_BINARY,
+              "--config",
+              config};
+      fastcgi_pass_ = "unix:" + socket_path;
+      break;
   }
   kvs_ = std::make_unique<ChildProcess>(argv, dir() + "/kvs.log");
   auto deadline = Clock::now() + kStartTimeout;
@@ -175,25 +187,31 @@ void ServerStack::StartNginx() {
   conf = Replace(conf, "@FASTCGI_PASS@", fastcgi_pass_);
   conf = Replace(conf, "@MOUNT@", options_.mount);
   conf = Replace(conf, "@MAX_BODY@", "1m");
+  INFO(Logs());
+  nginx_ = test::StartNginx(dir(), conf, &port_);
+}
+
+std::unique_ptr<ChildProcess> StartNginx(const std::string& dir, const std::string& conf,
+                                         int* port) {
+  auto logs = [&dir] { return ReadFile(dir + "/error.log") + ReadFile(dir + "/nginx.log"); };
   // The port may be taken between FreePort and nginx's bind: try again.
   for (int attempt = 0;; ++attempt) {
-    port_ = FreePort();
-    WriteFile(dir() + "/nginx.conf",
-              Replace(conf, "@LISTEN@", "127.0.0.1:" + std::to_string(port_)));
-    nginx_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{KVS_NGINX_BINARY, "-p", dir() + "/", "-c", dir() + "/nginx.conf",
-                                 "-e", dir() + "/error.log", "-g",
-                                 "daemon off; pid " + dir() + "/nginx.pid;"},
-        dir() + "/nginx.log");
+    *port = FreePort();
+    WriteFile(dir + "/nginx.conf", Replace(conf, "@LISTEN@", "127.0.0.1:" + std::to_string(*port)));
+    auto nginx = std::make_unique<ChildProcess>(
+        std::vector<std::string>{KVS_NGINX_BINARY, "-p", dir + "/", "-c", dir + "/nginx.conf", "-e",
+                                 dir + "/error.log", "-g",
+                                 "daemon off; pid " + dir + "/nginx.pid;"},
+        dir + "/nginx.log");
     auto deadline = Clock::now() + kStartTimeout;
-    while (!CanConnectTcp(port_) && !nginx_->Exited() && Clock::now() < deadline) {
+    while (!CanConnectTcp(*port) && !nginx->Exited() && Clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    if (!nginx_->Exited() && CanConnectTcp(port_)) return;
-    INFO(Logs());
-    bool port_taken = Logs().find("Address already in use") != std::string::npos;
+    if (!nginx->Exited() && CanConnectTcp(*port)) return nginx;
+    INFO("--- nginx's logs:\n" << logs());
+    bool port_taken = logs().find("Address already in use") != std::string::npos;
     REQUIRE((port_taken && attempt < 5));
-    nginx_->Stop();
+    nginx->Stop();
   }
 }
 

@@ -28,6 +28,9 @@ struct StackOptions {
     kUnixSocket,  // kvs-fcgi --socket DIR/kvs.sock
     kTcp,         // kvs-fcgi --listen 127.0.0.1:PORT
     kSpawnFcgi,   // spawn-fcgi creates the socket; kvs-fcgi serves it as fd 0
+    // systemd-socket-activate creates the socket and passes it as systemd
+    // does (LISTEN_FDS, fd 3), starting kvs-fcgi at the first connection
+    kSystemdSocket,
   };
   Transport transport = Transport::kUnixSocket;
   // Written to auth.txt; nullopt: the config names no auth_file.
@@ -59,6 +62,13 @@ std::string RawExchange(int port, const std::string& bytes);
 // A TCP connection to 127.0.0.1:port (the caller closes it), failing the
 // test when it cannot be made.
 int ConnectLoopback(int port);
+// Starts nginx with everything in dir (its config dir/nginx.conf, logs
+// dir/error.log and dir/nginx.log, pid, temporary files): conf is a whole
+// nginx config in which @LISTEN@ stands for 127.0.0.1:PORT, PORT a free
+// port, another one when nginx finds it taken meanwhile. Returns once nginx
+// listens, with *port set; fails the test when it does not start.
+std::unique_ptr<ChildProcess> StartNginx(const std::string& dir, const std::string& conf,
+                                         int* port);
 
 class ServerStack {
  public:

@@ -429,8 +429,10 @@ TEST_CASE("mounted under a prefix, the routes work below it") {
   CHECK(GetStatus(stack, "/kvs/kvs-data/") == 403);
 }
 
-TEST_CASE("kvs-fcgi serves nginx over TCP and on a socket inherited from spawn-fcgi") {
-  for (auto transport : {StackOptions::Transport::kTcp, StackOptions::Transport::kSpawnFcgi}) {
+TEST_CASE("kvs-fcgi serves nginx over TCP, on a socket from spawn-fcgi and on one from systemd") {
+  for (auto transport : {StackOptions::Transport::kTcp, StackOptions::Transport::kSpawnFcgi,
+                         StackOptions::Transport::kSystemdSocket}) {
+    INFO("transport " << static_cast<int>(transport));
     StackOptions options;
     options.transport = transport;
     ServerStack stack(options);

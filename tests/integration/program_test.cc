@@ -1,7 +1,11 @@
 // The kvs-fcgi program without nginx: run as a CGI program with CGI
-// environment variables, its refusals at start, and its clean stop.
+// environment variables, its refusals at start (also as a systemd service), and
+// its clean stop.
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -137,6 +141,68 @@ TEST_CASE("started neither by a web server nor with a socket, the program explai
   CHECK(bad_args.exit_code == 2);
   CHECK_THAT(bad_args.log, Catch::Contains("unknown argument '--bogus'"));
   CHECK_THAT(bad_args.log, Catch::Contains("usage: kvs-fcgi"));
+}
+
+// Runs kvs-fcgi --config site.config from a shell that sets what systemd
+// sets for a socket-activated service: LISTEN_PID, the process itself
+// (which exec keeps), and LISTEN_FDS; fd3 is the shell's redirection of fd 3.
+ProgramRun RunAsSystemdService(const CgiSite& site, const std::string& listen_fds,
+                               const std::string& fd3) {
+  return RunProgram(
+      {"/bin/sh", "-c",
+       "export LISTEN_PID=$$ LISTEN_FDS=" + listen_fds + "; exec \"$0\" \"$@\" " + fd3,
+       KVS_FCGI_BINARY, "--config", site.config},
+      "");
+}
+
+TEST_CASE("started by systemd with other than one listening socket, the program says why") {
+  CgiSite site;
+  ProgramRun two = RunAsSystemdService(site, "2", "");
+  CHECK(two.exit_code == 1);
+  CHECK_THAT(two.log,
+             Catch::Contains("systemd passed 2 sockets (LISTEN_FDS); kvs-fcgi serves one"));
+
+  ProgramRun not_listening = RunAsSystemdService(site, "1", "3</dev/null");
+  CHECK(not_listening.exit_code == 1);
+  CHECK_THAT(not_listening.log,
+             Catch::Contains("the socket systemd passed (fd 3) is not a listening stream socket"));
+
+  // Variables left for another process are not this one's: no socket.
+  ProgramRun others =
+      RunProgram({"/bin/sh", "-c", "export LISTEN_PID=1 LISTEN_FDS=1; exec \"$0\" \"$@\"",
+                  KVS_FCGI_BINARY, "--config", site.config},
+                 "");
+  CHECK(others.exit_code == 2);
+  CHECK_THAT(others.log, Catch::Contains("give --socket or --listen"));
+}
+
+TEST_CASE("a socket from systemd and --socket at once are refused") {
+  CgiSite site;
+  const std::string socket = site.dir.Sub("systemd.sock");
+  ChildProcess server({KVS_SYSTEMD_SOCKET_ACTIVATE_BINARY, "--listen", socket, KVS_FCGI_BINARY,
+                       "--config", site.config, "--socket", site.dir.Sub("own.sock")},
+                      site.dir.Sub("log"));
+  // systemd-socket-activate starts the program at the first connection.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!server.Exited()) {
+    INFO(ReadFile(site.dir.Sub("log")));
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    if (std::filesystem::exists(socket)) {
+      int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_un address{};
+      address.sun_family = AF_UNIX;
+      socket.copy(address.sun_path, sizeof address.sun_path - 1);
+      connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+      close(fd);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  INFO(ReadFile(site.dir.Sub("log")));
+  CHECK(WIFEXITED(server.wait_status()));
+  CHECK(WEXITSTATUS(server.wait_status()) == 2);
+  CHECK_THAT(ReadFile(site.dir.Sub("log")),
+             Catch::Contains("systemd passed a listening socket (LISTEN_FDS), and --socket names "
+                             "another: give one"));
 }
 
 TEST_CASE("the FastCGI server stops cleanly on SIGTERM and removes its socket") {
