@@ -36,16 +36,6 @@ bool CanConnectTcp(int port) {
   return ok;
 }
 
-bool CanConnectUnix(const std::string& path) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  path.copy(address.sun_path, sizeof address.sun_path - 1);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  close(fd);
-  return ok;
-}
-
 std::string Replace(std::string text, const std::string& from, const std::string& to) {
   for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
     text.replace(at, from.size(), to);
@@ -67,6 +57,16 @@ std::string DescribeWaitStatus(int status) {
 }
 
 }  // namespace
+
+bool CanConnectUnix(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  path.copy(address.sun_path, sizeof address.sun_path - 1);
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  close(fd);
+  return ok;
+}
 
 void WriteFile(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -330,12 +330,16 @@ nlohmann::json MustGetJson(const ServerStack& stack, const std::string& path) {
   return nlohmann::json::parse(res.body);
 }
 
-uint64_t ServedStoreRevision(const ServerStack& stack) {
+std::unique_ptr<Store> OpenServedStore(const ServerStack& stack) {
   Options options;
   options.create_if_missing = false;
   auto store = Store::Open(stack.dir() + "/kvs-data", options);
   REQUIRE(store.ok());
-  auto revision = (*store)->Revision();
+  return std::move(store).value();
+}
+
+uint64_t ServedStoreRevision(const ServerStack& stack) {
+  auto revision = OpenServedStore(stack)->Revision();
   REQUIRE(revision.ok());
   return *revision;
 }

@@ -117,9 +117,13 @@ httplib::Response Answer(const httplib::Result& result, const ServerStack& stack
 // GET path; requires a 200 with JSON and returns it parsed.
 nlohmann::json MustGetJson(const ServerStack& stack, const std::string& path);
 
-// The revision of the store the stack serves, read by this process while
-// the server runs (stores may be opened by many processes at once).
+// The store the stack serves, opened by this process while the server runs
+// (stores may be opened by many processes at once), and its revision.
+std::unique_ptr<Store> OpenServedStore(const ServerStack& stack);
 uint64_t ServedStoreRevision(const ServerStack& stack);
+
+// True when a connection to the unix socket at path succeeds.
+bool CanConnectUnix(const std::string& path);
 
 // What a program run to its end printed.
 struct ProgramRun {

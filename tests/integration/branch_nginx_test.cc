@@ -40,16 +40,6 @@ std::string HeadCommit(const ServerStack& stack, const std::string& branch = "ma
   return MustGetJson(stack, "/_log?limit=1&branch=" + branch)["commits"][0]["id"];
 }
 
-// Opens the served store in this process (stores allow many processes).
-std::unique_ptr<Store> OpenServedStore(const ServerStack& stack) {
-  Options options;
-  options.create_if_missing = false;
-  options.sync = SyncMode::kNone;
-  auto store = Store::Open(stack.dir() + "/kvs-data", options);
-  REQUIRE(store.ok());
-  return std::move(*store);
-}
-
 }  // namespace
 
 TEST_CASE("through nginx, two clients commit on one base: disjoint keys, a counter, a clash") {

@@ -172,7 +172,7 @@ class ServedPackage {
     // The socket listens first; the first connection starts kvs-fcgi in
     // systemd-socket-activate's place, as it starts the service.
     auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
-    while (!Connect(socket_)) {
+    while (!CanConnectUnix(socket_)) {
       INFO(Log());
       REQUIRE_FALSE(kvs_->Exited());
       REQUIRE(std::chrono::steady_clock::now() < deadline);
@@ -204,17 +204,6 @@ class ServedPackage {
   std::string Log() const { return "--- kvs-fcgi:\n" + ReadFile(files_.root() + "/kvs-fcgi.log"); }
 
  private:
-  // True when a connection to the unix socket at path succeeds.
-  static bool Connect(const std::string& path) {
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    path.copy(address.sun_path, sizeof address.sun_path - 1);
-    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-    close(fd);
-    return ok;
-  }
-
   Unpacked files_;
   std::string socket_;
   std::unique_ptr<ChildProcess> kvs_;

@@ -39,13 +39,7 @@ bool Exists(const ServerStack& stack, const std::string& key) {
   return !MustGetJson(stack, PathOf(key)).empty();
 }
 
-uint64_t ServedDataBytes(const ServerStack& stack) {
-  Options options;
-  options.create_if_missing = false;
-  auto store = Store::Open(stack.dir() + "/kvs-data", options);
-  REQUIRE(store.ok());
-  return *(*store)->DataBytes();
-}
+uint64_t ServedDataBytes(const ServerStack& stack) { return *OpenServedStore(stack)->DataBytes(); }
 
 void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
@@ -189,11 +183,8 @@ TEST_CASE("through nginx, the store is compacted by itself once garbage gathers"
   }
   INFO(stack.Logs());
   REQUIRE(logged());
-  Options open;
-  open.create_if_missing = false;
-  auto store = Store::Open(stack.dir() + "/kvs-data", open);
-  REQUIRE(store.ok());
-  auto space = (*store)->Space();
+  auto store = OpenServedStore(stack);
+  auto space = store->Space();
   REQUIRE(space.ok());
   CHECK(space->compacted_bytes > 0);
   // All history is kept: every write is a version of its key.
@@ -201,7 +192,7 @@ TEST_CASE("through nginx, the store is compacted by itself once garbage gathers"
     const std::string key = "k" + std::to_string(k);
     CHECK(VersionsOf(stack, key) == (written - k + kKeys - 1) / kKeys);
   }
-  CHECK((*store)->Check()->ok());
+  CHECK(store->Check()->ok());
 }
 
 }  // namespace kvs::server::test

@@ -162,11 +162,7 @@ TEST_CASE("a full disk answers 507, keeps every acknowledged write, and heals wi
   CHECK(ValueOf(stack, "before") == "1");
   CHECK(ValueOf(stack, "during") == "<404>");
   CHECK(ServedStoreRevision(stack) == revision + 1);
-  Options options;
-  options.create_if_missing = false;
-  auto store = Store::Open(stack.dir() + "/kvs-data", options);
-  REQUIRE(store.ok());
-  CHECK((*store)->Check()->ok());
+  CHECK(OpenServedStore(stack)->Check()->ok());
 }
 
 TEST_CASE("a thousand connections at once are all answered, and so is one more client") {
