@@ -69,14 +69,15 @@ free_port() {
 # Any HTTP answer at all (curl's exit status 0 without --fail).
 http_answers() { curl -s -o /dev/null --max-time 5 "$1"; }
 
-# start_nginx NAME FASTCGI_PASS: nginx from fcgi/nginx.conf.in, in $dir/NAME,
-# rendered as tests/harness/server_stack.cc renders it; its port goes to $port.
+# start_nginx NAME FASTCGI_PASS [TEMPLATE]: nginx from TEMPLATE (default
+# fcgi/nginx.conf.in), in $dir/NAME, rendered as tests/harness/server_stack.cc
+# renders it; its port goes to $port.
 # shellcheck disable=SC2154 # repo and dir are the caller's
 start_nginx() {
-  local name=$1 pass=$2 attempt tries conf
+  local name=$1 pass=$2 template=${3:-$repo/fcgi/nginx.conf.in} attempt tries conf
   local prefix=$dir/$name
   mkdir -p "$prefix"
-  conf=$(<"$repo/fcgi/nginx.conf.in")
+  conf=$(<"$template")
   conf=${conf//@USER@/"$(id -un)"}
   conf=${conf//@FASTCGI_PASS@/"$pass"}
   conf=${conf//@MOUNT@/}
