@@ -101,6 +101,23 @@ start_nginx() {
   die "nginx ($name) found no free port in 5 tries"
 }
 
+# without_keepalive TEMPLATE: the nginx template TEMPLATE on stdout without
+# its kept FastCGI connections (the upstream's keepalive lines and
+# fastcgi_keep_conn on): an upstream with a server alone keeps none.
+without_keepalive() {
+  sed -e '/^ *keepalive\( \|_timeout \)/d' -e '/^ *fastcgi_keep_conn on;/d' "$1"
+}
+
+# noop_template: the path of fcgi/nginx.conf.in without kept connections
+# (written in $dir), for the nginx in front of noop_fcgi: libfcgi holds its
+# accept lock while it waits for the next request on a kept connection, so
+# one thread at a time would serve.
+# shellcheck disable=SC2154 # repo and dir are the caller's
+noop_template() {
+  without_keepalive "$repo/fcgi/nginx.conf.in" >"$dir/noop-nginx.conf.in"
+  echo "$dir/noop-nginx.conf.in"
+}
+
 # cpu_ticks PID...: the user + system CPU time of these processes so far, in
 # clock ticks (fields 14 and 15 of /proc/PID/stat, counted after the ")"
 # that ends the command name).
