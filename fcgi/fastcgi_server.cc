@@ -56,13 +56,14 @@ struct Pool {
   Service* service;
   int max_watching;  // threads that may wait on their own kept connection
   std::atomic<int> watching{0};
-  std::mutex accept_mu;               // held by the one thread waiting for work
+  std::mutex accept_mu{};             // held by the one thread waiting for work
   std::atomic<bool> stopping{false};  // set before stop_fd becomes readable
-  std::mutex idle_mu;
+  Clock::time_point last_sweep;       // of idle; guarded by accept_mu
+  std::mutex idle_mu{};
   // The parked connections and when each idles too long. Guarded by
-  // idle_mu; added to by any worker, removed from only by the thread
-  // holding accept_mu (and after the workers have ended).
-  std::map<int, Clock::time_point> idle;
+  // idle_mu; added to by any worker, removed from by the thread holding
+  // accept_mu (or by Park, for a connection epoll refused).
+  std::map<int, Clock::time_point> idle{};
 };
 
 // Parks a kept connection between requests (see Pool); closes it when it
@@ -109,7 +110,7 @@ void CloseIdleTooLong(Pool& pool) {
 
 // Serves the requests of one connection until it ends (false: the caller
 // closes it) or is kept open with nothing more to read yet (true: the
-// caller parks it).
+// caller waits for its next request, or parks it).
 bool ServeConnection(FastCgiConnection& connection, const Pool& pool, int fd) {
   connection.Reset(fd);
   for (;;) {
@@ -131,7 +132,6 @@ bool ServeConnection(FastCgiConnection& connection, const Pool& pool, int fd) {
 // Waits for the next connection to serve, new or kept, while holding
 // accept_mu; -1 once the server stops.
 int NextConnection(Pool& pool) {
-  auto last_sweep = Clock::now();
   for (;;) {
     if (pool.stopping.load(std::memory_order_acquire)) return -1;
     // Accept first and wait only when no connection is queued: under load
@@ -164,9 +164,9 @@ int NextConnection(Pool& pool) {
     }
     epoll_event event;
     int ready = epoll_wait(pool.epoll_fd, &event, 1, any_idle ? kIdleSweepMs : -1);
-    if (Clock::now() - last_sweep >= std::chrono::milliseconds(kIdleSweepMs)) {
+    if (Clock::now() - pool.last_sweep >= std::chrono::milliseconds(kIdleSweepMs)) {
       CloseIdleTooLong(pool);
-      last_sweep = Clock::now();
+      pool.last_sweep = Clock::now();
     }
     if (ready <= 0 || event.data.fd == pool.listen_fd) continue;
     if (event.data.fd == pool.stop_fd) return -1;
@@ -260,7 +260,12 @@ Status ServeFastCgi(int listen_fd, int threads, Service& service) {
     close(stop_pipe[1]);
     return status;
   }
-  Pool pool{listen_fd, stop_pipe[0], epoll_fd, &service, threads / 2, {}, {}, {}, {}, {}};
+  Pool pool{.listen_fd = listen_fd,
+            .stop_fd = stop_pipe[0],
+            .epoll_fd = epoll_fd,
+            .service = &service,
+            .max_watching = threads / 2,
+            .last_sweep = Clock::now()};
   std::vector<std::thread> workers;
   for (int i = 0; i < threads; ++i) workers.emplace_back(Worker, std::ref(pool));
 
