@@ -10,10 +10,13 @@
 // and dropped, as any responder reads its input, and the answer is a fixed
 // "200 text/plain" of three bytes.
 //
-// Usage: noop_fcgi --socket PATH [--threads N]   (N defaults to 16, as kvs-fcgi's)
-// It runs until killed (SIGTERM); the socket file is left behind.
+// Usage: noop_fcgi --socket PATH [--threads N] [--backlog N]
+// (16 threads and a listen backlog of 4096 unless given, as kvs-fcgi's;
+// bench/serving_bench measures a smaller backlog with it). It runs until
+// killed (SIGTERM); the socket file is left behind.
 #include <fcgiapp.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -24,7 +27,6 @@
 
 namespace {
 
-constexpr int kBacklog = 128;  // as kvs-fcgi's listening sockets
 constexpr char kResponse[] =
     "Status: 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n";
 
@@ -49,7 +51,7 @@ void Worker(int listen_fd) {
 }
 
 [[noreturn]] void Usage() {
-  std::fprintf(stderr, "usage: noop_fcgi --socket PATH [--threads N]\n");
+  std::fprintf(stderr, "usage: noop_fcgi --socket PATH [--threads N] [--backlog N]\n");
   std::exit(2);
 }
 
@@ -58,22 +60,28 @@ void Worker(int listen_fd) {
 int main(int argc, char** argv) {
   std::string socket_path;
   int threads = 16;
+  int backlog = 4096;  // as kvs-fcgi's listening sockets (fcgi/listen_socket.cc)
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
       socket_path = argv[++i];
     } else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
       threads = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--backlog") == 0 && i + 1 < argc) {
+      backlog = std::atoi(argv[++i]);
     } else {
       Usage();
     }
   }
-  if (socket_path.empty() || threads < 1) Usage();
+  if (socket_path.empty() || threads < 1 || backlog < 1) Usage();
 
   if (FCGX_Init() != 0) {
     std::fprintf(stderr, "noop_fcgi: cannot initialize libfcgi\n");
     return 1;
   }
-  int listen_fd = FCGX_OpenSocket(socket_path.c_str(), kBacklog);
+  // libfcgi's SIGTERM handler only asks the next accept to stop, and a
+  // thread blocked in accept never gets there: SIGTERM ends the program.
+  std::signal(SIGTERM, SIG_DFL);
+  int listen_fd = FCGX_OpenSocket(socket_path.c_str(), backlog);
   if (listen_fd < 0) {
     std::fprintf(stderr, "noop_fcgi: cannot listen on %s\n", socket_path.c_str());
     return 1;

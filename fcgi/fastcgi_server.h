@@ -5,7 +5,12 @@
 //
 // One thread at a time waits for and accepts a connection (libfcgi's
 // threaded example does the same: not every platform lets threads share an
-// accept), then serves it while the next thread accepts. The listening socket
+// accept), then serves it while the next thread accepts. A connection the
+// web server keeps open (FCGI_KEEP_CONN) keeps its thread between requests
+// only while half the threads or fewer do; the others are parked without a
+// thread, and the waiting thread takes their next request as it takes a new
+// connection. So the web server may keep more connections than there are
+// threads; one idle for 10 s is closed. The listening socket
 // is made non-blocking, so a process that loses the race for a connection to
 // another process on the same socket (spawn-fcgi -F N) goes back to waiting
 // instead of hanging in accept. SIGTERM, SIGINT or SIGHUP stop the server:

@@ -69,14 +69,15 @@ free_port() {
 # Any HTTP answer at all (curl's exit status 0 without --fail).
 http_answers() { curl -s -o /dev/null --max-time 5 "$1"; }
 
-# start_nginx NAME FASTCGI_PASS: nginx from fcgi/nginx.conf.in, in $dir/NAME,
-# rendered as tests/harness/server_stack.cc renders it; its port goes to $port.
+# start_nginx NAME FASTCGI_PASS [TEMPLATE]: nginx from TEMPLATE (default
+# fcgi/nginx.conf.in), in $dir/NAME, rendered as tests/harness/server_stack.cc
+# renders it; its port goes to $port.
 # shellcheck disable=SC2154 # repo and dir are the caller's
 start_nginx() {
-  local name=$1 pass=$2 attempt tries conf
+  local name=$1 pass=$2 template=${3:-$repo/fcgi/nginx.conf.in} attempt tries conf
   local prefix=$dir/$name
   mkdir -p "$prefix"
-  conf=$(<"$repo/fcgi/nginx.conf.in")
+  conf=$(<"$template")
   conf=${conf//@USER@/"$(id -un)"}
   conf=${conf//@FASTCGI_PASS@/"$pass"}
   conf=${conf//@MOUNT@/}
@@ -98,6 +99,23 @@ start_nginx() {
     wait "$started" 2>/dev/null || true
   done
   die "nginx ($name) found no free port in 5 tries"
+}
+
+# without_keepalive TEMPLATE: the nginx template TEMPLATE on stdout without
+# its kept FastCGI connections (the upstream's keepalive lines and
+# fastcgi_keep_conn on): an upstream with a server alone keeps none.
+without_keepalive() {
+  sed -e '/^ *keepalive\( \|_timeout \)/d' -e '/^ *fastcgi_keep_conn on;/d' "$1"
+}
+
+# noop_template: the path of fcgi/nginx.conf.in without kept connections
+# (written in $dir), for the nginx in front of noop_fcgi: libfcgi holds its
+# accept lock while it waits for the next request on a kept connection, so
+# one thread at a time would serve.
+# shellcheck disable=SC2154 # repo and dir are the caller's
+noop_template() {
+  without_keepalive "$repo/fcgi/nginx.conf.in" >"$dir/noop-nginx.conf.in"
+  echo "$dir/noop-nginx.conf.in"
 }
 
 # cpu_ticks PID...: the user + system CPU time of these processes so far, in

@@ -118,6 +118,14 @@ void ServerStack::KillKvs() {
   kvs_.reset();
 }
 
+void ServerStack::StopKvs() {
+  int status = kvs_->Stop();
+  kvs_.reset();
+  INFO(Logs());
+  INFO("kvs-fcgi ended with " << DescribeWaitStatus(status));
+  REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+}
+
 void ServerStack::RestartKvs() {
   REQUIRE(!kvs_);
   StartKvs();
@@ -167,6 +175,9 @@ void ServerStack::StartKvs() {
               config};
       fastcgi_pass_ = "unix:" + socket_path;
       break;
+  }
+  if (options_.threads != 0) {
+    argv.insert(argv.end(), {"--threads", std::to_string(options_.threads)});
   }
   kvs_ = std::make_unique<ChildProcess>(argv, dir() + "/kvs.log");
   auto deadline = Clock::now() + kStartTimeout;

@@ -43,6 +43,7 @@ struct StackOptions {
       "  max_body_bytes: 300000\n"
       "  max_keys_per_transaction: 20\n";
   std::string mount;  // "" (the site root) or like "/kvs"
+  int threads = 0;    // kvs-fcgi --threads; 0: its default
 };
 
 // Writes bytes to path, failing the test when it cannot.
@@ -83,8 +84,11 @@ class ServerStack {
   // Kills kvs-fcgi with SIGKILL, as a crash would, and waits for it; nginx
   // stays up.
   void KillKvs();
-  // Starts kvs-fcgi again after KillKvs, on the same config, store and
-  // socket (or port), and waits until it listens.
+  // Stops kvs-fcgi as an operator would (SIGTERM) and requires a clean
+  // exit; nginx stays up.
+  void StopKvs();
+  // Starts kvs-fcgi again after KillKvs or StopKvs, on the same config,
+  // store and socket (or port), and waits until it listens.
   void RestartKvs();
   const std::string& dir() const { return dir_.path(); }
   // A client for nginx that sends paths exactly as given (no re-encoding).

@@ -118,6 +118,18 @@ TEST_CASE("POST /_sync/wait is a long poll that a write ends, and too many waiti
   }
 }
 
+TEST_CASE("a long poll held as long as kvs allows is answered through nginx, not cut") {
+  // kvs holds a wait 25 s at most, whatever it asks for; nginx must wait
+  // longer than that for the answer (the template's fastcgi_read_timeout),
+  // or a replica's every idle wait would end in a 504.
+  ServerStack stack;
+  const uint64_t now = ServedStoreRevision(stack);
+  nlohmann::json answer = WaitAnswer(Wait(stack, now, 60000));
+  CHECK(answer["changed"] == false);
+  CHECK(answer["busy"] == false);
+  CHECK(answer["revision"] == now);
+}
+
 TEST_CASE("a server configured to sync with another exchanges writes both ways by itself") {
   ServerStack a;
   StackOptions options;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 #include <csignal>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -37,6 +39,27 @@ constexpr auto kExitTimeout = std::chrono::seconds(30);
 // The last line of the banner: everything above it has been printed.
 constexpr const char* kBannerEnd = "Press Ctrl-C";
 
+// What /proc/PID/stat says of a process that the tests look at.
+struct ProcessStat {
+  char state = 0;  // 'Z': a zombie
+  pid_t parent = 0;
+  pid_t group = 0;
+};
+
+// The stat of pid; nullopt when it is gone.
+std::optional<ProcessStat> ReadProcessStat(pid_t pid) {
+  // "pid (comm) state ppid pgrp ...": comm may hold anything, so the
+  // fields are counted from its closing parenthesis.
+  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat.substr(paren + 1));
+  ProcessStat process;
+  fields >> process.state >> process.parent >> process.group;
+  if (!fields) return std::nullopt;
+  return process;
+}
+
 // The processes of process group pgid, other than zombies.
 std::vector<pid_t> GroupMembers(pid_t pgid) {
   std::vector<pid_t> members;
@@ -45,16 +68,8 @@ std::vector<pid_t> GroupMembers(pid_t pgid) {
   while (dirent* entry = readdir(proc)) {
     pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
     if (pid <= 0) continue;
-    // "pid (comm) state ppid pgrp ...": comm may hold anything, so the
-    // fields are counted from its closing parenthesis.
-    std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-    size_t paren = stat.rfind(')');
-    if (paren == std::string::npos) continue;
-    std::istringstream fields(stat.substr(paren + 1));
-    char state = 0;
-    pid_t ppid = 0, group = 0;
-    fields >> state >> ppid >> group;
-    if (fields && group == pgid && state != 'Z') members.push_back(pid);
+    auto process = ReadProcessStat(pid);
+    if (process && process->group == pgid && process->state != 'Z') members.push_back(pid);
   }
   closedir(proc);
   return members;
@@ -252,6 +267,36 @@ class ServeRun {
   std::unique_ptr<ChildProcess> process_;
 };
 
+// The workers of the nginx master master_pid, a member of process group
+// group.
+std::vector<pid_t> NginxWorkers(pid_t master_pid, pid_t group) {
+  std::vector<pid_t> workers;
+  for (pid_t pid : GroupMembers(group)) {
+    auto process = ReadProcessStat(pid);
+    if (process && process->parent == master_pid && CommandName(pid) == "nginx") {
+      workers.push_back(pid);
+    }
+  }
+  return workers;
+}
+
+// The line of the log at path that ends with " " + id, waiting for nginx to
+// flush its buffer (once a second, as the template says) for up to
+// kReadyTimeout; "" when none came.
+std::string LogLineEndingWith(const std::string& path, const std::string& id) {
+  for (auto deadline = Clock::now() + kReadyTimeout; Clock::now() < deadline;) {
+    std::istringstream lines(ReadFile(path));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.size() > id.size() &&
+          line.compare(line.size() - id.size() - 1, std::string::npos, " " + id) == 0) {
+        return line;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return "";
+}
+
 // Requires that the script, which has exited, left nothing running or
 // listening: no process of its group, no answer on port, no kvs-fcgi
 // socket, no nginx pid file, no lock file.
@@ -356,6 +401,55 @@ TEST_CASE("scripts/serve starts a server that its printed curl commands write an
   CHECK(MustRun(commands[1]).output == "world");
   CHECK(MustRun(commands[0]).output == "revision 2\nhello\n");
   RequireCleanStop(serve, SIGINT, data, port2);
+}
+
+TEST_CASE("scripts/serve's nginx runs a worker per core and a buffered log naming request ids") {
+  kvs::test::TempDir dir;
+  const std::string data = dir.Sub("data");
+  const int port = FreePort();
+  ServeRun serve(data, port, dir.Sub("serve.log"));
+  serve.WaitUntilReady();
+  INFO(serve.Transcript());
+  const std::string conf = ReadFile(data + "/run/nginx.conf");
+  INFO(conf);
+  CHECK_THAT(conf, Catch::Contains("\nworker_processes auto;\n"));
+  CHECK(std::regex_search(
+      conf, std::regex(R"(\n *access_log access\.log kvs buffer=\d+k flush=\d+s;\n)")));
+  CHECK(std::regex_search(conf, std::regex(R"(\n *log_format kvs [^;]* \$request_id';\n)")));
+
+  // "auto" is a worker per core nginx may run on: the cores online, or
+  // those of the CPU affinity when nginx counts that instead.
+  const pid_t master = std::atoi(ReadFile(data + "/run/nginx.pid").c_str());
+  REQUIRE(master > 0);
+  const long online = sysconf(_SC_NPROCESSORS_ONLN);
+  cpu_set_t affinity;
+  REQUIRE(sched_getaffinity(0, sizeof affinity, &affinity) == 0);
+  const long usable = CPU_COUNT(&affinity);
+  auto expected = [&](size_t workers) {
+    return static_cast<long>(workers) == online || static_cast<long>(workers) == usable;
+  };
+  std::vector<pid_t> workers = NginxWorkers(master, serve.pid());
+  for (auto deadline = Clock::now() + kReadyTimeout;
+       !expected(workers.size()) && Clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    workers = NginxWorkers(master, serve.pid());
+  }
+  INFO("cores online: " << online << ", in the affinity mask: " << usable);
+  CHECK(expected(workers.size()));
+
+  // A request's line reaches the access log (after the buffer's flush),
+  // ending with the id the answer carried.
+  httplib::Client client("127.0.0.1", port);
+  auto answer = client.Get("/");
+  REQUIRE(answer);
+  CHECK(answer->status == 200);
+  const std::string id = answer->get_header_value("X-Request-Id");
+  REQUIRE(id.size() >= 16);
+  const std::string line = LogLineEndingWith(data + "/run/access.log", id);
+  INFO(ReadFile(data + "/run/access.log"));
+  CHECK_THAT(line, Catch::StartsWith("127.0.0.1 - - ["));
+  CHECK_THAT(line, Catch::Contains("\"GET / HTTP/1.1\" 200 "));
+  RequireCleanStop(serve, SIGTERM, data, port);
 }
 
 TEST_CASE("scripts/serve refuses a taken port, says so, and leaves nothing running") {
