@@ -46,6 +46,12 @@
 // Compacted; Get at a past revision still works from per-key history as long
 // as the rules keep it), and structural sharing between branches whose roots
 // differ (each is rebuilt on its own).
+//
+// One file, because it is one piece of work on one state: the Compactor's
+// build and its catch-ups both fill and read the same maps from old offsets
+// and roots to new ones (kept_, new_roots_, commits_), and the steps at the
+// end, StoreImpl's, only sequence those two around the locks. Split apart,
+// that state would have to be published in a header for no other reader.
 #include <algorithm>
 #include <cstring>
 #include <optional>
