@@ -14,6 +14,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/cluster_map.h"
+
 namespace kvs::config {
 namespace {
 
@@ -71,17 +73,20 @@ class ConfigParser {
         KVS_RETURN_IF_ERROR(ParseRetention(value, &config.retention));
       } else if (key == "replication") {
         KVS_RETURN_IF_ERROR(ParseReplication(value, &config.replication));
+      } else if (key == "cluster") {
+        KVS_ASSIGN_OR_RETURN(config.cluster, ParseCluster(value));
       } else {
         return Error(key_node.Mark(),
                      "unknown key '" + key +
                          "' (known: data_dir, auth_file, default_branch, sync, read_access, "
-                         "limits, merge, retention, replication)");
+                         "limits, merge, retention, replication, cluster)");
       }
     }
     if (!has_data_dir) {
       return Status::InvalidArgument(path_ +
                                      ": data_dir is missing; it names the store's directory");
     }
+    if (config.cluster) KVS_RETURN_IF_ERROR(AddShardPeers(&config));
     return config;
   }
 
@@ -311,6 +316,94 @@ class ConfigParser {
     return Status::OK();
   }
 
+  // cluster: self, view, repl_factor (required), causal_wait, links.
+  Result<ClusterSettings> ParseCluster(const YAML::Node& node) const {
+    if (!node.IsMap()) {
+      return Error(node.Mark(), "cluster must be a mapping with self, view and repl_factor");
+    }
+    ClusterSettings cluster;
+    std::set<std::string> seen;
+    for (const auto& setting : node) {
+      std::string key = setting.first.IsScalar() ? setting.first.Scalar() : "";
+      const std::string name = "cluster." + key;
+      if (!seen.insert(key).second) return Error(setting.first.Mark(), name + " appears twice");
+      const YAML::Node& value = setting.second;
+      if (key == "self") {
+        KVS_ASSIGN_OR_RETURN(cluster.self, NonEmptyScalar(name, value));
+      } else if (key == "view") {
+        // A list, or one string of addresses separated by commas (the seed's VIEW).
+        if (value.IsSequence()) {
+          for (const auto& node_address : value) {
+            KVS_ASSIGN_OR_RETURN(std::string address, NonEmptyScalar(name, node_address));
+            cluster.view.push_back(std::move(address));
+          }
+        } else {
+          KVS_ASSIGN_OR_RETURN(std::string list, NonEmptyScalar(name, value));
+          for (size_t start = 0; start <= list.size();) {
+            const size_t comma = std::min(list.find(',', start), list.size());
+            cluster.view.push_back(list.substr(start, comma - start));
+            start = comma + 1;
+          }
+        }
+      } else if (key == "repl_factor") {
+        KVS_ASSIGN_OR_RETURN(cluster.repl_factor, PositiveInteger(name, value));
+      } else if (key == "causal_wait") {
+        KVS_ASSIGN_OR_RETURN(cluster.causal_wait_ns, Duration(name, value));
+      } else if (key == "links") {
+        if (!value.IsMap()) return Error(value.Mark(), name + " must map node addresses to URLs");
+        for (const auto& link : value) {
+          KVS_ASSIGN_OR_RETURN(std::string address, NonEmptyScalar(name, link.first));
+          KVS_ASSIGN_OR_RETURN(std::string url, NonEmptyScalar(name + "." + address, link.second));
+          if (!url.starts_with("http://") && !url.starts_with("https://")) {
+            return Error(link.second.Mark(), name + "." + address + " must start with http://");
+          }
+          cluster.links[address] = std::move(url);
+        }
+      } else {
+        return Error(
+            setting.first.Mark(),
+            "unknown setting '" + name + "' (known: self, view, repl_factor, causal_wait, links)");
+      }
+    }
+    if (cluster.self.empty() || cluster.view.empty()) {
+      return Error(node.Mark(), "cluster needs self, view and repl_factor");
+    }
+    auto map = common::ClusterMap::FromView(cluster.view, cluster.repl_factor);
+    if (!map.ok()) return Error(node.Mark(), "cluster: " + map.status().message());
+    if (!map->ShardOfNode(cluster.self)) {
+      return Error(node.Mark(), "cluster.self " + cluster.self + " is not in the view");
+    }
+    for (const auto& [address, url] : cluster.links) {
+      if (!map->ShardOfNode(address)) {
+        return Error(node.Mark(), "cluster.links names " + address + ", which is not in the view");
+      }
+    }
+    return cluster;
+  }
+
+  // A cluster node pulls, live, from each other replica of its shard.
+  Status AddShardPeers(Config* config) const {
+    if (!config->auth_file) {
+      return Status::InvalidArgument(path_ +
+                                     ": cluster needs auth_file: the nodes' shared secret, "
+                                     "with which they replicate and forward writes");
+    }
+    const ClusterSettings& cluster = *config->cluster;
+    auto map = common::ClusterMap::FromView(cluster.view, cluster.repl_factor);
+    const auto& shard = map->shards()[*map->ShardOfNode(cluster.self)];
+    for (const std::string& replica : shard.replicas) {
+      if (replica == cluster.self) continue;
+      ReplicationPeer peer;
+      peer.url = cluster.UrlOf(replica);
+      peer.mode = replication::Direction::kPull;
+      peer.secret_file = config->auth_file;
+      peer.branches = {config->default_branch};
+      peer.live = true;
+      config->replication.push_back(std::move(peer));
+    }
+    return Status::OK();
+  }
+
   // retention: max_bytes, low_water_bytes, check_interval and prefixes,
   // each prefix a mapping of keep_last, keep_younger, evictable, protected.
   Status ParseRetention(const YAML::Node& node, Retention* retention) const {
@@ -423,6 +516,11 @@ CompactOptions Retention::ToCompactOptions() const {
   options.rules = rules;
   options.size_bound = size_bound;
   return options;
+}
+
+std::string ClusterSettings::UrlOf(const std::string& address) const {
+  auto it = links.find(address);
+  return it != links.end() ? it->second : "http://" + address;
 }
 
 bool Retention::GarbageDue(const SpaceInfo& space) const {

@@ -30,6 +30,13 @@
 //       prefix: ""                  # default: every key
 //       interval: 10s               # between runs (default 10s); failures back off
 //       live: false                 # true: run again as soon as either side changes
+//   cluster:                    # this node's place in a cluster (faces/cluster/)
+//     self: 10.0.0.1:8080       # its address as the view names it
+//     view: [10.0.0.1:8080, 10.0.0.2:8080, 10.0.0.3:8080, 10.0.0.4:8080]
+//     repl_factor: 2            # replicas per shard
+//     causal_wait: 2s           # how long a request waits to reach its context
+//     links:                    # optional: how this node reaches another, when
+//       10.0.0.2:8080: http://10.0.0.2:8080   # not at http://ADDRESS
 //
 // Sizes are bytes, or a number with kB, MB, GB (powers of 1000) or KiB,
 // MiB, GiB (powers of 1024); durations a number with s, m, h, d or w.
@@ -44,6 +51,7 @@
 #define KVS_CONFIG_CONFIG_H_
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -97,6 +105,21 @@ struct ReplicationPeer {
   bool live = false;  // interval_ns is then unused
 };
 
+// The cluster: section. A node pulls, live, from every other replica of its
+// shard (entries added to Config::replication at parse time), with the
+// config's auth_file as their secret, on the default branch.
+struct ClusterSettings {
+  std::string self;
+  std::vector<std::string> view;
+  size_t repl_factor = 1;
+  int64_t causal_wait_ns = int64_t{2} * 1000000000;
+  // Node address -> the URL this node reaches it at (its kvs mount root);
+  // a node not named here is at http://ADDRESS.
+  std::map<std::string, std::string> links;
+
+  std::string UrlOf(const std::string& address) const;
+};
+
 enum class ReadAccess {
   kPublic,  // anyone may read
   kSecret,  // reads need the shared secret, like writes
@@ -112,7 +135,8 @@ struct Config {
   Limits limits;
   std::vector<MergeRule> merge_rules;  // in file order
   Retention retention;
-  std::vector<ReplicationPeer> replication;  // in file order
+  std::vector<ReplicationPeer> replication;  // in file order, then the cluster's
+  std::optional<ClusterSettings> cluster;
 
   // What the store is opened with: the sync mode, and the limits the store
   // enforces itself as a second line of defence.

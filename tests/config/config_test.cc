@@ -94,7 +94,7 @@ TEST_CASE("an empty auth_file means no secret file") {
 TEST_CASE("config errors name the file, the line and the column") {
   CHECK(ErrorOf("data_dir: d\nsnyc: none\n") ==
         "/etc/kvs/kvs.yaml:2:1: unknown key 'snyc' (known: data_dir, auth_file, default_branch, "
-        "sync, read_access, limits, merge, retention, replication)");
+        "sync, read_access, limits, merge, retention, replication, cluster)");
   CHECK_THAT(ErrorOf("data_dir: d\nsync: sometimes\n"),
              Catch::StartsWith("/etc/kvs/kvs.yaml:2:7: sync must be 'sync' or 'none'"));
   CHECK_THAT(ErrorOf("data_dir: d\nread_access: everyone\n"),
@@ -270,6 +270,48 @@ TEST_CASE("replication peers are read with their defaults, and bad ones refused"
              Catch::Contains("replication[0].live"));
   CHECK_THAT(ErrorOf("data_dir: d\nreplication:\n  - {url: 'http://x', every: 10s}\n"),
              Catch::Contains("unknown setting 'replication[0].every' (known: url, mode"));
+}
+
+TEST_CASE("a cluster section places the node and adds its shard's replicas as live pulls") {
+  Config config = MustParse(
+      "data_dir: d\n"
+      "auth_file: auth.txt\n"
+      "cluster:\n"
+      "  self: 10.0.0.1:80\n"
+      "  view: 10.0.0.1:80,10.0.0.2:80,10.0.0.3:80,10.0.0.4:80\n"
+      "  repl_factor: 2\n"
+      "  causal_wait: 3s\n"
+      "  links:\n"
+      "    10.0.0.3:80: http://tunnel:9000/kvs\n");
+  REQUIRE(config.cluster.has_value());
+  CHECK(config.cluster->view.size() == 4);
+  CHECK(config.cluster->causal_wait_ns == int64_t{3} * 1000000000);
+  CHECK(config.cluster->UrlOf("10.0.0.2:80") == "http://10.0.0.2:80");
+  CHECK(config.cluster->UrlOf("10.0.0.3:80") == "http://tunnel:9000/kvs");
+  // Shards of two: nodes 1 and 3, nodes 2 and 4.
+  REQUIRE(config.replication.size() == 1);
+  const ReplicationPeer& peer = config.replication[0];
+  CHECK(peer.url == "http://tunnel:9000/kvs");
+  CHECK(peer.mode == replication::Direction::kPull);
+  CHECK(peer.live);
+  CHECK(peer.secret_file == "/etc/kvs/auth.txt");
+  CHECK(peer.branches == std::vector<std::string>{"main"});
+}
+
+TEST_CASE("a cluster section that cannot place the node is an error that says why") {
+  const std::string head = "data_dir: d\nauth_file: a\ncluster:\n";
+  CHECK_THAT(ErrorOf(head + "  self: 10.0.0.9:80\n  view: [10.0.0.1:80]\n  repl_factor: 1\n"),
+             Catch::Contains("not in the view"));
+  CHECK_THAT(ErrorOf(head + "  self: 10.0.0.1:80\n  view: [10.0.0.1:80]\n  repl_factor: 2\n"),
+             Catch::Contains("replication factor"));
+  CHECK_THAT(ErrorOf(head + "  self: a:1\n  view: a:1,a:1\n  repl_factor: 1\n"),
+             Catch::Contains("twice"));
+  CHECK_THAT(ErrorOf(head + "  self: a:1\n  view: a\n  repl_factor: 1\n"),
+             Catch::Contains("host:port"));
+  CHECK_THAT(ErrorOf(head + "  self: a:1\n  view: a:1\n  repl_factor: 1\n  colour: red\n"),
+             Catch::Contains("unknown setting 'cluster.colour'"));
+  CHECK_THAT(ErrorOf("data_dir: d\ncluster:\n  self: a:1\n  view: a:1\n  repl_factor: 1\n"),
+             Catch::Contains("needs auth_file"));
 }
 
 }  // namespace kvs::config
