@@ -12,6 +12,7 @@
 #include "faces/branches/merges.h"
 #include "faces/classic/classic.h"
 #include "faces/classic/web.h"
+#include "faces/cluster/kv_store.h"
 #include "faces/history/history.h"
 #include "faces/history/version_create.h"
 #include "faces/listing/key_listing.h"
@@ -57,10 +58,21 @@ struct Shape {
   Kind kind;
   std::string_view path;                             // kExact, kWithArgument
   RestPath::Action action = RestPath::Action::kKey;  // kRest
+  // Only on a node of a cluster (the config's cluster: section), where
+  // paths under /kv-store/ are the cluster face's; elsewhere they are the
+  // REST face's, as they always were.
+  bool cluster = false;
 };
 constexpr Shape Exact(std::string_view path) { return {Shape::Kind::kExact, path}; }
 constexpr Shape Below(std::string_view path) { return {Shape::Kind::kWithArgument, path}; }
 constexpr Shape RestShape(RestPath::Action action) { return {Shape::Kind::kRest, "", action}; }
+constexpr Shape ClusterExact(std::string_view path) {
+  return {Shape::Kind::kExact, path, RestPath::Action::kKey, true};
+}
+constexpr Shape ClusterBelow(std::string_view path) {
+  return {Shape::Kind::kWithArgument, path, RestPath::Action::kKey, true};
+}
+constexpr std::string_view kClusterRoot = "/kv-store";
 
 // The handler per method; GET also answers HEAD. nullptr: not taken.
 struct Methods {
@@ -112,6 +124,27 @@ const RouteEntry kRoutes[] = {
     // Replication between stores.
     {"/_replication", Exact("/_replication"), {.get = Plain<GetReplicationStatus>}, "replication"},
     {"/_sync/MESSAGE", Below("/_sync"), {.post = Plain<SyncMessage>}, "replication"},
+    // The cluster face, on a node of a cluster.
+    {"/kv-store/keys/KEY",
+     ClusterBelow("/kv-store/keys"),
+     {.get = Plain<GetClusterKey>, .put = Plain<PutClusterKey>, .del = Plain<DeleteClusterKey>},
+     "cluster"},
+    {"/kv-store/key-count",
+     ClusterExact("/kv-store/key-count"),
+     {.get = Plain<GetClusterKeyCount>},
+     "cluster"},
+    {"/kv-store/shards",
+     ClusterExact("/kv-store/shards"),
+     {.get = Plain<GetClusterShards>},
+     "cluster"},
+    {"/kv-store/shards/ID",
+     ClusterBelow("/kv-store/shards"),
+     {.get = Plain<GetClusterShard>},
+     "cluster"},
+    {"/kv-store/view-change",
+     ClusterExact("/kv-store/view-change"),
+     {.put = Plain<PutClusterViewChange>},
+     "cluster"},
     // The REST face: every path outside /_.
     {"/keys", RestShape(A::kListKeys), {.get = Plain<ListRestKeys>}, "rest"},
     {"/KEY[/FORK]",
@@ -143,7 +176,8 @@ Handler HandlerFor(const Methods& m, std::string_view method) {
   return nullptr;
 }
 
-bool Matches(const Shape& shape, std::string_view path, const RestPath* rest) {
+bool Matches(const Shape& shape, std::string_view path, const RestPath* rest, bool cluster_path) {
+  if (shape.cluster != cluster_path) return false;
   switch (shape.kind) {
     case Shape::Kind::kExact:
       return path == shape.path;
@@ -162,15 +196,18 @@ Response Dispatch(const Request& request, Service& service, const RouteEntry** m
   // "" is the mount itself: the classic face's "/".
   std::string_view path = request.path_info;
   if (path.empty()) path = "/";
+  const bool cluster_path =
+      service.cluster != nullptr &&
+      (path == kClusterRoot || path.starts_with(std::string(kClusterRoot) + "/"));
   // Paths outside /_ (and "/") are the REST face's, parsed once here.
   std::optional<RestPath> rest;
-  if (path != "/" && !path.starts_with("/_")) {
+  if (path != "/" && !path.starts_with("/_") && !cluster_path) {
     auto parsed = ParseRestPath(request);
     if (auto* error = std::get_if<HttpError>(&parsed)) return JsonError(*error);
     rest = std::move(std::get<RestPath>(parsed));
   }
   for (const RouteEntry& route : kRoutes) {
-    if (!Matches(route.shape, path, rest ? &*rest : nullptr)) continue;
+    if (!Matches(route.shape, path, rest ? &*rest : nullptr, cluster_path)) continue;
     *matched = &route;
     if (Handler handler = HandlerFor(route.methods, request.method)) {
       return handler(request, service, RouteMatch{rest ? &*rest : nullptr});

@@ -25,6 +25,9 @@ std::string Usage() {
          "  --socket PATH       listen on a unix socket\n"
          "  --listen HOST:PORT  listen on TCP, e.g. 127.0.0.1:9000\n"
          "  --threads N         FastCGI worker threads (default 16)\n"
+         "  --cluster-front HOST:PORT\n"
+         "                      print the nginx config of a front that routes each key\n"
+         "                      to its shard, from the config's cluster: section, and exit\n"
          "  --help              print this message and exit\n"
          "  --version           print the version and exit\n";
 }
@@ -45,7 +48,8 @@ Result<CommandLine> ParseCommandLine(int argc, const char* const* argv, const ch
     // --name VALUE or --name=VALUE
     std::string_view name = arg.substr(0, arg.find('='));
     std::string value;
-    if (name != "--config" && name != "--socket" && name != "--listen" && name != "--threads") {
+    if (name != "--config" && name != "--socket" && name != "--listen" && name != "--threads" &&
+        name != "--cluster-front") {
       return Status::InvalidArgument("unknown argument '" + std::string(arg) + "'");
     }
     if (name.size() < arg.size()) {
@@ -62,6 +66,8 @@ Result<CommandLine> ParseCommandLine(int argc, const char* const* argv, const ch
       cli.socket_path = value;
     } else if (name == "--listen") {
       cli.listen_address = value;
+    } else if (name == "--cluster-front") {
+      cli.cluster_front = value;
     } else {
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), cli.threads);
       if (ec != std::errc() || end != value.data() + value.size() || cli.threads < 1 ||

@@ -1,6 +1,7 @@
 // The kvs-fcgi command line, parsed into typed options.
 //
 //   kvs-fcgi --config FILE [--socket PATH | --listen HOST:PORT] [--threads N]
+//   kvs-fcgi --config FILE --cluster-front HOST:PORT
 //   kvs-fcgi --help | --version
 //
 // Without --socket or --listen the program serves the FastCGI socket systemd
@@ -26,6 +27,9 @@ struct CommandLine {
   std::optional<std::string> socket_path;     // --socket
   std::optional<std::string> listen_address;  // --listen
   int threads = 16;
+  // --cluster-front: print the nginx config of a cluster's front, listening
+  // there, from the config's cluster: section, and exit.
+  std::optional<std::string> cluster_front;
 };
 
 // InvalidArgument saying what is wrong with the arguments. env_config is the

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cluster_map.h"
 #include "config/config.h"
 #include "fcgi/cgi_gateway.h"
 #include "fcgi/compaction_watch.h"
@@ -83,6 +84,24 @@ int ServeCgi(Service& service) {
   return 0;
 }
 
+// --cluster-front: the front's nginx config for the cluster the config
+// names, on stdout.
+int PrintClusterFront(const std::string& config_path, const std::string& listen) {
+  auto config = config::LoadConfig(config_path);
+  if (config.ok() && !config->cluster) {
+    config = Status::InvalidArgument(config_path + ": it has no cluster: section");
+  }
+  Result<common::ClusterMap> map = config.status();
+  if (config.ok())
+    map = common::ClusterMap::FromView(config->cluster->view, config->cluster->repl_factor);
+  if (!map.ok()) {
+    std::fprintf(stderr, "kvs-fcgi: %s\n", map.status().message().c_str());
+    return 1;
+  }
+  WriteAll(STDOUT_FILENO, map->NginxConf(listen));
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   // A web server that closed a connection must not kill the process, nor
   // a file size limit (ulimit -f) reached: the write fails instead, and the
@@ -113,6 +132,8 @@ int Main(int argc, char** argv) {
     std::fputs("kvs-fcgi " KVS_VERSION "\n", stdout);
     return 0;
   }
+
+  if (cli->cluster_front) return PrintClusterFront(cli->config_path, *cli->cluster_front);
 
   auto systemd_socket = TakeSystemdSocket();
   if (!systemd_socket.ok()) {

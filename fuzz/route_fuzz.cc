@@ -171,7 +171,10 @@ void FuzzRoute(std::string_view input) {
   CopyStore(PristineStore(), config.data_dir);
   auto store = Store::Open(config.data_dir, config.StoreOptions());
   Require(store.status(), "opening the copy of the pristine store");
-  Service service{config, Secret::FromString(kSecret), std::move(store).value(), nullptr};
+  Service service;
+  service.config = config;
+  service.secret = Secret::FromString(kSecret);
+  service.store = std::move(store).value();
 
   Response response = Route(request, service);
   (void)SerializeCgiResponse(response, request.method == "HEAD");

@@ -86,6 +86,8 @@ std::string_view StatusReason(int status) {
       return "Payload Too Large";
     case 500:
       return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
     case 503:
       return "Service Unavailable";
     case 507:

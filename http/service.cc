@@ -32,6 +32,13 @@ Result<std::unique_ptr<Service>> StartService(const Config& config) {
     return Status::InvalidArgument(config.path + ": default_branch '" + config.default_branch +
                                    "': " + branch.status().message());
   }
+  if (config.cluster) {
+    auto node =
+        cluster::ClusterNode::Create(*config.cluster, *service->store, config.default_branch,
+                                     *config.auth_file, config.merge_rules);
+    if (!node.ok()) return Status::InvalidArgument(config.path + ": " + node.status().message());
+    service->cluster = std::move(node).value();
+  }
   return service;
 }
 

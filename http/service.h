@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "cluster/cluster_node.h"
 #include "config/config.h"
 #include "http/auth.h"
 #include "http/query.h"
@@ -31,13 +32,17 @@ struct Service {
   Config config;
   Secret secret;
   std::unique_ptr<Store> store;
+  // This server's node of a cluster (the config's cluster: section);
+  // nullptr when it is none.
+  std::unique_ptr<cluster::ClusterNode> cluster;
   // The background replication's state, per peer of the config's
   // replication: section; nullptr where none runs (plain CGI, or a FastCGI
   // server not started yet).
   std::shared_ptr<replication::StatusBoard> replication;
-  // Long polls (POST /_sync/wait) hold a worker thread each: at most
-  // max_waiting wait at once (kvs-fcgi sets it from its thread count; 0, as
-  // in plain CGI: none waits), and all end soon once stopping is set.
+  // Long polls (POST /_sync/wait), and cluster requests waiting for their
+  // causal context, hold a worker thread each: at most max_waiting wait at
+  // once (kvs-fcgi sets it from its thread count; 0, as in plain CGI: none
+  // waits), and all end soon once stopping is set.
   int max_waiting = 0;
   std::atomic<int> waiting{0};
   std::atomic<bool> stopping{false};
@@ -49,6 +54,23 @@ struct Service {
   std::atomic<uint64_t> compaction_freed_bytes{0};
   // When the service started (nanoseconds since 1970).
   int64_t started_ns = 0;
+};
+
+// A place among the requests allowed to wait (Service::max_waiting), held
+// for one request; none when they are all taken.
+class WaitSlot {
+ public:
+  explicit WaitSlot(Service& service) : service_(service) {
+    held_ = service.waiting.fetch_add(1) < service.max_waiting;
+  }
+  ~WaitSlot() { service_.waiting.fetch_sub(1); }
+  WaitSlot(const WaitSlot&) = delete;
+  WaitSlot& operator=(const WaitSlot&) = delete;
+  bool held() const { return held_; }
+
+ private:
+  Service& service_;
+  bool held_;
 };
 
 // Reads the secret, opens (creating if missing) the store, and creates the

@@ -10,23 +10,6 @@
 namespace kvs::server {
 namespace {
 
-// A place among the requests allowed to wait, held for one request; none
-// when they are all taken.
-class WaitSlot {
- public:
-  explicit WaitSlot(Service& service) : service_(service) {
-    held_ = service.waiting.fetch_add(1) < service.max_waiting;
-  }
-  ~WaitSlot() { service_.waiting.fetch_sub(1); }
-  WaitSlot(const WaitSlot&) = delete;
-  WaitSlot& operator=(const WaitSlot&) = delete;
-  bool held() const { return held_; }
-
- private:
-  Service& service_;
-  bool held_;
-};
-
 Result<replication::Json> AnswerWait(replication::Peer& peer, const replication::Json& body,
                                      Service& service) {
   KVS_ASSIGN_OR_RETURN(replication::WaitRequest request, replication::WaitRequestFromJson(body));

@@ -175,6 +175,40 @@ std::vector<Example> Examples(const Seed& seed) {
        .writes = true,
        .argument = "apply",
        .bad_argument = "xyz"},
+      {.pattern = "/kv-store/keys/KEY",
+       .method = "GET",
+       .target = "/kv-store/keys/key1",
+       .argument = "key1",
+       .bad_argument = "%FF"},
+      {.pattern = "/kv-store/keys/KEY",
+       .method = "PUT",
+       .target = "/kv-store/keys/key1",
+       .body = Body::kJson,
+       .content = R"({"value": "v", "causal-context": {}})",
+       .writes = true,
+       .argument = "key1",
+       .bad_argument = "%FF"},
+      {.pattern = "/kv-store/keys/KEY",
+       .method = "DELETE",
+       .target = "/kv-store/keys/k",
+       .body = Body::kJson,
+       .content = R"({"causal-context": {}})",
+       .writes = true,
+       .argument = "keys/k",
+       .bad_argument = "keys/%FF"},
+      {.pattern = "/kv-store/key-count", .method = "GET", .target = "/kv-store/key-count"},
+      {.pattern = "/kv-store/shards", .method = "GET", .target = "/kv-store/shards"},
+      {.pattern = "/kv-store/shards/ID",
+       .method = "GET",
+       .target = "/kv-store/shards/1",
+       .argument = "shards/1",
+       .bad_argument = "shards/9"},
+      {.pattern = "/kv-store/view-change",
+       .method = "PUT",
+       .target = "/kv-store/view-change",
+       .body = Body::kJson,
+       .content = R"({"view": "127.0.0.1:9", "repl-factor": 1})",
+       .writes = true},
       {.pattern = "/keys", .method = "GET", .target = "/keys?prefix=k", .repeat = "prefix=k"},
       {.pattern = "/KEY[/FORK]",
        .method = "GET",
@@ -298,7 +332,10 @@ std::vector<Probe> ProbesFor(const Example& e, const std::set<std::string>& allo
 }  // namespace
 
 TEST_CASE("every route of the table refuses every kind of bad input with a 4xx, writing nothing") {
-  ServerStack stack;
+  // A node of a cluster of its own, so that the cluster face's routes answer.
+  StackOptions options;
+  options.extra_config += "cluster:\n  self: 127.0.0.1:9\n  view: 127.0.0.1:9\n  repl_factor: 1\n";
+  ServerStack stack(options);
   const Seed seed = SeedStore(stack);
   const std::vector<Example> examples = Examples(seed);
 

@@ -1,0 +1,307 @@
+// The cluster face's handlers (faces/cluster/kv_store.h).
+#include "faces/cluster/kv_store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <variant>
+
+#include "common/json_value.h"
+#include "common/key_rules.h"
+#include "faces/cluster/forward.h"
+#include "http/json_body.h"
+
+namespace kvs::server {
+namespace {
+
+using cluster::CausalContext;
+using Json = nlohmann::ordered_json;
+
+constexpr std::string_view kKeysPath = "/kv-store/keys/";
+constexpr std::string_view kShardsPath = "/kv-store/shards/";
+
+// What a key request carries, parsed.
+struct KeyRequest {
+  std::string key;
+  CausalContext context;
+  std::string value;  // PUT only
+};
+
+Json ContextJson(const CausalContext& context) {
+  Json j = Json::object();
+  for (const auto& [address, revision] : context) j[address] = revision;
+  return j;
+}
+
+// The seed's error shape: {"error": what, "message": "Error in METHOD"}, and
+// "status": "error" as every kvs error answer has it.
+Response SeedError(int status, const std::string& what, const Request& request,
+                   const CausalContext* context = nullptr) {
+  Json body = {{"status", "error"}, {"error", what}, {"message", "Error in " + request.method}};
+  if (context != nullptr) body["causal-context"] = ContextJson(*context);
+  Response response = JsonResponse(body);
+  response.status = status;
+  return response;
+}
+
+// 503: the causal context was not reached within the bound; the client
+// asks again later with the same context.
+Response Unavailable(const Request& request, const CausalContext& context) {
+  Response response = SeedError(503, "Unable to satisfy request", request, &context);
+  response.headers.Set("Retry-After", "1");
+  return response;
+}
+
+std::variant<KeyRequest, Response> ParseKeyRequest(const Request& request, const Service& service,
+                                                   bool needs_value) {
+  KeyRequest parsed;
+  if (request.path_info.size() > kKeysPath.size()) {
+    parsed.key = request.path_info.substr(kKeysPath.size());
+  }
+  if (parsed.key.empty()) return SeedError(400, "Key is missing", request);
+  if (parsed.key.size() > kClusterMaxKeyBytes) return SeedError(400, "Key is too long", request);
+  if (auto broken = common::BrokenKeyRule(parsed.key, kClusterMaxKeyBytes, "")) {
+    return SeedError(400, *broken, request);
+  }
+  if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    if (needs_value) return SeedError(400, "Value is missing", request);
+    return parsed;
+  }
+  auto parsed_body = ParseJsonObjectBody(request.body, R"({"causal-context": {}})");
+  if (auto* error = std::get_if<HttpError>(&parsed_body)) {
+    Response refusal = SeedError(400, "Failed to parse request body", request);
+    Json detailed = Json::parse(refusal.body);
+    detailed["detail"] = error->message;
+    refusal.body = common::DumpJson(detailed);
+    return refusal;
+  }
+  const Json& body = std::get<Json>(parsed_body);
+  if (auto it = body.find("causal-context"); it != body.end() && !it->is_null()) {
+    auto context = cluster::ContextFromJsonText(it->dump());
+    if (!context) return SeedError(400, "Failed to parse request body", request);
+    parsed.context = std::move(*context);
+  }
+  if (needs_value) {
+    auto it = body.find("value");
+    if (it == body.end() || it->is_null()) return SeedError(400, "Value is missing", request);
+    if (!it->is_string()) return SeedError(400, "Failed to parse request body", request);
+    parsed.value = it->get<std::string>();
+    if (parsed.value.size() > service.config.limits.max_value_bytes) {
+      return SeedError(413,
+                       "Value is too large (limits.max_value_bytes is " +
+                           std::to_string(service.config.limits.max_value_bytes) + " bytes)",
+                       request);
+    }
+  }
+  return parsed;
+}
+
+enum class KeyOp { kGet, kPut, kDelete };
+
+// Waits, within the bound, until this node has what the context saw.
+Result<bool> ReachContext(Service& service, const CausalContext& context) {
+  cluster::ClusterNode& node = *service.cluster;
+  KVS_ASSIGN_OR_RETURN(bool reached, node.Reached(context, service.replication.get()));
+  if (reached) return true;
+  WaitSlot slot(service);
+  if (!slot.held()) return false;
+  const int64_t deadline = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count() +
+                           node.settings().causal_wait_ns;
+  return node.Reach(context, service.replication.get(), deadline);
+}
+
+Response StoreFailure(const Status& status) { return JsonError(StoreError(status)); }
+
+Response GetKey(const KeyRequest& parsed, Service& service) {
+  cluster::ClusterNode& node = *service.cluster;
+  auto state = service.store->Get(node.branch(), parsed.key, ReadPoint::Latest());
+  if (!state.ok() && !state.status().IsNotFound()) return StoreFailure(state.status());
+  auto context = node.Answer(parsed.context);
+  if (!context.ok()) return StoreFailure(context.status());
+  if (!state.ok() || state->winner.deleted) {
+    Json body = {{"doesExist", false},
+                 {"error", "Key does not exist"},
+                 {"message", "Error in GET"},
+                 {"causal-context", ContextJson(*context)}};
+    Response response = JsonResponse(body);
+    response.status = 404;
+    return response;
+  }
+  Json body = {{"doesExist", true}, {"message", "Retrieved successfully"}};
+  common::SetJsonValue(body, state->winner.value);
+  body["causal-context"] = ContextJson(*context);
+  return JsonResponse(body);
+}
+
+// PUT and DELETE: a write based on the key's heads as read (compare-and-set,
+// planned again when another write came between).
+Response WriteKey(const KeyRequest& parsed, Service& service, KeyOp op) {
+  cluster::ClusterNode& node = *service.cluster;
+  return RetryOnConflict(
+      [&]() -> std::optional<Response> {
+        auto state = service.store->Get(node.branch(), parsed.key, ReadPoint::Latest());
+        if (!state.ok() && !state.status().IsNotFound()) return StoreFailure(state.status());
+        const bool existed = state.ok() && !state->winner.deleted;
+        if (op == KeyOp::kDelete && !existed) {
+          auto context = node.Answer(parsed.context);
+          if (!context.ok()) return StoreFailure(context.status());
+          Json body = {{"doesExist", false},
+                       {"error", "Key does not exist"},
+                       {"message", "Error in DELETE"},
+                       {"causal-context", ContextJson(*context)}};
+          Response response = JsonResponse(body);
+          response.status = 404;
+          return response;
+        }
+        WriteBatch batch;
+        batch.branch = node.branch();
+        KeyWrite write;
+        write.key = parsed.key;
+        if (op == KeyOp::kPut) write.value = parsed.value;
+        write.expected_heads = std::vector<VersionId>();
+        if (state.ok()) {
+          for (const Version& head : state->heads) write.expected_heads->push_back(head.id);
+        }
+        batch.writes.push_back(std::move(write));
+        auto deps = node.DepsWrite(parsed.context);
+        if (!deps.ok()) return StoreFailure(deps.status());
+        if (*deps) batch.Put(node.DepsKey(), std::move(**deps));
+        auto written = service.store->Write(batch);
+        if (written.status().IsConflict()) return std::nullopt;
+        if (!written.ok()) return StoreFailure(written.status());
+        auto context = node.Answer(parsed.context, written->revision);
+        if (!context.ok()) return StoreFailure(context.status());
+        Json body;
+        int status = 200;
+        if (op == KeyOp::kDelete) {
+          body = {{"doesExist", true}, {"message", "Deleted successfully"}};
+        } else if (existed) {
+          body = {{"message", "Updated successfully"}, {"replaced", true}};
+        } else {
+          body = {{"message", "Added successfully"}, {"replaced", false}};
+          status = 201;
+        }
+        body["causal-context"] = ContextJson(*context);
+        Response response = JsonResponse(body);
+        response.status = status;
+        return response;
+      },
+      "the key kept changing while it was being written; try again");
+}
+
+// The query a cluster route takes: none (a secret for reads where reads
+// need one), checked with its authorization; the refusal, if any.
+std::optional<Response> RefuseQuery(const Request& request, const Service& service, bool writes) {
+  auto query = writes ? WriteQuery(request, service, {}) : ReadQuery(request, service, {});
+  if (auto* refused = std::get_if<HttpError>(&query)) return JsonError(*refused);
+  return std::nullopt;
+}
+
+Response ServeKey(const Request& request, Service& service, KeyOp op) {
+  if (auto refused = RefuseQuery(request, service, op != KeyOp::kGet)) return std::move(*refused);
+  auto parsed = ParseKeyRequest(request, service, op == KeyOp::kPut);
+  if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
+  const KeyRequest& key = std::get<KeyRequest>(parsed);
+  cluster::ClusterNode& node = *service.cluster;
+  const size_t owner = node.map().ShardOfKey(key.key);
+  if (owner != node.shard()) return ForwardToShard(request, service, owner);
+  auto reached = ReachContext(service, key.context);
+  if (!reached.ok()) return StoreFailure(reached.status());
+  if (!*reached) return Unavailable(request, key.context);
+  return op == KeyOp::kGet ? GetKey(key, service) : WriteKey(key, service, op);
+}
+
+// The keys this node holds (its shard's), deleted ones and the cluster's
+// own ('_') not counted.
+Result<uint64_t> CountKeys(Service& service) {
+  uint64_t count = 0;
+  KeyListOptions list;
+  for (;;) {
+    KVS_ASSIGN_OR_RETURN(std::vector<KeyState> page,
+                         service.store->ListKeys(service.cluster->branch(), list));
+    for (const KeyState& key : page) {
+      if (!key.winner.key.starts_with('_')) ++count;
+    }
+    if (page.size() < list.limit) return count;
+    list.start_after = page.back().winner.key;
+  }
+}
+
+}  // namespace
+
+Response GetClusterKey(const Request& request, Service& service) {
+  return ServeKey(request, service, KeyOp::kGet);
+}
+
+Response PutClusterKey(const Request& request, Service& service) {
+  return ServeKey(request, service, KeyOp::kPut);
+}
+
+Response DeleteClusterKey(const Request& request, Service& service) {
+  return ServeKey(request, service, KeyOp::kDelete);
+}
+
+Response GetClusterKeyCount(const Request& request, Service& service) {
+  if (auto refused = RefuseQuery(request, service, false)) return std::move(*refused);
+  auto count = CountKeys(service);
+  if (!count.ok()) return StoreFailure(count.status());
+  const cluster::ClusterNode& node = *service.cluster;
+  return JsonResponse({{"message", "Key count retrieved successfully"},
+                       {"key-count", *count},
+                       {"shard-id", node.map().shards()[node.shard()].id}});
+}
+
+Response GetClusterShards(const Request& request, Service& service) {
+  if (auto refused = RefuseQuery(request, service, false)) return std::move(*refused);
+  Json ids = Json::array();
+  for (const common::ClusterShard& shard : service.cluster->map().shards()) ids.push_back(shard.id);
+  return JsonResponse({{"message", "Shard membership retrieved successfully"}, {"shards", ids}});
+}
+
+Response GetClusterShard(const Request& request, Service& service) {
+  if (auto refused = RefuseQuery(request, service, false)) return std::move(*refused);
+  const cluster::ClusterNode& node = *service.cluster;
+  const std::string id = request.path_info.size() > kShardsPath.size()
+                             ? request.path_info.substr(kShardsPath.size())
+                             : "";
+  const auto& shards = node.map().shards();
+  auto shard = std::find_if(shards.begin(), shards.end(),
+                            [&](const common::ClusterShard& s) { return s.id == id; });
+  if (shard == shards.end()) return SeedError(404, "Shard does not exist", request);
+  const size_t index = static_cast<size_t>(shard - shards.begin());
+  uint64_t count = 0;
+  if (index == node.shard()) {
+    auto counted = CountKeys(service);
+    if (!counted.ok()) return StoreFailure(counted.status());
+    count = *counted;
+  } else {
+    auto counted = ShardKeyCount(request, service, index);
+    if (!counted) return SeedError(503, "Unable to satisfy request", request);
+    count = *counted;
+  }
+  return JsonResponse({{"message", "Shard information retrieved successfully"},
+                       {"shard-id", shard->id},
+                       {"key-count", count},
+                       {"replicas", shard->replicas}});
+}
+
+Response PutClusterViewChange(const Request& request, Service& service) {
+  if (auto refused = RefuseQuery(request, service, true)) return std::move(*refused);
+  // The seed's body, checked, so that a malformed one is a 400 as it will be.
+  auto body = ParseJsonObjectBody(request.body, R"({"view": "a:1,b:2", "repl-factor": 1})");
+  bool valid = false;
+  if (auto* parsed = std::get_if<Json>(&body)) {
+    auto view = parsed->find("view");
+    auto factor = parsed->find("repl-factor");
+    valid = view != parsed->end() && view->is_string() && factor != parsed->end() &&
+            factor->is_number_unsigned() && factor->get<uint64_t>() > 0;
+  }
+  if (!valid) return SeedError(400, "Failed to parse request body", request);
+  return SeedError(501,
+                   "View changes are not supported yet: this cluster keeps the view its "
+                   "nodes' cluster: sections name",
+                   request);
+}
+
+}  // namespace kvs::server

@@ -1,0 +1,103 @@
+// A cluster node's causal contexts over a real store: what it answers, what
+// it waits for and when it gives up, and the deps a write records. Pulls
+// between live nodes are tested through nginx
+// (tests/integration/cluster_nginx_test.cc).
+#include "cluster/cluster_node.h"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+
+#include "tests/store/test_util.h"
+
+namespace kvs::cluster {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t InNs(std::chrono::milliseconds from_now) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             (Clock::now() + from_now).time_since_epoch())
+      .count();
+}
+
+// Three nodes, each a shard of its own; this node is a:1.
+config::ClusterSettings Settings() {
+  config::ClusterSettings settings;
+  settings.self = "a:1";
+  settings.view = {"a:1", "b:2", "c:3"};
+  settings.repl_factor = 1;
+  return settings;
+}
+
+TEST_CASE("a context parses from JSON, and nothing else does") {
+  CHECK(ContextFromJsonText("{}") == CausalContext{});
+  CHECK(ContextFromJsonText("null") == CausalContext{});
+  CHECK(ContextFromJsonText(R"({"a:1": 3, "b:2": 0})") == CausalContext{{"a:1", 3}, {"b:2", 0}});
+  CHECK_FALSE(ContextFromJsonText("[]").has_value());
+  CHECK_FALSE(ContextFromJsonText(R"({"a:1": -1})").has_value());
+  CHECK_FALSE(ContextFromJsonText(R"({"a:1": "3"})").has_value());
+  CHECK_FALSE(ContextFromJsonText("{").has_value());
+  CHECK(ContextToJsonText({{"a:1", 3}}) == R"({"a:1":3})");
+}
+
+TEST_CASE("an answer carries this node's revision and every deps key it holds") {
+  kvs::test::TempDir dir;
+  auto store = kvs::test::OpenStore(dir.path());
+  REQUIRE(store->Write(WriteBatch().Put("k", "v")).ok());
+  auto node = ClusterNode::Create(Settings(), *store, "main", dir.Sub("secret"), {});
+  REQUIRE(node.ok());
+  auto answer = (*node)->Answer({{"b:2", 7}});
+  REQUIRE(answer.ok());
+  CHECK(*answer == CausalContext{{"a:1", 1}, {"b:2", 7}});
+  // Another node's deps, replicated here, come with every answer.
+  REQUIRE(store->Write(WriteBatch().Put("_cluster/deps/c:3", R"({"b:2": 9})")).ok());
+  answer = (*node)->Answer({});
+  REQUIRE(answer.ok());
+  CHECK(*answer == CausalContext{{"a:1", 2}, {"b:2", 9}});
+}
+
+TEST_CASE("a write records the context's entries of other shards, once") {
+  kvs::test::TempDir dir;
+  auto store = kvs::test::OpenStore(dir.path());
+  auto node = ClusterNode::Create(Settings(), *store, "main", dir.Sub("secret"), {});
+  REQUIRE(node.ok());
+  // a:1's own entry is this shard's: not a dependency on another shard.
+  auto deps = (*node)->DepsWrite({{"a:1", 4}, {"b:2", 5}});
+  REQUIRE(deps.ok());
+  REQUIRE(deps->has_value());
+  CHECK(**deps == R"({"b:2":5})");
+  REQUIRE(store->Write(WriteBatch().Put((*node)->DepsKey(), **deps)).ok());
+  deps = (*node)->DepsWrite({{"b:2", 5}});
+  REQUIRE(deps.ok());
+  CHECK_FALSE(deps->has_value());
+  deps = (*node)->DepsWrite({{"b:2", 6}, {"c:3", 1}});
+  REQUIRE(deps.ok());
+  CHECK(**deps == R"({"b:2":6,"c:3":1})");
+  CHECK_FALSE((*node)->DepsWrite({{"a:1", 100}})->has_value());
+}
+
+TEST_CASE("a context is reached at once, given up at its deadline, or refused at once") {
+  kvs::test::TempDir dir;
+  auto store = kvs::test::OpenStore(dir.path());
+  REQUIRE(store->Write(WriteBatch().Put("k", "v")).ok());
+  // This node's shard: itself and a replica at a port no one listens on.
+  config::ClusterSettings settings;
+  settings.self = "127.0.0.1:9";
+  settings.view = {"127.0.0.1:9", "127.0.0.1:1"};
+  settings.repl_factor = 2;
+  auto node = ClusterNode::Create(settings, *store, "main", dir.Sub("secret"), {});
+  REQUIRE(node.ok());
+  ClusterNode& n = **node;
+  // What this node has, and entries of no replica of its shard.
+  CHECK(*n.Reach({{"127.0.0.1:9", 1}, {"elsewhere:5", 99}}, nullptr, InNs(std::chrono::hours(1))));
+  // A revision of its own it never had: no pull can bring it.
+  const auto asked = Clock::now();
+  CHECK_FALSE(*n.Reach({{"127.0.0.1:9", 2}}, nullptr, InNs(std::chrono::hours(1))));
+  CHECK(Clock::now() - asked < std::chrono::minutes(1));
+  // The unreachable replica's revision: waits until the deadline, then no.
+  CHECK_FALSE(*n.Reach({{"127.0.0.1:1", 1}}, nullptr, InNs(std::chrono::milliseconds(300))));
+  CHECK(*n.Reached({{"127.0.0.1:1", 0}}, nullptr));
+}
+
+}  // namespace
+}  // namespace kvs::cluster
