@@ -7,6 +7,12 @@
 --   classic-post  POST / auth=SECRET&KEY=VALUE      (kvs, the no-op responder)
 --   etcd-range    POST /v3/kv/range {"key": KEY}    (etcd's JSON gateway; base64)
 --   etcd-put      POST /v3/kv/put {"key": KEY, "value": VALUE}
+--   cluster-get   GET /kv-store/keys/KEY {"causal-context": CONTEXT}
+--   cluster-put   PUT /kv-store/keys/KEY {"value": VALUE, "causal-context": {}}
+--                 with Authorization: Bearer SECRET
+--
+-- (cluster-get takes CONTEXT, a JSON object without blanks, where the
+-- others take SECRET; default {}.)
 --
 -- Each request names a key picked at random among KEYS keys, spelled
 -- string.format(KEY_FORMAT, i) for i in 0 .. KEYS-1 (http_bench wrote them
@@ -96,9 +102,23 @@ function init(args)
                         '{"key":"' .. pick(encoded_keys) .. '","value":"' ..
                           pick(encoded_values) .. '"}')
     end
+  elseif mode == "cluster-get" then
+    local context = (args[5] or "") ~= "" and args[5] or "{}"
+    local requests = {}
+    for i = 1, key_count do
+      requests[i] = wrk.format("GET", "/kv-store/keys/" .. keys[i], json,
+                               '{"causal-context":' .. context .. '}')
+    end
+    next_request = function() return pick(requests) end
+  elseif mode == "cluster-put" then
+    local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. secret}
+    next_request = function()
+      return wrk.format("PUT", "/kv-store/keys/" .. pick(keys), headers,
+                        '{"value":"' .. pick(values) .. '","causal-context":{}}')
+    end
   else
     error("requests.lua: unknown mode '" .. tostring(mode) ..
-          "' (classic-get, classic-post, etcd-range, etcd-put)")
+          "' (classic-get, classic-post, etcd-range, etcd-put, cluster-get, cluster-put)")
   end
 end
 
