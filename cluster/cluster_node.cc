@@ -3,18 +3,13 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "common/time.h"
 #include "replication/http_peer.h"
 #include "replication/local_peer.h"
 #include "replication/replicator.h"
 
 namespace kvs::cluster {
 namespace {
-
-int64_t SteadyNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // After a failed pull, its thread waits this long before the next.
 constexpr auto kPullRetry = std::chrono::milliseconds(200);
@@ -134,7 +129,7 @@ Result<bool> ClusterNode::Reach(const CausalContext& context, const replication:
       wanted_[replica] = std::max(wanted_[replica], revision);
     }
     changed_.notify_all();
-    const int64_t now = SteadyNs();
+    const int64_t now = common::SteadyClockNs();
     if (now >= deadline_ns || stopping_) return false;
     // Woken when a pull ends; the live pulls (board) are looked at again
     // every few milliseconds.

@@ -109,6 +109,12 @@ int64_t WallClockNs() {
       .count();
 }
 
+int64_t SteadyClockNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 std::string FormatRfc3339(int64_t time_ns) {
   int64_t rest_ns;
   Civil c = BreakDown(time_ns, &rest_ns);

@@ -15,6 +15,9 @@ namespace kvs::common {
 
 // Now, on the wall clock: nanoseconds since 1970 (UTC).
 int64_t WallClockNs();
+// Now, on the steady clock (for deadlines and intervals): nanoseconds since
+// an arbitrary start.
+int64_t SteadyClockNs();
 
 // "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 IMF-fixdate), truncated to the
 // second.

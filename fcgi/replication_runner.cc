@@ -12,15 +12,6 @@
 #include "replication/replicator.h"
 
 namespace kvs::server {
-namespace {
-
-int64_t SteadyNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 ReplicationRunner::ReplicationRunner(Service& service) : service_(service) {
   const auto& peers = service.config.replication;
@@ -41,7 +32,7 @@ ReplicationRunner::ReplicationRunner(Service& service) : service_(service) {
     if (peers[i].live) {
       live_.push_back(StartLive(i));
     } else {
-      due_ns_[i] = SteadyNs();
+      due_ns_[i] = common::SteadyClockNs();
       any_interval = true;
     }
   }
@@ -148,7 +139,7 @@ void ReplicationRunner::Run() {
                    peers[next].url.c_str(), static_cast<long long>(wait_ns[next] / 1000000000),
                    done.message().c_str());
     }
-    due_ns_[next] = SteadyNs() + wait_ns[next];
+    due_ns_[next] = common::SteadyClockNs() + wait_ns[next];
     const int64_t next_wall = common::WallClockNs() + wait_ns[next];
     service_.replication->Update(next, [&](replication::PeerStatus& s) {
       s.next_attempt_ns = next_wall;

@@ -2,11 +2,11 @@
 #include "faces/cluster/kv_store.h"
 
 #include <algorithm>
-#include <chrono>
 #include <variant>
 
 #include "common/json_value.h"
 #include "common/key_rules.h"
+#include "common/time.h"
 #include "faces/cluster/forward.h"
 #include "http/json_body.h"
 
@@ -104,10 +104,7 @@ Result<bool> ReachContext(Service& service, const CausalContext& context) {
   if (reached) return true;
   WaitSlot slot(service);
   if (!slot.held()) return false;
-  const int64_t deadline = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               std::chrono::steady_clock::now().time_since_epoch())
-                               .count() +
-                           node.settings().causal_wait_ns;
+  const int64_t deadline = common::SteadyClockNs() + node.settings().causal_wait_ns;
   return node.Reach(context, service.replication.get(), deadline);
 }
 
