@@ -13,6 +13,7 @@
 #include "faces/classic/classic.h"
 #include "faces/classic/web.h"
 #include "faces/history/history.h"
+#include "faces/history/key_graph.h"
 #include "faces/history/version_create.h"
 #include "faces/listing/key_listing.h"
 #include "faces/replication/replication_status.h"
@@ -94,6 +95,7 @@ const RouteEntry kRoutes[] = {
     {"/_future/ID", Below("/_future"), {.get = Plain<GetFuture>}, "history"},
     {"/_concestor", Exact("/_concestor"), {.get = Plain<GetConcestor>}, "history"},
     {"/_list", Exact("/_list"), {.get = Plain<ListAllVersions>}, "history"},
+    {"/_graph/KEY", Below("/_graph"), {.get = Plain<GetKeyGraph>}, "history"},
     // Branches, commits and merges.
     {"/_branches",
      Exact("/_branches"),
