@@ -84,6 +84,10 @@ const RouteEntry kRoutes[] = {
     // The classic face and the index page.
     {"/", Exact("/"), {.get = Plain<ClassicRead>, .post = Plain<ClassicWrite>}, "classic"},
     {"/_static/FILE", Below("/_static"), {.get = StaticFile}, "classic"},
+    // The key explorer's pages.
+    {"/_ui/keys/KEY", Below("/_ui/keys"), {.get = Plain<ServeKeyPage>}, "classic"},
+    {"/_ui/branches", Exact("/_ui/branches"), {.get = Plain<ServeBranchesPage>}, "classic"},
+    {"/_ui/log", Exact("/_ui/log"), {.get = Plain<ServeLogPage>}, "classic"},
     // Listing, and the version graph.
     {"/_keys", Exact("/_keys"), {.get = Plain<ListKeys>}, "history"},
     {"/_create", Exact("/_create"), {.post = Plain<CreateVersion>}, "history"},

@@ -214,6 +214,10 @@ void WebDriver::SendKeys(const Element& element, const std::string& text) {
   Command("POST", "/element/" + element.id + "/value", {{"text", text}});
 }
 
+void WebDriver::PressKeys(const Element& element, const std::string& text) {
+  Command("POST", "/element/" + element.id + "/value", {{"text", text}});
+}
+
 nlohmann::json WebDriver::ExecuteScript(const std::string& js, const nlohmann::json& args) {
   return Command("POST", "/execute/sync", {{"script", js}, {"args", args}});
 }
