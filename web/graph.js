@@ -94,7 +94,7 @@ export function describeVersion(version, marks) {
 
 // Draws versions into svg. marksOf(version) lists its marks ("winner",
 // "head"); picked is the set of picked ids. Returns the nodes by id, each
-// a focusable <g> with the version in .version.
+// a <g> with the version in .version, for the caller to make focusable.
 export function drawGraph(svg, versions, marksOf, picked, label) {
   const layout = layoutGraph(versions);
   const labelX = x(layout.lanes) + 4;
@@ -128,7 +128,6 @@ export function drawGraph(svg, versions, marksOf, picked, label) {
     const marks = marksOf(version);
     const node = svgElement('g', {
       class: ['node', version.deleted ? 'deleted' : '', ...marks].join(' ').trim(),
-      tabindex: '0',
       role: 'button',
       'data-id': version.id,
       'aria-pressed': picked.has(version.id) ? 'true' : 'false',

@@ -22,6 +22,7 @@ const state = {
   next: [], // where the next page starts
   picked: [], // ids, at most two, in the order picked
   nodes: new Map(),
+  focusId: '', // the graph node that holds the graph's Tab stop
   values: new Map(), // id -> Promise of a value (shared.js describeValue)
   travelRevisions: [],
 };
@@ -104,19 +105,33 @@ function drawHistory() {
     new Set(state.picked),
     `version graph of ${state.key}, newest first`,
   );
-  for (const node of state.nodes.values()) {
+  // One Tab stop for the whole graph (the node last focused, else the
+  // newest); the arrow keys, Home and End move between nodes.
+  const nodes = [...state.nodes.values()];
+  const current = state.nodes.get(state.focusId) ?? nodes[0];
+  nodes.forEach((node, i) => {
+    node.setAttribute('tabindex', node === current ? '0' : '-1');
     node.addEventListener('click', () => pick(node.version.id));
     node.addEventListener('keydown', (event) => {
+      const move = { ArrowDown: i + 1, ArrowUp: i - 1, Home: 0, End: nodes.length - 1 }[event.key];
       if (event.key === 'Enter' || event.key === ' ') {
         event.preventDefault();
         pick(node.version.id);
+      } else if (move !== undefined && nodes[move]) {
+        event.preventDefault();
+        node.setAttribute('tabindex', '-1');
+        nodes[move].setAttribute('tabindex', '0');
+        nodes[move].focus();
       }
+    });
+    node.addEventListener('focus', () => {
+      state.focusId = node.version.id;
     });
     node.addEventListener('mouseenter', () => showNodeInfo(node));
     node.addEventListener('focus', () => showNodeInfo(node));
     node.addEventListener('mouseleave', hideNodeInfo);
     node.addEventListener('blur', hideNodeInfo);
-  }
+  });
   const more = state.next.length > 0;
   $('more-versions').hidden = !more;
   $('graph-count').textContent =

@@ -102,6 +102,9 @@ class WebDriver {
   // keyboard user does.
   void PressKeys(const Element& element, const std::string& text);
 
+  // Resizes the browser window (CSS pixels), as a phone's or a desktop's.
+  void SetWindowSize(int width, int height);
+
   // Runs js as the body of a function with args as its arguments and returns
   // what it returns (elements come back as {"element-6066-...": id}).
   nlohmann::json ExecuteScript(const std::string& js,

@@ -20,6 +20,10 @@ namespace {
 
 using nlohmann::json;
 
+// WebDriver's key codes (U+E015, U+E011), in UTF-8.
+constexpr const char* kArrowDownKey = "\xEE\x80\x95";
+constexpr const char* kHomeKey = "\xEE\x80\x91";
+
 WebDriver& Browser() {
   static WebDriver browser;
   return browser;
@@ -158,7 +162,17 @@ TEST_CASE("the key page draws one node per version and both edges of a merge") {
   Element merge = Node(browser, ids.merge);
   CHECK_THAT(*browser.Attribute(merge, "class"), Catch::Contains("merge"));
   CHECK_THAT(*browser.Attribute(merge, "aria-label"), Catch::Contains("merges 2 versions"));
+  // One Tab stop for the graph; the arrow keys move along it, and a
+  // focused node tells its time, replica and size.
   CHECK(browser.Attribute(merge, "tabindex") == "0");
+  CHECK(browser.Attribute(Node(browser, ids.a), "tabindex") == "-1");
+  browser.PressKeys(merge, kArrowDownKey);
+  CHECK(browser.ExecuteScript("return document.activeElement.dataset.id") == nodes[1]);
+  CHECK(browser.Attribute(Node(browser, nodes[1]), "tabindex") == "0");
+  CHECK(browser.Attribute(merge, "tabindex") == "-1");
+  REQUIRE(browser.IsDisplayed(browser.FindElement("#node-info")));
+  CHECK_THAT(TextOf(browser, "#node-info"), Catch::Contains("replica "));
+  CHECK_THAT(TextOf(browser, "#node-info"), Catch::Contains("size 9 bytes"));
   // The fork's sides stand side by side: two lanes.
   json lanes = browser.ExecuteScript(R"(
     const x = id => document.querySelector(`#graph .node[data-id='${id}'] .dot`).getAttribute('cx');
@@ -317,6 +331,56 @@ TEST_CASE("a key with a slash, a percent sign, spaces and non-ASCII opens by its
   CheckNoScriptErrors(browser);
 }
 
+TEST_CASE("a delete is a marked node, and JSON values are pretty-printed") {
+  ServerStack stack;
+  PostJson(stack, "/_txn", R"({"set": {"gone": "soon", "cfg": {"a": 1, "b": [true]}}})");
+  PostJson(stack, "/_txn", R"({"delete": ["gone"]})");
+  WebDriver& browser = Browser();
+
+  OpenPage(browser, KeyPageUrl(stack, "gone"));
+  CHECK_THAT(TextOf(browser, "#current-value"), Catch::Contains("deleted"));
+  json nodes = GraphNodes(browser);
+  REQUIRE(nodes.size() == 2);
+  Element tombstone = Node(browser, nodes[0]);
+  CHECK_THAT(*browser.Attribute(tombstone, "class"), Catch::Contains("deleted"));
+  CHECK_THAT(*browser.Attribute(tombstone, "aria-label"), Catch::Contains("deleted"));
+  CHECK(browser.FindElements("#graph .node.deleted .cross").size() == 1);
+
+  OpenPage(browser, KeyPageUrl(stack, "cfg"));
+  CHECK(browser.Property(browser.FindElement("#current-value"), "textContent") ==
+        "{\n  \"a\": 1,\n  \"b\": [\n    true\n  ]\n}");
+  CheckNoScriptErrors(browser);
+}
+
+TEST_CASE("in a phone-sized window the key page fits its width and stacks the heads") {
+  ServerStack stack;
+  const std::string a = Create(stack, "doc", "base");
+  Create(stack, "doc", "mine", {a});
+  Create(stack, "doc", "theirs", {a});
+  WebDriver& browser = Browser();
+  // The browser is shared: put its size back whatever happens here.
+  struct Restore {
+    WebDriver& browser;
+    ~Restore() {
+      try {
+        browser.SetWindowSize(1280, 1024);
+      } catch (...) {
+      }
+    }
+  } restore{browser};
+  browser.SetWindowSize(390, 844);
+  OpenPage(browser, KeyPageUrl(stack, "doc"));
+  json layout = browser.ExecuteScript(R"(
+    const cards = document.querySelectorAll('#heads .head-card');
+    return {
+      pageFits: document.documentElement.scrollWidth <= window.innerWidth,
+      stacked: cards[0].getBoundingClientRect().left === cards[1].getBoundingClientRect().left,
+    };)");
+  CHECK(layout["pageFits"] == true);
+  CHECK(layout["stacked"] == true);
+  CheckNoScriptErrors(browser);
+}
+
 TEST_CASE("time travel shows the key as it was at a revision") {
   ServerStack stack;
   const std::string one = Create(stack, "t", "one");
@@ -330,7 +394,7 @@ TEST_CASE("time travel shows the key as it was at a revision") {
   CHECK_THAT(TextOf(browser, "#travel-facts"), Catch::Contains(two.substr(0, 8)));
   // The slider moves over the key's revisions, by keyboard.
   Element slider = browser.FindElement("#travel-slider");
-  browser.PressKeys(slider, "\xEE\x80\x91");  // Home
+  browser.PressKeys(slider, kHomeKey);
   browser.WaitUntil("the value at revision 1",
                     [&] { return TextOf(browser, "#travel-value") == "one"; });
   CHECK(browser.Property(browser.FindElement("#travel-at"), "value") == "1");
@@ -370,6 +434,16 @@ TEST_CASE("branches: switch on the index page, see the diff, preview and merge")
   CHECK_THAT(*browser.Attribute(browser.FindElement("#keys tr[data-key='new'] a"), "href"),
              Catch::EndsWith("_ui/keys/new?branch=dev"));
 
+  // The key's page switches between the branches.
+  OpenPage(browser, KeyPageUrl(stack, "title") + "?branch=dev");
+  CHECK(TextOf(browser, "#current-value") == "from dev");
+  CHECK(browser.Property(browser.FindElement("#branch"), "value") == "dev");
+  browser.Click(browser.FindElement("#branch option[value='main']"));
+  browser.WaitUntil("main's value", [&] {
+    return browser.ExecuteScript("return location.search") == "?branch=main" &&
+           TextOf(browser, "#current-value") == "draft";
+  });
+
   OpenPage(browser, Origin(stack) + "/_ui/branches?from=dev&into=main");
   CHECK(browser.FindElements("#diff-added li[data-key='new']").size() == 1);
   CHECK(browser.FindElements("#diff-removed li").empty());
@@ -394,6 +468,17 @@ TEST_CASE("branches: switch on the index page, see the diff, preview and merge")
   browser.WaitUntil("no differences left",
                     [&] { return browser.FindElements("#diff-modified li").empty(); });
   CheckNoScriptErrors(browser);
+
+  // The index page's form writes on the branch it shows.
+  browser.Navigate(Origin(stack) + "/#branch=dev");
+  browser.WaitUntil("dev's keys",
+                    [&] { return browser.FindElements("#keys tr[data-key='new']").size() == 1; });
+  browser.SendKeys(browser.FindElement("#set-key"), "only-dev");
+  browser.SendKeys(browser.FindElement("#set-value"), "here");
+  browser.Click(browser.FindElement("#set-submit"));
+  WaitForText(browser, "#set-status", "Saved revision");
+  CHECK(MustGetJson(stack, "/_heads/only-dev?branch=dev")["heads"].size() == 1);
+  CHECK(MustGetJson(stack, "/_heads/only-dev")["heads"].empty());
 }
 
 TEST_CASE("the log lists a branch's commits newest first, with their keys, a page at a time") {
