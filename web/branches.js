@@ -177,18 +177,21 @@ async function start() {
     event.preventDefault();
     location.search = new URLSearchParams({ from: $('from').value, into: $('into').value }).toString();
   });
-  $('preview-merge').addEventListener('click', () => runMerge(true));
+  $('merge-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    runMerge(true);
+  });
   $('run-merge').addEventListener('click', () => runMerge(false));
   $('strategy').addEventListener('change', () => {
     $('run-merge').disabled = true; // preview again first
   });
   try {
-    const log = await getJson(`${ROOT}_log?limit=1`);
-    const names = await fillBranchSelect(ROOT, $('from'), pair.from);
-    pair.into ||= log.branch;
+    // Unless the URL says: into the default branch (as _log names it), from
+    // another one.
+    pair.into ||= (await getJson(`${ROOT}_log?limit=1`)).branch;
+    const names = await fillBranchSelect(ROOT, $('into'), pair.into);
     pair.from ||= names.find((name) => name !== pair.into) || pair.into;
-    await fillBranchSelect(ROOT, $('from'), pair.from);
-    await fillBranchSelect(ROOT, $('into'), pair.into);
+    await fillBranchSelect(ROOT, $('from'), pair.from, names);
     $('log-link').href = `log?${new URLSearchParams({ branch: pair.from })}`;
     if (pair.from === pair.into) {
       setStatus('page-status', 'Pick two different branches.', 'error');

@@ -450,8 +450,10 @@ async function start() {
     event.preventDefault();
     travel($('travel-at').value.trim());
   });
-  $('save-merged').addEventListener('click', () =>
-    resolveWith('a merged value', async () => $('merged-value').value));
+  $('merged-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    resolveWith('a merged value', async () => $('merged-value').value);
+  });
   $('branch').addEventListener('change', () => {
     location.href = keyPageUrl(ROOT, state.key, $('branch').value);
   });

@@ -202,10 +202,11 @@ export function keyPageUrl(root, key, branch = '') {
   return search ? `${path}?${search}` : path;
 }
 
-// Fills a <select> with the store's branches, selecting `selected`.
-export async function fillBranchSelect(root, select, selected) {
-  const listing = await getJson(`${root}_branches`);
-  const names = listing.branches.map((branch) => branch.name);
+// Fills a <select> with the store's branches (fetched unless given as
+// names), selecting `selected`; returns the names.
+export async function fillBranchSelect(root, select, selected, names = null) {
+  names ??= (await getJson(`${root}_branches`)).branches.map((branch) => branch.name);
+  names = [...names];
   if (selected && !names.includes(selected)) names.push(selected);
   select.replaceChildren(
     ...names.map((name) => {

@@ -481,6 +481,32 @@ TEST_CASE("branches: switch on the index page, see the diff, preview and merge")
   CHECK(MustGetJson(stack, "/_heads/only-dev")["heads"].empty());
 }
 
+TEST_CASE("a merge preview names the conflicts and offers the merge only without them") {
+  ServerStack stack;
+  PostJson(stack, "/_txn", R"({"set": {"title": "draft"}})");
+  PostJson(stack, "/_branches", R"({"name": "dev"})");
+  PostJson(stack, "/_txn", R"({"set": {"title": "main's"}})");
+  PostJson(stack, "/_txn", R"({"branch": "dev", "set": {"title": "dev's"}})");
+  WebDriver& browser = Browser();
+  OpenPage(browser, Origin(stack) + "/_ui/branches?from=dev&into=main");
+  browser.SendKeys(browser.FindElement("#secret"), std::string(kTestSecret) + kEnterKey);
+  browser.WaitUntil("the plan", [&] { return browser.FindElements("#plan tbody tr").size() == 1; });
+  CHECK(TextOf(browser, "#plan tr[data-key='title'] .outcome") == "conflict");
+  CHECK_FALSE(browser.IsEnabled(browser.FindElement("#run-merge")));
+
+  browser.Click(browser.FindElement("#strategy option[value='lww']"));
+  browser.Click(browser.FindElement("#preview-merge"));
+  browser.WaitUntil("the new plan", [&] {
+    return TextOf(browser, "#plan tr[data-key='title'] .outcome") == "merged";
+  });
+  CHECK(TextOf(browser, "#plan tr[data-key='title'] td.value") == "dev's");
+  REQUIRE(browser.IsEnabled(browser.FindElement("#run-merge")));
+  browser.Click(browser.FindElement("#run-merge"));
+  WaitForText(browser, "#merge-status", "Merged");
+  CHECK(Answer(stack.Client()->Get("/?k=title"), stack).body == "dev's");
+  CheckNoScriptErrors(browser);
+}
+
 TEST_CASE("the log lists a branch's commits newest first, with their keys, a page at a time") {
   ServerStack stack;
   for (int i = 0; i < 30; ++i) {
