@@ -355,19 +355,17 @@ function showForks() {
 }
 
 // Writes the resolution: a new version of the key whose parents are all
-// the heads, holding `body` (bytes or text); for a kept delete, a delete
-// through a transaction (a plain write takes every head as a parent).
-async function writeResolution(secret, body, deleted) {
-  if (deleted) {
-    return send('POST', `${ROOT}_txn`, secret,
-      JSON.stringify({ branch: state.branchShown, delete: [state.key] }));
-  }
+// the heads, holding `body` (bytes or text), or a delete when body is null;
+// json keeps a kept head's JSON as JSON.
+async function writeResolution(secret, body, json = false) {
   const query = new URLSearchParams({ key: state.key, branch: state.branchShown });
   for (const head of state.heads) query.append('prev', head.id);
-  return send('POST', `${ROOT}_create?${query}`, secret, body);
+  if (body === null) query.set('deleted', 'true');
+  if (json) query.set('json', 'true');
+  return send('POST', `${ROOT}_create?${query}`, secret, body ?? '');
 }
 
-async function resolveWith(describe, makeBody, deleted = false) {
+async function resolveWith(describe, makeBody, json = false) {
   const secret = forkSecret();
   if (!secret) {
     setStatus('fork-status', 'Type the secret first.', 'error');
@@ -377,7 +375,7 @@ async function resolveWith(describe, makeBody, deleted = false) {
   for (const button of document.querySelectorAll('#fork button')) button.disabled = true;
   setStatus('fork-status', 'Saving…');
   try {
-    await writeResolution(secret, await makeBody(), deleted);
+    await writeResolution(secret, await makeBody(), json);
     $('merged-value').value = '';
     await load();
     const heads = state.heads.length;
@@ -401,7 +399,7 @@ function resolve(head) {
   return resolveWith(
     `kept head ${shortId(head.id)}`,
     async () => (head.deleted ? null : (await valueOf(head)).bytes),
-    head.deleted,
+    Boolean(head.json),
   );
 }
 

@@ -39,9 +39,11 @@ std::string KeyPageUrl(const ServerStack& stack, const std::string& key,
 }
 
 // POST /_create: a version of key with these parents; returns its id.
+// more_query: further parameters ("&deleted=true").
 std::string Create(const ServerStack& stack, const std::string& key, const std::string& value,
-                   const std::vector<std::string>& parents = {}, const std::string& mount = "") {
-  std::string path = mount + "/_create?key=" + PercentEncode(key);
+                   const std::vector<std::string>& parents = {},
+                   const std::string& more_query = "") {
+  std::string path = "/_create?key=" + PercentEncode(key) + more_query;
   for (const std::string& parent : parents) path += "&prev=" + parent;
   httplib::Response res =
       Answer(stack.Client()->Post(path.c_str(), BearerHeaders(), value, "application/octet-stream"),
@@ -238,6 +240,38 @@ TEST_CASE("keeping one head resolves a fork: the key has one head, naming both")
   CHECK(TextOf(browser, "#current-value") == "mine");
   // The page drew the new version with edges to both heads.
   CHECK(GraphNodes(browser).size() == 4);
+  CheckNoScriptErrors(browser);
+}
+
+TEST_CASE("keeping a head that deletes, or one written as JSON, keeps it as it was") {
+  ServerStack stack;
+  const std::string a = Create(stack, "gone", "v");
+  Create(stack, "gone", "w", {a});
+  const std::string tombstone = Create(stack, "gone", "", {a}, "&deleted=true");
+  const std::string doc = Create(stack, "doc", R"({"n":1})", {}, "&json=true");
+  const std::string two = Create(stack, "doc", R"({"n":2})", {doc}, "&json=true");
+  Create(stack, "doc", R"({"n":3})", {doc}, "&json=true");
+  WebDriver& browser = Browser();
+
+  OpenPage(browser, KeyPageUrl(stack, "gone"));
+  CHECK_THAT(TextOf(browser, "#current-value"), Catch::Contains("deleted"));
+  Element keep = browser.FindElement("#heads .head-card[data-id='" + tombstone + "'] button.keep");
+  CHECK(browser.Text(keep) == "Keep the delete");
+  browser.SendKeys(browser.FindElement("#fork-secret"), std::string(kTestSecret));
+  browser.Click(keep);
+  WaitForText(browser, "#page-status", "one head again");
+  json heads = Heads(stack, "gone");
+  REQUIRE(heads.size() == 1);
+  CHECK(heads[0]["deleted"] == true);
+  CHECK(heads[0]["parents"].size() == 2);
+
+  OpenPage(browser, KeyPageUrl(stack, "doc"));
+  browser.Click(browser.FindElement("#heads .head-card[data-id='" + two + "'] button.keep"));
+  WaitForText(browser, "#page-status", "one head again");
+  heads = Heads(stack, "doc");
+  REQUIRE(heads.size() == 1);
+  CHECK(heads[0]["json"] == true);
+  CHECK(Value(stack, heads[0]["id"]) == R"({"n":2})");
   CheckNoScriptErrors(browser);
 }
 
