@@ -23,6 +23,7 @@ const state = {
   picked: [], // ids, at most two, in the order picked
   nodes: new Map(),
   focusId: '', // the graph node that holds the graph's Tab stop
+  travelledId: '', // the version time travel shows, marked in the graph
   values: new Map(), // id -> Promise of a value (shared.js describeValue)
   travelRevisions: [],
 };
@@ -132,6 +133,7 @@ function drawHistory() {
     node.addEventListener('mouseleave', hideNodeInfo);
     node.addEventListener('blur', hideNodeInfo);
   });
+  markTravelled(state.travelledId);
   const more = state.next.length > 0;
   $('more-versions').hidden = !more;
   $('graph-count').textContent =
@@ -265,9 +267,16 @@ function updateTravelSlider() {
   slider.setAttribute('aria-valuetext', `revision ${revisions[Number(slider.value)] ?? ''}`);
 }
 
+// Marks the graph's node of the version time travel shows (none: id '').
+function markTravelled(id) {
+  state.travelledId = id;
+  for (const [nodeId, node] of state.nodes) node.classList.toggle('travelled', nodeId === id);
+}
+
 async function travel(at) {
   const value = $('travel-value');
   value.hidden = true;
+  markTravelled('');
   if (!at) {
     setStatus('travel-facts', 'Give a revision number or a time.', 'error');
     return;
@@ -281,7 +290,9 @@ async function travel(at) {
       setStatus('travel-facts', `At ${at} the key had no version on ${fork}.`);
       return;
     }
-    const version = state.byId.get(info.version) ?? (await getJson(`${ROOT}_versions/${info.version}`));
+    const version =
+      state.byId.get(info.version) ?? (await getJson(`${ROOT}_versions/${info.version}`));
+    markTravelled(version.id);
     setStatus(
       'travel-facts',
       `At ${at}: version ${shortId(version.id)}, revision ${info.revision}, ` +

@@ -465,6 +465,9 @@ TEST_CASE("time travel shows the key as it was at a revision") {
   browser.WaitUntil("the value at revision 2",
                     [&] { return TextOf(browser, "#travel-value") == "two"; });
   CHECK_THAT(TextOf(browser, "#travel-facts"), Catch::Contains(two.substr(0, 8)));
+  // The graph marks the version shown.
+  CHECK(browser.FindElements("#graph .node.travelled").size() == 1);
+  CHECK_THAT(*browser.Attribute(Node(browser, two), "class"), Catch::Contains("travelled"));
   // The slider moves over the key's revisions, by keyboard.
   Element slider = browser.FindElement("#travel-slider");
   browser.PressKeys(slider, kHomeKey);
