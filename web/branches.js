@@ -3,7 +3,7 @@
 // `into` to `from` (added: only on `from`); each changed value's
 // difference loads when its entry is opened. The preview is POST _merge
 // with dry_run=1, the merge the same without; both need the secret.
-import { $, fetchValue, fillBranchSelect, getJson, keyPageUrl, note, rememberedSecret, send,
+import { $, askForSecret, fetchValue, fillBranchSelect, getJson, keyPageUrl, note, rememberedSecret, send,
   shortId } from './shared.js';
 import { chooseMode, renderDiff } from './diff.js';
 
@@ -185,6 +185,11 @@ async function start() {
   $('strategy').addEventListener('change', () => {
     $('run-merge').disabled = true; // preview again first
   });
+  openPage();
+}
+
+// Loads the page; again once a secret is typed when reads need it.
+async function openPage() {
   try {
     // Unless the URL says: into the default branch (as _log names it), from
     // another one.
@@ -199,9 +204,12 @@ async function start() {
     } else {
       await showDifferences();
     }
+    setStatus('page-status', '');
+    $('secret-entry').hidden = rememberedSecret() !== '';
     document.body.dataset.ready = 'true';
   } catch (error) {
     setStatus('page-status', error.message, 'error');
+    if (error.status === 403) askForSecret($('page-status'), openPage);
     document.body.dataset.ready = 'error';
   }
 }

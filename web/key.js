@@ -4,7 +4,7 @@
 // _versions/ID/value), the key at a past point (the REST face's
 // KEY/BRANCH/info?at=), and resolves a fork with POST _create naming every
 // head as a parent.
-import { fetchValue, fillBranchSelect, getJson, keyPageUrl, localTime, note,
+import { askForSecret, fetchValue, fillBranchSelect, getJson, keyPageUrl, localTime, note,
   rememberedSecret, send, shortId, showValue, $ } from './shared.js';
 import { drawGraph, describeVersion } from './graph.js';
 import { chooseMode, renderDiff } from './diff.js';
@@ -467,17 +467,24 @@ async function start() {
     location.href = keyPageUrl(ROOT, state.key, $('branch').value);
   });
 
+  openPage();
+}
+
+// Loads the page; again once a secret is typed when reads need it.
+async function openPage() {
   try {
     await load();
     const names = await fillBranchSelect(ROOT, $('branch'), state.branchShown);
     $('log-link').href = `../log?${new URLSearchParams({ branch: state.branchShown })}`;
     $('home-link').href = `${ROOT}#${new URLSearchParams({ branch: state.branchShown })}`;
     $('branch').disabled = names.length < 2;
+    setStatus('page-status', '');
     document.body.dataset.ready = 'true';
     // Interactive from here: bench/explorer_bench reads this mark.
     performance.mark('kvs-ready');
   } catch (error) {
     setStatus('page-status', error.message, 'error');
+    if (error.status === 403) askForSecret($('page-status'), openPage);
     document.body.dataset.ready = 'error';
   }
 }

@@ -1,6 +1,6 @@
 // The key explorer's page of a branch's log (log.html): GET _log a page at
 // a time, newest first; "next" of a page is the "before" of the one after.
-import { $, fillBranchSelect, getJson, keyPageUrl, localTime, shortId } from './shared.js';
+import { $, askForSecret, fillBranchSelect, getJson, keyPageUrl, localTime, shortId } from './shared.js';
 
 const ROOT = '../';
 const PAGE_SIZE = 25;
@@ -47,9 +47,13 @@ async function load() {
     $('older').disabled = !log.next;
     $('newest').disabled = view.page === 0;
     $('page-status').textContent = '';
+    $('page-status').className = 'status';
+    return true;
   } catch (error) {
     $('page-status').textContent = error.message;
     $('page-status').className = 'status error';
+    if (error.status === 403) askForSecret($('page-status'), openPage);
+    return false;
   }
 }
 
@@ -68,7 +72,12 @@ async function start() {
   $('branch').addEventListener('change', () => {
     location.search = new URLSearchParams({ branch: $('branch').value }).toString();
   });
-  await load();
+  openPage();
+}
+
+// Loads the page; again once a secret is typed when reads need it.
+async function openPage() {
+  if (!(await load())) return;
   try {
     await fillBranchSelect(ROOT, $('branch'), view.branch);
   } catch (error) {

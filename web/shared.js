@@ -34,6 +34,39 @@ export function rememberSecret(secret) {
   }
 }
 
+// For a store whose reads need the secret (read_access: secret) when this
+// browser has none that works: a form after the element `after` whose
+// secret is remembered and then `retry` called. A remembered secret that
+// was refused is forgotten first.
+export function askForSecret(after, retry) {
+  rememberSecret('');
+  let form = $('read-secret-form');
+  if (!form) {
+    form = document.createElement('form');
+    form.id = 'read-secret-form';
+    form.className = 'row';
+    const label = document.createElement('label');
+    label.htmlFor = 'read-secret';
+    label.textContent = 'Reading this store needs the secret';
+    const input = document.createElement('input');
+    input.id = 'read-secret';
+    input.type = 'password';
+    input.autocomplete = 'current-password';
+    const button = document.createElement('button');
+    button.type = 'submit';
+    button.textContent = 'Read';
+    form.append(label, input, button);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      rememberSecret(input.value);
+      form.remove();
+      retry();
+    });
+    after.after(form);
+  }
+  $('read-secret').focus();
+}
+
 // The headers that carry secret (if any) as a bearer token.
 export function authHeaders(secret = rememberedSecret()) {
   return secret ? { Authorization: 'Bearer ' + secret } : {};

@@ -454,6 +454,37 @@ TEST_CASE("behind Apache the key page opens by its path, a key with a slash by ?
   CheckNoScriptErrors(browser);
 }
 
+TEST_CASE("when reads need the secret the pages ask for it, then read with it") {
+  StackOptions options;
+  options.extra_config += "read_access: secret\n";
+  ServerStack stack(options);
+  Create(stack, "private", "eyes only");
+  WebDriver& browser = Browser();
+  // Opens url, answers the page's question for the secret, waits until the
+  // page has read with it, and forgets the secret again.
+  auto unlock = [&](const std::string& url) {
+    INFO(url);
+    browser.Navigate(url);
+    browser.WaitUntil("the question",
+                      [&] { return browser.IsDisplayed(browser.FindElement("#read-secret")); });
+    browser.SendKeys(browser.FindElement("#read-secret"), std::string(kTestSecret) + kEnterKey);
+    browser.WaitFor(
+        "the page to be ready",
+        [&] { return browser.ExecuteScript("return document.body.dataset.ready ?? null"); },
+        "true");
+    CHECK(browser.FindElements("#read-secret").empty());
+    CHECK(browser.ExecuteScript("return localStorage.getItem('kvs-secret')") ==
+          std::string(kTestSecret));
+    browser.ExecuteScript("localStorage.removeItem('kvs-secret')");
+  };
+  unlock(KeyPageUrl(stack, "private"));
+  CHECK(TextOf(browser, "#current-value") == "eyes only");
+  unlock(Origin(stack) + "/_ui/log");
+  CHECK(browser.FindElements("#commits > li").size() == 1);
+  unlock(Origin(stack) + "/_ui/branches?from=main&into=main");
+  CheckNoScriptErrors(browser);
+}
+
 TEST_CASE("time travel shows the key as it was at a revision") {
   ServerStack stack;
   const std::string one = Create(stack, "t", "one");
