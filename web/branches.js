@@ -3,8 +3,8 @@
 // `into` to `from` (added: only on `from`); each changed value's
 // difference loads when its entry is opened. The preview is POST _merge
 // with dry_run=1, the merge the same without; both need the secret.
-import { $, askForSecret, fetchValue, fillBranchSelect, getJson, keyPageUrl, note, rememberedSecret, send,
-  shortId } from './shared.js';
+import { $, askForSecret, fetchValue, fillBranchSelect, getJson, keyPageUrl, note,
+  rememberedSecret, send, shortId } from './shared.js';
 import { chooseMode, renderDiff } from './diff.js';
 
 const ROOT = '../';
@@ -97,7 +97,9 @@ function valueText(value) {
 
 function showPlan(answer, caption) {
   const rows = answer.changes.map((change) => [change.key, change.merge, valueText(change.value)]);
-  for (const conflict of answer.conflicts ?? []) rows.push([conflict.key, 'conflict', conflict.reason]);
+  for (const conflict of answer.conflicts ?? []) {
+    rows.push([conflict.key, 'conflict', conflict.reason]);
+  }
   $('plan').querySelector('tbody').replaceChildren(
     ...rows.map(([key, outcome, value]) => {
       const row = document.createElement('tr');
@@ -143,8 +145,10 @@ async function runMerge(dryRun) {
       setStatus(
         'merge-status',
         conflicts
-          ? `${conflicts} key(s) would conflict: choose another way to merge them, or edit them first.`
-          : `${answer.changes.length} key(s) would change, ${answer.up_to_date} already up to date.`,
+          ? `${conflicts} key(s) would conflict: choose another way to merge them, ` +
+              'or edit them first.'
+          : `${answer.changes.length} key(s) would change, ` +
+              `${answer.up_to_date} already up to date.`,
         conflicts ? 'error' : '',
       );
       $('run-merge').disabled = conflicts > 0 || answer.changes.length === 0;
@@ -160,7 +164,9 @@ async function runMerge(dryRun) {
       await showDifferences();
     }
   } catch (error) {
-    if (error.body && error.body.conflicts) showPlan({ changes: [], conflicts: error.body.conflicts }, 'Conflicts');
+    if (error.body && error.body.conflicts) {
+      showPlan({ changes: [], conflicts: error.body.conflicts }, 'Conflicts');
+    }
     setStatus('merge-status', error.message, 'error');
     $('secret-entry').hidden = rememberedSecret() !== '';
   } finally {
@@ -175,7 +181,8 @@ async function start() {
   $('secret-entry').hidden = rememberedSecret() !== '';
   $('pair-form').addEventListener('submit', (event) => {
     event.preventDefault();
-    location.search = new URLSearchParams({ from: $('from').value, into: $('into').value }).toString();
+    const pairQuery = new URLSearchParams({ from: $('from').value, into: $('into').value });
+    location.search = pairQuery.toString();
   });
   $('merge-form').addEventListener('submit', (event) => {
     event.preventDefault();

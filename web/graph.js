@@ -87,7 +87,8 @@ export function describeVersion(version, marks) {
   const words = [`version ${version.id.slice(0, 8)}`];
   if (marks.length) words.push(marks.join(', '));
   words.push(version.deleted ? 'deleted' : `${version.size} bytes`);
-  words.push(`revision ${version.revision}`, `written ${version.time}`, `replica ${version.replica}`);
+  words.push(`revision ${version.revision}`, `written ${version.time}`);
+  words.push(`replica ${version.replica}`);
   if (version.parents.length > 1) words.push(`merges ${version.parents.length} versions`);
   return words.join('; ');
 }
@@ -150,12 +151,10 @@ export function drawGraph(svg, versions, marksOf, picked, label) {
     node.append(svgElement('circle', { class: 'dot', cx: x(lane), cy: y(row), r: RADIUS }));
     if (version.deleted) {
       const d = RADIUS * 0.6;
-      node.append(
-        svgElement('path', {
-          class: 'cross',
-          d: `M${x(lane) - d} ${y(row) - d} L${x(lane) + d} ${y(row) + d} M${x(lane) + d} ${y(row) - d} L${x(lane) - d} ${y(row) + d}`,
-        }),
-      );
+      const [cx, cy] = [x(lane), y(row)];
+      const cross =
+        `M${cx - d} ${cy - d} L${cx + d} ${cy + d} ` + `M${cx + d} ${cy - d} L${cx - d} ${cy + d}`;
+      node.append(svgElement('path', { class: 'cross', d: cross }));
     }
     const text = svgElement('text', { x: labelX, y: y(row) + 4 });
     const id = svgElement('tspan', { class: 'id' });

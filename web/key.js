@@ -334,7 +334,8 @@ function showForks() {
     title.textContent = `${i === 0 ? 'Winner' : 'Head'} ${shortId(head.id)}`;
     const facts = document.createElement('p');
     facts.className = 'muted';
-    facts.textContent = `revision ${head.revision}, ${localTime(head.time)}, replica ${shortId(head.replica)}`;
+    facts.textContent =
+      `revision ${head.revision}, ${localTime(head.time)}, replica ${shortId(head.replica)}`;
     const value = document.createElement('pre');
     value.className = 'value';
     value.tabIndex = 0;

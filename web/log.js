@@ -1,6 +1,7 @@
 // The key explorer's page of a branch's log (log.html): GET _log a page at
 // a time, newest first; "next" of a page is the "before" of the one after.
-import { $, askForSecret, fillBranchSelect, getJson, keyPageUrl, localTime, shortId } from './shared.js';
+import { $, askForSecret, fillBranchSelect, getJson, keyPageUrl, localTime,
+  shortId } from './shared.js';
 
 const ROOT = '../';
 const PAGE_SIZE = 25;
