@@ -11,6 +11,8 @@ import { chooseMode, renderDiff } from './diff.js';
 
 const ROOT = '../../';
 const PAGE_SIZE = 100;
+// _graph goes on from at most this many ids; the rest wait for a later page.
+const MAX_NEXT_IDS = 100;
 
 const state = {
   key: '',
@@ -162,13 +164,19 @@ function hideNodeInfo() {
   $('node-info').hidden = true;
 }
 
-function addVersions(page) {
+// Adds a page of _graph to what is shown. `carried`: ids of next that were
+// not sent (beyond MAX_NEXT_IDS), still to load.
+function addVersions(page, carried = []) {
   for (const version of page.versions) {
     if (state.byId.has(version.id)) continue; // shown by an earlier page
     state.byId.set(version.id, version);
     state.versions.push(version);
   }
-  state.next = page.next;
+  // Newest first, as _graph orders a page, across pages too: a carried
+  // start may be newer than versions this page brought.
+  state.versions.sort((a, b) =>
+    a.time !== b.time ? (a.time < b.time ? 1 : -1) : a.id < b.id ? 1 : -1);
+  state.next = [...new Set([...page.next, ...carried])].filter((id) => !state.byId.has(id));
 }
 
 async function loadMore() {
@@ -178,8 +186,9 @@ async function loadMore() {
     const query = keyQuery({ limit: String(PAGE_SIZE) });
     // 16 hex digits name a version as surely as 64 (a clash is a 400, not a
     // wrong answer) and keep a wide graph's next page within a request line.
-    for (const id of state.next) query.append('id', id.slice(0, 16));
-    addVersions(await getJson(`${ROOT}_graph?${query}`));
+    const sent = state.next.slice(0, MAX_NEXT_IDS);
+    for (const id of sent) query.append('id', id.slice(0, 16));
+    addVersions(await getJson(`${ROOT}_graph?${query}`), state.next.slice(MAX_NEXT_IDS));
     drawHistory();
     updateTravelSlider();
   } catch (error) {

@@ -524,6 +524,22 @@ TEST_CASE("a long history opens a page at a time") {
   CheckNoScriptErrors(browser);
 }
 
+TEST_CASE("a history with more open sides than a page can name still pages to its end") {
+  ServerStack stack;
+  // 250 versions without parents: 250 heads, each its own side.
+  for (int i = 0; i < 250; ++i) Create(stack, "wide", "v" + std::to_string(i));
+  WebDriver& browser = Browser();
+  OpenPage(browser, KeyPageUrl(stack, "wide"));
+  CHECK(GraphNodes(browser).size() == 100);
+  // The first page leaves 150 heads to go on from; _graph takes 100 at a time.
+  browser.Click(browser.FindElement("#more-versions"));
+  browser.WaitUntil("the second page", [&] { return GraphNodes(browser).size() == 200; });
+  browser.Click(browser.FindElement("#more-versions"));
+  browser.WaitUntil("every version", [&] { return GraphNodes(browser).size() == 250; });
+  CHECK_FALSE(browser.IsDisplayed(browser.FindElement("#more-versions")));
+  CheckNoScriptErrors(browser);
+}
+
 TEST_CASE("branches: switch on the index page, see the diff, preview and merge") {
   ServerStack stack;
   PostJson(stack, "/_txn", R"({"set": {"title": "draft", "same": "x"}})");
