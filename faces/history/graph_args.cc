@@ -77,6 +77,11 @@ std::variant<GraphQuery, HttpError> ParseGraphQuery(std::string_view query_strin
       *flag = std::get<bool>(value);
     }
   }
+  if (auto text = fields.Get("at")) {
+    auto at = ReadPointValue(*text);
+    if (auto* error = std::get_if<HttpError>(&at)) return std::move(*error);
+    query.at = std::get<ReadPoint>(at);
+  }
   if (auto error = SetIdBound("gt", gt, &query.gt)) return *error;
   if (auto error = SetIdBound("lt", lt, &query.lt)) return *error;
   if (!query.gt.empty() && !query.lt.empty() && query.gt >= query.lt) {
