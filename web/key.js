@@ -1,9 +1,8 @@
 // The key explorer's page of one key (key.html): reads the key and branch
 // from the page's URL, then the key's heads (GET _heads), its version graph
 // a page at a time (GET _graph, newest first), values by version (GET
-// _versions/ID/value), the key at a past point (the REST face's
-// KEY/BRANCH/info?at=), and resolves a fork with POST _create naming every
-// head as a parent.
+// _versions/ID/value), the key at a past point (GET _heads?at=), and
+// resolves a fork with POST _create naming every head as a parent.
 import { askForSecret, fetchValue, fillBranchSelect, getJson, keyPageUrl, localTime, note,
   rememberedSecret, send, shortId, showValue, $ } from './shared.js';
 import { drawGraph, describeVersion } from './graph.js';
@@ -292,23 +291,21 @@ async function travel(at) {
     setStatus('travel-facts', 'Give a revision number or a time.', 'error');
     return;
   }
-  const fork = state.branchShown;
-  const url = `${ROOT}${encodeURIComponent(state.key)}/${encodeURIComponent(fork)}/info?` +
-    new URLSearchParams({ at });
+  const branch = state.branchShown;
   try {
-    const info = await getJson(url);
-    if (!info.version) {
-      setStatus('travel-facts', `At ${at} the key had no version on ${fork}.`);
+    const { heads } = await getJson(`${ROOT}_heads?${keyQuery({ at })}`);
+    if (heads.length === 0) {
+      setStatus('travel-facts', `At ${at} the key had no version on ${branch}.`);
       return;
     }
-    const version =
-      state.byId.get(info.version) ?? (await getJson(`${ROOT}_versions/${info.version}`));
+    const version = heads[0];
     markTravelled(version.id);
+    const others = heads.length - 1;
     setStatus(
       'travel-facts',
-      `At ${at}: version ${shortId(version.id)}, revision ${info.revision}, ` +
+      `At ${at}: version ${shortId(version.id)} of revision ${version.revision}, ` +
         `written ${localTime(version.time)}` +
-        (info.conflicts ? `, with ${info.conflicts} other head(s)` : ''),
+        (others ? `; the winner of ${heads.length} heads` : ''),
     );
     value.hidden = false;
     if (version.deleted) {
@@ -317,11 +314,7 @@ async function travel(at) {
       showValue(value, await valueOf(version), valueUrl(version), fileName(version));
     }
   } catch (error) {
-    setStatus(
-      'travel-facts',
-      error.status === 404 ? `At ${at} the key did not exist on ${fork}.` : error.message,
-      error.status === 404 ? '' : 'error',
-    );
+    setStatus('travel-facts', error.message, 'error');
   }
 }
 

@@ -363,6 +363,10 @@ TEST_CASE("a key with a slash, a percent sign, spaces and non-ASCII opens by its
   REQUIRE(res.status == 200);
   OpenPage(browser, Origin(stack) + "/kvs/_ui/keys/?key=" + PercentEncode(hidden));
   CHECK(TextOf(browser, "#current-value") == "secret sauce");
+  // Time travel reads it too (through /_heads?at=, not a path).
+  browser.SendKeys(browser.FindElement("#travel-at"), std::string("2") + kEnterKey);
+  browser.WaitUntil("the value at revision 2",
+                    [&] { return TextOf(browser, "#travel-value") == "secret sauce"; });
   CheckNoScriptErrors(browser);
 }
 
