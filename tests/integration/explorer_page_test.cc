@@ -127,16 +127,28 @@ json Marked(WebDriver& browser, const std::string& css) {
 
 void CheckNoScriptErrors(WebDriver& browser) { CHECK(browser.ScriptErrors() == ""); }
 
+// A key written once, then edited twice from there: two heads.
+struct Fork {
+  std::string base, left, right;
+};
+
+Fork WriteFork(const ServerStack& stack, const std::string& key, const std::string& base,
+               const std::string& left, const std::string& right) {
+  Fork ids;
+  ids.base = Create(stack, key, base);
+  ids.left = Create(stack, key, left, {ids.base});
+  ids.right = Create(stack, key, right, {ids.base});
+  return ids;
+}
+
 // The forkdb example: a, two edits of it (a fork), and their merge.
 struct ForkAndMerge {
   std::string a, upper, mixed, merge;
 };
 
 ForkAndMerge WriteForkAndMerge(const ServerStack& stack, const std::string& key) {
-  ForkAndMerge ids;
-  ids.a = Create(stack, key, "beep boop");
-  ids.upper = Create(stack, key, "BEEP BOOP", {ids.a});
-  ids.mixed = Create(stack, key, "BeEp BoOp", {ids.a});
+  const Fork fork = WriteFork(stack, key, "beep boop", "BEEP BOOP", "BeEp BoOp");
+  ForkAndMerge ids{fork.base, fork.left, fork.right, ""};
   ids.merge = Create(stack, key, "beepity boop", {ids.upper, ids.mixed});
   return ids;
 }
@@ -216,9 +228,9 @@ TEST_CASE("picking two versions shows what changed between them, by mouse or key
 
 TEST_CASE("keeping one head resolves a fork: the key has one head, naming both") {
   ServerStack stack;
-  const std::string a = Create(stack, "doc", "base");
-  const std::string mine = Create(stack, "doc", "mine", {a});
-  const std::string theirs = Create(stack, "doc", "theirs", {a});
+  const Fork fork = WriteFork(stack, "doc", "base", "mine", "theirs");
+  const std::string& mine = fork.left;
+  const std::string& theirs = fork.right;
   WebDriver& browser = Browser();
   OpenPage(browser, KeyPageUrl(stack, "doc"));
   REQUIRE(browser.IsDisplayed(browser.FindElement("#fork")));
@@ -278,9 +290,7 @@ TEST_CASE("keeping a head that deletes, or one written as JSON, keeps it as it w
 
 TEST_CASE("saving an edited merged value resolves a fork") {
   ServerStack stack;
-  const std::string a = Create(stack, "list", "a");
-  Create(stack, "list", "a\nb", {a});
-  Create(stack, "list", "a\nc", {a});
+  WriteFork(stack, "list", "a", "a\nb", "a\nc");
   WebDriver& browser = Browser();
   OpenPage(browser, KeyPageUrl(stack, "list"));
   browser.SendKeys(browser.FindElement("#merged-value"), "a\nb\nc");
@@ -393,9 +403,7 @@ TEST_CASE("a delete is a marked node, and JSON values are pretty-printed") {
 
 TEST_CASE("in a phone-sized window the key page fits its width and stacks the heads") {
   ServerStack stack;
-  const std::string a = Create(stack, "doc", "base");
-  Create(stack, "doc", "mine", {a});
-  Create(stack, "doc", "theirs", {a});
+  WriteFork(stack, "doc", "base", "mine", "theirs");
   WebDriver& browser = Browser();
   // The browser is shared: put its size back whatever happens here.
   struct Restore {
