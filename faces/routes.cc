@@ -14,6 +14,7 @@
 #include "faces/classic/web.h"
 #include "faces/cluster/kv_store.h"
 #include "faces/history/history.h"
+#include "faces/history/key_graph.h"
 #include "faces/history/version_create.h"
 #include "faces/listing/key_listing.h"
 #include "faces/replication/replication_status.h"
@@ -95,6 +96,10 @@ const RouteEntry kRoutes[] = {
     // The classic face and the index page.
     {"/", Exact("/"), {.get = Plain<ClassicRead>, .post = Plain<ClassicWrite>}, "classic"},
     {"/_static/FILE", Below("/_static"), {.get = StaticFile}, "classic"},
+    // The key explorer's pages.
+    {"/_ui/keys/KEY", Below("/_ui/keys"), {.get = Plain<ServeKeyPage>}, "classic"},
+    {"/_ui/branches", Exact("/_ui/branches"), {.get = Plain<ServeBranchesPage>}, "classic"},
+    {"/_ui/log", Exact("/_ui/log"), {.get = Plain<ServeLogPage>}, "classic"},
     // Listing, and the version graph.
     {"/_keys", Exact("/_keys"), {.get = Plain<ListKeys>}, "history"},
     {"/_create", Exact("/_create"), {.post = Plain<CreateVersion>}, "history"},
@@ -106,6 +111,7 @@ const RouteEntry kRoutes[] = {
     {"/_future/ID", Below("/_future"), {.get = Plain<GetFuture>}, "history"},
     {"/_concestor", Exact("/_concestor"), {.get = Plain<GetConcestor>}, "history"},
     {"/_list", Exact("/_list"), {.get = Plain<ListAllVersions>}, "history"},
+    {"/_graph/KEY", Below("/_graph"), {.get = Plain<GetKeyGraph>}, "history"},
     // Branches, commits and merges.
     {"/_branches",
      Exact("/_branches"),

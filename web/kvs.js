@@ -1,5 +1,8 @@
-// kvs's index page: lists the keys of the default branch a page at a time
-// (GET _keys), and sets a key through the classic face (POST ./ as a form).
+// kvs's index page: lists the keys of a branch a page at a time (GET
+// _keys), each linked to its page in the key explorer, and sets a key: on
+// the default branch through the classic face (POST ./ as a form), on
+// another through POST _txn. The branch shown is in the URL's fragment
+// (#branch=B), since the index page takes no query.
 //
 // Stored values are untrusted text: they only ever reach the page through
 // textContent, never as markup. The secret is typed once and kept in
@@ -8,11 +11,11 @@
 // which every web server passes to kvs (Apache drops Authorization headers
 // unless configured), and as a bearer token on reads, which only stores with
 // read_access: secret look at.
-'use strict';
+import { $, errorMessage, fillBranchSelect, getJson, keyPageUrl, relativeTime,
+  rememberedSecret, rememberSecret as keepSecret } from './shared.js';
 
 const PAGE_SIZE = 50;
 const PREVIEW_BYTES = 200;
-const SECRET_STORAGE_KEY = 'kvs-secret';
 const TIME_REFRESH_MS = 30 * 1000;
 
 const view = {
@@ -21,30 +24,14 @@ const view = {
   page: 0,
   entries: [], // the _keys entries shown
   clockOffsetMs: 0, // server clock minus this browser's clock
+  branch: '', // '' for the default branch
+  defaultBranch: '',
 };
-
-const $ = (id) => document.getElementById(id);
 
 // ---- The secret ---------------------------------------------------------
 
-function rememberedSecret() {
-  try {
-    return localStorage.getItem(SECRET_STORAGE_KEY) || '';
-  } catch (e) {
-    return ''; // storage disabled: the secret is typed each time
-  }
-}
-
 function rememberSecret(secret) {
-  try {
-    if (secret) {
-      localStorage.setItem(SECRET_STORAGE_KEY, secret);
-    } else {
-      localStorage.removeItem(SECRET_STORAGE_KEY);
-    }
-  } catch (e) {
-    // Storage disabled: nothing is remembered.
-  }
+  keepSecret(secret);
   showSecretState();
 }
 
@@ -62,18 +49,6 @@ function showSecretState() {
 
 // ---- Talking to kvs -----------------------------------------------------
 
-// The message of an error response: JSON {"message"} or plain text.
-async function errorMessage(response) {
-  const text = await response.text();
-  try {
-    const parsed = JSON.parse(text);
-    if (parsed && typeof parsed.message === 'string') return parsed.message;
-  } catch (e) {
-    // Not JSON: the text itself.
-  }
-  return text.trim() || `${response.status} ${response.statusText}`;
-}
-
 async function fetchKeys(after) {
   const query = new URLSearchParams({
     values: String(PREVIEW_BYTES),
@@ -81,6 +56,7 @@ async function fetchKeys(after) {
   });
   if (view.prefix) query.set('prefix', view.prefix);
   if (after) query.set('gt', after);
+  if (view.branch) query.set('branch', view.branch);
   const headers = {};
   const secret = currentSecret();
   if (secret) headers.Authorization = 'Bearer ' + secret;
@@ -96,24 +72,6 @@ async function fetchKeys(after) {
 }
 
 // ---- The table ----------------------------------------------------------
-
-// "just now", "1 minute ago", "3 hours ago", ... for an age in milliseconds.
-function relativeTime(ageMs) {
-  const seconds = Math.max(0, Math.round(ageMs / 1000));
-  if (seconds < 45) return 'just now';
-  const steps = [
-    ['minute', 60, 60],
-    ['hour', 3600, 24],
-    ['day', 86400, 30],
-    ['month', 30 * 86400, 12],
-    ['year', 365 * 86400, Infinity],
-  ];
-  for (const [unit, size, limit] of steps) {
-    const count = Math.max(1, Math.round(seconds / size));
-    if (count < limit) return count === 1 ? `1 ${unit} ago` : `${count} ${unit}s ago`;
-  }
-  return 'long ago';
-}
 
 function updateTimes() {
   const now = Date.now() + view.clockOffsetMs;
@@ -148,12 +106,11 @@ function keyRow(entry) {
 
   const keyCell = document.createElement('td');
   keyCell.className = 'key';
-  const keyButton = document.createElement('button');
-  keyButton.type = 'button';
-  keyButton.title = 'Edit this key';
-  keyButton.textContent = entry.key;
-  keyButton.addEventListener('click', () => editKey(entry));
-  keyCell.append(keyButton);
+  const keyLink = document.createElement('a');
+  keyLink.href = keyPageUrl('', entry.key, view.branch);
+  keyLink.title = 'Its value, history and forks';
+  keyLink.textContent = entry.key;
+  keyCell.append(keyLink);
   if (entry.conflict) {
     const mark = document.createElement('span');
     mark.className = 'conflict';
@@ -172,7 +129,16 @@ function keyRow(entry) {
   revision.className = 'revision';
   revision.textContent = String(entry.revision);
 
-  row.append(keyCell, valueCell(entry), updated, revision);
+  const edit = document.createElement('td');
+  edit.className = 'edit';
+  const editButton = document.createElement('button');
+  editButton.type = 'button';
+  editButton.textContent = 'Edit';
+  editButton.setAttribute('aria-label', `Edit ${entry.key}`);
+  editButton.addEventListener('click', () => editKey(entry));
+  edit.append(editButton);
+
+  row.append(keyCell, valueCell(entry), updated, revision, edit);
   return row;
 }
 
@@ -233,7 +199,7 @@ async function editKey(entry) {
     const headers = {};
     const secret = currentSecret();
     if (secret) headers.Authorization = 'Bearer ' + secret;
-    const response = await fetch('?k=' + encodeURIComponent(entry.key), {
+    const response = await fetch(`_versions/${entry.version}/value`, {
       headers,
       cache: 'no-store',
     });
@@ -245,6 +211,23 @@ async function editKey(entry) {
     }
   }
   $('set-value').focus();
+}
+
+// Writes key=value: on the default branch as a form post, the index
+// page's way since its first version (Apache passes no Authorization
+// header unless told to); on another branch as a transaction there.
+function write(key, value, secret) {
+  if (view.branch && view.branch !== view.defaultBranch) {
+    return fetch('_txn', {
+      method: 'POST',
+      headers: { Authorization: 'Bearer ' + secret },
+      body: JSON.stringify({ branch: view.branch, set: { [key]: value } }),
+    });
+  }
+  const form = new URLSearchParams();
+  form.append('auth', secret);
+  form.append(key, value);
+  return fetch('./?format=json', { method: 'POST', body: form });
 }
 
 async function saveKey(event) {
@@ -262,14 +245,11 @@ async function saveKey(event) {
     $('secret').focus();
     return;
   }
-  const form = new URLSearchParams();
-  form.append('auth', secret);
-  form.append(key, $('set-value').value);
   status.className = 'status';
   status.textContent = 'Saving…';
   $('set-submit').disabled = true;
   try {
-    const response = await fetch('./?format=json', { method: 'POST', body: form });
+    const response = await write(key, $('set-value').value, secret);
     if (response.ok) {
       const result = await response.json();
       rememberSecret(secret);
@@ -309,9 +289,40 @@ function start() {
     rememberSecret('');
     $('secret').focus();
   });
+  $('branch-select').addEventListener('change', () => {
+    const branch = $('branch-select').value;
+    location.hash = branch === view.defaultBranch ? '' : new URLSearchParams({ branch }).toString();
+  });
+  window.addEventListener('hashchange', () => {
+    readBranch();
+    goToPage(0);
+  });
+  readBranch();
   showSecretState();
-  load();
+  // Interactive once the first page of keys is shown: bench/explorer_bench
+  // reads this mark as its reference.
+  load().then(() => performance.mark('kvs-ready'));
+  loadBranches();
   setInterval(updateTimes, TIME_REFRESH_MS);
+}
+
+function readBranch() {
+  view.branch = new URLSearchParams(location.hash.slice(1)).get('branch') || '';
+  const select = $('branch-select');
+  if (view.branch && select.options.length) select.value = view.branch;
+  const suffix = view.branch ? '?' + new URLSearchParams({ branch: view.branch }) : '';
+  $('log-link').href = '_ui/log' + suffix;
+}
+
+// The branch switcher: the store's branches, the default one named by _log.
+async function loadBranches() {
+  try {
+    view.defaultBranch = (await getJson('_log?limit=1')).branch;
+    await fillBranchSelect('', $('branch-select'), view.branch || view.defaultBranch);
+  } catch (error) {
+    $('load-status').textContent = error.message;
+    $('load-status').className = 'status error';
+  }
 }
 
 start();

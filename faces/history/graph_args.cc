@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
 
 #include "http/form.h"
 #include "http/key_errors.h"
@@ -68,6 +69,18 @@ std::variant<GraphQuery, HttpError> ParseGraphQuery(std::string_view query_strin
     auto count = CountValue("limit", *limit, 1, params.max_limit);
     if (auto* error = std::get_if<HttpError>(&count)) return std::move(*error);
     query.limit = std::get<size_t>(count);
+  }
+  for (auto [name, flag] : {std::pair{"deleted", &query.deleted}, std::pair{"json", &query.json}}) {
+    if (auto text = fields.Get(name)) {
+      auto value = FlagValue(name, *text);
+      if (auto* error = std::get_if<HttpError>(&value)) return std::move(*error);
+      *flag = std::get<bool>(value);
+    }
+  }
+  if (auto text = fields.Get("at")) {
+    auto at = ReadPointValue(*text);
+    if (auto* error = std::get_if<HttpError>(&at)) return std::move(*error);
+    query.at = std::get<ReadPoint>(at);
   }
   if (auto error = SetIdBound("gt", gt, &query.gt)) return *error;
   if (auto error = SetIdBound("lt", lt, &query.lt)) return *error;

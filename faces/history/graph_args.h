@@ -24,10 +24,11 @@ namespace kvs::server {
 
 // What an endpoint accepts besides auth, format and _.
 struct GraphParams {
-  std::vector<std::string_view> names;  // of key, branch, id, prev, gt, lt, limit
-  size_t max_limit = 0;                 // limit=1..max_limit, when "limit" is named
-  bool text = false;                    // format=text is allowed (else only json)
-  bool writes = false;                  // the secret must come in a header: auth= is a 400
+  // Of key, branch, id, prev, gt, lt, limit, deleted, json, at.
+  std::vector<std::string_view> names;
+  size_t max_limit = 0;  // limit=1..max_limit, when "limit" is named
+  bool text = false;     // format=text is allowed (else only json)
+  bool writes = false;   // the secret must come in a header: auth= is a 400
 };
 
 struct GraphQuery {
@@ -40,6 +41,9 @@ struct GraphQuery {
   std::string gt;
   std::string lt;
   std::optional<size_t> limit;
+  bool deleted = false;  // deleted=true: write a tombstone (POST /_create)
+  bool json = false;     // json=true: the value is JSON text (POST /_create)
+  ReadPoint at;          // at=: a revision, time or commit (GET /_heads)
   Format format = Format::kJson;
   std::vector<std::string> credentials;  // every auth=
 };

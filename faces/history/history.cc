@@ -131,7 +131,7 @@ Response Walk(const Request& request, Service& service, std::string_view endpoin
 }  // namespace
 
 Response GetHeads(const Request& request, Service& service) {
-  auto read = GraphReadQuery(request, service, {.names = {"key", "branch"}});
+  auto read = GraphReadQuery(request, service, {.names = {"key", "branch", "at"}});
   if (auto* refused = std::get_if<HttpError>(&read)) return JsonError(*refused);
   GraphQuery& query = std::get<GraphQuery>(read);
   auto key = KeyArgument(PathArgument(request.path_info, "/_heads"), std::move(query.key),
@@ -140,9 +140,15 @@ Response GetHeads(const Request& request, Service& service) {
   const std::string branch = query.branch.value_or(service.config.default_branch);
 
   std::vector<Version> heads;
-  auto state = service.store->Get(branch, std::get<std::string>(key));
+  auto state = service.store->Get(branch, std::get<std::string>(key), query.at);
+  const bool past = query.at.kind != ReadPoint::Kind::kLatest;
   if (state.ok()) {
     heads = std::move(state->heads);
+  } else if (past && state.status().code() == Status::Code::kInvalidArgument) {
+    return JsonError({400, "at: " + state.status().message(), "bad_at"});
+  } else if (past && state.status().IsNotFound() &&
+             state.status().message().starts_with("commit")) {
+    return JsonError({404, state.status().message(), "bad_at"});
   } else if (state.status().IsNotFound()) {
     // No version of the key on the branch (no heads), or no such branch.
     auto exists = service.store->GetBranch(branch);

@@ -4,7 +4,9 @@
 // (version_create.h).
 //
 //   GET /_heads/KEY[?branch=B]   the key's current heads on a branch (its
-//                                forks), winner first; [] when it has none
+//                                forks), winner first; [] when it has none;
+//                                with at=, its heads as of a revision, time
+//                                or commit
 //   GET /_tails/KEY              the key's versions without parents, on any
 //                                branch, by id
 //   GET /_versions/ID            one version's metadata

@@ -16,7 +16,8 @@ namespace kvs::server {
 Response CreateVersion(const Request& request, Service& service) {
   const Limits& limits = service.config.limits;
   auto parsed =
-      ParseGraphQuery(request.query_string, {.names = {"key", "prev", "branch"}, .writes = true});
+      ParseGraphQuery(request.query_string,
+                      {.names = {"key", "prev", "branch", "deleted", "json"}, .writes = true});
   if (auto* error = std::get_if<HttpError>(&parsed)) return ErrorResponse(*error, Format::kJson);
   const GraphQuery& query = std::get<GraphQuery>(parsed);
   constexpr Format format = Format::kJson;  // the only one create answers in
@@ -36,6 +37,15 @@ Response CreateVersion(const Request& request, Service& service) {
                   std::to_string(limits.max_value_bytes) + " (limits.max_value_bytes)"},
         format);
   }
+  if (query.deleted && (!value.empty() || query.json)) {
+    return ErrorResponse({400,
+                          "a delete (deleted=true) has no value: send an empty body, "
+                          "without json=true"},
+                         format);
+  }
+  if (query.json && !nlohmann::json::accept(value)) {
+    return ErrorResponse({400, "json=true, but the body is not JSON"}, format);
+  }
   std::vector<VersionId> parents;
   for (const std::string& text : query.prevs) {
     auto id = ResolveVersionArgument(*service.store, text, "prev");
@@ -49,7 +59,10 @@ Response CreateVersion(const Request& request, Service& service) {
 
   WriteBatch batch;
   batch.branch = query.branch.value_or(service.config.default_branch);
-  batch.writes.push_back(KeyWrite{*query.key, value, parents, std::nullopt, std::nullopt});
+  std::optional<std::string> written_value;  // nullopt: a tombstone
+  if (!query.deleted) written_value = value;
+  batch.writes.push_back(
+      KeyWrite{*query.key, written_value, parents, std::nullopt, std::nullopt, query.json});
   auto written = service.store->Write(batch);
   if (!written.ok()) return StoreErrorResponse(written.status(), format);
 
@@ -60,6 +73,8 @@ Response CreateVersion(const Request& request, Service& service) {
   version.time_ns = written->time_ns;
   version.replica = service.store->replica_id();
   version.size = value.size();
+  version.deleted = query.deleted;
+  version.json = query.json;
   version.revision = written->revision;
   nlohmann::ordered_json body = common::VersionJson(version);
   body["branch"] = batch.branch;

@@ -10,6 +10,10 @@
 //   POST /_create?key=K&prev=A&prev=B...   a merge: A and B stop being heads
 //   &branch=B                              on branch B (default: the
 //                                          configured default branch)
+//   &deleted=true                          a delete (a tombstone) with those
+//                                          parents; the body must be empty
+//   &json=true                             the body is JSON text, read back
+//                                          as JSON (as POST /_txn stores it)
 //
 // The body is the value, exactly as sent, whatever its Content-Type (no form
 // decoding). The secret comes only as "Authorization: Bearer SECRET": a

@@ -192,6 +192,32 @@ TEST_CASE("heads of a key with no versions are empty; an unknown branch is 404")
   CHECK(nlohmann::json::parse(unknown.body)["message"] == "branch 'nope' does not exist");
 }
 
+TEST_CASE("heads at a past revision, time or commit are the heads the key had then") {
+  Blorp b;  // revisions 1 to 4: base, upper, mixed, merge
+  CHECK(MustGet(b.service, "/_heads/blorp", "at=1")["heads"].size() == 1);
+  CHECK(Ids(MustGet(b.service, "/_heads/blorp", "at=1")["heads"]) ==
+        std::vector<std::string>{b.base.Hex()});
+  nlohmann::json forked = MustGet(b.service, "/_heads/blorp", "at=3");
+  CHECK(forked["conflict"] == true);
+  CHECK(forked["heads"].size() == 2);
+  CHECK(Ids(MustGet(b.service, "/_heads/blorp", "at=4")["heads"]) ==
+        std::vector<std::string>{b.merge.Hex()});
+  // Before the key existed: no heads. At a time far in the future: now.
+  Create(b.service, "later", "x", {});
+  CHECK(MustGet(b.service, "/_heads/later", "at=2")["heads"].empty());
+  CHECK(Ids(MustGet(b.service, "/_heads/blorp", "at=2200-01-01T00:00:00Z")["heads"]) ==
+        std::vector<std::string>{b.merge.Hex()});
+
+  using Case = std::pair<std::string, int>;
+  for (const auto& [query, status] :
+       {Case{"at=yesterday", 400}, Case{"at=0", 400}, Case{"at=99", 400}, Case{"at=1&at=2", 400},
+        Case{"at=" + std::string(64, 'a'), 404}}) {
+    Response refused = Route(GraphRequest("/_heads/blorp", query), b.service);
+    INFO(query << " -> " << refused.body);
+    CHECK(refused.status == status);
+  }
+}
+
 TEST_CASE("the key is the rest of the path, slashes and all, or key= in the query") {
   ServiceFixture fixture;
   Service& service = fixture.service();

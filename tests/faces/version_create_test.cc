@@ -163,6 +163,33 @@ TEST_CASE("create takes the secret as a bearer token only") {
   CHECK_THAT(disabled.body, Catch::Contains("no secret configured"));
 }
 
+TEST_CASE("create writes a delete with deleted=true, and JSON with json=true") {
+  ServiceFixture fixture;
+  Service& service = fixture.service();
+  std::string base = MustCreate(service, "key=k", "v")["id"];
+  std::string kept = MustCreate(service, "key=k&prev=" + base, "w")["id"];
+  // A fork whose one side deletes the key, resolved by a delete naming both.
+  nlohmann::json gone = MustCreate(service, "key=k&prev=" + base + "&deleted=true", "");
+  CHECK(gone["deleted"] == true);
+  CHECK(gone["size"] == 0);
+  CHECK(HeadIds(service, "k").size() == 2);
+  nlohmann::json resolved = MustCreate(
+      service, "key=k&prev=" + kept + "&prev=" + gone["id"].get<std::string>() + "&deleted=true",
+      "");
+  CHECK(HeadIds(service, "k") == std::vector<std::string>{resolved["id"]});
+  auto state = service.store->Get("main", "k");
+  REQUIRE(state.ok());
+  CHECK(state->winner.deleted);
+
+  nlohmann::json doc = MustCreate(service, "key=doc&json=true", R"({"a":[1,2]})");
+  CHECK(doc["json"] == true);
+  auto version =
+      service.store->GetVersion(VersionId::FromHex(doc["id"].get<std::string>()).value(), true);
+  REQUIRE(version.ok());
+  CHECK(version->json);
+  CHECK(version->value == R"({"a":[1,2]})");
+}
+
 TEST_CASE("bad creates are refused with a message and write nothing") {
   Limits limits;
   limits.max_key_bytes = 10;
@@ -199,6 +226,10 @@ TEST_CASE("bad creates are refused with a message and write nothing") {
       {"key=k&prev=" + base + "&prev=" + base.substr(0, 10), "v", 400, "twice"},
       {"key=k&prev=" + other, "v", 400, "belongs to key 'other'"},
       {"key=k&branch=bad%20name!", "v", 400, "branch"},
+      {"key=k&prev=" + base + "&deleted=true", "v", 400, "empty body"},
+      {"key=k&prev=" + base + "&deleted=true&json=true", "", 400, "without json=true"},
+      {"key=k&deleted=maybe", "", 400, "deleted"},
+      {"key=k&json=true", "{\"a\":", 400, "not JSON"},
   };
   for (const Case& c : cases) {
     Response response = Route(CreateRequest(c.query, c.body), service);

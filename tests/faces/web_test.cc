@@ -1,6 +1,8 @@
-// The embedded index page and its files, on abstract requests.
+// The embedded pages (the index page, the key explorer's) and their files,
+// on abstract requests.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "faces/classic/web_assets.h"
 #include "faces/routes.h"
@@ -72,6 +74,51 @@ TEST_CASE("unknown static files are 404 and writes to them 405, in JSON as under
   CHECK(refused.status == 405);
   CHECK(Header(refused, "Content-Type") == "application/json");
   CHECK(nlohmann::json::parse(refused.body)["error"] == "method_not_allowed");
+}
+
+namespace {
+
+Request PageRequest(std::string path, std::string query = "") {
+  Request request = GetRequest(std::move(query));
+  request.path_info = std::move(path);
+  return request;
+}
+
+}  // namespace
+
+TEST_CASE("the explorer's pages carry the index page's policy and read their query") {
+  ServiceFixture fixture;
+  Service& service = fixture.service();
+  for (auto [path, query, marker] :
+       {std::tuple{"/_ui/keys/a/b c", "branch=dev", "key.js"},
+        std::tuple{"/_ui/keys/", "key=.hidden", "key.js"},
+        std::tuple{"/_ui/branches", "from=dev&into=main", "branches.js"},
+        std::tuple{"/_ui/log", "branch=main", "log.js"}}) {
+    Response page = Route(PageRequest(path, query), service);
+    INFO(path << "?" << query);
+    REQUIRE(page.status == 200);
+    CHECK(Header(page, "Content-Type") == "text/html; charset=utf-8");
+    CHECK_THAT(page.body, Catch::Contains(marker));
+    CHECK_THAT(Header(page, "Content-Security-Policy"), Catch::Contains("script-src 'self'"));
+    CHECK(Header(page, "Referrer-Policy") == "no-referrer");
+  }
+}
+
+TEST_CASE("the key page needs one valid key, and pages are never served as static files") {
+  ServiceFixture fixture;
+  Service& service = fixture.service();
+  CHECK(Route(PageRequest("/_ui/keys/a", "key=a"), service).status == 400);
+  CHECK(Route(PageRequest("/_ui/keys/"), service).status == 404);
+  CHECK(Route(PageRequest("/_ui/keys"), service).status == 404);
+  CHECK(Route(PageRequest("/_ui/keys/_reserved"), service).status == 400);
+  CHECK(Route(PageRequest("/_ui/keys/a\xff"), service).status == 400);
+  CHECK(Route(PageRequest("/_ui/keys/a", "k=a"), service).status == 400);
+  CHECK(Route(PageRequest("/_ui/log", "branch=a&branch=b"), service).status == 400);
+  CHECK(Route(PageRequest("/_ui/nothing"), service).status == 404);
+  for (std::string page : {"index.html", "key.html", "branches.html", "log.html"}) {
+    INFO(page);
+    CHECK(Route(StaticRequest(page), service).status == 404);
+  }
 }
 
 }  // namespace kvs::server::test

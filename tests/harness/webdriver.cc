@@ -214,6 +214,14 @@ void WebDriver::SendKeys(const Element& element, const std::string& text) {
   Command("POST", "/element/" + element.id + "/value", {{"text", text}});
 }
 
+void WebDriver::PressKeys(const Element& element, const std::string& text) {
+  Command("POST", "/element/" + element.id + "/value", {{"text", text}});
+}
+
+void WebDriver::SetWindowSize(int width, int height) {
+  Command("POST", "/window/rect", {{"width", width}, {"height", height}});
+}
+
 nlohmann::json WebDriver::ExecuteScript(const std::string& js, const nlohmann::json& args) {
   return Command("POST", "/execute/sync", {{"script", js}, {"args", args}});
 }

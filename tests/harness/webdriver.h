@@ -97,6 +97,13 @@ class WebDriver {
   void Click(const Element& element);
   // Clears the input or textarea, then types text (which may hold kEnterKey).
   void SendKeys(const Element& element, const std::string& text);
+  // Focuses the element (any focusable one: a button, a node of an SVG with
+  // tabindex) and presses the keys of text on it, clearing nothing, as a
+  // keyboard user does.
+  void PressKeys(const Element& element, const std::string& text);
+
+  // Resizes the browser window (CSS pixels), as a phone's or a desktop's.
+  void SetWindowSize(int width, int height);
 
   // Runs js as the body of a function with args as its arguments and returns
   // what it returns (elements come back as {"element-6066-...": id}).
