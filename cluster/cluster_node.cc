@@ -77,7 +77,7 @@ ClusterNode::~ClusterNode() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
-    if (pulling_) pulling_->Interrupt();
+    for (replication::Peer* peer : pulling_) peer->Interrupt();
   }
   changed_.notify_all();
   for (std::thread& puller : pullers_) puller.join();
@@ -144,14 +144,14 @@ Result<uint64_t> ClusterNode::PullOnce(const std::string& replica) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Status::IOError("stopping");
-    pulling_ = remote.get();
+    pulling_.insert(remote.get());
   }
   replication::LocalPeer local(store_, {merge_rules_, nullptr});
   replication::ReplicateOptions options;
   options.branches = {branch_};
   auto stats = replication::Replicate(*remote, local, options);
   std::lock_guard<std::mutex> lock(mu_);
-  pulling_ = nullptr;
+  pulling_.erase(remote.get());
   if (!stats.ok()) return stats.status();
   return stats->source_revision;
 }
@@ -205,24 +205,29 @@ Result<CausalContext> ClusterNode::Answer(const CausalContext& context, uint64_t
   return answer;
 }
 
-Result<std::optional<std::string>> ClusterNode::DepsWrite(const CausalContext& context) {
+Result<std::optional<KeyWrite>> ClusterNode::DepsWrite(const CausalContext& context) {
   CausalContext others;
   for (const auto& [address, revision] : context) {
     auto shard = map_.ShardOfNode(address);
     if (shard && *shard != shard_) others[address] = revision;
   }
-  if (others.empty()) return std::optional<std::string>();
+  if (others.empty()) return std::optional<KeyWrite>();
+  KeyWrite write;
+  write.key = DepsKey();
+  write.expected_heads = std::vector<VersionId>();
   CausalContext recorded;
-  auto state = store_.Get(branch_, DepsKey(), ReadPoint::Latest());
+  auto state = store_.Get(branch_, write.key, ReadPoint::Latest());
   if (state.ok()) {
     if (auto parsed = ContextFromJsonText(state->winner.value)) recorded = *parsed;
+    for (const Version& head : state->heads) write.expected_heads->push_back(head.id);
   } else if (!state.status().IsNotFound()) {
     return state.status();
   }
   CausalContext merged = recorded;
   MergeInto(others, &merged);
-  if (merged == recorded) return std::optional<std::string>();
-  return std::optional<std::string>(ContextToJsonText(merged));
+  if (merged == recorded) return std::optional<KeyWrite>();
+  write.value = ContextToJsonText(merged);
+  return std::optional<KeyWrite>(std::move(write));
 }
 
 }  // namespace kvs::cluster

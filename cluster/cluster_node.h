@@ -22,13 +22,13 @@
 #ifndef KVS_CLUSTER_CLUSTER_NODE_H_
 #define KVS_CLUSTER_CLUSTER_NODE_H_
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -85,10 +85,12 @@ class ClusterNode {
   // revision), and the deps of every write this node holds.
   Result<CausalContext> Answer(const CausalContext& context, uint64_t revision = 0);
 
-  // The value to write to this node's deps key along with a write made in
-  // context: its entries of other shards, added to what the key holds;
-  // nullopt when the key holds them already.
-  Result<std::optional<std::string>> DepsWrite(const CausalContext& context);
+  // The write of this node's deps key to make along with a write made in
+  // context: its entries of other shards, added to what the key holds, as a
+  // compare-and-set on the heads it read (a concurrent write of the key is
+  // a Conflict, to plan again, never a lost entry); nullopt when the key
+  // holds them already.
+  Result<std::optional<KeyWrite>> DepsWrite(const CausalContext& context);
   std::string DepsKey() const { return std::string(kDepsPrefix) + settings_.self; }
 
  private:
@@ -122,9 +124,9 @@ class ClusterNode {
   std::map<std::string, uint64_t> pulled_;
   std::map<std::string, uint64_t> wanted_;
   bool stopping_ = false;  // Guarded by mu_
-  // Guarded by mu_: the remote side of the pull in flight, interrupted on
-  // destruction; nullptr when none runs.
-  replication::Peer* pulling_ = nullptr;
+  // Guarded by mu_: the remote sides of the pulls in flight, interrupted on
+  // destruction.
+  std::set<replication::Peer*> pulling_;
   std::vector<std::thread> pullers_;
 
   std::mutex deps_mu_;

@@ -163,7 +163,7 @@ Response WriteKey(const KeyRequest& parsed, Service& service, KeyOp op) {
         batch.writes.push_back(std::move(write));
         auto deps = node.DepsWrite(parsed.context);
         if (!deps.ok()) return StoreFailure(deps.status());
-        if (*deps) batch.Put(node.DepsKey(), std::move(**deps));
+        if (*deps) batch.writes.push_back(std::move(**deps));
         auto written = service.store->Write(batch);
         if (written.status().IsConflict()) return std::nullopt;
         if (!written.ok()) return StoreFailure(written.status());

@@ -56,24 +56,36 @@ TEST_CASE("an answer carries this node's revision and every deps key it holds") 
   CHECK(*answer == CausalContext{{"a:1", 2}, {"b:2", 9}});
 }
 
-TEST_CASE("a write records the context's entries of other shards, once") {
+TEST_CASE("a write records the context's entries of other shards, once, never losing one") {
   kvs::test::TempDir dir;
   auto store = kvs::test::OpenStore(dir.path());
   auto node = ClusterNode::Create(Settings(), *store, "main", dir.Sub("secret"), {});
   REQUIRE(node.ok());
+  auto write = [&](const KeyWrite& deps) {
+    WriteBatch batch;
+    batch.writes.push_back(deps);
+    return store->Write(batch).status();
+  };
   // a:1's own entry is this shard's: not a dependency on another shard.
   auto deps = (*node)->DepsWrite({{"a:1", 4}, {"b:2", 5}});
   REQUIRE(deps.ok());
   REQUIRE(deps->has_value());
-  CHECK(**deps == R"({"b:2":5})");
-  REQUIRE(store->Write(WriteBatch().Put((*node)->DepsKey(), **deps)).ok());
-  deps = (*node)->DepsWrite({{"b:2", 5}});
+  CHECK((*deps)->key == (*node)->DepsKey());
+  CHECK((*deps)->value == R"({"b:2":5})");
+  // Two writes planned from the same state: the second one's entries would
+  // overwrite the first's, so it fails, to be planned again.
+  auto concurrent = (*node)->DepsWrite({{"c:3", 1}});
+  REQUIRE(concurrent.ok());
+  REQUIRE(write(**deps).ok());
+  CHECK(write(**concurrent).code() == Status::Code::kConflict);
+  concurrent = (*node)->DepsWrite({{"c:3", 1}});
+  REQUIRE(concurrent.ok());
+  CHECK((*concurrent)->value == R"({"b:2":5,"c:3":1})");
+  REQUIRE(write(**concurrent).ok());
+  // Nothing new: nothing to write.
+  deps = (*node)->DepsWrite({{"b:2", 5}, {"a:1", 100}});
   REQUIRE(deps.ok());
   CHECK_FALSE(deps->has_value());
-  deps = (*node)->DepsWrite({{"b:2", 6}, {"c:3", 1}});
-  REQUIRE(deps.ok());
-  CHECK(**deps == R"({"b:2":6,"c:3":1})");
-  CHECK_FALSE((*node)->DepsWrite({{"a:1", 100}})->has_value());
 }
 
 TEST_CASE("a context is reached at once, given up at its deadline, or refused at once") {
