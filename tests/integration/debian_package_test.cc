@@ -50,6 +50,7 @@ constexpr const char* kConfig = "/etc/kvs/kvs.yaml";
 constexpr const char* kSecret = "/etc/kvs/auth.txt";
 constexpr const char* kDataDir = "/var/lib/kvs";
 constexpr const char* kNginxSnippet = "/etc/nginx/snippets/kvs.conf";
+constexpr const char* kNginxUpstream = "/etc/nginx/conf.d/kvs-fastcgi.conf";
 constexpr const char* kApacheConf = "/etc/apache2/conf-available/kvs.conf";
 constexpr const char* kPackagedSocket = "/run/kvs/kvs-fcgi.sock";
 
@@ -209,8 +210,9 @@ class ServedPackage {
   std::unique_ptr<ChildProcess> kvs_;
 };
 
-// A site's config file of the package (the nginx snippet or the Apache
-// conf), written to path with the packaged socket replaced by the served one.
+// A config file of the package that names the socket (nginx's upstream or
+// the Apache conf), written to path with the packaged socket replaced by the
+// served one.
 void WriteSiteConfig(const ServedPackage& served, const std::string& packaged,
                      const std::string& path) {
   WriteFile(path,
@@ -361,10 +363,10 @@ TEST_CASE("scripts/package builds kvs_VERSION_ARCH.deb of the build tree's progr
 
   // Everything in /etc is a conffile, which dpkg keeps as the admin left it.
   std::string conffiles = MustRun({kDpkgDeb, "--info", deb, "conffiles"}).output;
-  for (const char* path : {kConfig, kNginxSnippet, kApacheConf}) {
+  for (const char* path : {kConfig, kNginxSnippet, kNginxUpstream, kApacheConf}) {
     CHECK_THAT(conffiles, Catch::Contains(std::string(path) + "\n"));
   }
-  CHECK(std::count(conffiles.begin(), conffiles.end(), '\n') == 3);
+  CHECK(std::count(conffiles.begin(), conffiles.end(), '\n') == 4);
 
   std::string listing = MustRun({kDpkgDeb, "--contents", deb}).output;
   INFO(listing);
@@ -376,7 +378,7 @@ TEST_CASE("scripts/package builds kvs_VERSION_ARCH.deb of the build tree's progr
   CHECK(shipped("-rwxr-xr-x", "/usr/bin/kvs"));
   CHECK(shipped("-rwxr-xr-x", "/usr/sbin/kvs-fcgi"));
   for (const char* path :
-       {kConfig, kNginxSnippet, kApacheConf, kSocketUnit, kServiceUnit,
+       {kConfig, kNginxSnippet, kNginxUpstream, kApacheConf, kSocketUnit, kServiceUnit,
         "/usr/share/man/man1/kvs.1.gz", "/usr/share/man/man8/kvs-fcgi.8.gz",
         "/usr/share/doc/kvs/copyright", "/usr/share/doc/kvs/docs/deployment.md"}) {
     CHECK(shipped("-rw-r--r--", path));
@@ -532,10 +534,13 @@ TEST_CASE(
     "behind nginx with the unpacked snippet, the unpacked kvs-fcgi writes, reads and refuses") {
   ServedPackage served;
   kvs::test::TempDir nginx_dir;
-  WriteSiteConfig(served, kNginxSnippet, nginx_dir.Sub("kvs.conf"));
+  WriteFile(nginx_dir.Sub("kvs.conf"), ReadFile(served.files()(kNginxSnippet)));
+  WriteSiteConfig(served, kNginxUpstream, nginx_dir.Sub("kvs-fastcgi.conf"));
   passwd* user = getpwuid(geteuid());
   REQUIRE(user != nullptr);
-  // A site of its own at /, with the snippet included as the snippet says.
+  // A site of its own at /, with the snippet included as the snippet says,
+  // and the upstream in the http block, as Debian's nginx.conf includes
+  // conf.d/*.conf.
   const std::string conf = std::string("user ") + user->pw_name +
                            ";\n"
                            "error_log error.log warn;\n"
@@ -547,6 +552,9 @@ TEST_CASE(
                            "    proxy_temp_path proxy_temp;\n"
                            "    uwsgi_temp_path uwsgi_temp;\n"
                            "    scgi_temp_path scgi_temp;\n"
+                           "    include " +
+                           nginx_dir.Sub("kvs-fastcgi.conf") +
+                           ";\n"
                            "    server {\n"
                            "        listen @LISTEN@;\n"
                            "        location / { return 200 \"the site's own page\\n\"; }\n"
