@@ -171,10 +171,11 @@ function addVersions(page, carried = []) {
     state.byId.set(version.id, version);
     state.versions.push(version);
   }
-  // Newest first, as _graph orders a page, across pages too: a carried
-  // start may be newer than versions this page brought.
-  state.versions.sort((a, b) =>
-    a.time !== b.time ? (a.time < b.time ? 1 : -1) : a.id < b.id ? 1 : -1);
+  // Newest first, across pages too: a carried start may be newer than
+  // versions this page brought. Times here have milliseconds only, and
+  // _graph orders by the nanosecond: the sort is stable, so versions of one
+  // millisecond keep the order _graph gave them.
+  state.versions.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
   state.next = [...new Set([...page.next, ...carried])].filter((id) => !state.byId.has(id));
 }
 
