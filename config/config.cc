@@ -19,6 +19,8 @@
 namespace kvs::config {
 namespace {
 
+constexpr int64_t kClusterMaxBackoff = int64_t{10} * 1000000000;
+
 // Reads the nodes of one config file, remembering where it came from for
 // error messages.
 class ConfigParser {
@@ -399,6 +401,9 @@ class ConfigParser {
       peer.secret_file = config->auth_file;
       peer.branches = {config->default_branch};
       peer.live = true;
+      // A replica back after an outage is pulled from again within seconds,
+      // not after the five minutes other peers may back off to.
+      peer.max_backoff_ns = kClusterMaxBackoff;
       config->replication.push_back(std::move(peer));
     }
     return Status::OK();

@@ -103,6 +103,9 @@ struct ReplicationPeer {
   std::string prefix;
   int64_t interval_ns = int64_t{10} * 1000000000;
   bool live = false;  // interval_ns is then unused
+  // The longest wait after failures in a row (not in the YAML: the
+  // cluster's peers, which reads may wait for, back off less than others).
+  int64_t max_backoff_ns = int64_t{300} * 1000000000;
 };
 
 // The cluster: section. A node pulls, live, from every other replica of its

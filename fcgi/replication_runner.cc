@@ -96,7 +96,7 @@ std::unique_ptr<replication::LiveReplication> ReplicationRunner::StartLive(size_
                              replication::HttpPeer::Connect(peer.url, peer.secret_file));
         return std::unique_ptr<replication::Peer>(std::move(remote));
       },
-      peer.mode, options, hooks);
+      peer.mode, options, hooks, replication::LiveTiming{.max_retry_ns = peer.max_backoff_ns});
   live->Start();
   return live;
 }
@@ -134,7 +134,8 @@ void ReplicationRunner::Run() {
     if (done.ok()) {
       wait_ns[next] = peers[next].interval_ns;
     } else {
-      wait_ns[next] = std::min(wait_ns[next] * 2, std::max(kMaxBackoff, peers[next].interval_ns));
+      wait_ns[next] = std::min(wait_ns[next] * 2,
+                               std::max(peers[next].max_backoff_ns, peers[next].interval_ns));
       std::fprintf(stderr, "kvs-fcgi: replication with %s failed (retrying in %llds): %s\n",
                    peers[next].url.c_str(), static_cast<long long>(wait_ns[next] / 1000000000),
                    done.message().c_str());

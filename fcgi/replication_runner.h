@@ -2,12 +2,13 @@
 // peer of the config's replication: section every interval (pull, push or
 // both, as `kvs sync` does), and records how it went on the service's
 // status board for GET /_replication. A failed run is retried after twice
-// the wait of the one before (from interval up to kMaxBackoff). A peer with
+// the wait of the one before (from interval up to the peer's
+// max_backoff_ns: 5 minutes, 10 s for a cluster's replicas). A peer with
 // live: true runs instead as either side changes (replication/live.h, its
 // own threads), backing off the same way from 1 s. The secret file is read
 // again for every run (a live peer's: for every connection), so a new
-// secret takes effect without a restart. Plain CGI serves one request per process and runs none: there,
-// `kvs sync` from cron does the same.
+// secret takes effect without a restart. Plain CGI serves one request per
+// process and runs none: there, `kvs sync` from cron does the same.
 #ifndef KVS_FCGI_REPLICATION_RUNNER_H_
 #define KVS_FCGI_REPLICATION_RUNNER_H_
 
@@ -22,8 +23,6 @@
 #include "replication/live.h"
 
 namespace kvs::server {
-
-inline constexpr int64_t kMaxBackoff = int64_t{300} * 1000000000;  // 5 minutes
 
 class ReplicationRunner {
  public:
@@ -49,7 +48,7 @@ class ReplicationRunner {
   std::vector<int64_t> due_ns_;  // when each interval peer runs next (steady clock)
   std::mutex mu_;
   std::condition_variable wake_;
-  bool stop_ = false;  // Guarded by mu_
+  bool stop_ = false;   // Guarded by mu_
   std::thread thread_;  // runs the interval peers; none when all are live
   std::vector<std::unique_ptr<replication::LiveReplication>> live_;
 };

@@ -296,6 +296,11 @@ TEST_CASE("a cluster section places the node and adds its shard's replicas as li
   CHECK(peer.live);
   CHECK(peer.secret_file == "/etc/kvs/auth.txt");
   CHECK(peer.branches == std::vector<std::string>{"main"});
+  // Back soon after an outage: reads may be waiting for it.
+  CHECK(peer.max_backoff_ns == int64_t{10} * 1000000000);
+  CHECK(
+      MustParse("data_dir: d\nreplication:\n  - url: http://h:1\n").replication[0].max_backoff_ns ==
+      int64_t{300} * 1000000000);
 }
 
 TEST_CASE("a cluster section that cannot place the node is an error that says why") {
