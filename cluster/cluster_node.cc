@@ -1,7 +1,6 @@
 #include "cluster/cluster_node.h"
 
 #include <chrono>
-#include <nlohmann/json.hpp>
 
 #include "common/time.h"
 #include "replication/http_peer.h"
@@ -23,49 +22,42 @@ void MergeInto(const CausalContext& from, CausalContext* into) {
   }
 }
 
-std::optional<CausalContext> ContextFromJsonText(std::string_view text) {
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return std::nullopt;
+std::optional<CausalContext> ContextFromJson(const nlohmann::ordered_json& json) {
   CausalContext context;
-  if (j.is_null()) return context;
-  if (!j.is_object()) return std::nullopt;
-  for (const auto& [address, revision] : j.items()) {
+  if (json.is_null()) return context;
+  if (!json.is_object()) return std::nullopt;
+  for (const auto& [address, revision] : json.items()) {
     if (!revision.is_number_unsigned()) return std::nullopt;
     context[address] = revision.get<uint64_t>();
   }
   return context;
 }
 
+std::optional<CausalContext> ContextFromJsonText(std::string_view text) {
+  const auto json = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return std::nullopt;
+  return ContextFromJson(json);
+}
+
+nlohmann::ordered_json ContextToJson(const CausalContext& context) {
+  nlohmann::ordered_json json = nlohmann::ordered_json::object();
+  for (const auto& [address, revision] : context) json[address] = revision;
+  return json;
+}
+
 std::string ContextToJsonText(const CausalContext& context) {
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [address, revision] : context) j[address] = revision;
-  return j.dump();
+  return ContextToJson(context).dump();
 }
 
-Result<std::unique_ptr<ClusterNode>> ClusterNode::Create(
-    const config::ClusterSettings& settings, Store& store, std::string branch,
-    std::string secret_file, std::vector<merge::MergeRule> merge_rules) {
-  KVS_ASSIGN_OR_RETURN(common::ClusterMap map,
-                       common::ClusterMap::FromView(settings.view, settings.repl_factor));
-  if (!map.ShardOfNode(settings.self)) {
-    return Status::InvalidArgument("cluster.self " + settings.self + " is not in the view");
-  }
-  return std::unique_ptr<ClusterNode>(new ClusterNode(settings, std::move(map), store,
-                                                      std::move(branch), std::move(secret_file),
-                                                      std::move(merge_rules)));
-}
-
-ClusterNode::ClusterNode(config::ClusterSettings settings, common::ClusterMap map, Store& store,
-                         std::string branch, std::string secret_file,
-                         std::vector<merge::MergeRule> merge_rules)
-    : settings_(std::move(settings)),
-      map_(std::move(map)),
-      shard_(*map_.ShardOfNode(settings_.self)),
+ClusterNode::ClusterNode(const config::ClusterSettings& settings, Store& store, std::string branch,
+                         std::string secret_file, std::vector<merge::MergeRule> merge_rules)
+    : settings_(settings),
+      shard_(*settings_.map.ShardOfNode(settings_.self)),
       store_(store),
       branch_(std::move(branch)),
       secret_file_(std::move(secret_file)),
       merge_rules_(std::move(merge_rules)) {
-  for (const std::string& replica : map_.shards()[shard_].replicas) {
+  for (const std::string& replica : map().shards()[shard_].replicas) {
     if (replica == settings_.self) continue;
     pulled_[replica] = 0;
     wanted_[replica] = 0;
@@ -98,7 +90,7 @@ uint64_t ClusterNode::PulledFrom(const std::string& replica,
 Result<CausalContext> ClusterNode::Missing(const CausalContext& context,
                                            const replication::StatusBoard* board) {
   CausalContext missing;
-  const auto& replicas = map_.shards()[shard_].replicas;
+  const auto& replicas = map().shards()[shard_].replicas;
   for (const auto& [address, revision] : context) {
     if (std::find(replicas.begin(), replicas.end(), address) == replicas.end()) continue;
     if (address == settings_.self) {
@@ -188,7 +180,7 @@ Result<CausalContext> ClusterNode::Answer(const CausalContext& context, uint64_t
     KeyListOptions list;
     list.prefix = std::string(kDepsPrefix);
     list.with_values = true;
-    list.limit = map_.view().size() + 1;
+    list.limit = map().view().size() + 1;
     CausalContext deps;
     auto keys = store_.ListKeys(branch_, list);
     if (!keys.ok() && !keys.status().IsNotFound()) return keys.status();
@@ -208,7 +200,7 @@ Result<CausalContext> ClusterNode::Answer(const CausalContext& context, uint64_t
 Result<std::optional<KeyWrite>> ClusterNode::DepsWrite(const CausalContext& context) {
   CausalContext others;
   for (const auto& [address, revision] : context) {
-    auto shard = map_.ShardOfNode(address);
+    auto shard = map().ShardOfNode(address);
     if (shard && *shard != shard_) others[address] = revision;
   }
   if (others.empty()) return std::optional<KeyWrite>();

@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -53,18 +54,17 @@ inline constexpr std::string_view kDepsPrefix = "_cluster/deps/";
 
 class ClusterNode {
  public:
+  // settings as the config's parser checked them (self in the map's view);
   // store outlives the node. secret_file: the shared secret the replicas
   // pull from each other with; merge_rules: the config's, which merge the
   // forks a pull makes (as the live pulls do).
-  static Result<std::unique_ptr<ClusterNode>> Create(const config::ClusterSettings& settings,
-                                                     Store& store, std::string branch,
-                                                     std::string secret_file,
-                                                     std::vector<merge::MergeRule> merge_rules);
+  ClusterNode(const config::ClusterSettings& settings, Store& store, std::string branch,
+              std::string secret_file, std::vector<merge::MergeRule> merge_rules);
   ~ClusterNode();
   ClusterNode(const ClusterNode&) = delete;
   ClusterNode& operator=(const ClusterNode&) = delete;
 
-  const common::ClusterMap& map() const { return map_; }
+  const common::ClusterMap& map() const { return settings_.map; }
   const std::string& self() const { return settings_.self; }
   size_t shard() const { return shard_; }
   const config::ClusterSettings& settings() const { return settings_; }
@@ -94,9 +94,6 @@ class ClusterNode {
   std::string DepsKey() const { return std::string(kDepsPrefix) + settings_.self; }
 
  private:
-  ClusterNode(config::ClusterSettings settings, common::ClusterMap map, Store& store,
-              std::string branch, std::string secret_file,
-              std::vector<merge::MergeRule> merge_rules);
   // How far this node has pulled from replica (its store's revision when
   // the last successful pull began).
   uint64_t PulledFrom(const std::string& replica, const replication::StatusBoard* board);
@@ -110,7 +107,6 @@ class ClusterNode {
   Result<uint64_t> PullOnce(const std::string& replica);
 
   const config::ClusterSettings settings_;
-  const common::ClusterMap map_;
   const size_t shard_;
   Store& store_;
   const std::string branch_;
@@ -137,8 +133,12 @@ class ClusterNode {
 };
 
 // The context a JSON value holds (an object of address: revision); nullopt
-// when it is not one. Null and absent are the empty context.
+// when it is not one. Null is the empty context.
+std::optional<CausalContext> ContextFromJson(const nlohmann::ordered_json& json);
+// The same from text (nullopt also when it is not JSON), as the deps keys
+// hold it.
 std::optional<CausalContext> ContextFromJsonText(std::string_view text);
+nlohmann::ordered_json ContextToJson(const CausalContext& context);
 std::string ContextToJsonText(const CausalContext& context);
 
 }  // namespace kvs::cluster

@@ -324,6 +324,8 @@ class ConfigParser {
       return Error(node.Mark(), "cluster must be a mapping with self, view and repl_factor");
     }
     ClusterSettings cluster;
+    std::vector<std::string> view;
+    size_t repl_factor = 1;
     std::set<std::string> seen;
     for (const auto& setting : node) {
       std::string key = setting.first.IsScalar() ? setting.first.Scalar() : "";
@@ -337,18 +339,18 @@ class ConfigParser {
         if (value.IsSequence()) {
           for (const auto& node_address : value) {
             KVS_ASSIGN_OR_RETURN(std::string address, NonEmptyScalar(name, node_address));
-            cluster.view.push_back(std::move(address));
+            view.push_back(std::move(address));
           }
         } else {
           KVS_ASSIGN_OR_RETURN(std::string list, NonEmptyScalar(name, value));
           for (size_t start = 0; start <= list.size();) {
             const size_t comma = std::min(list.find(',', start), list.size());
-            cluster.view.push_back(list.substr(start, comma - start));
+            view.push_back(list.substr(start, comma - start));
             start = comma + 1;
           }
         }
       } else if (key == "repl_factor") {
-        KVS_ASSIGN_OR_RETURN(cluster.repl_factor, PositiveInteger(name, value));
+        KVS_ASSIGN_OR_RETURN(repl_factor, PositiveInteger(name, value));
       } else if (key == "causal_wait") {
         KVS_ASSIGN_OR_RETURN(cluster.causal_wait_ns, Duration(name, value));
       } else if (key == "links") {
@@ -367,16 +369,17 @@ class ConfigParser {
             "unknown setting '" + name + "' (known: self, view, repl_factor, causal_wait, links)");
       }
     }
-    if (cluster.self.empty() || cluster.view.empty()) {
+    if (cluster.self.empty() || view.empty()) {
       return Error(node.Mark(), "cluster needs self, view and repl_factor");
     }
-    auto map = common::ClusterMap::FromView(cluster.view, cluster.repl_factor);
+    auto map = common::ClusterMap::FromView(view, repl_factor);
     if (!map.ok()) return Error(node.Mark(), "cluster: " + map.status().message());
-    if (!map->ShardOfNode(cluster.self)) {
+    cluster.map = std::move(map).value();
+    if (!cluster.map.ShardOfNode(cluster.self)) {
       return Error(node.Mark(), "cluster.self " + cluster.self + " is not in the view");
     }
     for (const auto& [address, url] : cluster.links) {
-      if (!map->ShardOfNode(address)) {
+      if (!cluster.map.ShardOfNode(address)) {
         return Error(node.Mark(), "cluster.links names " + address + ", which is not in the view");
       }
     }
@@ -391,8 +394,7 @@ class ConfigParser {
                                      "with which they replicate and forward writes");
     }
     const ClusterSettings& cluster = *config->cluster;
-    auto map = common::ClusterMap::FromView(cluster.view, cluster.repl_factor);
-    const auto& shard = map->shards()[*map->ShardOfNode(cluster.self)];
+    const auto& shard = cluster.map.shards()[*cluster.map.ShardOfNode(cluster.self)];
     for (const std::string& replica : shard.replicas) {
       if (replica == cluster.self) continue;
       ReplicationPeer peer;

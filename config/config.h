@@ -57,6 +57,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/cluster_map.h"
 #include "kvs/status.h"
 #include "kvs/store.h"
 #include "merge/branch_merge.h"
@@ -112,9 +113,9 @@ struct ReplicationPeer {
 // shard (entries added to Config::replication at parse time), with the
 // config's auth_file as their secret, on the default branch.
 struct ClusterSettings {
-  std::string self;
-  std::vector<std::string> view;
-  size_t repl_factor = 1;
+  std::string self;  // in the map's view
+  // Made from the section's view and repl_factor.
+  common::ClusterMap map;
   int64_t causal_wait_ns = int64_t{2} * 1000000000;
   // Node address -> the URL this node reaches it at (its kvs mount root);
   // a node not named here is at http://ADDRESS.

@@ -17,7 +17,6 @@
 #include <string>
 #include <vector>
 
-#include "common/cluster_map.h"
 #include "config/config.h"
 #include "fcgi/cgi_gateway.h"
 #include "fcgi/compaction_watch.h"
@@ -91,14 +90,11 @@ int PrintClusterFront(const std::string& config_path, const std::string& listen)
   if (config.ok() && !config->cluster) {
     config = Status::InvalidArgument(config_path + ": it has no cluster: section");
   }
-  Result<common::ClusterMap> map = config.status();
-  if (config.ok())
-    map = common::ClusterMap::FromView(config->cluster->view, config->cluster->repl_factor);
-  if (!map.ok()) {
-    std::fprintf(stderr, "kvs-fcgi: %s\n", map.status().message().c_str());
+  if (!config.ok()) {
+    std::fprintf(stderr, "kvs-fcgi: %s\n", config.status().message().c_str());
     return 1;
   }
-  WriteAll(STDOUT_FILENO, map->NginxConf(listen));
+  WriteAll(STDOUT_FILENO, config->cluster->map.NginxConf(listen));
   return 0;
 }
 

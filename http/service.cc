@@ -33,11 +33,9 @@ Result<std::unique_ptr<Service>> StartService(const Config& config) {
                                    "': " + branch.status().message());
   }
   if (config.cluster) {
-    auto node =
-        cluster::ClusterNode::Create(*config.cluster, *service->store, config.default_branch,
-                                     *config.auth_file, config.merge_rules);
-    if (!node.ok()) return Status::InvalidArgument(config.path + ": " + node.status().message());
-    service->cluster = std::move(node).value();
+    service->cluster = std::make_unique<cluster::ClusterNode>(
+        *config.cluster, *service->store, config.default_branch, *config.auth_file,
+        config.merge_rules);
   }
   return service;
 }

@@ -48,12 +48,7 @@ Result<std::string> ReadPeerSecret(const std::string& path) {
 
 }  // namespace
 
-Result<std::unique_ptr<HttpPeer>> HttpPeer::Connect(const std::string& url,
-                                                    const std::optional<std::string>& secret_file) {
-  std::string secret;
-  if (secret_file) {
-    KVS_ASSIGN_OR_RETURN(secret, ReadPeerSecret(*secret_file));
-  }
+Result<ServerUrl> ParseServerUrl(const std::string& url) {
   const size_t scheme_end = url.find("://");
   const std::string scheme = scheme_end == std::string::npos ? "" : url.substr(0, scheme_end);
   if (scheme != "http" && scheme != "https") {
@@ -61,16 +56,28 @@ Result<std::unique_ptr<HttpPeer>> HttpPeer::Connect(const std::string& url,
                                    "' is not a server's URL: it starts with http:// or https://");
   }
   const size_t path_start = url.find('/', scheme_end + 3);
-  std::string host = url.substr(0, path_start);
-  std::string path = path_start == std::string::npos ? "" : url.substr(path_start);
-  while (!path.empty() && path.back() == '/') path.pop_back();
-  if (host.size() <= scheme.size() + 3)
+  ServerUrl server;
+  server.host = url.substr(0, path_start);
+  server.path = path_start == std::string::npos ? "" : url.substr(path_start);
+  while (!server.path.empty() && server.path.back() == '/') server.path.pop_back();
+  if (server.host.size() <= scheme.size() + 3) {
     return Status::InvalidArgument("'" + url + "' names no host");
-  if (path.find_first_of("?#") != std::string::npos) {
+  }
+  if (server.path.find_first_of("?#") != std::string::npos) {
     return Status::InvalidArgument("'" + url + "' has a query or fragment; give the mount root");
   }
-  auto connect = [&host]() {
-    auto client = std::make_unique<httplib::Client>(host);
+  return server;
+}
+
+Result<std::unique_ptr<HttpPeer>> HttpPeer::Connect(const std::string& url,
+                                                    const std::optional<std::string>& secret_file) {
+  std::string secret;
+  if (secret_file) {
+    KVS_ASSIGN_OR_RETURN(secret, ReadPeerSecret(*secret_file));
+  }
+  KVS_ASSIGN_OR_RETURN(ServerUrl server, ParseServerUrl(url));
+  auto connect = [&server]() {
+    auto client = std::make_unique<httplib::Client>(server.host);
     client->set_connection_timeout(10);
     client->set_read_timeout(120);
     client->set_write_timeout(120);
@@ -81,7 +88,7 @@ Result<std::unique_ptr<HttpPeer>> HttpPeer::Connect(const std::string& url,
   auto client = connect();
   if (!client->is_valid()) return Status::InvalidArgument("'" + url + "' is not a usable URL");
   return std::unique_ptr<HttpPeer>(
-      new HttpPeer(std::move(client), connect(), connect(), url, path, std::move(secret)));
+      new HttpPeer(std::move(client), connect(), connect(), url, server.path, std::move(secret)));
 }
 
 HttpPeer::HttpPeer(std::unique_ptr<httplib::Client> client,

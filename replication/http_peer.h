@@ -20,6 +20,16 @@ class Client;
 
 namespace kvs::replication {
 
+// A kvs server's URL (its mount root) as cpp-httplib takes it: the scheme
+// and host ("http://host:8080"), and the mount's path without a trailing
+// '/' ("" or "/kvs"). InvalidArgument when it is not http:// or https://
+// with a host, or has a query or fragment.
+struct ServerUrl {
+  std::string host;
+  std::string path;
+};
+Result<ServerUrl> ParseServerUrl(const std::string& url);
+
 class HttpPeer : public RemotePeer {
  public:
   // The secret, when secret_file names one, is the file's first line, read

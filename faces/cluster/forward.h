@@ -16,10 +16,10 @@
 namespace kvs::server {
 
 // The answer of a replica of shard (tried in turn until one answers), with
-// "address": the replica that served it, added to a JSON object answer. A
-// 503 in the seed's words when none answers or the request was forwarded
-// already.
-Response ForwardToShard(const Request& request, Service& service, size_t shard);
+// "address": the replica that served it, added to a JSON object answer.
+// IOError, saying why for the log, when none answers or the request was
+// forwarded already.
+Result<Response> ForwardToShard(const Request& request, Service& service, size_t shard);
 
 // The key count a replica of shard reports (GET /kv-store/key-count);
 // nullopt when none answers.

@@ -26,30 +26,51 @@ struct KeyRequest {
   std::string value;  // PUT only
 };
 
-Json ContextJson(const CausalContext& context) {
-  Json j = Json::object();
-  for (const auto& [address, revision] : context) j[address] = revision;
-  return j;
-}
-
 // The seed's error shape: {"error": what, "message": "Error in METHOD"}, and
 // "status": "error" as every kvs error answer has it.
+Json SeedErrorBody(const std::string& what, const Request& request) {
+  return {{"status", "error"}, {"error", what}, {"message", "Error in " + request.method}};
+}
+
+// A seed error answer; detail, when given, says more than the seed's words.
 Response SeedError(int status, const std::string& what, const Request& request,
-                   const CausalContext* context = nullptr) {
-  Json body = {{"status", "error"}, {"error", what}, {"message", "Error in " + request.method}};
-  if (context != nullptr) body["causal-context"] = ContextJson(*context);
+                   const std::string& detail = "") {
+  Json body = SeedErrorBody(what, request);
+  if (!detail.empty()) body["detail"] = detail;
   Response response = JsonResponse(body);
   response.status = status;
   return response;
 }
 
-// 503: the causal context was not reached within the bound; the client
-// asks again later with the same context.
-Response Unavailable(const Request& request, const CausalContext& context) {
-  Response response = SeedError(503, "Unable to satisfy request", request, &context);
-  response.headers.Set("Retry-After", "1");
+// An answer about a key: body, and the causal context it carries.
+Response KeyAnswer(int status, Json body, const CausalContext& context) {
+  body["causal-context"] = cluster::ContextToJson(context);
+  Response response = JsonResponse(body);
+  response.status = status;
   return response;
 }
+
+// 404: the key has no value here (never written, or deleted).
+Response KeyMissing(const Request& request, const CausalContext& context) {
+  return KeyAnswer(404,
+                   {{"doesExist", false},
+                    {"error", "Key does not exist"},
+                    {"message", "Error in " + request.method}},
+                   context);
+}
+
+// 503: the request cannot be served without breaking causality (its
+// context was not reached within the bound, or no replica of the key's
+// shard answered); the client asks again later with the same context.
+Response Unavailable(const Request& request, const CausalContext& context,
+                     std::string log_message = "") {
+  Response response = KeyAnswer(503, SeedErrorBody("Unable to satisfy request", request), context);
+  response.headers.Set("Retry-After", "1");
+  response.log_message = std::move(log_message);
+  return response;
+}
+
+Response StoreFailure(const Status& status) { return StoreErrorResponse(status, Format::kJson); }
 
 std::variant<KeyRequest, Response> ParseKeyRequest(const Request& request, const Service& service,
                                                    bool needs_value) {
@@ -68,15 +89,11 @@ std::variant<KeyRequest, Response> ParseKeyRequest(const Request& request, const
   }
   auto parsed_body = ParseJsonObjectBody(request.body, R"({"causal-context": {}})");
   if (auto* error = std::get_if<HttpError>(&parsed_body)) {
-    Response refusal = SeedError(400, "Failed to parse request body", request);
-    Json detailed = Json::parse(refusal.body);
-    detailed["detail"] = error->message;
-    refusal.body = common::DumpJson(detailed);
-    return refusal;
+    return SeedError(400, "Failed to parse request body", request, error->message);
   }
   const Json& body = std::get<Json>(parsed_body);
   if (auto it = body.find("causal-context"); it != body.end() && !it->is_null()) {
-    auto context = cluster::ContextFromJsonText(it->dump());
+    auto context = cluster::ContextFromJson(*it);
     if (!context) return SeedError(400, "Failed to parse request body", request);
     parsed.context = std::move(*context);
   }
@@ -108,32 +125,21 @@ Result<bool> ReachContext(Service& service, const CausalContext& context) {
   return node.Reach(context, service.replication.get(), deadline);
 }
 
-Response StoreFailure(const Status& status) { return JsonError(StoreError(status)); }
-
-Response GetKey(const KeyRequest& parsed, Service& service) {
+Response GetKey(const KeyRequest& parsed, const Request& request, Service& service) {
   cluster::ClusterNode& node = *service.cluster;
   auto state = service.store->Get(node.branch(), parsed.key, ReadPoint::Latest());
   if (!state.ok() && !state.status().IsNotFound()) return StoreFailure(state.status());
   auto context = node.Answer(parsed.context);
   if (!context.ok()) return StoreFailure(context.status());
-  if (!state.ok() || state->winner.deleted) {
-    Json body = {{"doesExist", false},
-                 {"error", "Key does not exist"},
-                 {"message", "Error in GET"},
-                 {"causal-context", ContextJson(*context)}};
-    Response response = JsonResponse(body);
-    response.status = 404;
-    return response;
-  }
+  if (!state.ok() || state->winner.deleted) return KeyMissing(request, *context);
   Json body = {{"doesExist", true}, {"message", "Retrieved successfully"}};
   common::SetJsonValue(body, state->winner.value);
-  body["causal-context"] = ContextJson(*context);
-  return JsonResponse(body);
+  return KeyAnswer(200, std::move(body), *context);
 }
 
 // PUT and DELETE: a write based on the key's heads as read (compare-and-set,
 // planned again when another write came between).
-Response WriteKey(const KeyRequest& parsed, Service& service, KeyOp op) {
+Response WriteKey(const KeyRequest& parsed, const Request& request, Service& service, KeyOp op) {
   cluster::ClusterNode& node = *service.cluster;
   return RetryOnConflict(
       [&]() -> std::optional<Response> {
@@ -143,13 +149,7 @@ Response WriteKey(const KeyRequest& parsed, Service& service, KeyOp op) {
         if (op == KeyOp::kDelete && !existed) {
           auto context = node.Answer(parsed.context);
           if (!context.ok()) return StoreFailure(context.status());
-          Json body = {{"doesExist", false},
-                       {"error", "Key does not exist"},
-                       {"message", "Error in DELETE"},
-                       {"causal-context", ContextJson(*context)}};
-          Response response = JsonResponse(body);
-          response.status = 404;
-          return response;
+          return KeyMissing(request, *context);
         }
         WriteBatch batch;
         batch.branch = node.branch();
@@ -179,10 +179,7 @@ Response WriteKey(const KeyRequest& parsed, Service& service, KeyOp op) {
           body = {{"message", "Added successfully"}, {"replaced", false}};
           status = 201;
         }
-        body["causal-context"] = ContextJson(*context);
-        Response response = JsonResponse(body);
-        response.status = status;
-        return response;
+        return KeyAnswer(status, std::move(body), *context);
       },
       "the key kept changing while it was being written; try again");
 }
@@ -202,11 +199,15 @@ Response ServeKey(const Request& request, Service& service, KeyOp op) {
   const KeyRequest& key = std::get<KeyRequest>(parsed);
   cluster::ClusterNode& node = *service.cluster;
   const size_t owner = node.map().ShardOfKey(key.key);
-  if (owner != node.shard()) return ForwardToShard(request, service, owner);
+  if (owner != node.shard()) {
+    Result<Response> forwarded = ForwardToShard(request, service, owner);
+    if (!forwarded.ok()) return Unavailable(request, key.context, forwarded.status().message());
+    return std::move(forwarded).value();
+  }
   auto reached = ReachContext(service, key.context);
   if (!reached.ok()) return StoreFailure(reached.status());
   if (!*reached) return Unavailable(request, key.context);
-  return op == KeyOp::kGet ? GetKey(key, service) : WriteKey(key, service, op);
+  return op == KeyOp::kGet ? GetKey(key, request, service) : WriteKey(key, request, service, op);
 }
 
 // The keys this node holds (its shard's), deleted ones and the cluster's

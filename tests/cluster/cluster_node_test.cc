@@ -24,8 +24,7 @@ int64_t InNs(std::chrono::milliseconds from_now) {
 config::ClusterSettings Settings() {
   config::ClusterSettings settings;
   settings.self = "a:1";
-  settings.view = {"a:1", "b:2", "c:3"};
-  settings.repl_factor = 1;
+  settings.map = common::ClusterMap::FromView({"a:1", "b:2", "c:3"}, 1).value();
   return settings;
 }
 
@@ -44,14 +43,13 @@ TEST_CASE("an answer carries this node's revision and every deps key it holds") 
   kvs::test::TempDir dir;
   auto store = kvs::test::OpenStore(dir.path());
   REQUIRE(store->Write(WriteBatch().Put("k", "v")).ok());
-  auto node = ClusterNode::Create(Settings(), *store, "main", dir.Sub("secret"), {});
-  REQUIRE(node.ok());
-  auto answer = (*node)->Answer({{"b:2", 7}});
+  ClusterNode node(Settings(), *store, "main", dir.Sub("secret"), {});
+  auto answer = node.Answer({{"b:2", 7}});
   REQUIRE(answer.ok());
   CHECK(*answer == CausalContext{{"a:1", 1}, {"b:2", 7}});
   // Another node's deps, replicated here, come with every answer.
   REQUIRE(store->Write(WriteBatch().Put("_cluster/deps/c:3", R"({"b:2": 9})")).ok());
-  answer = (*node)->Answer({});
+  answer = node.Answer({});
   REQUIRE(answer.ok());
   CHECK(*answer == CausalContext{{"a:1", 2}, {"b:2", 9}});
 }
@@ -59,31 +57,30 @@ TEST_CASE("an answer carries this node's revision and every deps key it holds") 
 TEST_CASE("a write records the context's entries of other shards, once, never losing one") {
   kvs::test::TempDir dir;
   auto store = kvs::test::OpenStore(dir.path());
-  auto node = ClusterNode::Create(Settings(), *store, "main", dir.Sub("secret"), {});
-  REQUIRE(node.ok());
+  ClusterNode node(Settings(), *store, "main", dir.Sub("secret"), {});
   auto write = [&](const KeyWrite& deps) {
     WriteBatch batch;
     batch.writes.push_back(deps);
     return store->Write(batch).status();
   };
   // a:1's own entry is this shard's: not a dependency on another shard.
-  auto deps = (*node)->DepsWrite({{"a:1", 4}, {"b:2", 5}});
+  auto deps = node.DepsWrite({{"a:1", 4}, {"b:2", 5}});
   REQUIRE(deps.ok());
   REQUIRE(deps->has_value());
-  CHECK((*deps)->key == (*node)->DepsKey());
+  CHECK((*deps)->key == node.DepsKey());
   CHECK((*deps)->value == R"({"b:2":5})");
   // Two writes planned from the same state: the second one's entries would
   // overwrite the first's, so it fails, to be planned again.
-  auto concurrent = (*node)->DepsWrite({{"c:3", 1}});
+  auto concurrent = node.DepsWrite({{"c:3", 1}});
   REQUIRE(concurrent.ok());
   REQUIRE(write(**deps).ok());
   CHECK(write(**concurrent).code() == Status::Code::kConflict);
-  concurrent = (*node)->DepsWrite({{"c:3", 1}});
+  concurrent = node.DepsWrite({{"c:3", 1}});
   REQUIRE(concurrent.ok());
   CHECK((*concurrent)->value == R"({"b:2":5,"c:3":1})");
   REQUIRE(write(**concurrent).ok());
   // Nothing new: nothing to write.
-  deps = (*node)->DepsWrite({{"b:2", 5}, {"a:1", 100}});
+  deps = node.DepsWrite({{"b:2", 5}, {"a:1", 100}});
   REQUIRE(deps.ok());
   CHECK_FALSE(deps->has_value());
 }
@@ -95,11 +92,8 @@ TEST_CASE("a context is reached at once, given up at its deadline, or refused at
   // This node's shard: itself and a replica at a port no one listens on.
   config::ClusterSettings settings;
   settings.self = "127.0.0.1:9";
-  settings.view = {"127.0.0.1:9", "127.0.0.1:1"};
-  settings.repl_factor = 2;
-  auto node = ClusterNode::Create(settings, *store, "main", dir.Sub("secret"), {});
-  REQUIRE(node.ok());
-  ClusterNode& n = **node;
+  settings.map = common::ClusterMap::FromView({"127.0.0.1:9", "127.0.0.1:1"}, 2).value();
+  ClusterNode n(settings, *store, "main", dir.Sub("secret"), {});
   // What this node has, and entries of no replica of its shard.
   CHECK(*n.Reach({{"127.0.0.1:9", 1}, {"elsewhere:5", 99}}, nullptr, InNs(std::chrono::hours(1))));
   // A revision of its own it never had: no pull can bring it.

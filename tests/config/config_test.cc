@@ -284,7 +284,8 @@ TEST_CASE("a cluster section places the node and adds its shard's replicas as li
       "  links:\n"
       "    10.0.0.3:80: http://tunnel:9000/kvs\n");
   REQUIRE(config.cluster.has_value());
-  CHECK(config.cluster->view.size() == 4);
+  CHECK(config.cluster->map.view().size() == 4);
+  CHECK(config.cluster->map.repl_factor() == 2);
   CHECK(config.cluster->causal_wait_ns == int64_t{3} * 1000000000);
   CHECK(config.cluster->UrlOf("10.0.0.2:80") == "http://10.0.0.2:80");
   CHECK(config.cluster->UrlOf("10.0.0.3:80") == "http://tunnel:9000/kvs");
