@@ -1,17 +1,17 @@
 #include "cluster/cluster_node.h"
 
 #include <chrono>
+#include <cstdio>
 
 #include "common/time.h"
 #include "replication/http_peer.h"
-#include "replication/local_peer.h"
-#include "replication/replicator.h"
 
 namespace kvs::cluster {
 namespace {
 
-// After a failed pull, its thread waits this long before the next.
-constexpr auto kPullRetry = std::chrono::milliseconds(200);
+// After a failed pull, the next waits this long, doubling up to the most.
+constexpr int64_t kPullRetryNs = 200000000;
+constexpr int64_t kPullMaxRetryNs = int64_t{10} * 1000000000;
 
 }  // namespace
 
@@ -49,124 +49,345 @@ std::string ContextToJsonText(const CausalContext& context) {
   return ContextToJson(context).dump();
 }
 
+nlohmann::ordered_json Layout::ToJson() const {
+  return {{"active", active.ToJson()},
+          {"next", next ? next->ToJson() : nlohmann::ordered_json()},
+          {"previous", previous ? previous->ToJson() : nlohmann::ordered_json()},
+          {"grace_until", grace_until_ns}};
+}
+
+Result<Layout> Layout::FromJson(const nlohmann::ordered_json& json) {
+  if (!json.is_object() || !json.contains("active")) {
+    return Status::InvalidArgument("a node's layout is not an object with \"active\"");
+  }
+  Layout layout;
+  KVS_ASSIGN_OR_RETURN(layout.active, common::ClusterMap::FromJson(json["active"]));
+  for (auto [name, map] : {std::pair{"next", &layout.next}, {"previous", &layout.previous}}) {
+    auto it = json.find(name);
+    if (it == json.end() || it->is_null()) continue;
+    KVS_ASSIGN_OR_RETURN(*map, common::ClusterMap::FromJson(*it));
+  }
+  if (auto it = json.find("grace_until"); it != json.end() && it->is_number_integer()) {
+    layout.grace_until_ns = it->get<int64_t>();
+  }
+  return layout;
+}
+
+std::vector<MoveSource> MoveSources(const common::ClusterMap& from, const common::ClusterMap& to,
+                                    const std::string& self) {
+  std::vector<MoveSource> sources;
+  const auto mine = to.ShardOfNode(self);
+  if (!mine) return sources;
+  const common::HashRanges wanted = to.RangesOfShard(*mine);
+  // The shard self held too: its other replicas may have taken writes self
+  // has not pulled yet when the change comes.
+  for (size_t shard = 0; shard < from.shards().size(); ++shard) {
+    common::HashRanges ranges = common::IntersectRanges(from.RangesOfShard(shard), wanted);
+    if (ranges.empty()) continue;
+    std::vector<std::string> replicas = from.shards()[shard].replicas;
+    std::erase(replicas, self);
+    if (replicas.empty()) continue;
+    sources.push_back({std::move(ranges), std::move(replicas)});
+  }
+  return sources;
+}
+
+PullFilters PullsOf(const Layout& layout, const std::string& self) {
+  PullFilters pulls;
+  if (auto shard = layout.active.ShardOfNode(self)) {
+    for (const std::string& replica : layout.active.shards()[*shard].replicas) {
+      if (replica != self) pulls[replica] = std::nullopt;
+    }
+  }
+  auto add = [&](const std::vector<MoveSource>& sources) {
+    for (const MoveSource& source : sources) {
+      for (const std::string& replica : source.replicas) {
+        auto [it, added] = pulls.emplace(replica, source.ranges);
+        if (!added && it->second) it->second = common::UniteRanges(*it->second, source.ranges);
+      }
+    }
+  };
+  if (layout.next) add(MoveSources(layout.active, *layout.next, self));
+  if (layout.previous) add(MoveSources(*layout.previous, layout.active, self));
+  return pulls;
+}
+
 ClusterNode::ClusterNode(const config::ClusterSettings& settings, Store& store, std::string branch,
                          std::string secret_file, std::vector<merge::MergeRule> merge_rules)
     : settings_(settings),
-      shard_(*settings_.map.ShardOfNode(settings_.self)),
       store_(store),
       branch_(std::move(branch)),
       secret_file_(std::move(secret_file)),
       merge_rules_(std::move(merge_rules)) {
-  for (const std::string& replica : map().shards()[shard_].replicas) {
-    if (replica == settings_.self) continue;
-    pulled_[replica] = 0;
-    wanted_[replica] = 0;
-    pullers_.emplace_back(&ClusterNode::Puller, this, replica);
+  Layout layout;
+  layout.active = settings_.map;
+  // What the node followed when it stopped, if anything: the config's view
+  // is only where a cluster starts.
+  auto kept = store_.Get(branch_, LayoutKey(), ReadPoint::Latest());
+  if (kept.ok() && !kept->winner.deleted) {
+    const auto json = nlohmann::ordered_json::parse(kept->winner.value, nullptr, false);
+    auto stored = Layout::FromJson(json);
+    if (stored.ok()) {
+      layout = std::move(stored).value();
+    } else {
+      std::fprintf(stderr, "kvs-fcgi: cluster: %s holds no layout (%s); starting from the config\n",
+                   LayoutKey().c_str(), stored.status().message().c_str());
+    }
   }
+  layout_ = std::make_shared<const Layout>(std::move(layout));
+  FollowLayout();
+  keeper_ = std::thread(&ClusterNode::Keeper, this);
 }
 
 ClusterNode::~ClusterNode() {
+  std::map<std::string, Pull> pulls;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
-    for (replication::Peer* peer : pulling_) peer->Interrupt();
+    pulls.swap(pulls_);
   }
   changed_.notify_all();
-  for (std::thread& puller : pullers_) puller.join();
+  keeper_.join();
+  pulls.clear();  // stops them, outside mu_: their hooks take it
 }
 
-uint64_t ClusterNode::PulledFrom(const std::string& replica,
-                                 const replication::StatusBoard* board) {
-  uint64_t through = pulled_[replica];
-  if (board != nullptr) {
-    const std::string url = settings_.UrlOf(replica);
-    for (const replication::PeerStatus& peer : board->Peers()) {
-      if (peer.url == url) through = std::max(through, peer.pulled_through);
+std::shared_ptr<const Layout> ClusterNode::layout() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return layout_;
+}
+
+std::optional<size_t> ClusterNode::shard() const {
+  return layout()->active.ShardOfNode(settings_.self);
+}
+
+void ClusterNode::FollowLayout() {
+  std::vector<std::unique_ptr<replication::LiveReplication>> ended;
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stopping_) return;
+  const PullFilters wanted = PullsOf(*layout_, settings_.self);
+  for (auto it = pulls_.begin(); it != pulls_.end();) {
+    auto want = wanted.find(it->first);
+    if (want != wanted.end() && want->second == it->second.ranges) {
+      ++it;
+      continue;
+    }
+    ended.push_back(std::move(it->second.live));
+    it = pulls_.erase(it);
+  }
+  for (const auto& [address, ranges] : wanted) {
+    if (pulls_.contains(address)) continue;
+    Pull& pull = pulls_[address];
+    pull.ranges = ranges;
+    pull.generation = ++generations_;
+    replication::LiveHooks hooks;
+    // The pull's entry, unless it was stopped (and maybe replaced) since.
+    auto entry = [this, address, generation = pull.generation]() -> Pull* {
+      auto it = pulls_.find(address);
+      return it != pulls_.end() && it->second.generation == generation ? &it->second : nullptr;
+    };
+    hooks.done = [this, entry](replication::Direction, const replication::ReplicateStats& stats) {
+      std::lock_guard<std::mutex> hook_lock(mu_);
+      if (Pull* p = entry()) {
+        p->pulled_through = std::max(p->pulled_through, stats.source_revision);
+        ++p->runs;
+        p->last_error.clear();
+      }
+      changed_.notify_all();
+    };
+    hooks.failed = [this, entry](replication::Direction, const Status& status, int64_t) {
+      std::lock_guard<std::mutex> hook_lock(mu_);
+      if (Pull* p = entry()) p->last_error = status.message();
+    };
+    replication::ReplicateOptions options;
+    options.branches = {branch_};
+    if (ranges) options.hash_ranges = *ranges;
+    const std::string url = settings_.UrlOf(address);
+    pull.live = std::make_unique<replication::LiveReplication>(
+        store_, replication::LocalPeerOptions{merge_rules_},
+        [url, secret = secret_file_]() -> Result<std::unique_ptr<replication::Peer>> {
+          KVS_ASSIGN_OR_RETURN(std::unique_ptr<replication::HttpPeer> remote,
+                               replication::HttpPeer::Connect(url, secret));
+          return std::unique_ptr<replication::Peer>(std::move(remote));
+        },
+        replication::Direction::kPull, options, hooks,
+        // A node back after an outage is pulled from again within seconds:
+        // reads may be waiting for it.
+        replication::LiveTiming{.retry_ns = kPullRetryNs, .max_retry_ns = kPullMaxRetryNs});
+    pull.live->Start();
+  }
+  lock.unlock();
+  ended.clear();  // stops them, outside mu_: their hooks take it
+}
+
+Status ClusterNode::Adopt(Layout layout) {
+  WriteBatch batch;
+  batch.branch = branch_;
+  batch.Put(LayoutKey(), layout.ToJson().dump());
+  KVS_RETURN_IF_ERROR(store_.Write(batch).status());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    layout_ = std::make_shared<const Layout>(std::move(layout));
+  }
+  FollowLayout();
+  return Status::OK();
+}
+
+Status ClusterNode::Prepare(const common::ClusterMap& next) {
+  std::lock_guard<std::mutex> change(change_mu_);
+  const std::shared_ptr<const Layout> now = layout();
+  const std::string wanted = next.ToJson().dump();
+  if (now->next && now->next->ToJson().dump() == wanted) return Status::OK();
+  if (!now->next && now->active.ToJson().dump() == wanted) return Status::OK();
+  if (now->next) {
+    return Status::Conflict("a view change to map version " + std::to_string(now->next->version()) +
+                            " is under way; send it again to finish it");
+  }
+  if (next.version() <= now->active.version()) {
+    return Status::Conflict("the map of this view change (version " +
+                            std::to_string(next.version()) + ") is not newer than the cluster's (" +
+                            std::to_string(now->active.version()) + ")");
+  }
+  Layout layout = *now;
+  layout.next = next;
+  return Adopt(std::move(layout));
+}
+
+bool ClusterNode::CaughtUp(uint64_t version) {
+  const std::shared_ptr<const Layout> now = layout();
+  if (!now->next) return now->active.version() == version;
+  if (now->next->version() != version) return false;
+  // From each shard keys move from, one replica is enough: the replicas
+  // of a shard pull from each other, and a replica that is down must not
+  // stop the cluster from changing. What only it held arrives while the
+  // pulls from it go on, through the grace period.
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const MoveSource& source : MoveSources(now->active, *now->next, settings_.self)) {
+    const bool pulled = std::any_of(source.replicas.begin(), source.replicas.end(),
+                                    [&](const std::string& replica) {
+                                      auto it = pulls_.find(replica);
+                                      return it != pulls_.end() && it->second.runs > 0;
+                                    });
+    if (!pulled) return false;
+  }
+  return true;
+}
+
+Status ClusterNode::Switch(uint64_t version, int64_t grace_ns) {
+  std::lock_guard<std::mutex> change(change_mu_);
+  const std::shared_ptr<const Layout> now = layout();
+  if (!now->next) {
+    if (now->active.version() == version) return Status::OK();
+    return Status::Conflict("no view change to map version " + std::to_string(version) +
+                            " is under way here");
+  }
+  if (now->next->version() != version) {
+    return Status::Conflict("the view change under way here is to map version " +
+                            std::to_string(now->next->version()) + ", not " +
+                            std::to_string(version));
+  }
+  Layout layout;
+  layout.active = *now->next;
+  layout.previous = now->active;
+  layout.grace_until_ns = common::WallClockNs() + grace_ns;
+  return Adopt(std::move(layout));
+}
+
+void ClusterNode::Keeper() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    changed_.wait_for(lock, std::chrono::seconds(1));
+    if (stopping_ || !layout_->previous || common::WallClockNs() < layout_->grace_until_ns) {
+      continue;
+    }
+    lock.unlock();
+    {
+      std::lock_guard<std::mutex> change(change_mu_);
+      const std::shared_ptr<const Layout> now = layout();
+      if (now->previous && common::WallClockNs() >= now->grace_until_ns) {
+        Layout layout = *now;
+        layout.previous.reset();
+        if (Status adopted = Adopt(std::move(layout)); !adopted.ok()) {
+          std::fprintf(stderr, "kvs-fcgi: cluster: cannot end the grace period: %s\n",
+                       adopted.message().c_str());
+        }
+      }
+    }
+    lock.lock();
+  }
+}
+
+nlohmann::ordered_json ClusterNode::Describe() {
+  const std::shared_ptr<const Layout> now = layout();
+  nlohmann::ordered_json pulls = nlohmann::ordered_json::array();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [address, pull] : pulls_) {
+      pulls.push_back({{"from", address},
+                       {"keys", pull.ranges ? common::HashRangesText(*pull.ranges) : "all"},
+                       {"runs", pull.runs},
+                       {"pulled_through", pull.pulled_through},
+                       {"last_error", pull.last_error}});
     }
   }
-  return through;
+  nlohmann::ordered_json json = now->ToJson();
+  json["self"] = settings_.self;
+  json["caught_up"] = CaughtUp(now->next ? now->next->version() : now->active.version());
+  json["pulls"] = std::move(pulls);
+  return json;
 }
 
-Result<CausalContext> ClusterNode::Missing(const CausalContext& context,
-                                           const replication::StatusBoard* board) {
+Result<CausalContext> ClusterNode::Missing(const CausalContext& context) {
   CausalContext missing;
-  const auto& replicas = map().shards()[shard_].replicas;
   for (const auto& [address, revision] : context) {
-    if (std::find(replicas.begin(), replicas.end(), address) == replicas.end()) continue;
     if (address == settings_.self) {
       KVS_ASSIGN_OR_RETURN(uint64_t own, store_.Revision());
       if (own < revision) missing[address] = revision;
-    } else if (PulledFrom(address, board) < revision) {
+    } else if (auto pull = pulls_.find(address);
+               pull != pulls_.end() && pull->second.pulled_through < revision) {
       missing[address] = revision;
     }
   }
   return missing;
 }
 
-Result<bool> ClusterNode::Reached(const CausalContext& context,
-                                  const replication::StatusBoard* board) {
+Result<bool> ClusterNode::Reached(const CausalContext& context) {
   std::lock_guard<std::mutex> lock(mu_);
-  KVS_ASSIGN_OR_RETURN(CausalContext missing, Missing(context, board));
+  KVS_ASSIGN_OR_RETURN(CausalContext missing, Missing(context));
   return missing.empty();
 }
 
-Result<bool> ClusterNode::Reach(const CausalContext& context, const replication::StatusBoard* board,
-                                int64_t deadline_ns) {
+Result<bool> ClusterNode::Reach(const CausalContext& context, int64_t deadline_ns) {
   std::unique_lock<std::mutex> lock(mu_);
+  bool nudged = false;
   for (;;) {
-    KVS_ASSIGN_OR_RETURN(CausalContext missing, Missing(context, board));
+    KVS_ASSIGN_OR_RETURN(CausalContext missing, Missing(context));
     if (missing.empty()) return true;
     if (missing.contains(settings_.self)) return false;  // no pull brings it
-    for (const auto& [replica, revision] : missing) {
-      wanted_[replica] = std::max(wanted_[replica], revision);
+    if (!nudged) {
+      for (const auto& [address, revision] : missing) pulls_[address].live->Nudge();
+      nudged = true;
     }
-    changed_.notify_all();
     const int64_t now = common::SteadyClockNs();
     if (now >= deadline_ns || stopping_) return false;
-    // Woken when a pull ends; the live pulls (board) are looked at again
-    // every few milliseconds.
-    changed_.wait_for(lock,
-                      std::chrono::nanoseconds(std::min<int64_t>(deadline_ns - now, 5000000)));
+    changed_.wait_for(lock, std::chrono::nanoseconds(deadline_ns - now));
   }
 }
 
-Result<uint64_t> ClusterNode::PullOnce(const std::string& replica) {
-  KVS_ASSIGN_OR_RETURN(std::unique_ptr<replication::HttpPeer> remote,
-                       replication::HttpPeer::Connect(settings_.UrlOf(replica), secret_file_));
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return Status::IOError("stopping");
-    pulling_.insert(remote.get());
-  }
-  replication::LocalPeer local(store_, {merge_rules_, nullptr});
-  replication::ReplicateOptions options;
-  options.branches = {branch_};
-  auto stats = replication::Replicate(*remote, local, options);
-  std::lock_guard<std::mutex> lock(mu_);
-  pulling_.erase(remote.get());
-  if (!stats.ok()) return stats.status();
-  return stats->source_revision;
-}
-
-void ClusterNode::Puller(std::string replica) {
-  std::unique_lock<std::mutex> lock(mu_);
+Result<uint64_t> ClusterNode::CountOwnedKeys() {
+  const std::shared_ptr<const Layout> now = layout();
+  const auto mine = now->active.ShardOfNode(settings_.self);
+  if (!mine) return 0;
+  uint64_t count = 0;
+  KeyListOptions list;
   for (;;) {
-    changed_.wait(lock, [&] { return stopping_ || wanted_[replica] > pulled_[replica]; });
-    if (stopping_) return;
-    lock.unlock();
-    Result<uint64_t> through = PullOnce(replica);
-    lock.lock();
-    if (through.ok()) {
-      pulled_[replica] = std::max(pulled_[replica], *through);
-      changed_.notify_all();
+    KVS_ASSIGN_OR_RETURN(std::vector<KeyState> page, store_.ListKeys(branch_, list));
+    for (const KeyState& key : page) {
+      if (!key.winner.key.starts_with('_') && now->active.ShardOfKey(key.winner.key) == *mine) {
+        ++count;
+      }
     }
-    // Still wanted after a pull that failed, or one that began before the
-    // replica had what is wanted (or a replica whose store was replaced,
-    // which never will): pull again, but not in a tight loop. Waiting
-    // requests give up by their deadline.
-    if (wanted_[replica] > pulled_[replica]) {
-      changed_.wait_for(lock, kPullRetry, [&] { return stopping_; });
-    }
+    if (page.size() < list.limit) return count;
+    list.start_after = page.back().winner.key;
   }
 }
 
@@ -180,7 +401,6 @@ Result<CausalContext> ClusterNode::Answer(const CausalContext& context, uint64_t
     KeyListOptions list;
     list.prefix = std::string(kDepsPrefix);
     list.with_values = true;
-    list.limit = map().view().size() + 1;
     CausalContext deps;
     auto keys = store_.ListKeys(branch_, list);
     if (!keys.ok() && !keys.status().IsNotFound()) return keys.status();
@@ -198,10 +418,14 @@ Result<CausalContext> ClusterNode::Answer(const CausalContext& context, uint64_t
 }
 
 Result<std::optional<KeyWrite>> ClusterNode::DepsWrite(const CausalContext& context) {
+  // Entries of the nodes this node pulls all keys from are its own shard's.
+  const auto mine = shard();
+  const auto& active = layout()->active;
   CausalContext others;
   for (const auto& [address, revision] : context) {
-    auto shard = map().ShardOfNode(address);
-    if (shard && *shard != shard_) others[address] = revision;
+    if (address != settings_.self && (!mine || active.ShardOfNode(address) != mine)) {
+      others[address] = revision;
+    }
   }
   if (others.empty()) return std::optional<KeyWrite>();
   KeyWrite write;

@@ -1,17 +1,32 @@
 // A kvs server as one node of a cluster (the config's cluster: section): its
-// place in the cluster map, and causal consistency for the /kv-store/...
-// API (faces/cluster/).
+// place in the cluster map, the pulls that keep its shard's keys, view
+// changes, and causal consistency for the /kv-store/... API
+// (faces/cluster/).
+//
+// The maps a node follows (Layout) are kept in its store, in the key
+// "_cluster/node/ADDRESS", so that a restarted node resumes where it was:
+// the active map, which routes requests; during a view change, the next
+// map, which keys are moving to; after one, for a grace period, the
+// previous map. The config's view is only the first map.
+//
+// The node pulls, live (replication/live.h), from every other replica of
+// its shard, all keys; while a view change is under way, from every
+// replica of each other shard that owns keys its shard will own, only
+// those keys (a hash-range filter); and after the switch, the same from the
+// previous map's owners until the grace period ends, so that a write they
+// took just before the switch still arrives. A view change
+// (faces/cluster/view_change.h) prepares every node (Prepare), waits until
+// each has pulled from each source once (Layout's caught_up), then switches
+// them (Switch).
 //
 // A causal context is what a client has seen: per node address, a revision
 // of that node's store. A node serving a request must hold everything the
-// context says was seen of its own shard's replicas: its own store at that
-// revision at least, and for each other replica of the shard, a pull from it
-// that began at that revision or later (a pull copies all the source held
-// when it began, so revisions are transitive: what that replica had received
-// from a third one comes with it). Replicas of the shard pull from each
-// other live (the runner of Config::replication); Reach also pulls on demand,
-// from a thread per replica, when a request needs more than the live pulls
-// brought, and waits a bounded time for it.
+// context says was seen of the nodes it pulls its keys from: its own store
+// at that revision at least, and for each node it pulls from, a pull that
+// began at that revision or later (a pull copies all the source held when
+// it began, so revisions are transitive: what that node had received from
+// a third one comes with it). Reach nudges the pulls it waits for, and waits
+// a bounded time.
 //
 // Causality across shards: a write records, in the store, the context
 // entries of other shards it was made with (DepsWrite: one key per node,
@@ -37,8 +52,7 @@
 #include "common/cluster_map.h"
 #include "config/config.h"
 #include "kvs/store.h"
-#include "replication/peer.h"
-#include "replication/status_board.h"
+#include "replication/live.h"
 
 namespace kvs::cluster {
 
@@ -48,38 +62,86 @@ using CausalContext = std::map<std::string, uint64_t>;
 // Every entry of both, at the larger revision.
 void MergeInto(const CausalContext& from, CausalContext* into);
 
-// The prefix of the keys that hold each node's deps; reserved ('_'), so no
-// client key can be one.
+// The prefixes of the keys that hold each node's deps and layout; reserved
+// ('_'), so no client key can be one.
 inline constexpr std::string_view kDepsPrefix = "_cluster/deps/";
+inline constexpr std::string_view kLayoutPrefix = "_cluster/node/";
+
+// The maps a node follows.
+struct Layout {
+  common::ClusterMap active;                   // routes requests
+  std::optional<common::ClusterMap> next;      // a view change under way
+  std::optional<common::ClusterMap> previous;  // before the last switch
+  int64_t grace_until_ns = 0;                  // system clock: previous is let go then
+
+  nlohmann::ordered_json ToJson() const;
+  static Result<Layout> FromJson(const nlohmann::ordered_json& json);
+};
+
+// What a node pulls from another: the keys in ranges, every key when
+// nullopt.
+using PullFilters = std::map<std::string, std::optional<common::HashRanges>>;
+
+// The pulls self keeps under layout, by source address.
+PullFilters PullsOf(const Layout& layout, const std::string& self);
+
+// The keys self's shard owns in `to`, by the shard of `from` that owned
+// them: their hashes, and that shard's other replicas (self left out; none
+// when self was its only one).
+struct MoveSource {
+  common::HashRanges ranges;
+  std::vector<std::string> replicas;
+};
+std::vector<MoveSource> MoveSources(const common::ClusterMap& from, const common::ClusterMap& to,
+                                    const std::string& self);
 
 class ClusterNode {
  public:
-  // settings as the config's parser checked them (self in the map's view);
-  // store outlives the node. secret_file: the shared secret the replicas
-  // pull from each other with; merge_rules: the config's, which merge the
-  // forks a pull makes (as the live pulls do).
+  // settings as the config's parser checked them; the store's layout key,
+  // when there is one, takes the place of the config's map. store outlives
+  // the node. secret_file: the shared secret the nodes pull from each other
+  // with; merge_rules: the config's, which merge the forks a pull makes.
+  // Starts the pulls.
   ClusterNode(const config::ClusterSettings& settings, Store& store, std::string branch,
               std::string secret_file, std::vector<merge::MergeRule> merge_rules);
   ~ClusterNode();
   ClusterNode(const ClusterNode&) = delete;
   ClusterNode& operator=(const ClusterNode&) = delete;
 
-  const common::ClusterMap& map() const { return settings_.map; }
+  // The layout now (a request keeps the one it started with).
+  std::shared_ptr<const Layout> layout() const;
+  // This node's shard in the active map; nullopt while it is in none (it
+  // joins by a view change, or a view change removed it).
+  std::optional<size_t> shard() const;
   const std::string& self() const { return settings_.self; }
-  size_t shard() const { return shard_; }
   const config::ClusterSettings& settings() const { return settings_; }
   const std::string& branch() const { return branch_; }
 
-  // Waits until this node holds everything context says was seen of its
-  // shard, pulling what it lacks, until deadline_ns (steady clock): true
-  // once it does; false when the deadline passed first, and at once when
-  // the context names a revision of this node's own store that it never
-  // had (the store was replaced). board: the live pulls' progress (may be
-  // nullptr).
-  Result<bool> Reach(const CausalContext& context, const replication::StatusBoard* board,
-                     int64_t deadline_ns);
+  // A view change: next becomes the map keys move to, and the pulls that
+  // bring them start. Conflict when another view change is under way or
+  // next is not newer than the active map (unless next is that one
+  // already: sent again, it changes nothing).
+  Status Prepare(const common::ClusterMap& next);
+  // Whether this node holds what the next map of that version gives it:
+  // each pull it started for the view change has run once (vacuously when
+  // it pulls nothing new, or is in no shard of it).
+  bool CaughtUp(uint64_t version);
+  // The next map of version becomes the active one; the one before is kept
+  // as previous for grace_ns. Conflict when next is not that version
+  // (unless active is: sent again, it changes nothing).
+  Status Switch(uint64_t version, int64_t grace_ns);
+  // The layout, the pulls and how far each got, as GET /_cluster/map shows
+  // them.
+  nlohmann::ordered_json Describe();
+
+  // Waits until this node holds everything context says was seen of the
+  // nodes it pulls from, nudging those pulls, until deadline_ns (steady
+  // clock): true once it does; false when the deadline passed first, and at
+  // once when the context names a revision of this node's own store that
+  // it never had (the store was replaced).
+  Result<bool> Reach(const CausalContext& context, int64_t deadline_ns);
   // Whether this node holds it all now.
-  Result<bool> Reached(const CausalContext& context, const replication::StatusBoard* board);
+  Result<bool> Reached(const CausalContext& context);
 
   // The context an answer carries: context, this node's revision (at least
   // revision), and the deps of every write this node holds.
@@ -92,38 +154,50 @@ class ClusterNode {
   // holds them already.
   Result<std::optional<KeyWrite>> DepsWrite(const CausalContext& context);
   std::string DepsKey() const { return std::string(kDepsPrefix) + settings_.self; }
+  std::string LayoutKey() const { return std::string(kLayoutPrefix) + settings_.self; }
+
+  // The keys this node's shard owns in the active map that it holds,
+  // deleted ones and the cluster's own ('_') not counted; 0 in no shard.
+  Result<uint64_t> CountOwnedKeys();
 
  private:
-  // How far this node has pulled from replica (its store's revision when
-  // the last successful pull began).
-  uint64_t PulledFrom(const std::string& replica, const replication::StatusBoard* board);
-  // The entries of context this node lacks: replica -> revision (self
-  // included when this node's own revision is behind).
-  Result<CausalContext> Missing(const CausalContext& context,
-                                const replication::StatusBoard* board);
-  // Pulls from replica whenever asked (Reach), until stopping_.
-  void Puller(std::string replica);
-  // One pull from replica: its revision when the pull began.
-  Result<uint64_t> PullOnce(const std::string& replica);
+  // One live pull.
+  struct Pull {
+    std::optional<common::HashRanges> ranges;
+    std::unique_ptr<replication::LiveReplication> live;
+    uint64_t generation = 0;      // tells a stopped pull's late hooks from this one's
+    uint64_t pulled_through = 0;  // the source's revision when the last run began
+    uint64_t runs = 0;            // successful runs
+    std::string last_error;
+  };
+
+  // Writes layout to the store and makes it the node's; then the pulls
+  // follow it. Under change_mu_.
+  Status Adopt(Layout layout);
+  // Starts and stops pulls to match the layout; let go of previous once its
+  // grace has passed. Takes mu_.
+  void FollowLayout();
+  // The entries of context this node lacks (self included when its own
+  // revision is behind). Under mu_.
+  Result<CausalContext> Missing(const CausalContext& context);
+  // Lets previous go once its grace passed, until stopping_.
+  void Keeper();
 
   const config::ClusterSettings settings_;
-  const size_t shard_;
   Store& store_;
   const std::string branch_;
   const std::string secret_file_;
   const std::vector<merge::MergeRule> merge_rules_;
 
-  std::mutex mu_;
-  std::condition_variable changed_;  // a pull ended, or a pull is wanted
-  // Guarded by mu_: per replica of this shard, how far on-demand pulls got,
-  // and the revision requests wait for (a pull runs while it is above).
-  std::map<std::string, uint64_t> pulled_;
-  std::map<std::string, uint64_t> wanted_;
-  bool stopping_ = false;  // Guarded by mu_
-  // Guarded by mu_: the remote sides of the pulls in flight, interrupted on
-  // destruction.
-  std::set<replication::Peer*> pulling_;
-  std::vector<std::thread> pullers_;
+  std::mutex change_mu_;  // one layout change at a time
+
+  mutable std::mutex mu_;
+  std::condition_variable changed_;         // a pull ran, or stopping
+  std::shared_ptr<const Layout> layout_;    // Guarded by mu_
+  std::map<std::string, Pull> pulls_;       // Guarded by mu_; by source address
+  uint64_t generations_ = 0;                // Guarded by mu_
+  bool stopping_ = false;                   // Guarded by mu_
+  std::thread keeper_;
 
   std::mutex deps_mu_;
   // Guarded by deps_mu_: the union of the deps keys as of deps_revision_.

@@ -30,39 +30,8 @@ std::string Percent(uint32_t hundredths) {
 
 }  // namespace
 
-uint32_t MurmurHash2(std::string_view data) {
-  constexpr uint32_t kMultiplier = 0x5bd1e995;
-  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
-  size_t len = data.size();
-  uint32_t h = static_cast<uint32_t>(len);
-  while (len >= 4) {
-    uint32_t k = p[0] | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
-    k *= kMultiplier;
-    k ^= k >> 24;
-    k *= kMultiplier;
-    h *= kMultiplier;
-    h ^= k;
-    p += 4;
-    len -= 4;
-  }
-  switch (len) {
-    case 3:
-      h ^= uint32_t{p[2]} << 16;
-      [[fallthrough]];
-    case 2:
-      h ^= uint32_t{p[1]} << 8;
-      [[fallthrough]];
-    case 1:
-      h ^= p[0];
-      h *= kMultiplier;
-  }
-  h ^= h >> 13;
-  h *= kMultiplier;
-  h ^= h >> 15;
-  return h;
-}
-
-Result<ClusterMap> ClusterMap::FromView(const std::vector<std::string>& view, size_t repl_factor) {
+Result<ClusterMap> ClusterMap::Make(const std::vector<std::string>& view, size_t repl_factor,
+                                    uint64_t version) {
   if (view.empty()) return Status::InvalidArgument("the view names no node");
   std::set<std::string> seen;
   for (const std::string& node : view) {
@@ -78,29 +47,150 @@ Result<ClusterMap> ClusterMap::FromView(const std::vector<std::string>& view, si
                                    std::to_string(view.size()) + " nodes");
   }
   ClusterMap map;
+  map.version_ = version;
   map.view_ = view;
   map.repl_factor_ = repl_factor;
   const size_t shard_count = view.size() / repl_factor;
   map.shards_.resize(shard_count);
   for (size_t s = 0; s < shard_count; ++s) map.shards_[s].id = std::to_string(s + 1);
   for (size_t i = 0; i < view.size(); ++i) map.shards_[i % shard_count].replicas.push_back(view[i]);
-  // Equal runs, in shard order.
-  uint32_t start = 0;
-  for (size_t s = 0; s < shard_count; ++s) {
-    const auto end = static_cast<uint32_t>((s + 1) * kClusterSlots / shard_count);
-    map.parts_.push_back({end - start, s});
-    start = end;
-  }
-  uint32_t last = 0;
-  for (size_t i = 0; i < map.parts_.size(); ++i) {
-    if (i + 1 == map.parts_.size()) {
-      map.bounds_.push_back(0);
-      break;
-    }
-    last += static_cast<uint32_t>(map.parts_[i].slots * uint64_t{0xffffffff} / kClusterSlots);
-    map.bounds_.push_back(last);
-  }
   return map;
+}
+
+void ClusterMap::SetOwners(const std::vector<size_t>& owners) {
+  parts_.clear();
+  for (uint32_t slot = 0; slot < kClusterSlots; ++slot) {
+    if (parts_.empty() || parts_.back().shard != owners[slot]) parts_.push_back({0, owners[slot]});
+    ++parts_.back().slots;
+  }
+  bounds_.clear();
+  uint32_t last = 0;
+  for (size_t i = 0; i + 1 < parts_.size(); ++i) {
+    last += static_cast<uint32_t>(parts_[i].slots * uint64_t{0xffffffff} / kClusterSlots);
+    bounds_.push_back(last);
+  }
+  bounds_.push_back(0);
+}
+
+std::vector<size_t> ClusterMap::Owners() const {
+  std::vector<size_t> owners;
+  owners.reserve(kClusterSlots);
+  for (const ClusterPart& part : parts_) owners.insert(owners.end(), part.slots, part.shard);
+  return owners;
+}
+
+Result<ClusterMap> ClusterMap::FromView(const std::vector<std::string>& view, size_t repl_factor) {
+  KVS_ASSIGN_OR_RETURN(ClusterMap map, Make(view, repl_factor, 1));
+  // Equal runs, in shard order.
+  const size_t shard_count = map.shards_.size();
+  std::vector<size_t> owners;
+  for (size_t s = 0; s < shard_count; ++s) {
+    const size_t end = (s + 1) * kClusterSlots / shard_count;
+    owners.resize(end, s);
+  }
+  map.SetOwners(owners);
+  return map;
+}
+
+Result<ClusterMap> ClusterMap::Next(const std::vector<std::string>& view,
+                                    size_t repl_factor) const {
+  KVS_ASSIGN_OR_RETURN(ClusterMap next, Make(view, repl_factor, version_ + 1));
+  const size_t shard_count = next.shards_.size();
+  // Each shard's share: the slots split as evenly as they go.
+  std::vector<uint32_t> share(shard_count, kClusterSlots / shard_count);
+  for (size_t s = 0; s < kClusterSlots % shard_count; ++s) ++share[s];
+  // A slot stays with its shard while the shard still exists and holds
+  // less than its share; the rest go, in order, to the shards below it.
+  const std::vector<size_t> before = Owners();
+  constexpr size_t kFree = SIZE_MAX;
+  std::vector<size_t> owners(kClusterSlots, kFree);
+  std::vector<uint32_t> held(shard_count, 0);
+  for (uint32_t slot = 0; slot < kClusterSlots; ++slot) {
+    const size_t shard = before[slot];
+    if (shard < shard_count && held[shard] < share[shard]) {
+      owners[slot] = shard;
+      ++held[shard];
+    }
+  }
+  size_t taker = 0;
+  for (uint32_t slot = 0; slot < kClusterSlots; ++slot) {
+    if (owners[slot] != kFree) continue;
+    while (held[taker] == share[taker]) ++taker;
+    owners[slot] = taker;
+    ++held[taker];
+  }
+  next.SetOwners(owners);
+  return next;
+}
+
+nlohmann::ordered_json ClusterMap::ToJson() const {
+  nlohmann::ordered_json parts = nlohmann::ordered_json::array();
+  for (const ClusterPart& part : parts_) parts.push_back({part.slots, shards_[part.shard].id});
+  return {{"version", version_}, {"view", view_}, {"repl-factor", repl_factor_}, {"parts", parts}};
+}
+
+Result<ClusterMap> ClusterMap::FromJson(const nlohmann::ordered_json& json) {
+  auto bad = [](const std::string& what) {
+    return Status::InvalidArgument("the cluster map " + what);
+  };
+  if (!json.is_object()) return bad("is not a JSON object");
+  const auto version = json.find("version");
+  const auto view = json.find("view");
+  const auto repl_factor = json.find("repl-factor");
+  const auto parts = json.find("parts");
+  if (version == json.end() || !version->is_number_unsigned() || version->get<uint64_t>() == 0) {
+    return bad("has no \"version\" from 1");
+  }
+  if (view == json.end() || !view->is_array()) return bad("has no \"view\" list");
+  std::vector<std::string> nodes;
+  for (const auto& node : *view) {
+    if (!node.is_string()) return bad("\"view\" holds a node that is not a string");
+    nodes.push_back(node.get<std::string>());
+  }
+  if (repl_factor == json.end() || !repl_factor->is_number_unsigned()) {
+    return bad("has no \"repl-factor\"");
+  }
+  KVS_ASSIGN_OR_RETURN(ClusterMap map,
+                       Make(nodes, repl_factor->get<size_t>(), version->get<uint64_t>()));
+  if (parts == json.end() || !parts->is_array()) return bad("has no \"parts\" list");
+  std::vector<size_t> owners;
+  for (const auto& part : *parts) {
+    if (!part.is_array() || part.size() != 2 || !part[0].is_number_integer() ||
+        !part[1].is_string()) {
+      return bad("holds a part that is not [slots, \"shard id\"]");
+    }
+    const auto slots = part[0].get<int64_t>();
+    const std::string id = part[1].get<std::string>();
+    const auto shard = std::find_if(map.shards_.begin(), map.shards_.end(),
+                                    [&](const ClusterShard& s) { return s.id == id; });
+    if (shard == map.shards_.end()) return bad("names shard " + id + ", which it does not make");
+    if (slots <= 0 || static_cast<uint64_t>(slots) > kClusterSlots - owners.size()) {
+      return bad("parts do not add up to " + std::to_string(kClusterSlots) + " slots");
+    }
+    owners.insert(owners.end(), slots, static_cast<size_t>(shard - map.shards_.begin()));
+  }
+  if (owners.size() != kClusterSlots) {
+    return bad("parts do not add up to " + std::to_string(kClusterSlots) + " slots");
+  }
+  map.SetOwners(owners);
+  return map;
+}
+
+HashRanges ClusterMap::RangesOfShard(size_t shard) const {
+  HashRanges ranges;
+  uint64_t lo = 0;
+  for (size_t i = 0; i < parts_.size(); ++i) {
+    const uint64_t hi = bounds_[i] == 0 ? uint64_t{1} << 32 : bounds_[i];
+    if (parts_[i].shard == shard && lo < hi) {
+      if (!ranges.empty() && ranges.back().hi == lo) {
+        ranges.back().hi = hi;
+      } else {
+        ranges.push_back({static_cast<uint32_t>(lo), hi});
+      }
+    }
+    lo = hi;
+  }
+  return ranges;
 }
 
 size_t ClusterMap::ShardOfKey(std::string_view key) const {

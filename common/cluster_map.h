@@ -14,23 +14,26 @@
 //
 // A map is made from a view (the node addresses, as the seed's VIEW lists
 // them) and a replication factor: the view's nodes make
-// size / repl_factor shards, node i a replica of shard i % shards; each
-// shard owns an equal run of slots.
+// size / repl_factor shards, node i a replica of shard i % shards. The
+// first map (version 1) gives each shard an equal run of slots. A view
+// change makes the next map from the one before (Next): each slot stays
+// with its shard unless the shard is gone or holds more than its share, so
+// only the slots whose owner must change move (about 1/(n+1) of them when
+// an n-th shard joins n). Maps travel between nodes as JSON (ToJson).
 #ifndef KVS_COMMON_CLUSTER_MAP_H_
 #define KVS_COMMON_CLUSTER_MAP_H_
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/key_hash.h"
 #include "kvs/status.h"
 
 namespace kvs::common {
-
-// nginx's MurmurHash2 (ngx_murmur_hash2): seed 0, little-endian words.
-uint32_t MurmurHash2(std::string_view data);
 
 // split_clients's resolution: 0.01%.
 inline constexpr uint32_t kClusterSlots = 10000;
@@ -52,7 +55,17 @@ class ClusterMap {
   // address that is not host:port, or when repl_factor is 0 or larger than
   // the view.
   static Result<ClusterMap> FromView(const std::vector<std::string>& view, size_t repl_factor);
+  // The map after a view change to view and repl_factor (refused as
+  // FromView refuses), one version later.
+  Result<ClusterMap> Next(const std::vector<std::string>& view, size_t repl_factor) const;
 
+  // {"version":N,"view":[...],"repl-factor":R,"parts":[[slots,"shard id"],...]}
+  nlohmann::ordered_json ToJson() const;
+  // InvalidArgument naming what is wrong: a view FromView refuses, or parts
+  // that name a shard the view does not make or do not cover the slots.
+  static Result<ClusterMap> FromJson(const nlohmann::ordered_json& json);
+
+  uint64_t version() const { return version_; }
   const std::vector<std::string>& view() const { return view_; }
   size_t repl_factor() const { return repl_factor_; }
   const std::vector<ClusterShard>& shards() const { return shards_; }
@@ -63,6 +76,8 @@ class ClusterMap {
   // The index of the shard address is a replica of; nullopt when the view
   // does not name it.
   std::optional<size_t> ShardOfNode(std::string_view address) const;
+  // The hashes (common::MurmurHash2) of the keys shard owns.
+  HashRanges RangesOfShard(size_t shard) const;
 
   // A whole nginx config for a front that routes each /kv-store/keys/KEY
   // request to a replica of KEY's shard and every other request to any
@@ -71,6 +86,14 @@ class ClusterMap {
   std::string NginxConf(const std::string& listen) const;
 
  private:
+  // The view's shards, without parts yet.
+  static Result<ClusterMap> Make(const std::vector<std::string>& view, size_t repl_factor,
+                                 uint64_t version);
+  // The parts and bounds from each slot's shard.
+  void SetOwners(const std::vector<size_t>& owners);
+  std::vector<size_t> Owners() const;
+
+  uint64_t version_ = 1;
   std::vector<std::string> view_;
   size_t repl_factor_ = 1;
   std::vector<ClusterShard> shards_;

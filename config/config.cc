@@ -19,7 +19,6 @@
 namespace kvs::config {
 namespace {
 
-constexpr int64_t kClusterMaxBackoff = int64_t{10} * 1000000000;
 
 // Reads the nodes of one config file, remembering where it came from for
 // error messages.
@@ -88,7 +87,7 @@ class ConfigParser {
       return Status::InvalidArgument(path_ +
                                      ": data_dir is missing; it names the store's directory");
     }
-    if (config.cluster) KVS_RETURN_IF_ERROR(AddShardPeers(&config));
+    if (config.cluster) KVS_RETURN_IF_ERROR(CheckClusterSecret(config));
     return config;
   }
 
@@ -318,7 +317,8 @@ class ConfigParser {
     return Status::OK();
   }
 
-  // cluster: self, view, repl_factor (required), causal_wait, links.
+  // cluster: self, view, repl_factor (required), causal_wait, grace, join,
+  // links.
   Result<ClusterSettings> ParseCluster(const YAML::Node& node) const {
     if (!node.IsMap()) {
       return Error(node.Mark(), "cluster must be a mapping with self, view and repl_factor");
@@ -353,6 +353,10 @@ class ConfigParser {
         KVS_ASSIGN_OR_RETURN(repl_factor, PositiveInteger(name, value));
       } else if (key == "causal_wait") {
         KVS_ASSIGN_OR_RETURN(cluster.causal_wait_ns, Duration(name, value));
+      } else if (key == "grace") {
+        KVS_ASSIGN_OR_RETURN(cluster.grace_ns, Duration(name, value));
+      } else if (key == "join") {
+        KVS_ASSIGN_OR_RETURN(cluster.join, Boolean(name, value));
       } else if (key == "links") {
         if (!value.IsMap()) return Error(value.Mark(), name + " must map node addresses to URLs");
         for (const auto& link : value) {
@@ -366,7 +370,8 @@ class ConfigParser {
       } else {
         return Error(
             setting.first.Mark(),
-            "unknown setting '" + name + "' (known: self, view, repl_factor, causal_wait, links)");
+            "unknown setting '" + name +
+                         "' (known: self, view, repl_factor, causal_wait, grace, join, links)");
       }
     }
     if (cluster.self.empty() || view.empty()) {
@@ -375,40 +380,27 @@ class ConfigParser {
     auto map = common::ClusterMap::FromView(view, repl_factor);
     if (!map.ok()) return Error(node.Mark(), "cluster: " + map.status().message());
     cluster.map = std::move(map).value();
-    if (!cluster.map.ShardOfNode(cluster.self)) {
-      return Error(node.Mark(), "cluster.self " + cluster.self + " is not in the view");
+    const bool in_view = cluster.map.ShardOfNode(cluster.self).has_value();
+    if (!in_view && !cluster.join) {
+      return Error(node.Mark(), "cluster.self " + cluster.self +
+                                    " is not in the view (a node that joins the cluster by a "
+                                    "view change says join: true)");
     }
-    for (const auto& [address, url] : cluster.links) {
-      if (!cluster.map.ShardOfNode(address)) {
-        return Error(node.Mark(), "cluster.links names " + address + ", which is not in the view");
-      }
+    if (in_view && cluster.join) {
+      return Error(node.Mark(), "cluster.join: " + cluster.self +
+                                    " is in the view already; join is for a node the view does "
+                                    "not name yet");
     }
     return cluster;
   }
 
-  // A cluster node pulls, live, from each other replica of its shard.
-  Status AddShardPeers(Config* config) const {
-    if (!config->auth_file) {
-      return Status::InvalidArgument(path_ +
-                                     ": cluster needs auth_file: the nodes' shared secret, "
-                                     "with which they replicate and forward writes");
-    }
-    const ClusterSettings& cluster = *config->cluster;
-    const auto& shard = cluster.map.shards()[*cluster.map.ShardOfNode(cluster.self)];
-    for (const std::string& replica : shard.replicas) {
-      if (replica == cluster.self) continue;
-      ReplicationPeer peer;
-      peer.url = cluster.UrlOf(replica);
-      peer.mode = replication::Direction::kPull;
-      peer.secret_file = config->auth_file;
-      peer.branches = {config->default_branch};
-      peer.live = true;
-      // A replica back after an outage is pulled from again within seconds,
-      // not after the five minutes other peers may back off to.
-      peer.max_backoff_ns = kClusterMaxBackoff;
-      config->replication.push_back(std::move(peer));
-    }
-    return Status::OK();
+  // A cluster's nodes pull from each other and forward writes with the
+  // shared secret.
+  Status CheckClusterSecret(const Config& config) const {
+    if (config.auth_file) return Status::OK();
+    return Status::InvalidArgument(path_ +
+                                   ": cluster needs auth_file: the nodes' shared secret, "
+                                   "with which they replicate and forward writes");
   }
 
   // retention: max_bytes, low_water_bytes, check_interval and prefixes,

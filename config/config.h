@@ -35,6 +35,10 @@
 //     view: [10.0.0.1:8080, 10.0.0.2:8080, 10.0.0.3:8080, 10.0.0.4:8080]
 //     repl_factor: 2            # replicas per shard
 //     causal_wait: 2s           # how long a request waits to reach its context
+//     grace: 5m                 # after a view change, how long the old owners
+//                               #   of moved keys are still pulled from
+//     join: false               # true: self is not in the view yet; a view
+//                               #   change adds it
 //     links:                    # optional: how this node reaches another, when
 //       10.0.0.2:8080: http://10.0.0.2:8080   # not at http://ADDRESS
 //
@@ -104,19 +108,21 @@ struct ReplicationPeer {
   std::string prefix;
   int64_t interval_ns = int64_t{10} * 1000000000;
   bool live = false;  // interval_ns is then unused
-  // The longest wait after failures in a row (not in the YAML: the
-  // cluster's peers, which reads may wait for, back off less than others).
+  // The longest wait after failures in a row.
   int64_t max_backoff_ns = int64_t{300} * 1000000000;
 };
 
-// The cluster: section. A node pulls, live, from every other replica of its
-// shard (entries added to Config::replication at parse time), with the
-// config's auth_file as their secret, on the default branch.
+// The cluster: section. The node (cluster/cluster_node.h) pulls from the
+// other nodes with the config's auth_file as their secret, on the default
+// branch.
 struct ClusterSettings {
-  std::string self;  // in the map's view
-  // Made from the section's view and repl_factor.
+  std::string self;  // in the map's view, unless join
+  // Made from the section's view and repl_factor: the first map, which the
+  // node follows until a view change (kept in its store) replaces it.
   common::ClusterMap map;
   int64_t causal_wait_ns = int64_t{2} * 1000000000;
+  int64_t grace_ns = int64_t{300} * 1000000000;
+  bool join = false;
   // Node address -> the URL this node reaches it at (its kvs mount root);
   // a node not named here is at http://ADDRESS.
   std::map<std::string, std::string> links;
@@ -139,7 +145,7 @@ struct Config {
   Limits limits;
   std::vector<MergeRule> merge_rules;  // in file order
   Retention retention;
-  std::vector<ReplicationPeer> replication;  // in file order, then the cluster's
+  std::vector<ReplicationPeer> replication;  // in file order
   std::optional<ClusterSettings> cluster;
 
   // What the store is opened with: the sync mode, and the limits the store

@@ -13,6 +13,7 @@
 #include "faces/classic/classic.h"
 #include "faces/classic/web.h"
 #include "faces/cluster/kv_store.h"
+#include "faces/cluster/view_change.h"
 #include "faces/history/history.h"
 #include "faces/history/key_graph.h"
 #include "faces/history/version_create.h"
@@ -130,6 +131,10 @@ const RouteEntry kRoutes[] = {
     // Replication between stores.
     {"/_replication", Exact("/_replication"), {.get = Plain<GetReplicationStatus>}, "replication"},
     {"/_sync/MESSAGE", Below("/_sync"), {.post = Plain<SyncMessage>}, "replication"},
+    {"/_cluster/map",
+     Exact("/_cluster/map"),
+     {.get = Plain<GetClusterMap>, .put = Plain<PutClusterMap>},
+     "cluster"},
     // The cluster face, on a node of a cluster.
     {"/kv-store/keys/KEY",
      ClusterBelow("/kv-store/keys"),

@@ -52,9 +52,19 @@ void LiveReplication::Stop() {
   threads_.clear();
 }
 
+void LiveReplication::Nudge() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    nudged_ = true;
+  }
+  wake_.notify_all();
+}
+
 bool LiveReplication::Pause(int64_t ns) {
   std::unique_lock<std::mutex> lock(mu_);
-  return !wake_.wait_for(lock, std::chrono::nanoseconds(ns), [this] { return stopping_.load(); });
+  wake_.wait_for(lock, std::chrono::nanoseconds(ns), [this] { return stopping_ || nudged_; });
+  nudged_ = false;
+  return !stopping_;
 }
 
 bool LiveReplication::Publish(size_t slot, Peer* remote) {
@@ -103,7 +113,8 @@ void LiveReplication::Loop(size_t slot, Direction way) {
       if (hooks_.done) hooks_.done(way, *stats);
     }
     Peer& source = way == Direction::kPull ? *remote : static_cast<Peer&>(local);
-    auto waited = source.Wait({since, options_.branches, options_.prefix, timing_.wait_ms});
+    auto waited = source.Wait(
+        {since, options_.branches, options_.prefix, timing_.wait_ms, options_.hash_ranges});
     if (!waited.ok()) {
       if (!fail(waited.status())) break;
       continue;

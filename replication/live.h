@@ -71,6 +71,9 @@ class LiveReplication {
   // Ends both directions and joins their threads: a wait or a message in
   // flight is cut (a cut run is resumed from its checkpoint by the next).
   void Stop();
+  // Ends a pause after a failure (or a busy remote) at once, so that the
+  // next attempt runs now: for a request waiting on what it brings.
+  void Nudge();
 
  private:
   void Loop(size_t slot, Direction way);
@@ -92,6 +95,7 @@ class LiveReplication {
   std::mutex mu_;
   std::condition_variable wake_;
   Peer* remotes_[2] = {nullptr, nullptr};  // Guarded by mu_; one per thread
+  bool nudged_ = false;                    // Guarded by mu_
   int running_ = 0;                        // Guarded by mu_; threads not yet ended
   std::vector<std::thread> threads_;
 };

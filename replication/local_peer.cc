@@ -14,6 +14,11 @@
 namespace kvs::replication {
 namespace {
 
+// Whether key passes a filter's hash ranges (none: every key does).
+bool InFilter(const common::HashRanges& ranges, std::string_view key) {
+  return ranges.empty() || common::KeyInRanges(key, ranges);
+}
+
 // The most keys one changes page lists, whatever a replicator asks for: an
 // answer stays bounded.
 constexpr size_t kMaxPageKeys = 10000;
@@ -83,6 +88,7 @@ Result<FeedPage> LocalPeer::Changes(const FeedRequest& asked) {
     options.include_deleted = true;
     KVS_ASSIGN_OR_RETURN(std::vector<KeyState> keys, store_.ListKeys(request.branch, options));
     for (const KeyState& k : keys) {
+      if (!InFilter(request.hash_ranges, k.winner.key)) continue;
       KeyHeads entry{k.winner.key, {}};
       for (const Version& h : k.heads) entry.heads.push_back(h.id);
       page.keys.push_back(std::move(entry));
@@ -106,6 +112,10 @@ Result<FeedPage> LocalPeer::Changes(const FeedRequest& asked) {
     return page;
   }
   page.keys = std::move(changes.keys);
+  if (!request.hash_ranges.empty()) {
+    std::erase_if(page.keys,
+                  [&](const KeyHeads& k) { return !InFilter(request.hash_ranges, k.key); });
+  }
   page.through = changes.through;
   page.through_time_ns = changes.through_time_ns;
   page.revision = changes.revision;
@@ -278,15 +288,17 @@ Result<bool> LocalPeer::ChangedAfter(const WaitRequest& request, uint64_t since)
     }
     if (b.created_revision > since) return true;  // a new branch: all of it travels
     if (b.head_revision <= since) continue;
-    if (request.prefix.empty()) return true;
+    if (request.prefix.empty() && request.hash_ranges.empty()) return true;
     ChangesOptions options;
     options.branch = b.name;
     options.since = since;
     options.prefix = request.prefix;
-    options.limit = 1;
+    options.limit = request.hash_ranges.empty() ? 1 : 1000;
     for (;;) {
       KVS_ASSIGN_OR_RETURN(kvs::Changes changes, store_.ChangesSince(options));
-      if (!changes.keys.empty()) return true;
+      for (const KeyHeads& k : changes.keys) {
+        if (InFilter(request.hash_ranges, k.key)) return true;
+      }
       if (changes.through >= changes.revision) break;
       options.since = changes.through;
     }

@@ -52,7 +52,7 @@ class LocalPeer : public Peer {
   bool ConcurrentCalls() const override { return true; }  // a Store is thread-safe
 
  private:
-  // Whether a key of request's branches and prefix changed after since.
+  // Whether a key of request's branches and filter changed after since.
   Result<bool> ChangedAfter(const WaitRequest& request, uint64_t since);
 
   Store& store_;

@@ -26,6 +26,21 @@ std::string GetBytes(const Json& object, const char* name) {
   return *encoded;
 }
 
+// A filter's hash ranges as text ("hash_ranges", left out when there are
+// none: a peer that knows no such filter sends every key, which is more
+// than asked for, never less).
+void SetRanges(Json& object, const common::HashRanges& ranges) {
+  if (!ranges.empty()) object["hash_ranges"] = common::HashRangesText(ranges);
+}
+
+common::HashRanges GetRanges(const Json& object) {
+  auto it = object.find("hash_ranges");
+  if (it == object.end()) return {};
+  auto ranges = common::HashRangesFromText(it->get<std::string>());
+  if (!ranges.ok()) throw std::invalid_argument(ranges.status().message());
+  return *std::move(ranges);
+}
+
 VersionId IdFrom(const Json& j) {
   auto id = Hash::FromHex(j.get_ref<const std::string&>());
   if (!id.ok()) throw std::invalid_argument(id.status().message());
@@ -347,6 +362,7 @@ Json ToJson(const FeedRequest& r) {
             {"limit", r.limit}};
   SetBytes(j, "prefix", r.prefix);
   SetBytes(j, "after", r.after);
+  SetRanges(j, r.hash_ranges);
   return j;
 }
 
@@ -360,6 +376,7 @@ Result<FeedRequest> FeedRequestFromJson(const Json& j) {
     r.full = j.at("full").get<bool>();
     r.after = GetBytes(j, "after");
     r.limit = j.at("limit").get<size_t>();
+    r.hash_ranges = GetRanges(j);
     return r;
   });
 }
@@ -601,6 +618,7 @@ Result<ReplicationBatch> BatchFromJson(const Json& j) {
 Json ToJson(const WaitRequest& r) {
   Json j = {{"revision", r.revision}, {"branches", r.branches}, {"timeout_ms", r.timeout_ms}};
   SetBytes(j, "prefix", r.prefix);
+  SetRanges(j, r.hash_ranges);
   return j;
 }
 
@@ -611,6 +629,7 @@ Result<WaitRequest> WaitRequestFromJson(const Json& j) {
     r.branches = j.at("branches").get<std::vector<std::string>>();
     r.prefix = GetBytes(j, "prefix");
     r.timeout_ms = j.at("timeout_ms").get<uint64_t>();
+    r.hash_ranges = GetRanges(j);
     return r;
   });
 }

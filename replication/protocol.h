@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/key_hash.h"
 #include "kvs/store.h"
 
 namespace kvs::replication {
@@ -47,6 +48,9 @@ struct PeerInfo {
 struct FeedRequest {
   std::string branch = "main";
   std::string prefix;
+  // And only keys whose hash is in these (none: every key). A cluster's
+  // node pulls the keys that move to it in a view change so.
+  common::HashRanges hash_ranges;
   // Incremental: keys changed after revision since, whose commit time was
   // since_time_ns there (so a store replaced since is noticed).
   uint64_t since = 0;
@@ -92,13 +96,14 @@ struct WalkEntry {
 };
 
 // Wait until the peer changed what a replication would copy (a key of one
-// of branches, all when empty, starting with prefix) after revision, or
-// timeout_ms passed.
+// of branches, all when empty, starting with prefix, whose hash is in
+// hash_ranges when there are any) after revision, or timeout_ms passed.
 struct WaitRequest {
   uint64_t revision = 0;
   std::vector<std::string> branches;
   std::string prefix;
   uint64_t timeout_ms = 0;
+  common::HashRanges hash_ranges;
 };
 
 struct WaitOutcome {

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "common/json_value.h"
+#include "store/sha256.h"
 
 namespace kvs::replication {
 namespace {
@@ -111,6 +112,7 @@ class BranchReplicator {
     FeedRequest request;
     request.branch = branch_;
     request.prefix = options_.prefix;
+    request.hash_ranges = options_.hash_ranges;
     request.limit = options_.page_keys;
     request.full = at.full;
     request.after = at.after;
@@ -362,8 +364,11 @@ class BranchReplicator {
 }  // namespace
 
 std::string CheckpointName(const ReplicaId& source, const std::string& branch,
-                           const std::string& prefix) {
-  return source.Hex() + "/" + branch + "/" + prefix;
+                           const std::string& prefix, const common::HashRanges& hash_ranges) {
+  std::string name = source.Hex() + "/" + branch + "/" + prefix;
+  // The ranges can be long: a digest of them names them.
+  if (!hash_ranges.empty()) name += "#" + Sha256(common::HashRangesText(hash_ranges)).Hex().substr(0, 32);
+  return name;
 }
 
 Result<ReplicateStats> Replicate(Peer& source, Peer& target, const ReplicateOptions& options) {
@@ -382,7 +387,7 @@ Result<ReplicateStats> Replicate(Peer& source, Peer& target, const ReplicateOpti
     if (std::find(from.branches.begin(), from.branches.end(), branch) == from.branches.end()) {
       continue;  // the source has no such branch: nothing to send (and none to create)
     }
-    const std::string name = CheckpointName(from.replica, branch, options.prefix);
+    const std::string name = CheckpointName(from.replica, branch, options.prefix, options.hash_ranges);
     std::optional<std::string> stored;
     if (auto it = checkpoints.find(name); it != checkpoints.end()) stored = it->second;
     BranchReplicator replicator(source, target, options, &stats);

@@ -47,6 +47,7 @@ struct Progress {
 struct ReplicateOptions {
   std::vector<std::string> branches;  // empty: every branch the source has
   std::string prefix;                 // only keys starting with it
+  common::HashRanges hash_ranges;     // and whose hash is in them (none: all)
   size_t page_keys = 5000;
   // Of values per apply: a server's request body limit (8 MiB by default)
   // must hold them as JSON, escaped or in base64.
@@ -64,9 +65,10 @@ struct ReplicateStats {
   uint64_t source_revision = 0;  // the source's newest revision as the run began
 };
 
-// The checkpoint a target keeps for a source's branch and prefix.
+// The checkpoint a target keeps for a source's branch and filter (prefix
+// and hash ranges).
 std::string CheckpointName(const ReplicaId& source, const std::string& branch,
-                           const std::string& prefix);
+                           const std::string& prefix, const common::HashRanges& hash_ranges);
 
 Result<ReplicateStats> Replicate(Peer& source, Peer& target, const ReplicateOptions& options);
 

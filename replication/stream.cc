@@ -283,7 +283,8 @@ Result<StreamOutcome> ReplicateOverStream(Store& store, const LocalPeerOptions& 
         break;
       }
       if (live.each_run) live.each_run(*stats);
-      WaitRequest wait{stats->source_revision, options.branches, options.prefix, live.wait_ms};
+      WaitRequest wait{stats->source_revision, options.branches, options.prefix, live.wait_ms,
+                       options.hash_ranges};
       Result<WaitOutcome> waited = link->Wait(wait);
       while (waited.ok() && !waited->changed) {
         wait.revision = waited->revision;

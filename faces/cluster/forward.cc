@@ -29,53 +29,64 @@ std::string EncodedPath(const Request& request) {
   return std::string(kKeysPath) + PercentEncode(path.substr(kKeysPath.size()));
 }
 
-// The first answer of a replica of shard to method path with body, and the
-// replica that gave it; nullopt when none answered.
-std::optional<std::pair<httplib::Response, std::string>> SendToShard(const Request& request,
-                                                                     Service& service, size_t shard,
-                                                                     const std::string& method,
-                                                                     const std::string& path,
-                                                                     const std::string& body) {
-  const cluster::ClusterNode& node = *service.cluster;
-  const auto& replicas = node.map().shards()[shard].replicas;
+// The first answer of a replica of map's shard to method path with body,
+// and the replica that gave it; nullopt when none answered.
+std::optional<std::pair<NodeAnswer, std::string>> SendToShard(const Request& request,
+                                                              Service& service,
+                                                              const common::ClusterMap& map,
+                                                              size_t shard,
+                                                              const std::string& method,
+                                                              const std::string& path,
+                                                              const std::string& body) {
+  const auto& replicas = map.shards()[shard].replicas;
   const size_t first = next_replica.fetch_add(1, std::memory_order_relaxed);
-  // A request that waits for its causal context takes up to causal_wait
-  // there: read for longer than that.
-  const auto read_seconds = static_cast<time_t>(node.settings().causal_wait_ns / 1000000000 + 10);
   for (size_t i = 0; i < replicas.size(); ++i) {
     const std::string& replica = replicas[(first + i) % replicas.size()];
-    // The config checked every URL; one that does not parse answers nothing.
-    auto url = replication::ParseServerUrl(node.settings().UrlOf(replica));
-    if (!url.ok()) continue;
-    httplib::Client client(url->host);
-    client.set_connection_timeout(2);
-    client.set_read_timeout(read_seconds);
-    client.set_write_timeout(10);
-    httplib::Request forwarded;
-    forwarded.method = method;
-    forwarded.path = url->path + path;
-    forwarded.body = body;
-    for (const char* name : {"Authorization", "Content-Type"}) {
-      if (auto value = request.headers.Get(name)) forwarded.set_header(name, std::string(*value));
-    }
-    forwarded.set_header(kForwardedBy, node.self());
-    httplib::Result result = client.send(forwarded);
-    if (result) return std::make_pair(result.value(), replica);
+    auto answer = SendToNode(request, *service.cluster, replica, method, path, body);
+    if (answer.ok()) return std::make_pair(std::move(answer).value(), replica);
   }
   return std::nullopt;
 }
 
 }  // namespace
 
-Result<Response> ForwardToShard(const Request& request, Service& service, size_t shard) {
-  const cluster::ClusterNode& node = *service.cluster;
-  const std::string& shard_id = node.map().shards()[shard].id;
+Result<NodeAnswer> SendToNode(const Request& request, const cluster::ClusterNode& node,
+                              const std::string& address, const std::string& method,
+                              const std::string& path, const std::string& body) {
+  KVS_ASSIGN_OR_RETURN(replication::ServerUrl url,
+                       replication::ParseServerUrl(node.settings().UrlOf(address)));
+  httplib::Client client(url.host);
+  client.set_connection_timeout(2);
+  // A request that waits for its causal context takes up to causal_wait
+  // there: read for longer than that.
+  client.set_read_timeout(static_cast<time_t>(node.settings().causal_wait_ns / 1000000000 + 10));
+  client.set_write_timeout(10);
+  httplib::Request sent;
+  sent.method = method;
+  sent.path = url.path + path;
+  sent.body = body;
+  for (const char* name : {"Authorization", "Content-Type"}) {
+    if (auto value = request.headers.Get(name)) sent.set_header(name, std::string(*value));
+  }
+  sent.set_header(kForwardedBy, node.self());
+  httplib::Result result = client.send(sent);
+  if (!result) {
+    return Status::IOError("cluster: " + address + " did not answer " + method + " " + path + " (" +
+                           httplib::to_string(result.error()) + ")");
+  }
+  return NodeAnswer{result->status, result->body, result->get_header_value("Content-Type"),
+                    result->get_header_value("Retry-After")};
+}
+
+Result<Response> ForwardToShard(const Request& request, Service& service,
+                                const common::ClusterMap& map, size_t shard) {
+  const std::string& shard_id = map.shards()[shard].id;
   if (auto by = request.headers.Get(kForwardedBy)) {
     return Status::IOError("cluster: " + std::string(*by) + " forwarded a request for shard " +
                            shard_id + " here; the nodes' cluster maps differ");
   }
-  auto answer =
-      SendToShard(request, service, shard, request.method, EncodedPath(request), request.body);
+  auto answer = SendToShard(request, service, map, shard, request.method, EncodedPath(request),
+                            request.body);
   if (!answer) return Status::IOError("cluster: no replica of shard " + shard_id + " answered");
   auto& [got, replica] = *answer;
   Response response;
@@ -85,17 +96,16 @@ Result<Response> ForwardToShard(const Request& request, Service& service, size_t
     response = JsonResponse(body);
   } else {
     response.body = got.body;
-    response.headers.Set("Content-Type", got.get_header_value("Content-Type"));
+    response.headers.Set("Content-Type", got.content_type);
   }
   response.status = got.status;
-  if (got.has_header("Retry-After")) {
-    response.headers.Set("Retry-After", got.get_header_value("Retry-After"));
-  }
+  if (!got.retry_after.empty()) response.headers.Set("Retry-After", got.retry_after);
   return response;
 }
 
-std::optional<uint64_t> ShardKeyCount(const Request& request, Service& service, size_t shard) {
-  auto answer = SendToShard(request, service, shard, "GET", "/kv-store/key-count", "");
+std::optional<uint64_t> ShardKeyCount(const Request& request, Service& service,
+                                      const common::ClusterMap& map, size_t shard) {
+  auto answer = SendToShard(request, service, map, shard, "GET", "/kv-store/key-count", "");
   if (!answer || answer->first.status != 200) return std::nullopt;
   const auto body = nlohmann::json::parse(answer->first.body, nullptr, false);
   if (!body.is_object() || !body.contains("key-count") || !body["key-count"].is_number_unsigned()) {

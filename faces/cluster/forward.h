@@ -9,21 +9,41 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 
+#include "common/cluster_map.h"
 #include "http/request.h"
 #include "http/service.h"
 
 namespace kvs::server {
 
-// The answer of a replica of shard (tried in turn until one answers), with
-// "address": the replica that served it, added to a JSON object answer.
-// IOError, saying why for the log, when none answers or the request was
-// forwarded already.
-Result<Response> ForwardToShard(const Request& request, Service& service, size_t shard);
+// A node's answer, as SendToNode got it.
+struct NodeAnswer {
+  int status = 0;
+  std::string body;
+  std::string content_type;
+  std::string retry_after;  // "" when it sent none
+};
 
-// The key count a replica of shard reports (GET /kv-store/key-count);
+// The answer of the node at address (where the config's links say) to
+// method path (below its mount root) with body, sent with request's
+// Authorization and Content-Type and marked as forwarded by this node.
+// IOError when it does not answer.
+Result<NodeAnswer> SendToNode(const Request& request, const cluster::ClusterNode& node,
+                              const std::string& address, const std::string& method,
+                              const std::string& path, const std::string& body);
+
+// The answer of a replica of map's shard (tried in turn until one answers),
+// with "address": the replica that served it, added to a JSON object
+// answer. IOError, saying why for the log, when none answers or the request
+// was forwarded already.
+Result<Response> ForwardToShard(const Request& request, Service& service,
+                                const common::ClusterMap& map, size_t shard);
+
+// The key count a replica of map's shard reports (GET /kv-store/key-count);
 // nullopt when none answers.
-std::optional<uint64_t> ShardKeyCount(const Request& request, Service& service, size_t shard);
+std::optional<uint64_t> ShardKeyCount(const Request& request, Service& service,
+                                      const common::ClusterMap& map, size_t shard);
 
 }  // namespace kvs::server
 

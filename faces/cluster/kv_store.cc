@@ -7,6 +7,7 @@
 #include "common/json_value.h"
 #include "common/key_rules.h"
 #include "common/time.h"
+#include "faces/cluster/answers.h"
 #include "faces/cluster/forward.h"
 #include "http/json_body.h"
 
@@ -26,33 +27,9 @@ struct KeyRequest {
   std::string value;  // PUT only
 };
 
-// The seed's error shape: {"error": what, "message": "Error in METHOD"}, and
-// "status": "error" as every kvs error answer has it.
-Json SeedErrorBody(const std::string& what, const Request& request) {
-  return {{"status", "error"}, {"error", what}, {"message", "Error in " + request.method}};
-}
-
-// A seed error answer; detail, when given, says more than the seed's words.
-Response SeedError(int status, const std::string& what, const Request& request,
-                   const std::string& detail = "") {
-  Json body = SeedErrorBody(what, request);
-  if (!detail.empty()) body["detail"] = detail;
-  Response response = JsonResponse(body);
-  response.status = status;
-  return response;
-}
-
-// An answer about a key: body, and the causal context it carries.
-Response KeyAnswer(int status, Json body, const CausalContext& context) {
-  body["causal-context"] = cluster::ContextToJson(context);
-  Response response = JsonResponse(body);
-  response.status = status;
-  return response;
-}
-
 // 404: the key has no value here (never written, or deleted).
 Response KeyMissing(const Request& request, const CausalContext& context) {
-  return KeyAnswer(404,
+  return ContextAnswer(404,
                    {{"doesExist", false},
                     {"error", "Key does not exist"},
                     {"message", "Error in " + request.method}},
@@ -64,13 +41,11 @@ Response KeyMissing(const Request& request, const CausalContext& context) {
 // shard answered); the client asks again later with the same context.
 Response Unavailable(const Request& request, const CausalContext& context,
                      std::string log_message = "") {
-  Response response = KeyAnswer(503, SeedErrorBody("Unable to satisfy request", request), context);
+  Response response = ContextAnswer(503, SeedErrorBody("Unable to satisfy request", request), context);
   response.headers.Set("Retry-After", "1");
   response.log_message = std::move(log_message);
   return response;
 }
-
-Response StoreFailure(const Status& status) { return StoreErrorResponse(status, Format::kJson); }
 
 std::variant<KeyRequest, Response> ParseKeyRequest(const Request& request, const Service& service,
                                                    bool needs_value) {
@@ -117,12 +92,12 @@ enum class KeyOp { kGet, kPut, kDelete };
 // Waits, within the bound, until this node has what the context saw.
 Result<bool> ReachContext(Service& service, const CausalContext& context) {
   cluster::ClusterNode& node = *service.cluster;
-  KVS_ASSIGN_OR_RETURN(bool reached, node.Reached(context, service.replication.get()));
+  KVS_ASSIGN_OR_RETURN(bool reached, node.Reached(context));
   if (reached) return true;
   WaitSlot slot(service);
   if (!slot.held()) return false;
   const int64_t deadline = common::SteadyClockNs() + node.settings().causal_wait_ns;
-  return node.Reach(context, service.replication.get(), deadline);
+  return node.Reach(context, deadline);
 }
 
 Response GetKey(const KeyRequest& parsed, const Request& request, Service& service) {
@@ -134,7 +109,7 @@ Response GetKey(const KeyRequest& parsed, const Request& request, Service& servi
   if (!state.ok() || state->winner.deleted) return KeyMissing(request, *context);
   Json body = {{"doesExist", true}, {"message", "Retrieved successfully"}};
   common::SetJsonValue(body, state->winner.value);
-  return KeyAnswer(200, std::move(body), *context);
+  return ContextAnswer(200, std::move(body), *context);
 }
 
 // PUT and DELETE: a write based on the key's heads as read (compare-and-set,
@@ -179,17 +154,9 @@ Response WriteKey(const KeyRequest& parsed, const Request& request, Service& ser
           body = {{"message", "Added successfully"}, {"replaced", false}};
           status = 201;
         }
-        return KeyAnswer(status, std::move(body), *context);
+        return ContextAnswer(status, std::move(body), *context);
       },
       "the key kept changing while it was being written; try again");
-}
-
-// The query a cluster route takes: none (a secret for reads where reads
-// need one), checked with its authorization; the refusal, if any.
-std::optional<Response> RefuseQuery(const Request& request, const Service& service, bool writes) {
-  auto query = writes ? WriteQuery(request, service, {}) : ReadQuery(request, service, {});
-  if (auto* refused = std::get_if<HttpError>(&query)) return JsonError(*refused);
-  return std::nullopt;
 }
 
 Response ServeKey(const Request& request, Service& service, KeyOp op) {
@@ -198,9 +165,12 @@ Response ServeKey(const Request& request, Service& service, KeyOp op) {
   if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
   const KeyRequest& key = std::get<KeyRequest>(parsed);
   cluster::ClusterNode& node = *service.cluster;
-  const size_t owner = node.map().ShardOfKey(key.key);
-  if (owner != node.shard()) {
-    Result<Response> forwarded = ForwardToShard(request, service, owner);
+  // The map this request is routed by, as it was when the request came.
+  const std::shared_ptr<const cluster::Layout> layout = node.layout();
+  const common::ClusterMap& map = layout->active;
+  const size_t owner = map.ShardOfKey(key.key);
+  if (owner != map.ShardOfNode(node.self())) {
+    Result<Response> forwarded = ForwardToShard(request, service, map, owner);
     if (!forwarded.ok()) return Unavailable(request, key.context, forwarded.status().message());
     return std::move(forwarded).value();
   }
@@ -208,22 +178,6 @@ Response ServeKey(const Request& request, Service& service, KeyOp op) {
   if (!reached.ok()) return StoreFailure(reached.status());
   if (!*reached) return Unavailable(request, key.context);
   return op == KeyOp::kGet ? GetKey(key, request, service) : WriteKey(key, request, service, op);
-}
-
-// The keys this node holds (its shard's), deleted ones and the cluster's
-// own ('_') not counted.
-Result<uint64_t> CountKeys(Service& service) {
-  uint64_t count = 0;
-  KeyListOptions list;
-  for (;;) {
-    KVS_ASSIGN_OR_RETURN(std::vector<KeyState> page,
-                         service.store->ListKeys(service.cluster->branch(), list));
-    for (const KeyState& key : page) {
-      if (!key.winner.key.starts_with('_')) ++count;
-    }
-    if (page.size() < list.limit) return count;
-    list.start_after = page.back().winner.key;
-  }
 }
 
 }  // namespace
@@ -242,39 +196,47 @@ Response DeleteClusterKey(const Request& request, Service& service) {
 
 Response GetClusterKeyCount(const Request& request, Service& service) {
   if (auto refused = RefuseQuery(request, service, false)) return std::move(*refused);
-  auto count = CountKeys(service);
+  cluster::ClusterNode& node = *service.cluster;
+  const std::shared_ptr<const cluster::Layout> layout = node.layout();
+  auto count = node.CountOwnedKeys();
   if (!count.ok()) return StoreFailure(count.status());
-  const cluster::ClusterNode& node = *service.cluster;
-  return JsonResponse({{"message", "Key count retrieved successfully"},
-                       {"key-count", *count},
-                       {"shard-id", node.map().shards()[node.shard()].id}});
+  Json body = {{"message", "Key count retrieved successfully"}, {"key-count", *count}};
+  // A node in no shard (it joins, or left) holds none of its own.
+  if (auto mine = layout->active.ShardOfNode(node.self())) {
+    body["shard-id"] = layout->active.shards()[*mine].id;
+  }
+  return JsonResponse(body);
 }
 
 Response GetClusterShards(const Request& request, Service& service) {
   if (auto refused = RefuseQuery(request, service, false)) return std::move(*refused);
   Json ids = Json::array();
-  for (const common::ClusterShard& shard : service.cluster->map().shards()) ids.push_back(shard.id);
+  for (const common::ClusterShard& shard : service.cluster->layout()->active.shards()) {
+    ids.push_back(shard.id);
+  }
   return JsonResponse({{"message", "Shard membership retrieved successfully"}, {"shards", ids}});
 }
 
 Response GetClusterShard(const Request& request, Service& service) {
   if (auto refused = RefuseQuery(request, service, false)) return std::move(*refused);
-  const cluster::ClusterNode& node = *service.cluster;
+  cluster::ClusterNode& node = *service.cluster;
   const std::string id = request.path_info.size() > kShardsPath.size()
                              ? request.path_info.substr(kShardsPath.size())
                              : "";
-  const auto& shards = node.map().shards();
+  const std::shared_ptr<const cluster::Layout> layout = node.layout();
+  const common::ClusterMap& map = layout->active;
+  const auto& shards = map.shards();
   auto shard = std::find_if(shards.begin(), shards.end(),
                             [&](const common::ClusterShard& s) { return s.id == id; });
   if (shard == shards.end()) return SeedError(404, "Shard does not exist", request);
   const size_t index = static_cast<size_t>(shard - shards.begin());
   uint64_t count = 0;
-  if (index == node.shard()) {
-    auto counted = CountKeys(service);
+  if (index == map.ShardOfNode(node.self())) {
+    auto counted = node.CountOwnedKeys();
     if (!counted.ok()) return StoreFailure(counted.status());
     count = *counted;
   } else {
-    auto counted = ShardKeyCount(request, service, index);
+    auto counted = ShardKeyCount(request, service, map, index);
     if (!counted) return SeedError(503, "Unable to satisfy request", request);
     count = *counted;
   }
@@ -282,24 +244,6 @@ Response GetClusterShard(const Request& request, Service& service) {
                        {"shard-id", shard->id},
                        {"key-count", count},
                        {"replicas", shard->replicas}});
-}
-
-Response PutClusterViewChange(const Request& request, Service& service) {
-  if (auto refused = RefuseQuery(request, service, true)) return std::move(*refused);
-  // The seed's body, checked, so that a malformed one is a 400 as it will be.
-  auto body = ParseJsonObjectBody(request.body, R"({"view": "a:1,b:2", "repl-factor": 1})");
-  bool valid = false;
-  if (auto* parsed = std::get_if<Json>(&body)) {
-    auto view = parsed->find("view");
-    auto factor = parsed->find("repl-factor");
-    valid = view != parsed->end() && view->is_string() && factor != parsed->end() &&
-            factor->is_number_unsigned() && factor->get<uint64_t>() > 0;
-  }
-  if (!valid) return SeedError(400, "Failed to parse request body", request);
-  return SeedError(501,
-                   "View changes are not supported yet: this cluster keeps the view its "
-                   "nodes' cluster: sections name",
-                   request);
 }
 
 }  // namespace kvs::server

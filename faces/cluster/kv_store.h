@@ -10,7 +10,7 @@
 //   GET    /kv-store/key-count         this node's shard's keys
 //   GET    /kv-store/shards            the shard ids
 //   GET    /kv-store/shards/ID         a shard's key count and replicas
-//   PUT    /kv-store/view-change       not yet: 501
+//   PUT    /kv-store/view-change       faces/cluster/view_change.h
 //
 // A key request sent to a node whose shard does not own the key is
 // forwarded to a replica that does (faces/cluster/forward.h), and the
@@ -33,7 +33,6 @@ Response DeleteClusterKey(const Request& request, Service& service);
 Response GetClusterKeyCount(const Request& request, Service& service);
 Response GetClusterShards(const Request& request, Service& service);
 Response GetClusterShard(const Request& request, Service& service);
-Response PutClusterViewChange(const Request& request, Service& service);
 
 }  // namespace kvs::server
 

@@ -95,14 +95,14 @@ TEST_CASE("a context is reached at once, given up at its deadline, or refused at
   settings.map = common::ClusterMap::FromView({"127.0.0.1:9", "127.0.0.1:1"}, 2).value();
   ClusterNode n(settings, *store, "main", dir.Sub("secret"), {});
   // What this node has, and entries of no replica of its shard.
-  CHECK(*n.Reach({{"127.0.0.1:9", 1}, {"elsewhere:5", 99}}, nullptr, InNs(std::chrono::hours(1))));
+  CHECK(*n.Reach({{"127.0.0.1:9", 1}, {"elsewhere:5", 99}}, InNs(std::chrono::hours(1))));
   // A revision of its own it never had: no pull can bring it.
   const auto asked = Clock::now();
-  CHECK_FALSE(*n.Reach({{"127.0.0.1:9", 2}}, nullptr, InNs(std::chrono::hours(1))));
+  CHECK_FALSE(*n.Reach({{"127.0.0.1:9", 2}}, InNs(std::chrono::hours(1))));
   CHECK(Clock::now() - asked < std::chrono::minutes(1));
   // The unreachable replica's revision: waits until the deadline, then no.
-  CHECK_FALSE(*n.Reach({{"127.0.0.1:1", 1}}, nullptr, InNs(std::chrono::milliseconds(300))));
-  CHECK(*n.Reached({{"127.0.0.1:1", 0}}, nullptr));
+  CHECK_FALSE(*n.Reach({{"127.0.0.1:1", 1}}, InNs(std::chrono::milliseconds(300))));
+  CHECK(*n.Reached({{"127.0.0.1:1", 0}}));
 }
 
 }  // namespace

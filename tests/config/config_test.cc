@@ -272,7 +272,7 @@ TEST_CASE("replication peers are read with their defaults, and bad ones refused"
              Catch::Contains("unknown setting 'replication[0].every' (known: url, mode"));
 }
 
-TEST_CASE("a cluster section places the node and adds its shard's replicas as live pulls") {
+TEST_CASE("a cluster section places the node and says how to reach the others") {
   Config config = MustParse(
       "data_dir: d\n"
       "auth_file: auth.txt\n"
@@ -281,6 +281,7 @@ TEST_CASE("a cluster section places the node and adds its shard's replicas as li
       "  view: 10.0.0.1:80,10.0.0.2:80,10.0.0.3:80,10.0.0.4:80\n"
       "  repl_factor: 2\n"
       "  causal_wait: 3s\n"
+      "  grace: 1m\n"
       "  links:\n"
       "    10.0.0.3:80: http://tunnel:9000/kvs\n");
   REQUIRE(config.cluster.has_value());
@@ -289,25 +290,27 @@ TEST_CASE("a cluster section places the node and adds its shard's replicas as li
   CHECK(config.cluster->causal_wait_ns == int64_t{3} * 1000000000);
   CHECK(config.cluster->UrlOf("10.0.0.2:80") == "http://10.0.0.2:80");
   CHECK(config.cluster->UrlOf("10.0.0.3:80") == "http://tunnel:9000/kvs");
-  // Shards of two: nodes 1 and 3, nodes 2 and 4.
-  REQUIRE(config.replication.size() == 1);
-  const ReplicationPeer& peer = config.replication[0];
-  CHECK(peer.url == "http://tunnel:9000/kvs");
-  CHECK(peer.mode == replication::Direction::kPull);
-  CHECK(peer.live);
-  CHECK(peer.secret_file == "/etc/kvs/auth.txt");
-  CHECK(peer.branches == std::vector<std::string>{"main"});
-  // Back soon after an outage: reads may be waiting for it.
-  CHECK(peer.max_backoff_ns == int64_t{10} * 1000000000);
-  CHECK(
-      MustParse("data_dir: d\nreplication:\n  - url: http://h:1\n").replication[0].max_backoff_ns ==
-      int64_t{300} * 1000000000);
+  CHECK(config.cluster->grace_ns == int64_t{60} * 1000000000);
+  CHECK_FALSE(config.cluster->join);
+  // The node runs its pulls itself (cluster/cluster_node.h), not as
+  // configured peers.
+  CHECK(config.replication.empty());
+  // A node that joins by a view change is not in the view yet.
+  Config joining = MustParse(
+      "data_dir: d\nauth_file: a\ncluster:\n  self: 10.0.0.5:80\n  view: 10.0.0.1:80\n"
+      "  repl_factor: 1\n  join: true\n");
+  CHECK(joining.cluster->join);
+  CHECK_FALSE(joining.cluster->map.ShardOfNode("10.0.0.5:80").has_value());
 }
 
 TEST_CASE("a cluster section that cannot place the node is an error that says why") {
   const std::string head = "data_dir: d\nauth_file: a\ncluster:\n";
   CHECK_THAT(ErrorOf(head + "  self: 10.0.0.9:80\n  view: [10.0.0.1:80]\n  repl_factor: 1\n"),
-             Catch::Contains("not in the view"));
+             Catch::Contains("not in the view (a node that joins the cluster by a view change "
+                             "says join: true)"));
+  CHECK_THAT(ErrorOf(head + "  self: 10.0.0.1:80\n  view: [10.0.0.1:80]\n  repl_factor: 1\n"
+                            "  join: true\n"),
+             Catch::Contains("in the view already"));
   CHECK_THAT(ErrorOf(head + "  self: 10.0.0.1:80\n  view: [10.0.0.1:80]\n  repl_factor: 2\n"),
              Catch::Contains("replication factor"));
   CHECK_THAT(ErrorOf(head + "  self: a:1\n  view: a:1,a:1\n  repl_factor: 1\n"),

@@ -179,4 +179,21 @@ TEST_CASE("an apply request read from its text is what its document decodes to")
   CHECK(twice.status().message().find("named twice") != std::string::npos);
 }
 
+TEST_CASE("a filter's hash ranges travel in the changes and wait requests") {
+  FeedRequest feed;
+  feed.hash_ranges = {{5, 10}, {20, uint64_t{1} << 32}};
+  auto decoded = FeedRequestFromJson(ToJson(feed));
+  REQUIRE(decoded.ok());
+  CHECK(decoded->hash_ranges == feed.hash_ranges);
+  CHECK_FALSE(ToJson(FeedRequest()).contains("hash_ranges"));  // none: left out
+  WaitRequest wait;
+  wait.hash_ranges = {{0, 1}};
+  auto waited = WaitRequestFromJson(ToJson(wait));
+  REQUIRE(waited.ok());
+  CHECK(waited->hash_ranges == wait.hash_ranges);
+  Json bad = ToJson(feed);
+  bad["hash_ranges"] = "10-5";
+  CHECK_THAT(FeedRequestFromJson(bad).status().message(), Catch::Contains("hash ranges"));
+}
+
 }  // namespace kvs::replication

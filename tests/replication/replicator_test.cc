@@ -138,6 +138,53 @@ TEST_CASE("a checkpoint makes the next run cost what changed, and a no-op run wr
   CHECK(RevisionOf(*b) == revision);
 }
 
+TEST_CASE("a hash-range filter copies only the keys whose hash is in it, and waits for them") {
+  TempDir dir;
+  auto a = OpenStore(dir.Sub("a"));
+  auto b = OpenStore(dir.Sub("b"));
+  // The lower half of the hashes.
+  const common::HashRanges lower{{0, uint64_t{1} << 31}};
+  std::vector<std::string> in, out;
+  for (int i = 0; i < 60; ++i) {
+    const std::string key = "key" + std::to_string(i);
+    MustPut(a.get(), key, "v");
+    (common::KeyInRanges(key, lower) ? in : out).push_back(key);
+  }
+  REQUIRE(in.size() > 10);
+  REQUIRE(out.size() > 10);
+  ReplicateOptions filtered;
+  filtered.hash_ranges = lower;
+  filtered.page_keys = 7;  // full listing pages whose keys are mostly filtered out
+  ReplicateStats first = MustReplicate(*a, *b, filtered);
+  CHECK(first.full_listing);
+  CHECK(first.versions == in.size());
+  for (const std::string& key : in) CHECK(ValueOf(b.get(), key) == "v");
+  for (const std::string& key : out) CHECK(b->Get("main", key).status().IsNotFound());
+
+  // Incremental: a change outside the ranges is neither copied nor waited for.
+  MustPut(a.get(), out[0], "changed");
+  LocalPeer source(*a);
+  const uint64_t since = RevisionOf(*a) - 1;
+  auto waited = source.Wait({since, {}, "", 0, lower});
+  REQUIRE(waited.ok());
+  CHECK_FALSE(waited->changed);
+  MustPut(a.get(), in[0], "changed");
+  waited = source.Wait({since, {}, "", 0, lower});
+  REQUIRE(waited.ok());
+  CHECK(waited->changed);
+  ReplicateStats second = MustReplicate(*a, *b, filtered);
+  CHECK_FALSE(second.full_listing);
+  CHECK(second.versions == 1);
+  CHECK(ValueOf(b.get(), in[0]) == "changed");
+  CHECK(b->Get("main", out[0]).status().IsNotFound());
+
+  // Another filter keeps a checkpoint of its own: everything comes.
+  ReplicateStats all = MustReplicate(*a, *b);
+  CHECK(all.full_listing);
+  CHECK(ValueOf(b.get(), out[0]) == "changed");
+  RequireSame(*a, *b);
+}
+
 TEST_CASE("pages are checkpointed one by one, so a run cut short resumes where it stopped") {
   TempDir dir;
   auto a = OpenStore(dir.Sub("a"));
@@ -221,7 +268,7 @@ TEST_CASE("a checkpoint the source does not recognise starts a full comparison")
   // As if a was replaced by a restored copy: the checkpoint names a time
   // its revision never had.
   ReplicationBatch stale;
-  stale.peer = CheckpointName(a->replica_id(), "main", "");
+  stale.peer = CheckpointName(a->replica_id(), "main", "", {});
   stale.checkpoint = R"({"full":false,"revision":1,"time":12345})";
   REQUIRE(b->ApplyReplicated(stale).ok());
   MustPut(a.get(), "k", "2");
