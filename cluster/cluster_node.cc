@@ -92,6 +92,21 @@ std::vector<MoveSource> MoveSources(const common::ClusterMap& from, const common
   return sources;
 }
 
+Result<std::optional<Layout>> StoredLayout(Store& store, const std::string& branch,
+                                           const std::string& self) {
+  const std::string key = std::string(kLayoutPrefix) + self;
+  auto kept = store.Get(branch, key, ReadPoint::Latest());
+  if (kept.status().IsNotFound() || (kept.ok() && kept->winner.deleted)) {
+    return std::optional<Layout>();
+  }
+  if (!kept.ok()) return kept.status();
+  auto layout = Layout::FromJson(nlohmann::ordered_json::parse(kept->winner.value, nullptr, false));
+  if (!layout.ok()) {
+    return Status::InvalidArgument(key + " holds no layout: " + layout.status().message());
+  }
+  return std::optional<Layout>(std::move(layout).value());
+}
+
 PullFilters PullsOf(const Layout& layout, const std::string& self) {
   PullFilters pulls;
   if (auto shard = layout.active.ShardOfNode(self)) {
@@ -123,16 +138,12 @@ ClusterNode::ClusterNode(const config::ClusterSettings& settings, Store& store, 
   layout.active = settings_.map;
   // What the node followed when it stopped, if anything: the config's view
   // is only where a cluster starts.
-  auto kept = store_.Get(branch_, LayoutKey(), ReadPoint::Latest());
-  if (kept.ok() && !kept->winner.deleted) {
-    const auto json = nlohmann::ordered_json::parse(kept->winner.value, nullptr, false);
-    auto stored = Layout::FromJson(json);
-    if (stored.ok()) {
-      layout = std::move(stored).value();
-    } else {
-      std::fprintf(stderr, "kvs-fcgi: cluster: %s holds no layout (%s); starting from the config\n",
-                   LayoutKey().c_str(), stored.status().message().c_str());
-    }
+  auto stored = StoredLayout(store_, branch_, settings_.self);
+  if (!stored.ok()) {
+    std::fprintf(stderr, "kvs-fcgi: cluster: %s; starting from the config's view\n",
+                 stored.status().message().c_str());
+  } else if (*stored) {
+    layout = std::move(**stored);
   }
   layout_ = std::make_shared<const Layout>(std::move(layout));
   FollowLayout();

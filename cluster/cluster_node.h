@@ -78,6 +78,12 @@ struct Layout {
   static Result<Layout> FromJson(const nlohmann::ordered_json& json);
 };
 
+// The layout node self keeps in store's branch; nullopt when it keeps none
+// (it follows its config's map), or InvalidArgument when what it keeps is
+// not one.
+Result<std::optional<Layout>> StoredLayout(Store& store, const std::string& branch,
+                                           const std::string& self);
+
 // What a node pulls from another: the keys in ranges, every key when
 // nullopt.
 using PullFilters = std::map<std::string, std::optional<common::HashRanges>>;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/cluster_node.h"
 #include "config/config.h"
 #include "fcgi/cgi_gateway.h"
 #include "fcgi/compaction_watch.h"
@@ -84,7 +85,8 @@ int ServeCgi(Service& service) {
 }
 
 // --cluster-front: the front's nginx config for the cluster the config
-// names, on stdout.
+// names, on stdout: by the map the node follows now (after view changes,
+// kept in its store), or the config's first one.
 int PrintClusterFront(const std::string& config_path, const std::string& listen) {
   auto config = config::LoadConfig(config_path);
   if (config.ok() && !config->cluster) {
@@ -94,7 +96,14 @@ int PrintClusterFront(const std::string& config_path, const std::string& listen)
     std::fprintf(stderr, "kvs-fcgi: %s\n", config.status().message().c_str());
     return 1;
   }
-  WriteAll(STDOUT_FILENO, config->cluster->map.NginxConf(listen));
+  common::ClusterMap map = config->cluster->map;
+  Options options = config->StoreOptions();
+  options.create_if_missing = false;
+  if (auto store = Store::Open(config->data_dir, options); store.ok()) {
+    auto layout = cluster::StoredLayout(**store, config->default_branch, config->cluster->self);
+    if (layout.ok() && *layout) map = (*layout)->active;
+  }
+  WriteAll(STDOUT_FILENO, map.NginxConf(listen));
   return 0;
 }
 

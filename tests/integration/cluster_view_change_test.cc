@@ -188,6 +188,14 @@ TEST_CASE("view changes under load keep every key, move only what changes owner,
   for (size_t node : {0, 1, 2}) CHECK(CountedKeys(cluster.port(node)) == kKeys);
   CHECK(Send(cluster.port(4), "GET", "/kv-store/key-count", Json()).body["key-count"] == 0);
 
+  // The front's config, written again, routes by the map the nodes follow.
+  ProgramRun front = RunProgram({KVS_FCGI_BINARY, "--config", cluster.stack(0).dir() + "/kvs.yaml",
+                                 "--cluster-front", "127.0.0.1:1"},
+                                "");
+  CHECK(front.exit_code == 0);
+  CHECK_THAT(front.output, Catch::Contains("upstream kvs_shard_3 {\n        server " +
+                                           cluster.address(2) + ";"));
+
   // The same view change again changes nothing.
   ClusterAnswer again = Send(cluster.port(0), "PUT", "/kv-store/view-change",
                       Json{{"view", cluster.ViewOf({0, 1, 2})}, {"repl-factor", 1}});
