@@ -12,6 +12,8 @@ namespace {
 // After a failed pull, the next waits this long, doubling up to the most.
 constexpr int64_t kPullRetryNs = 200000000;
 constexpr int64_t kPullMaxRetryNs = int64_t{10} * 1000000000;
+// After a drop of moved keys failed, the next try waits this long.
+constexpr int64_t kDropRetryNs = int64_t{60} * 1000000000;
 
 }  // namespace
 
@@ -53,7 +55,8 @@ nlohmann::ordered_json Layout::ToJson() const {
   return {{"active", active.ToJson()},
           {"next", next ? next->ToJson() : nlohmann::ordered_json()},
           {"previous", previous ? previous->ToJson() : nlohmann::ordered_json()},
-          {"grace_until", grace_until_ns}};
+          {"grace_until", grace_until_ns},
+          {"dropped_for", dropped_for}};
 }
 
 Result<Layout> Layout::FromJson(const nlohmann::ordered_json& json) {
@@ -69,6 +72,10 @@ Result<Layout> Layout::FromJson(const nlohmann::ordered_json& json) {
   }
   if (auto it = json.find("grace_until"); it != json.end() && it->is_number_integer()) {
     layout.grace_until_ns = it->get<int64_t>();
+  }
+  layout.dropped_for = layout.active.version();
+  if (auto it = json.find("dropped_for"); it != json.end() && it->is_number_unsigned()) {
+    layout.dropped_for = it->get<uint64_t>();
   }
   return layout;
 }
@@ -111,14 +118,14 @@ PullFilters PullsOf(const Layout& layout, const std::string& self) {
   PullFilters pulls;
   if (auto shard = layout.active.ShardOfNode(self)) {
     for (const std::string& replica : layout.active.shards()[*shard].replicas) {
-      if (replica != self) pulls[replica] = std::nullopt;
+      if (replica != self) pulls[replica] = layout.active.RangesOfShard(*shard);
     }
   }
   auto add = [&](const std::vector<MoveSource>& sources) {
     for (const MoveSource& source : sources) {
       for (const std::string& replica : source.replicas) {
         auto [it, added] = pulls.emplace(replica, source.ranges);
-        if (!added && it->second) it->second = common::UniteRanges(*it->second, source.ranges);
+        if (!added) it->second = common::UniteRanges(it->second, source.ranges);
       }
     }
   };
@@ -128,12 +135,14 @@ PullFilters PullsOf(const Layout& layout, const std::string& self) {
 }
 
 ClusterNode::ClusterNode(const config::ClusterSettings& settings, Store& store, std::string branch,
-                         std::string secret_file, std::vector<merge::MergeRule> merge_rules)
+                         std::string secret_file, std::vector<merge::MergeRule> merge_rules,
+                         CompactOptions compaction)
     : settings_(settings),
       store_(store),
       branch_(std::move(branch)),
       secret_file_(std::move(secret_file)),
-      merge_rules_(std::move(merge_rules)) {
+      merge_rules_(std::move(merge_rules)),
+      compaction_(std::move(compaction)) {
   Layout layout;
   layout.active = settings_.map;
   // What the node followed when it stopped, if anything: the config's view
@@ -146,6 +155,13 @@ ClusterNode::ClusterNode(const config::ClusterSettings& settings, Store& store, 
     layout = std::move(**stored);
   }
   layout_ = std::make_shared<const Layout>(std::move(layout));
+}
+
+void ClusterNode::Start() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    started_ = true;
+  }
   FollowLayout();
   keeper_ = std::thread(&ClusterNode::Keeper, this);
 }
@@ -158,7 +174,7 @@ ClusterNode::~ClusterNode() {
     pulls.swap(pulls_);
   }
   changed_.notify_all();
-  keeper_.join();
+  if (keeper_.joinable()) keeper_.join();
   pulls.clear();  // stops them, outside mu_: their hooks take it
 }
 
@@ -174,7 +190,7 @@ std::optional<size_t> ClusterNode::shard() const {
 void ClusterNode::FollowLayout() {
   std::vector<std::unique_ptr<replication::LiveReplication>> ended;
   std::unique_lock<std::mutex> lock(mu_);
-  if (stopping_) return;
+  if (stopping_ || !started_) return;
   const PullFilters wanted = PullsOf(*layout_, settings_.self);
   for (auto it = pulls_.begin(); it != pulls_.end();) {
     auto want = wanted.find(it->first);
@@ -205,13 +221,19 @@ void ClusterNode::FollowLayout() {
       }
       changed_.notify_all();
     };
-    hooks.failed = [this, entry](replication::Direction, const Status& status, int64_t) {
+    hooks.failed = [this, entry, address](replication::Direction, const Status& status,
+                                          int64_t retry_ns) {
       std::lock_guard<std::mutex> hook_lock(mu_);
-      if (Pull* p = entry()) p->last_error = status.message();
+      Pull* p = entry();
+      if (p == nullptr || p->last_error == status.message()) return;  // said once
+      p->last_error = status.message();
+      std::fprintf(stderr, "kvs-fcgi: cluster: pulling from %s failed (retrying in %lld ms): %s\n",
+                   address.c_str(), static_cast<long long>(retry_ns / 1000000),
+                   status.message().c_str());
     };
     replication::ReplicateOptions options;
     options.branches = {branch_};
-    if (ranges) options.hash_ranges = *ranges;
+    options.hash_ranges = ranges;
     const std::string url = settings_.UrlOf(address);
     pull.live = std::make_unique<replication::LiveReplication>(
         store_, replication::LocalPeerOptions{merge_rules_},
@@ -307,24 +329,65 @@ void ClusterNode::Keeper() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     changed_.wait_for(lock, std::chrono::seconds(1));
-    if (stopping_ || !layout_->previous || common::WallClockNs() < layout_->grace_until_ns) {
-      continue;
-    }
+    if (stopping_) break;
+    const Layout& now = *layout_;
+    const bool grace_over = now.previous && common::WallClockNs() >= now.grace_until_ns;
+    const bool drop_due = !now.previous && !now.next && now.dropped_for < now.active.version() &&
+                          common::SteadyClockNs() >= drop_retry_ns_;
+    if (!grace_over && !drop_due) continue;
     lock.unlock();
-    {
-      std::lock_guard<std::mutex> change(change_mu_);
-      const std::shared_ptr<const Layout> now = layout();
-      if (now->previous && common::WallClockNs() >= now->grace_until_ns) {
-        Layout layout = *now;
-        layout.previous.reset();
-        if (Status adopted = Adopt(std::move(layout)); !adopted.ok()) {
-          std::fprintf(stderr, "kvs-fcgi: cluster: cannot end the grace period: %s\n",
-                       adopted.message().c_str());
-        }
-      }
+    if (grace_over) {
+      EndGrace();
+    } else {
+      DropMovedKeys();
     }
     lock.lock();
   }
+}
+
+void ClusterNode::EndGrace() {
+  std::lock_guard<std::mutex> change(change_mu_);
+  const std::shared_ptr<const Layout> now = layout();
+  if (!now->previous || common::WallClockNs() < now->grace_until_ns) return;
+  Layout layout = *now;
+  layout.previous.reset();
+  if (Status adopted = Adopt(std::move(layout)); !adopted.ok()) {
+    std::fprintf(stderr, "kvs-fcgi: cluster: cannot end the grace period: %s\n",
+                 adopted.message().c_str());
+  }
+}
+
+void ClusterNode::DropMovedKeys() {
+  // No step of a view change meanwhile: a map that gave the keys back would
+  // pull them while they are dropped.
+  std::lock_guard<std::mutex> change(change_mu_);
+  const std::shared_ptr<const Layout> now = layout();
+  if (now->previous || now->next || now->dropped_for >= now->active.version()) return;
+  const common::ClusterMap& active = now->active;
+  const std::optional<size_t> mine = active.ShardOfNode(settings_.self);
+  CompactOptions options = compaction_;
+  options.drop_key = [&active, mine](std::string_view key) {
+    return !key.starts_with('_') && (!mine || active.ShardOfKey(key) != *mine);
+  };
+  auto compacted = store_.Compact(options);
+  Layout layout = *now;
+  layout.dropped_for = active.version();
+  Status done = compacted.ok() ? Adopt(std::move(layout)) : compacted.status();
+  if (!done.ok()) {
+    std::fprintf(stderr,
+                 "kvs-fcgi: cluster: cannot drop the keys map version %llu moved away (trying "
+                 "again in a minute): %s\n",
+                 static_cast<unsigned long long>(active.version()), done.message().c_str());
+    drop_retry_ns_ = common::SteadyClockNs() + kDropRetryNs;
+    return;
+  }
+  std::fprintf(stderr,
+               "kvs-fcgi: cluster: dropped the keys map version %llu moved away: %llu versions; "
+               "the data file went from %llu to %llu bytes\n",
+               static_cast<unsigned long long>(active.version()),
+               static_cast<unsigned long long>(compacted->versions_dropped),
+               static_cast<unsigned long long>(compacted->bytes_before),
+               static_cast<unsigned long long>(compacted->bytes_after));
 }
 
 nlohmann::ordered_json ClusterNode::Describe() {
@@ -334,7 +397,7 @@ nlohmann::ordered_json ClusterNode::Describe() {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [address, pull] : pulls_) {
       pulls.push_back({{"from", address},
-                       {"keys", pull.ranges ? common::HashRangesText(*pull.ranges) : "all"},
+                       {"hashes", common::HashRangesText(pull.ranges)},
                        {"runs", pull.runs},
                        {"pulled_through", pull.pulled_through},
                        {"last_error", pull.last_error}});

@@ -73,6 +73,9 @@ struct Layout {
   std::optional<common::ClusterMap> next;      // a view change under way
   std::optional<common::ClusterMap> previous;  // before the last switch
   int64_t grace_until_ns = 0;                  // system clock: previous is let go then
+  // The version of the active map whose moved-away keys this node dropped
+  // (after the grace period); below active's: a drop is due.
+  uint64_t dropped_for = 1;
 
   nlohmann::ordered_json ToJson() const;
   static Result<Layout> FromJson(const nlohmann::ordered_json& json);
@@ -84,9 +87,9 @@ struct Layout {
 Result<std::optional<Layout>> StoredLayout(Store& store, const std::string& branch,
                                            const std::string& self);
 
-// What a node pulls from another: the keys in ranges, every key when
-// nullopt.
-using PullFilters = std::map<std::string, std::optional<common::HashRanges>>;
+// What a node pulls from another: the keys whose hash is in the ranges (and
+// the cluster's own, '_', which always travel).
+using PullFilters = std::map<std::string, common::HashRanges>;
 
 // The pulls self keeps under layout, by source address.
 PullFilters PullsOf(const Layout& layout, const std::string& self);
@@ -106,13 +109,22 @@ class ClusterNode {
   // settings as the config's parser checked them; the store's layout key,
   // when there is one, takes the place of the config's map. store outlives
   // the node. secret_file: the shared secret the nodes pull from each other
-  // with; merge_rules: the config's, which merge the forks a pull makes.
-  // Starts the pulls.
+  // with; merge_rules: the config's, which merge the forks a pull makes;
+  // compaction: the config's retention, which the compaction that drops
+  // moved keys keeps to. Start starts its pulls.
   ClusterNode(const config::ClusterSettings& settings, Store& store, std::string branch,
-              std::string secret_file, std::vector<merge::MergeRule> merge_rules);
+              std::string secret_file, std::vector<merge::MergeRule> merge_rules,
+              CompactOptions compaction = {});
   ~ClusterNode();
   ClusterNode(const ClusterNode&) = delete;
   ClusterNode& operator=(const ClusterNode&) = delete;
+
+  // Starts the pulls the layout calls for and the thread that ends grace
+  // periods: a FastCGI server's, once its stop signals are blocked (the
+  // threads inherit that). A node never started (plain CGI, one request per
+  // process) pulls nothing: a request whose context it has not reached gets
+  // its 503 at once.
+  void Start();
 
   // The layout now (a request keeps the one it started with).
   std::shared_ptr<const Layout> layout() const;
@@ -169,7 +181,7 @@ class ClusterNode {
  private:
   // One live pull.
   struct Pull {
-    std::optional<common::HashRanges> ranges;
+    common::HashRanges ranges;
     std::unique_ptr<replication::LiveReplication> live;
     uint64_t generation = 0;      // tells a stopped pull's late hooks from this one's
     uint64_t pulled_through = 0;  // the source's revision when the last run began
@@ -186,14 +198,21 @@ class ClusterNode {
   // The entries of context this node lacks (self included when its own
   // revision is behind). Under mu_.
   Result<CausalContext> Missing(const CausalContext& context);
-  // Lets previous go once its grace passed, until stopping_.
+  // Ends the grace period once it passed, then drops the keys the last view
+  // change moved away, until stopping_.
   void Keeper();
+  void EndGrace();
+  // Compacts the store without the keys of other shards than this node's
+  // (all keys but the cluster's own when it is in none).
+  void DropMovedKeys();
 
   const config::ClusterSettings settings_;
   Store& store_;
   const std::string branch_;
   const std::string secret_file_;
   const std::vector<merge::MergeRule> merge_rules_;
+  const CompactOptions compaction_;
+  int64_t drop_retry_ns_ = 0;  // Keeper's own: no drop before it (steady clock)
 
   std::mutex change_mu_;  // one layout change at a time
 
@@ -202,6 +221,7 @@ class ClusterNode {
   std::shared_ptr<const Layout> layout_;    // Guarded by mu_
   std::map<std::string, Pull> pulls_;       // Guarded by mu_; by source address
   uint64_t generations_ = 0;                // Guarded by mu_
+  bool started_ = false;                    // Guarded by mu_
   bool stopping_ = false;                   // Guarded by mu_
   std::thread keeper_;
 

@@ -196,6 +196,7 @@ int Main(int argc, char** argv) {
   {
     CompactionWatch watch(**service);
     ReplicationRunner replication(**service);
+    if ((*service)->cluster) (*service)->cluster->Start();
     served = ServeFastCgi(listen_fd, cli->threads, **service);
   }
   if (cli->socket_path) unlink(cli->socket_path->c_str());

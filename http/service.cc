@@ -35,7 +35,7 @@ Result<std::unique_ptr<Service>> StartService(const Config& config) {
   if (config.cluster) {
     service->cluster = std::make_unique<cluster::ClusterNode>(
         *config.cluster, *service->store, config.default_branch, *config.auth_file,
-        config.merge_rules);
+        config.merge_rules, config.retention.ToCompactOptions());
   }
   return service;
 }

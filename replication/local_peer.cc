@@ -14,9 +14,10 @@
 namespace kvs::replication {
 namespace {
 
-// Whether key passes a filter's hash ranges (none: every key does).
+// Whether key passes a filter's hash ranges (none: every key does; kvs's
+// own keys, '_', always do).
 bool InFilter(const common::HashRanges& ranges, std::string_view key) {
-  return ranges.empty() || common::KeyInRanges(key, ranges);
+  return ranges.empty() || key.starts_with('_') || common::KeyInRanges(key, ranges);
 }
 
 // The most keys one changes page lists, whatever a replicator asks for: an

@@ -48,8 +48,8 @@ struct PeerInfo {
 struct FeedRequest {
   std::string branch = "main";
   std::string prefix;
-  // And only keys whose hash is in these (none: every key). A cluster's
-  // node pulls the keys that move to it in a view change so.
+  // And only keys whose hash is in these (none: every key), and kvs's own
+  // ('_'), which always travel. A cluster's node pulls its shard's keys so.
   common::HashRanges hash_ranges;
   // Incremental: keys changed after revision since, whose commit time was
   // since_time_ns there (so a store replaced since is noticed).

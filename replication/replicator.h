@@ -47,7 +47,8 @@ struct Progress {
 struct ReplicateOptions {
   std::vector<std::string> branches;  // empty: every branch the source has
   std::string prefix;                 // only keys starting with it
-  common::HashRanges hash_ranges;     // and whose hash is in them (none: all)
+  common::HashRanges hash_ranges;     // and whose hash is in them (none: all;
+                                      // '_' keys always)
   size_t page_keys = 5000;
   // Of values per apply: a server's request body limit (8 MiB by default)
   // must hold them as JSON, escaped or in base64.

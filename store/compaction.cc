@@ -311,7 +311,9 @@ class Compactor {
     return rule != nullptr && rule->evictable;
   }
 
+  // Left out whole: the size bound's choice, or a key the caller drops.
   bool Evicted(std::string_view key) const {
+    if (options_.drop_key && options_.drop_key(key)) return true;
     return !evicted_.empty() && evicted_.count(std::string(key)) > 0;
   }
 
@@ -368,7 +370,7 @@ class Compactor {
       KVS_RETURN_IF_ERROR(cursor.Next());
     }
     std::sort(versions_.begin(), versions_.end());
-    if (options_.rules.empty()) {
+    if (options_.rules.empty() && !options_.drop_key) {
       for (uint64_t offset : versions_) kept_[offset] = 0;
       return Status::OK();
     }

@@ -94,6 +94,7 @@ TEST_CASE("a context is reached at once, given up at its deadline, or refused at
   settings.self = "127.0.0.1:9";
   settings.map = common::ClusterMap::FromView({"127.0.0.1:9", "127.0.0.1:1"}, 2).value();
   ClusterNode n(settings, *store, "main", dir.Sub("secret"), {});
+  n.Start();  // its pull from the replica, which never succeeds
   // What this node has, and entries of no replica of its shard.
   CHECK(*n.Reach({{"127.0.0.1:9", 1}, {"elsewhere:5", 99}}, InNs(std::chrono::hours(1))));
   // A revision of its own it never had: no pull can bring it.
@@ -103,6 +104,50 @@ TEST_CASE("a context is reached at once, given up at its deadline, or refused at
   // The unreachable replica's revision: waits until the deadline, then no.
   CHECK_FALSE(*n.Reach({{"127.0.0.1:1", 1}}, InNs(std::chrono::milliseconds(300))));
   CHECK(*n.Reached({{"127.0.0.1:1", 0}}));
+}
+
+TEST_CASE("a node pulls its shard's keys from its replicas, and the keys that move to it") {
+  Layout layout;
+  layout.active = common::ClusterMap::FromView({"a:1", "b:1", "c:1", "d:1"}, 2).value();
+  const common::HashRanges first = layout.active.RangesOfShard(0);
+  const common::HashRanges second = layout.active.RangesOfShard(1);
+  CHECK(PullsOf(layout, "a:1") == PullFilters{{"c:1", first}});
+  CHECK(PullsOf(layout, "e:1").empty());  // in no shard yet
+  // e joins shard 1: it pulls the shard's keys from both its replicas.
+  layout.next = layout.active.Next({"a:1", "b:1", "c:1", "d:1", "e:1"}, 2).value();
+  CHECK(PullsOf(layout, "e:1") == PullFilters{{"a:1", first}, {"c:1", first}});
+  CHECK(PullsOf(layout, "a:1") == PullFilters{{"c:1", first}});
+  // Three shards of one: c, now the third, takes keys of both shards.
+  layout.next = layout.active.Next({"a:1", "b:1", "c:1"}, 1).value();
+  const common::HashRanges third = layout.next->RangesOfShard(2);
+  const PullFilters pulls = PullsOf(layout, "c:1");
+  CHECK(pulls.at("a:1") == first);  // its replica until the switch
+  CHECK(pulls.at("b:1") == common::IntersectRanges(second, third));
+  CHECK(pulls.at("d:1") == common::IntersectRanges(second, third));
+  // After the switch, during the grace period, c alone in its shard pulls
+  // only the keys that moved to it, from their old owners.
+  Layout after;
+  after.active = *layout.next;
+  after.previous = layout.active;
+  CHECK(PullsOf(after, "c:1") ==
+        PullFilters{{"a:1", common::IntersectRanges(first, third)},
+                    {"b:1", common::IntersectRanges(second, third)},
+                    {"d:1", common::IntersectRanges(second, third)}});
+  after.previous.reset();
+  CHECK(PullsOf(after, "c:1").empty());
+}
+
+TEST_CASE("a layout travels as JSON") {
+  Layout layout;
+  layout.active = common::ClusterMap::FromView({"a:1", "b:1"}, 1).value();
+  layout.next = layout.active.Next({"a:1"}, 1).value();
+  layout.grace_until_ns = 42;
+  auto again = Layout::FromJson(layout.ToJson());
+  REQUIRE(again.ok());
+  CHECK(again->ToJson() == layout.ToJson());
+  CHECK(again->next->version() == 2);
+  CHECK_FALSE(again->previous.has_value());
+  CHECK_FALSE(Layout::FromJson(nlohmann::ordered_json::object()).ok());
 }
 
 }  // namespace

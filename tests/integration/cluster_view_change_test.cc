@@ -210,6 +210,24 @@ TEST_CASE("view changes under load keep every key, move only what changes owner,
   } while (!map.body["previous"].is_null() && Clock::now() < deadline);
   CHECK(map.body["previous"].is_null());
   CHECK(map.body["pulls"].empty());  // shard 3 has one replica: nothing to pull
+
+  // Then each node drops the keys it no longer owns: those that left the
+  // view hold none.
+  for (size_t node : {0, 1, 2, 3, 4}) {
+    const Json owned =
+        Send(cluster.port(node), "GET", "/kv-store/key-count", Json()).body["key-count"];
+    Json held;
+    const auto drop_deadline = Clock::now() + kConvergeTimeout;
+    do {
+      held = Send(cluster.port(node), "GET", "/_keys?prefix=key&limit=1000", Json()).body;
+      if (held["keys"].size() == owned.get<size_t>()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    } while (Clock::now() < drop_deadline);
+    INFO("node " << node);
+    CHECK(held["keys"].size() == owned.get<size_t>());
+    if (node >= 3) CHECK(owned == 0);
+  }
+  RequireValues(cluster.port(3), writer.context(), writer.acked());
 }
 
 TEST_CASE("a second view change while one is under way is refused") {

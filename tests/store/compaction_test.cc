@@ -133,6 +133,38 @@ TEST_CASE("a retention rule keeps the last N versions of keys under its prefix o
   CHECK(store->Check()->ok());
 }
 
+TEST_CASE("a compaction drops the keys it is told to, whole, and keeps every other's history") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  for (int i = 0; i < 10; ++i) {
+    WriteBatch b;
+    b.Put("gone/" + std::to_string(i % 3), std::to_string(i)).Put("kept", std::to_string(i));
+    REQUIRE(store->Write(b).ok());
+  }
+  REQUIRE(store->CreateBranch("dev", "main").ok());
+  MustPut(store.get(), "gone/0", "on dev", "dev");
+  CompactOptions options;
+  options.drop_key = [](std::string_view key) { return key.starts_with("gone/"); };
+  auto stats = store->Compact(options);
+  REQUIRE(stats.ok());
+  CHECK(stats->versions_dropped == 11);
+  CHECK(stats->versions_kept == 10);
+  for (const char* branch : {"main", "dev"}) {
+    for (int i = 0; i < 3; ++i) {
+      CHECK(store->Get(branch, "gone/" + std::to_string(i)).status().IsNotFound());
+    }
+  }
+  CHECK(store->Tails("gone/0")->empty());
+  auto kept = store->History(store->Get("main", "kept")->winner.id, 0, 100, true);
+  CHECK(kept->size() == 10);
+  CHECK(ValueOf(store.get(), "kept", "main", ReadPoint::AtRevision(3)) == "2");
+  CHECK(store->Check()->ok());
+  // The key can be written again, from nothing.
+  MustPut(store.get(), "gone/1", "back");
+  CHECK(ValueOf(store.get(), "gone/1") == "back");
+  CHECK(store->Check()->ok());
+}
+
 TEST_CASE("a compacted store larger than one block reopens and checks clean") {
   TempDir dir;
   {

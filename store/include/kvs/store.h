@@ -322,6 +322,11 @@ struct CompactOptions {
   // When another compaction of the store is running (in any process):
   // false waits for it to end, true answers Conflict at once.
   bool if_idle = false;
+  // Keys this store lets go of whole, on every branch, history and all (a
+  // cluster node drops the keys a view change moved to another shard); may
+  // be empty. Versions of such keys written while the compaction runs are
+  // kept, as new keys.
+  std::function<bool(std::string_view key)> drop_key;
 };
 
 struct CompactStats {
