@@ -71,26 +71,26 @@ TEST_CASE("a wait answers when a key changes after the revision asked about") {
   const uint64_t now = *store->Revision();
 
   // Nothing new: it waits its whole time and says where it looked.
-  WaitOutcome idle = MustWait(peer, {now, {}, "", 20});
+  WaitOutcome idle = MustWait(peer, {now, {}, "", 20, {}});
   CHECK_FALSE(idle.changed);
   CHECK_FALSE(idle.busy);
   CHECK(idle.revision == now);
 
   // Already behind: it answers at once.
-  CHECK(MustWait(peer, {now - 1, {}, "", 20000}).changed);
+  CHECK(MustWait(peer, {now - 1, {}, "", 20000, {}}).changed);
 
   // A write while it waits wakes it.
   WaitOutcome woken;
   {
     LaterWrite write([&] { (void)store->Write(WriteBatch().Put("k", "2")); });
-    woken = MustWait(peer, {now, {}, "", 20000});
+    woken = MustWait(peer, {now, {}, "", 20000, {}});
   }
   CHECK(woken.changed);
   CHECK(woken.revision == now + 1);
 
   // A revision this store never reached (it was replaced): replicate to
   // find out.
-  CHECK(MustWait(peer, {now + 100, {}, "", 20000}).changed);
+  CHECK(MustWait(peer, {now + 100, {}, "", 20000, {}}).changed);
 }
 
 TEST_CASE("a wait ignores what the replication would not copy") {
@@ -114,19 +114,19 @@ TEST_CASE("a wait ignores what the replication would not copy") {
   REQUIRE(store->ApplyReplicated(checkpoint).ok());
   const uint64_t after = *store->Revision();
   REQUIRE(after == before + 3);
-  WaitOutcome quiet = MustWait(peer, {before, {"main"}, "users/", 20});
+  WaitOutcome quiet = MustWait(peer, {before, {"main"}, "users/", 20, {}});
   CHECK_FALSE(quiet.changed);
   CHECK(quiet.revision == after);
 
   // The same changes do wake waits that would copy them.
-  CHECK(MustWait(peer, {before, {"main"}, "logs/", 20}).changed);
-  CHECK(MustWait(peer, {before, {"dev"}, "users/", 20}).changed);
-  CHECK(MustWait(peer, {before, {}, "users/", 20}).changed);
+  CHECK(MustWait(peer, {before, {"main"}, "logs/", 20, {}}).changed);
+  CHECK(MustWait(peer, {before, {"dev"}, "users/", 20, {}}).changed);
+  CHECK(MustWait(peer, {before, {}, "users/", 20, {}}).changed);
 
   // A branch created after the revision is new as a whole.
   REQUIRE(store->CreateBranch("fresh", "main").ok());
-  CHECK(MustWait(peer, {after, {}, "nothing/", 20}).changed);
-  CHECK_FALSE(MustWait(peer, {after, {"main"}, "nothing/", 20}).changed);
+  CHECK(MustWait(peer, {after, {}, "nothing/", 20, {}}).changed);
+  CHECK_FALSE(MustWait(peer, {after, {"main"}, "nothing/", 20, {}}).changed);
 }
 
 TEST_CASE("a wait ends early once its stop flag is set") {
@@ -137,7 +137,7 @@ TEST_CASE("a wait ends early once its stop flag is set") {
   WaitOutcome outcome;
   {
     LaterWrite set_stop([&] { stop = true; });
-    outcome = MustWait(peer, {0, {}, "", 20000});
+    outcome = MustWait(peer, {0, {}, "", 20000, {}});
   }
   CHECK_FALSE(outcome.changed);
 }
