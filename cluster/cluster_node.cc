@@ -114,6 +114,13 @@ Result<std::optional<Layout>> StoredLayout(Store& store, const std::string& bran
   return std::optional<Layout>(std::move(layout).value());
 }
 
+const common::ClusterMap* Layout::MapOfVersion(uint64_t version) const {
+  if (active.version() == version) return &active;
+  if (next && next->version() == version) return &*next;
+  if (previous && previous->version() == version) return &*previous;
+  return nullptr;
+}
+
 PullFilters PullsOf(const Layout& layout, const std::string& self) {
   PullFilters pulls;
   if (auto shard = layout.active.ShardOfNode(self)) {
@@ -201,7 +208,10 @@ void ClusterNode::FollowLayout() {
     ended.push_back(std::move(it->second.live));
     it = pulls_.erase(it);
   }
-  for (const auto& [address, ranges] : wanted) {
+  for (const auto& want : wanted) {
+    // Named, not a structured binding: the hooks below capture it.
+    const std::string& address = want.first;
+    const common::HashRanges& ranges = want.second;
     if (pulls_.contains(address)) continue;
     Pull& pull = pulls_[address];
     pull.ranges = ranges;
@@ -447,22 +457,24 @@ Result<bool> ClusterNode::Reach(const CausalContext& context, int64_t deadline_n
   }
 }
 
-Result<uint64_t> ClusterNode::CountOwnedKeys() {
-  const std::shared_ptr<const Layout> now = layout();
-  const auto mine = now->active.ShardOfNode(settings_.self);
-  if (!mine) return 0;
+Result<uint64_t> ClusterNode::CountKeys(const common::ClusterMap& map, size_t shard) {
   uint64_t count = 0;
   KeyListOptions list;
   for (;;) {
     KVS_ASSIGN_OR_RETURN(std::vector<KeyState> page, store_.ListKeys(branch_, list));
     for (const KeyState& key : page) {
-      if (!key.winner.key.starts_with('_') && now->active.ShardOfKey(key.winner.key) == *mine) {
-        ++count;
-      }
+      if (!key.winner.key.starts_with('_') && map.ShardOfKey(key.winner.key) == shard) ++count;
     }
     if (page.size() < list.limit) return count;
     list.start_after = page.back().winner.key;
   }
+}
+
+Result<uint64_t> ClusterNode::CountOwnedKeys() {
+  const std::shared_ptr<const Layout> now = layout();
+  const auto mine = now->active.ShardOfNode(settings_.self);
+  if (!mine) return 0;
+  return CountKeys(now->active, *mine);
 }
 
 Result<CausalContext> ClusterNode::Answer(const CausalContext& context, uint64_t revision) {

@@ -77,6 +77,10 @@ struct Layout {
   // (after the grace period); below active's: a drop is due.
   uint64_t dropped_for = 1;
 
+  // The map of version the node follows (active, next or previous);
+  // nullptr when it follows none of that version.
+  const common::ClusterMap* MapOfVersion(uint64_t version) const;
+
   nlohmann::ordered_json ToJson() const;
   static Result<Layout> FromJson(const nlohmann::ordered_json& json);
 };
@@ -174,8 +178,10 @@ class ClusterNode {
   std::string DepsKey() const { return std::string(kDepsPrefix) + settings_.self; }
   std::string LayoutKey() const { return std::string(kLayoutPrefix) + settings_.self; }
 
-  // The keys this node's shard owns in the active map that it holds,
-  // deleted ones and the cluster's own ('_') not counted; 0 in no shard.
+  // The keys this node holds that shard of map owns, deleted ones and the
+  // cluster's own ('_') not counted.
+  Result<uint64_t> CountKeys(const common::ClusterMap& map, size_t shard);
+  // The same for its shard in the active map; 0 in no shard.
   Result<uint64_t> CountOwnedKeys();
 
  private:

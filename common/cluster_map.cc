@@ -30,6 +30,16 @@ std::string Percent(uint32_t hundredths) {
 
 }  // namespace
 
+std::vector<std::string> SplitView(std::string_view list) {
+  std::vector<std::string> view;
+  for (size_t start = 0; start <= list.size();) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    view.emplace_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return view;
+}
+
 Result<ClusterMap> ClusterMap::Make(const std::vector<std::string>& view, size_t repl_factor,
                                     uint64_t version) {
   if (view.empty()) return Status::InvalidArgument("the view names no node");

@@ -35,6 +35,10 @@
 
 namespace kvs::common {
 
+// The addresses of a view written as the seed's VIEW: "a:1,b:2" (an empty
+// item stays, for FromView to refuse).
+std::vector<std::string> SplitView(std::string_view list);
+
 // split_clients's resolution: 0.01%.
 inline constexpr uint32_t kClusterSlots = 10000;
 

@@ -343,11 +343,7 @@ class ConfigParser {
           }
         } else {
           KVS_ASSIGN_OR_RETURN(std::string list, NonEmptyScalar(name, value));
-          for (size_t start = 0; start <= list.size();) {
-            const size_t comma = std::min(list.find(',', start), list.size());
-            view.push_back(list.substr(start, comma - start));
-            start = comma + 1;
-          }
+          view = common::SplitView(list);
         }
       } else if (key == "repl_factor") {
         KVS_ASSIGN_OR_RETURN(repl_factor, PositiveInteger(name, value));

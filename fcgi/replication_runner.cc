@@ -106,7 +106,6 @@ void ReplicationRunner::Count(size_t i, replication::Direction way,
   service_.replication->Update(i, [&](replication::PeerStatus& s) {
     if (way == replication::Direction::kPull) {
       s.versions_received += stats.versions;
-      s.pulled_through = std::max(s.pulled_through, stats.source_revision);
     } else {
       s.versions_sent += stats.versions;
       s.pushed_through = stats.source_revision;

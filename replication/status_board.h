@@ -29,10 +29,6 @@ struct PeerStatus {
   // Every local revision up to this one had been sent when the last
   // successful run started (push and sync only).
   uint64_t pushed_through = 0;
-  // The peer's revision when the last successful pull from it started
-  // (pull and sync only): this store holds all it held then. The cluster's
-  // causal contexts are checked against it (cluster/cluster_node.h).
-  uint64_t pulled_through = 0;
 
   // Seconds from when the peer was last up to date (from the first attempt,
   // before one succeeded) to now_ns; nullopt before any attempt.

@@ -37,12 +37,13 @@ std::optional<std::pair<NodeAnswer, std::string>> SendToShard(const Request& req
                                                               size_t shard,
                                                               const std::string& method,
                                                               const std::string& path,
-                                                              const std::string& body) {
+                                                              const std::string& body,
+                                                              const httplib::Headers& headers) {
   const auto& replicas = map.shards()[shard].replicas;
   const size_t first = next_replica.fetch_add(1, std::memory_order_relaxed);
   for (size_t i = 0; i < replicas.size(); ++i) {
     const std::string& replica = replicas[(first + i) % replicas.size()];
-    auto answer = SendToNode(request, *service.cluster, replica, method, path, body);
+    auto answer = SendToNode(request, *service.cluster, replica, method, path, body, headers);
     if (answer.ok()) return std::make_pair(std::move(answer).value(), replica);
   }
   return std::nullopt;
@@ -52,7 +53,8 @@ std::optional<std::pair<NodeAnswer, std::string>> SendToShard(const Request& req
 
 Result<NodeAnswer> SendToNode(const Request& request, const cluster::ClusterNode& node,
                               const std::string& address, const std::string& method,
-                              const std::string& path, const std::string& body) {
+                              const std::string& path, const std::string& body,
+                              const httplib::Headers& headers) {
   KVS_ASSIGN_OR_RETURN(replication::ServerUrl url,
                        replication::ParseServerUrl(node.settings().UrlOf(address)));
   httplib::Client client(url.host);
@@ -69,6 +71,7 @@ Result<NodeAnswer> SendToNode(const Request& request, const cluster::ClusterNode
     if (auto value = request.headers.Get(name)) sent.set_header(name, std::string(*value));
   }
   sent.set_header(kForwardedBy, node.self());
+  for (const auto& [name, value] : headers) sent.set_header(name, value);
   httplib::Result result = client.send(sent);
   if (!result) {
     return Status::IOError("cluster: " + address + " did not answer " + method + " " + path + " (" +
@@ -86,7 +89,7 @@ Result<Response> ForwardToShard(const Request& request, Service& service,
                            shard_id + " here; the nodes' cluster maps differ");
   }
   auto answer = SendToShard(request, service, map, shard, request.method, EncodedPath(request),
-                            request.body);
+                            request.body, {});
   if (!answer) return Status::IOError("cluster: no replica of shard " + shard_id + " answered");
   auto& [got, replica] = *answer;
   Response response;
@@ -105,7 +108,8 @@ Result<Response> ForwardToShard(const Request& request, Service& service,
 
 std::optional<uint64_t> ShardKeyCount(const Request& request, Service& service,
                                       const common::ClusterMap& map, size_t shard) {
-  auto answer = SendToShard(request, service, map, shard, "GET", "/kv-store/key-count", "");
+  auto answer = SendToShard(request, service, map, shard, "GET", "/kv-store/key-count", "",
+                            {{kMapVersionHeader, std::to_string(map.version())}});
   if (!answer || answer->first.status != 200) return std::nullopt;
   const auto body = nlohmann::json::parse(answer->first.body, nullptr, false);
   if (!body.is_object() || !body.contains("key-count") || !body["key-count"].is_number_unsigned()) {

@@ -6,6 +6,8 @@
 #ifndef KVS_FACES_CLUSTER_FORWARD_H_
 #define KVS_FACES_CLUSTER_FORWARD_H_
 
+#include <httplib.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -17,6 +19,10 @@
 
 namespace kvs::server {
 
+// Set on a key count asked for (ShardKeyCount), naming the version of the
+// asker's map: the answer counts by that map when the node knows it.
+inline constexpr char kMapVersionHeader[] = "X-Kvs-Map-Version";
+
 // A node's answer, as SendToNode got it.
 struct NodeAnswer {
   int status = 0;
@@ -27,11 +33,12 @@ struct NodeAnswer {
 
 // The answer of the node at address (where the config's links say) to
 // method path (below its mount root) with body, sent with request's
-// Authorization and Content-Type and marked as forwarded by this node.
-// IOError when it does not answer.
+// Authorization and Content-Type, and headers, and marked as forwarded by
+// this node. IOError when it does not answer.
 Result<NodeAnswer> SendToNode(const Request& request, const cluster::ClusterNode& node,
                               const std::string& address, const std::string& method,
-                              const std::string& path, const std::string& body);
+                              const std::string& path, const std::string& body,
+                              const httplib::Headers& headers = {});
 
 // The answer of a replica of map's shard (tried in turn until one answers),
 // with "address": the replica that served it, added to a JSON object
@@ -40,8 +47,8 @@ Result<NodeAnswer> SendToNode(const Request& request, const cluster::ClusterNode
 Result<Response> ForwardToShard(const Request& request, Service& service,
                                 const common::ClusterMap& map, size_t shard);
 
-// The key count a replica of map's shard reports (GET /kv-store/key-count);
-// nullopt when none answers.
+// The key count a replica of map's shard reports (GET /kv-store/key-count,
+// by map's version); nullopt when none answers.
 std::optional<uint64_t> ShardKeyCount(const Request& request, Service& service,
                                       const common::ClusterMap& map, size_t shard);
 

@@ -2,6 +2,7 @@
 #include "faces/cluster/kv_store.h"
 
 #include <algorithm>
+#include <charconv>
 #include <variant>
 
 #include "common/json_value.h"
@@ -198,12 +199,24 @@ Response GetClusterKeyCount(const Request& request, Service& service) {
   if (auto refused = RefuseQuery(request, service, false)) return std::move(*refused);
   cluster::ClusterNode& node = *service.cluster;
   const std::shared_ptr<const cluster::Layout> layout = node.layout();
-  auto count = node.CountOwnedKeys();
-  if (!count.ok()) return StoreFailure(count.status());
-  Json body = {{"message", "Key count retrieved successfully"}, {"key-count", *count}};
+  // Asked by another node for its own map (ShardKeyCount): counted by that
+  // map when this node still, or already, follows it, so that counts add up
+  // while a view change switches the nodes one by one.
+  const common::ClusterMap* map = &layout->active;
+  if (auto asked = request.headers.Get(kMapVersionHeader)) {
+    uint64_t version = 0;
+    const auto [end, error] = std::from_chars(asked->data(), asked->data() + asked->size(), version);
+    if (error == std::errc() && end == asked->data() + asked->size()) {
+      if (const common::ClusterMap* known = layout->MapOfVersion(version)) map = known;
+    }
+  }
+  Json body = {{"message", "Key count retrieved successfully"}, {"key-count", 0}};
   // A node in no shard (it joins, or left) holds none of its own.
-  if (auto mine = layout->active.ShardOfNode(node.self())) {
-    body["shard-id"] = layout->active.shards()[*mine].id;
+  if (auto mine = map->ShardOfNode(node.self())) {
+    auto count = node.CountKeys(*map, *mine);
+    if (!count.ok()) return StoreFailure(count.status());
+    body["key-count"] = *count;
+    body["shard-id"] = map->shards()[*mine].id;
   }
   return JsonResponse(body);
 }

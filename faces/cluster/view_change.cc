@@ -70,14 +70,7 @@ std::variant<std::pair<std::vector<std::string>, size_t>, Response> ParseViewCha
                      "the body needs \"view\", the nodes' addresses separated by commas, and "
                      "\"repl-factor\", a number from 1");
   }
-  std::vector<std::string> nodes;
-  const std::string list = view->get<std::string>();
-  for (size_t start = 0; start <= list.size();) {
-    const size_t comma = std::min(list.find(',', start), list.size());
-    nodes.push_back(list.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return std::make_pair(std::move(nodes), factor->get<size_t>());
+  return std::make_pair(common::SplitView(view->get<std::string>()), factor->get<size_t>());
 }
 
 Response Unavailable(const Request& request, const std::string& detail, int retry_seconds) {
@@ -93,7 +86,9 @@ Response PutClusterViewChange(const Request& request, Service& service) {
   if (auto refused = RefuseQuery(request, service, true)) return std::move(*refused);
   auto parsed = ParseViewChange(request);
   if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
-  const auto& [view, repl_factor] = std::get<0>(parsed);
+  // Named, not a structured binding: the lambda below captures them.
+  const std::vector<std::string>& view = std::get<0>(parsed).first;
+  const size_t repl_factor = std::get<0>(parsed).second;
   cluster::ClusterNode& node = *service.cluster;
   const std::shared_ptr<const cluster::Layout> layout = node.layout();
   const common::ClusterMap& active = layout->active;

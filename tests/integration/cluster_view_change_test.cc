@@ -10,7 +10,9 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "common/cluster_map.h"
 #include "tests/harness/test_cluster.h"
@@ -34,18 +36,60 @@ common::ClusterMap ActiveMap(int port) {
       .value();
 }
 
-// The sum of every shard's key count, as a node reports them.
-uint64_t CountedKeys(int port) {
+// The version of the map a node routes by; 0 when it does not answer.
+uint64_t ActiveVersion(int port) {
+  ClusterAnswer map = Send(port, "GET", "/_cluster/map", Json());
+  return map.status == 200 ? map.body["active"]["version"].get<uint64_t>() : 0;
+}
+
+// The sum of every shard's key count, as a node reports them; nullopt when
+// a request failed or the node switched maps meanwhile.
+std::optional<uint64_t> CountedKeys(int port) {
+  const uint64_t version = ActiveVersion(port);
   ClusterAnswer shards = Send(port, "GET", "/kv-store/shards", Json());
-  REQUIRE(shards.status == 200);
+  if (shards.status != 200) return std::nullopt;
   uint64_t total = 0;
   for (const Json& id : shards.body["shards"]) {
     ClusterAnswer info = Send(port, "GET", "/kv-store/shards/" + id.get<std::string>(), Json());
-    REQUIRE(info.status == 200);
+    if (info.status != 200) return std::nullopt;
     total += info.body["key-count"].get<uint64_t>();
   }
+  if (ActiveVersion(port) != version) return std::nullopt;
   return total;
 }
+
+// Samples a node's key counts until stopped: the totals that did not add up.
+class Counter {
+ public:
+  explicit Counter(int port) : thread_([this, port] {
+    while (!stop_) {
+      if (auto total = CountedKeys(port)) {
+        ++samples_;
+        if (*total != kKeys) {
+          std::lock_guard<std::mutex> lock(mu_);
+          wrong_.push_back(*total);
+        }
+      }
+    }
+  }) {}
+  ~Counter() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  std::vector<uint64_t> wrong() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return wrong_;
+  }
+  int samples() const { return samples_; }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int> samples_{0};
+  std::mutex mu_;
+  std::vector<uint64_t> wrong_;  // Guarded by mu_
+  std::thread thread_;
+};
 
 // Writes the hot keys over and over through one node, carrying its
 // context, until stopped; remembers each key's last acknowledged value.
@@ -139,6 +183,8 @@ TEST_CASE("view changes under load keep every key, move only what changes owner,
   CHECK(Send(cluster.port(4), "GET", "/kv-store/key-count", Json()).body["key-count"] == 0);
 
   Writer writer(cluster.port(0));
+  // Key counts, asked of a node that stays, while the view changes.
+  Counter counter(cluster.port(1));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
 
   // 4 -> 5 nodes: the fifth becomes a replica of shard 1.
@@ -176,6 +222,9 @@ TEST_CASE("view changes under load keep every key, move only what changes owner,
   }
 
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  counter.Stop();
+  CHECK(counter.samples() > 0);
+  CHECK(counter.wrong().empty());
   writer.Stop();
   INFO(writer.failure());
   REQUIRE(writer.failure().empty());
@@ -185,7 +234,7 @@ TEST_CASE("view changes under load keep every key, move only what changes owner,
   for (size_t node : {0, 2, 3}) RequireValues(cluster.port(node), writer.context(), writer.acked());
   // The counts add up on every node of the view: the keys the old owners
   // still hold are not counted as theirs.
-  for (size_t node : {0, 1, 2}) CHECK(CountedKeys(cluster.port(node)) == kKeys);
+  for (size_t node : {0, 1, 2}) CHECK(CountedKeys(cluster.port(node)) == uint64_t{kKeys});
   CHECK(Send(cluster.port(4), "GET", "/kv-store/key-count", Json()).body["key-count"] == 0);
 
   // The front's config, written again, routes by the map the nodes follow.
