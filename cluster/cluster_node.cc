@@ -278,10 +278,16 @@ Status ClusterNode::Adopt(Layout layout) {
 Status ClusterNode::Prepare(const common::ClusterMap& next) {
   std::lock_guard<std::mutex> change(change_mu_);
   const std::shared_ptr<const Layout> now = layout();
-  const std::string wanted = next.ToJson().dump();
-  if (now->next && now->next->ToJson().dump() == wanted) return Status::OK();
-  if (!now->next && now->active.ToJson().dump() == wanted) return Status::OK();
-  if (now->next) {
+  if (now->next ? *now->next == next : now->active == next) return Status::OK();
+  // Two view changes made from the same map at once are a fork of it: the
+  // one whose text sorts last wins, alike on every node, and replaces the
+  // other where that one came first. A newer map replaces one the node
+  // still moves to: that view change lost, or ended without this node.
+  const bool replaces =
+      now->next && (next.version() > now->next->version() ||
+                    (next.version() == now->next->version() &&
+                     next.ToJson().dump() > now->next->ToJson().dump()));
+  if (now->next && !replaces) {
     return Status::Conflict("a view change to map version " + std::to_string(now->next->version()) +
                             " is under way; send it again to finish it");
   }
@@ -295,10 +301,10 @@ Status ClusterNode::Prepare(const common::ClusterMap& next) {
   return Adopt(std::move(layout));
 }
 
-bool ClusterNode::CaughtUp(uint64_t version) {
+bool ClusterNode::CaughtUp(const common::ClusterMap& map) {
   const std::shared_ptr<const Layout> now = layout();
-  if (!now->next) return now->active.version() == version;
-  if (now->next->version() != version) return false;
+  if (!now->next) return now->active == map;
+  if (!(*now->next == map)) return false;
   // From each shard keys move from, one replica is enough: the replicas
   // of a shard pull from each other, and a replica that is down must not
   // stop the cluster from changing. What only it held arrives while the
@@ -315,23 +321,20 @@ bool ClusterNode::CaughtUp(uint64_t version) {
   return true;
 }
 
-Status ClusterNode::Switch(uint64_t version, int64_t grace_ns) {
+Status ClusterNode::Switch(const common::ClusterMap& map, int64_t grace_ns) {
   std::lock_guard<std::mutex> change(change_mu_);
   const std::shared_ptr<const Layout> now = layout();
-  if (!now->next) {
-    if (now->active.version() == version) return Status::OK();
-    return Status::Conflict("no view change to map version " + std::to_string(version) +
-                            " is under way here");
-  }
-  if (now->next->version() != version) {
-    return Status::Conflict("the view change under way here is to map version " +
-                            std::to_string(now->next->version()) + ", not " +
-                            std::to_string(version));
+  if (now->active == map) return Status::OK();
+  if (!now->next || !(*now->next == map)) {
+    return Status::Conflict("this node does not move to that map (version " +
+                            std::to_string(map.version()) +
+                            "): another view change came first, or none was prepared");
   }
   Layout layout;
   layout.active = *now->next;
   layout.previous = now->active;
   layout.grace_until_ns = common::WallClockNs() + grace_ns;
+  layout.dropped_for = now->dropped_for;
   return Adopt(std::move(layout));
 }
 
@@ -415,7 +418,7 @@ nlohmann::ordered_json ClusterNode::Describe() {
   }
   nlohmann::ordered_json json = now->ToJson();
   json["self"] = settings_.self;
-  json["caught_up"] = CaughtUp(now->next ? now->next->version() : now->active.version());
+  json["caught_up"] = CaughtUp(now->next ? *now->next : now->active);
   json["pulls"] = std::move(pulls);
   return json;
 }

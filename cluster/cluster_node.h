@@ -142,16 +142,18 @@ class ClusterNode {
   // A view change: next becomes the map keys move to, and the pulls that
   // bring them start. Conflict when another view change is under way or
   // next is not newer than the active map (unless next is that one
-  // already: sent again, it changes nothing).
+  // already: sent again, it changes nothing). Two maps of the same version
+  // (view changes begun at once from the same map) are a fork: the one
+  // whose JSON text sorts last replaces the other, on every node alike.
   Status Prepare(const common::ClusterMap& next);
-  // Whether this node holds what the next map of that version gives it:
-  // each pull it started for the view change has run once (vacuously when
-  // it pulls nothing new, or is in no shard of it).
-  bool CaughtUp(uint64_t version);
-  // The next map of version becomes the active one; the one before is kept
-  // as previous for grace_ns. Conflict when next is not that version
-  // (unless active is: sent again, it changes nothing).
-  Status Switch(uint64_t version, int64_t grace_ns);
+  // Whether this node holds what map, the next one, gives it: from each
+  // shard it takes keys from, a pull has run once (vacuously when it pulls
+  // nothing new, or is in no shard of it); true too once map is active.
+  bool CaughtUp(const common::ClusterMap& map);
+  // map, the next one, becomes the active one; the one before is kept as
+  // previous for grace_ns. Conflict when next is another map (unless map
+  // is active already: sent again, it changes nothing).
+  Status Switch(const common::ClusterMap& map, int64_t grace_ns);
   // The layout, the pulls and how far each got, as GET /_cluster/map shows
   // them.
   nlohmann::ordered_json Describe();

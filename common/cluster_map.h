@@ -51,6 +51,7 @@ struct ClusterShard {
 struct ClusterPart {
   uint32_t slots = 0;  // hundredths of a percent
   size_t shard = 0;    // index into shards()
+  bool operator==(const ClusterPart&) const = default;
 };
 
 class ClusterMap {
@@ -70,6 +71,11 @@ class ClusterMap {
   static Result<ClusterMap> FromJson(const nlohmann::ordered_json& json);
 
   uint64_t version() const { return version_; }
+  // The same version, view, replication factor and parts.
+  bool operator==(const ClusterMap& other) const {
+    return version_ == other.version_ && view_ == other.view_ &&
+           repl_factor_ == other.repl_factor_ && parts_ == other.parts_;
+  }
   const std::vector<std::string>& view() const { return view_; }
   size_t repl_factor() const { return repl_factor_; }
   const std::vector<ClusterShard>& shards() const { return shards_; }

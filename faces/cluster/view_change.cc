@@ -23,11 +23,10 @@ constexpr char kMapPath[] = "/_cluster/map";
 Status SendStep(const Request& request, cluster::ClusterNode& node, const std::string& address,
                 const Json& step) {
   if (address == node.self()) {
-    if (auto prepare = step.find("prepare"); prepare != step.end()) {
-      KVS_ASSIGN_OR_RETURN(common::ClusterMap next, common::ClusterMap::FromJson(*prepare));
-      return node.Prepare(next);
-    }
-    return node.Switch(step["switch"].get<uint64_t>(), node.settings().grace_ns);
+    const bool prepare = step.contains("prepare");
+    KVS_ASSIGN_OR_RETURN(common::ClusterMap map,
+                         common::ClusterMap::FromJson(step[prepare ? "prepare" : "switch"]));
+    return prepare ? node.Prepare(map) : node.Switch(map, node.settings().grace_ns);
   }
   KVS_ASSIGN_OR_RETURN(NodeAnswer answer, SendToNode(request, node, address, "PUT", kMapPath,
                                                      step.dump()));
@@ -40,17 +39,34 @@ Status SendStep(const Request& request, cluster::ClusterNode& node, const std::s
   return Status::IOError(address + " answered " + std::to_string(answer.status) + ": " + said);
 }
 
-// Whether the node at address holds what the map of version gives it.
-bool CaughtUpAt(const Request& request, cluster::ClusterNode& node, const std::string& address,
-                uint64_t version) {
-  if (address == node.self()) return node.CaughtUp(version);
-  auto answer = SendToNode(request, node, address, "GET", kMapPath, "");
-  if (!answer.ok() || answer->status != 200) return false;
-  const Json body = Json::parse(answer->body, nullptr, false);
-  if (!body.is_object() || !body.value("caught_up", false)) return false;
-  // Caught up with this map: the one it moves to, or the active one.
-  const Json& map = body["next"].is_object() ? body["next"] : body["active"];
-  return map.is_object() && map.value("version", uint64_t{0}) == version;
+enum class Progress { kBehind, kCaughtUp, kSuperseded };
+
+// How far the node at address is with moving to next: caught up, still
+// behind (or not answering), or moving to another map of the same version
+// (a view change begun at the same time won).
+Progress ProgressAt(const Request& request, cluster::ClusterNode& node,
+                    const std::string& address, const common::ClusterMap& next) {
+  std::optional<common::ClusterMap> moving_to;  // the node's next, else its active map
+  bool caught_up = false;
+  if (address == node.self()) {
+    const std::shared_ptr<const cluster::Layout> layout = node.layout();
+    moving_to = layout->next ? *layout->next : layout->active;
+    caught_up = node.CaughtUp(next);
+  } else {
+    auto answer = SendToNode(request, node, address, "GET", kMapPath, "");
+    if (!answer.ok() || answer->status != 200) return Progress::kBehind;
+    const Json body = Json::parse(answer->body, nullptr, false);
+    if (!body.is_object()) return Progress::kBehind;
+    auto map = common::ClusterMap::FromJson(body["next"].is_object() ? body["next"]
+                                                                    : body["active"]);
+    if (!map.ok()) return Progress::kBehind;
+    moving_to = std::move(map).value();
+    caught_up = body.value("caught_up", false);
+  }
+  if (moving_to->version() == next.version() && !(*moving_to == next)) {
+    return Progress::kSuperseded;
+  }
+  return caught_up && *moving_to == next ? Progress::kCaughtUp : Progress::kBehind;
 }
 
 // The view change's request: the view's nodes and the replication factor;
@@ -142,9 +158,16 @@ Response PutClusterViewChange(const Request& request, Service& service) {
   const int64_t deadline = common::SteadyClockNs() + int64_t{kCatchUpSeconds} * 1000000000;
   std::set<std::string> behind(next.view().begin(), next.view().end());
   for (;;) {
-    std::erase_if(behind, [&](const std::string& address) {
-      return CaughtUpAt(request, node, address, next.version());
-    });
+    for (auto it = behind.begin(); it != behind.end();) {
+      const Progress progress = ProgressAt(request, node, *it, next);
+      if (progress == Progress::kSuperseded) {
+        return SeedError(409, "Another view change is under way", request,
+                         *it + " moves to another map of version " +
+                             std::to_string(next.version()) +
+                             ": a view change begun at the same time won");
+      }
+      it = progress == Progress::kCaughtUp ? behind.erase(it) : std::next(it);
+    }
     if (behind.empty()) break;
     if (common::SteadyClockNs() >= deadline) {
       return Unavailable(request,
@@ -154,7 +177,7 @@ Response PutClusterViewChange(const Request& request, Service& service) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  if (auto failed = run({{"switch", next.version()}})) return std::move(*failed);
+  if (auto failed = run({{"switch", next.ToJson()}})) return std::move(*failed);
 
   Json shards = Json::array();
   for (size_t i = 0; i < next.shards().size(); ++i) {
@@ -191,24 +214,18 @@ Response PutClusterMap(const Request& request, Service& service) {
     return JsonError({404, "this server is not a node of a cluster (its config has no cluster: "
                            "section)"});
   }
-  auto body = ParseJsonObjectBody(request.body, R"({"switch": 2})");
+  auto body = ParseJsonObjectBody(request.body, R"({"switch": MAP})");
   if (auto* error = std::get_if<HttpError>(&body)) return JsonError(*error);
   const Json& json = std::get<Json>(body);
   const bool prepare = json.contains("prepare");
-  const bool to_switch = json.contains("switch");
-  if (prepare == to_switch || json.size() != 1 ||
-      (to_switch && !json["switch"].is_number_unsigned())) {
-    return JsonError({400, "the body must be {\"prepare\": MAP} or {\"switch\": VERSION}"});
+  if (json.size() != 1 || (!prepare && !json.contains("switch"))) {
+    return JsonError({400, "the body must be {\"prepare\": MAP} or {\"switch\": MAP}"});
   }
+  auto map = common::ClusterMap::FromJson(json[prepare ? "prepare" : "switch"]);
+  if (!map.ok()) return JsonError({400, map.status().message()});
   cluster::ClusterNode& node = *service.cluster;
-  Status done;
-  if (prepare) {
-    auto next = common::ClusterMap::FromJson(json["prepare"]);
-    if (!next.ok()) return JsonError({400, next.status().message()});
-    done = node.Prepare(*next);
-  } else {
-    done = node.Switch(json["switch"].get<uint64_t>(), node.settings().grace_ns);
-  }
+  const Status done =
+      prepare ? node.Prepare(*map) : node.Switch(*map, node.settings().grace_ns);
   if (done.IsConflict()) return JsonError({409, done.message()});
   if (!done.ok()) return StoreFailure(done);
   return JsonResponse(node.Describe());

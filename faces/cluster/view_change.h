@@ -18,7 +18,7 @@
 //       map is then left prepared, and the same request sent again (to any
 //       node that has it) finishes it. Every step is idempotent.
 //   GET /_cluster/map   this node's maps, its pulls and whether it caught up
-//   PUT /_cluster/map   {"prepare": MAP} or {"switch": VERSION}: one step,
+//   PUT /_cluster/map   {"prepare": MAP} or {"switch": MAP}: one step,
 //                       as the coordinator sends it (the secret needed)
 #ifndef KVS_FACES_CLUSTER_VIEW_CHANGE_H_
 #define KVS_FACES_CLUSTER_VIEW_CHANGE_H_

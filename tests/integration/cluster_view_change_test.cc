@@ -301,8 +301,59 @@ TEST_CASE("a second view change while one is under way is refused") {
   CHECK(finish.status == 200);
   for (size_t node : {0, 1, 2}) CHECK(ActiveMap(cluster.port(node)).version() == 2);
   // A step that is not one is a 400; without the secret, a 403.
-  CHECK(Send(cluster.port(1), "PUT", "/_cluster/map", Json{{"switch", "two"}}).status == 400);
-  CHECK(Send(cluster.port(1), "PUT", "/_cluster/map", Json{{"switch", 2}}, false).status == 403);
+  const Json active = Send(cluster.port(1), "GET", "/_cluster/map", Json()).body["active"];
+  CHECK(Send(cluster.port(1), "PUT", "/_cluster/map", Json{{"switch", 2}}).status == 400);
+  CHECK(Send(cluster.port(1), "PUT", "/_cluster/map", Json{{"switch", active}}).status == 200);
+  CHECK(Send(cluster.port(1), "PUT", "/_cluster/map", Json{{"switch", active}}, false).status ==
+        403);
+  // A map this node does not move to is refused.
+  Json other = active;
+  other["version"] = 9;
+  CHECK(Send(cluster.port(1), "PUT", "/_cluster/map", Json{{"switch", other}}).status == 409);
+}
+
+TEST_CASE("two view changes begun at once: one wins, alike on every node") {
+  TestCluster cluster(2, 1, /*joining=*/2);
+  INFO(cluster.Logs());
+  for (int i = 0; i < 50; ++i) {
+    REQUIRE(Send(cluster.front_port(), "PUT", "/kv-store/keys/" + KeyName(i), Put("v")).status ==
+            201);
+  }
+  // Each takes in another joining node, through another coordinator.
+  const std::vector<std::string> views = {cluster.ViewOf({0, 1, 2}), cluster.ViewOf({0, 1, 3})};
+  ClusterAnswer answers[2];
+  std::thread other([&] {
+    answers[1] = Send(cluster.port(1), "PUT", "/kv-store/view-change",
+                      Json{{"view", views[1]}, {"repl-factor", 1}});
+  });
+  answers[0] = Send(cluster.port(0), "PUT", "/kv-store/view-change",
+                    Json{{"view", views[0]}, {"repl-factor", 1}});
+  other.join();
+  INFO(answers[0].body.dump() << "\n" << answers[1].body.dump());
+  // The loser may also be told to send its change again, having timed out
+  // behind the winner; never both win.
+  const int winners = (answers[0].status == 200) + (answers[1].status == 200);
+  CHECK(winners <= 1);
+  for (const ClusterAnswer& answer : answers) {
+    CHECK((answer.status == 200 || answer.status == 409 || answer.status == 503));
+  }
+  // The one whose map wins a tie, sent again, finishes (or, when the other
+  // was through before it began, makes the next change).
+  const common::ClusterMap base = common::ClusterMap::FromView(
+      {cluster.address(0), cluster.address(1)}, 1).value();
+  const std::string wins =
+      base.Next(common::SplitView(views[0]), 1)->ToJson().dump() >
+              base.Next(common::SplitView(views[1]), 1)->ToJson().dump()
+          ? views[0]
+          : views[1];
+  ClusterAnswer finish = Send(cluster.port(0), "PUT", "/kv-store/view-change",
+                              Json{{"view", wins}, {"repl-factor", 1}});
+  CHECK(finish.status == 200);
+  const size_t newcomer = wins == views[0] ? 2 : 3;
+  const common::ClusterMap first = ActiveMap(cluster.port(0));
+  CHECK(first.view() == common::SplitView(wins));
+  for (size_t node : {size_t{1}, newcomer}) CHECK(ActiveMap(cluster.port(node)) == first);
+  for (size_t node : {0, 1}) CHECK(CountedKeys(cluster.port(node)) == uint64_t{50});
 }
 
 }  // namespace

@@ -200,7 +200,8 @@ std::vector<Example> Examples(const Seed& seed) {
        .method = "PUT",
        .target = "/_cluster/map",
        .body = Body::kJson,
-       .content = R"({"switch": 1})",
+       .content = R"({"switch": {"version": 1, "view": ["127.0.0.1:9"], "repl-factor": 1,)"
+                  R"( "parts": [[10000, "1"]]}})",
        .writes = true},
       {.pattern = "/kv-store/keys/KEY",
        .method = "GET",
