@@ -307,9 +307,9 @@ TEST_CASE("a second view change while one is under way is refused") {
   CHECK(Send(cluster.port(1), "PUT", "/_cluster/map", Json{{"switch", active}}, false).status ==
         403);
   // A map this node does not move to is refused.
-  Json other = active;
-  other["version"] = 9;
-  CHECK(Send(cluster.port(1), "PUT", "/_cluster/map", Json{{"switch", other}}).status == 409);
+  Json unknown = active;
+  unknown["version"] = 9;
+  CHECK(Send(cluster.port(1), "PUT", "/_cluster/map", Json{{"switch", unknown}}).status == 409);
 }
 
 TEST_CASE("two view changes begun at once: one wins, alike on every node") {
