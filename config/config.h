@@ -108,8 +108,6 @@ struct ReplicationPeer {
   std::string prefix;
   int64_t interval_ns = int64_t{10} * 1000000000;
   bool live = false;  // interval_ns is then unused
-  // The longest wait after failures in a row.
-  int64_t max_backoff_ns = int64_t{300} * 1000000000;
 };
 
 // The cluster: section. The node (cluster/cluster_node.h) pulls from the

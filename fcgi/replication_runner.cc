@@ -12,6 +12,12 @@
 #include "replication/replicator.h"
 
 namespace kvs::server {
+namespace {
+
+// The longest wait after failures in a row (as LiveTiming's).
+constexpr int64_t kMaxBackoffNs = int64_t{300} * 1000000000;
+
+}  // namespace
 
 ReplicationRunner::ReplicationRunner(Service& service) : service_(service) {
   const auto& peers = service.config.replication;
@@ -96,7 +102,7 @@ std::unique_ptr<replication::LiveReplication> ReplicationRunner::StartLive(size_
                              replication::HttpPeer::Connect(peer.url, peer.secret_file));
         return std::unique_ptr<replication::Peer>(std::move(remote));
       },
-      peer.mode, options, hooks, replication::LiveTiming{.max_retry_ns = peer.max_backoff_ns});
+      peer.mode, options, hooks, replication::LiveTiming{.max_retry_ns = kMaxBackoffNs});
   live->Start();
   return live;
 }
@@ -134,7 +140,7 @@ void ReplicationRunner::Run() {
       wait_ns[next] = peers[next].interval_ns;
     } else {
       wait_ns[next] = std::min(wait_ns[next] * 2,
-                               std::max(peers[next].max_backoff_ns, peers[next].interval_ns));
+                               std::max(kMaxBackoffNs, peers[next].interval_ns));
       std::fprintf(stderr, "kvs-fcgi: replication with %s failed (retrying in %llds): %s\n",
                    peers[next].url.c_str(), static_cast<long long>(wait_ns[next] / 1000000000),
                    done.message().c_str());

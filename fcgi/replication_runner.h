@@ -2,9 +2,9 @@
 // peer of the config's replication: section every interval (pull, push or
 // both, as `kvs sync` does), and records how it went on the service's
 // status board for GET /_replication. A failed run is retried after twice
-// the wait of the one before (from interval up to the peer's
-// max_backoff_ns: 5 minutes; a cluster's own pulls are its node's,
-// cluster/cluster_node.h, and back off at most 10 s). A peer with
+// the wait of the one before (from interval up to 5 minutes; a cluster's
+// own pulls are its node's, cluster/cluster_node.h, and back off at most
+// 10 s). A peer with
 // live: true runs instead as either side changes (replication/live.h, its
 // own threads), backing off the same way from 1 s. The secret file is read
 // again for every run (a live peer's: for every connection), so a new
