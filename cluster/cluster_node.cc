@@ -15,6 +15,12 @@ constexpr int64_t kPullMaxRetryNs = int64_t{10} * 1000000000;
 // After a drop of moved keys failed, the next try waits this long.
 constexpr int64_t kDropRetryNs = int64_t{60} * 1000000000;
 
+// Whether key is a client's (not the cluster's own, '_') that shard of map
+// owns; no shard owns any.
+bool OwnedBy(const common::ClusterMap& map, std::optional<size_t> shard, std::string_view key) {
+  return shard && !key.starts_with('_') && map.ShardOfKey(key) == *shard;
+}
+
 }  // namespace
 
 void MergeInto(const CausalContext& from, CausalContext* into) {
@@ -380,7 +386,7 @@ void ClusterNode::DropMovedKeys() {
   const std::optional<size_t> mine = active.ShardOfNode(settings_.self);
   CompactOptions options = compaction_;
   options.drop_key = [&active, mine](std::string_view key) {
-    return !key.starts_with('_') && (!mine || active.ShardOfKey(key) != *mine);
+    return !key.starts_with('_') && !OwnedBy(active, mine, key);
   };
   auto compacted = store_.Compact(options);
   Layout layout = *now;
@@ -418,7 +424,7 @@ nlohmann::ordered_json ClusterNode::Describe() {
   }
   nlohmann::ordered_json json = now->ToJson();
   json["self"] = settings_.self;
-  json["caught_up"] = CaughtUp(now->next ? *now->next : now->active);
+  json["caught_up"] = CaughtUp(now->Target());
   json["pulls"] = std::move(pulls);
   return json;
 }
@@ -451,7 +457,8 @@ Result<bool> ClusterNode::Reach(const CausalContext& context, int64_t deadline_n
     if (missing.empty()) return true;
     if (missing.contains(settings_.self)) return false;  // no pull brings it
     if (!nudged) {
-      for (const auto& [address, revision] : missing) pulls_[address].live->Nudge();
+      // Every entry missing but self's names a pull (Missing).
+      for (const auto& [address, revision] : missing) pulls_.at(address).live->Nudge();
       nudged = true;
     }
     const int64_t now = common::SteadyClockNs();
@@ -465,9 +472,7 @@ Result<uint64_t> ClusterNode::CountKeys(const common::ClusterMap& map, size_t sh
   KeyListOptions list;
   for (;;) {
     KVS_ASSIGN_OR_RETURN(std::vector<KeyState> page, store_.ListKeys(branch_, list));
-    for (const KeyState& key : page) {
-      if (!key.winner.key.starts_with('_') && map.ShardOfKey(key.winner.key) == shard) ++count;
-    }
+    for (const KeyState& key : page) count += OwnedBy(map, shard, key.winner.key);
     if (page.size() < list.limit) return count;
     list.start_after = page.back().winner.key;
   }
@@ -507,9 +512,10 @@ Result<CausalContext> ClusterNode::Answer(const CausalContext& context, uint64_t
 }
 
 Result<std::optional<KeyWrite>> ClusterNode::DepsWrite(const CausalContext& context) {
-  // Entries of the nodes this node pulls all keys from are its own shard's.
-  const auto mine = shard();
-  const auto& active = layout()->active;
+  // Entries of other nodes than its own shard's replicas.
+  const std::shared_ptr<const Layout> now = layout();
+  const common::ClusterMap& active = now->active;
+  const auto mine = active.ShardOfNode(settings_.self);
   CausalContext others;
   for (const auto& [address, revision] : context) {
     if (address != settings_.self && (!mine || active.ShardOfNode(address) != mine)) {

@@ -9,14 +9,15 @@
 // map, which keys are moving to; after one, for a grace period, the
 // previous map. The config's view is only the first map.
 //
-// The node pulls, live (replication/live.h), from every other replica of
-// its shard, all keys; while a view change is under way, from every
-// replica of each other shard that owns keys its shard will own, only
-// those keys (a hash-range filter); and after the switch, the same from the
-// previous map's owners until the grace period ends, so that a write they
-// took just before the switch still arrives. A view change
-// (faces/cluster/view_change.h) prepares every node (Prepare), waits until
-// each has pulled from each source once (Layout's caught_up), then switches
+// The node pulls, live (replication/live.h), only the keys its shard owns
+// (a hash-range filter; the cluster's own '_' keys always travel): from
+// every other replica of its shard; while a view change is under way, also
+// from every replica of each shard that owns keys its shard will own, those
+// keys; and after the switch, the same from the previous map's owners
+// until the grace period ends, so that a write they took just before the
+// switch still arrives. Then it drops the keys it no longer owns. A view
+// change (faces/cluster/view_change.h) prepares every node (Prepare), waits
+// until each has pulled from each source once (CaughtUp), then switches
 // them (Switch).
 //
 // A causal context is what a client has seen: per node address, a revision
@@ -80,6 +81,8 @@ struct Layout {
   // The map of version the node follows (active, next or previous);
   // nullptr when it follows none of that version.
   const common::ClusterMap* MapOfVersion(uint64_t version) const;
+  // The map the node moves to: next during a view change, else active.
+  const common::ClusterMap& Target() const { return next ? *next : active; }
 
   nlohmann::ordered_json ToJson() const;
   static Result<Layout> FromJson(const nlohmann::ordered_json& json);

@@ -18,16 +18,23 @@ using Json = nlohmann::ordered_json;
 
 constexpr char kMapPath[] = "/_cluster/map";
 
+// One step of a view change at this node, as PUT /_cluster/map takes it:
+// InvalidArgument when step is not one, else what Prepare or Switch says.
+Status TakeStep(cluster::ClusterNode& node, const Json& step) {
+  const bool prepare = step.contains("prepare");
+  if (!step.is_object() || step.size() != 1 || (!prepare && !step.contains("switch"))) {
+    return Status::InvalidArgument("the body must be {\"prepare\": MAP} or {\"switch\": MAP}");
+  }
+  KVS_ASSIGN_OR_RETURN(common::ClusterMap map,
+                       common::ClusterMap::FromJson(step[prepare ? "prepare" : "switch"]));
+  return prepare ? node.Prepare(map) : node.Switch(map, node.settings().grace_ns);
+}
+
 // A step's outcome at one node: OK, Conflict (it follows another view
 // change), or IOError (it did not answer, or failed).
 Status SendStep(const Request& request, cluster::ClusterNode& node, const std::string& address,
                 const Json& step) {
-  if (address == node.self()) {
-    const bool prepare = step.contains("prepare");
-    KVS_ASSIGN_OR_RETURN(common::ClusterMap map,
-                         common::ClusterMap::FromJson(step[prepare ? "prepare" : "switch"]));
-    return prepare ? node.Prepare(map) : node.Switch(map, node.settings().grace_ns);
-  }
+  if (address == node.self()) return TakeStep(node, step);
   KVS_ASSIGN_OR_RETURN(NodeAnswer answer, SendToNode(request, node, address, "PUT", kMapPath,
                                                      step.dump()));
   if (answer.status == 200) return Status::OK();
@@ -46,27 +53,31 @@ enum class Progress { kBehind, kCaughtUp, kSuperseded };
 // (a view change begun at the same time won).
 Progress ProgressAt(const Request& request, cluster::ClusterNode& node,
                     const std::string& address, const common::ClusterMap& next) {
-  std::optional<common::ClusterMap> moving_to;  // the node's next, else its active map
-  bool caught_up = false;
+  // What GET /_cluster/map answers there.
+  Json described;
   if (address == node.self()) {
-    const std::shared_ptr<const cluster::Layout> layout = node.layout();
-    moving_to = layout->next ? *layout->next : layout->active;
-    caught_up = node.CaughtUp(next);
+    described = node.Describe();
   } else {
     auto answer = SendToNode(request, node, address, "GET", kMapPath, "");
     if (!answer.ok() || answer->status != 200) return Progress::kBehind;
-    const Json body = Json::parse(answer->body, nullptr, false);
-    if (!body.is_object()) return Progress::kBehind;
-    auto map = common::ClusterMap::FromJson(body["next"].is_object() ? body["next"]
-                                                                    : body["active"]);
-    if (!map.ok()) return Progress::kBehind;
-    moving_to = std::move(map).value();
-    caught_up = body.value("caught_up", false);
+    described = Json::parse(answer->body, nullptr, false);
+    if (!described.is_object()) return Progress::kBehind;
   }
+  // The map it moves to: its next, else its active one.
+  auto moving_to = common::ClusterMap::FromJson(
+      described["next"].is_object() ? described["next"] : described["active"]);
+  if (!moving_to.ok()) return Progress::kBehind;
   if (moving_to->version() == next.version() && !(*moving_to == next)) {
     return Progress::kSuperseded;
   }
-  return caught_up && *moving_to == next ? Progress::kCaughtUp : Progress::kBehind;
+  return described.value("caught_up", false) && *moving_to == next ? Progress::kCaughtUp
+                                                                    : Progress::kBehind;
+}
+
+// The 404 of the /_cluster/map routes on a server that is not a node.
+Response NotANode() {
+  return JsonError(
+      {404, "this server is not a node of a cluster (its config has no cluster: section)"});
 }
 
 // The view change's request: the view's nodes and the replication factor;
@@ -201,31 +212,18 @@ Response PutClusterViewChange(const Request& request, Service& service) {
 
 Response GetClusterMap(const Request& request, Service& service) {
   if (auto refused = RefuseQuery(request, service, false)) return std::move(*refused);
-  if (!service.cluster) {
-    return JsonError({404, "this server is not a node of a cluster (its config has no cluster: "
-                           "section)"});
-  }
+  if (!service.cluster) return NotANode();
   return JsonResponse(service.cluster->Describe());
 }
 
 Response PutClusterMap(const Request& request, Service& service) {
   if (auto refused = RefuseQuery(request, service, true)) return std::move(*refused);
-  if (!service.cluster) {
-    return JsonError({404, "this server is not a node of a cluster (its config has no cluster: "
-                           "section)"});
-  }
+  if (!service.cluster) return NotANode();
   auto body = ParseJsonObjectBody(request.body, R"({"switch": MAP})");
   if (auto* error = std::get_if<HttpError>(&body)) return JsonError(*error);
-  const Json& json = std::get<Json>(body);
-  const bool prepare = json.contains("prepare");
-  if (json.size() != 1 || (!prepare && !json.contains("switch"))) {
-    return JsonError({400, "the body must be {\"prepare\": MAP} or {\"switch\": MAP}"});
-  }
-  auto map = common::ClusterMap::FromJson(json[prepare ? "prepare" : "switch"]);
-  if (!map.ok()) return JsonError({400, map.status().message()});
   cluster::ClusterNode& node = *service.cluster;
-  const Status done =
-      prepare ? node.Prepare(*map) : node.Switch(*map, node.settings().grace_ns);
+  const Status done = TakeStep(node, std::get<Json>(body));
+  if (done.code() == Status::Code::kInvalidArgument) return JsonError({400, done.message()});
   if (done.IsConflict()) return JsonError({409, done.message()});
   if (!done.ok()) return StoreFailure(done);
   return JsonResponse(node.Describe());
