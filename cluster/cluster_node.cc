@@ -289,10 +289,9 @@ Status ClusterNode::Prepare(const common::ClusterMap& next) {
   // one whose text sorts last wins, alike on every node, and replaces the
   // other where that one came first. A newer map replaces one the node
   // still moves to: that view change lost, or ended without this node.
-  const bool replaces =
-      now->next && (next.version() > now->next->version() ||
-                    (next.version() == now->next->version() &&
-                     next.ToJson().dump() > now->next->ToJson().dump()));
+  const bool replaces = now->next && (next.version() > now->next->version() ||
+                                      (next.version() == now->next->version() &&
+                                       next.ToJson().dump() > now->next->ToJson().dump()));
   if (now->next && !replaces) {
     return Status::Conflict("a view change to map version " + std::to_string(now->next->version()) +
                             " is under way; send it again to finish it");

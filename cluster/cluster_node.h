@@ -228,12 +228,12 @@ class ClusterNode {
   std::mutex change_mu_;  // one layout change at a time
 
   mutable std::mutex mu_;
-  std::condition_variable changed_;         // a pull ran, or stopping
-  std::shared_ptr<const Layout> layout_;    // Guarded by mu_
-  std::map<std::string, Pull> pulls_;       // Guarded by mu_; by source address
-  uint64_t generations_ = 0;                // Guarded by mu_
-  bool started_ = false;                    // Guarded by mu_
-  bool stopping_ = false;                   // Guarded by mu_
+  std::condition_variable changed_;       // a pull ran, or stopping
+  std::shared_ptr<const Layout> layout_;  // Guarded by mu_
+  std::map<std::string, Pull> pulls_;     // Guarded by mu_; by source address
+  uint64_t generations_ = 0;              // Guarded by mu_
+  bool started_ = false;                  // Guarded by mu_
+  bool stopping_ = false;                 // Guarded by mu_
   std::thread keeper_;
 
   std::mutex deps_mu_;

@@ -61,7 +61,8 @@ HashRanges IntersectRanges(const HashRanges& a, const HashRanges& b) {
 HashRanges UniteRanges(const HashRanges& a, const HashRanges& b) {
   HashRanges all = a;
   all.insert(all.end(), b.begin(), b.end());
-  std::sort(all.begin(), all.end(), [](const HashRange& x, const HashRange& y) { return x.lo < y.lo; });
+  std::sort(all.begin(), all.end(),
+            [](const HashRange& x, const HashRange& y) { return x.lo < y.lo; });
   HashRanges either;
   for (const HashRange& range : all) {
     if (!either.empty() && range.lo <= either.back().hi) {

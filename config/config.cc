@@ -19,7 +19,6 @@
 namespace kvs::config {
 namespace {
 
-
 // Reads the nodes of one config file, remembering where it came from for
 // error messages.
 class ConfigParser {
@@ -364,9 +363,8 @@ class ConfigParser {
           cluster.links[address] = std::move(url);
         }
       } else {
-        return Error(
-            setting.first.Mark(),
-            "unknown setting '" + name +
+        return Error(setting.first.Mark(),
+                     "unknown setting '" + name +
                          "' (known: self, view, repl_factor, causal_wait, grace, join, links)");
       }
     }

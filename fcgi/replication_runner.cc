@@ -139,8 +139,7 @@ void ReplicationRunner::Run() {
     if (done.ok()) {
       wait_ns[next] = peers[next].interval_ns;
     } else {
-      wait_ns[next] = std::min(wait_ns[next] * 2,
-                               std::max(kMaxBackoffNs, peers[next].interval_ns));
+      wait_ns[next] = std::min(wait_ns[next] * 2, std::max(kMaxBackoffNs, peers[next].interval_ns));
       std::fprintf(stderr, "kvs-fcgi: replication with %s failed (retrying in %llds): %s\n",
                    peers[next].url.c_str(), static_cast<long long>(wait_ns[next] / 1000000000),
                    done.message().c_str());

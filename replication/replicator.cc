@@ -367,7 +367,8 @@ std::string CheckpointName(const ReplicaId& source, const std::string& branch,
                            const std::string& prefix, const common::HashRanges& hash_ranges) {
   std::string name = source.Hex() + "/" + branch + "/" + prefix;
   // The ranges can be long: a digest of them names them.
-  if (!hash_ranges.empty()) name += "#" + Sha256(common::HashRangesText(hash_ranges)).Hex().substr(0, 32);
+  if (!hash_ranges.empty())
+    name += "#" + Sha256(common::HashRangesText(hash_ranges)).Hex().substr(0, 32);
   return name;
 }
 
@@ -387,7 +388,8 @@ Result<ReplicateStats> Replicate(Peer& source, Peer& target, const ReplicateOpti
     if (std::find(from.branches.begin(), from.branches.end(), branch) == from.branches.end()) {
       continue;  // the source has no such branch: nothing to send (and none to create)
     }
-    const std::string name = CheckpointName(from.replica, branch, options.prefix, options.hash_ranges);
+    const std::string name =
+        CheckpointName(from.replica, branch, options.prefix, options.hash_ranges);
     std::optional<std::string> stored;
     if (auto it = checkpoints.find(name); it != checkpoints.end()) stored = it->second;
     BranchReplicator replicator(source, target, options, &stats);

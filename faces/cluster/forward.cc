@@ -31,14 +31,10 @@ std::string EncodedPath(const Request& request) {
 
 // The first answer of a replica of map's shard to method path with body,
 // and the replica that gave it; nullopt when none answered.
-std::optional<std::pair<NodeAnswer, std::string>> SendToShard(const Request& request,
-                                                              Service& service,
-                                                              const common::ClusterMap& map,
-                                                              size_t shard,
-                                                              const std::string& method,
-                                                              const std::string& path,
-                                                              const std::string& body,
-                                                              const httplib::Headers& headers) {
+std::optional<std::pair<NodeAnswer, std::string>> SendToShard(
+    const Request& request, Service& service, const common::ClusterMap& map, size_t shard,
+    const std::string& method, const std::string& path, const std::string& body,
+    const httplib::Headers& headers) {
   const auto& replicas = map.shards()[shard].replicas;
   const size_t first = next_replica.fetch_add(1, std::memory_order_relaxed);
   for (size_t i = 0; i < replicas.size(); ++i) {

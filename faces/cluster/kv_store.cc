@@ -31,10 +31,10 @@ struct KeyRequest {
 // 404: the key has no value here (never written, or deleted).
 Response KeyMissing(const Request& request, const CausalContext& context) {
   return ContextAnswer(404,
-                   {{"doesExist", false},
-                    {"error", "Key does not exist"},
-                    {"message", "Error in " + request.method}},
-                   context);
+                       {{"doesExist", false},
+                        {"error", "Key does not exist"},
+                        {"message", "Error in " + request.method}},
+                       context);
 }
 
 // 503: the request cannot be served without breaking causality (its
@@ -42,7 +42,8 @@ Response KeyMissing(const Request& request, const CausalContext& context) {
 // shard answered); the client asks again later with the same context.
 Response Unavailable(const Request& request, const CausalContext& context,
                      std::string log_message = "") {
-  Response response = ContextAnswer(503, SeedErrorBody("Unable to satisfy request", request), context);
+  Response response =
+      ContextAnswer(503, SeedErrorBody("Unable to satisfy request", request), context);
   response.headers.Set("Retry-After", "1");
   response.log_message = std::move(log_message);
   return response;
@@ -205,7 +206,8 @@ Response GetClusterKeyCount(const Request& request, Service& service) {
   const common::ClusterMap* map = &layout->active;
   if (auto asked = request.headers.Get(kMapVersionHeader)) {
     uint64_t version = 0;
-    const auto [end, error] = std::from_chars(asked->data(), asked->data() + asked->size(), version);
+    const auto [end, error] =
+        std::from_chars(asked->data(), asked->data() + asked->size(), version);
     if (error == std::errc() && end == asked->data() + asked->size()) {
       if (const common::ClusterMap* known = layout->MapOfVersion(version)) map = known;
     }

@@ -35,13 +35,14 @@ Status TakeStep(cluster::ClusterNode& node, const Json& step) {
 Status SendStep(const Request& request, cluster::ClusterNode& node, const std::string& address,
                 const Json& step) {
   if (address == node.self()) return TakeStep(node, step);
-  KVS_ASSIGN_OR_RETURN(NodeAnswer answer, SendToNode(request, node, address, "PUT", kMapPath,
-                                                     step.dump()));
+  KVS_ASSIGN_OR_RETURN(NodeAnswer answer,
+                       SendToNode(request, node, address, "PUT", kMapPath, step.dump()));
   if (answer.status == 200) return Status::OK();
   const Json body = Json::parse(answer.body, nullptr, false);
-  const std::string said = body.is_object() && body.contains("message") && body["message"].is_string()
-                               ? body["message"].get<std::string>()
-                               : answer.body;
+  const std::string said =
+      body.is_object() && body.contains("message") && body["message"].is_string()
+          ? body["message"].get<std::string>()
+          : answer.body;
   if (answer.status == 409) return Status::Conflict(address + ": " + said);
   return Status::IOError(address + " answered " + std::to_string(answer.status) + ": " + said);
 }
@@ -51,8 +52,8 @@ enum class Progress { kBehind, kCaughtUp, kSuperseded };
 // How far the node at address is with moving to next: caught up, still
 // behind (or not answering), or moving to another map of the same version
 // (a view change begun at the same time won).
-Progress ProgressAt(const Request& request, cluster::ClusterNode& node,
-                    const std::string& address, const common::ClusterMap& next) {
+Progress ProgressAt(const Request& request, cluster::ClusterNode& node, const std::string& address,
+                    const common::ClusterMap& next) {
   // What GET /_cluster/map answers there.
   Json described;
   if (address == node.self()) {
@@ -71,7 +72,7 @@ Progress ProgressAt(const Request& request, cluster::ClusterNode& node,
     return Progress::kSuperseded;
   }
   return described.value("caught_up", false) && *moving_to == next ? Progress::kCaughtUp
-                                                                    : Progress::kBehind;
+                                                                   : Progress::kBehind;
 }
 
 // The 404 of the /_cluster/map routes on a server that is not a node.

@@ -129,10 +129,9 @@ TEST_CASE("a node pulls its shard's keys from its replicas, and the keys that mo
   Layout after;
   after.active = *layout.next;
   after.previous = layout.active;
-  CHECK(PullsOf(after, "c:1") ==
-        PullFilters{{"a:1", common::IntersectRanges(first, third)},
-                    {"b:1", common::IntersectRanges(second, third)},
-                    {"d:1", common::IntersectRanges(second, third)}});
+  CHECK(PullsOf(after, "c:1") == PullFilters{{"a:1", common::IntersectRanges(first, third)},
+                                             {"b:1", common::IntersectRanges(second, third)},
+                                             {"d:1", common::IntersectRanges(second, third)}});
   after.previous.reset();
   CHECK(PullsOf(after, "c:1").empty());
 }

@@ -131,8 +131,8 @@ TEST_CASE("a shard's hash ranges hold exactly the keys it owns") {
     const std::string key = "key" + std::to_string(i);
     CHECK(KeyInRanges(key, moving) == (two->ShardOfKey(key) == 0 && three->ShardOfKey(key) == 2));
   }
-  CHECK(UniteRanges(three->RangesOfShard(0), UniteRanges(three->RangesOfShard(1),
-                                                         three->RangesOfShard(2))) ==
+  CHECK(UniteRanges(three->RangesOfShard(0),
+                    UniteRanges(three->RangesOfShard(1), three->RangesOfShard(2))) ==
         HashRanges{{0, uint64_t{1} << 32}});
 }
 

@@ -11,7 +11,7 @@ namespace kvs::server::test {
 using Json = nlohmann::json;
 
 ClusterAnswer Send(int port, const std::string& method, const std::string& path, const Json& body,
-            bool with_secret) {
+                   bool with_secret) {
   auto client = LoopbackClient(port);
   // A view change waits up to 40 s for keys to move.
   client->set_read_timeout(60, 0);
@@ -69,19 +69,18 @@ TestCluster::TestCluster(size_t nodes, size_t repl_factor, size_t joining,
       links_[{i, j}] = std::move(link);
     }
     StackOptions options;
-    options.extra_config += "cluster:\n  self: " + view_[i] + "\n  view:" + view_list +
-                            "\n  repl_factor: " + std::to_string(repl_factor) +
-                            "\n  causal_wait: " + kCausalWait + "\n" +
-                            (i >= nodes ? "  join: true\n" : "") + extra_config +
-                            "  links:" + links + "\n";
+    options.extra_config +=
+        "cluster:\n  self: " + view_[i] + "\n  view:" + view_list +
+        "\n  repl_factor: " + std::to_string(repl_factor) + "\n  causal_wait: " + kCausalWait +
+        "\n" + (i >= nodes ? "  join: true\n" : "") + extra_config + "  links:" + links + "\n";
     stacks_.push_back(std::make_unique<ServerStack>(options));
     addresses_[i]->SetTarget(stacks_.back()->port());
     addresses_[i]->Pass();
   }
   // The front, as an operator makes it.
-  ProgramRun front = RunProgram({KVS_FCGI_BINARY, "--config", stacks_[0]->dir() + "/kvs.yaml",
-                                 "--cluster-front", "@LISTEN@"},
-                                "");
+  ProgramRun front = RunProgram(
+      {KVS_FCGI_BINARY, "--config", stacks_[0]->dir() + "/kvs.yaml", "--cluster-front", "@LISTEN@"},
+      "");
   INFO(front.log);
   REQUIRE(front.exit_code == 0);
   front_ = StartNginx(front_dir_.path(), front.output, &front_port_);

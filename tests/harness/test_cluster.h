@@ -35,7 +35,7 @@ struct ClusterAnswer {
 
 // One request to 127.0.0.1:port, with the test secret unless told not to.
 ClusterAnswer Send(int port, const std::string& method, const std::string& path,
-            const nlohmann::json& body, bool with_secret = true);
+                   const nlohmann::json& body, bool with_secret = true);
 // The seed's bodies.
 nlohmann::json Put(const std::string& value,
                    const nlohmann::json& context = nlohmann::json::object());

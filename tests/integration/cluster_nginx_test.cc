@@ -35,7 +35,8 @@ TEST_CASE("the seed's API works as written, on any node and through the front") 
   REQUIRE(added.body["causal-context"].is_object());
   CHECK_FALSE(added.body.contains("address"));  // the front sent it to an owner
 
-  ClusterAnswer updated = Send(front, "PUT", "/kv-store/keys/x", Put("2", added.body["causal-context"]));
+  ClusterAnswer updated =
+      Send(front, "PUT", "/kv-store/keys/x", Put("2", added.body["causal-context"]));
   CHECK(updated.status == 200);
   CHECK(updated.body["message"] == "Updated successfully");
   CHECK(updated.body["replaced"] == true);
@@ -43,7 +44,7 @@ TEST_CASE("the seed's API works as written, on any node and through the front") 
   // Read through a node that does not own x: forwarded, and says by whom.
   const size_t other = cluster.NonOwner("x");
   ClusterAnswer read = Send(cluster.port(other), "GET", "/kv-store/keys/x",
-                     WithContext(updated.body["causal-context"]));
+                            WithContext(updated.body["causal-context"]));
   CHECK(read.status == 200);
   CHECK(read.body["doesExist"] == true);
   CHECK(read.body["message"] == "Retrieved successfully");
@@ -104,7 +105,8 @@ TEST_CASE("bad requests get the seed's 400s and change nothing") {
   CHECK(too_long.status == 400);
   CHECK(too_long.body["error"] == "Key is too long");
   CHECK(too_long.body["message"] == "Error in PUT");
-  ClusterAnswer no_value = Send(node, "PUT", "/kv-store/keys/k", Json{{"causal-context", Json::object()}});
+  ClusterAnswer no_value =
+      Send(node, "PUT", "/kv-store/keys/k", Json{{"causal-context", Json::object()}});
   CHECK(no_value.status == 400);
   CHECK(no_value.body["error"] == "Value is missing");
   for (const std::string& body : {std::string("{not json"), std::string("[1]"),
@@ -162,7 +164,8 @@ TEST_CASE("the front and every node agree on each key's shard, and key counts ad
     do {
       total = 0;
       for (const auto& shard : cluster.map().shards()) {
-        ClusterAnswer info = Send(cluster.port(node), "GET", "/kv-store/shards/" + shard.id, Json());
+        ClusterAnswer info =
+            Send(cluster.port(node), "GET", "/kv-store/shards/" + shard.id, Json());
         REQUIRE(info.status == 200);
         total += info.body["key-count"].get<uint64_t>();
       }
@@ -183,7 +186,8 @@ TEST_CASE("a client carrying its context never reads older data than it has seen
   SECTION("while the replicas replicate") {
     Json context = Json::object();
     for (int i = 0; i < 30; ++i) {
-      ClusterAnswer put = Send(writer, "PUT", "/kv-store/keys/" + key, Put(std::to_string(i), context));
+      ClusterAnswer put =
+          Send(writer, "PUT", "/kv-store/keys/" + key, Put(std::to_string(i), context));
       REQUIRE(put.status / 100 == 2);
       ClusterAnswer read =
           Send(reader, "GET", "/kv-store/keys/" + key, WithContext(put.body["causal-context"]));
@@ -268,7 +272,7 @@ TEST_CASE("causality holds across shards: a read carries what the value's writer
   ClusterAnswer wx = Send(cluster.port(x_replicas[0]), "PUT", "/kv-store/keys/" + x, Put("new"));
   REQUIRE(wx.status == 201);
   ClusterAnswer wy = Send(cluster.port(y_replicas[0]), "PUT", "/kv-store/keys/" + y,
-                   Put("after x", wx.body["causal-context"]));
+                          Put("after x", wx.body["causal-context"]));
   REQUIRE(wy.status == 201);
   // Client 2, with no context, reads y at the other replica of y's shard,
   // once it has y, and then x where x's write has not arrived.
@@ -276,7 +280,7 @@ TEST_CASE("causality holds across shards: a read carries what the value's writer
   REQUIRE(ry.status == 200);
   CHECK(ry.body["causal-context"].contains(cluster.address(x_replicas[0])));
   ClusterAnswer rx = Send(cluster.port(x_replicas[1]), "GET", "/kv-store/keys/" + x,
-                   WithContext(ry.body["causal-context"]));
+                          WithContext(ry.body["causal-context"]));
   // Never 404: that would show y's effect without its cause.
   CHECK(rx.status == 503);
   cluster.Isolate(x_replicas[1], false);

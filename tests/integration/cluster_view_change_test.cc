@@ -61,17 +61,18 @@ std::optional<uint64_t> CountedKeys(int port) {
 // Samples a node's key counts until stopped: the totals that did not add up.
 class Counter {
  public:
-  explicit Counter(int port) : thread_([this, port] {
-    while (!stop_) {
-      if (auto total = CountedKeys(port)) {
-        ++samples_;
-        if (*total != kKeys) {
-          std::lock_guard<std::mutex> lock(mu_);
-          wrong_.push_back(*total);
-        }
-      }
-    }
-  }) {}
+  explicit Counter(int port)
+      : thread_([this, port] {
+          while (!stop_) {
+            if (auto total = CountedKeys(port)) {
+              ++samples_;
+              if (*total != kKeys) {
+                std::lock_guard<std::mutex> lock(mu_);
+                wrong_.push_back(*total);
+              }
+            }
+          }
+        }) {}
   ~Counter() { Stop(); }
   void Stop() {
     stop_ = true;
@@ -172,7 +173,7 @@ TEST_CASE("view changes under load keep every key, move only what changes owner,
   INFO(cluster.Logs());
   for (int i = 0; i < kKeys; ++i) {
     ClusterAnswer put = Send(cluster.front_port(), "PUT", "/kv-store/keys/" + KeyName(i),
-                      Put("v" + std::to_string(i)));
+                             Put("v" + std::to_string(i)));
     REQUIRE(put.status == 201);
   }
   const common::ClusterMap first = ActiveMap(cluster.port(0));
@@ -189,7 +190,7 @@ TEST_CASE("view changes under load keep every key, move only what changes owner,
 
   // 4 -> 5 nodes: the fifth becomes a replica of shard 1.
   ClusterAnswer grow = Send(cluster.port(1), "PUT", "/kv-store/view-change",
-                     Json{{"view", cluster.ViewOf({0, 1, 2, 3, 4})}, {"repl-factor", 2}});
+                            Json{{"view", cluster.ViewOf({0, 1, 2, 3, 4})}, {"repl-factor", 2}});
   INFO(grow.body.dump());
   REQUIRE(grow.status == 200);
   CHECK(grow.body["message"] == "View change successful");
@@ -205,7 +206,7 @@ TEST_CASE("view changes under load keep every key, move only what changes owner,
 
   // 5 -> 3 nodes, a shard each: the third shard takes a third of the keys.
   ClusterAnswer shrink = Send(cluster.port(3), "PUT", "/kv-store/view-change",
-                       Json{{"view", cluster.ViewOf({0, 1, 2})}, {"repl-factor", 1}});
+                              Json{{"view", cluster.ViewOf({0, 1, 2})}, {"repl-factor", 1}});
   INFO(shrink.body.dump());
   REQUIRE(shrink.status == 200);
   REQUIRE(shrink.body["shards"].size() == 3);
@@ -242,12 +243,12 @@ TEST_CASE("view changes under load keep every key, move only what changes owner,
                                  "--cluster-front", "127.0.0.1:1"},
                                 "");
   CHECK(front.exit_code == 0);
-  CHECK_THAT(front.output, Catch::Contains("upstream kvs_shard_3 {\n        server " +
-                                           cluster.address(2) + ";"));
+  CHECK_THAT(front.output,
+             Catch::Contains("upstream kvs_shard_3 {\n        server " + cluster.address(2) + ";"));
 
   // The same view change again changes nothing.
   ClusterAnswer again = Send(cluster.port(0), "PUT", "/kv-store/view-change",
-                      Json{{"view", cluster.ViewOf({0, 1, 2})}, {"repl-factor", 1}});
+                             Json{{"view", cluster.ViewOf({0, 1, 2})}, {"repl-factor", 1}});
   CHECK(again.status == 200);
   CHECK(ActiveMap(cluster.port(0)).version() == 3);
   // After the grace period, the old owners are no longer pulled from.
@@ -288,15 +289,15 @@ TEST_CASE("a second view change while one is under way is refused") {
   const common::ClusterMap next =
       first.Next({cluster.address(0), cluster.address(1), cluster.address(2)}, 1).value();
   ClusterAnswer prepared = Send(cluster.port(0), "PUT", "/_cluster/map",
-                         Json{{"prepare", Json::parse(next.ToJson().dump())}});
+                                Json{{"prepare", Json::parse(next.ToJson().dump())}});
   REQUIRE(prepared.status == 200);
   ClusterAnswer other = Send(cluster.port(0), "PUT", "/kv-store/view-change",
-                      Json{{"view", cluster.ViewOf({0})}, {"repl-factor", 1}});
+                             Json{{"view", cluster.ViewOf({0})}, {"repl-factor", 1}});
   CHECK(other.status == 409);
   CHECK(other.body["error"] == "Another view change is under way");
   // The one under way, sent again, finishes.
   ClusterAnswer finish = Send(cluster.port(0), "PUT", "/kv-store/view-change",
-                       Json{{"view", cluster.ViewOf({0, 1, 2})}, {"repl-factor", 1}});
+                              Json{{"view", cluster.ViewOf({0, 1, 2})}, {"repl-factor", 1}});
   INFO(finish.body.dump());
   CHECK(finish.status == 200);
   for (size_t node : {0, 1, 2}) CHECK(ActiveMap(cluster.port(node)).version() == 2);
@@ -339,13 +340,12 @@ TEST_CASE("two view changes begun at once: one wins, alike on every node") {
   }
   // The one whose map wins a tie, sent again, finishes (or, when the other
   // was through before it began, makes the next change).
-  const common::ClusterMap base = common::ClusterMap::FromView(
-      {cluster.address(0), cluster.address(1)}, 1).value();
-  const std::string wins =
-      base.Next(common::SplitView(views[0]), 1)->ToJson().dump() >
-              base.Next(common::SplitView(views[1]), 1)->ToJson().dump()
-          ? views[0]
-          : views[1];
+  const common::ClusterMap base =
+      common::ClusterMap::FromView({cluster.address(0), cluster.address(1)}, 1).value();
+  const std::string wins = base.Next(common::SplitView(views[0]), 1)->ToJson().dump() >
+                                   base.Next(common::SplitView(views[1]), 1)->ToJson().dump()
+                               ? views[0]
+                               : views[1];
   ClusterAnswer finish = Send(cluster.port(0), "PUT", "/kv-store/view-change",
                               Json{{"view", wins}, {"repl-factor", 1}});
   CHECK(finish.status == 200);
