@@ -183,7 +183,7 @@ Status Stats(const Invocation& inv) {
   PrintField("bytes on disk", BytesOnDisk(dir));
   KVS_ASSIGN_OR_RETURN(SpaceInfo space, store->Space());
   PrintField("data file (bytes)", space.data_bytes);
-  PrintField("garbage (bytes, estimated)",
+  PrintField("garbage (bytes)",
              std::to_string(space.garbage_bytes) + " (" +
                  std::to_string(static_cast<int>(space.garbage_ratio() * 100 + 0.5)) + "%)");
   PrintField("last compaction", space.compacted_bytes == 0

@@ -262,6 +262,7 @@ struct TreeWriter::Node {
   bool leaf = true;
   bool dirty = false;
   uint64_t offset = 0;
+  uint64_t record_bytes = 0;  // of the record at offset, padding included
   // Views into the writer's arena_ (or, for an inner node's entry 0, empty).
   std::vector<std::string_view> keys;
   std::vector<std::string_view> values;         // leaf
@@ -310,6 +311,7 @@ void TreeWriter::Recycle(std::unique_ptr<Node> node) {
   node->leaf = true;
   node->dirty = false;
   node->offset = 0;
+  node->record_bytes = 0;
   node->keys.clear();
   node->values.clear();
   node->child_offsets.clear();
@@ -338,6 +340,7 @@ Result<std::unique_ptr<TreeWriter::Node>> TreeWriter::Load(uint64_t offset) {
   std::unique_ptr<Node> node = NewNode();
   node->leaf = view.leaf();
   node->offset = offset;
+  node->record_bytes = RecordFileBytes(view.body().size());
   std::string_view body = Keep(view.body());
   // The same bytes at the same place in the copy.
   auto in_copy = [&](std::string_view v) {
@@ -417,9 +420,14 @@ std::string ShortestSeparator(std::string_view left, std::string_view right) {
 
 }  // namespace
 
+void TreeWriter::MarkDirty(Node* node) {
+  if (!node->dirty && node->offset != 0) superseded_ += node->record_bytes;
+  node->dirty = true;
+}
+
 Status TreeWriter::Insert(Node* node, std::string_view key, std::string_view value,
                           std::unique_ptr<Node>* split_right, std::string* split_key) {
-  node->dirty = true;
+  MarkDirty(node);
   bool appended = false;  // the new entry is the node's last
   if (node->leaf) {
     auto it = std::lower_bound(node->keys.begin(), node->keys.end(), key);
@@ -514,7 +522,7 @@ Status TreeWriter::Remove(Node* node, std::string_view key, bool* now_empty) {
     auto it = std::lower_bound(node->keys.begin(), node->keys.end(), key);
     if (it == node->keys.end() || *it != key) return Status::OK();
     size_t i = static_cast<size_t>(it - node->keys.begin());
-    node->dirty = true;
+    MarkDirty(node);
     node->bytes -= node->EntryBytes(i);
     node->keys.erase(it);
     node->values.erase(node->values.begin() + i);
@@ -525,7 +533,7 @@ Status TreeWriter::Remove(Node* node, std::string_view key, bool* now_empty) {
   KVS_ASSIGN_OR_RETURN(Node * child, LoadChild(node, i));
   bool child_empty;
   KVS_RETURN_IF_ERROR(Remove(child, key, &child_empty));
-  if (child->dirty) node->dirty = true;
+  if (child->dirty) MarkDirty(node);
   if (child_empty) {
     // Underfull nodes are left as they are (compaction rewrites them);
     // only empty ones are removed, so no node is ever left without entries.
@@ -556,7 +564,7 @@ Status TreeWriter::Delete(std::string_view key) {
     bool was_dirty = root_->dirty;
     std::unique_ptr<Node> child = std::move(root_->children[0]);
     root_ = std::move(child);
-    root_->dirty = root_->dirty || was_dirty;
+    if (was_dirty) MarkDirty(root_.get());
   }
   return Status::OK();
 }
@@ -605,11 +613,14 @@ Result<uint64_t> TreeWriter::FlushNode(Node* node, BlockBuilder* out) {
     }
   }
   node->offset = out->Append(node->leaf ? format::kLeafNode : format::kInnerNode, body);
+  node->record_bytes = RecordFileBytes(body.size());
   node->dirty = false;
   return node->offset;
 }
 
 Result<uint64_t> TreeWriter::FlushAndKeep(BlockBuilder* out) {
+  out->AddSuperseded(superseded_);
+  superseded_ = 0;
   if (!root_) return root_offset_;
   if (root_->leaf && root_->keys.empty()) {
     DropNodes();

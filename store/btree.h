@@ -128,7 +128,8 @@ class TreeWriter {
   Result<std::string> Get(std::string_view key);
   bool changed() const;
   // Appends every changed node to out and returns the new root offset; the
-  // writer then continues from that root. Flush drops the loaded nodes, so
+  // writer then continues from that root. The records of the nodes it
+  // replaced (or removed) are counted in out's superseded bytes. Flush drops the loaded nodes, so
   // the writer's memory stays bounded by one flush's paths; FlushAndKeep
   // keeps them (now clean, at their new offsets), so the next edits reuse
   // them instead of reading them again: for a few flushes in a row into one
@@ -149,6 +150,9 @@ class TreeWriter {
   Result<std::unique_ptr<Node>> Load(uint64_t offset);
   Result<Node*> Root();
   Result<Node*> LoadChild(Node* parent, size_t i);
+  // Marks a node edited; the first edit of a node read from a record
+  // counts that record as superseded.
+  void MarkDirty(Node* node);
   Status Insert(Node* node, std::string_view key, std::string_view value,
                 std::unique_ptr<Node>* split_right, std::string* split_key);
   Status Remove(Node* node, std::string_view key, bool* now_empty);
@@ -172,6 +176,8 @@ class TreeWriter {
   size_t chunk_used_ = kArenaChunk;  // in chunks_.back()
   std::deque<std::string> big_;
   std::string body_;  // FlushNode's scratch: the body being encoded
+  // Bytes of the records that the edits since the last flush replace.
+  uint64_t superseded_ = 0;
 };
 
 }  // namespace kvs

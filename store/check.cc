@@ -68,8 +68,7 @@ class Checker {
             Problem(rec.status().message());
             break;
           }
-          uint64_t length = kRecordHeaderSize + rec->body.size();
-          r += (length + kRecordAlign - 1) / kRecordAlign * kRecordAlign;
+          r += RecordFileBytes(rec->body.size());
         }
       }
       crc = Crc32c(crc, trailer->data(), kTrailerSize);

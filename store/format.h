@@ -29,7 +29,15 @@
 //     [40,60) zero  [60,64) crc32c of [0,60)
 //   Block = block header (32) + payload + trailer (64):
 //     header:  [0,4) "KVSB"  [4,8) crc32c of [8,32)  [8,16) payload length
-//              [16,24) revision  [24,32) zero
+//              [16,24) revision  [24,32) superseded bytes: bit 63 set, and
+//              in bits 0-62 the bytes of this file's records, up to and
+//              including this block, that records written after them
+//              replaced (tree nodes whose newer copy took their place, or
+//              that an edit removed): what a compaction that keeps all
+//              history frees, but for nodes another branch's tree still
+//              shares. Zero (unknown) in blocks written before kvs 0.2;
+//              readers of those, which ignore the field, read files with
+//              it as before.
 //     payload: records, each starting at an 8-byte aligned file offset.
 //     trailer: [0,4) "KVST"  [4,8) crc32c of the file bytes from the start
 //              of this block's group to this trailer
@@ -127,6 +135,7 @@ constexpr size_t kTrailerCheckedSize = 48;  // bytes covered by the salted check
 constexpr uint32_t kKindTransaction = 1;
 constexpr uint32_t kKindMoved = 2;
 constexpr uint32_t kKindPart = 3;
+constexpr uint64_t kSupersededCounted = uint64_t{1} << 63;  // block header [24,32)
 
 constexpr size_t kRecordHeaderSize = 12;
 constexpr size_t kRecordAlign = 8;

@@ -27,6 +27,11 @@ Result<RecordView> ParseRecord(std::string_view bytes, uint64_t base, uint64_t o
   return RecordView{p[4], std::string_view(p + kRecordHeaderSize, length - kRecordHeaderSize)};
 }
 
+uint64_t RecordFileBytes(size_t body_size) {
+  using namespace format;
+  return (kRecordHeaderSize + body_size + kRecordAlign - 1) / kRecordAlign * kRecordAlign;
+}
+
 void BlockBuilder::BeginBlock() {
   block_start_ = end();
   bytes_.append(format::kBlockHeaderSize, '\0');
@@ -61,6 +66,9 @@ uint64_t BlockBuilder::EndBlock(uint64_t revision, int64_t time_ns, uint64_t roo
   EncodeFixed32(&bytes_[h], kBlockMagic);
   EncodeFixed64(&bytes_[h + 8], payload);
   EncodeFixed64(&bytes_[h + 16], revision);
+  superseded_closed_ += superseded_open_;
+  superseded_open_ = 0;
+  EncodeFixed64(&bytes_[h + 24], kSupersededCounted | superseded_closed_);
   EncodeFixed32(&bytes_[h + 4], Crc32c(0, bytes_.data() + h + 8, kBlockHeaderSize - 8));
   size_t t = bytes_.size();
   group_crc_ =
@@ -85,7 +93,10 @@ void BlockBuilder::DropClosed() {
   start_ = group_start_;
 }
 
-void BlockBuilder::AbortBlock() { bytes_.resize(static_cast<size_t>(block_start_ - start_)); }
+void BlockBuilder::AbortBlock() {
+  bytes_.resize(static_cast<size_t>(block_start_ - start_));
+  superseded_open_ = 0;
+}
 
 Result<RecordView> BlockBuilder::ReadRecord(uint64_t offset) const {
   return ParseRecord(bytes_, start_, offset);

@@ -25,6 +25,10 @@ struct RecordView {
   std::string_view body;
 };
 
+// The bytes a record with a body of that size takes in the file: its
+// header, the body and the padding to the next record (store/format.h).
+uint64_t RecordFileBytes(size_t body_size);
+
 class RecordSource {
  public:
   virtual ~RecordSource() = default;
@@ -77,8 +81,15 @@ class BlockBuilder : public RecordSource {
   uint64_t Append(char type, std::string_view body);
   // Closes the open block with its trailer; returns the offset just past it.
   uint64_t EndBlock(uint64_t revision, int64_t time_ns, uint64_t root, uint32_t kind);
-  // Drops the open block's bytes.
+  // Drops the open block's bytes (and the superseded bytes it counted).
   void AbortBlock();
+
+  // The bytes of records in the file that later records replaced (tree
+  // nodes a newer copy took the place of): what the blocks before start
+  // held, at construction; each block's header carries the total through
+  // that block (store/format.h).
+  void set_superseded(uint64_t bytes) { superseded_closed_ = bytes; }
+  void AddSuperseded(uint64_t bytes) { superseded_open_ += bytes; }
 
   uint64_t block_start() const { return block_start_; }
   bool Contains(uint64_t offset) const {
@@ -106,6 +117,8 @@ class BlockBuilder : public RecordSource {
   uint32_t group_crc_ = 0;  // crc of [group_start_, group_crc_end_)
   uint64_t group_crc_end_;
   uint64_t part_limit_ = 0;
+  uint64_t superseded_closed_ = 0;  // through the last closed block
+  uint64_t superseded_open_ = 0;    // counted in the open block
   std::string bytes_;
 };
 

@@ -8,9 +8,15 @@
 //
 // Garbage: a transaction appends its new versions and commit, and new
 // copies of the tree nodes on the paths it changed (store/btree.h); the
-// copies it replaced are what a compaction frees. So the garbage of the
-// blocks written since the last compaction is about their tree nodes' share
-// of their bytes, measured on the newest kSampleBlocks blocks.
+// copies it replaced are what a compaction frees. Every block's header
+// counts them, for the whole file through that block (store/format.h), so
+// the newest block tells the garbage exactly, but for nodes that another
+// branch's tree still shares (counted, though a compaction keeps them).
+// Blocks written before kvs 0.2 do not count: for a file that ends with
+// one, the garbage of the blocks written since the last compaction is
+// estimated as their tree nodes' share of their bytes, measured on the
+// newest kSampleBlocks blocks, and the first group commit that follows
+// starts its count from that estimate.
 #include "store/coding.h"
 #include "store/format.h"
 #include "store/store_impl.h"
@@ -38,14 +44,62 @@ Result<std::optional<std::pair<uint64_t, RevisionEntry>>> FirstWithBlock(const S
   return std::optional<std::pair<uint64_t, RevisionEntry>>({revision, r});
 }
 
+// The superseded bytes the head block's header counts; nullopt when it
+// was written before blocks counted them.
+Result<std::optional<uint64_t>> CountedGarbage(const Snapshot& snap) {
+  KVS_ASSIGN_OR_RETURN(std::string_view header, snap.Bytes(snap.head().block, kBlockHeaderSize));
+  const uint64_t field = DecodeFixed64(header.data() + 24);
+  if ((field & kSupersededCounted) == 0) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(field & ~kSupersededCounted);
+}
+
+// The estimate for files whose newest block does not count: the tree
+// nodes' share of the newest blocks written since appended_from, applied to
+// all of them.
+Result<uint64_t> SampledGarbage(const Snapshot& snap, uint64_t appended_from) {
+  uint64_t sampled = 0, nodes = 0;
+  uint64_t block = snap.head().block, end = snap.head().end;
+  for (int n = 0; n < kSampleBlocks && block >= appended_from && end > block; ++n) {
+    const uint64_t payload_at = block + kBlockHeaderSize, trailer_at = end - kTrailerSize;
+    KVS_ASSIGN_OR_RETURN(std::string_view payload, snap.Bytes(payload_at, trailer_at - payload_at));
+    uint64_t node_bytes = kBlockHeaderSize + kTrailerSize;
+    for (uint64_t r = payload_at; r < trailer_at;) {
+      KVS_ASSIGN_OR_RETURN(RecordView rec, ParseRecord(payload, payload_at, r, false));
+      const uint64_t length = RecordFileBytes(rec.body.size());
+      if (rec.type == kLeafNode || rec.type == kInnerNode) node_bytes += length;
+      r += length;
+    }
+    sampled += end - block;
+    nodes += node_bytes;
+    if (block < appended_from + kTrailerSize) break;
+    KVS_ASSIGN_OR_RETURN(std::string_view before, snap.Bytes(block - kTrailerSize, kTrailerSize));
+    end = block;
+    block = DecodeFixed64(before.data() + 32);
+  }
+  if (sampled == 0 || snap.head().end <= appended_from) return uint64_t{0};
+  const double share = static_cast<double>(nodes) / static_cast<double>(sampled);
+  return static_cast<uint64_t>(share * static_cast<double>(snap.head().end - appended_from));
+}
+
 }  // namespace
+
+Result<uint64_t> StoreImpl::GarbageBytes(const Snapshot& snap, uint64_t generation) {
+  KVS_ASSIGN_OR_RETURN(std::optional<uint64_t> counted, CountedGarbage(snap));
+  if (counted) return *counted;
+  KVS_ASSIGN_OR_RETURN(SpaceInfo info, SpaceOf(snap, generation));
+  return info.garbage_bytes;
+}
 
 Result<SpaceInfo> StoreImpl::Space() {
   KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
+  return SpaceOf(snap, data()->generation());
+}
+
+Result<SpaceInfo> StoreImpl::SpaceOf(const Snapshot& snap, uint64_t generation) {
   SpaceInfo info;
   info.data_bytes = snap.head().end;
   uint64_t appended_from = kFileHeaderSize;
-  if (data()->generation() > 1) {
+  if (generation > 1) {
     // The revisions whose block is 0 come first: find the first that has
     // one, the oldest revision at or after which an entry names a block.
     const uint64_t head = snap.head().revision;
@@ -75,31 +129,11 @@ Result<SpaceInfo> StoreImpl::Space() {
     appended_from = info.compacted_bytes;
   }
 
-  // The newest blocks, walked back from the head by their trailers.
-  uint64_t sampled = 0, nodes = 0;
-  uint64_t block = snap.head().block, end = snap.head().end;
-  for (int n = 0; n < kSampleBlocks && block >= appended_from && end > block; ++n) {
-    const uint64_t payload_at = block + kBlockHeaderSize, trailer_at = end - kTrailerSize;
-    KVS_ASSIGN_OR_RETURN(std::string_view payload, snap.Bytes(payload_at, trailer_at - payload_at));
-    uint64_t node_bytes = kBlockHeaderSize + kTrailerSize;
-    for (uint64_t r = payload_at; r < trailer_at;) {
-      KVS_ASSIGN_OR_RETURN(RecordView rec, ParseRecord(payload, payload_at, r, false));
-      const uint64_t length =
-          (kRecordHeaderSize + rec.body.size() + kRecordAlign - 1) / kRecordAlign * kRecordAlign;
-      if (rec.type == kLeafNode || rec.type == kInnerNode) node_bytes += length;
-      r += length;
-    }
-    sampled += end - block;
-    nodes += node_bytes;
-    if (block < appended_from + kTrailerSize) break;
-    KVS_ASSIGN_OR_RETURN(std::string_view before, snap.Bytes(block - kTrailerSize, kTrailerSize));
-    end = block;
-    block = DecodeFixed64(before.data() + 32);
-  }
-  if (sampled > 0 && info.data_bytes > appended_from) {
-    const double share = static_cast<double>(nodes) / static_cast<double>(sampled);
-    info.garbage_bytes =
-        static_cast<uint64_t>(share * static_cast<double>(info.data_bytes - appended_from));
+  KVS_ASSIGN_OR_RETURN(std::optional<uint64_t> counted, CountedGarbage(snap));
+  if (counted) {
+    info.garbage_bytes = *counted;
+  } else {
+    KVS_ASSIGN_OR_RETURN(info.garbage_bytes, SampledGarbage(snap, appended_from));
   }
   return info;
 }

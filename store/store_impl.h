@@ -136,6 +136,11 @@ class StoreImpl : public Store {
                                         std::unique_ptr<CompactionBuild>* build);
   void RemoveUnfinished(CompactionBuild* build);
   Status CompactedMeanwhile();
+  // Space() of snap, a state of data file generation.
+  Result<SpaceInfo> SpaceOf(const Snapshot& snap, uint64_t generation);
+  // The superseded bytes snap's file holds through its head: counted by
+  // the head block, else estimated (store/space.cc).
+  Result<uint64_t> GarbageBytes(const Snapshot& snap, uint64_t generation);
   // Latest(), after making sure no newer generation was left unannounced.
   // Requires the writer lock.
   Result<Snapshot> FollowCompaction();

@@ -93,8 +93,11 @@ int64_t SteadyNowNs() {
 // snapshot (published or only written), each its own block and revision.
 class GroupBuild {
  public:
-  GroupBuild(Snapshot snap, const Salt& salt)
-      : snap_(std::move(snap)), head_(snap_.head()), builder_(head_.end, salt) {}
+  // superseded: what the file's blocks so far count (store/format.h).
+  GroupBuild(Snapshot snap, const Salt& salt, uint64_t superseded)
+      : snap_(std::move(snap)), head_(snap_.head()), builder_(head_.end, salt) {
+    builder_.set_superseded(superseded);
+  }
   GroupBuild(const GroupBuild&) = delete;
   GroupBuild& operator=(const GroupBuild&) = delete;
 
@@ -205,8 +208,10 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
       error = snap.status();
     } else if (snap->head().moved) {
       error = Status::IOError("the data file was replaced during the write; retry");
+    } else if (Result<uint64_t> garbage = GarbageBytes(*snap, file->generation()); !garbage.ok()) {
+      error = garbage.status();
     } else {
-      build.emplace(std::move(*snap), identity_.salt);
+      build.emplace(std::move(*snap), identity_.salt, *garbage);
     }
   }
 

@@ -24,7 +24,7 @@ void StoreMetrics(std::string* out, Store& store) {
   Single(out, "kvs_store_data_bytes", "gauge", "The size of the store's live data file, in bytes.",
          static_cast<double>(space->data_bytes));
   Single(out, "kvs_store_garbage_bytes", "gauge",
-         "An estimate of the bytes of the data file a compaction would free.",
+         "The bytes of the data file a compaction keeping all history would free.",
          static_cast<double>(space->garbage_bytes));
   Single(out, "kvs_store_garbage_ratio", "gauge",
          "kvs_store_garbage_bytes as a share of kvs_store_data_bytes.", space->garbage_ratio());

@@ -220,11 +220,11 @@ TEST_CASE("stats counts keys on the branch and versions in the store") {
                                    "branches: main \\(revision 3\\)\nkeys on main: 2\n"
                                    "versions: 3\nbytes on disk: [1-9]\\d*\n"
                                    "data file \\(bytes\\): [1-9]\\d*\n"
-                                   "garbage \\(bytes, estimated\\): [1-9]\\d* \\(\\d+%\\)\n"
+                                   "garbage \\(bytes\\): [1-9]\\d* \\(\\d+%\\)\n"
                                    "last compaction: never\n"));
   MustKvs(tmp.path(), {"compact"});
   CHECK_THAT(MustKvs(tmp.path(), {"stats"}),
-             Catch::Contains("garbage (bytes, estimated): 0 (0%)\nlast compaction: after "
+             Catch::Contains("garbage (bytes): 0 (0%)\nlast compaction: after "
                              "revision 3 (") &&
                  Catch::Matches("(.|\n)*\\), [1-9]\\d* bytes\n(.|\n)*"));
 }

@@ -291,46 +291,4 @@ TEST_CASE("a compactor that failed before ending the old file leaves no writer b
   }
 }
 
-TEST_CASE("Space tells the compacted part of the file and estimates its garbage") {
-  TempDir dir;
-  auto store = OpenStore(dir.path());
-  for (int i = 0; i < 3000; ++i) MustPut(store.get(), "k" + std::to_string(i % 500), "v");
-  auto fresh = store->Space();
-  REQUIRE(fresh.ok());
-  CHECK(fresh->compacted_bytes == 0);
-  CHECK(fresh->compacted_revision == 0);
-  CHECK(fresh->data_bytes == *store->DataBytes());
-  // Small writes over and over to the same keys: most of what they append
-  // is tree nodes that later writes replace.
-  CHECK(fresh->garbage_ratio() > 0.5);
-  CHECK(fresh->garbage_ratio() < 1.0);
-
-  auto stats = store->Compact(CompactOptions());
-  REQUIRE(stats.ok());
-  // The estimate is near what the compaction really freed.
-  const double freed = static_cast<double>(stats->bytes_before - stats->bytes_after);
-  CHECK(static_cast<double>(fresh->garbage_bytes) > 0.8 * freed);
-  CHECK(static_cast<double>(fresh->garbage_bytes) < 1.25 * freed);
-  auto compacted = store->Space();
-  REQUIRE(compacted.ok());
-  CHECK(compacted->compacted_bytes == compacted->data_bytes);
-  CHECK(compacted->garbage_bytes == 0);
-  CHECK(compacted->compacted_revision == *store->Revision());
-  CHECK(compacted->compacted_time_ns > 0);
-
-  const uint64_t revision = *store->Revision();
-  for (int i = 0; i < 200; ++i) MustPut(store.get(), "k" + std::to_string(i), "w");
-  auto later = store->Space();
-  REQUIRE(later.ok());
-  CHECK(later->compacted_bytes == compacted->data_bytes);
-  CHECK(later->compacted_revision == revision);
-  CHECK(later->garbage_bytes > 0);
-  CHECK(later->garbage_bytes < later->data_bytes - later->compacted_bytes);
-  // Another store object sees the same.
-  auto other = OpenStore(dir.path())->Space();
-  REQUIRE(other.ok());
-  CHECK(other->compacted_bytes == later->compacted_bytes);
-  CHECK(other->garbage_bytes == later->garbage_bytes);
-}
-
 }  // namespace kvs::test

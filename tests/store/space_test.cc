@@ -1,0 +1,174 @@
+// Space: the compacted part of the data file and its garbage, counted by
+// every block's header (store/format.h), and estimated for files written
+// before blocks counted it.
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "store/coding.h"
+#include "store/format.h"
+#include "store/record.h"
+#include "tests/store/test_util.h"
+
+namespace kvs::test {
+namespace {
+
+// What a compaction keeping all history frees.
+uint64_t Freed(const CompactStats& stats) { return stats.bytes_before - stats.bytes_after; }
+
+// A copy of a store that kvs 0.1 wrote (tests/store/data/README.md), which
+// the test may change.
+void CopyOldStore(const std::string& to) {
+  std::filesystem::copy(
+      std::string(KVS_TEST_DATA_DIR) + "/store-0.1", to,
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+}
+
+}  // namespace
+
+TEST_CASE("Space tells the compacted part of the file and counts its garbage") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  for (int i = 0; i < 3000; ++i) MustPut(store.get(), "k" + std::to_string(i % 500), "v");
+  auto fresh = store->Space();
+  REQUIRE(fresh.ok());
+  CHECK(fresh->compacted_bytes == 0);
+  CHECK(fresh->compacted_revision == 0);
+  CHECK(fresh->data_bytes == *store->DataBytes());
+  // Small writes over and over to the same keys: most of what they append
+  // is tree nodes that later writes replace.
+  CHECK(fresh->garbage_ratio() > 0.5);
+  CHECK(fresh->garbage_ratio() < 1.0);
+
+  auto stats = store->Compact(CompactOptions());
+  REQUIRE(stats.ok());
+  // The count is what the compaction really freed, but for the compacted
+  // trees' own layout, which differs a little from the one they replace.
+  CHECK(static_cast<double>(fresh->garbage_bytes) > 0.9 * Freed(*stats));
+  CHECK(static_cast<double>(fresh->garbage_bytes) < 1.1 * Freed(*stats));
+  auto compacted = store->Space();
+  REQUIRE(compacted.ok());
+  CHECK(compacted->compacted_bytes == compacted->data_bytes);
+  CHECK(compacted->garbage_bytes == 0);
+  CHECK(compacted->compacted_revision == *store->Revision());
+  CHECK(compacted->compacted_time_ns > 0);
+
+  const uint64_t revision = *store->Revision();
+  for (int i = 0; i < 200; ++i) MustPut(store.get(), "k" + std::to_string(i), "w");
+  auto later = store->Space();
+  REQUIRE(later.ok());
+  CHECK(later->compacted_bytes == compacted->data_bytes);
+  CHECK(later->compacted_revision == revision);
+  CHECK(later->garbage_bytes > 0);
+  CHECK(later->garbage_bytes < later->data_bytes - later->compacted_bytes);
+  // Another store object sees the same.
+  auto other = OpenStore(dir.path())->Space();
+  REQUIRE(other.ok());
+  CHECK(other->compacted_bytes == later->compacted_bytes);
+  CHECK(other->garbage_bytes == later->garbage_bytes);
+}
+
+TEST_CASE("A bulk write leaves next to no garbage, and a compaction frees what was counted") {
+  // Before blocks counted it, the garbage of a big transaction was taken
+  // for its tree nodes' share of its bytes (about half), and a store
+  // compacted itself after every import to free almost nothing.
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  WriteBatch batch;
+  for (int i = 0; i < 5000; ++i) batch.Put("key" + std::to_string(i), std::string(100, 'v'));
+  REQUIRE(store->Write(batch).ok());
+  auto space = store->Space();
+  REQUIRE(space.ok());
+  CHECK(space->garbage_ratio() < 0.01);
+
+  // Single writes to those keys replace their paths: each one's garbage is
+  // what its nodes replaced, and a compaction frees that much.
+  for (int i = 0; i < 500; ++i) MustPut(store.get(), "key" + std::to_string(i * 7), "w");
+  space = store->Space();
+  REQUIRE(space.ok());
+  auto stats = store->Compact(CompactOptions());
+  REQUIRE(stats.ok());
+  CHECK(static_cast<double>(space->garbage_bytes) > 0.9 * Freed(*stats));
+  CHECK(static_cast<double>(space->garbage_bytes) < 1.1 * Freed(*stats));
+}
+
+TEST_CASE("A failed transaction counts nothing of what it built") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  for (int i = 0; i < 100; ++i) MustPut(store.get(), "k" + std::to_string(i), "v");
+  auto before = store->Space();
+  REQUIRE(before.ok());
+  // A compare-and-set that fails before it builds anything, and a merge
+  // that fails after its branch tree was written into the block: the edits
+  // of both are dropped with their blocks.
+  WriteBatch stale;
+  stale.Put("k1", "x");
+  stale.writes.back().expected_heads = std::vector<VersionId>();
+  CHECK(store->Write(stale).status().IsConflict());
+  WriteBatch merge;
+  for (int i = 0; i < 50; ++i) merge.Put("k" + std::to_string(i), "y");
+  merge.merged_commits.push_back(CommitId());
+  merge.merged_commits.back().bytes.fill(7);
+  CHECK(store->Write(merge).status().IsNotFound());
+  auto after = store->Space();
+  REQUIRE(after.ok());
+  CHECK(after->garbage_bytes == before->garbage_bytes);
+  CHECK(after->data_bytes == before->data_bytes);
+}
+
+TEST_CASE("Each block header carries the superseded bytes of its file through that block") {
+  const std::array<uint8_t, 16> salt{};
+  BlockBuilder builder(format::kFileHeaderSize, salt);
+  builder.set_superseded(1000);
+  auto header_field = [&](uint64_t block) {
+    return DecodeFixed64(builder.bytes().data() + (block - builder.start()) + 24);
+  };
+  builder.BeginBlock();
+  const uint64_t first = builder.block_start();
+  builder.AddSuperseded(100);
+  builder.EndBlock(1, 1, 0, format::kKindTransaction);
+  CHECK(header_field(first) == (format::kSupersededCounted | 1100));
+  // An aborted block's count goes with its bytes.
+  builder.BeginBlock();
+  builder.AddSuperseded(50);
+  builder.AbortBlock();
+  builder.BeginBlock();
+  const uint64_t second = builder.block_start();
+  builder.AddSuperseded(8);
+  builder.EndBlock(2, 2, 0, format::kKindTransaction);
+  CHECK(header_field(second) == (format::kSupersededCounted | 1108));
+}
+
+TEST_CASE("A store that kvs 0.1 wrote estimates its garbage, then counts on from there") {
+  TempDir dir;
+  CopyOldStore(dir.path());
+  auto store = OpenStore(dir.path());
+  auto check = store->Check();
+  REQUIRE(check.ok());
+  CHECK(check->ok());
+  CHECK(ValueOf(store.get(), "counter") == "59");
+  CHECK(ValueOf(store.get(), "note", "draft") == "draft note");
+
+  // Its blocks carry no count: the estimate from the newest blocks stands in.
+  auto old = store->Space();
+  REQUIRE(old.ok());
+  CHECK(old->compacted_bytes > 0);
+  CHECK(old->garbage_bytes > 0);
+  CHECK(old->garbage_bytes < old->data_bytes - old->compacted_bytes);
+
+  // New blocks count, starting from that estimate.
+  for (int i = 0; i < 20; ++i) MustPut(store.get(), "counter", std::to_string(100 + i));
+  auto counted = store->Space();
+  REQUIRE(counted.ok());
+  CHECK(counted->garbage_bytes > old->garbage_bytes);
+  CHECK(counted->garbage_bytes - old->garbage_bytes <= counted->data_bytes - old->data_bytes);
+  CHECK(OpenStore(dir.path())->Space()->garbage_bytes == counted->garbage_bytes);
+
+  auto stats = store->Compact(CompactOptions());
+  REQUIRE(stats.ok());
+  CHECK(store->Space()->garbage_bytes == 0);
+  CHECK(ValueOf(store.get(), "counter") == "119");
+  CHECK(ValueOf(store.get(), "counter", "main", ReadPoint::AtRevision(1)) == "0");
+  CHECK(store->Check()->ok());
+}
+
+}  // namespace kvs::test
