@@ -651,11 +651,11 @@ std::string Usage() {
   std::string text(kGlobalUsage);
   for (const CommandSpec& spec : kCommands) {
     if (spec.operands == Operands::kSubcommand) continue;  // its subcommands are listed
-    if (spec.command == Command::kCreate) text += "\n" + std::string(kGraphHeading) + "\n";
-    if (spec.command == Command::kPut) text += "\n" + std::string(kKeysHeading) + "\n";
-    if (spec.command == Command::kCheck) text += "\n" + std::string(kStoreHeading) + "\n";
-    if (spec.command == Command::kBranchList) text += "\n" + std::string(kBranchesHeading) + "\n";
-    if (spec.command == Command::kSync) text += "\n" + std::string(kReplicationHeading) + "\n";
+    if (spec.command == Command::kCreate) text += "\n" + std::string(kGraphHeading) + "\n\n";
+    if (spec.command == Command::kPut) text += "\n" + std::string(kKeysHeading) + "\n\n";
+    if (spec.command == Command::kCheck) text += "\n" + std::string(kStoreHeading) + "\n\n";
+    if (spec.command == Command::kBranchList) text += "\n" + std::string(kBranchesHeading) + "\n\n";
+    if (spec.command == Command::kSync) text += "\n" + std::string(kReplicationHeading) + "\n\n";
     text += "kvs " + std::string(spec.synopsis) + "\n" + std::string(spec.description);
   }
   return text;
