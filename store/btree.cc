@@ -94,6 +94,53 @@ Result<std::string> TreeGet(const RecordSource& source, uint64_t root, std::stri
   return Status::NotFound("no such tree key");
 }
 
+namespace {
+
+// Whether the node at offset is in the tree at root. probe is a key inside
+// the node's range (not its lower bound, which an ancestor's separator in
+// another tree may exceed): every tree holding the node reaches it by probe.
+Result<bool> TreeHoldsNode(const RecordSource& source, uint64_t root, uint64_t offset,
+                           std::string_view probe) {
+  for (uint64_t at = root; at != 0;) {
+    if (at == offset) return true;
+    KVS_ASSIGN_OR_RETURN(NodeView node, NodeView::Read(source, at));
+    if (node.leaf()) break;
+    at = node.child(node.Find(probe));
+  }
+  return false;
+}
+
+// A key inside the range of the node: a leaf's first key, or an inner
+// node's second separator (its first is empty); through a single child.
+Result<std::string> ProbeKey(const RecordSource& source, const NodeView& node) {
+  if (node.leaf()) return std::string(node.key(0));
+  if (node.count() >= 2) return std::string(node.key(1));
+  KVS_ASSIGN_OR_RETURN(NodeView child, NodeView::Read(source, node.child(0)));
+  return ProbeKey(source, child);
+}
+
+}  // namespace
+
+Result<uint64_t> UnsharedBytes(const RecordSource& source, uint64_t root,
+                               const std::vector<uint64_t>& others) {
+  if (root == 0) return uint64_t{0};
+  KVS_ASSIGN_OR_RETURN(NodeView node, NodeView::Read(source, root));
+  if (node.leaf() && node.count() == 0) return RecordFileBytes(node.body().size());
+  KVS_ASSIGN_OR_RETURN(std::string probe, ProbeKey(source, node));
+  for (uint64_t other : others) {
+    KVS_ASSIGN_OR_RETURN(bool shared, TreeHoldsNode(source, other, root, probe));
+    if (shared) return uint64_t{0};
+  }
+  uint64_t bytes = RecordFileBytes(node.body().size());
+  if (!node.leaf()) {
+    for (size_t i = 0; i < node.count(); ++i) {
+      KVS_ASSIGN_OR_RETURN(uint64_t below, UnsharedBytes(source, node.child(i), others));
+      bytes += below;
+    }
+  }
+  return bytes;
+}
+
 // ---- Cursor -------------------------------------------------------------
 
 Status TreeCursor::Seek(std::string_view target) {

@@ -31,13 +31,14 @@
 //     header:  [0,4) "KVSB"  [4,8) crc32c of [8,32)  [8,16) payload length
 //              [16,24) revision  [24,32) superseded bytes: bit 63 set, and
 //              in bits 0-62 the bytes of this file's records, up to and
-//              including this block, that records written after them
-//              replaced (tree nodes whose newer copy took their place, or
-//              that an edit removed): what a compaction that keeps all
-//              history frees, but for nodes another branch's tree still
-//              shares. Zero (unknown) in blocks written before kvs 0.2;
-//              readers of those, which ignore the field, read files with
-//              it as before.
+//              including this block, that later blocks left unreachable
+//              (tree nodes whose newer copy took their place or that an
+//              edit removed, and the nodes of a deleted branch's tree that
+//              no other branch shares): what a compaction that keeps all
+//              history frees, but for replaced nodes that another branch's
+//              tree still shares. Zero (unknown) in blocks written before
+//              kvs 0.2; readers of those, which ignore the field, read
+//              files with it as before.
 //     payload: records, each starting at an 8-byte aligned file offset.
 //     trailer: [0,4) "KVST"  [4,8) crc32c of the file bytes from the start
 //              of this block's group to this trailer

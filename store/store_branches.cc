@@ -49,10 +49,52 @@ Result<BranchInfo> StoreImpl::CreateBranch(std::string_view name, std::string_vi
   return info;
 }
 
+namespace {
+
+// Every branch's name and tree root in the global tree at global_root.
+Result<std::vector<std::pair<std::string, uint64_t>>> BranchRoots(const RecordSource& source,
+                                                                  uint64_t global_root) {
+  TreeCursor cursor(&source, global_root);
+  KVS_RETURN_IF_ERROR(cursor.Seek("B"));
+  std::vector<std::pair<std::string, uint64_t>> out;
+  while (cursor.Valid() && cursor.key()[0] == 'B') {
+    KVS_ASSIGN_OR_RETURN(BranchEntry e, DecodeBranchEntry(cursor.value()));
+    out.emplace_back(std::string(cursor.key().substr(1)), e.root);
+    KVS_RETURN_IF_ERROR(cursor.Next());
+  }
+  return out;
+}
+
+// The garbage that deleting branch leaves: the nodes of its tree that no
+// other branch's tree shares.
+Result<uint64_t> GarbageOfDeleting(const RecordSource& source,
+                                   const std::vector<std::pair<std::string, uint64_t>>& roots,
+                                   const std::string& branch) {
+  uint64_t root = 0;
+  std::vector<uint64_t> others;
+  for (const auto& [name, tree] : roots) {
+    if (name == branch) {
+      root = tree;
+    } else {
+      others.push_back(tree);
+    }
+  }
+  return UnsharedBytes(source, root, others);
+}
+
+}  // namespace
+
 Status StoreImpl::DeleteBranch(std::string_view name) {
   KVS_RETURN_IF_ERROR(ValidateBranchName(name));
   if (name == "main") return Status::InvalidArgument("the main branch cannot be deleted");
   std::string branch(name);
+  // The garbage the deletion leaves is counted without the writer lock, on
+  // the newest state, and again under it only if a branch moved meanwhile:
+  // for a branch that has gone its own way for long, the count reads much
+  // of its tree.
+  KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
+  KVS_ASSIGN_OR_RETURN(auto roots_before, BranchRoots(snap, snap.head().root));
+  KVS_ASSIGN_OR_RETURN(uint64_t garbage_before, GarbageOfDeleting(snap, roots_before, branch));
   return RunTransaction(
              [&](TxnContext* ctx) -> Result<WriteResult> {
                auto value = ctx->global->Get(gkey::Branch(branch));
@@ -60,6 +102,12 @@ Status StoreImpl::DeleteBranch(std::string_view name) {
                  return Status::NotFound("branch '" + branch + "' does not exist");
                }
                if (!value.ok()) return value.status();
+               KVS_ASSIGN_OR_RETURN(auto roots, BranchRoots(*ctx->source, ctx->global_root));
+               uint64_t garbage = garbage_before;
+               if (roots != roots_before) {
+                 KVS_ASSIGN_OR_RETURN(garbage, GarbageOfDeleting(*ctx->source, roots, branch));
+               }
+               ctx->builder->AddSuperseded(garbage);
                KVS_RETURN_IF_ERROR(ctx->global->Delete(gkey::Branch(branch)));
                WriteResult r;
                r.revision = ctx->revision;

@@ -36,6 +36,7 @@ struct TxnContext {
   const RecordSource* source;  // committed data plus the group's new blocks
   BlockBuilder* builder;       // the open block belongs to this transaction
   TreeWriter* global;          // edits of the global tree
+  uint64_t global_root;        // the global tree as this transaction found it
   uint64_t revision;           // this transaction's revision
   int64_t time_ns;             // its commit time (monotonic across revisions)
   uint64_t commit_offset = 0;  // set by a transaction that records a commit

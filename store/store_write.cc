@@ -107,8 +107,12 @@ class GroupBuild {
     // nodes, so the next one starts from the same paths, already loaded. A
     // failed transaction's edits are dropped with the writer.
     if (!global_) global_.emplace(&source_, head_.root);
-    TxnContext ctx{&source_, &builder_, &*global_, head_.revision + 1,
-                   std::max(NowNs(), head_.time_ns + 1)};
+    TxnContext ctx{.source = &source_,
+                   .builder = &builder_,
+                   .global = &*global_,
+                   .global_root = head_.root,
+                   .revision = head_.revision + 1,
+                   .time_ns = std::max(NowNs(), head_.time_ns + 1)};
     Result<WriteResult> r = fn(&ctx);
     Status s = r.status();
     if (s.ok()) {

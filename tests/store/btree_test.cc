@@ -644,5 +644,67 @@ TEST_CASE("TreeDiff reads a number of nodes that grows with the differences, not
   CHECK(counting_one.reads() <= 4 * depth);
 }
 
+// The offsets and record sizes of every node of the tree at root.
+std::map<uint64_t, uint64_t> Nodes(const RecordSource& source, uint64_t root) {
+  std::map<uint64_t, uint64_t> out;
+  std::vector<uint64_t> todo;
+  if (root != 0) todo.push_back(root);
+  while (!todo.empty()) {
+    const uint64_t at = todo.back();
+    todo.pop_back();
+    auto node = NodeView::Read(source, at);
+    REQUIRE(node.ok());
+    out[at] = RecordFileBytes(node->body().size());
+    if (!node->leaf()) {
+      for (size_t i = 0; i < node->count(); ++i) todo.push_back(node->child(i));
+    }
+  }
+  return out;
+}
+
+TEST_CASE("UnsharedBytes counts exactly the nodes no other tree holds") {
+  for (uint64_t seed : {31, 32, 33}) {
+    INFO("seed " << seed);
+    std::mt19937_64 rng(seed);
+    BlockBuilder builder = OpenBuilder();
+    Model model;
+    std::vector<std::string> pool;
+    TreeWriter base_writer(&builder, 0);
+    RandomEdits(&base_writer, &model, &pool, rng, 3000, 5);
+    const uint64_t base = MustFlush(&base_writer, &builder);
+    // Two trees derived from it, as two branches made from one: each
+    // shares the nodes its edits did not reach.
+    std::vector<uint64_t> derived;
+    for (size_t edits : {40, 400}) {
+      TreeWriter writer(&builder, base);
+      RandomEdits(&writer, &model, &pool, rng, edits, 20);
+      derived.push_back(MustFlush(&writer, &builder));
+    }
+    const std::vector<uint64_t> roots = {base, derived[0], derived[1]};
+    for (size_t i = 0; i < roots.size(); ++i) {
+      std::vector<uint64_t> others;
+      std::map<uint64_t, uint64_t> held_elsewhere;
+      for (size_t j = 0; j < roots.size(); ++j) {
+        if (j == i) continue;
+        others.push_back(roots[j]);
+        held_elsewhere.merge(Nodes(builder, roots[j]));
+      }
+      uint64_t want = 0;
+      for (const auto& [offset, bytes] : Nodes(builder, roots[i])) {
+        if (held_elsewhere.count(offset) == 0) want += bytes;
+      }
+      auto got = UnsharedBytes(builder, roots[i], others);
+      REQUIRE(got.ok());
+      CHECK(*got == want);
+      CHECK(want > 0);
+    }
+    CHECK(*UnsharedBytes(builder, base, {base}) == 0);
+    uint64_t all = 0;
+    for (const auto& [offset, bytes] : Nodes(builder, base)) all += bytes;
+    CHECK(*UnsharedBytes(builder, base, {}) == all);
+    CHECK(*UnsharedBytes(builder, 0, {base}) == 0);
+  }
+}
+
 }  // namespace
 }  // namespace kvs

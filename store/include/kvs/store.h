@@ -367,10 +367,11 @@ struct SpaceInfo {
   uint64_t compacted_revision = 0;
   int64_t compacted_time_ns = 0;
   // The bytes a compaction keeping all history would free: the tree nodes
-  // in the file that nodes written after them replaced, as the blocks
-  // count them (store/format.h). Too high by the nodes another branch's
-  // tree still shares. For a file whose newest block was written before
-  // blocks counted (kvs 0.1), an estimate from the newest blocks.
+  // in the file that nodes written after them replaced, and those of
+  // deleted branches, as the blocks count them (store/format.h). Too high
+  // by the nodes another branch's tree still shares. For a file whose
+  // newest block was written before blocks counted (kvs 0.1), an estimate
+  // from the newest blocks.
   uint64_t garbage_bytes = 0;
   double garbage_ratio() const {
     return data_bytes == 0 ? 0.0
