@@ -609,6 +609,8 @@ Status TreeWriter::Delete(std::string_view key) {
     KVS_ASSIGN_OR_RETURN(Node * only, LoadChild(root_.get(), 0));
     (void)only;
     bool was_dirty = root_->dirty;
+    // The old root's record is left behind (counted already when dirty).
+    if (!was_dirty && root_->offset != 0) superseded_ += root_->record_bytes;
     std::unique_ptr<Node> child = std::move(root_->children[0]);
     root_ = std::move(child);
     if (was_dirty) MarkDirty(root_.get());
