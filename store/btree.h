@@ -136,8 +136,9 @@ class TreeWriter {
   bool changed() const;
   // Appends every changed node to out and returns the new root offset; the
   // writer then continues from that root. The records of the nodes it
-  // replaced (or removed) are counted in out's superseded bytes. Flush drops the loaded nodes, so
-  // the writer's memory stays bounded by one flush's paths; FlushAndKeep
+  // replaced (or removed) are counted in out's superseded bytes. Flush
+  // drops the loaded nodes, so the writer's memory stays bounded by one
+  // flush's paths; FlushAndKeep
   // keeps them (now clean, at their new offsets), so the next edits reuse
   // them instead of reading them again: for a few flushes in a row into one
   // block builder, as a group commit does.

@@ -136,7 +136,7 @@ class Compactor {
                                                         store_->identity_.salt, kPartBytes));
     BlockBuilder* out = out_->builder();
     out->BeginBlock();
-    KVS_RETURN_IF_ERROR(CollectBranches());
+    KVS_ASSIGN_OR_RETURN(branches_, ReadBranchEntries(snap_, snap_.head().root));
     KVS_RETURN_IF_ERROR(MarkKeptVersions());
     KVS_RETURN_IF_ERROR(CopyVersions());
     KVS_ASSIGN_OR_RETURN(root_, BuildGlobalTree());
@@ -325,17 +325,6 @@ class Compactor {
     if (rule->keep_last && index < *rule->keep_last) return true;
     if (rule->keep_younger_ns && time_ns >= now_ns_ - *rule->keep_younger_ns) return true;
     return !rule->keep_last && !rule->keep_younger_ns;
-  }
-
-  Status CollectBranches() {
-    TreeCursor cursor(&snap_, snap_.head().root);
-    KVS_RETURN_IF_ERROR(cursor.Seek("B"));
-    for (; cursor.Valid() && cursor.key()[0] == 'B';) {
-      KVS_ASSIGN_OR_RETURN(BranchEntry e, DecodeBranchEntry(cursor.value()));
-      branches_.emplace_back(std::string(cursor.key().substr(1)), e);
-      KVS_RETURN_IF_ERROR(cursor.Next());
-    }
-    return Status::OK();
   }
 
   // Walks the kept entries of one branch tree, in order.
@@ -659,7 +648,7 @@ class Compactor {
   uint64_t caught_end_ = 0;   // and the end of the old file then
   CompactStats stats_;
   std::unordered_map<std::string, Candidate> candidates_;
-  std::vector<std::pair<std::string, BranchEntry>> branches_;
+  BranchEntries branches_;
   std::vector<uint64_t> versions_;               // old offsets, ascending
   std::unordered_map<uint64_t, uint64_t> kept_;  // old offset -> new offset
   std::vector<std::pair<VersionId, uint64_t>> new_versions_;

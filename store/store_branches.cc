@@ -1,5 +1,7 @@
 // Branches: creation (O(1): the new branch shares its source's tree),
 // deletion, reset to a commit, and the diff of two branch states.
+#include <algorithm>
+
 #include "store/branch_edit.h"
 #include "store/format.h"
 #include "store/store_impl.h"
@@ -51,35 +53,29 @@ Result<BranchInfo> StoreImpl::CreateBranch(std::string_view name, std::string_vi
 
 namespace {
 
-// Every branch's name and tree root in the global tree at global_root.
-Result<std::vector<std::pair<std::string, uint64_t>>> BranchRoots(const RecordSource& source,
-                                                                  uint64_t global_root) {
-  TreeCursor cursor(&source, global_root);
-  KVS_RETURN_IF_ERROR(cursor.Seek("B"));
-  std::vector<std::pair<std::string, uint64_t>> out;
-  while (cursor.Valid() && cursor.key()[0] == 'B') {
-    KVS_ASSIGN_OR_RETURN(BranchEntry e, DecodeBranchEntry(cursor.value()));
-    out.emplace_back(std::string(cursor.key().substr(1)), e.root);
-    KVS_RETURN_IF_ERROR(cursor.Next());
-  }
-  return out;
-}
-
 // The garbage that deleting branch leaves: the nodes of its tree that no
 // other branch's tree shares.
-Result<uint64_t> GarbageOfDeleting(const RecordSource& source,
-                                   const std::vector<std::pair<std::string, uint64_t>>& roots,
+Result<uint64_t> GarbageOfDeleting(const RecordSource& source, const BranchEntries& branches,
                                    const std::string& branch) {
   uint64_t root = 0;
   std::vector<uint64_t> others;
-  for (const auto& [name, tree] : roots) {
+  for (const auto& [name, entry] : branches) {
     if (name == branch) {
-      root = tree;
+      root = entry.root;
     } else {
-      others.push_back(tree);
+      others.push_back(entry.root);
     }
   }
   return UnsharedBytes(source, root, others);
+}
+
+// Whether GarbageOfDeleting(before) still holds for now: the same
+// branches, with the same trees.
+bool SameGarbageOfDeleting(const BranchEntries& before, const BranchEntries& now) {
+  return std::equal(before.begin(), before.end(), now.begin(), now.end(),
+                    [&](const auto& a, const auto& b) {
+                      return a.first == b.first && a.second.root == b.second.root;
+                    });
 }
 
 }  // namespace
@@ -93,8 +89,8 @@ Status StoreImpl::DeleteBranch(std::string_view name) {
   // for a branch that has gone its own way for long, the count reads much
   // of its tree.
   KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
-  KVS_ASSIGN_OR_RETURN(auto roots_before, BranchRoots(snap, snap.head().root));
-  KVS_ASSIGN_OR_RETURN(uint64_t garbage_before, GarbageOfDeleting(snap, roots_before, branch));
+  KVS_ASSIGN_OR_RETURN(BranchEntries before, ReadBranchEntries(snap, snap.head().root));
+  KVS_ASSIGN_OR_RETURN(uint64_t garbage_before, GarbageOfDeleting(snap, before, branch));
   return RunTransaction(
              [&](TxnContext* ctx) -> Result<WriteResult> {
                auto value = ctx->global->Get(gkey::Branch(branch));
@@ -102,10 +98,11 @@ Status StoreImpl::DeleteBranch(std::string_view name) {
                  return Status::NotFound("branch '" + branch + "' does not exist");
                }
                if (!value.ok()) return value.status();
-               KVS_ASSIGN_OR_RETURN(auto roots, BranchRoots(*ctx->source, ctx->global_root));
+               KVS_ASSIGN_OR_RETURN(BranchEntries now,
+                                    ReadBranchEntries(*ctx->source, ctx->global_root));
                uint64_t garbage = garbage_before;
-               if (roots != roots_before) {
-                 KVS_ASSIGN_OR_RETURN(garbage, GarbageOfDeleting(*ctx->source, roots, branch));
+               if (!SameGarbageOfDeleting(before, now)) {
+                 KVS_ASSIGN_OR_RETURN(garbage, GarbageOfDeleting(*ctx->source, now, branch));
                }
                ctx->builder->AddSuperseded(garbage);
                KVS_RETURN_IF_ERROR(ctx->global->Delete(gkey::Branch(branch)));

@@ -218,6 +218,9 @@ Result<std::optional<KeyEntry>> FindKeyEntry(const RecordSource& source, uint64_
 Result<VersionRecord> ReadVersionAt(const RecordSource& source, uint64_t offset);
 Result<BranchEntry> ReadBranchEntry(const RecordSource& source, uint64_t global_root,
                                     std::string_view name);
+// Every branch, by name, in the global tree at global_root.
+using BranchEntries = std::vector<std::pair<std::string, BranchEntry>>;
+Result<BranchEntries> ReadBranchEntries(const RecordSource& source, uint64_t global_root);
 int64_t NowNs();
 // Ends a replaced data file with a "moved" block naming generation, so
 // readers and writers still on it follow (store/compaction.cc).

@@ -169,6 +169,18 @@ Result<BranchEntry> ReadBranchEntry(const RecordSource& source, uint64_t global_
   return DecodeBranchEntry(*value);
 }
 
+Result<BranchEntries> ReadBranchEntries(const RecordSource& source, uint64_t global_root) {
+  TreeCursor cursor(&source, global_root);
+  KVS_RETURN_IF_ERROR(cursor.Seek("B"));
+  BranchEntries out;
+  while (cursor.Valid() && cursor.key()[0] == 'B') {
+    KVS_ASSIGN_OR_RETURN(BranchEntry e, DecodeBranchEntry(cursor.value()));
+    out.emplace_back(std::string(cursor.key().substr(1)), e);
+    KVS_RETURN_IF_ERROR(cursor.Next());
+  }
+  return out;
+}
+
 // ---- Opening ----------------------------------------------------------------
 
 namespace {

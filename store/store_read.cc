@@ -445,14 +445,9 @@ BranchInfo ToBranchInfo(std::string name, const BranchEntry& e) {
 
 Result<std::vector<BranchInfo>> StoreImpl::ListBranches() {
   KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
-  TreeCursor cursor(&snap, snap.head().root);
-  KVS_RETURN_IF_ERROR(cursor.Seek("B"));
+  KVS_ASSIGN_OR_RETURN(BranchEntries branches, ReadBranchEntries(snap, snap.head().root));
   std::vector<BranchInfo> out;
-  while (cursor.Valid() && cursor.key()[0] == 'B') {
-    KVS_ASSIGN_OR_RETURN(BranchEntry e, DecodeBranchEntry(cursor.value()));
-    out.push_back(ToBranchInfo(std::string(cursor.key().substr(1)), e));
-    KVS_RETURN_IF_ERROR(cursor.Next());
-  }
+  for (auto& [name, entry] : branches) out.push_back(ToBranchInfo(std::move(name), entry));
   return out;
 }
 

@@ -286,8 +286,7 @@ uint64_t BuildNumbered(BlockBuilder* builder, size_t n, std::mt19937_64& rng) {
 size_t RecordBytes(const RecordSource& source, uint64_t offset) {
   auto rec = source.ReadRecord(offset);
   REQUIRE(rec.ok());
-  size_t length = format::kRecordHeaderSize + rec->body.size();
-  return (length + format::kRecordAlign - 1) / format::kRecordAlign * format::kRecordAlign;
+  return RecordFileBytes(rec->body.size());
 }
 
 // ---- Contents ---------------------------------------------------------------
@@ -645,21 +644,10 @@ TEST_CASE("TreeDiff reads a number of nodes that grows with the differences, not
   CHECK(counting_one.reads() <= 4 * depth);
 }
 
-// The offsets and record sizes of every node of the tree at root.
+// Every node of the tree at root, by offset, with the bytes its record takes.
 std::map<uint64_t, uint64_t> Nodes(const RecordSource& source, uint64_t root) {
   std::map<uint64_t, uint64_t> out;
-  std::vector<uint64_t> todo;
-  if (root != 0) todo.push_back(root);
-  while (!todo.empty()) {
-    const uint64_t at = todo.back();
-    todo.pop_back();
-    auto node = NodeView::Read(source, at);
-    REQUIRE(node.ok());
-    out[at] = RecordFileBytes(node->body().size());
-    if (!node->leaf()) {
-      for (size_t i = 0; i < node->count(); ++i) todo.push_back(node->child(i));
-    }
-  }
+  for (uint64_t offset : ShapeOf(source, root).nodes) out[offset] = RecordBytes(source, offset);
   return out;
 }
 
