@@ -69,13 +69,15 @@ Result<uint64_t> GarbageOfDeleting(const RecordSource& source, const BranchEntri
   return UnsharedBytes(source, root, others);
 }
 
-// Whether GarbageOfDeleting(before) still holds for now: the same
-// branches, with the same trees.
-bool SameGarbageOfDeleting(const BranchEntries& before, const BranchEntries& now) {
-  return std::equal(before.begin(), before.end(), now.begin(), now.end(),
-                    [&](const auto& a, const auto& b) {
-                      return a.first == b.first && a.second.root == b.second.root;
-                    });
+// Whether GarbageOfDeleting(before) still holds for now: the same branches,
+// and branch's tree unchanged. The others may have been written: a write
+// counts the nodes it replaces, those it shared with branch included.
+bool SameGarbageOfDeleting(const BranchEntries& before, const BranchEntries& now,
+                           const std::string& branch) {
+  return std::equal(
+      before.begin(), before.end(), now.begin(), now.end(), [&](const auto& a, const auto& b) {
+        return a.first == b.first && (a.first != branch || a.second.root == b.second.root);
+      });
 }
 
 }  // namespace
@@ -85,9 +87,9 @@ Status StoreImpl::DeleteBranch(std::string_view name) {
   if (name == "main") return Status::InvalidArgument("the main branch cannot be deleted");
   std::string branch(name);
   // The garbage the deletion leaves is counted without the writer lock, on
-  // the newest state, and again under it only if a branch moved meanwhile:
-  // for a branch that has gone its own way for long, the count reads much
-  // of its tree.
+  // the newest state, and again under it only if the branch moved or a
+  // branch came or went meanwhile: for a branch that has gone its own way
+  // for long, the count reads much of its tree.
   KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
   KVS_ASSIGN_OR_RETURN(BranchEntries before, ReadBranchEntries(snap, snap.head().root));
   KVS_ASSIGN_OR_RETURN(uint64_t garbage_before, GarbageOfDeleting(snap, before, branch));
@@ -101,7 +103,7 @@ Status StoreImpl::DeleteBranch(std::string_view name) {
                KVS_ASSIGN_OR_RETURN(BranchEntries now,
                                     ReadBranchEntries(*ctx->source, ctx->global_root));
                uint64_t garbage = garbage_before;
-               if (!SameGarbageOfDeleting(before, now)) {
+               if (!SameGarbageOfDeleting(before, now, branch)) {
                  KVS_ASSIGN_OR_RETURN(garbage, GarbageOfDeleting(*ctx->source, now, branch));
                }
                ctx->builder->AddSuperseded(garbage);
