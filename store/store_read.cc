@@ -3,7 +3,7 @@
 // many transactions commit meanwhile.
 #include <algorithm>
 #include <cctype>
-#include <queue>
+#include <memory_resource>
 #include <set>
 #include <unordered_set>
 
@@ -275,21 +275,25 @@ Result<std::vector<Version>> StoreImpl::History(const VersionId& id, size_t skip
   // Newest first: a max-heap on (time, id), fed with parents as versions
   // are visited; parents are reached by their record offsets, no lookups.
   // Records are decoded once, when queued (their views point into the
-  // snapshot's mapping, which outlives the walk).
-  struct Item {
-    VersionRecord v;
-    bool operator<(const Item& o) const {
-      return v.time_ns != o.v.time_ns ? v.time_ns < o.v.time_ns : v.id < o.v.id;
-    }
+  // snapshot's mapping, which outlives the walk), and moved, not copied,
+  // out of the heap. The set of queued ids takes its nodes from one arena:
+  // a long history is mostly a chain, one version per step, where a node
+  // allocated and freed per step cost as much as decoding the version.
+  auto older = [](const VersionRecord& a, const VersionRecord& b) {
+    return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.id < b.id;
   };
-  std::priority_queue<Item> frontier;
-  std::unordered_set<VersionId, HashHasher> queued{id};
+  std::vector<VersionRecord> frontier;
+  std::pmr::monotonic_buffer_resource arena;
+  std::pmr::unordered_set<VersionId, HashHasher> queued(&arena);
+  queued.insert(id);
   KVS_ASSIGN_OR_RETURN(VersionRecord first, LookupVersion(snap, id));
-  frontier.push({std::move(first)});
+  frontier.push_back(std::move(first));
   std::vector<Version> out;
+  out.reserve(std::min<size_t>(limit, 1024));
   while (!frontier.empty() && out.size() < limit) {
-    VersionRecord v = frontier.top().v;
-    frontier.pop();
+    std::pop_heap(frontier.begin(), frontier.end(), older);
+    VersionRecord v = std::move(frontier.back());
+    frontier.pop_back();
     if (skip > 0) {
       --skip;
     } else {
@@ -299,7 +303,8 @@ Result<std::vector<Version>> StoreImpl::History(const VersionId& id, size_t skip
       if (p.offset == 0 || !queued.insert(p.id).second) continue;
       KVS_ASSIGN_OR_RETURN(VersionRecord parent, ReadVersionAt(snap, p.offset));
       if (parent.id != p.id) return Status::Corruption("a parent link points to the wrong version");
-      frontier.push({std::move(parent)});
+      frontier.push_back(std::move(parent));
+      std::push_heap(frontier.begin(), frontier.end(), older);
     }
   }
   return out;
