@@ -225,6 +225,12 @@ constexpr CommandSpec kCommands[] = {
      "  after checking it as check does. DIR must be new or empty; --force moves\n"
      "  what it holds aside to DIR.old-TIME (printed). Refused while a server or\n"
      "  another kvs has the store in DIR open.\n"},
+    {Command::kUpgrade, "upgrade", Operands::kNone, 0, false, "upgrade",
+     "  Raise a store written by kvs 0.2 or earlier to the newest format, in place,\n"
+     "  and print the format before and after. Such a store works as it is, but\n"
+     "  writes each transaction's index changes in full until upgraded; kvs 0.2\n"
+     "  cannot open it afterwards. Refused while a server or another kvs has the\n"
+     "  store open.\n"},
     {Command::kHelp, "help", Operands::kHelpTopic, 0, false, "help [COMMAND]",
      "  Show this message, or one command's.\n"},
 };

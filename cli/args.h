@@ -56,6 +56,7 @@ enum class Command {
   kStats,
   kBackup,
   kRestore,
+  kUpgrade,
   kBranch,  // the group: only its usage; the parser yields one of the next three
   kBranchList,
   kBranchCreate,

@@ -126,6 +126,8 @@ Status RunCommand(const Invocation& inv) {
       return Backup(inv);
     case Command::kRestore:
       return Restore(inv);
+    case Command::kUpgrade:
+      return Upgrade(inv);
     case Command::kBranchList:
       return BranchList(inv);
     case Command::kBranchCreate:

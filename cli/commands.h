@@ -82,6 +82,7 @@ bool CommandWrites(Command command);
 Status CompactIfDue(const Invocation& inv);
 Status Backup(const Invocation& inv);
 Status Restore(const Invocation& inv);
+Status Upgrade(const Invocation& inv);
 
 // Branches, commits, diff, merge and reset: commands_branches.cc.
 Status BranchList(const Invocation& inv);

@@ -222,4 +222,17 @@ Status Restore(const Invocation& inv) {
   return Status::OK();
 }
 
+Status Upgrade(const Invocation& inv) {
+  KVS_ASSIGN_OR_RETURN(std::string dir, StoreDirectory(inv));
+  Result<UpgradeInfo> upgraded = Store::Upgrade(dir);
+  if (upgraded.status().IsNotFound()) {
+    return Status::NotFound(upgraded.status().message() + " (give -d DIR or set KVS_DIR)");
+  }
+  if (!upgraded.ok()) return upgraded.status();
+  PrintField("store", dir);
+  PrintField("format before", upgraded->from);
+  PrintField("format after", upgraded->to);
+  return Status::OK();
+}
+
 }  // namespace kvs::cli

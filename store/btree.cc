@@ -4,7 +4,9 @@
 #include <cstring>
 
 #include "store/coding.h"
+#include "store/edit_log.h"
 #include "store/format.h"
+#include "store/node_arena.h"
 
 namespace kvs {
 
@@ -120,6 +122,36 @@ Result<std::string> ProbeKey(const RecordSource& source, const NodeView& node) {
 }
 
 }  // namespace
+
+Result<uint64_t> MaterializeTree(const RecordSource& source, uint64_t root, NodeSink* out,
+                                 std::unordered_map<uint64_t, uint64_t>* written) {
+  if (!IsVirtual(root)) return root;
+  if (auto done = written->find(root); done != written->end()) return done->second;
+  KVS_ASSIGN_OR_RETURN(NodeView node, NodeView::Read(source, root));
+  std::string body(node.body());
+  if (!node.leaf()) {
+    // Children first; each entry's child offset is patched in place.
+    for (size_t i = 0; i < node.count(); ++i) {
+      KVS_ASSIGN_OR_RETURN(uint64_t child, MaterializeTree(source, node.child(i), out, written));
+      size_t at = DecodeFixed32(body.data() + kNodeFixed + 4 * i);
+      EncodeFixed64(body.data() + at + 2, child);
+    }
+  }
+  uint64_t offset = out->Append(node.leaf() ? format::kLeafNode : format::kInnerNode, body);
+  written->emplace(root, offset);
+  return offset;
+}
+
+Result<uint64_t> InMemoryBytes(const RecordSource& source, uint64_t root) {
+  if (!IsVirtual(root)) return uint64_t{0};
+  KVS_ASSIGN_OR_RETURN(NodeView node, NodeView::Read(source, root));
+  uint64_t bytes = RecordFileBytes(node.body().size());
+  for (size_t i = 0; !node.leaf() && i < node.count(); ++i) {
+    KVS_ASSIGN_OR_RETURN(uint64_t child, InMemoryBytes(source, node.child(i)));
+    bytes += child;
+  }
+  return bytes;
+}
 
 Result<uint64_t> UnsharedBytes(const RecordSource& source, uint64_t root,
                                const std::vector<uint64_t>& others) {
@@ -468,8 +500,14 @@ std::string ShortestSeparator(std::string_view left, std::string_view right) {
 }  // namespace
 
 void TreeWriter::MarkDirty(Node* node) {
-  if (!node->dirty && node->offset != 0) superseded_ += node->record_bytes;
+  if (!node->dirty) superseded_ += FileBytesOf(*node);
   node->dirty = true;
+}
+
+uint64_t TreeWriter::FileBytesOf(const Node& node) {
+  // A new node has no record, and one in memory (store/node_arena.h) none
+  // in the file.
+  return node.offset == 0 || IsVirtual(node.offset) ? 0 : node.record_bytes;
 }
 
 Status TreeWriter::Insert(Node* node, std::string_view key, std::string_view value,
@@ -560,6 +598,7 @@ Status TreeWriter::Put(std::string_view key, std::string_view value) {
     new_root->Recount();
     root_ = std::move(new_root);
   }
+  if (log_ != nullptr) log_->Put(key, value);
   return Status::OK();
 }
 
@@ -610,11 +649,12 @@ Status TreeWriter::Delete(std::string_view key) {
     (void)only;
     bool was_dirty = root_->dirty;
     // The old root's record is left behind (counted already when dirty).
-    if (!was_dirty && root_->offset != 0) superseded_ += root_->record_bytes;
+    if (!was_dirty) superseded_ += FileBytesOf(*root_);
     std::unique_ptr<Node> child = std::move(root_->children[0]);
     root_ = std::move(child);
     if (was_dirty) MarkDirty(root_.get());
   }
+  if (log_ != nullptr) log_->Delete(key);
   return Status::OK();
 }
 
@@ -633,7 +673,7 @@ Result<std::string> TreeWriter::Get(std::string_view key) {
 
 bool TreeWriter::changed() const { return root_ && root_->dirty; }
 
-Result<uint64_t> TreeWriter::FlushNode(Node* node, BlockBuilder* out) {
+Result<uint64_t> TreeWriter::FlushNode(Node* node, NodeSink* out) {
   if (!node->dirty) return node->offset;
   // Children first: the body below needs their new offsets.
   if (!node->leaf) {
@@ -667,7 +707,7 @@ Result<uint64_t> TreeWriter::FlushNode(Node* node, BlockBuilder* out) {
   return node->offset;
 }
 
-Result<uint64_t> TreeWriter::FlushAndKeep(BlockBuilder* out) {
+Result<uint64_t> TreeWriter::FlushAndKeep(NodeSink* out) {
   out->AddSuperseded(superseded_);
   superseded_ = 0;
   if (!root_) return root_offset_;
@@ -680,7 +720,7 @@ Result<uint64_t> TreeWriter::FlushAndKeep(BlockBuilder* out) {
   return root_offset_;
 }
 
-Result<uint64_t> TreeWriter::Flush(BlockBuilder* out) {
+Result<uint64_t> TreeWriter::Flush(NodeSink* out) {
   KVS_ASSIGN_OR_RETURN(uint64_t root, FlushAndKeep(out));
   // The next edit reloads from the new root.
   DropNodes();

@@ -37,6 +37,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "kvs/status.h"
@@ -118,7 +119,17 @@ Status TreeDiff(const RecordSource& source, uint64_t root_a, uint64_t root_b,
 Result<uint64_t> UnsharedBytes(const RecordSource& source, uint64_t root,
                                const std::vector<uint64_t>& others);
 
-class BlockBuilder;
+// Writes the tree at root into out where it is in memory (its virtual
+// nodes, store/node_arena.h; subtrees in the file are kept as they are) and
+// returns its root there. written maps the nodes already written to where,
+// so trees sharing them write them once.
+Result<uint64_t> MaterializeTree(const RecordSource& source, uint64_t root, NodeSink* out,
+                                 std::unordered_map<uint64_t, uint64_t>* written);
+
+// The bytes MaterializeTree would write for the tree at root.
+Result<uint64_t> InMemoryBytes(const RecordSource& source, uint64_t root);
+
+class EditLog;
 
 // Batched copy-on-write edits of one tree.
 class TreeWriter {
@@ -134,6 +145,9 @@ class TreeWriter {
   // Reads through the pending edits. NotFound when absent.
   Result<std::string> Get(std::string_view key);
   bool changed() const;
+  // Records every later Put and Delete in log too (a logged transaction's
+  // global tree edits, store/edit_log.h); nullptr stops it.
+  void set_log(EditLog* log) { log_ = log; }
   // Appends every changed node to out and returns the new root offset; the
   // writer then continues from that root. The records of the nodes it
   // replaced (or removed) are counted in out's superseded bytes. Flush
@@ -142,8 +156,8 @@ class TreeWriter {
   // keeps them (now clean, at their new offsets), so the next edits reuse
   // them instead of reading them again: for a few flushes in a row into one
   // block builder, as a group commit does.
-  Result<uint64_t> Flush(BlockBuilder* out);
-  Result<uint64_t> FlushAndKeep(BlockBuilder* out);
+  Result<uint64_t> Flush(NodeSink* out);
+  Result<uint64_t> FlushAndKeep(NodeSink* out);
 
  private:
   struct Node;
@@ -161,10 +175,12 @@ class TreeWriter {
   // Marks a node edited; the first edit of a node read from a record
   // counts that record as superseded.
   void MarkDirty(Node* node);
+  // The bytes the node's record takes in the file (0: it has none there).
+  static uint64_t FileBytesOf(const Node& node);
   Status Insert(Node* node, std::string_view key, std::string_view value,
                 std::unique_ptr<Node>* split_right, std::string* split_key);
   Status Remove(Node* node, std::string_view key, bool* now_empty);
-  Result<uint64_t> FlushNode(Node* node, BlockBuilder* out);
+  Result<uint64_t> FlushNode(Node* node, NodeSink* out);
 
   // Copies bytes into the arena and returns a view that stays valid until
   // the writer drops its nodes (after Flush, or on destruction).
@@ -186,6 +202,7 @@ class TreeWriter {
   std::string body_;  // FlushNode's scratch: the body being encoded
   // Bytes of the records that the edits since the last flush replace.
   uint64_t superseded_ = 0;
+  EditLog* log_ = nullptr;
 };
 
 }  // namespace kvs

@@ -7,6 +7,7 @@
 
 #include "store/coding.h"
 #include "store/crc32c.h"
+#include "store/edit_log.h"
 #include "store/format.h"
 #include "store/store_impl.h"
 
@@ -25,6 +26,7 @@ class Checker {
     // The running crc of the current group, over [group, crc_end).
     uint64_t group = 0, crc_end = 0;
     uint32_t crc = 0;
+    last_checkpoint_ = 0;
     while (at < snap_.head().end && report_->problems.size() < kMaxProblems) {
       auto point = snap_.ReadCommitPoint(at);
       if (!point.ok()) return Problem(point.status().message());
@@ -59,6 +61,8 @@ class Checker {
         expected_revision = point->revision + 1;
         ++report_->blocks;
       }
+      if (kind == kKindLogged) CheckLogged(*point);
+      if (kind == kKindTransaction) last_checkpoint_ = at;
       if (crc != DecodeFixed32(trailer->data() + 4)) {
         Problem("block at offset " + std::to_string(at) + " fails its group checksum");
       } else {
@@ -95,6 +99,7 @@ class Checker {
 
  private:
   static constexpr size_t kMaxProblems = 100;
+  uint64_t last_checkpoint_ = 0;  // the newest checkpoint block CheckBlocks met
 
   // Whether revision's block was compacted away: the compacted part of a
   // file, whose blocks after the first (a compaction's catch-ups) each
@@ -104,6 +109,18 @@ class Checker {
     if (!entry.ok()) return false;
     auto r = DecodeRevisionEntry(*entry);
     return r.ok() && r->block == 0;
+  }
+
+  // A logged block's edits parse, and its base is the newest checkpoint
+  // before it (the blocks between are logged blocks of the same base).
+  void CheckLogged(const CommitPoint& block) {
+    if (block.base != last_checkpoint_) {
+      Problem("logged block at offset " + std::to_string(block.block) + " names base " +
+              std::to_string(block.base) + ", not the checkpoint before it");
+    }
+    auto edits = ReadEditRecord(snap_, block);
+    Status parsed = edits.ok() ? ApplyEdits(*edits, nullptr).status() : edits.status();
+    if (!parsed.ok()) Problem(parsed.message());
   }
 
   void Problem(std::string what) {

@@ -206,6 +206,7 @@ class Compactor {
     KVS_RETURN_IF_ERROR(out_->Finish());
     caught_root_ = now.head().root;
     caught_end_ = now.head().end;
+    caught_ = now;
     stats_.bytes_after = out_->end();
     return Status::OK();
   }
@@ -645,6 +646,9 @@ class Compactor {
   std::unique_ptr<CompactionOutput> out_;
   uint64_t root_ = 0;         // the new file's global tree
   uint64_t caught_root_ = 0;  // the old file's global tree the new file holds
+  // The state it is in, kept so its tree stays readable when it is a
+  // logged state's, in memory (store/log_window.h).
+  Snapshot caught_;
   uint64_t caught_end_ = 0;   // and the end of the old file then
   CompactStats stats_;
   std::unordered_map<std::string, Candidate> candidates_;
@@ -714,7 +718,7 @@ Result<CompactStats> StoreImpl::Compact(const CompactOptions& options) {
     }
     KVS_RETURN_IF_ERROR(FollowCompaction().status());
     generation = data()->generation();
-    KVS_ASSIGN_OR_RETURN(build->snap, data()->PrepareAppend());
+    KVS_ASSIGN_OR_RETURN(build->snap, PrepareAppend(data().get()));
   }
   Status unlocked = BuildCompacted(options, build.get());
   for (int round = 0; unlocked.ok() && round < kCatchUpRounds; ++round) {
@@ -773,7 +777,7 @@ Result<CompactStats> StoreImpl::PublishCompacted(const CompactOptions& options,
   }
   KVS_RETURN_IF_ERROR(FollowCompaction().status());
   if (data()->generation() != generation) return CompactedMeanwhile();
-  KVS_ASSIGN_OR_RETURN(Snapshot last, data()->PrepareAppend());
+  KVS_ASSIGN_OR_RETURN(Snapshot last, PrepareAppend(data().get()));
   Status caught = unlocked.ok() ? (*build)->compactor->CatchUp(last) : unlocked;
   if (caught.IsConflict()) {
     // Compact again from this state, holding the lock.

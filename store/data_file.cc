@@ -8,6 +8,7 @@
 #include "store/coding.h"
 #include "store/crc32c.h"
 #include "store/format.h"
+#include "store/node_arena.h"
 
 namespace kvs {
 
@@ -18,6 +19,23 @@ namespace {
 constexpr size_t kMinMapping = size_t{1} << 30;  // address space, not memory
 constexpr size_t kScanChunk = size_t{1} << 20;
 
+// The commit a verified trailer t describes; block is where its block
+// starts, trailer_at where t is.
+CommitPoint CommitPointOf(const char* t, uint64_t block, uint64_t trailer_at) {
+  const uint32_t kind = DecodeFixed32(t + 40);
+  const uint64_t root = DecodeFixed64(t + 24);
+  CommitPoint p;
+  p.revision = DecodeFixed64(t + 8);
+  p.time_ns = static_cast<int64_t>(DecodeFixed64(t + 16));
+  p.block = block;
+  p.end = trailer_at + kTrailerSize;
+  p.moved = kind == kKindMoved;
+  p.moved_to = p.moved ? root : 0;
+  p.base = kind == kKindLogged ? root : 0;
+  p.root = p.moved || p.logged() ? 0 : root;
+  return p;
+}
+
 }  // namespace
 
 Mapping::~Mapping() {
@@ -25,6 +43,16 @@ Mapping::~Mapping() {
 }
 
 Result<RecordView> Snapshot::ReadRecord(uint64_t offset) const {
+  if (IsVirtual(offset)) {
+    if (arena_ && arena_->Holds(offset)) return arena_->ReadRecord(offset);
+    for (const auto& pinned : pinned_) {
+      if (pinned->Holds(offset)) return pinned->ReadRecord(offset);
+    }
+    // A tree of another window (an older snapshot's, or one replayed for a
+    // past revision), while its holder keeps it.
+    if (auto arena = NodeArena::Find(offset)) return arena->ReadRecord(offset);
+    return Status::Corruption("node offset " + std::to_string(offset) + " is no longer in memory");
+  }
   if (!map_ || offset < kFileHeaderSize || offset >= head_.end) {
     return Status::Corruption("record offset " + std::to_string(offset) +
                               " points outside the committed file");
@@ -59,18 +87,12 @@ Result<CommitPoint> Snapshot::ReadCommitPoint(uint64_t block) const {
       std::memcmp(check.data(), t.data() + kTrailerCheckedSize, check.size()) != 0) {
     return bad();
   }
-  CommitPoint p;
-  p.revision = DecodeFixed64(t.data() + 8);
-  p.time_ns = static_cast<int64_t>(DecodeFixed64(t.data() + 16));
-  p.root = DecodeFixed64(t.data() + 24);
-  p.block = block;
-  p.end = trailer_at + kTrailerSize;
-  return p;
+  return CommitPointOf(t.data(), block, trailer_at);
 }
 
 std::string EncodeFileHeader(uint64_t generation, const ReplicaId& replica) {
   std::string h(kDataMagic, sizeof(kDataMagic));
-  PutFixed32(&h, kFormatVersion);
+  PutFixed32(&h, kDataFormatVersion);
   PutFixed32(&h, 0);
   PutFixed64(&h, generation);
   h.append(reinterpret_cast<const char*>(replica.bytes.data()), replica.bytes.size());
@@ -89,7 +111,7 @@ Result<DataFileHeader> ReadFileHeader(const File& file, const std::string& path)
       Crc32c(0, header, 60) != DecodeFixed32(header + 60)) {
     return Status::Corruption(path + ": not a kvs data file (bad magic or header checksum)");
   }
-  if (DecodeFixed32(header + 8) != kFormatVersion) {
+  if (DecodeFixed32(header + 8) != kDataFormatVersion) {
     return Status::Corruption(path + ": data format version " +
                               std::to_string(DecodeFixed32(header + 8)) + " is not supported");
   }
@@ -168,14 +190,11 @@ bool DataFile::VerifyBlockEndingAt(uint64_t trailer_offset, uint64_t file_size, 
   }
   if (crc != DecodeFixed32(t + 4)) return false;
   *kind = DecodeFixed32(t + 40);
-  if (*kind != kKindTransaction && *kind != kKindMoved && *kind != kKindPart) return false;
-  point->revision = DecodeFixed64(t + 8);
-  point->time_ns = static_cast<int64_t>(DecodeFixed64(t + 16));
-  point->block = block;
-  point->end = trailer_offset + kTrailerSize;
-  point->moved = *kind == kKindMoved;
-  point->root = point->moved ? 0 : DecodeFixed64(t + 24);
-  point->moved_to = point->moved ? DecodeFixed64(t + 24) : 0;
+  if (*kind != kKindTransaction && *kind != kKindMoved && *kind != kKindPart &&
+      *kind != kKindLogged) {
+    return false;
+  }
+  *point = CommitPointOf(t, block, trailer_offset);
   return true;
 }
 
@@ -242,7 +261,7 @@ Result<Snapshot> DataFile::Latest() {
   KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
   std::lock_guard<std::mutex> lock(mu_);
   KVS_RETURN_IF_ERROR(RefreshLocked(size));
-  return Snapshot(map_, head_, salt_, verified_);
+  return Snapshot(map_, head_, salt_, verified_, generation_);
 }
 
 Result<Snapshot> DataFile::PrepareAppend() {
@@ -251,7 +270,7 @@ Result<Snapshot> DataFile::PrepareAppend() {
   KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
   KVS_RETURN_IF_ERROR(RefreshLocked(size));
   if (size > written_.end) KVS_RETURN_IF_ERROR(file_->Truncate(written_.end));
-  return Snapshot(map_, written_, salt_, verified_);
+  return Snapshot(map_, written_, salt_, verified_, generation_);
 }
 
 Status DataFile::Write(const std::string& blocks, const CommitPoint& last) {

@@ -22,12 +22,15 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "kvs/env.h"
 #include "kvs/store.h"
 #include "store/record.h"
 
 namespace kvs {
+
+class NodeArena;
 
 using Salt = std::array<uint8_t, 16>;  // see TrailerCheck in store/record.h
 
@@ -40,6 +43,12 @@ struct CommitPoint {
   uint64_t end = 0;    // offset just past the trailer
   bool moved = false;  // the file was replaced by generation moved_to
   uint64_t moved_to = 0;
+  // A logged block's (store/format.h): the offset of the block whose tree
+  // its edits apply to. Its root is then the state after its edits, known
+  // only once they are applied: 0 as read from the file, until
+  // StoreImpl::Latest resolves it (store/log_window.h).
+  uint64_t base = 0;
+  bool logged() const { return base != 0; }
 };
 
 struct Mapping {
@@ -54,9 +63,23 @@ class Snapshot : public RecordSource {
  public:
   Snapshot() = default;
   Snapshot(std::shared_ptr<const Mapping> map, CommitPoint head, const Salt& salt,
-           std::shared_ptr<VerifiedOffsets> verified)
-      : map_(std::move(map)), head_(head), salt_(salt), verified_(std::move(verified)) {}
+           std::shared_ptr<VerifiedOffsets> verified, uint64_t generation)
+      : map_(std::move(map)),
+        head_(head),
+        salt_(salt),
+        verified_(std::move(verified)),
+        generation_(generation) {}
   const CommitPoint& head() const { return head_; }
+  // The data file generation it is a state of.
+  uint64_t generation() const { return generation_; }
+  // Gives a logged head its root, whose nodes arena holds (or the file).
+  void Resolve(uint64_t root, std::shared_ptr<const NodeArena> arena) {
+    head_.root = root;
+    arena_ = std::move(arena);
+  }
+  // Keeps arena alive as long as this snapshot, for a root read through it
+  // (a past revision's, store/log_window.h). Not thread-safe.
+  void Pin(std::shared_ptr<const NodeArena> arena) const { pinned_.push_back(std::move(arena)); }
   Result<RecordView> ReadRecord(uint64_t offset) const override;
   // The commit an earlier block made (its trailer, verified).
   Result<CommitPoint> ReadCommitPoint(uint64_t block) const;
@@ -68,6 +91,9 @@ class Snapshot : public RecordSource {
   CommitPoint head_;
   Salt salt_{};
   std::shared_ptr<VerifiedOffsets> verified_;
+  uint64_t generation_ = 0;
+  std::shared_ptr<const NodeArena> arena_;  // the nodes of a logged head's tree
+  mutable std::vector<std::shared_ptr<const NodeArena>> pinned_;
 };
 
 // The 64-byte header that starts every data file, and its reader (which

@@ -36,11 +36,13 @@ Result<StoreIdentity> ReadIdentityFile(Env* env, const std::string& path) {
       Crc32c(0, buf, 56) != DecodeFixed32(buf + 56)) {
     return Status::Corruption(path + " is damaged (bad size, magic or checksum)");
   }
-  if (DecodeFixed32(buf + 8) != kFormatVersion) {
-    return Status::Corruption(path + ": store format version " +
-                              std::to_string(DecodeFixed32(buf + 8)) + " is not supported");
+  const uint32_t version = DecodeFixed32(buf + 8);
+  if (version != kStoreFormatVersion && version != kStoreFormatUnlogged) {
+    return Status::Corruption(path + ": store format version " + std::to_string(version) +
+                              " is not supported: it was written by a newer kvs");
   }
   StoreIdentity id;
+  id.format_version = version;
   std::memcpy(id.replica.bytes.data(), buf + 16, 16);
   std::memcpy(id.salt.data(), buf + 32, 16);
   id.created_ns = static_cast<int64_t>(DecodeFixed64(buf + 48));
@@ -49,7 +51,7 @@ Result<StoreIdentity> ReadIdentityFile(Env* env, const std::string& path) {
 
 Status WriteIdentityFile(Env* env, const std::string& path, const StoreIdentity& id) {
   std::string buf(kStoreMagic, sizeof(kStoreMagic));
-  PutFixed32(&buf, kFormatVersion);
+  PutFixed32(&buf, id.format_version);
   PutFixed32(&buf, 0);
   buf.append(reinterpret_cast<const char*>(id.replica.bytes.data()), 16);
   buf.append(reinterpret_cast<const char*>(id.salt.data()), 16);

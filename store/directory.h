@@ -14,10 +14,13 @@
 #include "kvs/env.h"
 #include "kvs/store.h"
 #include "store/data_file.h"
+#include "store/format.h"
 
 namespace kvs {
 
 struct StoreIdentity {
+  // store/format.h: 1 for a store written before logged blocks existed.
+  uint32_t format_version = format::kStoreFormatVersion;
   ReplicaId replica;
   Salt salt;
   int64_t created_ns = 0;

@@ -19,7 +19,8 @@
 // and the live data file, cut after one commit.
 //
 // STORE (64 bytes):
-//   [0,8) "KVSSTORE"  [8,12) format version  [12,16) zero
+//   [0,8) "KVSSTORE"  [8,12) format version (kStoreFormatVersion below)
+//   [12,16) zero
 //   [16,32) replica id  [32,48) salt (secret; never leaves the machine)
 //   [48,56) creation time ns  [56,60) crc32c of [0,56)  [60,64) zero
 //
@@ -36,14 +37,17 @@
 //              edit removed, and the nodes of a deleted branch's tree that
 //              no other branch shares): what a compaction that keeps all
 //              history frees, but for replaced nodes that another branch's
-//              tree still shares. Zero (unknown) in blocks written before
+//              tree still shares; and the edit records, headers and
+//              trailers of logged blocks (kind 4), which no compaction
+//              keeps either. Zero (unknown) in blocks written before
 //              kvs 0.2; readers of those, which ignore the field, read
 //              files with it as before.
 //     payload: records, each starting at an 8-byte aligned file offset.
 //     trailer: [0,4) "KVST"  [4,8) crc32c of the file bytes from the start
 //              of this block's group to this trailer
 //              [8,16) revision  [16,24) commit time ns
-//              [24,32) global tree root offset (0: empty tree)
+//              [24,32) global tree root offset (0: empty tree); in a
+//                      logged block, the offset of its base block
 //              [32,40) offset of this block's header  [40,44) kind
 //              [44,48) (block offset - group offset) / 8
 //              [48,64) salted check: the first 16 bytes of
@@ -57,7 +61,7 @@
 //   so no valid group can follow a torn one. Readers find the newest block from the
 //   end of the file: the salt makes a trailer impossible to forge from
 //   inside a stored value, so a backward scan over a torn or in-flight tail
-//   cannot be fooled. Kinds: 1, a transaction; 2 ("moved"), the end of a
+//   cannot be fooled. Kinds: 1, a transaction (a checkpoint); 2 ("moved"), the end of a
 //   file that compaction replaced, whose root field holds the new
 //   generation; 3 ("part"), a bounded piece of a compacted file's single
 //   transaction, its own group, carrying no commit (compaction syncs the
@@ -67,12 +71,26 @@
 //   and may follow it with more (a compaction's catch-ups with what
 //   writers committed meanwhile), each carrying every revision since the
 //   one before: their revisions jump, and the 'R' entries of every
-//   revision they took in name no block (block offset 0).
+//   revision they took in name no block (block offset 0). 4 ("logged"),
+//   a transaction that writes its global tree edits as an edit record (the
+//   last record of its payload) instead of the tree's nodes: the global
+//   tree after it is its base's (the newest kind 1 block before it, named by
+//   its trailer) with the edit records of every logged block from the base
+//   through it applied in order (store/log_window.h). Its other records
+//   (versions, commit, branch tree nodes) are as in kind 1. Only stores of
+//   format version 2 hold them.
 //
 // Record (inside a payload; 12-byte header, then the body, zero-padded to 8):
 //   [0,4) crc32c of [4, length)  [4,5) type  [5,8) zero  [8,12) length
 //   Types: 'L' leaf node, 'I' inner node (store/btree.h), 'V' version,
-//   'C' commit. Every read of a record verifies its crc first.
+//   'C' commit, 'E' edits. Every read of a record verifies its crc first.
+//
+// Edit record body ('E'; store/edit_log.h):
+//   count[4] zero[4], count edits, each: op[1] (1 put, 2 delete)
+//   key_length[4] (put: value_length[4]) key (put: value), then zero
+//   padding, then the record's size in the file[8]: the body is sized so
+//   the record needs no padding, which puts that size in the last 8 bytes
+//   before the block's trailer, where readers find it.
 //
 // Version body ('V'):
 //   id[32] time_ns[8] replica[16] revision[8] kind[1] zero[3]
@@ -120,7 +138,15 @@
 
 namespace kvs::format {
 
-constexpr uint32_t kFormatVersion = 1;
+// STORE's format version: 2 for stores that may hold logged blocks (kind
+// 4), 1 for stores written before them, which kvs still reads and writes,
+// without logging, until `kvs upgrade` (Store::Upgrade) makes them 2. A
+// kvs that knows only version 1 refuses to open a version 2 store, and so
+// never meets a logged block. Data files keep version 1 in their header:
+// their layout did not change, only which blocks a store may write.
+constexpr uint32_t kStoreFormatVersion = 2;
+constexpr uint32_t kStoreFormatUnlogged = 1;
+constexpr uint32_t kDataFormatVersion = 1;
 
 constexpr char kStoreMagic[8] = {'K', 'V', 'S', 'S', 'T', 'O', 'R', 'E'};
 constexpr size_t kStoreFileSize = 64;
@@ -136,6 +162,7 @@ constexpr size_t kTrailerCheckedSize = 48;  // bytes covered by the salted check
 constexpr uint32_t kKindTransaction = 1;
 constexpr uint32_t kKindMoved = 2;
 constexpr uint32_t kKindPart = 3;
+constexpr uint32_t kKindLogged = 4;
 constexpr uint64_t kSupersededCounted = uint64_t{1} << 63;  // block header [24,32)
 
 constexpr size_t kRecordHeaderSize = 12;
@@ -150,6 +177,7 @@ constexpr char kVersionBytes = 0;
 constexpr char kVersionTombstone = 1;
 constexpr char kVersionJson = 2;
 constexpr char kCommitRecord = 'C';
+constexpr char kEditRecord = 'E';
 
 constexpr size_t kVersionFixedSize = 32 + 8 + 16 + 8 + 1 + 3 + 4 + 4 + 8;
 constexpr size_t kParentRefSize = 32 + 8;

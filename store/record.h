@@ -37,6 +37,16 @@ class RecordSource {
   virtual Result<RecordView> ReadRecord(uint64_t offset) const = 0;
 };
 
+// Where a tree writer's flush puts its nodes (a block being built, or an
+// arena in memory: store/node_arena.h), and what they replace.
+class NodeSink {
+ public:
+  virtual ~NodeSink() = default;
+  virtual uint64_t Append(char type, std::string_view body) = 0;
+  // Bytes of file records the appended nodes take the place of.
+  virtual void AddSuperseded(uint64_t bytes) = 0;
+};
+
 // Parses the record at bytes[offset - base, ...) where bytes holds file
 // range [base, base + bytes.size()), checking its bounds always and its crc
 // when verify_crc.
@@ -68,7 +78,7 @@ class VerifiedOffsets {
 // transaction that failed). Offsets it hands out are file offsets: the bytes
 // will be written at start. Encodes block headers and trailers, whose crc
 // covers the group so far (store/format.h).
-class BlockBuilder : public RecordSource {
+class BlockBuilder : public RecordSource, public NodeSink {
  public:
   BlockBuilder(uint64_t start, const std::array<uint8_t, 16>& salt)
       : start_(start), salt_(salt), group_start_(start), group_crc_end_(start) {}
@@ -78,7 +88,7 @@ class BlockBuilder : public RecordSource {
   void set_part_limit(uint64_t bytes) { part_limit_ = bytes; }
   void BeginBlock();
   // Appends a record to the open block; returns its file offset.
-  uint64_t Append(char type, std::string_view body);
+  uint64_t Append(char type, std::string_view body) override;
   // Closes the open block with its trailer; returns the offset just past it.
   uint64_t EndBlock(uint64_t revision, int64_t time_ns, uint64_t root, uint32_t kind);
   // Drops the open block's bytes (and the superseded bytes it counted).
@@ -89,7 +99,7 @@ class BlockBuilder : public RecordSource {
   // held, at construction; each block's header carries the total through
   // that block (store/format.h).
   void set_superseded(uint64_t bytes) { superseded_closed_ = bytes; }
-  void AddSuperseded(uint64_t bytes) { superseded_open_ += bytes; }
+  void AddSuperseded(uint64_t bytes) override { superseded_open_ += bytes; }
 
   uint64_t block_start() const { return block_start_; }
   bool Contains(uint64_t offset) const {

@@ -25,6 +25,8 @@
 #include "store/data_file.h"
 #include "store/directory.h"
 #include "store/entries.h"
+#include "store/format.h"
+#include "store/log_window.h"
 #include "store/read_clock.h"
 
 namespace kvs {
@@ -109,6 +111,9 @@ class StoreImpl : public Store {
   // ---- Shared by the parts ----------------------------------------------
   // The newest committed state; follows a compaction to the new file.
   Result<Snapshot> Latest();
+  // The state file's next block builds on (the writer lock is held), its
+  // logged head resolved.
+  Result<Snapshot> PrepareAppend(DataFile* file);
   void set_recovery(RecoveryInfo r) { recovery_ = r; }
 
  private:
@@ -172,6 +177,12 @@ class StoreImpl : public Store {
   RecoveryInfo recovery_;
   std::shared_ptr<WriterLock> writer_lock_;
   const std::unique_ptr<ReadClock> reads_;
+
+  // The logged blocks this process knows (store/log_window.h); whether
+  // this store writes them (format version 2; a store of version 1 is not
+  // logged until `kvs upgrade`).
+  LogWindows windows_;
+  const bool logged_ = identity_.format_version >= format::kStoreFormatVersion;
 
   std::mutex data_mu_;
   std::shared_ptr<DataFile> data_;  // Guarded by data_mu_

@@ -317,10 +317,33 @@ Result<Snapshot> StoreImpl::Latest() {
   for (int hops = 0; hops < 16; ++hops) {
     std::shared_ptr<DataFile> file = data();
     KVS_ASSIGN_OR_RETURN(Snapshot snap, file->Latest());
-    if (!snap.head().moved) return snap;
+    if (!snap.head().moved) {
+      KVS_RETURN_IF_ERROR(ResolveLoggedHead(&windows_, &snap));
+      return snap;
+    }
     KVS_RETURN_IF_ERROR(SwitchToGeneration(snap.head().moved_to));
   }
   return Status::Corruption("data files form a chain of moves that does not end");
+}
+
+Result<UpgradeInfo> Store::Upgrade(const std::string& dir, Env* env) {
+  if (env == nullptr) env = Env::Default();
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<DirectoryUse> alone, DirectoryUse::TakeExclusive(dir));
+  KVS_ASSIGN_OR_RETURN(StoreIdentity id, ReadIdentity(env, dir));
+  UpgradeInfo info{id.format_version, format::kStoreFormatVersion};
+  if (info.from == info.to) return info;
+  id.format_version = info.to;
+  const std::string tmp = dir + "/STORE.tmp";
+  KVS_RETURN_IF_ERROR(WriteIdentityFile(env, tmp, id));
+  KVS_RETURN_IF_ERROR(env->Rename(tmp, dir + "/STORE"));
+  KVS_RETURN_IF_ERROR(env->SyncDir(dir));
+  return info;
+}
+
+Result<Snapshot> StoreImpl::PrepareAppend(DataFile* file) {
+  KVS_ASSIGN_OR_RETURN(Snapshot snap, file->PrepareAppend());
+  if (!snap.head().moved) KVS_RETURN_IF_ERROR(ResolveLoggedHead(&windows_, &snap));
+  return snap;
 }
 
 Result<uint64_t> StoreImpl::DataBytes() {

@@ -93,6 +93,7 @@ Result<uint64_t> StoreImpl::GlobalRootAt(const Snapshot& snap, uint64_t revision
         "rules say, so reading a key as of that revision still works, and so does the log");
   }
   KVS_ASSIGN_OR_RETURN(CommitPoint point, snap.ReadCommitPoint(e.block));
+  if (point.logged()) return LoggedRoot(&windows_, snap, point);
   return point.root;
 }
 

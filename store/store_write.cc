@@ -35,8 +35,10 @@
 #include <chrono>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "store/branch_edit.h"
+#include "store/edit_log.h"
 #include "store/format.h"
 #include "store/store_impl.h"
 
@@ -89,24 +91,76 @@ int64_t SteadyNowNs() {
       .count();
 }
 
+// Reads what a group builds on: its own blocks, the nodes of the window it
+// logs into, and the state the group started from.
+class GroupSource : public RecordSource {
+ public:
+  GroupSource(const Snapshot* committed, const BlockBuilder* pending)
+      : committed_(committed), pending_(pending) {}
+  void set_arena(const NodeArena* arena) { arena_ = arena; }
+  Result<RecordView> ReadRecord(uint64_t offset) const override {
+    if (arena_ != nullptr && arena_->Holds(offset)) return arena_->ReadRecord(offset);
+    return pending_->Contains(offset) ? pending_->ReadRecord(offset)
+                                      : committed_->ReadRecord(offset);
+  }
+
+ private:
+  const Snapshot* committed_;
+  const BlockBuilder* pending_;
+  const NodeArena* arena_ = nullptr;
+};
+
+// A logged transaction's global tree nodes go to its window's arena; the
+// records they replace are counted in its block.
+class ArenaSink : public NodeSink {
+ public:
+  ArenaSink(NodeArena* arena, BlockBuilder* block) : arena_(arena), block_(block) {}
+  uint64_t Append(char type, std::string_view body) override { return arena_->Append(type, body); }
+  void AddSuperseded(uint64_t bytes) override { block_->AddSuperseded(bytes); }
+
+ private:
+  NodeArena* arena_;
+  BlockBuilder* block_;
+};
+
 // The blocks of one group, built transaction by transaction on top of a
 // snapshot (published or only written), each its own block and revision.
+// In a logged store (windows set) a transaction's block carries its global
+// tree edits instead of the tree's changed nodes (a logged block), unless
+// its window is full: then the block is a checkpoint, which writes the
+// tree's nodes the window kept in memory, and a new window starts.
 class GroupBuild {
  public:
   // superseded: what the file's blocks so far count (store/format.h).
-  GroupBuild(Snapshot snap, const Salt& salt, uint64_t superseded)
-      : snap_(std::move(snap)), head_(snap_.head()), builder_(head_.end, salt) {
+  GroupBuild(Snapshot snap, const Salt& salt, uint64_t superseded, LogWindows* windows,
+             size_t checkpoint_blocks)
+      : snap_(std::move(snap)),
+        head_(snap_.head()),
+        builder_(head_.end, salt),
+        windows_(windows),
+        checkpoint_blocks_(checkpoint_blocks) {
     builder_.set_superseded(superseded);
   }
   GroupBuild(const GroupBuild&) = delete;
   GroupBuild& operator=(const GroupBuild&) = delete;
 
   Result<WriteResult> Run(const TxnFunction& fn) {
+    if (windows_ != nullptr && !window_) {
+      Result<std::shared_ptr<LogWindow>> w =
+          head_.logged()
+              ? windows_->Get(snap_, head_.base)
+              : Result<std::shared_ptr<LogWindow>>(windows_->Start(snap_.generation(), head_));
+      if (!w.ok()) return w.status();
+      window_ = std::move(*w);
+      source_.set_arena(window_->arena().get());
+    }
     builder_.BeginBlock();
     // One global tree writer for the group: a transaction's flush keeps its
     // nodes, so the next one starts from the same paths, already loaded. A
     // failed transaction's edits are dropped with the writer.
     if (!global_) global_.emplace(&source_, head_.root);
+    edits_.Clear();
+    global_->set_log(window_ ? &edits_ : nullptr);
     TxnContext ctx{.source = &source_,
                    .builder = &builder_,
                    .global = &*global_,
@@ -120,15 +174,13 @@ class GroupBuild {
           gkey::Revision(ctx.revision),
           EncodeRevisionEntry({builder_.block_start(), ctx.commit_offset, ctx.time_ns}));
     }
-    Result<uint64_t> root = s.ok() ? global_->FlushAndKeep(&builder_) : Result<uint64_t>(s);
-    if (!root.ok()) {
+    Result<CommitPoint> point = s.ok() ? EndBlock(ctx) : Result<CommitPoint>(s);
+    if (!point.ok()) {
       global_.reset();
       builder_.AbortBlock();
-      return root.status();
+      return point.status();
     }
-    uint64_t block = builder_.block_start();
-    uint64_t end = builder_.EndBlock(ctx.revision, ctx.time_ns, *root, format::kKindTransaction);
-    head_ = CommitPoint{ctx.revision, ctx.time_ns, *root, block, end, false, 0};
+    head_ = *point;
     return r;
   }
 
@@ -137,11 +189,50 @@ class GroupBuild {
   const CommitPoint& head() const { return head_; }
 
  private:
+  // Flushes the global tree and ends the transaction's block.
+  Result<CommitPoint> EndBlock(const TxnContext& ctx) {
+    const uint64_t block = builder_.block_start();
+    if (!window_) {
+      KVS_ASSIGN_OR_RETURN(uint64_t root, global_->FlushAndKeep(&builder_));
+      uint64_t end = builder_.EndBlock(ctx.revision, ctx.time_ns, root, format::kKindTransaction);
+      return CommitPoint{ctx.revision, ctx.time_ns, root, block, end, false, 0};
+    }
+    ArenaSink sink(window_->arena().get(), &builder_);
+    KVS_ASSIGN_OR_RETURN(uint64_t root, global_->FlushAndKeep(&sink));
+    if (window_->Full(checkpoint_blocks_, edits_.count())) {
+      std::unordered_map<uint64_t, uint64_t> written;
+      KVS_ASSIGN_OR_RETURN(root, MaterializeTree(source_, root, &builder_, &written));
+      uint64_t end = builder_.EndBlock(ctx.revision, ctx.time_ns, root, format::kKindTransaction);
+      CommitPoint point{ctx.revision, ctx.time_ns, root, block, end, false, 0};
+      // The next transaction starts from the tree in the file, in a new
+      // window.
+      global_.reset();
+      window_ = windows_->Start(snap_.generation(), point);
+      source_.set_arena(window_->arena().get());
+      return point;
+    }
+    // The edit record goes last: readers find it from the block's end.
+    std::string body = edits_.Encode();
+    builder_.Append(format::kEditRecord, body);
+    // A compaction keeps none of it, nor this block's header and trailer.
+    builder_.AddSuperseded(RecordFileBytes(body.size()) + format::kBlockHeaderSize +
+                           format::kTrailerSize);
+    const uint64_t base = window_->base().block;
+    uint64_t end = builder_.EndBlock(ctx.revision, ctx.time_ns, base, format::kKindLogged);
+    CommitPoint point{ctx.revision, ctx.time_ns, root, block, end, false, 0, base};
+    window_->AddNext(point, root, edits_.count());
+    return point;
+  }
+
   Snapshot snap_;
   CommitPoint head_;
   BlockBuilder builder_;
-  LayeredSource source_{&snap_, &builder_};
+  GroupSource source_{&snap_, &builder_};
   std::optional<TreeWriter> global_;
+  LogWindows* const windows_;  // null: a store that writes no logged blocks
+  const size_t checkpoint_blocks_;
+  std::shared_ptr<LogWindow> window_;
+  EditLog edits_;
 };
 
 }  // namespace
@@ -207,7 +298,7 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
     // Another process may have compacted; follow it before appending.
     Result<Snapshot> snap = FollowCompaction();
     file = data();
-    if (snap.ok()) snap = file->PrepareAppend();
+    if (snap.ok()) snap = PrepareAppend(file.get());
     if (!snap.ok()) {
       error = snap.status();
     } else if (snap->head().moved) {
@@ -215,7 +306,8 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
     } else if (Result<uint64_t> garbage = GarbageBytes(*snap, file->generation()); !garbage.ok()) {
       error = garbage.status();
     } else {
-      build.emplace(std::move(*snap), identity_.salt, *garbage);
+      build.emplace(std::move(*snap), identity_.salt, *garbage, logged_ ? &windows_ : nullptr,
+                    options_.checkpoint_blocks);
     }
   }
 
@@ -325,6 +417,9 @@ Status StoreImpl::Health() {
 
 Status StoreImpl::RollBackFailedWrites(DataFile* file) {
   if (sticky_error_.ok()) return Status::OK();
+  // Blocks this process built past the durable end are gone, and other
+  // blocks may take their offsets: forget what the windows knew.
+  windows_.Clear();
   if (file->RollBack().ok()) sticky_error_ = Status::OK();
   return sticky_error_;
 }

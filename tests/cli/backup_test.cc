@@ -56,16 +56,6 @@ std::set<std::string> NamesIn(const std::string& dir) {
   return names;
 }
 
-// "name: value" lines as backup and restore print them.
-std::map<std::string, std::string> Fields(const std::string& output) {
-  std::map<std::string, std::string> fields;
-  for (const std::string& line : Lines(output)) {
-    size_t colon = line.find(": ");
-    if (colon != std::string::npos) fields[line.substr(0, colon)] = line.substr(colon + 2);
-  }
-  return fields;
-}
-
 // A store with history, forks, a deleted key and three branches, one merged.
 void WriteHistory(const std::string& dir) {
   MustKvs(dir, {"put", "count", "10"});

@@ -244,7 +244,7 @@ TEST_CASE("help prints every command; --help after a command prints that one's")
                       "list",   "history", "future", "put",     "rm",        "get-key", "keys",
                       "export", "import",  "branch", "branch",  "branch",    "log",     "diff",
                       "merge",  "reset",   "sync",   "push",    "pull",      "check",   "compact",
-                      "gc",     "stats",   "backup", "restore", "help"});
+                      "gc",     "stats",   "backup", "restore", "upgrade",   "help"});
   CHECK(RunKvs({"--help"}).output == help.output);
   CHECK(RunKvs({"-h"}).output == help.output);
 

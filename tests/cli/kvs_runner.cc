@@ -45,6 +45,15 @@ std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
+std::map<std::string, std::string> Fields(const std::string& output) {
+  std::map<std::string, std::string> fields;
+  for (const std::string& line : Lines(output)) {
+    size_t colon = line.find(": ");
+    if (colon != std::string::npos) fields[line.substr(0, colon)] = line.substr(colon + 2);
+  }
+  return fields;
+}
+
 uint64_t RevisionOf(const std::string& dir) {
   Options options;
   options.create_if_missing = false;

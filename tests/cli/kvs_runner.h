@@ -32,6 +32,9 @@ std::string Create(const std::string& dir, const std::string& key, const std::st
 // text split into lines, each without its newline.
 std::vector<std::string> Lines(const std::string& text);
 
+// The "NAME: VALUE" lines of a command's output, by name.
+std::map<std::string, std::string> Fields(const std::string& output);
+
 // The newest revision of the store in dir, opened in this process.
 uint64_t RevisionOf(const std::string& dir);
 

@@ -16,12 +16,16 @@ namespace {
 
 // Compacts the store, keeping all history, and checks that it freed the
 // garbage counted before: all of it, but for the compacted trees' own
-// layout, which differs a little from the one they replace.
+// layout, which differs a little from the one they replace. (A compaction
+// packs its trees' nodes fuller than edits leave them, and the part of the
+// global tree that a logged store keeps in memory counts at its edited size:
+// after a bulk write, that is most of the tree, and the compaction frees up
+// to 12% more than counted.)
 void CompactFreesCounted(Store* store, const SpaceInfo& counted) {
   auto stats = store->Compact(CompactOptions());
   REQUIRE(stats.ok());
   const double freed = static_cast<double>(stats->bytes_before - stats->bytes_after);
-  CHECK(static_cast<double>(counted.garbage_bytes) > 0.9 * freed);
+  CHECK(static_cast<double>(counted.garbage_bytes) > 0.85 * freed);
   CHECK(static_cast<double>(counted.garbage_bytes) < 1.1 * freed);
 }
 
@@ -147,7 +151,12 @@ TEST_CASE("Writers in several threads and store objects count together what they
 
 TEST_CASE("Deleting a branch counts the nodes of its tree that no other branch shares") {
   TempDir dir;
-  auto store = OpenStore(dir.path());
+  // Every transaction a checkpoint: a global tree kept in memory would be
+  // netted against the count (Space), and after the bulk writes below it
+  // outweighs it, hiding what the deletions add.
+  Options options;
+  options.checkpoint_blocks = 1;
+  auto store = OpenStore(dir.path(), options);
   auto write_keys = [&](const std::string& branch, int from, int to) {
     WriteBatch batch;
     batch.branch = branch;

@@ -88,6 +88,14 @@ struct Options {
   // Concurrent writers in one process share one fsync; a group holds at most
   // this many bytes of new values.
   size_t max_group_bytes = 8 << 20;
+  // A transaction writes its changes to the store's global index (its
+  // versions, commits and branches) as a short edit record, and keeps the
+  // index's new nodes in memory, until every this many transactions one
+  // writes them (a checkpoint; sooner after large transactions). Opening a
+  // store, or reading one another process writes, replays at most that
+  // many edit records. 1: every transaction is a checkpoint. Stores of
+  // format version 1 (before `kvs upgrade`) always write checkpoints.
+  size_t checkpoint_blocks = 1024;
   // File system access; nullptr means Env::Default(). Not owned.
   Env* env = nullptr;
 };
@@ -406,6 +414,12 @@ struct CopyOptions {
   bool replace = false;
 };
 
+// Store::Upgrade's result: the store's format version before and after.
+struct UpgradeInfo {
+  uint32_t from = 0;
+  uint32_t to = 0;
+};
+
 struct CopyInfo {
   uint64_t revision = 0;  // the newest revision the copy holds
   // The copy's own check, which found no problem: its revisions, commits,
@@ -438,6 +452,13 @@ class Store {
   // a torn last write is ignored and reported in recovery_info(). Waits
   // while a CopyTo puts a store in place in dir, and then opens that one.
   static Result<std::unique_ptr<Store>> Open(const std::string& dir, const Options& options);
+  // Raises the store in dir to the newest format version, in place: a
+  // store written by kvs 0.2 or earlier (format 1) then logs its
+  // transactions (Options::checkpoint_blocks), which a kvs that old cannot
+  // read, so Conflict while any process has the store open. Nothing to do
+  // (from == to) for a store at the newest version. One rename of the
+  // STORE file: a crash leaves it either way.
+  static Result<UpgradeInfo> Upgrade(const std::string& dir, Env* env = nullptr);
   virtual ~Store() = default;
 
   virtual ReplicaId replica_id() const = 0;

@@ -1,0 +1,134 @@
+#include "store/log_window.h"
+
+#include <algorithm>
+#include <string>
+
+#include "store/btree.h"
+#include "store/edit_log.h"
+
+namespace kvs {
+
+bool LogWindow::Full(size_t checkpoint_blocks, size_t edits) const {
+  if (edits > kLoggedEditsMax) return true;
+  std::lock_guard<std::mutex> lock(mu_);
+  const size_t blocks = known_.empty() ? 0 : known_.rbegin()->second.blocks;
+  if (!known_.empty()) edits += known_.rbegin()->second.edits;
+  return blocks + 1 >= checkpoint_blocks || edits > kCheckpointEdits ||
+         arena_->bytes() >= kCheckpointBytes;
+}
+
+std::optional<uint64_t> LogWindow::RootAfter(const CommitPoint& block) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = known_.find(block.block);
+  if (it == known_.end() || it->second.block.end != block.end ||
+      it->second.block.revision != block.revision || it->second.block.base != block.base) {
+    return std::nullopt;
+  }
+  return it->second.root;
+}
+
+void LogWindow::Add(const Known& known) {
+  std::lock_guard<std::mutex> lock(mu_);
+  known_.insert_or_assign(known.block.block, known);
+}
+
+void LogWindow::AddNext(const CommitPoint& block, uint64_t root, size_t edits) {
+  Known next{block, root, 1, edits};
+  next.block.root = 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!known_.empty()) {
+    next.blocks += known_.rbegin()->second.blocks;
+    next.edits += known_.rbegin()->second.edits;
+  }
+  known_.insert_or_assign(block.block, next);
+}
+
+Status LogWindow::Replay(const Snapshot& snap, const CommitPoint& to) {
+  std::lock_guard<std::mutex> replay(replay_mu_);
+  if (RootAfter(to)) return Status::OK();  // another thread replayed it meanwhile
+  // From the newest known block before `to`, or from the base.
+  Known from{base_, base_.root, 0, 0};
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = known_.lower_bound(to.block);
+    if (it != known_.begin()) from = (--it)->second;
+  }
+  // The edits of every block in between, and one flush: the roots between
+  // are replayed again if a read of a past revision asks for one.
+  TreeWriter tree(&snap, from.root);
+  Known reached = from;
+  CommitPoint& block = reached.block;
+  for (uint64_t at = from.block.end; at <= to.block; at = block.end) {
+    KVS_ASSIGN_OR_RETURN(block, snap.ReadCommitPoint(at));
+    if (block.base != base_.block) {
+      return Status::Corruption("the block at offset " + std::to_string(at) +
+                                " breaks the log that starts at offset " +
+                                std::to_string(base_.block));
+    }
+    KVS_ASSIGN_OR_RETURN(std::string_view body, ReadEditRecord(snap, block));
+    KVS_ASSIGN_OR_RETURN(size_t edits, ApplyEdits(body, &tree));
+    reached.edits += edits;
+    ++reached.blocks;
+  }
+  KVS_ASSIGN_OR_RETURN(reached.root, tree.Flush(arena_.get()));
+  if (block.block == to.block) Add(reached);
+  if (!RootAfter(to)) {
+    return Status::Corruption("the logged block at offset " + std::to_string(to.block) +
+                              " does not follow the blocks before it");
+  }
+  return Status::OK();
+}
+
+Result<std::shared_ptr<LogWindow>> LogWindows::Get(const Snapshot& snap, uint64_t base) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& w : windows_) {
+      if (w->generation() == snap.generation() && w->base().block == base) return w;
+    }
+  }
+  KVS_ASSIGN_OR_RETURN(CommitPoint point, snap.ReadCommitPoint(base));
+  if (point.logged() || point.moved) {
+    return Status::Corruption("a logged block names as its base the block at offset " +
+                              std::to_string(base) + ", which is no checkpoint");
+  }
+  return Start(snap.generation(), point);
+}
+
+std::shared_ptr<LogWindow> LogWindows::Start(uint64_t generation, const CommitPoint& base) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& w : windows_) {
+    if (w->generation() == generation && w->base().block == base.block) return w;
+  }
+  windows_.push_back(std::make_shared<LogWindow>(generation, base));
+  if (windows_.size() > kKept) windows_.erase(windows_.begin());
+  return windows_.back();
+}
+
+void LogWindows::Clear() {
+  std::lock_guard<std::mutex> lock(mu_);
+  windows_.clear();
+}
+
+Status ResolveLoggedHead(LogWindows* windows, Snapshot* snap) {
+  const CommitPoint head = snap->head();
+  if (!head.logged()) return Status::OK();
+  KVS_ASSIGN_OR_RETURN(std::shared_ptr<LogWindow> w, windows->Get(*snap, head.base));
+  std::optional<uint64_t> root = w->RootAfter(head);
+  if (!root) {
+    snap->Resolve(0, w->arena());  // the replay reads the window's nodes through snap
+    KVS_RETURN_IF_ERROR(w->Replay(*snap, head));
+    root = w->RootAfter(head);
+  }
+  snap->Resolve(*root, w->arena());
+  return Status::OK();
+}
+
+Result<uint64_t> LoggedRoot(LogWindows* windows, const Snapshot& snap, const CommitPoint& block) {
+  KVS_ASSIGN_OR_RETURN(std::shared_ptr<LogWindow> w, windows->Get(snap, block.base));
+  snap.Pin(w->arena());
+  if (std::optional<uint64_t> root = w->RootAfter(block)) return *root;
+  KVS_RETURN_IF_ERROR(w->Replay(snap, block));
+  return *w->RootAfter(block);
+}
+
+}  // namespace kvs

@@ -1,0 +1,209 @@
+// Logged transactions (store/log_window.h): a transaction's global tree
+// edits written as an edit record and its nodes kept in memory until a
+// checkpoint; what other store objects, a reopened store and reads of past
+// revisions make of them; and stores of format version 1, which stay
+// unlogged.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include "store/coding.h"
+#include "store/format.h"
+#include "tests/store/test_util.h"
+
+namespace kvs::test {
+namespace {
+
+struct BlockInfo {
+  uint64_t offset;
+  uint32_t kind;
+  uint64_t root;  // the trailer's root field: a logged block's base
+};
+
+// Every block of a closed (or idle) store's data file, in order.
+std::vector<BlockInfo> Blocks(const std::string& dir, const std::string& file = "data.000001") {
+  std::ifstream in(dir + "/" + file, std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<BlockInfo> blocks;
+  for (uint64_t at = format::kFileHeaderSize; at + format::kBlockHeaderSize <= data.size();) {
+    const uint64_t trailer = at + format::kBlockHeaderSize + DecodeFixed64(data.data() + at + 8);
+    REQUIRE(trailer + format::kTrailerSize <= data.size());
+    blocks.push_back(
+        {at, DecodeFixed32(data.data() + trailer + 40), DecodeFixed64(data.data() + trailer + 24)});
+    at = trailer + format::kTrailerSize;
+  }
+  return blocks;
+}
+
+// What a store shows of keys k0..k{n-1} on main.
+std::vector<std::string> Values(Store* store, int n, const ReadPoint& at = ReadPoint::Latest()) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back(ValueOf(store, "k" + std::to_string(i), "main", at));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("Transactions are logged between checkpoints, which come every checkpoint_blocks") {
+  TempDir dir;
+  Options options;
+  options.checkpoint_blocks = 4;
+  {
+    auto store = OpenStore(dir.path(), options);
+    for (int i = 0; i < 10; ++i) MustPut(store.get(), "k" + std::to_string(i % 3), "v");
+  }
+  std::vector<BlockInfo> blocks = Blocks(dir.path());
+  REQUIRE(blocks.size() == 11);  // the empty store's, then one per write
+  CHECK(blocks[0].kind == format::kKindTransaction);
+  uint64_t checkpoint = blocks[0].offset;
+  size_t logged_in_a_row = 0, checkpoints = 0;
+  for (size_t i = 1; i < blocks.size(); ++i) {
+    if (blocks[i].kind == format::kKindTransaction) {
+      CHECK(logged_in_a_row == 3);
+      checkpoint = blocks[i].offset;
+      logged_in_a_row = 0;
+      ++checkpoints;
+    } else {
+      REQUIRE(blocks[i].kind == format::kKindLogged);
+      CHECK(blocks[i].root == checkpoint);  // its base
+      ++logged_in_a_row;
+    }
+  }
+  CHECK(checkpoints == 2);
+  auto store = OpenStore(dir.path(), options);
+  CHECK(Values(store.get(), 3) == std::vector<std::string>{"v", "v", "v"});
+  auto report = store->Check();
+  REQUIRE(report.ok());
+  CHECK(report->ok());
+}
+
+TEST_CASE("Another store object, and the store reopened, replay the log to the same state") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  auto other = OpenStore(dir.path());
+  MustPut(other.get(), "k0", "before");  // the other object knows the window from the start
+  for (int i = 0; i < 40; ++i)
+    MustPut(store.get(), "k" + std::to_string(i % 20), std::to_string(i));
+  REQUIRE(store->CreateBranch("dev", "main", ReadPoint::Latest()).ok());
+  MustPut(store.get(), "k1", "on dev", "dev");
+  WriteBatch gone;
+  gone.Delete("k2");
+  REQUIRE(store->Write(gone).ok());
+  std::vector<std::string> expected = Values(store.get(), 20);
+  CHECK(expected[2] == "<deleted>");
+  CHECK(Values(other.get(), 20) == expected);
+  CHECK(ValueOf(other.get(), "k1", "dev") == "on dev");
+  // Writes from the other object go on from what it replayed.
+  MustPut(other.get(), "k3", "from the other");
+  expected[3] = "from the other";
+  CHECK(Values(store.get(), 20) == expected);
+  store.reset();
+  other.reset();
+  auto reopened = OpenStore(dir.path());
+  CHECK(Values(reopened.get(), 20) == expected);
+  CHECK(ValueOf(reopened.get(), "k1", "dev") == "on dev");
+  std::vector<BlockInfo> blocks = Blocks(dir.path());
+  CHECK(blocks.back().kind == format::kKindLogged);
+  auto report = reopened->Check();
+  REQUIRE(report.ok());
+  CHECK(report->ok());
+}
+
+TEST_CASE("The exact states of past revisions inside and before the log are read back") {
+  TempDir dir;
+  Options options;
+  options.checkpoint_blocks = 8;
+  auto store = OpenStore(dir.path(), options);
+  std::vector<uint64_t> revisions;
+  std::vector<std::vector<std::string>> states;
+  for (int i = 0; i < 30; ++i) {
+    revisions.push_back(
+        MustPut(store.get(), "k" + std::to_string(i % 5), std::to_string(i)).revision);
+    states.push_back(Values(store.get(), 5));
+  }
+  // A branch made at each past revision holds that revision's state: its
+  // tree is found by replaying the log up to it, in this object's windows
+  // and, for a fresh object, in windows it has to build.
+  auto fresh = OpenStore(dir.path(), options);
+  for (size_t i = 0; i < revisions.size(); i += 3) {
+    const std::string name = "at" + std::to_string(revisions[i]);
+    REQUIRE(store->CreateBranch(name, "main", ReadPoint::AtRevision(revisions[i])).ok());
+    for (int k = 0; k < 5; ++k) {
+      CHECK(ValueOf(fresh.get(), "k" + std::to_string(k), name) == states[i][k]);
+    }
+    auto diff = fresh->Diff("main", ReadPoint::AtRevision(revisions[i]), name, ReadPoint::Latest());
+    REQUIRE(diff.ok());
+    CHECK(diff->empty());
+  }
+  auto diff = fresh->Diff("main", ReadPoint::AtRevision(revisions[4]), "main",
+                          ReadPoint::AtRevision(revisions[6]));
+  REQUIRE(diff.ok());
+  REQUIRE(diff->size() == 2);  // k0 and k1 written at i = 5 and 6
+  CHECK((*diff)[0].key == "k0");
+  CHECK((*diff)[1].key == "k1");
+}
+
+TEST_CASE("A logged write appends much less than a checkpoint") {
+  // The global tree's paths to a write's version, link, commit, revision and
+  // branch entries are what a checkpoint writes for each transaction; a
+  // logged one writes its edits instead, and the next checkpoint writes the
+  // nodes once for all the transactions in between.
+  auto bytes_of = [](size_t checkpoint_blocks) {
+    TempDir dir;
+    Options options;
+    options.checkpoint_blocks = checkpoint_blocks;
+    options.sync = SyncMode::kNone;
+    auto store = OpenStore(dir.path(), options);
+    WriteBatch load;
+    for (int i = 0; i < 2000; ++i) load.Put("k" + std::to_string(i), "v");
+    REQUIRE(store->Write(load).ok());
+    const uint64_t before = *store->DataBytes();
+    for (int i = 0; i < 300; ++i) MustPut(store.get(), "k" + std::to_string(i * 7 % 2000), "w");
+    return *store->DataBytes() - before;
+  };
+  const uint64_t checkpointed = bytes_of(1), logged = bytes_of(1024);
+  INFO("checkpointed " << checkpointed << ", logged " << logged);
+  CHECK(logged < checkpointed / 2);
+}
+
+TEST_CASE("A store of format version 1 is read and written without logged blocks") {
+  TempDir dir;
+  std::filesystem::copy(
+      std::string(KVS_TEST_DATA_DIR) + "/store-0.1", dir.path(),
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  const size_t old_blocks = Blocks(dir.path(), "data.000002").size();
+  {
+    auto store = OpenStore(dir.path());
+    for (int i = 0; i < 5; ++i) MustPut(store.get(), "new" + std::to_string(i), "v");
+    CHECK(ValueOf(store.get(), "counter") == "59");
+  }
+  std::vector<BlockInfo> blocks = Blocks(dir.path(), "data.000002");
+  REQUIRE(blocks.size() == old_blocks + 5);
+  for (size_t i = old_blocks; i < blocks.size(); ++i) {
+    CHECK(blocks[i].kind == format::kKindTransaction);
+  }
+
+  // Upgraded, it logs the next writes, on the same file.
+  auto upgraded = Store::Upgrade(dir.path());
+  REQUIRE(upgraded.ok());
+  CHECK(upgraded->from == 1);
+  CHECK(upgraded->to == 2);
+  {
+    auto store = OpenStore(dir.path());
+    for (int i = 0; i < 5; ++i) MustPut(store.get(), "newer" + std::to_string(i), "v");
+    CHECK(ValueOf(store.get(), "new4") == "v");
+    auto report = store->Check();
+    REQUIRE(report.ok());
+    CHECK(report->ok());
+  }
+  blocks = Blocks(dir.path(), "data.000002");
+  REQUIRE(blocks.size() == old_blocks + 10);
+  for (size_t i = old_blocks + 5; i < blocks.size(); ++i) {
+    CHECK(blocks[i].kind == format::kKindLogged);
+    CHECK(blocks[i].root == blocks[old_blocks + 4].offset);
+  }
+}
+
+}  // namespace kvs::test
