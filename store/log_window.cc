@@ -1,6 +1,5 @@
 #include "store/log_window.h"
 
-#include <algorithm>
 #include <string>
 
 #include "store/btree.h"
@@ -43,9 +42,11 @@ void LogWindow::AddNext(const CommitPoint& block, uint64_t root, size_t edits) {
   known_.insert_or_assign(block.block, next);
 }
 
-Status LogWindow::Replay(const Snapshot& snap, const CommitPoint& to) {
+Result<uint64_t> LogWindow::Root(const Snapshot& snap, const CommitPoint& to) {
+  if (std::optional<uint64_t> root = RootAfter(to)) return *root;
   std::lock_guard<std::mutex> replay(replay_mu_);
-  if (RootAfter(to)) return Status::OK();  // another thread replayed it meanwhile
+  // Another thread may have replayed it meanwhile.
+  if (std::optional<uint64_t> root = RootAfter(to)) return *root;
   // From the newest known block before `to`, or from the base.
   Known from{base_, base_.root, 0, 0};
   {
@@ -70,13 +71,13 @@ Status LogWindow::Replay(const Snapshot& snap, const CommitPoint& to) {
     reached.edits += edits;
     ++reached.blocks;
   }
-  KVS_ASSIGN_OR_RETURN(reached.root, tree.Flush(arena_.get()));
-  if (block.block == to.block) Add(reached);
-  if (!RootAfter(to)) {
+  if (block.block != to.block || block.end != to.end || block.revision != to.revision) {
     return Status::Corruption("the logged block at offset " + std::to_string(to.block) +
                               " does not follow the blocks before it");
   }
-  return Status::OK();
+  KVS_ASSIGN_OR_RETURN(reached.root, tree.Flush(arena_.get()));
+  Add(reached);
+  return reached.root;
 }
 
 Result<std::shared_ptr<LogWindow>> LogWindows::Get(const Snapshot& snap, uint64_t base) {
@@ -113,22 +114,16 @@ Status ResolveLoggedHead(LogWindows* windows, Snapshot* snap) {
   const CommitPoint head = snap->head();
   if (!head.logged()) return Status::OK();
   KVS_ASSIGN_OR_RETURN(std::shared_ptr<LogWindow> w, windows->Get(*snap, head.base));
-  std::optional<uint64_t> root = w->RootAfter(head);
-  if (!root) {
-    snap->Resolve(0, w->arena());  // the replay reads the window's nodes through snap
-    KVS_RETURN_IF_ERROR(w->Replay(*snap, head));
-    root = w->RootAfter(head);
-  }
-  snap->Resolve(*root, w->arena());
+  snap->Resolve(0, w->arena());  // a replay reads the window's nodes through snap
+  KVS_ASSIGN_OR_RETURN(uint64_t root, w->Root(*snap, head));
+  snap->Resolve(root, w->arena());
   return Status::OK();
 }
 
 Result<uint64_t> LoggedRoot(LogWindows* windows, const Snapshot& snap, const CommitPoint& block) {
   KVS_ASSIGN_OR_RETURN(std::shared_ptr<LogWindow> w, windows->Get(snap, block.base));
   snap.Pin(w->arena());
-  if (std::optional<uint64_t> root = w->RootAfter(block)) return *root;
-  KVS_RETURN_IF_ERROR(w->Replay(snap, block));
-  return *w->RootAfter(block);
+  return w->Root(snap, block);
 }
 
 }  // namespace kvs

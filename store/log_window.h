@@ -46,14 +46,13 @@ class LogWindow {
   // checkpoint.
   bool Full(size_t checkpoint_blocks, size_t edits) const;
 
-  // The root after block, when known here.
-  std::optional<uint64_t> RootAfter(const CommitPoint& block) const;
+  // The root after logged block `to` of snap's file: known here, or found
+  // by applying the edit records of the blocks up to it, from the newest
+  // one known here (or the base), and added.
+  Result<uint64_t> Root(const Snapshot& snap, const CommitPoint& to);
   // Adds the logged block this process built after the newest known one:
   // the root after it, and how many edits it holds.
   void AddNext(const CommitPoint& block, uint64_t root, size_t edits);
-  // Applies the logged blocks of snap up to and including `to`, from the
-  // newest one known here (or the base), adding each.
-  Status Replay(const Snapshot& snap, const CommitPoint& to);
 
  private:
   struct Known {
@@ -64,6 +63,8 @@ class LogWindow {
     size_t edits;
   };
   void Add(const Known& known);
+  // The root after block, when known here.
+  std::optional<uint64_t> RootAfter(const CommitPoint& block) const;
   const uint64_t generation_;
   const CommitPoint base_;
   const std::shared_ptr<NodeArena> arena_;
