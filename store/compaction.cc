@@ -253,7 +253,8 @@ class Compactor {
     for (const std::string& name : names) {
       if (name.rfind("data.", 0) != 0 || name == DataFileName(generation_)) continue;
       if (auto older = GenerationOf(name); older && *older != old->generation()) {
-        KVS_RETURN_IF_ERROR(EndUnannounced(dir + "/" + name, *older));
+        KVS_RETURN_IF_ERROR(EndUnannounced(env, dir + "/" + name, *older, generation_,
+                                           store_->identity_, /*lock=*/nullptr));
       }
       replaced_.push_back(dir + "/" + name);
     }
@@ -282,17 +283,6 @@ class Compactor {
  private:
   Status EndWithMove(DataFile* old, uint64_t generation) {
     return EndWithMove(old, generation, store_->identity_.salt);
-  }
-
-  // Ends the data file of an older generation with a move to this one
-  // (nothing when it has one). A file too damaged to open has no reader
-  // to tell.
-  Status EndUnannounced(const std::string& path, uint64_t generation) {
-    auto file = DataFile::Open(store_->env_, path, generation, store_->identity_.salt,
-                               store_->identity_.replica);
-    if (file.status().IsCorruption()) return Status::OK();
-    if (!file.ok()) return file.status();
-    return EndWithMove(file->get(), generation_);
   }
 
   // The rule with the longest prefix matching key; nullptr: keep everything
@@ -832,6 +822,18 @@ Status StoreImpl::BuildCompacted(const CompactOptions& options, CompactionBuild*
 
 Status EndDataFileWithMove(DataFile* old, uint64_t generation, const Salt& salt) {
   return Compactor::EndWithMove(old, generation, salt);
+}
+
+Status EndUnannounced(Env* env, const std::string& path, uint64_t generation, uint64_t live,
+                      const StoreIdentity& id, WriterLock* lock) {
+  auto file = DataFile::Open(env, path, generation, id.salt, id.replica);
+  if (file.status().IsNotFound() || file.status().IsCorruption()) return Status::OK();
+  if (!file.ok()) return file.status();
+  KVS_ASSIGN_OR_RETURN(Snapshot last, (*file)->Latest());
+  if (last.head().moved) return Status::OK();
+  std::unique_lock<WriterLock> guard;
+  if (lock != nullptr) guard = std::unique_lock<WriterLock>(*lock);
+  return Compactor::EndWithMove(file->get(), live, id.salt);
 }
 
 }  // namespace kvs

@@ -236,6 +236,11 @@ int64_t NowNs();
 // Ends a replaced data file with a "moved" block naming generation, so
 // readers and writers still on it follow (store/compaction.cc).
 Status EndDataFileWithMove(DataFile* old, uint64_t generation, const Salt& salt);
+// Ends the data file at path, of an older generation than live, with a move
+// to live unless it has one. Takes lock to write, unless null (the caller
+// holds it). A file gone, or too damaged to open, has no reader to tell.
+Status EndUnannounced(Env* env, const std::string& path, uint64_t generation, uint64_t live,
+                      const StoreIdentity& id, WriterLock* lock);
 
 }  // namespace kvs
 

@@ -291,4 +291,26 @@ TEST_CASE("a compactor that failed before ending the old file leaves no writer b
   }
 }
 
+TEST_CASE("a compactor that failed before ending the old file leaves no reader behind") {
+  // As above, but nobody who holds data.1 writes again: the next writes come
+  // from a process that opens the store afresh, on data.2. A FastCGI worker
+  // that only reads, still on data.1, must see them all the same.
+  for (uint64_t n = 1;; ++n) {
+    INFO("failing file operation " << n << " of the compaction");
+    TempDir dir;
+    auto sleeper = OpenStore(dir.path());
+    MustPut(sleeper.get(), "k", "before");
+    FaultEnv env(Env::Default());
+    Options options;
+    options.env = &env;
+    env.FailAfter(n);
+    REQUIRE(!OpenStore(dir.path(), options)->Compact(CompactOptions()).ok());
+    if (!std::filesystem::exists(dir.path() + "/data.000002")) continue;
+    MustPut(OpenStore(dir.path()).get(), "k", "after");
+    CHECK(ValueOf(sleeper.get(), "k") == "after");
+    CHECK(sleeper->Check()->ok());
+    break;
+  }
+}
+
 }  // namespace kvs::test
