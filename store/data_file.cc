@@ -18,6 +18,15 @@ namespace {
 
 constexpr size_t kMinMapping = size_t{1} << 30;  // address space, not memory
 constexpr size_t kScanChunk = size_t{1} << 20;
+// How far past its end the writer keeps the file written with zeros (see
+// DataFile::Write), and how much of a file's end a fresh open reads to find
+// where the zeros start.
+constexpr uint64_t kZeroAhead = uint64_t{256} << 10;
+constexpr size_t kZeroChunk = size_t{64} << 10;
+
+bool AllZero(const char* p, size_t n) {
+  return n == 0 || (p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0);
+}
 
 // The commit a verified trailer t describes; block is where its block
 // starts, trailer_at where t is.
@@ -132,11 +141,37 @@ Result<std::unique_ptr<DataFile>> DataFile::Open(Env* env, const std::string& pa
   KVS_ASSIGN_OR_RETURN(uint64_t size, file->Size());
   std::unique_ptr<DataFile> df(new DataFile(path, std::move(file), generation, salt));
   std::lock_guard<std::mutex> lock(df->mu_);
-  KVS_RETURN_IF_ERROR(df->FindNewestFromEnd(size));
-  df->tail_bytes_at_open_ = size - df->head_.end;
+  KVS_ASSIGN_OR_RETURN(uint64_t data_end, df->EndOfData(size));
+  KVS_RETURN_IF_ERROR(df->FindNewestFromEnd(data_end, size));
+  df->tail_bytes_at_open_ = data_end > df->head_.end ? data_end - df->head_.end : 0;
+  df->tail_clean_ = df->tail_bytes_at_open_ == 0;
+  df->size_ = size;
   df->written_ = df->head_;
+  df->head_end_.store(df->head_.end, std::memory_order_release);
   KVS_RETURN_IF_ERROR(df->EnsureMapped(df->head_.end));
   return df;
+}
+
+Result<uint64_t> DataFile::EndOfData(uint64_t size) const {
+  // The writer's blocks and zeros both come in whole 8-byte units.
+  if (size % kRecordAlign != 0) return size;
+  std::string chunk;
+  uint64_t end = size;
+  while (end > kFileHeaderSize) {
+    const uint64_t from = end - std::min<uint64_t>(kZeroChunk, end - kFileHeaderSize);
+    chunk.resize(static_cast<size_t>(end - from));
+    KVS_RETURN_IF_ERROR(file_->Read(from, chunk.size(), chunk.data()));
+    size_t n = chunk.size();
+    while (n > 0 && chunk[n - 1] == 0) --n;
+    if (n > 0) return (from + n + kRecordAlign - 1) / kRecordAlign * kRecordAlign;
+    end = from;
+  }
+  return end;
+}
+
+bool DataFile::BlockStartsAt(uint64_t offset) const {
+  char magic[4];
+  return file_->Read(offset, sizeof(magic), magic).ok() && DecodeFixed32(magic) == kBlockMagic;
 }
 
 bool DataFile::VerifyBlockAt(uint64_t offset, uint64_t file_size, CommitPoint* point,
@@ -198,18 +233,18 @@ bool DataFile::VerifyBlockEndingAt(uint64_t trailer_offset, uint64_t file_size, 
   return true;
 }
 
-Status DataFile::FindNewestFromEnd(uint64_t file_size) {
-  // Common case: the file ends with a valid trailer.
+Status DataFile::FindNewestFromEnd(uint64_t data_end, uint64_t file_size) {
+  // Common case: the data ends with a valid trailer.
   uint32_t kind = 0;
-  if (file_size >= kFileHeaderSize + kTrailerSize && file_size % kRecordAlign == 0 &&
-      VerifyBlockEndingAt(file_size - kTrailerSize, file_size, &head_, &kind) &&
-      kind != kKindPart) {
+  if (data_end >= kFileHeaderSize + kTrailerSize &&
+      VerifyBlockEndingAt(data_end - kTrailerSize, file_size, &head_, &kind) && kind != kKindPart) {
     return Status::OK();
   }
   // A torn or in-flight tail: look for the last genuine trailer, scanning
-  // 8-byte aligned positions backward in chunks.
-  uint64_t pos =
-      file_size < kTrailerSize ? 0 : (file_size - kTrailerSize) / kRecordAlign * kRecordAlign;
+  // 8-byte aligned positions backward in chunks. A trailer's last bytes may
+  // be zero: start a trailer's length past where the data seemed to end.
+  const uint64_t from = std::min(file_size, data_end + kTrailerSize);
+  uint64_t pos = from < kTrailerSize ? 0 : (from - kTrailerSize) / kRecordAlign * kRecordAlign;
   std::string chunk;
   while (pos >= kFileHeaderSize) {
     uint64_t lo = pos >= kScanChunk + kFileHeaderSize ? pos - kScanChunk : kFileHeaderSize;
@@ -239,10 +274,11 @@ Status DataFile::EnsureMapped(uint64_t end) {
   return Status::OK();
 }
 
-Status DataFile::RefreshLocked(uint64_t size) {
+Status DataFile::RefreshLocked() {
   // Blocks this process wrote and is still syncing sit past head_; nothing
   // else can follow them yet, so there is nothing to pick up meanwhile.
-  if (head_.moved || written_.end != head_.end || size <= head_.end) return Status::OK();
+  if (head_.moved || written_.end != head_.end || !BlockStartsAt(head_.end)) return Status::OK();
+  KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
   // Parts carry no commit: step over them, and count the state only at the
   // next commit block.
   CommitPoint next;
@@ -252,43 +288,80 @@ Status DataFile::RefreshLocked(uint64_t size) {
     if (kind != kKindPart) head_ = next;
   }
   written_ = head_;
+  size_ = size;
+  head_end_.store(head_.end, std::memory_order_release);
   return EnsureMapped(head_.end);
 }
 
 Result<Snapshot> DataFile::Latest() {
-  // The size is read before taking mu_: readers on many threads would
-  // otherwise queue behind one another's system call.
-  KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
+  // Whether a block starts past the newest known one is read before taking
+  // mu_: readers on many threads would otherwise queue behind one another's
+  // system call.
+  const bool grown = BlockStartsAt(head_end_.load(std::memory_order_acquire));
   std::lock_guard<std::mutex> lock(mu_);
-  KVS_RETURN_IF_ERROR(RefreshLocked(size));
+  if (grown) KVS_RETURN_IF_ERROR(RefreshLocked());
   return Snapshot(map_, head_, salt_, verified_, generation_);
 }
 
 Result<Snapshot> DataFile::PrepareAppend() {
   std::lock_guard<std::mutex> lock(mu_);
-  // One size for both: the writer lock keeps anyone else from appending.
-  KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
-  KVS_RETURN_IF_ERROR(RefreshLocked(size));
-  if (size > written_.end) KVS_RETURN_IF_ERROR(file_->Truncate(written_.end));
+  KVS_RETURN_IF_ERROR(RefreshLocked());
+  // Past the newest block there are zeros this file was grown by, or what a
+  // writer killed mid-write left, from the first byte on (a crash of the
+  // machine may leave pieces anywhere, but then the store was opened again
+  // since, and that open saw them), or nothing. The size is read only when
+  // it is not zeros: measured on Linux 6.18 and ext4, a stat of the file
+  // between writes made each fdatasync write the inode too, which cost a
+  // third more time per sync.
+  if (!tail_clean_ || !ZerosAt(written_.end)) {
+    KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
+    if (size > written_.end) KVS_RETURN_IF_ERROR(file_->Truncate(written_.end));
+    size_ = written_.end;
+    tail_clean_ = true;
+  }
   return Snapshot(map_, written_, salt_, verified_, generation_);
 }
 
+bool DataFile::ZerosAt(uint64_t offset) const {
+  char bytes[kRecordAlign];
+  return file_->Read(offset, sizeof(bytes), bytes).ok() && AllZero(bytes, sizeof(bytes));
+}
+
 Status DataFile::Write(const std::string& blocks, const CommitPoint& last) {
-  uint64_t at;
+  uint64_t at, size;
   {
     std::lock_guard<std::mutex> lock(mu_);
     at = written_.end;
+    size = size_;
   }
-  KVS_RETURN_IF_ERROR(file_->Write(at, blocks));
+  // An fdatasync after an append also commits the file's new size to the
+  // file system's journal; one after overwriting written bytes does not,
+  // and takes about two thirds of the time (ext4). So the file is kept
+  // written with zeros up to kZeroAhead past its end, in the same write as
+  // the blocks that need it to grow.
+  const uint64_t end = at + blocks.size();
+  if (end > size) {
+    std::string grown;
+    grown.reserve(blocks.size() + kZeroAhead);
+    grown.append(blocks).append(kZeroAhead, '\0');
+    KVS_RETURN_IF_ERROR(file_->Write(at, grown));
+    size = end + kZeroAhead;
+  } else {
+    KVS_RETURN_IF_ERROR(file_->Write(at, blocks));
+  }
   std::lock_guard<std::mutex> lock(mu_);
   KVS_RETURN_IF_ERROR(EnsureMapped(last.end));
   written_ = last;
+  size_ = size;
   return Status::OK();
 }
 
 void DataFile::Publish(const CommitPoint& last) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (last.end > head_.end) head_ = last;
+  if (last.end > head_.end) {
+    head_ = last;
+    head_end_.store(head_.end, std::memory_order_release);
+  }
 }
 
 Status DataFile::RollBack() {
@@ -296,6 +369,8 @@ Status DataFile::RollBack() {
   written_ = head_;
   KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
   if (size > head_.end) KVS_RETURN_IF_ERROR(file_->Truncate(head_.end));
+  size_ = head_.end;
+  tail_clean_ = true;
   return file_->Sync();
 }
 

@@ -2,15 +2,18 @@
 // store/format.h), and how readers find its newest commit without a lock.
 //
 // Readers map the file and remember the end of the newest block they have
-// verified. Each read first compares the file size with that end: when the
-// file grew, they verify the new blocks forward from the known end (each
-// block's header says where its trailer is), so they never interpret bytes
-// that are not a block start. Only a fresh open, knowing nothing, scans
-// backward from the end of the file; the salted trailer check makes that
-// scan immune to stored values that imitate a trailer.
+// verified. Each read first looks whether a block header starts at that
+// end: when one does, they verify the new blocks forward from the known end
+// (each block's header says where its trailer is), so they never interpret
+// bytes that are not a block start. Only a fresh open, knowing nothing,
+// scans backward from the end of the data; the salted trailer check makes
+// that scan immune to stored values that imitate a trailer.
 //
 // The writer (holding the store's writer locks) appends whole blocks with
 // one write and one sync, after cutting off any torn tail a crash left.
+// The file runs on past its last block in zeros the writer wrote ahead (see
+// Write), which the next blocks overwrite; where the data ends is where
+// the zeros start.
 // Between the write and the end of the sync the blocks are written but not
 // published: the next writer of this process builds on them, while readers
 // of this process still see the previous commit (see Write and Publish).
@@ -18,6 +21,7 @@
 #define KVS_STORE_DATA_FILE_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -151,10 +155,21 @@ class DataFile {
                            uint32_t* kind) const;
   // Verifies the block starting at offset; fills *point and *kind.
   bool VerifyBlockAt(uint64_t offset, uint64_t file_size, CommitPoint* point, uint32_t* kind) const;
-  Status FindNewestFromEnd(uint64_t file_size);
-  // Picks up blocks appended since head_, in a file of size bytes, unless
-  // blocks of this process are being synced. Requires mu_.
-  Status RefreshLocked(uint64_t size);
+  // Finds the newest valid block, at or before data_end (EndOfData), in a
+  // file of file_size bytes.
+  Status FindNewestFromEnd(uint64_t data_end, uint64_t file_size);
+  // Where the bytes of a file of size bytes end before the zeros it was
+  // grown by (see Write), rounded up to kRecordAlign; size when that is
+  // not a multiple of kRecordAlign (then no writer grew it).
+  Result<uint64_t> EndOfData(uint64_t size) const;
+  // Whether a block header's magic is at offset: how a reader learns that
+  // blocks follow the newest it knows.
+  bool BlockStartsAt(uint64_t offset) const;
+  // Whether the kRecordAlign bytes at offset are there and zero.
+  bool ZerosAt(uint64_t offset) const;
+  // Picks up blocks appended since head_, unless blocks of this process are
+  // being synced. Requires mu_.
+  Status RefreshLocked();
   Status EnsureMapped(uint64_t end);  // requires mu_
 
   std::string path_;
@@ -162,6 +177,8 @@ class DataFile {
   uint64_t generation_;
   Salt salt_;
   uint64_t tail_bytes_at_open_ = 0;
+  // head_.end, for Latest to read before it takes mu_.
+  std::atomic<uint64_t> head_end_{0};
 
   const std::shared_ptr<VerifiedOffsets> verified_ = std::make_shared<VerifiedOffsets>();
 
@@ -172,6 +189,12 @@ class DataFile {
   // while this process holds the writer lock and has blocks being synced,
   // so no other process can have appended after them.
   CommitPoint written_;
+  // Guarded by mu_; writer side. The file's size as of the last
+  // PrepareAppend or Write, and whether it held nothing but zeros past the
+  // newest block when this process last looked through all of it (at open
+  // or after cutting it).
+  uint64_t size_ = 0;
+  bool tail_clean_ = true;
 };
 
 }  // namespace kvs

@@ -59,9 +59,14 @@
 //   even when its own bytes survived. With sync on, a writer writes a
 //   group only once the group before it is synced (store/store_write.cc),
 //   so no valid group can follow a torn one. Readers find the newest block from the
-//   end of the file: the salt makes a trailer impossible to forge from
+//   end of the file's data: the salt makes a trailer impossible to forge from
 //   inside a stored value, so a backward scan over a torn or in-flight tail
-//   cannot be fooled. Kinds: 1, a transaction (a checkpoint); 2 ("moved"), the end of a
+//   cannot be fooled. The writer keeps the file written with zeros (up to
+//   256 KiB) past its last block, which the next blocks overwrite; the data
+//   ends where the zeros start (store/data_file.h). Any kvs reads such a
+//   file, and one that cuts the zeros off (a writer after a crash, or an
+//   older kvs) changes nothing but the speed of the next syncs.
+//   Kinds: 1, a transaction (a checkpoint); 2 ("moved"), the end of a
 //   file that compaction replaced, whose root field holds the new
 //   generation; 3 ("part"), a bounded piece of a compacted file's single
 //   transaction, its own group, carrying no commit (compaction syncs the

@@ -155,9 +155,12 @@ TEST_CASE("a full disk fails kvs put with exit 1, says so, and writes nothing") 
   MustKvs(tmp.path(), {"put", "k", "before"});
   uint64_t size = 0;
   for (const auto& entry : std::filesystem::directory_iterator(tmp.path())) {
-    if (entry.path().filename().string().starts_with("data.")) size = entry.file_size();
+    if (entry.path().filename().string().starts_with("data.")) {
+      size = kvs::test::DataFileBytes(entry.path());
+    }
   }
-  // A file size limit is a full disk to the processes started under it.
+  // A file size limit is a full disk to the processes started under it: a
+  // write past it fails, also over the zeros kept ahead of the data.
   rlimit unlimited;
   REQUIRE(getrlimit(RLIMIT_FSIZE, &unlimited) == 0);
   rlimit full{size + 100, unlimited.rlim_max};

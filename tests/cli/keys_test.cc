@@ -164,7 +164,7 @@ TEST_CASE("check lists the problems of a damaged store and exits 1") {
   }
   REQUIRE(!data_file.empty());
   std::string bytes = server::test::ReadFile(data_file);
-  bytes[bytes.size() / 2] ^= 0x55;
+  bytes[kvs::test::DataFileBytes(data_file) / 2] ^= 0x55;
   server::test::WriteFile(data_file, bytes);
 
   ProgramRun run = RunKvs({"-d", tmp.path(), "check"});

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "tests/harness/server_stack.h"
+#include "tests/store/test_util.h"
 
 namespace kvs::server::test {
 namespace {
@@ -25,17 +26,20 @@ constexpr const char* kForm = "application/x-www-form-urlencoded";
 // Generous, for a sanitizer build on a busy machine; only a hang reaches it.
 constexpr auto kHangLimit = std::chrono::seconds(120);
 
-// The size of the served store's data file.
+// The bytes of the served store's data file, without the zeros kept ahead.
 uint64_t DataFileSize(const ServerStack& stack) {
   uint64_t size = 0;
   for (const auto& entry : std::filesystem::directory_iterator(stack.dir() + "/kvs-data")) {
-    if (entry.path().filename().string().starts_with("data.")) size += entry.file_size();
+    if (entry.path().filename().string().starts_with("data.")) {
+      size += kvs::test::DataFileBytes(entry.path());
+    }
   }
   return size;
 }
 
 // Limits how large a file process pid may write: past it, its writes fail
-// with EFBIG, as they fail with ENOSPC on a full disk.
+// with EFBIG, as they fail with ENOSPC on a full disk (also over the zeros
+// kept ahead of the data, unlike a full disk).
 void SetFileSizeLimit(pid_t pid, rlim_t bytes) {
   rlimit limit{bytes, RLIM_INFINITY};
   REQUIRE(prlimit(pid, RLIMIT_FSIZE, &limit, nullptr) == 0);

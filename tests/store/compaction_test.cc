@@ -10,7 +10,7 @@ namespace {
 uint64_t DataBytes(const std::string& dir) {
   uint64_t total = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    if (e.path().filename().string().rfind("data.", 0) == 0) total += e.file_size();
+    if (e.path().filename().string().rfind("data.", 0) == 0) total += DataFileBytes(e.path());
   }
   return total;
 }

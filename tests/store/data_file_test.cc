@@ -2,6 +2,9 @@
 #include "store/data_file.h"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "store/format.h"
 #include "tests/store/test_util.h"
@@ -40,13 +43,30 @@ std::string ThreeRevisions(uint64_t* second_group, uint64_t* block_two) {
   return file + group.bytes();
 }
 
-uint64_t OpenRevision(const std::string& path) {
+uint64_t OpenRevision(const std::string& path, uint64_t* tail_bytes = nullptr) {
   auto df = DataFile::Open(Env::Default(), path, 1, kSalt, ReplicaId());
   INFO(df.status().ToString());
   REQUIRE(df.ok());
   auto snap = (*df)->Latest();
   REQUIRE(snap.ok());
+  if (tail_bytes != nullptr) *tail_bytes = (*df)->tail_bytes_at_open();
   return snap->head().revision;
+}
+
+// Writes bytes into the store's data file at offset, as a writer that died
+// in the middle of its write leaves them.
+void WriteInto(const std::string& dir, uint64_t offset, const std::string& bytes) {
+  auto file = Env::Default()->Open(dir + "/data.000001", false);
+  REQUIRE(file.ok());
+  REQUIRE((*file)->Write(offset, bytes).ok());
+}
+
+// Whether the data file holds nothing but zeros past offset.
+bool ZerosFrom(const std::string& dir, uint64_t offset) {
+  std::ifstream in(dir + "/data.000001", std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE(data.size() >= offset);
+  return data.find_first_not_of('\0', offset) == std::string::npos;
 }
 
 }  // namespace
@@ -107,6 +127,51 @@ TEST_CASE("a stored value that imitates a block is not taken for one") {
   TempDir control;
   WriteFile(control.Sub("data"), FileWithForgedBlock(kSalt));
   CHECK(OpenRevision(control.Sub("data")) == 7);
+}
+
+TEST_CASE("a file that runs on in zeros ends where they start") {
+  TempDir dir;
+  uint64_t group, two, tail;
+  std::string file = ThreeRevisions(&group, &two);
+  WriteFile(dir.Sub("data"), file + std::string(256 << 10, '\0'));
+  CHECK(OpenRevision(dir.Sub("data"), &tail) == 2);
+  CHECK(tail == 0);
+  // A torn block in the zeros: what was written of it is the torn tail.
+  file.resize(two + 1000);
+  WriteFile(dir.Sub("torn"), file + std::string(256 << 10, '\0'));
+  CHECK(OpenRevision(dir.Sub("torn"), &tail) == 1);
+  CHECK(tail == 1000);
+}
+
+TEST_CASE("the writer keeps zeros ahead of the data, and cuts a torn write before writing on") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  MustPut(store.get(), "k", "1");
+  uint64_t end = *store->DataBytes();
+  CHECK(std::filesystem::file_size(dir.Sub("data.000001")) > end);
+  CHECK(ZerosFrom(dir.path(), end));
+  // Another process died writing 5,000 bytes: this store object, open all
+  // along, cuts them before it writes a shorter block where they were, or
+  // the rest of them would be a torn tail after its block.
+  WriteInto(dir.path(), end, Filler("torn", 5000));
+  CHECK(ValueOf(store.get(), "k") == "1");
+  MustPut(store.get(), "k", "2");
+  end = *store->DataBytes();
+  CHECK(ZerosFrom(dir.path(), end));
+  {
+    auto reopened = OpenStore(dir.path());
+    CHECK(reopened->recovery_info().dropped_tail_bytes == 0);
+    CHECK(ValueOf(reopened.get(), "k") == "2");
+  }
+  // A store opened over such a tail reports it, and cuts it as well.
+  WriteInto(dir.path(), end, Filler("torn", 5000));
+  auto fresh = OpenStore(dir.path());
+  CHECK(fresh->recovery_info().dropped_tail_bytes == 5000);
+  MustPut(fresh.get(), "k", "3");
+  CHECK(ZerosFrom(dir.path(), *fresh->DataBytes()));
+  CHECK(ValueOf(OpenStore(dir.path()).get(), "k") == "3");
+  CHECK(ValueOf(store.get(), "k") == "3");
+  CHECK(fresh->Check()->ok());
 }
 
 }  // namespace kvs::test

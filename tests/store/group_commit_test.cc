@@ -29,10 +29,10 @@ void WaitFor(const std::function<bool()>& done, const char* what) {
   }
 }
 
-// The size of the store's one data file.
+// The bytes of the store's one data file, without the zeros kept ahead.
 uint64_t DataFileSize(const std::string& dir) {
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().filename().string().rfind("data.", 0) == 0) return entry.file_size();
+    if (entry.path().filename().string().rfind("data.", 0) == 0) return DataFileBytes(entry.path());
   }
   FAIL("no data file in " << dir);
   return 0;

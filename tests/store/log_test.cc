@@ -22,12 +22,14 @@ struct BlockInfo {
   uint64_t root;  // the trailer's root field: a logged block's base
 };
 
-// Every block of a closed (or idle) store's data file, in order.
+// Every block of a closed (or idle) store's data file, in order, up to the
+// zeros kept ahead of its end.
 std::vector<BlockInfo> Blocks(const std::string& dir, const std::string& file = "data.000001") {
   std::ifstream in(dir + "/" + file, std::ios::binary);
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::vector<BlockInfo> blocks;
-  for (uint64_t at = format::kFileHeaderSize; at + format::kBlockHeaderSize <= data.size();) {
+  for (uint64_t at = format::kFileHeaderSize;
+       at + format::kBlockHeaderSize <= data.size() && DecodeFixed32(data.data() + at) != 0;) {
     const uint64_t trailer = at + format::kBlockHeaderSize + DecodeFixed64(data.data() + at + 8);
     REQUIRE(trailer + format::kTrailerSize <= data.size());
     blocks.push_back(

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 namespace kvs::test {
 
@@ -50,6 +52,16 @@ std::string Filler(const std::string& seed, size_t n) {
   while (out.size() < n) out += seed + ":" + std::to_string(out.size()) + ";";
   out.resize(n);
   return out;
+}
+
+uint64_t DataFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in);
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t n = data.size();
+  while (n > 0 && data[n - 1] == '\0') --n;
+  // Blocks end 8-byte aligned, and a trailer's last byte may be zero.
+  return (n + 7) / 8 * 8;
 }
 
 }  // namespace kvs::test

@@ -42,6 +42,11 @@ std::string ValueOf(Store* store, const std::string& key, const std::string& bra
 // shares: sizes stay what the test says, with nothing alike to share.
 std::string Filler(const std::string& seed, size_t n);
 
+// The bytes of a data file before the zeros the writer keeps ahead of its
+// end (store/data_file.h): what its blocks and any torn tail take, rounded
+// up to the 8 bytes blocks are aligned to.
+uint64_t DataFileBytes(const std::string& path);
+
 }  // namespace kvs::test
 
 #endif  // KVS_TESTS_STORE_TEST_UTIL_H_
