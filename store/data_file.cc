@@ -19,10 +19,11 @@ namespace {
 constexpr size_t kMinMapping = size_t{1} << 30;  // address space, not memory
 constexpr size_t kScanChunk = size_t{1} << 20;
 // How far past its end the writer keeps the file written with zeros (see
-// DataFile::Write), and how much of a file's end a fresh open reads to find
-// where the zeros start.
+// DataFile::Write).
 constexpr uint64_t kZeroAhead = uint64_t{256} << 10;
-constexpr size_t kZeroChunk = size_t{64} << 10;
+// What a fresh open reads at a time, looking for where the zeros start and
+// checking the newest group's crc: small enough to stay in the cache.
+constexpr size_t kReadChunk = size_t{64} << 10;
 
 bool AllZero(const char* p, size_t n) {
   return n == 0 || (p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0);
@@ -155,16 +156,21 @@ Result<std::unique_ptr<DataFile>> DataFile::Open(Env* env, const std::string& pa
 Result<uint64_t> DataFile::EndOfData(uint64_t size) const {
   // The writer's blocks and zeros both come in whole 8-byte units.
   if (size % kRecordAlign != 0) return size;
-  std::string chunk;
+  static const std::string zeros(kReadChunk, '\0');
+  std::unique_ptr<char[]> chunk(new char[kReadChunk]);
   uint64_t end = size;
   while (end > kFileHeaderSize) {
-    const uint64_t from = end - std::min<uint64_t>(kZeroChunk, end - kFileHeaderSize);
-    chunk.resize(static_cast<size_t>(end - from));
-    KVS_RETURN_IF_ERROR(file_->Read(from, chunk.size(), chunk.data()));
-    size_t n = chunk.size();
-    while (n > 0 && chunk[n - 1] == 0) --n;
-    if (n > 0) return (from + n + kRecordAlign - 1) / kRecordAlign * kRecordAlign;
-    end = from;
+    const uint64_t from = end - std::min<uint64_t>(kReadChunk, end - kFileHeaderSize);
+    size_t n = static_cast<size_t>(end - from);
+    KVS_RETURN_IF_ERROR(file_->Read(from, n, chunk.get()));
+    if (std::memcmp(chunk.get(), zeros.data(), n) == 0) {
+      end = from;
+      continue;
+    }
+    // from is 8-byte aligned: step back a word at a time to the last one
+    // with a byte set.
+    while (DecodeFixed64(chunk.get() + n - kRecordAlign) == 0) n -= kRecordAlign;
+    return from + n;
   }
   return end;
 }
@@ -215,12 +221,11 @@ bool DataFile::VerifyBlockEndingAt(uint64_t trailer_offset, uint64_t file_size, 
   uint64_t group_distance = uint64_t{DecodeFixed32(t + 44)} * kRecordAlign;
   if (group_distance > block - kFileHeaderSize) return false;
   uint32_t crc = 0;
-  std::string chunk;
+  std::unique_ptr<char[]> chunk(new char[kReadChunk]);
   for (uint64_t at = block - group_distance; at < trailer_offset;) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(kScanChunk, trailer_offset - at));
-    chunk.resize(n);
-    if (!file_->Read(at, n, chunk.data()).ok()) return false;
-    crc = Crc32c(crc, chunk.data(), n);
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kReadChunk, trailer_offset - at));
+    if (!file_->Read(at, n, chunk.get()).ok()) return false;
+    crc = Crc32c(crc, chunk.get(), n);
     at += n;
   }
   if (crc != DecodeFixed32(t + 4)) return false;

@@ -1,6 +1,9 @@
 #include "store/record.h"
 
+#include <sys/mman.h>
+
 #include <cstring>
+#include <new>
 
 #include "store/coding.h"
 #include "store/crc32c.h"
@@ -8,6 +11,15 @@
 #include "store/sha256.h"
 
 namespace kvs {
+
+VerifiedOffsets::VerifiedOffsets() {
+  void* slots = mmap(nullptr, kSlots * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (slots == MAP_FAILED) throw std::bad_alloc();
+  slots_ = static_cast<uint64_t*>(slots);
+}
+
+VerifiedOffsets::~VerifiedOffsets() { munmap(slots_, kSlots * sizeof(uint64_t)); }
 
 Result<RecordView> ParseRecord(std::string_view bytes, uint64_t base, uint64_t offset,
                                bool verify_crc) {

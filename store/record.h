@@ -59,18 +59,27 @@ Result<RecordView> ParseRecord(std::string_view bytes, uint64_t base, uint64_t o
 // miss costs one crc). Lock-free; shared by every thread reading one file.
 class VerifiedOffsets {
  public:
-  VerifiedOffsets() : slots_(new std::atomic<uint64_t>[kSlots]()) {}
+  // The slots are pages the kernel zeroes when first touched: a process
+  // that opens the store to read a key or two (a CGI request, kvs) pays for
+  // the few it uses, not for clearing 512 KiB.
+  VerifiedOffsets();
+  ~VerifiedOffsets();
+  VerifiedOffsets(const VerifiedOffsets&) = delete;
+  VerifiedOffsets& operator=(const VerifiedOffsets&) = delete;
   bool Contains(uint64_t offset) const {
-    return slots_[Slot(offset)].load(std::memory_order_relaxed) == offset;
+    return std::atomic_ref<uint64_t>(slots_[Slot(offset)]).load(std::memory_order_relaxed) ==
+           offset;
   }
-  void Insert(uint64_t offset) { slots_[Slot(offset)].store(offset, std::memory_order_relaxed); }
+  void Insert(uint64_t offset) {
+    std::atomic_ref<uint64_t>(slots_[Slot(offset)]).store(offset, std::memory_order_relaxed);
+  }
 
  private:
   static constexpr size_t kSlots = size_t{1} << 16;
   static size_t Slot(uint64_t offset) {
     return static_cast<size_t>((offset >> 3) * 0x9E3779B97F4A7C15ull >> 48);
   }
-  std::unique_ptr<std::atomic<uint64_t>[]> slots_;
+  uint64_t* slots_;
 };
 
 // Accumulates, in memory, the blocks of one group (one write, one sync):
