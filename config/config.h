@@ -15,7 +15,8 @@
 //   retention:                  # what compaction keeps; none: all history
 //     max_bytes: 512MiB         # optional size bound of the data file, and
 //     low_water_bytes: 384MiB   # what a bounded compaction frees down to
-//     check_interval: 60s       # how often kvs-fcgi checks the file's size and garbage
+//     check_interval: 60s       # how often kvs-fcgi checks the file's size and garbage,
+//                               # and checkpoints the store when no write came since
 //     garbage_ratio: 0.5        # kvs-fcgi compacts by itself once this share of the
 //     min_garbage_bytes: 16MiB  # file is garbage, and at least this much (off: never)
 //     prefixes:                 # key prefix -> rule; the longest match applies

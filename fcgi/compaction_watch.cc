@@ -1,5 +1,5 @@
-// CompactionWatch: a thread that compacts when the store passes its size
-// bound or gathers enough garbage.
+// CompactionWatch: a thread that checkpoints the store when it is idle, and
+// compacts when it passes its size bound or gathers enough garbage.
 #include "fcgi/compaction_watch.h"
 
 #include <algorithm>
@@ -13,7 +13,6 @@ namespace kvs::server {
 CompactionWatch::CompactionWatch(Service& service) : service_(service) {
   const config::Retention& retention = service.config.retention;
   if (retention.size_bound) size_trigger_bytes_ = retention.size_bound->max_bytes;
-  if (!retention.size_bound && !retention.garbage_ratio) return;
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -42,7 +41,16 @@ unsigned long long Ull(uint64_t n) { return static_cast<unsigned long long>(n); 
 }  // namespace
 
 void CompactionWatch::CheckOnce() {
+  if (auto revision = service_.store->Revision(); revision.ok()) {
+    if (last_revision_ == *revision) {
+      if (Status s = service_.store->Checkpoint(); !s.ok()) {
+        std::fprintf(stderr, "kvs-fcgi: checkpoint failed: %s\n", s.ToString().c_str());
+      }
+    }
+    last_revision_ = *revision;
+  }
   const config::Retention& retention = service_.config.retention;
+  if (!retention.size_bound && !retention.garbage_ratio) return;
   auto space = service_.store->Space();
   if (!space.ok()) {
     std::fprintf(stderr, "kvs-fcgi: compaction: cannot read the store's size: %s\n",

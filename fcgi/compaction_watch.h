@@ -1,6 +1,8 @@
-// Compaction by itself: while kvs-fcgi serves FastCGI, a thread looks at
-// the store every retention.check_interval and compacts, as POST /_compact
-// does (faces/admin/compact.h), when
+// The store looked after while kvs-fcgi serves FastCGI: a thread looks at
+// the store every retention.check_interval. When no write came since its
+// last look, it writes a checkpoint (Store::Checkpoint), so that the next
+// process to open the store (kvs, a CGI request, a restart) replays no log.
+// And it compacts, as POST /_compact does (faces/admin/compact.h), when
 //   - the data file is larger than retention.max_bytes (the size bound), or
 //   - its garbage (Store::Space) is at least retention.garbage_ratio of it
 //     and at least retention.min_garbage_bytes (on by default: 0.5 and
@@ -20,6 +22,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -29,8 +32,7 @@ namespace kvs::server {
 
 class CompactionWatch {
  public:
-  // Starts the thread when the config has a size bound or a garbage ratio;
-  // else does nothing.
+  // Starts the thread.
   explicit CompactionWatch(Service& service);
   // Stops the thread, after the compaction it may be running.
   ~CompactionWatch();
@@ -39,13 +41,15 @@ class CompactionWatch {
 
  private:
   void Run();
-  // Compacts when the store is above a trigger; updates the size trigger.
+  // Checkpoints an idle store; compacts when the store is above a
+  // trigger, and updates the size trigger.
   void CheckOnce();
   // Runs the compaction; why says what called for it, for the log.
   void Compact(const std::string& why);
 
   Service& service_;
   uint64_t size_trigger_bytes_ = 0;  // 0: no size bound
+  std::optional<uint64_t> last_revision_;  // at the last look
   std::mutex mu_;
   std::condition_variable wake_;
   bool stop_ = false;  // Guarded by mu_

@@ -23,6 +23,7 @@ class Checker {
     uint64_t at = kFileHeaderSize;
     uint64_t expected_revision = 0;
     bool first_commit = true;
+    uint32_t previous_kind = 0;
     // The running crc of the current group, over [group, crc_end).
     uint64_t group = 0, crc_end = 0;
     uint32_t crc = 0;
@@ -49,7 +50,11 @@ class Checker {
       auto span = snap_.Bytes(crc_end, trailer_at - crc_end);
       if (!span.ok()) return Problem("block at " + std::to_string(at) + " names a bad group");
       crc = Crc32c(crc, span->data(), span->size());
-      if (kind != kKindPart) {
+      // A checkpoint of the state a logged block left (Store::Checkpoint)
+      // has that block's revision.
+      const bool restates = kind == kKindTransaction && previous_kind == kKindLogged &&
+                            point->revision + 1 == expected_revision;
+      if (kind != kKindPart && !restates) {
         // A compacted file starts at the revision it was compacted at.
         if (first_commit) expected_revision = point->revision;
         first_commit = false;
@@ -61,6 +66,7 @@ class Checker {
         expected_revision = point->revision + 1;
         ++report_->blocks;
       }
+      previous_kind = kind;
       if (kind == kKindLogged) CheckLogged(*point);
       if (kind == kKindTransaction) last_checkpoint_ = at;
       if (crc != DecodeFixed32(trailer->data() + 4)) {

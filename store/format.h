@@ -83,7 +83,12 @@
 //   its trailer) with the edit records of every logged block from the base
 //   through it applied in order (store/log_window.h). Its other records
 //   (versions, commit, branch tree nodes) are as in kind 1. Only stores of
-//   format version 2 hold them.
+//   format version 2 hold them. A kind 1 block right after a logged block
+//   may carry that block's revision and time: a checkpoint of the same
+//   state (Store::Checkpoint, when the store is idle), holding only the
+//   tree's nodes; the 'R' entry of the revision still names the logged
+//   block. A kvs that does not know this reads such a file as it should,
+//   and only its Check reports the repeated revision.
 //
 // Record (inside a payload; 12-byte header, then the body, zero-padded to 8):
 //   [0,4) crc32c of [4, length)  [4,5) type  [5,8) zero  [8,12) length

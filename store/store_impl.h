@@ -101,6 +101,7 @@ class StoreImpl : public Store {
                                       std::string_view to_branch, const ReadPoint& to_at) override;
 
   Result<CompactStats> Compact(const CompactOptions& options) override;
+  Status Checkpoint() override;
   Result<uint64_t> DataBytes() override;
   Result<SpaceInfo> Space() override;
   GroupCommitStats GroupCommits() override;
@@ -121,6 +122,8 @@ class StoreImpl : public Store {
 
   // Runs fn as one transaction inside a group commit.
   Result<WriteResult> RunTransaction(TxnFunction fn, size_t bytes_hint);
+  // Queues w for a group commit and returns its result.
+  Result<WriteResult> RunWriter(Writer* w);
   // Leader side of the group commit: runs the group leader leads (leader
   // is first in writers_; lock holds write_mu_ and is released on return)
   // and returns the leader's own result.

@@ -67,6 +67,7 @@ class WakeUp {
 
 struct StoreImpl::Writer {
   TxnFunction fn;
+  bool checkpoint = false;  // instead of fn: GroupBuild::Checkpoint
   size_t bytes_hint = 0;
   std::optional<Result<WriteResult>> result;  // set by the leader before it wakes this writer
   // Posted once, outside write_mu_: when result is set, or when this writer
@@ -145,15 +146,7 @@ class GroupBuild {
   GroupBuild& operator=(const GroupBuild&) = delete;
 
   Result<WriteResult> Run(const TxnFunction& fn) {
-    if (windows_ != nullptr && !window_) {
-      Result<std::shared_ptr<LogWindow>> w =
-          head_.logged()
-              ? windows_->Get(snap_, head_.base)
-              : Result<std::shared_ptr<LogWindow>>(windows_->Start(snap_.generation(), head_));
-      if (!w.ok()) return w.status();
-      window_ = std::move(*w);
-      source_.set_arena(window_->arena().get());
-    }
+    KVS_RETURN_IF_ERROR(FindWindow());
     builder_.BeginBlock();
     // One global tree writer for the group: a transaction's flush keeps its
     // nodes, so the next one starts from the same paths, already loaded. A
@@ -184,11 +177,56 @@ class GroupBuild {
     return r;
   }
 
+  // When the newest block is a logged one: a checkpoint of the state after
+  // it, with its revision and time and no records but the tree's nodes
+  // that its window kept in memory (store/format.h). Nothing otherwise.
+  Result<WriteResult> Checkpoint() {
+    WriteResult none;
+    none.revision = head_.revision;
+    none.time_ns = head_.time_ns;
+    if (windows_ == nullptr || !head_.logged()) return none;
+    KVS_RETURN_IF_ERROR(FindWindow());
+    builder_.BeginBlock();
+    const uint64_t block = builder_.block_start();
+    std::unordered_map<uint64_t, uint64_t> written;
+    Result<uint64_t> root = MaterializeTree(source_, head_.root, &builder_, &written);
+    if (!root.ok()) {
+      builder_.AbortBlock();
+      return root.status();
+    }
+    uint64_t end =
+        builder_.EndBlock(head_.revision, head_.time_ns, *root, format::kKindTransaction);
+    StartWindow(CommitPoint{head_.revision, head_.time_ns, *root, block, end, false, 0});
+    return none;
+  }
+
   const std::string& bytes() const { return builder_.bytes(); }
   // The newest commit built so far (the snapshot's when none is).
   const CommitPoint& head() const { return head_; }
 
  private:
+  // The window the next block logs into (a logged store's).
+  Status FindWindow() {
+    if (windows_ == nullptr || window_) return Status::OK();
+    Result<std::shared_ptr<LogWindow>> w =
+        head_.logged()
+            ? windows_->Get(snap_, head_.base)
+            : Result<std::shared_ptr<LogWindow>>(windows_->Start(snap_.generation(), head_));
+    if (!w.ok()) return w.status();
+    window_ = std::move(*w);
+    source_.set_arena(window_->arena().get());
+    return Status::OK();
+  }
+
+  // After checkpoint, the newest block: the next transaction starts from
+  // the tree in the file, in a new window.
+  void StartWindow(const CommitPoint& checkpoint) {
+    head_ = checkpoint;
+    global_.reset();
+    window_ = windows_->Start(snap_.generation(), checkpoint);
+    source_.set_arena(window_->arena().get());
+  }
+
   // Flushes the global tree and ends the transaction's block.
   Result<CommitPoint> EndBlock(const TxnContext& ctx) {
     const uint64_t block = builder_.block_start();
@@ -204,11 +242,7 @@ class GroupBuild {
       KVS_ASSIGN_OR_RETURN(root, MaterializeTree(source_, root, &builder_, &written));
       uint64_t end = builder_.EndBlock(ctx.revision, ctx.time_ns, root, format::kKindTransaction);
       CommitPoint point{ctx.revision, ctx.time_ns, root, block, end, false, 0};
-      // The next transaction starts from the tree in the file, in a new
-      // window.
-      global_.reset();
-      window_ = windows_->Start(snap_.generation(), point);
-      source_.set_arena(window_->arena().get());
+      StartWindow(point);
       return point;
     }
     // The edit record goes last: readers find it from the block's end.
@@ -241,16 +275,27 @@ Result<WriteResult> StoreImpl::RunTransaction(TxnFunction fn, size_t bytes_hint)
   Writer w;
   w.fn = std::move(fn);
   w.bytes_hint = bytes_hint;
+  return RunWriter(&w);
+}
+
+Status StoreImpl::Checkpoint() {
+  if (!logged_) return Status::OK();
+  Writer w;
+  w.checkpoint = true;
+  return RunWriter(&w).status();
+}
+
+Result<WriteResult> StoreImpl::RunWriter(Writer* w) {
   std::unique_lock<std::mutex> lock(write_mu_);
-  writers_.push_back(&w);
-  if (writers_.front() != &w) {
+  writers_.push_back(w);
+  if (writers_.front() != w) {
     if (absorbing_) synced_.notify_all();  // the leader takes writers until the sync ends
     lock.unlock();
-    w.wake.Wait();
-    if (w.result) return std::move(*w.result);
+    w->wake.Wait();
+    if (w->result) return std::move(*w->result);
     lock.lock();  // woken to lead
   }
-  return CommitGroup(&w, &lock);
+  return CommitGroup(w, &lock);
 }
 
 Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std::mutex>* lock) {
@@ -319,7 +364,7 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
   // over by the group before.
   for (;;) {
     for (Writer* w : batch) {
-      if (error.ok()) results.push_back(build->Run(w->fn));
+      if (error.ok()) results.push_back(w->checkpoint ? build->Checkpoint() : build->Run(w->fn));
       group.push_back(w);
     }
     lock->lock();
@@ -357,7 +402,11 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
   if (written && error.ok()) file->Publish(build->head());
 
   lock->lock();
-  if (written && error.ok()) CountGroup(group.size(), synced ? sync_seconds : -1);
+  const size_t transactions = static_cast<size_t>(
+      std::count_if(group.begin(), group.end(), [](const Writer* w) { return !w->checkpoint; }));
+  if (written && error.ok() && transactions > 0) {
+    CountGroup(transactions, synced ? sync_seconds : -1);
+  }
   if (error.ok()) {
     for (size_t i = 0; i < group.size(); ++i) group[i]->result = std::move(results[i]);
   } else {

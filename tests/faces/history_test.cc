@@ -68,6 +68,7 @@ class AmbiguousPrefixStore : public Store {
   RecoveryInfo recovery_info() const override { return store_->recovery_info(); }
   Result<uint64_t> Revision() override { return store_->Revision(); }
   Result<WriteResult> Write(const WriteBatch& b) override { return store_->Write(b); }
+  Status Checkpoint() override { return store_->Checkpoint(); }
   Result<WriteResult> CopyKey(std::string_view key, std::string_view from,
                               std::string_view to) override {
     return store_->CopyKey(key, from, to);

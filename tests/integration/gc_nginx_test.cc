@@ -3,16 +3,23 @@
 // real kvs-fcgi, and by the size bound on its own (kvs gc: tests/cli/gc_test.cc).
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "http/form.h"
+#include "store/coding.h"
+#include "store/format.h"
 #include "tests/harness/server_stack.h"
+#include "tests/store/test_util.h"
 
 namespace kvs::server::test {
 namespace {
 
 using kvs::test::Filler;
+using kvs::test::ValueOf;
 
 const httplib::Headers& kBearer = BearerHeaders();
 
@@ -42,6 +49,25 @@ bool Exists(const ServerStack& stack, const std::string& key) {
 uint64_t ServedDataBytes(const ServerStack& stack) { return *OpenServedStore(stack)->DataBytes(); }
 
 void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+// The kind and revision of the served store's newest block, from its
+// trailer, the last 64 bytes of its data (store/format.h).
+struct LastBlock {
+  uint32_t kind;
+  uint64_t revision;
+};
+LastBlock LastBlockOf(const ServerStack& stack) {
+  for (const auto& entry : std::filesystem::directory_iterator(stack.dir() + "/kvs-data")) {
+    if (!entry.path().filename().string().starts_with("data.")) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const char* trailer =
+        data.data() + kvs::test::DataFileBytes(entry.path()) - format::kTrailerSize;
+    return {DecodeFixed32(trailer + 40), DecodeFixed64(trailer + 8)};
+  }
+  FAIL("no data file");
+  return {};
+}
 
 constexpr size_t kValue = 5000;
 
@@ -192,6 +218,31 @@ TEST_CASE("through nginx, the store is compacted by itself once garbage gathers"
     const std::string key = "k" + std::to_string(k);
     CHECK(VersionsOf(stack, key) == (written - k + kKeys - 1) / kKeys);
   }
+  CHECK(store->Check()->ok());
+}
+
+TEST_CASE("through nginx, an idle server checkpoints the store, and writes log on from there") {
+  StackOptions options;
+  options.extra_config +=
+      "retention:\n"
+      "  check_interval: 1s\n";
+  ServerStack stack(options);
+  for (int i = 0; i < 5; ++i) Put(stack, "k" + std::to_string(i), "v" + std::to_string(i));
+  const uint64_t revision = ServedStoreRevision(stack);
+  // A checkpoint comes one to two looks after the last write.
+  auto checkpointed = [&] {
+    LastBlock last = LastBlockOf(stack);
+    return last.kind == format::kKindTransaction && last.revision == revision;
+  };
+  for (int waited = 0; waited < 300 && !checkpointed(); ++waited) SleepMs(100);
+  REQUIRE(checkpointed());
+  CHECK(ServedStoreRevision(stack) == revision);
+
+  Put(stack, "k0", "after");
+  CHECK(LastBlockOf(stack).revision == revision + 1);
+  auto store = OpenServedStore(stack);
+  CHECK(ValueOf(store.get(), "k0") == "after");
+  CHECK(ValueOf(store.get(), "k4") == "v4");
   CHECK(store->Check()->ok());
 }
 

@@ -20,6 +20,7 @@ struct BlockInfo {
   uint64_t offset;
   uint32_t kind;
   uint64_t root;  // the trailer's root field: a logged block's base
+  uint64_t revision;
 };
 
 // Every block of a closed (or idle) store's data file, in order, up to the
@@ -32,8 +33,9 @@ std::vector<BlockInfo> Blocks(const std::string& dir, const std::string& file = 
        at + format::kBlockHeaderSize <= data.size() && DecodeFixed32(data.data() + at) != 0;) {
     const uint64_t trailer = at + format::kBlockHeaderSize + DecodeFixed64(data.data() + at + 8);
     REQUIRE(trailer + format::kTrailerSize <= data.size());
-    blocks.push_back(
-        {at, DecodeFixed32(data.data() + trailer + 40), DecodeFixed64(data.data() + trailer + 24)});
+    blocks.push_back({at, DecodeFixed32(data.data() + trailer + 40),
+                      DecodeFixed64(data.data() + trailer + 24),
+                      DecodeFixed64(data.data() + trailer + 8)});
     at = trailer + format::kTrailerSize;
   }
   return blocks;
@@ -145,6 +147,77 @@ TEST_CASE("The exact states of past revisions inside and before the log are read
   REQUIRE(diff->size() == 2);  // k0 and k1 written at i = 5 and 6
   CHECK((*diff)[0].key == "k0");
   CHECK((*diff)[1].key == "k1");
+}
+
+TEST_CASE("Checkpoint writes the state the log left, as a block of the same revision") {
+  TempDir dir;
+  Options options;
+  options.checkpoint_blocks = 100;
+  auto store = OpenStore(dir.path(), options);
+  auto other = OpenStore(dir.path(), options);  // reads all along
+  std::vector<uint64_t> revisions;
+  std::vector<std::vector<std::string>> states;
+  for (int i = 0; i < 12; ++i) {
+    revisions.push_back(
+        MustPut(store.get(), "k" + std::to_string(i % 4), std::to_string(i)).revision);
+    states.push_back(Values(store.get(), 4));
+  }
+  const uint64_t revision = revisions.back();
+  const size_t logged = Blocks(dir.path()).size();
+  REQUIRE(store->Checkpoint().ok());
+  std::vector<BlockInfo> blocks = Blocks(dir.path());
+  REQUIRE(blocks.size() == logged + 1);
+  CHECK(blocks.back().kind == format::kKindTransaction);
+  CHECK(blocks.back().revision == revision);
+  CHECK(*store->Revision() == revision);
+  CHECK(*other->Revision() == revision);
+  CHECK(Values(other.get(), 4) == states.back());
+  // Nothing is logged since: nothing to write.
+  REQUIRE(other->Checkpoint().ok());
+  CHECK(Blocks(dir.path()).size() == blocks.size());
+
+  // The next write logs against the new checkpoint, from either object.
+  MustPut(other.get(), "k0", "after");
+  blocks = Blocks(dir.path());
+  CHECK(blocks.back().kind == format::kKindLogged);
+  CHECK(blocks.back().root == blocks[blocks.size() - 2].offset);
+  CHECK(blocks.back().revision == revision + 1);
+  CHECK(ValueOf(store.get(), "k0") == "after");
+
+  // The states before it are still replayed from the window they were in.
+  auto fresh = OpenStore(dir.path(), options);
+  for (size_t i = 0; i < revisions.size(); i += 2) {
+    const std::string name = "at" + std::to_string(revisions[i]);
+    REQUIRE(fresh->CreateBranch(name, "main", ReadPoint::AtRevision(revisions[i])).ok());
+    for (int k = 0; k < 4; ++k) {
+      CHECK(ValueOf(fresh.get(), "k" + std::to_string(k), name) == states[i][k]);
+    }
+  }
+  auto report = fresh->Check();
+  REQUIRE(report.ok());
+  INFO((report->problems.empty() ? std::string() : report->problems.front()));
+  CHECK(report->ok());
+  CHECK(report->revisions == *fresh->Revision() + 1);
+}
+
+TEST_CASE("A checkpoint written while a compaction runs leaves the compacted store whole") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  auto other = OpenStore(dir.path());
+  for (int i = 0; i < 10; ++i) MustPut(store.get(), "k" + std::to_string(i % 3), std::to_string(i));
+  const std::vector<std::string> expected = Values(store.get(), 3);
+  CompactOptions compact;
+  bool checkpointed = false;
+  compact.progress = [&](uint64_t, uint64_t) {
+    if (!checkpointed) checkpointed = other->Checkpoint().ok();
+  };
+  REQUIRE(store->Compact(compact).ok());
+  CHECK(checkpointed);
+  CHECK(Values(OpenStore(dir.path()).get(), 3) == expected);
+  auto report = store->Check();
+  REQUIRE(report.ok());
+  INFO((report->problems.empty() ? std::string() : report->problems.front()));
+  CHECK(report->ok());
 }
 
 TEST_CASE("A logged write appends much less than a checkpoint") {

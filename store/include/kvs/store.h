@@ -579,6 +579,13 @@ class Store {
   // does.
   // InvalidArgument for rules or a bound that contradict themselves.
   virtual Result<CompactStats> Compact(const CompactOptions& options) = 0;
+  // When the newest transaction is a logged one (docs/storage.md, "The log
+  // and checkpoints"), writes the index that the transactions since the
+  // last checkpoint changed, as a block of no new revision, so that whoever
+  // opens the store next replays nothing. kvs-fcgi calls it once the store
+  // has been idle for a while. Otherwise, and in a store of format 1, it
+  // writes nothing.
+  virtual Status Checkpoint() = 0;
   // The size of the live data file, in bytes: what a SizeBound bounds.
   virtual Result<uint64_t> DataBytes() = 0;
   // The data file's size, its compacted part and its garbage. Costs about
