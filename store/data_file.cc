@@ -25,10 +25,6 @@ constexpr uint64_t kZeroAhead = uint64_t{256} << 10;
 // checking the newest group's crc: small enough to stay in the cache.
 constexpr size_t kReadChunk = size_t{64} << 10;
 
-bool AllZero(const char* p, size_t n) {
-  return n == 0 || (p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0);
-}
-
 // The commit a verified trailer t describes; block is where its block
 // starts, trailer_at where t is.
 CommitPoint CommitPointOf(const char* t, uint64_t block, uint64_t trailer_at) {
@@ -329,7 +325,7 @@ Result<Snapshot> DataFile::PrepareAppend() {
 
 bool DataFile::ZerosAt(uint64_t offset) const {
   char bytes[kRecordAlign];
-  return file_->Read(offset, sizeof(bytes), bytes).ok() && AllZero(bytes, sizeof(bytes));
+  return file_->Read(offset, sizeof(bytes), bytes).ok() && DecodeFixed64(bytes) == 0;
 }
 
 Status DataFile::Write(const std::string& blocks, const CommitPoint& last) {
@@ -339,9 +335,9 @@ Status DataFile::Write(const std::string& blocks, const CommitPoint& last) {
     at = written_.end;
     size = size_;
   }
-  // An fdatasync after an append also commits the file's new size to the
-  // file system's journal; one after overwriting written bytes does not,
-  // and takes about two thirds of the time (ext4). So the file is kept
+  // An fdatasync after an append also writes the inode, for the file's new
+  // size; one after overwriting written bytes does not, and took about two
+  // thirds of the time (ext4, docs/benchmarks.md). So the file is kept
   // written with zeros up to kZeroAhead past its end, in the same write as
   // the blocks that need it to grow.
   const uint64_t end = at + blocks.size();

@@ -76,8 +76,8 @@ class PosixEnv : public Env {
   Result<std::unique_ptr<File>> Open(const std::string& path, bool create) override {
     const int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
     // Without access times: with relatime, the first read after each write
-    // would mark the inode dirty again, and the next fdatasync would commit
-    // it to the file system's journal. Only the file's owner may ask.
+    // updates the access time, so reading a store busy with writes would
+    // keep writing its inode. Only the file's owner may ask.
     int fd = open(path.c_str(), flags | O_NOATIME, 0600);
     if (fd < 0 && errno == EPERM) fd = open(path.c_str(), flags, 0600);
     if (fd < 0 && errno == ENOENT) return Status::NotFound("open " + path + ": no such file");
