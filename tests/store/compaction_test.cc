@@ -1,6 +1,7 @@
 // Compaction and retention.
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <functional>
 
 #include "tests/store/fault_env.h"
 #include "tests/store/test_util.h"
@@ -267,12 +268,15 @@ TEST_CASE("a writer that slept through compactions writes into the live file") {
   CHECK(ValueOf(OpenStore(dir.path()).get(), "k") == "after");
 }
 
-TEST_CASE("a compactor that failed before ending the old file leaves no writer behind") {
-  // The compactor publishes data.2 but its "moved" block in data.1 fails (a
-  // crash there leaves the same). A later compaction removes data.1 and
-  // data.2; a process still holding data.1 must not write into it.
+namespace {
+
+// Runs test once, on a store whose compaction published data.2 but failed
+// to end data.1 with its "moved" block (a crash there leaves the same),
+// with a store object opened before, still holding data.1, that wrote k =
+// "before".
+void AfterAFailedMove(const std::function<void(const std::string& dir, Store* sleeper)>& test) {
   for (uint64_t n = 1;; ++n) {
-    INFO("failing file operation " << n << " of the first compaction");
+    INFO("failing file operation " << n << " of the compaction");
     TempDir dir;
     auto sleeper = OpenStore(dir.path());
     MustPut(sleeper.get(), "k", "before");
@@ -283,34 +287,33 @@ TEST_CASE("a compactor that failed before ending the old file leaves no writer b
     Status failed = OpenStore(dir.path(), options)->Compact(CompactOptions()).status();
     REQUIRE(!failed.ok());  // the moved block is the last operation that can fail
     if (!std::filesystem::exists(dir.path() + "/data.000002")) continue;
-    REQUIRE(OpenStore(dir.path())->Compact(CompactOptions()).ok());
-    MustPut(sleeper.get(), "k", "after");
-    CHECK(ValueOf(OpenStore(dir.path()).get(), "k") == "after");
-    CHECK(ValueOf(sleeper.get(), "k") == "after");
-    break;
+    test(dir.path(), sleeper.get());
+    return;
   }
 }
 
+}  // namespace
+
+TEST_CASE("a compactor that failed before ending the old file leaves no writer behind") {
+  // A later compaction removes data.1 and data.2; the sleeper must not
+  // write into data.1.
+  AfterAFailedMove([](const std::string& dir, Store* sleeper) {
+    REQUIRE(OpenStore(dir)->Compact(CompactOptions()).ok());
+    MustPut(sleeper, "k", "after");
+    CHECK(ValueOf(OpenStore(dir).get(), "k") == "after");
+    CHECK(ValueOf(sleeper, "k") == "after");
+  });
+}
+
 TEST_CASE("a compactor that failed before ending the old file leaves no reader behind") {
-  // As above, but nobody who holds data.1 writes again: the next writes come
-  // from a process that opens the store afresh, on data.2. A FastCGI worker
-  // that only reads, still on data.1, must see them all the same.
-  for (uint64_t n = 1;; ++n) {
-    INFO("failing file operation " << n << " of the compaction");
-    TempDir dir;
-    auto sleeper = OpenStore(dir.path());
-    MustPut(sleeper.get(), "k", "before");
-    FaultEnv env(Env::Default());
-    Options options;
-    options.env = &env;
-    env.FailAfter(n);
-    REQUIRE(!OpenStore(dir.path(), options)->Compact(CompactOptions()).ok());
-    if (!std::filesystem::exists(dir.path() + "/data.000002")) continue;
-    MustPut(OpenStore(dir.path()).get(), "k", "after");
-    CHECK(ValueOf(sleeper.get(), "k") == "after");
+  // Nobody who holds data.1 writes again: the next writes come from a
+  // process that opens the store afresh, on data.2. A FastCGI worker that
+  // only reads, still on data.1, must see them all the same.
+  AfterAFailedMove([](const std::string& dir, Store* sleeper) {
+    MustPut(OpenStore(dir).get(), "k", "after");
+    CHECK(ValueOf(sleeper, "k") == "after");
     CHECK(sleeper->Check()->ok());
-    break;
-  }
+  });
 }
 
 }  // namespace kvs::test
