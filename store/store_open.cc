@@ -1,4 +1,5 @@
 // Opening and creating a store, and the small helpers every part shares.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -260,20 +261,23 @@ Result<std::unique_ptr<DataFile>> OpenDataFileFrom(Env* env, const std::string& 
   }
 }
 
-// A compactor that crashed after publishing generation live, but before
-// ending the file it replaced with a "moved" block, leaves the processes
-// still reading that file blind: whoever opens the store from now on writes
-// into live, and nobody writes into the old file again to notice. Opening
+// The live generation (LiveGeneration), from the same listing of dir.
+// A compactor that crashed after publishing it, but before ending the file
+// it replaced with a "moved" block, leaves the processes still reading that
+// file blind: whoever opens the store from now on writes into the live
+// one, and nobody writes into the old file again to notice. Opening
 // finishes the compactor's job. Only an unannounced file takes the lock.
-Status AnnounceLiveGeneration(Env* env, const std::string& dir, uint64_t live,
-                              const StoreIdentity& id, WriterLock* lock) {
+Result<uint64_t> AnnouncedLiveGeneration(Env* env, const std::string& dir, const StoreIdentity& id,
+                                         WriterLock* lock) {
   KVS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
+  uint64_t live = 0;
+  for (const std::string& name : names) live = std::max(live, GenerationOf(name).value_or(0));
   for (const std::string& name : names) {
     std::optional<uint64_t> generation = GenerationOf(name);
     if (!generation || *generation >= live) continue;
     KVS_RETURN_IF_ERROR(EndUnannounced(env, dir + "/" + name, *generation, live, id, lock));
   }
-  return Status::OK();
+  return live;
 }
 
 }  // namespace
@@ -302,9 +306,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const Options
   }
   if (!identity.ok()) return identity.status();
 
-  KVS_ASSIGN_OR_RETURN(uint64_t generation, LiveGeneration(env, dir));
+  KVS_ASSIGN_OR_RETURN(uint64_t generation,
+                       AnnouncedLiveGeneration(env, dir, *identity, lock.get()));
   if (generation == 0) return Status::Corruption(dir + " has a STORE file but no data file");
-  KVS_RETURN_IF_ERROR(AnnounceLiveGeneration(env, dir, generation, *identity, lock.get()));
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<DataFile> data,
                        OpenDataFileFrom(env, dir, generation, *identity));
   RecoveryInfo recovery{data->tail_bytes_at_open()};
