@@ -46,7 +46,7 @@ Result<uint64_t> LiveGeneration(Env* env, const std::string& dir);
 // object on that directory) and pairs the file lock with an in-process
 // lock. Unlike a mutex, the thread that unlocks need not be the one that
 // locked: a store's group commit hands the lock from the writer syncing one
-// group to the writer building the next (store/store_write.cc).
+// group to the writer building the next (store/group_commit.cc).
 class WriterLock {
  public:
   static Result<std::shared_ptr<WriterLock>> ForDirectory(const std::string& dir);

@@ -57,7 +57,7 @@
 //   only when its header, salted check and the crc over its whole group up
 //   to its trailer are valid: a block whose group was torn never counts,
 //   even when its own bytes survived. With sync on, a writer writes a
-//   group only once the group before it is synced (store/store_write.cc),
+//   group only once the group before it is synced (store/group_commit.cc),
 //   so no valid group can follow a torn one. Readers find the newest block from the
 //   end of the file's data: the salt makes a trailer impossible to forge from
 //   inside a stored value, so a backward scan over a torn or in-flight tail

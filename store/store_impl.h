@@ -1,7 +1,9 @@
 // StoreImpl: the Store behind the public header. Its parts live in:
 //   store/store_open.cc      opening, creating, snapshots, generations
 //   store/store_read.cc      key, version-graph and commit reads
-//   store/store_write.cc     transactions and the group commit
+//   store/group_commit.cc    the group commit that runs every transaction,
+//                            and Checkpoint
+//   store/store_write.cc     the transactions that add versions
 //   store/store_branches.cc  branch creation, deletion and reset, diff
 //   store/store_changes.cc   the changes feed and checkpoints replication reads
 //   store/branch_edit.*      a transaction's staged changes to one branch
@@ -193,7 +195,7 @@ class StoreImpl : public Store {
   std::mutex write_mu_;
   std::deque<Writer*> writers_;  // Guarded by write_mu_; the front one leads
   // Guarded by write_mu_; set when a write failed and the file could not
-  // be rolled back since (see store/store_write.cc).
+  // be rolled back since (see store/group_commit.cc).
   Status sticky_error_;
   // Guarded by write_mu_: a group is written and being synced (by a leader
   // that has left writers_); the leader building now will take the writer

@@ -1,4 +1,4 @@
-// The pipelined group commit (store/store_write.cc): while one group's
+// The pipelined group commit (store/group_commit.cc): while one group's
 // blocks are being synced, the next leader builds its group on them, but
 // writes nothing until that sync ends. FaultEnv holds syncs so the tests can
 // look at the store and the file in that window, and counts writes made over
