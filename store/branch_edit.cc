@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "store/edit_log.h"
 #include "store/format.h"
 
 namespace kvs {
@@ -71,16 +72,19 @@ void BranchEdit::CopyTreeEntry(std::string tree_key, std::string value) {
 
 Result<CommitId> BranchEdit::Finish() {
   if (pending_.empty()) return CommitId();
-  TreeWriter tree(ctx_->source, branch_.root);
-  for (const auto& [tree_key, value] : copied_) KVS_RETURN_IF_ERROR(tree.Put(tree_key, value));
+  // The copied entries first, then the pending ones.
+  std::vector<std::pair<std::string, std::string>> tree_puts = std::move(copied_);
   std::vector<std::pair<std::string, std::vector<VersionId>>> changes;
   for (const auto& [key, entry] : pending_) {
-    KVS_RETURN_IF_ERROR(tree.Put(BranchTreeKey(key, ctx_->revision), EncodeKeyEntry(entry)));
+    tree_puts.emplace_back(BranchTreeKey(key, ctx_->revision), EncodeKeyEntry(entry));
     std::vector<VersionId> heads;
     for (const HeadRef& h : entry.heads) heads.push_back(h.id);
     changes.emplace_back(key, std::move(heads));
   }
-  KVS_ASSIGN_OR_RETURN(branch_.root, tree.Flush(ctx_->builder));
+  const uint64_t loaded_root = branch_.root;
+  TreeWriter tree(ctx_->source, branch_.root);
+  for (const auto& [tree_key, value] : tree_puts) KVS_RETURN_IF_ERROR(tree.Put(tree_key, value));
+  KVS_ASSIGN_OR_RETURN(branch_.root, tree.Flush(ctx_->branch_nodes));
 
   CommitRecord commit;
   if (!branch_.head_commit.IsZero()) commit.parents.push_back(branch_.head_commit);
@@ -104,7 +108,25 @@ Result<CommitId> BranchEdit::Finish() {
 
   branch_.head_revision = ctx_->revision;
   branch_.head_commit = commit.id;
-  KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Branch(branch_name_), EncodeBranchEntry(branch_)));
+  const std::string entry = EncodeBranchEntry(branch_);
+  if (ctx_->branch_log == nullptr) {
+    KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Branch(branch_name_), entry));
+    return commit.id;
+  }
+  // Logged as one op 3 edit, the tree's nodes being only in this process.
+  // Its readers apply the puts to the tree the branch's entry names when
+  // they reach the edit, which must be the tree they were applied to here.
+  Result<BranchEntry> now = ReadBranchEntryThrough();
+  if (!now.ok() && !now.status().IsNotFound()) return now.status();
+  if ((now.ok() ? now->root : 0) != loaded_root) {
+    return Status::Conflict("branch '" + branch_name_ + "' was changed twice in one transaction");
+  }
+  EditLog* log = ctx_->global->log();
+  ctx_->global->set_log(nullptr);
+  Status put = ctx_->global->Put(gkey::Branch(branch_name_), entry);
+  ctx_->global->set_log(log);
+  KVS_RETURN_IF_ERROR(put);
+  ctx_->branch_log->PutBranch(branch_name_, entry, tree_puts);
   return commit.id;
 }
 

@@ -157,13 +157,16 @@ Result<uint64_t> UnsharedBytes(const RecordSource& source, uint64_t root,
                                const std::vector<uint64_t>& others) {
   if (root == 0) return uint64_t{0};
   KVS_ASSIGN_OR_RETURN(NodeView node, NodeView::Read(source, root));
-  if (node.leaf() && node.count() == 0) return RecordFileBytes(node.body().size());
+  // A node in memory (store/node_arena.h) has no bytes in the file; its
+  // subtree may.
+  const uint64_t own = IsVirtual(root) ? 0 : RecordFileBytes(node.body().size());
+  if (node.leaf() && node.count() == 0) return own;
   KVS_ASSIGN_OR_RETURN(std::string probe, ProbeKey(source, node));
   for (uint64_t other : others) {
     KVS_ASSIGN_OR_RETURN(bool shared, TreeHoldsNode(source, other, root, probe));
     if (shared) return uint64_t{0};
   }
-  uint64_t bytes = RecordFileBytes(node.body().size());
+  uint64_t bytes = own;
   if (!node.leaf()) {
     for (size_t i = 0; i < node.count(); ++i) {
       KVS_ASSIGN_OR_RETURN(uint64_t below, UnsharedBytes(source, node.child(i), others));

@@ -112,8 +112,8 @@ Status TreeDiff(const RecordSource& source, uint64_t root_a, uint64_t root_b,
                 const std::function<Status(std::string_view key, std::optional<std::string_view> a,
                                            std::optional<std::string_view> b)>& visit);
 
-// The bytes of the node records of the tree at root that none of the trees
-// at others shares: what dropping that tree (a deleted branch's) leaves for
+// The bytes of the node records in the file of the tree at root that none
+// of the trees at others shares: what dropping that tree (a deleted branch's) leaves for
 // a compaction to free. Costs a path of each other tree per node it counts,
 // not the shared part: a shared node's subtree is skipped.
 Result<uint64_t> UnsharedBytes(const RecordSource& source, uint64_t root,
@@ -148,6 +148,7 @@ class TreeWriter {
   // Records every later Put and Delete in log too (a logged transaction's
   // global tree edits, store/edit_log.h); nullptr stops it.
   void set_log(EditLog* log) { log_ = log; }
+  EditLog* log() const { return log_; }
   // Appends every changed node to out and returns the new root offset; the
   // writer then continues from that root. The records of the nodes it
   // replaced (or removed) are counted in out's superseded bytes. Flush

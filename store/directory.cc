@@ -37,7 +37,7 @@ Result<StoreIdentity> ReadIdentityFile(Env* env, const std::string& path) {
     return Status::Corruption(path + " is damaged (bad size, magic or checksum)");
   }
   const uint32_t version = DecodeFixed32(buf + 8);
-  if (version != kStoreFormatVersion && version != kStoreFormatUnlogged) {
+  if (version < kStoreFormatUnlogged || version > kStoreFormatVersion) {
     return Status::Corruption(path + ": store format version " + std::to_string(version) +
                               " is not supported: it was written by a newer kvs");
   }

@@ -82,8 +82,11 @@
 //   tree after it is its base's (the newest kind 1 block before it, named by
 //   its trailer) with the edit records of every logged block from the base
 //   through it applied in order (store/log_window.h). Its other records
-//   (versions, commit, branch tree nodes) are as in kind 1. Only stores of
-//   format version 2 hold them. A kind 1 block right after a logged block
+//   (versions, commit) are as in kind 1, and so are the nodes of the branch
+//   trees it changes in a store of format 2; in one of format 3 it logs
+//   those edits too (op 3), and a checkpoint writes the nodes of every
+//   branch tree the window changed. Only stores of format version 2 or 3
+//   hold them. A kind 1 block right after a logged block
 //   may carry that block's revision and time: a checkpoint of the same
 //   state (Store::Checkpoint, when the store is idle), holding only the
 //   tree's nodes; the 'R' entry of the revision still names the logged
@@ -96,11 +99,22 @@
 //   'C' commit, 'E' edits. Every read of a record verifies its crc first.
 //
 // Edit record body ('E'; store/edit_log.h):
-//   count[4] zero[4], count edits, each: op[1] (1 put, 2 delete)
-//   key_length[4] (put: value_length[4]) key (put: value), then zero
-//   padding, then the record's size in the file[8]: the body is sized so
-//   the record needs no padding, which puts that size in the last 8 bytes
-//   before the block's trailer, where readers find it.
+//   count[4] zero[4], count edits, then zero padding, then the record's
+//   size in the file[8]: the body is sized so the record needs no padding,
+//   which puts that size in the last 8 bytes before the block's trailer,
+//   where readers find it. Each edit is op[1], then:
+//   1 (put)     key_length[4] value_length[4] key value
+//   2 (delete)  key_length[4] key
+//   3 (branch; store format 3 only) name_length[4] entry_length[4]
+//               put_count[4] name entry, then put_count x (key_length[4]
+//               value_length[4] key value): puts into the tree of branch
+//               'B' name as the global tree holds it before this edit (the
+//               empty tree when it holds none), then 'B' name := entry with
+//               its tree root field set to the tree they make. Each
+//               process builds those nodes in its own memory, as it does
+//               the global tree's; an op 1 put never names such a node
+//               (a transaction that would make it, a branch created from
+//               a tree only in memory, is a checkpoint instead).
 //
 // Version body ('V'):
 //   id[32] time_ns[8] replica[16] revision[8] kind[1] zero[3]
@@ -148,13 +162,17 @@
 
 namespace kvs::format {
 
-// STORE's format version: 2 for stores that may hold logged blocks (kind
-// 4), 1 for stores written before them, which kvs still reads and writes,
-// without logging, until `kvs upgrade` (Store::Upgrade) makes them 2. A
-// kvs that knows only version 1 refuses to open a version 2 store, and so
-// never meets a logged block. Data files keep version 1 in their header:
-// their layout did not change, only which blocks a store may write.
-constexpr uint32_t kStoreFormatVersion = 2;
+// STORE's format version: 3 for stores whose logged blocks (kind 4) may
+// log branch tree edits (op 3); 2 for stores whose logged blocks log only
+// the global tree's; 1 for stores written before logged blocks. kvs reads
+// and writes all three, each as its version allows (1 without logging, 2
+// logging the global tree only), until `kvs upgrade` (Store::Upgrade) makes
+// them 3. A kvs that knows fewer versions refuses to open a newer store,
+// and so never meets an edit it cannot apply. Data files keep version 1 in
+// their header: their layout did not change, only which blocks and edits a
+// store may write.
+constexpr uint32_t kStoreFormatVersion = 3;
+constexpr uint32_t kStoreFormatLoggedGlobal = 2;
 constexpr uint32_t kStoreFormatUnlogged = 1;
 constexpr uint32_t kDataFormatVersion = 1;
 

@@ -125,18 +125,20 @@ class ArenaSink : public NodeSink {
 // The blocks of one group, built transaction by transaction on top of a
 // snapshot (published or only written), each its own block and revision.
 // In a logged store (windows set) a transaction's block carries its global
-// tree edits instead of the tree's changed nodes (a logged block), unless
-// its window is full: then the block is a checkpoint, which writes the
-// tree's nodes the window kept in memory, and a new window starts.
+// tree edits instead of the tree's changed nodes (a logged block), and with
+// logs_branches its branch trees' too, unless its window is full or an edit
+// cannot be logged: then the block is a checkpoint, which writes the trees'
+// nodes the window kept in memory, and a new window starts.
 class GroupBuild {
  public:
   // superseded: what the file's blocks so far count (store/format.h).
   GroupBuild(Snapshot snap, const Salt& salt, uint64_t superseded, LogWindows* windows,
-             size_t checkpoint_blocks)
+             bool logs_branches, size_t checkpoint_blocks)
       : snap_(std::move(snap)),
         head_(snap_.head()),
         builder_(head_.end, salt),
         windows_(windows),
+        logs_branches_(windows != nullptr && logs_branches),
         checkpoint_blocks_(checkpoint_blocks) {
     builder_.set_superseded(superseded);
   }
@@ -152,10 +154,14 @@ class GroupBuild {
     if (!global_) global_.emplace(&source_, head_.root);
     edits_.Clear();
     global_->set_log(window_ ? &edits_ : nullptr);
+    std::optional<ArenaSink> in_memory;
+    if (logs_branches_) in_memory.emplace(window_->arena().get(), &builder_);
     TxnContext ctx{.source = &source_,
                    .builder = &builder_,
                    .global = &*global_,
                    .global_root = head_.root,
+                   .branch_nodes = in_memory ? static_cast<NodeSink*>(&*in_memory) : &builder_,
+                   .branch_log = in_memory ? &edits_ : nullptr,
                    .revision = head_.revision + 1,
                    .time_ns = std::max(NowNs(), head_.time_ns + 1)};
     Result<WriteResult> r = fn(&ctx);
@@ -186,8 +192,7 @@ class GroupBuild {
     KVS_RETURN_IF_ERROR(FindWindow());
     builder_.BeginBlock();
     const uint64_t block = builder_.block_start();
-    std::unordered_map<uint64_t, uint64_t> written;
-    Result<uint64_t> root = MaterializeTree(source_, head_.root, &builder_, &written);
+    Result<uint64_t> root = Materialize(head_.root);
     if (!root.ok()) {
       builder_.AbortBlock();
       return root.status();
@@ -235,9 +240,8 @@ class GroupBuild {
     }
     ArenaSink sink(window_->arena().get(), &builder_);
     KVS_ASSIGN_OR_RETURN(uint64_t root, global_->FlushAndKeep(&sink));
-    if (window_->Full(checkpoint_blocks_, edits_.count())) {
-      std::unordered_map<uint64_t, uint64_t> written;
-      KVS_ASSIGN_OR_RETURN(root, MaterializeTree(source_, root, &builder_, &written));
+    if (!edits_.loggable() || window_->Full(checkpoint_blocks_, edits_.count())) {
+      KVS_ASSIGN_OR_RETURN(root, Materialize(root));
       uint64_t end = builder_.EndBlock(ctx.revision, ctx.time_ns, root, format::kKindTransaction);
       CommitPoint point{ctx.revision, ctx.time_ns, root, block, end, false, 0};
       StartWindow(point);
@@ -256,12 +260,21 @@ class GroupBuild {
     return point;
   }
 
+  // Writes the state whose global tree is at root into the block where it
+  // is in memory: the branch trees its entries name, then the tree itself.
+  // Returns the tree's root in the block.
+  Result<uint64_t> Materialize(uint64_t root) {
+    ArenaSink scratch(window_->arena().get(), &builder_);
+    return MaterializeState(source_, root, &scratch, &builder_);
+  }
+
   Snapshot snap_;
   CommitPoint head_;
   BlockBuilder builder_;
   GroupSource source_{&snap_, &builder_};
   std::optional<TreeWriter> global_;
   LogWindows* const windows_;  // null: a store that writes no logged blocks
+  const bool logs_branches_;   // store format 3: branch tree edits are logged too
   const size_t checkpoint_blocks_;
   std::shared_ptr<LogWindow> window_;
   EditLog edits_;
@@ -350,7 +363,7 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
       error = garbage.status();
     } else {
       build.emplace(std::move(*snap), identity_.salt, *garbage, logged_ ? &windows_ : nullptr,
-                    options_.checkpoint_blocks);
+                    logs_branches_, options_.checkpoint_blocks);
     }
   }
 

@@ -1,9 +1,13 @@
 #include "store/log_window.h"
 
+#include <functional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 
 #include "store/btree.h"
 #include "store/edit_log.h"
+#include "store/entries.h"
 
 namespace kvs {
 
@@ -67,7 +71,7 @@ Result<uint64_t> LogWindow::Root(const Snapshot& snap, const CommitPoint& to) {
                                 std::to_string(base_.block));
     }
     KVS_ASSIGN_OR_RETURN(std::string_view body, ReadEditRecord(snap, block));
-    KVS_ASSIGN_OR_RETURN(size_t edits, ApplyEdits(body, &tree));
+    KVS_ASSIGN_OR_RETURN(size_t edits, ApplyEdits(body, &tree, &snap, arena_.get()));
     reached.edits += edits;
     ++reached.blocks;
   }
@@ -108,6 +112,52 @@ std::shared_ptr<LogWindow> LogWindows::Start(uint64_t generation, const CommitPo
 void LogWindows::Clear() {
   std::lock_guard<std::mutex> lock(mu_);
   windows_.clear();
+}
+
+namespace {
+// Calls visit with every branch entry of the global tree at root whose
+// tree is in memory.
+Status ForEachBranchInMemory(const RecordSource& source, uint64_t root,
+                             const std::function<Status(std::string_view, BranchEntry)>& visit) {
+  const std::string prefix = gkey::Branch("");
+  TreeCursor cursor(&source, root);
+  KVS_RETURN_IF_ERROR(cursor.Seek(prefix));
+  while (cursor.Valid() && cursor.key().starts_with(prefix)) {
+    KVS_ASSIGN_OR_RETURN(BranchEntry e, DecodeBranchEntry(cursor.value()));
+    if (IsVirtual(e.root)) KVS_RETURN_IF_ERROR(visit(cursor.key(), e));
+    KVS_RETURN_IF_ERROR(cursor.Next());
+  }
+  return Status::OK();
+}
+}  // namespace
+
+Result<uint64_t> MaterializeState(const RecordSource& source, uint64_t root, NodeSink* scratch,
+                                  NodeSink* out) {
+  std::unordered_map<uint64_t, uint64_t> written;
+  std::vector<std::pair<std::string, BranchEntry>> moved;
+  KVS_RETURN_IF_ERROR(
+      ForEachBranchInMemory(source, root, [&](std::string_view key, BranchEntry e) -> Status {
+        KVS_ASSIGN_OR_RETURN(e.root, MaterializeTree(source, e.root, out, &written));
+        moved.emplace_back(std::string(key), e);
+        return Status::OK();
+      }));
+  if (!moved.empty()) {
+    TreeWriter global(&source, root);
+    for (const auto& [key, e] : moved) KVS_RETURN_IF_ERROR(global.Put(key, EncodeBranchEntry(e)));
+    KVS_ASSIGN_OR_RETURN(root, global.Flush(scratch));
+  }
+  return MaterializeTree(source, root, out, &written);
+}
+
+Result<uint64_t> InMemoryStateBytes(const RecordSource& source, uint64_t root) {
+  KVS_ASSIGN_OR_RETURN(uint64_t bytes, InMemoryBytes(source, root));
+  KVS_RETURN_IF_ERROR(
+      ForEachBranchInMemory(source, root, [&](std::string_view, const BranchEntry& e) -> Status {
+        KVS_ASSIGN_OR_RETURN(uint64_t tree, InMemoryBytes(source, e.root));
+        bytes += tree;
+        return Status::OK();
+      }));
+  return bytes;
 }
 
 Status ResolveLoggedHead(LogWindows* windows, Snapshot* snap) {

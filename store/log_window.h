@@ -91,6 +91,15 @@ class LogWindows {
   std::vector<std::shared_ptr<LogWindow>> windows_;  // newest last
 };
 
+// Writes the state whose global tree is at root into out where it is in
+// memory: the branch trees its entries name (a store of format 3 logs
+// their edits too), then the global tree, whose entries naming them are
+// rewritten into scratch first. Returns the global tree's root in out.
+Result<uint64_t> MaterializeState(const RecordSource& source, uint64_t root, NodeSink* scratch,
+                                  NodeSink* out);
+// The bytes MaterializeState would write.
+Result<uint64_t> InMemoryStateBytes(const RecordSource& source, uint64_t root);
+
 // Gives snap's head its root when it is a logged block (replaying what
 // windows do not know yet), its nodes' arena attached to snap.
 Status ResolveLoggedHead(LogWindows* windows, Snapshot* snap);

@@ -131,10 +131,10 @@ Result<SpaceInfo> StoreImpl::SpaceOf(const Snapshot& snap, uint64_t generation) 
 
   KVS_ASSIGN_OR_RETURN(std::optional<uint64_t> counted, CountedGarbage(snap));
   if (counted) {
-    // A compaction also writes the part of the global tree that lives in
-    // memory since the last checkpoint (store/log_window.h): the count
-    // less that is what it frees.
-    KVS_ASSIGN_OR_RETURN(uint64_t in_memory, InMemoryBytes(snap, snap.head().root));
+    // A compaction also writes the part of the trees that lives in memory
+    // since the last checkpoint (store/log_window.h): the count less that
+    // is what it frees.
+    KVS_ASSIGN_OR_RETURN(uint64_t in_memory, InMemoryStateBytes(snap, snap.head().root));
     info.garbage_bytes = *counted - std::min(*counted, in_memory);
   } else {
     KVS_ASSIGN_OR_RETURN(info.garbage_bytes, SampledGarbage(snap, appended_from));

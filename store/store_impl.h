@@ -41,6 +41,11 @@ struct TxnContext {
   BlockBuilder* builder;       // the open block belongs to this transaction
   TreeWriter* global;          // edits of the global tree
   uint64_t global_root;        // the global tree as this transaction found it
+  // Where branch trees' changed nodes go: the block, or in a store that
+  // logs branch edits (format 3), the window's memory, with the edits in
+  // branch_log (store/edit_log.h).
+  NodeSink* branch_nodes;
+  EditLog* branch_log = nullptr;
   uint64_t revision;           // this transaction's revision
   int64_t time_ns;             // its commit time (monotonic across revisions)
   uint64_t commit_offset = 0;  // set by a transaction that records a commit
@@ -184,10 +189,12 @@ class StoreImpl : public Store {
   const std::unique_ptr<ReadClock> reads_;
 
   // The logged blocks this process knows (store/log_window.h); whether
-  // this store writes them (format version 2; a store of version 1 is not
-  // logged until `kvs upgrade`).
+  // this store writes them (format version 2 and later; a store of version
+  // 1 is not logged until `kvs upgrade`), and whether they log branch tree
+  // edits too (version 3).
   LogWindows windows_;
-  const bool logged_ = identity_.format_version >= format::kStoreFormatVersion;
+  const bool logged_ = identity_.format_version >= format::kStoreFormatLoggedGlobal;
+  const bool logs_branches_ = identity_.format_version >= format::kStoreFormatVersion;
 
   std::mutex data_mu_;
   std::shared_ptr<DataFile> data_;  // Guarded by data_mu_

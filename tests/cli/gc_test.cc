@@ -71,10 +71,12 @@ TEST_CASE("kvs gc applies the server config's retention next to the running serv
 TEST_CASE("kvs compacts the store by itself after a write once garbage gathers") {
   kvs::test::TempDir tmp;
   // A server directory with a low threshold, so that a few dozen writes
-  // gather enough; the store is its data_dir.
+  // gather enough (each leaves its edit record, block header and trailer,
+  // about a fifth of what it appends); the store is its data_dir.
   {
     std::ofstream config(tmp.Sub("kvs.yaml"));
-    config << "data_dir: kvs-data\nretention:\n  min_garbage_bytes: 100000\n";
+    config << "data_dir: kvs-data\nretention:\n  garbage_ratio: 0.1\n"
+              "  min_garbage_bytes: 10000\n";
   }
   std::string note;
   int writes = 0;

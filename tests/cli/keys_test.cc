@@ -156,15 +156,19 @@ TEST_CASE("check reports a sound store and exits 0") {
 TEST_CASE("check lists the problems of a damaged store and exits 1") {
   kvs::test::TempDir tmp;
   for (int i = 0; i < 20; ++i) MustKvs(tmp.path(), {"put", "k" + std::to_string(i), "value"});
-  // Flip one byte in the middle of the data file: corruption that is not a
-  // torn tail.
+  // Flip one byte of a stored value in the middle of the data file:
+  // corruption that is not a torn tail, in a record that opening the store
+  // does not read (a damaged record it reads fails the open, which says
+  // so).
   std::string data_file;
   for (const auto& entry : std::filesystem::directory_iterator(tmp.path())) {
     if (entry.path().filename().string().rfind("data", 0) == 0) data_file = entry.path();
   }
   REQUIRE(!data_file.empty());
   std::string bytes = server::test::ReadFile(data_file);
-  bytes[kvs::test::DataFileBytes(data_file) / 2] ^= 0x55;
+  const size_t value = bytes.find("value", kvs::test::DataFileBytes(data_file) / 2);
+  REQUIRE(value != std::string::npos);
+  bytes[value] ^= 0x55;
   server::test::WriteFile(data_file, bytes);
 
   ProgramRun run = RunKvs({"-d", tmp.path(), "check"});

@@ -1,5 +1,6 @@
-// kvs upgrade: a store written by kvs 0.2 or earlier (format 1) raised to
-// the newest format in place, and refused while anyone has it open.
+// kvs upgrade: a store written by kvs 0.2 or earlier (format 1) or by kvs
+// 0.3 (format 2) raised to the newest format in place, and refused while
+// anyone has it open.
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -14,10 +15,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A copy of the store kvs 0.1 wrote (tests/store/data/README.md).
-std::string CopyOldStore(const kvs::test::TempDir& dir) {
+// A copy of a store an earlier kvs wrote (tests/store/data/README.md).
+std::string CopyOldStore(const kvs::test::TempDir& dir, const std::string& name = "store-0.1") {
   const std::string store = dir.Sub("store");
-  fs::copy(std::string(KVS_TEST_DATA_DIR) + "/store-0.1", store, fs::copy_options::recursive);
+  fs::copy(std::string(KVS_TEST_DATA_DIR) + "/" + name, store, fs::copy_options::recursive);
   return store;
 }
 
@@ -36,7 +37,7 @@ TEST_CASE("upgrade raises a store of format 1 to the newest format, once, keepin
   std::map<std::string, std::string> printed = Fields(MustKvs(store, {"upgrade"}));
   CHECK(printed["store"] == store);
   CHECK(printed["format before"] == "1");
-  CHECK(printed["format after"] == "2");
+  CHECK(printed["format after"] == "3");
   CHECK(MustKvs(store, {"export"}) == before);
   CHECK(MustKvs(store, {"get-key", "note", "--branch", "draft"}) == "draft note");
   for (int i = 60; i < 70; ++i) MustKvs(store, {"put", "counter", std::to_string(i)});
@@ -44,8 +45,27 @@ TEST_CASE("upgrade raises a store of format 1 to the newest format, once, keepin
   CHECK_THAT(MustKvs(store, {"check"}), Catch::EndsWith("problems: 0\n"));
 
   printed = Fields(MustKvs(store, {"upgrade"}));
+  CHECK(printed["format before"] == "3");
+  CHECK(printed["format after"] == "3");
+}
+
+TEST_CASE("upgrade raises a store of format 2 to the newest format, keeping all of it") {
+  kvs::test::TempDir dir;
+  const std::string store = CopyOldStore(dir, "store-0.3");
+  // Written to as it is first: it stays at format 2.
+  MustKvs(store, {"put", "counter", "40"});
+  const std::string before = MustKvs(store, {"export"});
+  std::map<std::string, std::string> printed = Fields(MustKvs(store, {"upgrade"}));
   CHECK(printed["format before"] == "2");
-  CHECK(printed["format after"] == "2");
+  CHECK(printed["format after"] == "3");
+  CHECK(MustKvs(store, {"export"}) == before);
+  CHECK(MustKvs(store, {"get-key", "note", "--branch", "draft"}) == "draft note");
+  CHECK(MustKvs(store, {"get-key", "counter"}) == "40");
+  for (int i = 41; i < 50; ++i) MustKvs(store, {"put", "counter", std::to_string(i)});
+  MustKvs(store, {"put", "note", "second draft", "--branch", "draft"});
+  CHECK(MustKvs(store, {"get-key", "counter"}) == "49");
+  CHECK(MustKvs(store, {"get-key", "note", "--branch", "draft"}) == "second draft");
+  CHECK_THAT(MustKvs(store, {"check"}), Catch::EndsWith("problems: 0\n"));
 }
 
 TEST_CASE("upgrade refuses a store that another process has open, changing nothing") {
@@ -64,7 +84,7 @@ TEST_CASE("upgrade refuses a store that another process has open, changing nothi
     CHECK(refused.output.empty());
   }
   CHECK(FileBytes(store + "/STORE") == identity);
-  CHECK(Fields(MustKvs(store, {"upgrade"}))["format after"] == "2");
+  CHECK(Fields(MustKvs(store, {"upgrade"}))["format after"] == "3");
 }
 
 }  // namespace kvs::cli::test

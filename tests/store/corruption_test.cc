@@ -572,8 +572,7 @@ void AppendGlobalTreeEdit(const std::string& path, const std::function<Status(Tr
   auto arena = NodeArena::Create();
   auto edited = global.Flush(arena.get());
   REQUIRE(edited.ok());
-  std::unordered_map<uint64_t, uint64_t> written;
-  auto root = MaterializeTree(source, *edited, &builder, &written);
+  auto root = MaterializeState(source, *edited, arena.get(), &builder);
   REQUIRE(root.ok());
   builder.EndBlock(head.revision + 1, head.time_ns + 1, *root, format::kKindTransaction);
   // Over the zeros the writer kept ahead of the end.

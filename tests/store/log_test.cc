@@ -1,8 +1,8 @@
-// Logged transactions (store/log_window.h): a transaction's global tree
-// edits written as an edit record and its nodes kept in memory until a
+// Logged transactions (store/log_window.h): a transaction's tree edits
+// written as an edit record and its nodes kept in memory until a
 // checkpoint; what other store objects, a reopened store and reads of past
-// revisions make of them; and stores of format version 1, which stay
-// unlogged.
+// revisions make of them; stores of format version 1, which stay unlogged,
+// and of format version 2, which log only the global tree's edits.
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +11,7 @@
 
 #include "store/coding.h"
 #include "store/format.h"
+#include "store/record.h"
 #include "tests/store/test_util.h"
 
 namespace kvs::test {
@@ -21,6 +22,7 @@ struct BlockInfo {
   uint32_t kind;
   uint64_t root;  // the trailer's root field: a logged block's base
   uint64_t revision;
+  std::string record_types;  // of the records in its payload, in order
 };
 
 // Every block of a closed (or idle) store's data file, in order, up to the
@@ -33,9 +35,14 @@ std::vector<BlockInfo> Blocks(const std::string& dir, const std::string& file = 
        at + format::kBlockHeaderSize <= data.size() && DecodeFixed32(data.data() + at) != 0;) {
     const uint64_t trailer = at + format::kBlockHeaderSize + DecodeFixed64(data.data() + at + 8);
     REQUIRE(trailer + format::kTrailerSize <= data.size());
+    std::string types;
+    for (uint64_t r = at + format::kBlockHeaderSize; r < trailer;) {
+      types.push_back(data[r + 4]);
+      r += RecordFileBytes(DecodeFixed32(data.data() + r + 8) - format::kRecordHeaderSize);
+    }
     blocks.push_back({at, DecodeFixed32(data.data() + trailer + 40),
                       DecodeFixed64(data.data() + trailer + 24),
-                      DecodeFixed64(data.data() + trailer + 8)});
+                      DecodeFixed64(data.data() + trailer + 8), types});
     at = trailer + format::kTrailerSize;
   }
   return blocks;
@@ -111,6 +118,79 @@ TEST_CASE("Another store object, and the store reopened, replay the log to the s
   std::vector<BlockInfo> blocks = Blocks(dir.path());
   CHECK(blocks.back().kind == format::kKindLogged);
   auto report = reopened->Check();
+  REQUIRE(report.ok());
+  CHECK(report->ok());
+}
+
+TEST_CASE("A logged block holds no tree node: branch tree edits are logged too") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  MustPut(store.get(), "k0", "v");
+  REQUIRE(store->Checkpoint().ok());
+  REQUIRE(store->CreateBranch("dev", "main", ReadPoint::Latest()).ok());
+  const size_t from = Blocks(dir.path()).size();
+  for (int i = 0; i < 6; ++i) {
+    MustPut(store.get(), "k" + std::to_string(i % 3), std::to_string(i), i % 2 ? "dev" : "main");
+  }
+  std::vector<BlockInfo> blocks = Blocks(dir.path());
+  REQUIRE(blocks.size() == from + 6);
+  for (size_t i = from; i < blocks.size(); ++i) {
+    CHECK(blocks[i].kind == format::kKindLogged);
+    CHECK(blocks[i].record_types == "VCE");  // the version, the commit, the edits
+  }
+  // A branch made from a tree only in memory cannot be logged: that
+  // transaction is a checkpoint, and writes the trees the window changed.
+  REQUIRE(store->CreateBranch("dev2", "dev", ReadPoint::Latest()).ok());
+  blocks = Blocks(dir.path());
+  CHECK(blocks.back().kind == format::kKindTransaction);
+  CHECK(blocks.back().record_types.find('E') == std::string::npos);
+  MustPut(store.get(), "k1", "on dev2", "dev2");
+  CHECK(Blocks(dir.path()).back().record_types == "VCE");
+
+  auto fresh = OpenStore(dir.path());
+  CHECK(Values(fresh.get(), 3) == std::vector<std::string>{"0", "4", "2"});
+  CHECK(ValueOf(fresh.get(), "k0", "dev") == "3");
+  CHECK(ValueOf(fresh.get(), "k1", "dev") == "1");
+  CHECK(ValueOf(fresh.get(), "k2", "dev") == "5");
+  CHECK(ValueOf(fresh.get(), "k1", "dev2") == "on dev2");
+  CHECK(ValueOf(fresh.get(), "k2", "dev2") == "5");
+  auto report = fresh->Check();
+  REQUIRE(report.ok());
+  CHECK(report->ok());
+}
+
+TEST_CASE("Branches edited in one window are read back at every revision by a fresh object") {
+  TempDir dir;
+  Options options;
+  options.checkpoint_blocks = 16;
+  auto store = OpenStore(dir.path(), options);
+  REQUIRE(store->CreateBranch("side", "main", ReadPoint::Latest()).ok());
+  std::vector<uint64_t> revisions;
+  std::vector<std::vector<std::string>> main_states, side_states;
+  for (int i = 0; i < 40; ++i) {
+    const std::string branch = i % 3 == 0 ? "side" : "main";
+    revisions.push_back(
+        MustPut(store.get(), "k" + std::to_string(i % 4), std::to_string(i), branch).revision);
+    main_states.push_back(Values(store.get(), 4));
+    std::vector<std::string> side;
+    for (int k = 0; k < 4; ++k) side.push_back(ValueOf(store.get(), "k" + std::to_string(k), "side"));
+    side_states.push_back(side);
+  }
+  auto fresh = OpenStore(dir.path(), options);
+  for (size_t i = 0; i < revisions.size(); ++i) {
+    const ReadPoint at = ReadPoint::AtRevision(revisions[i]);
+    INFO("revision " << revisions[i]);
+    CHECK(Values(fresh.get(), 4, at) == main_states[i]);
+    for (int k = 0; k < 4; ++k) {
+      CHECK(ValueOf(fresh.get(), "k" + std::to_string(k), "side", at) == side_states[i][k]);
+    }
+    auto diff = fresh->Diff("main", at, "side", at);
+    REQUIRE(diff.ok());
+    size_t differ = 0;
+    for (int k = 0; k < 4; ++k) differ += main_states[i][k] != side_states[i][k];
+    CHECK(diff->size() == differ);
+  }
+  auto report = fresh->Check();
   REQUIRE(report.ok());
   CHECK(report->ok());
 }
@@ -264,7 +344,7 @@ TEST_CASE("A store of format version 1 is read and written without logged blocks
   auto upgraded = Store::Upgrade(dir.path());
   REQUIRE(upgraded.ok());
   CHECK(upgraded->from == 1);
-  CHECK(upgraded->to == 2);
+  CHECK(upgraded->to == format::kStoreFormatVersion);
   {
     auto store = OpenStore(dir.path());
     for (int i = 0; i < 5; ++i) MustPut(store.get(), "newer" + std::to_string(i), "v");
@@ -279,6 +359,52 @@ TEST_CASE("A store of format version 1 is read and written without logged blocks
     CHECK(blocks[i].kind == format::kKindLogged);
     CHECK(blocks[i].root == blocks[old_blocks + 4].offset);
   }
+}
+
+TEST_CASE("A store of format version 2 logs only its global tree's edits until upgraded") {
+  TempDir dir;
+  std::filesystem::copy(
+      std::string(KVS_TEST_DATA_DIR) + "/store-0.3", dir.path(),
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  const size_t old_blocks = Blocks(dir.path(), "data.000002").size();
+  {
+    auto store = OpenStore(dir.path());
+    CHECK(ValueOf(store.get(), "counter") == "39");
+    CHECK(ValueOf(store.get(), "note", "draft") == "draft note");
+    MustPut(store.get(), "counter", "40");
+    MustPut(store.get(), "note", "second", "draft");
+  }
+  std::vector<BlockInfo> blocks = Blocks(dir.path(), "data.000002");
+  REQUIRE(blocks.size() == old_blocks + 2);
+  for (size_t i = old_blocks; i < blocks.size(); ++i) {
+    CHECK(blocks[i].kind == format::kKindLogged);
+    CHECK(blocks[i].record_types.find('L') != std::string::npos);  // the branch tree's path
+  }
+
+  auto upgraded = Store::Upgrade(dir.path());
+  REQUIRE(upgraded.ok());
+  CHECK(upgraded->from == 2);
+  CHECK(upgraded->to == 3);
+  {
+    auto store = OpenStore(dir.path());
+    MustPut(store.get(), "counter", "41");
+    MustPut(store.get(), "note", "third", "draft");
+  }
+  blocks = Blocks(dir.path(), "data.000002");
+  REQUIRE(blocks.size() == old_blocks + 4);
+  for (size_t i = old_blocks + 2; i < blocks.size(); ++i) {
+    CHECK(blocks[i].kind == format::kKindLogged);
+    CHECK(blocks[i].record_types == "VCE");
+  }
+  auto store = OpenStore(dir.path());
+  CHECK(ValueOf(store.get(), "counter") == "41");
+  CHECK(ValueOf(store.get(), "note", "draft") == "third");
+  CHECK(ValueOf(store.get(), "counter", "main", ReadPoint::AtRevision(*store->Revision() - 2)) ==
+        "40");
+  auto report = store->Check();
+  REQUIRE(report.ok());
+  INFO((report->problems.empty() ? std::string() : report->problems.front()));
+  CHECK(report->ok());
 }
 
 }  // namespace kvs::test

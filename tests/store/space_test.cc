@@ -48,9 +48,9 @@ TEST_CASE("Space tells the compacted part of the file and counts its garbage") {
   CHECK(fresh->compacted_bytes == 0);
   CHECK(fresh->compacted_revision == 0);
   CHECK(fresh->data_bytes == *store->DataBytes());
-  // Small writes over and over to the same keys: most of what they append
-  // is tree nodes that later writes replace.
-  CHECK(fresh->garbage_ratio() > 0.5);
+  // Small writes over and over to the same keys: much of what they append
+  // is edit records and tree nodes that later writes replace.
+  CHECK(fresh->garbage_ratio() > 0.3);
   CHECK(fresh->garbage_ratio() < 1.0);
 
   CompactFreesCounted(store.get(), *fresh);
@@ -90,8 +90,12 @@ TEST_CASE("A bulk write leaves next to no garbage, and a compaction frees what w
   CHECK(space->garbage_ratio() < 0.01);
 
   // Single writes to those keys replace their paths: each one's garbage is
-  // what its nodes replaced, and a compaction frees that much.
+  // what its nodes replaced, and a compaction frees that much. Checkpointed
+  // first: until then the new paths are in memory, and counted at their
+  // edited size, which here is most of the tree and about 10% more than
+  // the compaction writes them in.
   for (int i = 0; i < 500; ++i) MustPut(store.get(), "key" + std::to_string(i * 7), "w");
+  REQUIRE(store->Checkpoint().ok());
   space = store->Space();
   REQUIRE(space.ok());
   CompactFreesCounted(store.get(), *space);
