@@ -121,11 +121,7 @@ Result<CommitId> BranchEdit::Finish() {
   if ((now.ok() ? now->root : 0) != loaded_root) {
     return Status::Conflict("branch '" + branch_name_ + "' was changed twice in one transaction");
   }
-  EditLog* log = ctx_->global->log();
-  ctx_->global->set_log(nullptr);
-  Status put = ctx_->global->Put(gkey::Branch(branch_name_), entry);
-  ctx_->global->set_log(log);
-  KVS_RETURN_IF_ERROR(put);
+  KVS_RETURN_IF_ERROR(PutUnlogged(ctx_->global, gkey::Branch(branch_name_), entry));
   ctx_->branch_log->PutBranch(branch_name_, entry, tree_puts);
   return commit.id;
 }

@@ -14,6 +14,7 @@ namespace {
 constexpr uint8_t kEditPut = 1;
 constexpr uint8_t kEditDelete = 2;
 constexpr uint8_t kEditBranch = 3;
+constexpr uint8_t kEditCopyBranch = 4;
 
 // Whether a global tree value names nodes in memory: a branch entry's root.
 bool NamesNodesInMemory(std::string_view key, std::string_view value) {
@@ -22,36 +23,18 @@ bool NamesNodesInMemory(std::string_view key, std::string_view value) {
   return entry.ok() && IsVirtual(entry->root);
 }
 
-// Op 3 applied: the branch's tree as tree holds its entry, the puts, then
-// the entry with the root they made.
-Status ApplyBranchEdit(std::string_view name, std::string_view entry,
-                       const std::vector<std::pair<std::string_view, std::string_view>>& puts,
-                       TreeWriter* tree, const RecordSource* source, NodeSink* branch_nodes) {
-  KVS_ASSIGN_OR_RETURN(BranchEntry next, DecodeBranchEntry(entry));
-  const std::string key = gkey::Branch(name);
-  uint64_t root = 0;
-  Result<std::string> was = tree->Get(key);
-  if (was.ok()) {
-    KVS_ASSIGN_OR_RETURN(BranchEntry e, DecodeBranchEntry(*was));
-    root = e.root;
-  } else if (!was.status().IsNotFound()) {
-    return was.status();
-  }
-  if (source == nullptr || branch_nodes == nullptr) {
-    return Status::Corruption("an edit record edits a branch tree where none can be built");
-  }
-  TreeWriter branch(source, root);
-  for (const auto& [k, v] : puts) KVS_RETURN_IF_ERROR(branch.Put(k, v));
-  KVS_ASSIGN_OR_RETURN(next.root, branch.Flush(branch_nodes));
-  return tree->Put(key, EncodeBranchEntry(next));
+void PutLength(std::string* out, std::string_view bytes) {
+  PutFixed32(out, static_cast<uint32_t>(bytes.size()));
 }
 }  // namespace
+
+// ---- Writing -------------------------------------------------------------------
 
 void EditLog::Put(std::string_view key, std::string_view value) {
   if (NamesNodesInMemory(key, value)) loggable_ = false;
   edits_.push_back(static_cast<char>(kEditPut));
-  PutFixed32(&edits_, static_cast<uint32_t>(key.size()));
-  PutFixed32(&edits_, static_cast<uint32_t>(value.size()));
+  PutLength(&edits_, key);
+  PutLength(&edits_, value);
   edits_.append(key);
   edits_.append(value);
   ++count_;
@@ -59,7 +42,7 @@ void EditLog::Put(std::string_view key, std::string_view value) {
 
 void EditLog::Delete(std::string_view key) {
   edits_.push_back(static_cast<char>(kEditDelete));
-  PutFixed32(&edits_, static_cast<uint32_t>(key.size()));
+  PutLength(&edits_, key);
   edits_.append(key);
   ++count_;
 }
@@ -67,17 +50,28 @@ void EditLog::Delete(std::string_view key) {
 void EditLog::PutBranch(std::string_view name, std::string_view entry,
                         const std::vector<std::pair<std::string, std::string>>& tree_puts) {
   edits_.push_back(static_cast<char>(kEditBranch));
-  PutFixed32(&edits_, static_cast<uint32_t>(name.size()));
-  PutFixed32(&edits_, static_cast<uint32_t>(entry.size()));
+  PutLength(&edits_, name);
+  PutLength(&edits_, entry);
   PutFixed32(&edits_, static_cast<uint32_t>(tree_puts.size()));
   edits_.append(name);
   edits_.append(entry);
   for (const auto& [key, value] : tree_puts) {
-    PutFixed32(&edits_, static_cast<uint32_t>(key.size()));
-    PutFixed32(&edits_, static_cast<uint32_t>(value.size()));
+    PutLength(&edits_, key);
+    PutLength(&edits_, value);
     edits_.append(key);
     edits_.append(value);
   }
+  ++count_;
+}
+
+void EditLog::CopyBranch(std::string_view name, std::string_view entry, std::string_view source) {
+  edits_.push_back(static_cast<char>(kEditCopyBranch));
+  PutLength(&edits_, name);
+  PutLength(&edits_, entry);
+  PutLength(&edits_, source);
+  edits_.append(name);
+  edits_.append(entry);
+  edits_.append(source);
   ++count_;
 }
 
@@ -99,8 +93,87 @@ std::string EditLog::Encode() const {
   return body;
 }
 
-Result<size_t> ApplyEdits(std::string_view body, TreeWriter* tree, const RecordSource* source,
-                          NodeSink* branch_nodes) {
+Status PutUnlogged(TreeWriter* tree, std::string_view key, std::string_view value) {
+  EditLog* log = tree->log();
+  tree->set_log(nullptr);
+  Status put = tree->Put(key, value);
+  tree->set_log(log);
+  return put;
+}
+
+// ---- Replaying -----------------------------------------------------------------
+
+struct EditReplay::OpenBranch {
+  OpenBranch(const RecordSource* source, uint64_t root, BranchEntry entry)
+      : tree(source, root), entry(entry) {}
+  TreeWriter tree;
+  BranchEntry entry;
+};
+
+EditReplay::EditReplay(TreeWriter* tree, const RecordSource* source, NodeSink* branch_nodes)
+    : tree_(tree), source_(source), branch_nodes_(branch_nodes) {}
+
+EditReplay::~EditReplay() = default;
+
+Status EditReplay::Put(std::string_view key, std::string_view value) {
+  KVS_RETURN_IF_ERROR(Settle(key));
+  return tree_->Put(key, value);
+}
+
+Status EditReplay::Delete(std::string_view key) {
+  KVS_RETURN_IF_ERROR(Settle(key));
+  return tree_->Delete(key);
+}
+
+Status EditReplay::PutBranch(
+    std::string_view name, std::string_view entry,
+    const std::vector<std::pair<std::string_view, std::string_view>>& tree_puts) {
+  KVS_ASSIGN_OR_RETURN(BranchEntry next, DecodeBranchEntry(entry));
+  const std::string key = gkey::Branch(name);
+  auto it = open_.find(key);
+  if (it == open_.end()) {
+    KVS_ASSIGN_OR_RETURN(uint64_t root, SettledRoot(key));
+    it = open_.emplace(key, std::make_unique<OpenBranch>(source_, root, next)).first;
+  }
+  for (const auto& [k, v] : tree_puts) KVS_RETURN_IF_ERROR(it->second->tree.Put(k, v));
+  it->second->entry = next;
+  return Status::OK();
+}
+
+Status EditReplay::CopyBranch(std::string_view name, std::string_view entry,
+                              std::string_view source) {
+  KVS_ASSIGN_OR_RETURN(BranchEntry next, DecodeBranchEntry(entry));
+  const std::string key = gkey::Branch(name);
+  KVS_RETURN_IF_ERROR(Settle(key));
+  KVS_ASSIGN_OR_RETURN(next.root, SettledRoot(gkey::Branch(source)));
+  return tree_->Put(key, EncodeBranchEntry(next));
+}
+
+Status EditReplay::Finish() {
+  while (!open_.empty()) KVS_RETURN_IF_ERROR(Settle(open_.begin()->first));
+  return Status::OK();
+}
+
+Status EditReplay::Settle(std::string_view key) {
+  auto it = open_.find(key);
+  if (it == open_.end()) return Status::OK();
+  const std::string settled = it->first;  // key may be a view of it
+  std::unique_ptr<OpenBranch> open = std::move(it->second);
+  open_.erase(it);
+  KVS_ASSIGN_OR_RETURN(open->entry.root, open->tree.Flush(branch_nodes_));
+  return tree_->Put(settled, EncodeBranchEntry(open->entry));
+}
+
+Result<uint64_t> EditReplay::SettledRoot(std::string_view key) {
+  KVS_RETURN_IF_ERROR(Settle(key));
+  Result<std::string> entry = tree_->Get(key);
+  if (entry.status().IsNotFound()) return uint64_t{0};  // a new branch starts empty
+  if (!entry.ok()) return entry.status();
+  KVS_ASSIGN_OR_RETURN(BranchEntry e, DecodeBranchEntry(*entry));
+  return e.root;
+}
+
+Result<size_t> ApplyEdits(std::string_view body, EditReplay* replay) {
   auto bad = [] { return Status::Corruption("an edit record does not parse"); };
   if (body.size() < 16) return bad();
   Decoder d(body.substr(0, body.size() - 8));
@@ -108,9 +181,20 @@ Result<size_t> ApplyEdits(std::string_view body, TreeWriter* tree, const RecordS
   d.U32();
   std::vector<std::pair<std::string_view, std::string_view>> puts;
   for (uint32_t i = 0; i < count; ++i) {
-    uint8_t op = d.U8();
-    uint32_t key_length = d.U32();
-    if (op == kEditBranch) {
+    const uint8_t op = d.U8();
+    const uint32_t key_length = d.U32();
+    Status applied;
+    if (op == kEditPut) {
+      uint32_t value_length = d.U32();
+      std::string_view key = d.Bytes(key_length);
+      std::string_view value = d.Bytes(value_length);
+      if (!d.ok()) return bad();
+      if (replay != nullptr) applied = replay->Put(key, value);
+    } else if (op == kEditDelete) {
+      std::string_view key = d.Bytes(key_length);
+      if (!d.ok()) return bad();
+      if (replay != nullptr) applied = replay->Delete(key);
+    } else if (op == kEditBranch) {
       uint32_t entry_length = d.U32();
       uint32_t put_count = d.U32();
       std::string_view name = d.Bytes(key_length);
@@ -122,22 +206,19 @@ Result<size_t> ApplyEdits(std::string_view body, TreeWriter* tree, const RecordS
         puts.emplace_back(key, d.Bytes(v));
       }
       if (!d.ok()) return bad();
-      if (tree != nullptr) {
-        KVS_RETURN_IF_ERROR(ApplyBranchEdit(name, entry, puts, tree, source, branch_nodes));
-      }
-    } else if (op == kEditPut) {
-      uint32_t value_length = d.U32();
-      std::string_view key = d.Bytes(key_length);
-      std::string_view value = d.Bytes(value_length);
+      if (replay != nullptr) applied = replay->PutBranch(name, entry, puts);
+    } else if (op == kEditCopyBranch) {
+      uint32_t entry_length = d.U32();
+      uint32_t source_length = d.U32();
+      std::string_view name = d.Bytes(key_length);
+      std::string_view entry = d.Bytes(entry_length);
+      std::string_view source = d.Bytes(source_length);
       if (!d.ok()) return bad();
-      if (tree != nullptr) KVS_RETURN_IF_ERROR(tree->Put(key, value));
-    } else if (op == kEditDelete) {
-      std::string_view key = d.Bytes(key_length);
-      if (!d.ok()) return bad();
-      if (tree != nullptr) KVS_RETURN_IF_ERROR(tree->Delete(key));
+      if (replay != nullptr) applied = replay->CopyBranch(name, entry, source);
     } else {
       return bad();
     }
+    KVS_RETURN_IF_ERROR(applied);
   }
   if (!d.ok()) return bad();
   while (d.remaining() > 0) {

@@ -10,6 +10,8 @@
 #define KVS_STORE_EDIT_LOG_H_
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,6 +36,9 @@ class EditLog {
   // field unread: each reader sets it to the tree the puts make).
   void PutBranch(std::string_view name, std::string_view entry,
                  const std::vector<std::pair<std::string, std::string>>& tree_puts);
+  // Op 4: branch `name`'s entry, with the tree of branch `source` as it is
+  // (the root field unread again).
+  void CopyBranch(std::string_view name, std::string_view entry, std::string_view source);
   bool empty() const { return count_ == 0; }
   size_t count() const { return count_; }
   // False when an edit cannot be logged: the transaction must be a
@@ -51,12 +56,50 @@ class EditLog {
   bool loggable_ = true;
 };
 
-// Applies an edit record's body to tree (nullptr: only parses it), reading
-// the branch trees that op 3 edits from source and writing their changed
-// nodes to branch_nodes. Corruption when it does not parse. Returns how
-// many edits it applied.
-Result<size_t> ApplyEdits(std::string_view body, TreeWriter* tree,
-                          const RecordSource* source = nullptr, NodeSink* branch_nodes = nullptr);
+// Puts key into tree without logging it there: for an edit logged another
+// way (op 3 or 4).
+Status PutUnlogged(TreeWriter* tree, std::string_view key, std::string_view value);
+
+// Applies edit records, in order, to a global tree. The branch trees that
+// op 3 edits stay open from one record to the next, and are written (their
+// changed nodes to branch_nodes, their roots into their entries) by Finish,
+// or before an edit that reads or replaces their entry: a replay of many
+// writes to one branch writes its path once, not once per write.
+class EditReplay {
+ public:
+  // source: where the trees' nodes are read.
+  EditReplay(TreeWriter* tree, const RecordSource* source, NodeSink* branch_nodes);
+  ~EditReplay();
+  EditReplay(const EditReplay&) = delete;
+  EditReplay& operator=(const EditReplay&) = delete;
+
+  // The edits, as EditLog's of the same names.
+  Status Put(std::string_view key, std::string_view value);
+  Status Delete(std::string_view key);
+  Status PutBranch(std::string_view name, std::string_view entry,
+                   const std::vector<std::pair<std::string_view, std::string_view>>& tree_puts);
+  Status CopyBranch(std::string_view name, std::string_view entry, std::string_view source);
+  // Writes every open branch tree. The global tree is then the state after
+  // the records applied.
+  Status Finish();
+
+ private:
+  struct OpenBranch;
+  // Writes the open tree of the branch whose entry key is, if any.
+  Status Settle(std::string_view key);
+  // The root of a branch's tree, its open tree settled first.
+  Result<uint64_t> SettledRoot(std::string_view key);
+
+  TreeWriter* tree_;
+  const RecordSource* source_;
+  NodeSink* branch_nodes_;
+  std::map<std::string, std::unique_ptr<OpenBranch>, std::less<>> open_;
+};
+
+// Parses an edit record's body, applying it with replay (nullptr: only
+// parses it). Corruption when it does not parse. Returns how many edits it
+// holds.
+Result<size_t> ApplyEdits(std::string_view body, EditReplay* replay);
 
 // The edit record body of the logged block at block (the last record of
 // its payload), verified.

@@ -112,9 +112,15 @@
 //               empty tree when it holds none), then 'B' name := entry with
 //               its tree root field set to the tree they make. Each
 //               process builds those nodes in its own memory, as it does
-//               the global tree's; an op 1 put never names such a node
-//               (a transaction that would make it, a branch created from
-//               a tree only in memory, is a checkpoint instead).
+//               the global tree's.
+//   4 (copy branch; store format 3 only) name_length[4] entry_length[4]
+//               source_length[4] name entry source: 'B' name := entry with
+//               its tree root field set to the root of 'B' source as the
+//               global tree holds it before this edit (a branch created
+//               from another's current state).
+//   An op 1 put never names a node in memory: a transaction that would
+//   (a branch created from a past state whose tree was only in memory) is
+//   a checkpoint instead.
 //
 // Version body ('V'):
 //   id[32] time_ns[8] replica[16] revision[8] kind[1] zero[3]

@@ -61,6 +61,7 @@ Result<uint64_t> LogWindow::Root(const Snapshot& snap, const CommitPoint& to) {
   // The edits of every block in between, and one flush: the roots between
   // are replayed again if a read of a past revision asks for one.
   TreeWriter tree(&snap, from.root);
+  EditReplay edits(&tree, &snap, arena_.get());
   Known reached = from;
   CommitPoint& block = reached.block;
   for (uint64_t at = from.block.end; at <= to.block; at = block.end) {
@@ -71,14 +72,15 @@ Result<uint64_t> LogWindow::Root(const Snapshot& snap, const CommitPoint& to) {
                                 std::to_string(base_.block));
     }
     KVS_ASSIGN_OR_RETURN(std::string_view body, ReadEditRecord(snap, block));
-    KVS_ASSIGN_OR_RETURN(size_t edits, ApplyEdits(body, &tree, &snap, arena_.get()));
-    reached.edits += edits;
+    KVS_ASSIGN_OR_RETURN(size_t applied, ApplyEdits(body, &edits));
+    reached.edits += applied;
     ++reached.blocks;
   }
   if (block.block != to.block || block.end != to.end || block.revision != to.revision) {
     return Status::Corruption("the logged block at offset " + std::to_string(to.block) +
                               " does not follow the blocks before it");
   }
+  KVS_RETURN_IF_ERROR(edits.Finish());
   KVS_ASSIGN_OR_RETURN(reached.root, tree.Flush(arena_.get()));
   Add(reached);
   return reached.root;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "store/branch_edit.h"
+#include "store/edit_log.h"
 #include "store/format.h"
 #include "store/store_impl.h"
 
@@ -37,7 +38,15 @@ Result<BranchInfo> StoreImpl::CreateBranch(std::string_view name, std::string_vi
         BranchEntry created = source;
         created.created_revision = ctx->revision;
         created.created_time_ns = ctx->time_ns;
-        KVS_RETURN_IF_ERROR(ctx->global->Put(gkey::Branch(new_name), EncodeBranchEntry(created)));
+        const std::string entry = EncodeBranchEntry(created);
+        if (ctx->branch_log != nullptr && point.kind == ReadPoint::Kind::kLatest) {
+          // Logged as a copy of the source's tree, which may be only in
+          // this process's memory (store/edit_log.h).
+          KVS_RETURN_IF_ERROR(PutUnlogged(ctx->global, gkey::Branch(new_name), entry));
+          ctx->branch_log->CopyBranch(new_name, entry, source_name);
+        } else {
+          KVS_RETURN_IF_ERROR(ctx->global->Put(gkey::Branch(new_name), entry));
+        }
         info = BranchInfo{new_name, created.head_revision, created.head_commit, ctx->revision,
                           ctx->time_ns};
         WriteResult r;

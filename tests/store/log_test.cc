@@ -129,8 +129,12 @@ TEST_CASE("A logged block holds no tree node: branch tree edits are logged too")
   REQUIRE(store->Checkpoint().ok());
   REQUIRE(store->CreateBranch("dev", "main", ReadPoint::Latest()).ok());
   const size_t from = Blocks(dir.path()).size();
+  uint64_t third = 0;
   for (int i = 0; i < 6; ++i) {
-    MustPut(store.get(), "k" + std::to_string(i % 3), std::to_string(i), i % 2 ? "dev" : "main");
+    uint64_t revision =
+        MustPut(store.get(), "k" + std::to_string(i % 3), std::to_string(i), i % 2 ? "dev" : "main")
+            .revision;
+    if (i == 3) third = revision;  // dev: k0 "3", k1 "1"
   }
   std::vector<BlockInfo> blocks = Blocks(dir.path());
   REQUIRE(blocks.size() == from + 6);
@@ -138,14 +142,21 @@ TEST_CASE("A logged block holds no tree node: branch tree edits are logged too")
     CHECK(blocks[i].kind == format::kKindLogged);
     CHECK(blocks[i].record_types == "VCE");  // the version, the commit, the edits
   }
-  // A branch made from a tree only in memory cannot be logged: that
-  // transaction is a checkpoint, and writes the trees the window changed.
+  // A branch made from one whose tree is only in memory is logged as a
+  // copy of it (op 4): still O(1).
   REQUIRE(store->CreateBranch("dev2", "dev", ReadPoint::Latest()).ok());
+  blocks = Blocks(dir.path());
+  CHECK(blocks.back().kind == format::kKindLogged);
+  CHECK(blocks.back().record_types == "E");
+  MustPut(store.get(), "k1", "on dev2", "dev2");
+  CHECK(Blocks(dir.path()).back().record_types == "VCE");
+  // One made from such a tree as it was at a past revision cannot be
+  // logged: that transaction is a checkpoint, and writes the trees the
+  // window changed.
+  REQUIRE(store->CreateBranch("dev3", "dev", ReadPoint::AtRevision(third)).ok());
   blocks = Blocks(dir.path());
   CHECK(blocks.back().kind == format::kKindTransaction);
   CHECK(blocks.back().record_types.find('E') == std::string::npos);
-  MustPut(store.get(), "k1", "on dev2", "dev2");
-  CHECK(Blocks(dir.path()).back().record_types == "VCE");
 
   auto fresh = OpenStore(dir.path());
   CHECK(Values(fresh.get(), 3) == std::vector<std::string>{"0", "4", "2"});
@@ -154,6 +165,9 @@ TEST_CASE("A logged block holds no tree node: branch tree edits are logged too")
   CHECK(ValueOf(fresh.get(), "k2", "dev") == "5");
   CHECK(ValueOf(fresh.get(), "k1", "dev2") == "on dev2");
   CHECK(ValueOf(fresh.get(), "k2", "dev2") == "5");
+  CHECK(ValueOf(fresh.get(), "k0", "dev3") == "3");
+  CHECK(ValueOf(fresh.get(), "k1", "dev3") == "1");
+  CHECK(ValueOf(fresh.get(), "k2", "dev3") == "<missing>");
   auto report = fresh->Check();
   REQUIRE(report.ok());
   CHECK(report->ok());
