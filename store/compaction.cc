@@ -70,8 +70,8 @@ using namespace format;
 // Opening the compacted file verifies its last block, so blocks stay small.
 constexpr uint64_t kPartBytes = 1 << 20;
 
-// How many entries a tree rebuilt in key order takes between flushes.
-constexpr size_t kFlushEvery = 32768;
+// How many entries a tree rebuilt in key order takes between spills.
+constexpr size_t kSpillEvery = 32768;
 
 // The new file's name while it is written.
 constexpr char kUnfinishedSuffix[] = ".compacting";
@@ -83,24 +83,22 @@ constexpr char kUnfinishedSuffix[] = ".compacting";
 constexpr int kCatchUpRounds = 8;
 constexpr uint64_t kLockedCatchUpBytes = 256 << 10;
 
-// A tree written from scratch, its keys in ascending order. A TreeWriter
-// keeps every node it touched until it flushes; flushing every kFlushEvery
-// puts bounds that, and with the keys in order a flush costs only the right
-// edge's nodes, written again at the next one.
+// A tree written from scratch, its keys in ascending order (TreeBuilder),
+// into the compacted file, which spills what it holds to the file every
+// kSpillEvery puts.
 class OrderedTreeBuild {
  public:
-  explicit OrderedTreeBuild(CompactionOutput* out) : out_(out), tree_(out, 0) {}
+  explicit OrderedTreeBuild(CompactionOutput* out) : out_(out), tree_(out->builder()) {}
   Status Put(std::string_view key, std::string_view value) {
     KVS_RETURN_IF_ERROR(tree_.Put(key, value));
-    if (++puts_ % kFlushEvery != 0) return Status::OK();
-    KVS_RETURN_IF_ERROR(tree_.Flush(out_->builder()).status());
+    if (++puts_ % kSpillEvery != 0) return Status::OK();
     return out_->MaybeSpill();
   }
-  Result<uint64_t> Finish() { return tree_.Flush(out_->builder()); }
+  Result<uint64_t> Finish() { return tree_.Finish(); }
 
  private:
   CompactionOutput* out_;
-  TreeWriter tree_;
+  TreeBuilder tree_;
   size_t puts_ = 0;
 };
 
