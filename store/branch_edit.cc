@@ -82,9 +82,14 @@ Result<CommitId> BranchEdit::Finish() {
     changes.emplace_back(key, std::move(heads));
   }
   const uint64_t loaded_root = branch_.root;
+  // A transaction this large is a checkpoint (kLoggedEditsMax): its tree
+  // goes straight to the block, unless it shares nodes only in memory,
+  // which a node in the file cannot name.
+  const bool logged =
+      ctx_->branch_log != nullptr && (tree_puts.size() <= kLoggedEditsMax || IsVirtual(loaded_root));
   TreeWriter tree(ctx_->source, branch_.root);
   for (const auto& [tree_key, value] : tree_puts) KVS_RETURN_IF_ERROR(tree.Put(tree_key, value));
-  KVS_ASSIGN_OR_RETURN(branch_.root, tree.Flush(ctx_->branch_nodes));
+  KVS_ASSIGN_OR_RETURN(branch_.root, tree.Flush(logged ? ctx_->branch_nodes : ctx_->builder));
 
   CommitRecord commit;
   if (!branch_.head_commit.IsZero()) commit.parents.push_back(branch_.head_commit);
@@ -109,7 +114,7 @@ Result<CommitId> BranchEdit::Finish() {
   branch_.head_revision = ctx_->revision;
   branch_.head_commit = commit.id;
   const std::string entry = EncodeBranchEntry(branch_);
-  if (ctx_->branch_log == nullptr) {
+  if (!logged) {
     KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Branch(branch_name_), entry));
     return commit.id;
   }

@@ -50,6 +50,7 @@ void EditLog::Delete(std::string_view key) {
 void EditLog::PutBranch(std::string_view name, std::string_view entry,
                         const std::vector<std::pair<std::string, std::string>>& tree_puts) {
   edits_.push_back(static_cast<char>(kEditBranch));
+  branch_edits_ = true;
   PutLength(&edits_, name);
   PutLength(&edits_, entry);
   PutFixed32(&edits_, static_cast<uint32_t>(tree_puts.size()));
@@ -66,6 +67,7 @@ void EditLog::PutBranch(std::string_view name, std::string_view entry,
 
 void EditLog::CopyBranch(std::string_view name, std::string_view entry, std::string_view source) {
   edits_.push_back(static_cast<char>(kEditCopyBranch));
+  branch_edits_ = true;
   PutLength(&edits_, name);
   PutLength(&edits_, entry);
   PutLength(&edits_, source);
@@ -79,6 +81,7 @@ void EditLog::Clear() {
   edits_.clear();
   count_ = 0;
   loggable_ = true;
+  branch_edits_ = false;
 }
 
 std::string EditLog::Encode() const {

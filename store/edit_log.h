@@ -41,6 +41,8 @@ class EditLog {
   void CopyBranch(std::string_view name, std::string_view entry, std::string_view source);
   bool empty() const { return count_ == 0; }
   size_t count() const { return count_; }
+  // Whether it holds an op 3 or 4, whose tree may be only in memory.
+  bool branch_edits() const { return branch_edits_; }
   // False when an edit cannot be logged: the transaction must be a
   // checkpoint instead.
   bool loggable() const { return loggable_; }
@@ -54,6 +56,7 @@ class EditLog {
   std::string edits_;
   uint32_t count_ = 0;
   bool loggable_ = true;
+  bool branch_edits_ = false;
 };
 
 // Puts key into tree without logging it there: for an edit logged another

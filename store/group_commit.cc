@@ -233,14 +233,24 @@ class GroupBuild {
   // Flushes the global tree and ends the transaction's block.
   Result<CommitPoint> EndBlock(const TxnContext& ctx) {
     const uint64_t block = builder_.block_start();
-    if (!window_) {
+    const bool checkpoint =
+        window_ && (!edits_.loggable() || window_->Full(checkpoint_blocks_, edits_.count()));
+    // A checkpoint right after a checkpoint, whose branch entries name no
+    // tree in memory (its branch trees went to the block, as a large
+    // transaction's do), has nothing in memory: the tree goes straight to
+    // the block too (a bulk load's transactions, one after another).
+    const bool nothing_in_memory =
+        !head_.logged() && edits_.loggable() && !edits_.branch_edits();
+    if (!window_ || (checkpoint && nothing_in_memory)) {
       KVS_ASSIGN_OR_RETURN(uint64_t root, global_->FlushAndKeep(&builder_));
       uint64_t end = builder_.EndBlock(ctx.revision, ctx.time_ns, root, format::kKindTransaction);
-      return CommitPoint{ctx.revision, ctx.time_ns, root, block, end, false, 0};
+      CommitPoint point{ctx.revision, ctx.time_ns, root, block, end, false, 0};
+      if (window_) StartWindow(point);
+      return point;
     }
     ArenaSink sink(window_->arena().get(), &builder_);
     KVS_ASSIGN_OR_RETURN(uint64_t root, global_->FlushAndKeep(&sink));
-    if (!edits_.loggable() || window_->Full(checkpoint_blocks_, edits_.count())) {
+    if (checkpoint) {
       KVS_ASSIGN_OR_RETURN(root, Materialize(root));
       uint64_t end = builder_.EndBlock(ctx.revision, ctx.time_ns, root, format::kKindTransaction);
       CommitPoint point{ctx.revision, ctx.time_ns, root, block, end, false, 0};
