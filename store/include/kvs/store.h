@@ -89,9 +89,10 @@ struct Options {
   // this many bytes of new values.
   size_t max_group_bytes = 8 << 20;
   // A transaction writes its changes to the store's global index (its
-  // versions, commits and branches) as a short edit record, and keeps the
-  // index's new nodes in memory, until every this many transactions one
-  // writes them (a checkpoint; sooner after large transactions). Opening a
+  // versions, commits and branches) and to its branch's tree as a short
+  // edit record, and keeps the trees' new nodes in memory, until every
+  // this many transactions one writes them (a checkpoint; sooner after
+  // large transactions). Opening a
   // store, or reading one another process writes, replays at most that
   // many edit records. 1: every transaction is a checkpoint. Stores of
   // format version 1 (before `kvs upgrade`) always write checkpoints.
@@ -454,8 +455,9 @@ class Store {
   static Result<std::unique_ptr<Store>> Open(const std::string& dir, const Options& options);
   // Raises the store in dir to the newest format version, in place: a
   // store written by kvs 0.2 or earlier (format 1) then logs its
-  // transactions (Options::checkpoint_blocks), which a kvs that old cannot
-  // read, so Conflict while any process has the store open. Nothing to do
+  // transactions (Options::checkpoint_blocks), and one written by kvs 0.3
+  // (format 2) its branch trees' edits too, which the kvs that wrote it
+  // cannot read, so Conflict while any process has the store open. Nothing to do
   // (from == to) for a store at the newest version. One rename of the
   // STORE file: a crash leaves it either way.
   static Result<UpgradeInfo> Upgrade(const std::string& dir, Env* env = nullptr);
