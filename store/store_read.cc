@@ -277,16 +277,19 @@ Result<std::vector<Version>> StoreImpl::History(const VersionId& id, size_t skip
   // are visited; parents are reached by their record offsets, no lookups.
   // Records are decoded once, when queued (their views point into the
   // snapshot's mapping, which outlives the walk), and moved, not copied,
-  // out of the heap. The set of queued ids takes its nodes from one arena:
-  // a long history is mostly a chain, one version per step, where a node
-  // allocated and freed per step cost as much as decoding the version.
+  // out of the heap. A long history is mostly a chain, one version per
+  // step, where nothing is reached twice: only the ancestors of a merge
+  // can be (a version newer than it is no ancestor of it), so the set of
+  // queued ids starts at the first merge. It takes its nodes from one
+  // arena: a node allocated and freed per step cost as much as decoding
+  // the version.
   auto older = [](const VersionRecord& a, const VersionRecord& b) {
     return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.id < b.id;
   };
   std::vector<VersionRecord> frontier;
   std::pmr::monotonic_buffer_resource arena;
   std::pmr::unordered_set<VersionId, HashHasher> queued(&arena);
-  queued.insert(id);
+  bool merged = false;  // a version with two or more parents was visited
   KVS_ASSIGN_OR_RETURN(VersionRecord first, LookupVersion(snap, id));
   frontier.push_back(std::move(first));
   std::vector<Version> out;
@@ -300,8 +303,9 @@ Result<std::vector<Version>> StoreImpl::History(const VersionId& id, size_t skip
     } else {
       out.push_back(ToVersion(v, with_values));
     }
+    merged = merged || v.parents.size() > 1;
     for (const ParentRef& p : v.parents) {
-      if (p.offset == 0 || !queued.insert(p.id).second) continue;
+      if (p.offset == 0 || (merged && !queued.insert(p.id).second)) continue;
       KVS_ASSIGN_OR_RETURN(VersionRecord parent, ReadVersionAt(snap, p.offset));
       if (parent.id != p.id) return Status::Corruption("a parent link points to the wrong version");
       frontier.push_back(std::move(parent));

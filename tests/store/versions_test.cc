@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <cstring>
+#include <set>
 #include <unordered_map>
 
 #include "store/entries.h"
@@ -217,6 +218,36 @@ TEST_CASE("history walks parents newest first, in pages") {
   CHECK(page1->back().value == "15");
   REQUIRE(page3->size() == 5);
   CHECK(page3->back().value == "0");
+}
+
+TEST_CASE("history lists a version reached through two merges once, after a long chain") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  // root, then two forks of it merged, twice over, then a chain on top.
+  auto write = [&](const std::string& value, std::vector<VersionId> parents) {
+    WriteBatch batch;
+    batch.writes.push_back({"k", value, std::move(parents), std::nullopt, std::nullopt, false});
+    auto r = store->Write(batch);
+    REQUIRE(r.ok());
+    return r->versions[0];
+  };
+  VersionId base = MustPut(store.get(), "k", "root").versions[0];
+  for (int round = 0; round < 2; ++round) {
+    VersionId left = write("left" + std::to_string(round), {base});
+    VersionId right = write("right" + std::to_string(round), {base});
+    base = write("merge" + std::to_string(round), {left, right});
+  }
+  for (int i = 0; i < 50; ++i) base = write("chain" + std::to_string(i), {base});
+  auto history = store->History(base, 0, 1000, true);
+  REQUIRE(history.ok());
+  REQUIRE(history->size() == 57);
+  std::set<VersionId> seen;
+  for (const Version& v : *history) CHECK(seen.insert(v.id).second);
+  CHECK(history->front().value == "chain49");
+  CHECK(history->back().value == "root");
+  for (size_t i = 1; i < history->size(); ++i) {
+    CHECK((*history)[i - 1].time_ns >= (*history)[i].time_ns);
+  }
 }
 
 TEST_CASE("a version is found by a unique hex prefix of at least 8 digits") {
