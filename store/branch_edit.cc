@@ -85,8 +85,8 @@ Result<CommitId> BranchEdit::Finish() {
   // A transaction this large is a checkpoint (kLoggedEditsMax): its tree
   // goes straight to the block, unless it shares nodes only in memory,
   // which a node in the file cannot name.
-  const bool logged =
-      ctx_->branch_log != nullptr && (tree_puts.size() <= kLoggedEditsMax || IsVirtual(loaded_root));
+  const bool logged = ctx_->branch_log != nullptr &&
+                      (tree_puts.size() <= kLoggedEditsMax || IsVirtual(loaded_root));
   TreeWriter tree(ctx_->source, branch_.root);
   for (const auto& [tree_key, value] : tree_puts) KVS_RETURN_IF_ERROR(tree.Put(tree_key, value));
   KVS_ASSIGN_OR_RETURN(branch_.root, tree.Flush(logged ? ctx_->branch_nodes : ctx_->builder));

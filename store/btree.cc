@@ -201,7 +201,8 @@ void TreeBuilder::Add(size_t level, std::string_view lead, std::string_view entr
                       std::string_view value, uint64_t child) {
   if (levels_.size() == level) levels_.emplace_back();
   const bool leaf = level == 0;
-  const size_t entry_bytes = 4 + (leaf ? 6 + entry_key.size() + value.size() : 10 + entry_key.size());
+  const size_t entry_bytes =
+      4 + (leaf ? 6 + entry_key.size() + value.size() : 10 + entry_key.size());
   const size_t least = leaf ? 1 : 2;
   if (levels_[level].starts.size() >= least &&
       levels_[level].bytes + entry_bytes > (leaf ? kMaxNodeBytes : kMaxInnerNodeBytes)) {
@@ -571,7 +572,6 @@ size_t ChildIndex(const std::vector<std::string_view>& keys, std::string_view ke
   auto it = std::upper_bound(keys.begin() + 1, keys.end(), key);
   return static_cast<size_t>(it - keys.begin()) - 1;
 }
-
 
 }  // namespace
 

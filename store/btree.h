@@ -113,9 +113,10 @@ Status TreeDiff(const RecordSource& source, uint64_t root_a, uint64_t root_b,
                                            std::optional<std::string_view> b)>& visit);
 
 // The bytes of the node records in the file of the tree at root that none
-// of the trees at others shares: what dropping that tree (a deleted branch's) leaves for
-// a compaction to free. Costs a path of each other tree per node it counts,
-// not the shared part: a shared node's subtree is skipped.
+// of the trees at others shares: what dropping that tree (a deleted
+// branch's) leaves for a compaction to free. Costs a path of each other
+// tree per node it counts, not the shared part: a shared node's subtree is
+// skipped.
 Result<uint64_t> UnsharedBytes(const RecordSource& source, uint64_t root,
                                const std::vector<uint64_t>& others);
 

@@ -637,7 +637,7 @@ class Compactor {
   // The state it is in, kept so its tree stays readable when it is a
   // logged state's, in memory (store/log_window.h).
   Snapshot caught_;
-  uint64_t caught_end_ = 0;   // and the end of the old file then
+  uint64_t caught_end_ = 0;  // and the end of the old file then
   CompactStats stats_;
   std::unordered_map<std::string, Candidate> candidates_;
   BranchEntries branches_;

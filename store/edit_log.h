@@ -29,7 +29,8 @@ class TreeWriter;
 class EditLog {
  public:
   // A put of a branch entry whose tree is in memory (store/node_arena.h)
-  // makes the log unloggable: no other process could read that tree.
+  // cannot be logged (loggable() turns false): no other process could
+  // read that tree.
   void Put(std::string_view key, std::string_view value);
   void Delete(std::string_view key);
   // Op 3: puts into the tree of branch `name`, then its entry (its root

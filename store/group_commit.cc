@@ -239,8 +239,7 @@ class GroupBuild {
     // tree in memory (its branch trees went to the block, as a large
     // transaction's do), has nothing in memory: the tree goes straight to
     // the block too (a bulk load's transactions, one after another).
-    const bool nothing_in_memory =
-        !head_.logged() && edits_.loggable() && !edits_.branch_edits();
+    const bool nothing_in_memory = !head_.logged() && edits_.loggable() && !edits_.branch_edits();
     if (!window_ || (checkpoint && nothing_in_memory)) {
       KVS_ASSIGN_OR_RETURN(uint64_t root, global_->FlushAndKeep(&builder_));
       uint64_t end = builder_.EndBlock(ctx.revision, ctx.time_ns, root, format::kKindTransaction);

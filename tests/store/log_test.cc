@@ -187,7 +187,8 @@ TEST_CASE("Branches edited in one window are read back at every revision by a fr
         MustPut(store.get(), "k" + std::to_string(i % 4), std::to_string(i), branch).revision);
     main_states.push_back(Values(store.get(), 4));
     std::vector<std::string> side;
-    for (int k = 0; k < 4; ++k) side.push_back(ValueOf(store.get(), "k" + std::to_string(k), "side"));
+    for (int k = 0; k < 4; ++k)
+      side.push_back(ValueOf(store.get(), "k" + std::to_string(k), "side"));
     side_states.push_back(side);
   }
   auto fresh = OpenStore(dir.path(), options);
