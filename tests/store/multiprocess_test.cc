@@ -1,10 +1,11 @@
 // Writers on one store from several processes, several Store objects and
-// several threads at once: each adds one to a shared counter by
-// compare-and-set (KeyWrite::expected_heads) and retries on kConflict. If the
+// several threads at once. Most add one to a shared counter by
+// compare-and-set (KeyWrite::expected_heads) and retry on kConflict. If the
 // writer locks ever let two transactions check the same heads and both
 // commit, an increment is lost or the key forks; so the counter must end at
 // exactly the number of successful increments, with one head and one version
-// per increment in its history.
+// per increment in its history. Others write and copy branches, whose
+// logged edits each process replays from the others'.
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -269,6 +270,107 @@ TEST_CASE("a process that writes without pause still lets another process write"
   INFO("the child's exit code: 5 means this process wrote only once the child stopped");
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
+}
+
+// A child process for the branch test below: writes its own keys on two
+// branches, and every 25 writes creates a branch from "b0" (logged as a copy
+// of a tree that may be only in the writers' memory). Exit code 3 on a store
+// failure, its message on stderr.
+[[noreturn]] void RunBranchWriterProcess(const std::string& dir, int id, int go_fd) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  char ignored;
+  while (read(go_fd, &ignored, 1) > 0) {
+  }
+  Options options;
+  options.create_if_missing = false;
+  options.sync = SyncMode::kNone;
+  auto store = Store::Open(dir, options);
+  Status s = store.status();
+  for (int i = 0; s.ok() && i < 200; ++i) {
+    WriteBatch batch;
+    batch.branch = i % 2 == 0 ? "b0" : "b1";
+    batch.Put("p" + std::to_string(id) + "-" + std::to_string(i % 10), std::to_string(i));
+    s = (*store)->Write(batch).status();
+    if (s.ok() && i % 25 == 24) {
+      s = (*store)->CreateBranch("c" + std::to_string(id) + "-" + std::to_string(i), "b0",
+                                 ReadPoint::Latest())
+              .status();
+    }
+  }
+  if (!s.ok()) {
+    std::string line = "multiprocess_test child: " + s.ToString() + "\n";
+    ssize_t n = write(STDERR_FILENO, line.data(), line.size());
+    (void)n;
+    _exit(3);
+  }
+  _exit(0);
+}
+
+TEST_CASE("branch edits and copies logged by three processes replay to the same states") {
+  // Store format 3 logs branch tree edits; every writer replays the others'
+  // before it writes, and a reader replays them all.
+  TempDir dir;
+  {
+    auto store = OpenStore(dir.path());
+    REQUIRE(store->CreateBranch("b0", "main", ReadPoint::Latest()).ok());
+    REQUIRE(store->CreateBranch("b1", "main", ReadPoint::Latest()).ok());
+  }
+  int go[2];
+  REQUIRE(pipe(go) == 0);
+  std::cout.flush();
+  std::cerr.flush();
+  std::vector<pid_t> children;
+  for (int id = 0; id < 3; ++id) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(go[1]);
+      RunBranchWriterProcess(dir.path(), id, go[0]);
+    }
+    if (pid < 0) {
+      for (pid_t child : children) kill(child, SIGKILL);
+    }
+    REQUIRE(pid > 0);
+    children.push_back(pid);
+  }
+  close(go[0]);
+  close(go[1]);
+  for (pid_t child : children) {
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    INFO("a child failed (its stderr says why)");
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+  }
+
+  auto store = OpenStore(dir.path());
+  // Each process's last writes, on both branches.
+  for (int id = 0; id < 3; ++id) {
+    for (int k = 0; k < 10; ++k) {
+      const std::string key = "p" + std::to_string(id) + "-" + std::to_string(k);
+      CHECK(ValueOf(store.get(), key, k % 2 == 0 ? "b0" : "b1") == std::to_string(190 + k));
+    }
+  }
+  // Each branch created from b0 holds b0 as it was when it was created.
+  auto branches = store->ListBranches();
+  REQUIRE(branches.ok());
+  size_t copies = 0;
+  for (const BranchInfo& b : *branches) {
+    if (b.name[0] != 'c') continue;
+    ++copies;
+    const ReadPoint at = ReadPoint::AtRevision(b.created_revision);
+    auto diff = store->Diff("b0", at, b.name, at);
+    INFO(b.name << " at revision " << b.created_revision);
+    REQUIRE(diff.ok());
+    CHECK(diff->empty());
+    auto now = store->Diff("b0", at, b.name, ReadPoint::Latest());
+    REQUIRE(now.ok());
+    CHECK(now->empty());
+  }
+  CHECK(copies == 3 * 8);
+  auto report = store->Check();
+  REQUIRE(report.ok());
+  INFO((report->problems.empty() ? std::string() : report->problems.front()));
+  CHECK(report->ok());
 }
 
 }  // namespace
