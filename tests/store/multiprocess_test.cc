@@ -292,8 +292,9 @@ TEST_CASE("a process that writes without pause still lets another process write"
     batch.Put("p" + std::to_string(id) + "-" + std::to_string(i % 10), std::to_string(i));
     s = (*store)->Write(batch).status();
     if (s.ok() && i % 25 == 24) {
-      s = (*store)->CreateBranch("c" + std::to_string(id) + "-" + std::to_string(i), "b0",
-                                 ReadPoint::Latest())
+      s = (*store)
+              ->CreateBranch("c" + std::to_string(id) + "-" + std::to_string(i), "b0",
+                             ReadPoint::Latest())
               .status();
     }
   }
