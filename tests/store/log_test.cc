@@ -55,6 +55,16 @@ std::vector<std::string> Values(Store* store, int n, const ReadPoint& at = ReadP
   return out;
 }
 
+// Check's report on the store, which must find no problem (the first one
+// it finds is shown).
+CheckReport CheckClean(Store* store) {
+  auto report = store->Check();
+  REQUIRE(report.ok());
+  INFO((report->problems.empty() ? std::string() : report->problems.front()));
+  CHECK(report->ok());
+  return *report;
+}
+
 }  // namespace
 
 TEST_CASE("Transactions are logged between checkpoints, which come every checkpoint_blocks") {
@@ -85,9 +95,7 @@ TEST_CASE("Transactions are logged between checkpoints, which come every checkpo
   CHECK(checkpoints == 2);
   auto store = OpenStore(dir.path(), options);
   CHECK(Values(store.get(), 3) == std::vector<std::string>{"v", "v", "v"});
-  auto report = store->Check();
-  REQUIRE(report.ok());
-  CHECK(report->ok());
+  CheckClean(store.get());
 }
 
 TEST_CASE("Another store object, and the store reopened, replay the log to the same state") {
@@ -117,9 +125,7 @@ TEST_CASE("Another store object, and the store reopened, replay the log to the s
   CHECK(ValueOf(reopened.get(), "k1", "dev") == "on dev");
   std::vector<BlockInfo> blocks = Blocks(dir.path());
   CHECK(blocks.back().kind == format::kKindLogged);
-  auto report = reopened->Check();
-  REQUIRE(report.ok());
-  CHECK(report->ok());
+  CheckClean(reopened.get());
 }
 
 TEST_CASE("A logged block holds no tree node: branch tree edits are logged too") {
@@ -168,9 +174,7 @@ TEST_CASE("A logged block holds no tree node: branch tree edits are logged too")
   CHECK(ValueOf(fresh.get(), "k0", "dev3") == "3");
   CHECK(ValueOf(fresh.get(), "k1", "dev3") == "1");
   CHECK(ValueOf(fresh.get(), "k2", "dev3") == "<missing>");
-  auto report = fresh->Check();
-  REQUIRE(report.ok());
-  CHECK(report->ok());
+  CheckClean(fresh.get());
 }
 
 TEST_CASE("Branches edited in one window are read back at every revision by a fresh object") {
@@ -205,9 +209,7 @@ TEST_CASE("Branches edited in one window are read back at every revision by a fr
     for (int k = 0; k < 4; ++k) differ += main_states[i][k] != side_states[i][k];
     CHECK(diff->size() == differ);
   }
-  auto report = fresh->Check();
-  REQUIRE(report.ok());
-  CHECK(report->ok());
+  CheckClean(fresh.get());
 }
 
 TEST_CASE("The exact states of past revisions inside and before the log are read back") {
@@ -288,11 +290,7 @@ TEST_CASE("Checkpoint writes the state the log left, as a block of the same revi
       CHECK(ValueOf(fresh.get(), "k" + std::to_string(k), name) == states[i][k]);
     }
   }
-  auto report = fresh->Check();
-  REQUIRE(report.ok());
-  INFO((report->problems.empty() ? std::string() : report->problems.front()));
-  CHECK(report->ok());
-  CHECK(report->revisions == *fresh->Revision() + 1);
+  CHECK(CheckClean(fresh.get()).revisions == *fresh->Revision() + 1);
 }
 
 TEST_CASE("A checkpoint written while a compaction runs leaves the compacted store whole") {
@@ -309,10 +307,7 @@ TEST_CASE("A checkpoint written while a compaction runs leaves the compacted sto
   REQUIRE(store->Compact(compact).ok());
   CHECK(checkpointed);
   CHECK(Values(OpenStore(dir.path()).get(), 3) == expected);
-  auto report = store->Check();
-  REQUIRE(report.ok());
-  INFO((report->problems.empty() ? std::string() : report->problems.front()));
-  CHECK(report->ok());
+  CheckClean(store.get());
 }
 
 TEST_CASE("A logged write appends much less than a checkpoint") {
@@ -364,9 +359,7 @@ TEST_CASE("A store of format version 1 is read and written without logged blocks
     auto store = OpenStore(dir.path());
     for (int i = 0; i < 5; ++i) MustPut(store.get(), "newer" + std::to_string(i), "v");
     CHECK(ValueOf(store.get(), "new4") == "v");
-    auto report = store->Check();
-    REQUIRE(report.ok());
-    CHECK(report->ok());
+    CheckClean(store.get());
   }
   blocks = Blocks(dir.path(), "data.000002");
   REQUIRE(blocks.size() == old_blocks + 10);
@@ -416,10 +409,7 @@ TEST_CASE("A store of format version 2 logs only its global tree's edits until u
   CHECK(ValueOf(store.get(), "note", "draft") == "third");
   CHECK(ValueOf(store.get(), "counter", "main", ReadPoint::AtRevision(*store->Revision() - 2)) ==
         "40");
-  auto report = store->Check();
-  REQUIRE(report.ok());
-  INFO((report->problems.empty() ? std::string() : report->problems.front()));
-  CHECK(report->ok());
+  CheckClean(store.get());
 }
 
 }  // namespace kvs::test
