@@ -88,11 +88,15 @@ std::optional<uint64_t> GenerationOf(std::string_view name) {
   return std::stoull(std::string(name.substr(5)));
 }
 
-Result<uint64_t> LiveGeneration(Env* env, const std::string& dir) {
-  KVS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
+uint64_t LiveGenerationOf(const std::vector<std::string>& names) {
   uint64_t best = 0;
   for (const std::string& name : names) best = std::max(best, GenerationOf(name).value_or(0));
   return best;
+}
+
+Result<uint64_t> LiveGeneration(Env* env, const std::string& dir) {
+  KVS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
+  return LiveGenerationOf(names);
 }
 
 // ---- WriterLock -----------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kvs/env.h"
 #include "kvs/store.h"
@@ -39,6 +40,8 @@ std::string DataFileName(uint64_t generation);
 std::optional<uint64_t> GenerationOf(std::string_view name);
 // The highest generation with a data file in dir; 0 when there is none.
 Result<uint64_t> LiveGeneration(Env* env, const std::string& dir);
+// The same, from a listing of dir's names.
+uint64_t LiveGenerationOf(const std::vector<std::string>& names);
 
 // Serializes writers across processes and threads. A POSIX record lock
 // belongs to the process, and closing any descriptor of the file drops it,

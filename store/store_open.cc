@@ -1,5 +1,4 @@
 // Opening and creating a store, and the small helpers every part shares.
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -270,8 +269,7 @@ Result<std::unique_ptr<DataFile>> OpenDataFileFrom(Env* env, const std::string& 
 Result<uint64_t> AnnouncedLiveGeneration(Env* env, const std::string& dir, const StoreIdentity& id,
                                          WriterLock* lock) {
   KVS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
-  uint64_t live = 0;
-  for (const std::string& name : names) live = std::max(live, GenerationOf(name).value_or(0));
+  const uint64_t live = LiveGenerationOf(names);
   for (const std::string& name : names) {
     std::optional<uint64_t> generation = GenerationOf(name);
     if (!generation || *generation >= live) continue;
