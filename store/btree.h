@@ -52,6 +52,16 @@ constexpr size_t kMaxTreeKeyBytes = 4096;
 // The longest tree key is a 'T' entry: 'T', the key, 0x00 and an id.
 static_assert(kMaxKeyBytes + 34 <= kMaxTreeKeyBytes);
 
+// What a node body takes (see the layout above): its fixed part, and for
+// each entry its offset and the entry itself.
+constexpr size_t kNodeFixed = 8;
+inline size_t NodeEntryBytes(bool leaf, size_t key_size, size_t value_size) {
+  return 4 + (leaf ? 6 + key_size + value_size : 10 + key_size);
+}
+// The shortest key s with left < s <= right: the separator of a node whose
+// keys end at left from the next one, whose keys start at right.
+std::string ShortestSeparator(std::string_view left, std::string_view right);
+
 // A verified node record, read in place.
 class NodeView {
  public:
@@ -131,43 +141,6 @@ Result<uint64_t> MaterializeTree(const RecordSource& source, uint64_t root, Node
 Result<uint64_t> InMemoryBytes(const RecordSource& source, uint64_t root);
 
 class EditLog;
-
-// A new tree written bottom-up from keys put in ascending order: each node
-// is written once it is full, then its parent's entry added, so a build
-// costs a copy of each entry and no search. Nodes fill as a TreeWriter's
-// do when keys come in ascending order (whole, split before the entry that
-// would pass the node size).
-class TreeBuilder {
- public:
-  explicit TreeBuilder(NodeSink* out) : out_(out) {}
-  // InvalidArgument when key is not above the key put before.
-  Status Put(std::string_view key, std::string_view value);
-  // Writes the nodes not yet written; returns the root (0: no key put).
-  Result<uint64_t> Finish();
-
- private:
-  // The node being filled at one level of the tree.
-  struct Level {
-    std::string entries;           // encoded, back to back
-    std::vector<uint32_t> starts;  // where each starts in entries
-    std::string lead;              // the key leading to the node from the level above
-    size_t bytes = 8;              // the node's body size: its fixed part, so far
-    bool wrote_any = false;        // a node of this level is written
-  };
-  // Adds an entry to the node being filled at level (0: the leaves), first
-  // writing that node when the entry would overfill it; lead is the key
-  // that leads to the node the entry starts, in the level above.
-  void Add(size_t level, std::string_view lead, std::string_view entry_key, std::string_view value,
-           uint64_t child);
-  // Writes the node being filled at level, and returns its offset.
-  uint64_t Write(size_t level);
-
-  NodeSink* out_;
-  std::vector<Level> levels_;
-  std::string last_key_;
-  bool any_ = false;
-  std::string body_;  // Write's scratch
-};
 
 // Batched copy-on-write edits of one tree.
 class TreeWriter {

@@ -9,8 +9,8 @@
 // kept key entries, rebuilds the global tree, and writes all of it as one
 // block at that state's revision into data.N+1.compacting as it goes
 // (store/compaction_output.h: memory holds a bounded part of the output,
-// not all of it; the trees are written in key order and flushed now and
-// then, so the tree writers' memory stays bounded too).
+// not all of it; the trees are written bottom-up in key order,
+// store/tree_builder.h, so building one holds a node per level).
 //
 // Then it catches up: what writers committed meanwhile is carried into the
 // new file as one more block, made from the differences between the old
@@ -62,6 +62,7 @@
 #include "store/compaction_output.h"
 #include "store/format.h"
 #include "store/store_impl.h"
+#include "store/tree_builder.h"
 
 namespace kvs {
 

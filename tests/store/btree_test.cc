@@ -3,7 +3,8 @@
 // contain. They pin what the store relies on: lookups and scans see exactly
 // the written keys; old roots keep reading their old contents; a flush
 // appends only the nodes on changed paths; and TreeDiff reads a number of
-// nodes that follows the differences, not the size of the trees.
+// nodes that follows the differences, not the size of the trees. Trees
+// built bottom-up (store/tree_builder.h) are checked the same way.
 #include "store/btree.h"
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "store/coding.h"
 #include "store/format.h"
 #include "store/record.h"
+#include "store/tree_builder.h"
 
 namespace kvs {
 namespace {

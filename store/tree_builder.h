@@ -1,0 +1,57 @@
+// TreeBuilder: a tree written from scratch, bottom-up, from keys in
+// ascending order (a compaction's trees, store/compaction.cc), in the node
+// layout of store/btree.h.
+#ifndef KVS_STORE_TREE_BUILDER_H_
+#define KVS_STORE_TREE_BUILDER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kvs/status.h"
+#include "store/btree.h"
+#include "store/record.h"
+
+namespace kvs {
+
+// A new tree written bottom-up from keys put in ascending order: each node
+// is written once it is full, then its parent's entry added, so a build
+// costs a copy of each entry and no search. Nodes fill as a TreeWriter's
+// do when keys come in ascending order (whole, split before the entry that
+// would pass the node size).
+class TreeBuilder {
+ public:
+  explicit TreeBuilder(NodeSink* out) : out_(out) {}
+  // InvalidArgument when key is not above the key put before.
+  Status Put(std::string_view key, std::string_view value);
+  // Writes the nodes not yet written; returns the root (0: no key put).
+  Result<uint64_t> Finish();
+
+ private:
+  // The node being filled at one level of the tree.
+  struct Level {
+    std::string entries;           // encoded, back to back
+    std::vector<uint32_t> starts;  // where each starts in entries
+    std::string lead;              // the key leading to the node from the level above
+    size_t bytes = kNodeFixed;     // the node's body size so far
+    bool wrote_any = false;        // a node of this level is written
+  };
+  // Adds an entry to the node being filled at level (0: the leaves), first
+  // writing that node when the entry would overfill it; lead is the key
+  // that leads to the node the entry starts, in the level above.
+  void Add(size_t level, std::string_view lead, std::string_view entry_key, std::string_view value,
+           uint64_t child);
+  // Writes the node being filled at level, and returns its offset.
+  uint64_t Write(size_t level);
+
+  NodeSink* out_;
+  std::vector<Level> levels_;
+  std::string last_key_;
+  bool any_ = false;
+  std::string body_;  // Write's scratch
+};
+
+}  // namespace kvs
+
+#endif  // KVS_STORE_TREE_BUILDER_H_
