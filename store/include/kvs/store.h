@@ -92,10 +92,10 @@ struct Options {
   // versions, commits and branches) and to its branch's tree as a short
   // edit record, and keeps the trees' new nodes in memory, until every
   // this many transactions one writes them (a checkpoint; sooner after
-  // large transactions). Opening a
-  // store, or reading one another process writes, replays at most that
-  // many edit records. 1: every transaction is a checkpoint. Stores of
-  // format version 1 (before `kvs upgrade`) always write checkpoints.
+  // large transactions). Opening a store, or reading one another process
+  // writes, replays at most that many edit records. 1: every transaction
+  // is a checkpoint. Stores of format version 1 (before `kvs upgrade`)
+  // always write checkpoints.
   size_t checkpoint_blocks = 1024;
   // File system access; nullptr means Env::Default(). Not owned.
   Env* env = nullptr;
@@ -457,8 +457,8 @@ class Store {
   // store written by kvs 0.2 or earlier (format 1) then logs its
   // transactions (Options::checkpoint_blocks), and one written by kvs 0.3
   // (format 2) its branch trees' edits too, which the kvs that wrote it
-  // cannot read, so Conflict while any process has the store open. Nothing to do
-  // (from == to) for a store at the newest version. One rename of the
+  // cannot read, so Conflict while any process has the store open. Nothing
+  // to do (from == to) for a store at the newest version. One rename of the
   // STORE file: a crash leaves it either way.
   static Result<UpgradeInfo> Upgrade(const std::string& dir, Env* env = nullptr);
   virtual ~Store() = default;
