@@ -31,6 +31,7 @@
 #include "bench/harness.h"
 #include "bench/sqlite_kv.h"
 #include "bench/workload.h"
+#include "config/config.h"
 #include "kvs/store.h"
 
 namespace kvs::bench {
@@ -56,6 +57,7 @@ struct Scale {
   size_t history_revisions;  // revisions of the one key whose history is read
   size_t churn_writes;       // writes of the bytes-per-write phase
   size_t churn_keys;         // ... spread over this many keys
+  size_t self_writes;        // writes of the phase that compacts by itself
   double write_loop_seconds;
   int fsync_rounds;
   int open_rounds;
@@ -70,6 +72,7 @@ constexpr Scale kFullScale{.big_keys = 1'000'000,
                            .history_revisions = 100'000,
                            .churn_writes = 100'000,
                            .churn_keys = 10'000,
+                           .self_writes = 300'000,
                            .write_loop_seconds = 90,
                            .fsync_rounds = 300,
                            .open_rounds = 5};
@@ -83,6 +86,7 @@ constexpr Scale kQuickScale{.big_keys = 100'000,
                             .history_revisions = 10'000,
                             .churn_writes = 10'000,
                             .churn_keys = 10'000,
+                            .self_writes = 100'000,
                             .write_loop_seconds = 15,
                             .fsync_rounds = 100,
                             .open_rounds = 3};
@@ -111,13 +115,7 @@ uint64_t BytesWritten() {
 // db + wal: what the SQLite reference costs on disk (the -shm index is
 // rebuilt from the WAL, so it is not counted).
 uint64_t SqliteBytes(const std::string& path) {
-  uint64_t total = 0;
-  for (const std::string& file : {path, path + "-wal"}) {
-    std::error_code missing;
-    uintmax_t size = std::filesystem::file_size(file, missing);
-    if (!missing) total += size;
-  }
-  return total;
+  return AllocatedBytes(path) + AllocatedBytes(path + "-wal");
 }
 
 void NoteFailures(const std::string& what, const Rate& rate, Report* report) {
@@ -579,6 +577,83 @@ void MeasureBytesPerWrite(const std::string& root, const Scale& s, Report* repor
               PerUnit(sqlite_vacuumed, writes), Better::kLower);
 }
 
+// kvs-fcgi compacts its store by itself (fcgi/compaction_watch.cc): every
+// check_interval it reads Store::Space and compacts once the garbage passes
+// the retention settings, whose defaults are config::Retention's. The same
+// rule here, checked every kSelfCheckWrites writes instead of every minute,
+// over enough writes for a few compactions. From the first compaction on,
+// the disk bytes per write are what a server's store costs in steady state
+// (SQLite is sampled at the same points), and the size before the last
+// compaction over the size it left says whether the store keeps within
+// about twice its compacted size (the first compactions of a small store
+// wait for min_garbage_bytes instead, and find more).
+constexpr size_t kSelfCheckWrites = 1000;
+
+struct PerWriteSamples {
+  double peak = 0;
+  double sum = 0;
+  size_t samples = 0;
+  void Add(double bytes, size_t writes) {
+    double per_write = bytes / static_cast<double>(writes);
+    peak = std::max(peak, per_write);
+    sum += per_write;
+    ++samples;
+  }
+  std::optional<double> mean() const { return PerUnit(sum, samples); }
+};
+
+void MeasureSelfCompacting(const std::string& root, const Scale& s, Report* report) {
+  report->Progress("bytes per write, compacting by itself");
+  const std::string dir = root + "/kvs-self", path = root + "/sqlite-self.db";
+  const config::Retention retention;
+  PerWriteSamples kvs, sqlite;
+  size_t writes = 0, compactions = 0, first_compaction = 0;
+  double growth = 0;  // the size before the last compaction / the size it left
+  {
+    auto store = OpenStore(dir, SyncMode::kNone);
+    std::mt19937_64 rng(42);
+    Clock::time_point start = Clock::now();
+    while (writes < s.self_writes && SecondsSince(start) < s.write_loop_seconds) {
+      WriteBatch batch;
+      batch.Put(Key(rng() % s.churn_keys), MakeValue(writes));
+      Must(store->Write(batch), "self-compacting write");
+      if (++writes % kSelfCheckWrites != 0) continue;
+      const double bytes = static_cast<double>(DiskBytes(dir));
+      if (compactions > 0) kvs.Add(bytes, writes);
+      if (retention.GarbageDue(Must(store->Space(), "Space"))) {
+        Must(store->Compact(retention.ToCompactOptions()), "Compact");
+        if (compactions++ == 0) first_compaction = writes;
+        growth = bytes / static_cast<double>(DiskBytes(dir));
+      }
+    }
+  }
+  {
+    SqliteKv db(path, SqliteSync::kOff);
+    std::mt19937_64 rng(42);
+    for (size_t i = 0; i < writes;) {
+      if (!db.Put(Key(rng() % s.churn_keys), MakeValue(i))) Fail("SQLite write failed");
+      if (++i % kSelfCheckWrites == 0 && compactions > 0 && i > first_compaction) {
+        sqlite.Add(static_cast<double>(SqliteBytes(path)), i);
+      }
+    }
+  }
+  const std::string n = CountLabel(writes) + " writes to " + CountLabel(s.churn_keys) + " keys";
+  if (compactions < 2) {
+    report->Note("compacting by itself: " + std::to_string(compactions) + " compactions in " + n +
+                 ", too few for a steady state");
+    return;
+  }
+  report->Add("disk bytes per write, " + n + ", compacting by itself: peak", kvs.peak, sqlite.peak,
+              Better::kLower);
+  report->Add("  ... mean", kvs.mean(), sqlite.mean(), Better::kLower);
+  report->Add("  ... size before the last compaction / after (x)", growth, std::nullopt,
+              Better::kLower);
+  report->Note("compacting by itself: " + std::to_string(compactions) +
+               " compactions by kvs-fcgi's default retention settings, checked every " +
+               std::to_string(kSelfCheckWrites) + " writes; figures from write " +
+               std::to_string(first_compaction) + " on.");
+}
+
 // Compaction rewrites the whole store into a new file; Open must stay O(1)
 // afterwards too. SQLite's nearest maintenance step is VACUUM.
 void MeasureCompaction(const DataSet& d, const Scale& s, Report* report) {
@@ -624,6 +699,7 @@ void Run(const Args& args) {
   for (const DataSet* d : sized) MeasureOpen(*d, s, &report);
   MeasureHistory(root, s, &report);
   MeasureBytesPerWrite(root, s, &report);
+  MeasureSelfCompacting(root, s, &report);
   for (const DataSet* d : sized) MeasureCompaction(*d, s, &report);
   MeasureFsync(root, s.fsync_rounds, "end", &report);
 
@@ -632,7 +708,8 @@ void Run(const Args& args) {
       "commit), default page cache; kvs reads through mmap. Page cache warm for every read "
       "figure.");
   report.Note(
-      "bytes written = the process's write(2) bytes (/proc/self/io wchar) during the phase.");
+      "bytes written = the process's write(2) bytes (/proc/self/io wchar) during the phase; "
+      "disk bytes = the blocks the files take (du), not their lengths.");
   report.Print();
   std::filesystem::remove_all(root);
 }
