@@ -705,9 +705,8 @@ Result<CompactStats> StoreImpl::Compact(const CompactOptions& options) {
       std::lock_guard<std::mutex> lock(write_mu_);
       KVS_RETURN_IF_ERROR(RollBackFailedWrites(data().get()));
     }
-    KVS_RETURN_IF_ERROR(FollowCompaction().status());
+    KVS_ASSIGN_OR_RETURN(build->snap, PrepareAppend());
     generation = data()->generation();
-    KVS_ASSIGN_OR_RETURN(build->snap, PrepareAppend(data().get()));
   }
   Status unlocked = BuildCompacted(options, build.get());
   for (int round = 0; unlocked.ok() && round < kCatchUpRounds; ++round) {
@@ -764,9 +763,8 @@ Result<CompactStats> StoreImpl::PublishCompacted(const CompactOptions& options,
     std::lock_guard<std::mutex> lock(write_mu_);
     KVS_RETURN_IF_ERROR(RollBackFailedWrites(data().get()));
   }
-  KVS_RETURN_IF_ERROR(FollowCompaction().status());
+  KVS_ASSIGN_OR_RETURN(Snapshot last, PrepareAppend());
   if (data()->generation() != generation) return CompactedMeanwhile();
-  KVS_ASSIGN_OR_RETURN(Snapshot last, PrepareAppend(data().get()));
   Status caught = unlocked.ok() ? (*build)->compactor->CatchUp(last) : unlocked;
   if (caught.IsConflict()) {
     // Compact again from this state, holding the lock.

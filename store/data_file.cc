@@ -306,7 +306,18 @@ Result<Snapshot> DataFile::Latest() {
 
 Result<Snapshot> DataFile::PrepareAppend() {
   std::lock_guard<std::mutex> lock(mu_);
-  KVS_RETURN_IF_ERROR(RefreshLocked());
+  // Zeros where the blocks this process knows end say both that no other
+  // process appended since (a block starts with its magic) and that the
+  // tail is clean: one read instead of two, on every group commit.
+  if (!tail_clean_ || !ZerosAt(written_.end)) {
+    KVS_RETURN_IF_ERROR(RefreshLocked());
+    // A replaced file takes no more blocks: its tail stays as it is.
+    if (!head_.moved) KVS_RETURN_IF_ERROR(FixTail());
+  }
+  return Snapshot(map_, written_, salt_, verified_, generation_);
+}
+
+Status DataFile::FixTail() {
   // Past the newest block there are zeros this file was grown by, or what a
   // writer killed mid-write left, from the first byte on (a crash of the
   // machine may leave pieces anywhere, but then the store was opened again
@@ -314,13 +325,12 @@ Result<Snapshot> DataFile::PrepareAppend() {
   // it is not zeros: measured on Linux 6.18 and ext4, a stat of the file
   // between writes made each fdatasync write the inode too, which cost a
   // third more time per sync.
-  if (!tail_clean_ || !ZerosAt(written_.end)) {
-    KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
-    if (size > written_.end) KVS_RETURN_IF_ERROR(file_->Truncate(written_.end));
-    size_ = written_.end;
-    tail_clean_ = true;
-  }
-  return Snapshot(map_, written_, salt_, verified_, generation_);
+  if (tail_clean_ && ZerosAt(written_.end)) return Status::OK();
+  KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
+  if (size > written_.end) KVS_RETURN_IF_ERROR(file_->Truncate(written_.end));
+  size_ = written_.end;
+  tail_clean_ = true;
+  return Status::OK();
 }
 
 bool DataFile::ZerosAt(uint64_t offset) const {

@@ -170,6 +170,9 @@ class DataFile {
   // Picks up blocks appended since head_, unless blocks of this process are
   // being synced. Requires mu_.
   Status RefreshLocked();
+  // Cuts off what is past written_.end unless it is the zeros this file was
+  // grown by. Requires mu_.
+  Status FixTail();
   Status EnsureMapped(uint64_t end);  // requires mu_
 
   std::string path_;

@@ -360,14 +360,11 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
   std::optional<GroupBuild> build;
   std::vector<Result<WriteResult>> results;
   if (error.ok()) {
-    // Another process may have compacted; follow it before appending.
-    Result<Snapshot> snap = FollowCompaction();
+    // Another process may have compacted; PrepareAppend follows it.
+    Result<Snapshot> snap = PrepareAppend();
     file = data();
-    if (snap.ok()) snap = PrepareAppend(file.get());
     if (!snap.ok()) {
       error = snap.status();
-    } else if (snap->head().moved) {
-      error = Status::IOError("the data file was replaced during the write; retry");
     } else if (Result<uint64_t> garbage = GarbageBytes(*snap, file->generation()); !garbage.ok()) {
       error = garbage.status();
     } else {
@@ -493,16 +490,24 @@ Status StoreImpl::RollBackFailedWrites(DataFile* file) {
   return sticky_error_;
 }
 
-Result<Snapshot> StoreImpl::FollowCompaction() {
+Status StoreImpl::EndReplacedFile() {
   // A compactor that crashed after publishing data.N+1 but before ending
   // data.N with its "moved" block leaves readers of data.N unaware; the
   // next writer finishes its job, so no write lands in a replaced file.
   std::shared_ptr<DataFile> file = data();
-  if (env_->Exists(dir_ + "/" + DataFileName(file->generation() + 1))) {
-    KVS_ASSIGN_OR_RETURN(uint64_t live, LiveGeneration(env_, dir_));
-    KVS_RETURN_IF_ERROR(EndDataFileWithMove(file.get(), live, identity_.salt));
-  }
+  if (!env_->Exists(dir_ + "/" + DataFileName(file->generation() + 1))) return Status::OK();
+  KVS_ASSIGN_OR_RETURN(uint64_t live, LiveGeneration(env_, dir_));
+  return EndDataFileWithMove(file.get(), live, identity_.salt);
+}
+
+Result<Snapshot> StoreImpl::FollowCompaction() {
+  KVS_RETURN_IF_ERROR(EndReplacedFile());
   return Latest();
+}
+
+Result<Snapshot> StoreImpl::PrepareAppend() {
+  KVS_RETURN_IF_ERROR(EndReplacedFile());
+  return FollowMoves(&DataFile::PrepareAppend);
 }
 
 }  // namespace kvs

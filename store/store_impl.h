@@ -119,9 +119,10 @@ class StoreImpl : public Store {
   // ---- Shared by the parts ----------------------------------------------
   // The newest committed state; follows a compaction to the new file.
   Result<Snapshot> Latest();
-  // The state file's next block builds on (the writer lock is held), its
-  // logged head resolved.
-  Result<Snapshot> PrepareAppend(DataFile* file);
+  // The state the next block builds on, in the live file (data()), its
+  // logged head resolved: like FollowCompaction, but ready to append
+  // (DataFile::PrepareAppend). Requires the writer lock.
+  Result<Snapshot> PrepareAppend();
   void set_recovery(RecoveryInfo r) { recovery_ = r; }
 
  private:
@@ -157,9 +158,16 @@ class StoreImpl : public Store {
   // The superseded bytes snap's file holds through its head: counted by
   // the head block, else estimated (store/space.cc).
   Result<uint64_t> GarbageBytes(const Snapshot& snap, uint64_t generation);
-  // Latest(), after making sure no newer generation was left unannounced.
-  // Requires the writer lock.
+  // Latest(), after making sure no newer generation was left unannounced
+  // (EndReplacedFile). Requires the writer lock.
   Result<Snapshot> FollowCompaction();
+  // Ends the file this process knows with a "moved" block when a compactor
+  // published the next generation but crashed before ending it. Requires
+  // the writer lock.
+  Status EndReplacedFile();
+  // Takes a state of the live file with take (DataFile::Latest or
+  // PrepareAppend), following compactions to the newest generation.
+  Result<Snapshot> FollowMoves(Result<Snapshot> (DataFile::*take)());
   // When a write failed (sticky_error_ is set): rolls file back to its last
   // durable commit and clears the error. Returns the error that remains.
   // Requires the writer lock, held since the failure, and write_mu_.

@@ -330,12 +330,14 @@ Status StoreImpl::SwitchToGeneration(uint64_t generation) {
   return Status::OK();
 }
 
-Result<Snapshot> StoreImpl::Latest() {
+Result<Snapshot> StoreImpl::Latest() { return FollowMoves(&DataFile::Latest); }
+
+Result<Snapshot> StoreImpl::FollowMoves(Result<Snapshot> (DataFile::*take)()) {
   // A compaction ends the old file with a "moved" block naming the new
   // generation; follow it (possibly more than once).
   for (int hops = 0; hops < 16; ++hops) {
     std::shared_ptr<DataFile> file = data();
-    KVS_ASSIGN_OR_RETURN(Snapshot snap, file->Latest());
+    KVS_ASSIGN_OR_RETURN(Snapshot snap, (file.get()->*take)());
     if (!snap.head().moved) {
       KVS_RETURN_IF_ERROR(ResolveLoggedHead(&windows_, &snap));
       return snap;
@@ -357,12 +359,6 @@ Result<UpgradeInfo> Store::Upgrade(const std::string& dir, Env* env) {
   KVS_RETURN_IF_ERROR(env->Rename(tmp, dir + "/STORE"));
   KVS_RETURN_IF_ERROR(env->SyncDir(dir));
   return info;
-}
-
-Result<Snapshot> StoreImpl::PrepareAppend(DataFile* file) {
-  KVS_ASSIGN_OR_RETURN(Snapshot snap, file->PrepareAppend());
-  if (!snap.head().moved) KVS_RETURN_IF_ERROR(ResolveLoggedHead(&windows_, &snap));
-  return snap;
 }
 
 Result<uint64_t> StoreImpl::DataBytes() {
