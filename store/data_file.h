@@ -127,7 +127,8 @@ class DataFile {
   // ---- Writer side: the caller holds the store's writer locks. --------
   // Refreshes and cuts off bytes past the newest valid block (a torn tail),
   // and returns the state the next blocks build on: the newest written
-  // block, published or not.
+  // block, published or not. When that block is a "moved" one, the file
+  // takes no more blocks, and its tail is left as it is.
   Result<Snapshot> PrepareAppend();
   // Appends blocks (from a BlockBuilder started at the written end); the
   // last one becomes the newest written commit, which PrepareAppend builds
