@@ -123,32 +123,30 @@ void CheckCounterEndsAt(const std::string& dir, uint64_t total) {
   _exit(write(result_fd, &stats, sizeof(stats)) == sizeof(stats) ? 0 : 4);
 }
 
-TEST_CASE("compare-and-set increments from four processes are counted exactly once") {
-  TempDir dir;
-  std::string store_dir = dir.Sub("store");  // created by whichever child opens first
-  int go[2], results[2];
-  REQUIRE(pipe(go) == 0);
-  REQUIRE(pipe(results) == 0);
+// Forks count children; child i runs child(i), which must end the process
+// (a Run*Process below). Kills the ones started if a fork fails.
+template <typename Child>
+std::vector<pid_t> ForkChildren(int count, Child child) {
   std::cout.flush();
   std::cerr.flush();
   std::vector<pid_t> children;
-  for (int i = 0; i < kWriters; ++i) {
+  for (int i = 0; i < count; ++i) {
     pid_t pid = fork();
     if (pid == 0) {
-      close(go[1]);
-      close(results[0]);
-      RunIncrementProcess(store_dir, go[0], results[1]);
+      child(i);
+      _exit(127);  // never back into Catch2
     }
     if (pid < 0) {
-      for (pid_t child : children) kill(child, SIGKILL);
+      for (pid_t started : children) kill(started, SIGKILL);
     }
     REQUIRE(pid > 0);
     children.push_back(pid);
   }
-  close(go[0]);
-  close(results[1]);
-  close(go[1]);  // go: all four start at once
+  return children;
+}
 
+// Waits for every child; each must have exited with code 0.
+void RequireChildrenSucceeded(const std::vector<pid_t>& children) {
   for (pid_t child : children) {
     int status = 0;
     REQUIRE(waitpid(child, &status, 0) == child);
@@ -159,6 +157,23 @@ TEST_CASE("compare-and-set increments from four processes are counted exactly on
     REQUIRE(WIFEXITED(status));
     REQUIRE(WEXITSTATUS(status) == 0);
   }
+}
+
+TEST_CASE("compare-and-set increments from four processes are counted exactly once") {
+  TempDir dir;
+  std::string store_dir = dir.Sub("store");  // created by whichever child opens first
+  int go[2], results[2];
+  REQUIRE(pipe(go) == 0);
+  REQUIRE(pipe(results) == 0);
+  std::vector<pid_t> children = ForkChildren(kWriters, [&](int) {
+    close(go[1]);
+    close(results[0]);
+    RunIncrementProcess(store_dir, go[0], results[1]);
+  });
+  close(go[0]);
+  close(results[1]);
+  close(go[1]);  // go: all four start at once
+  RequireChildrenSucceeded(children);
   IncrementStats total;
   IncrementStats one;
   while (read(results[0], &one, sizeof(one)) == sizeof(one)) {
@@ -247,14 +262,10 @@ TEST_CASE("a process that writes without pause still lets another process write"
   auto store = OpenStore(dir.path());
   int stop[2];
   REQUIRE(pipe(stop) == 0);
-  std::cout.flush();
-  std::cerr.flush();
-  pid_t child = fork();
-  if (child == 0) {
+  const pid_t child = ForkChildren(1, [&](int) {
     close(stop[1]);
     RunBusyWriterProcess(dir.path(), stop[0]);
-  }
-  REQUIRE(child > 0);
+  })[0];
   close(stop[0]);
   // Once the child is well under way,
   for (int waited = 0; *store->Revision() < 500 && waited < 2000; ++waited) {
@@ -318,30 +329,13 @@ TEST_CASE("branch edits and copies logged by three processes replay to the same 
   }
   int go[2];
   REQUIRE(pipe(go) == 0);
-  std::cout.flush();
-  std::cerr.flush();
-  std::vector<pid_t> children;
-  for (int id = 0; id < 3; ++id) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      close(go[1]);
-      RunBranchWriterProcess(dir.path(), id, go[0]);
-    }
-    if (pid < 0) {
-      for (pid_t child : children) kill(child, SIGKILL);
-    }
-    REQUIRE(pid > 0);
-    children.push_back(pid);
-  }
+  std::vector<pid_t> children = ForkChildren(3, [&](int id) {
+    close(go[1]);
+    RunBranchWriterProcess(dir.path(), id, go[0]);
+  });
   close(go[0]);
   close(go[1]);
-  for (pid_t child : children) {
-    int status = 0;
-    REQUIRE(waitpid(child, &status, 0) == child);
-    INFO("a child failed (its stderr says why)");
-    REQUIRE(WIFEXITED(status));
-    REQUIRE(WEXITSTATUS(status) == 0);
-  }
+  RequireChildrenSucceeded(children);
 
   auto store = OpenStore(dir.path());
   // Each process's last writes, on both branches.
