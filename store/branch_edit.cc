@@ -94,9 +94,11 @@ Result<CommitId> BranchEdit::Finish() {
   CommitRecord commit;
   if (!branch_.head_commit.IsZero()) commit.parents.push_back(branch_.head_commit);
   for (const CommitId& merged : merged_commits_) {
-    if (!ctx_->global->Get(gkey::Commit(merged)).ok()) {
+    auto stored = IdEntryThrough(ctx_, gkey::Commit(merged));
+    if (stored.status().IsNotFound()) {
       return Status::NotFound("commit " + merged.Hex() + " does not exist");
     }
+    if (!stored.ok()) return stored.status();
     if (std::find(commit.parents.begin(), commit.parents.end(), merged) == commit.parents.end()) {
       commit.parents.push_back(merged);
     }
@@ -149,12 +151,19 @@ bool SameHeads(const KeyEntry& a, const KeyEntry& b) {
   return ids_a == ids_b;
 }
 
-// The record offset of a stored version, read through the transaction's
-// pending edits; NotFound when the version is not stored.
+Result<std::string> IdEntryThrough(TxnContext* ctx, std::string_view key) {
+  auto value = ctx->global->Get(key);
+  if (!value.status().IsNotFound()) return value;
+  if (!ctx->runs) {
+    KVS_ASSIGN_OR_RETURN(std::vector<RunEntry> runs, ReadRuns(*ctx->source, ctx->global_root));
+    ctx->runs = std::move(runs);
+  }
+  return RunsGet(*ctx->source, *ctx->runs, key);
+}
+
 Result<uint64_t> StoredOffset(TxnContext* ctx, const VersionId& id) {
-  auto value = ctx->global->Get(gkey::Version(id));
-  if (!value.ok()) return value.status();
-  return DecodeU64Value(*value);
+  KVS_ASSIGN_OR_RETURN(std::string value, IdEntryThrough(ctx, gkey::Version(id)));
+  return DecodeU64Value(value);
 }
 
 }  // namespace kvs

@@ -67,6 +67,10 @@ class BranchEdit {
 // Whether two entries have the same heads, in any order.
 bool SameHeads(const KeyEntry& a, const KeyEntry& b);
 
+// An id entry's value (store/id_runs.h), read through the transaction's
+// pending edits; NotFound when absent.
+Result<std::string> IdEntryThrough(TxnContext* ctx, std::string_view key);
+
 // The record offset of a stored version, read through the transaction's
 // pending edits; NotFound when the version is not stored.
 Result<uint64_t> StoredOffset(TxnContext* ctx, const VersionId& id);

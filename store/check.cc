@@ -88,8 +88,9 @@ class Checker {
     report_->bytes = snap_.head().end;
   }
 
+  // The global tree with the id entries of its runs in their place.
   void CheckGlobalTree() {
-    TreeCursor cursor(&snap_, snap_.head().root);
+    GlobalCursor cursor(&snap_, snap_.head().root);
     Status s = cursor.Seek("");
     std::string prev;
     bool first = true;
@@ -171,8 +172,32 @@ class Checker {
       case 'T':
       case 'P':
         return;
+      case 'X': {
+        auto run = DecodeRun(key, value);
+        if (!run.ok()) return Problem(run.status().message());
+        CheckRun(*run);
+        return;
+      }
       default:
         Problem("unknown global tree entry tag");
+    }
+  }
+
+  // A run holds id entries alone, as many as its entry says (their
+  // meaning is checked with the global tree's).
+  void CheckRun(const RunEntry& run) {
+    const std::string what = "run " + std::to_string(run.seq);
+    TreeCursor cursor(&snap_, run.root);
+    Status s = cursor.Seek("");
+    uint64_t entries = 0;
+    for (; s.ok() && cursor.Valid(); s = cursor.Next()) {
+      if (!IsIdKey(cursor.key())) return Problem(what + " holds an entry that is not an id entry");
+      ++entries;
+    }
+    if (!s.ok()) return Problem(what + ": " + s.message());
+    if (entries != run.entries) {
+      Problem(what + " holds " + std::to_string(entries) + " entries, its entry says " +
+              std::to_string(run.entries));
     }
   }
 

@@ -150,6 +150,13 @@ class Compactor {
   // The old file's end in the state the new file holds.
   uint64_t caught_end() const { return caught_end_; }
 
+  // An entry of the old file's global tree that changed: its values
+  // before and after (nullopt where absent).
+  struct Change {
+    std::string key;
+    std::optional<std::string> before, after;
+  };
+
   // Carries into the new file what the store committed after the state the
   // new file holds, up to now (a later state of the same old file): one
   // block, from the differences between the two states' global trees.
@@ -157,10 +164,6 @@ class Compactor {
   // rules dropped.
   Status CatchUp(const Snapshot& now) {
     if (now.head().root == caught_root_) return Status::OK();
-    struct Change {
-      std::string key;
-      std::optional<std::string> before, after;
-    };
     std::vector<Change> changes;
     KVS_RETURN_IF_ERROR(
         TreeDiff(now, caught_root_, now.head().root, "", "",
@@ -169,6 +172,7 @@ class Compactor {
                    changes.push_back({std::string(key), OwnedCopy(a), OwnedCopy(b)});
                    return Status::OK();
                  }));
+    KVS_RETURN_IF_ERROR(AddRunEntries(now, &changes));
     BlockBuilder* out = out_->builder();
     out->BeginBlock();
     // New versions first, in file order (parents before children): the
@@ -191,7 +195,9 @@ class Compactor {
       KVS_RETURN_IF_ERROR(global.Put(tails_[i], ""));
     }
     for (const Change& c : changes) {
-      if (c.key[0] == 'V') continue;
+      // Id entries leave the old tree only for a run; a run's 'X' entry
+      // names the old file's nodes.
+      if (c.key[0] == 'V' || c.key[0] == 'X' || (!c.after && IsIdKey(c.key))) continue;
       if (!c.after) {
         KVS_RETURN_IF_ERROR(global.Delete(c.key));
         continue;
@@ -207,6 +213,34 @@ class Compactor {
     caught_end_ = now.head().end;
     caught_ = now;
     stats_.bytes_after = out_->end();
+    return Status::OK();
+  }
+
+  // Adds to changes (the old file's global tree's, from the caught state
+  // to now) the id entries that runs made since hold and the caught state
+  // did not: those of the runs added, less those of the runs removed
+  // (merged) and of the caught tree (moved to a run).
+  Status AddRunEntries(const Snapshot& now, std::vector<Change>* changes) {
+    std::vector<uint64_t> added, old{caught_root_};
+    for (const Change& c : *changes) {
+      if (c.key[0] != 'X') continue;
+      KVS_ASSIGN_OR_RETURN(RunEntry run, DecodeRun(c.key, c.after ? *c.after : *c.before));
+      (c.after ? added : old).push_back(run.root);
+    }
+    if (added.empty()) return Status::OK();
+    MergedCursor fresh(&now, added), had(&now, old);
+    KVS_RETURN_IF_ERROR(fresh.Seek(""));
+    KVS_RETURN_IF_ERROR(had.Seek(""));
+    while (fresh.Valid()) {
+      // Mostly the next few entries of the runs removed; else a seek.
+      for (int steps = 0; had.Valid() && had.key() < fresh.key(); ++steps) {
+        KVS_RETURN_IF_ERROR(steps < 4 ? had.Next() : had.Seek(fresh.key()));
+      }
+      if (!had.Valid() || had.key() != fresh.key()) {
+        changes->push_back({std::string(fresh.key()), std::nullopt, std::string(fresh.value())});
+      }
+      KVS_RETURN_IF_ERROR(fresh.Next());
+    }
     return Status::OK();
   }
 
@@ -341,7 +375,7 @@ class Compactor {
 
   Status MarkKeptVersions() {
     // Every version, by file offset (the order parents precede children).
-    TreeCursor cursor(&snap_, snap_.head().root);
+    GlobalCursor cursor(&snap_, snap_.head().root);
     KVS_RETURN_IF_ERROR(cursor.Seek("V"));
     for (; cursor.Valid() && cursor.key()[0] == 'V';) {
       KVS_ASSIGN_OR_RETURN(uint64_t offset, DecodeU64Value(cursor.value()));
@@ -540,7 +574,8 @@ class Compactor {
   // The global tree, its entries put in key order: 'B' branches, then what
   // is carried over from the old tree ('C' commits, 'L' links between kept
   // versions, 'P' peer checkpoints, 'R' revisions), then 'T' tails and 'V'
-  // versions.
+  // versions. In a store of format 4 the id entries ('C', 'L', 'T', 'V')
+  // go to one run instead, named by the tree's last entry.
   Result<uint64_t> BuildGlobalTree() {
     std::vector<uint64_t> branch_roots;
     for (const auto& [name, branch] : branches_) {
@@ -548,12 +583,19 @@ class Compactor {
       branch_roots.push_back(root);
     }
     OrderedTreeBuild global(out_.get());
+    RunBuilder run(0, out_->builder());
+    size_t run_puts = 0;
+    auto put_id = [&](std::string_view key, std::string_view value) -> Status {
+      if (!store_->id_runs_) return global.Put(key, value);
+      KVS_RETURN_IF_ERROR(run.Put(key, value));
+      return ++run_puts % kSpillEvery == 0 ? out_->MaybeSpill() : Status::OK();
+    };
     for (size_t b = 0; b < branches_.size(); ++b) {
       BranchEntry e = branches_[b].second;
       e.root = branch_roots[b];
       KVS_RETURN_IF_ERROR(global.Put(gkey::Branch(branches_[b].first), EncodeBranchEntry(e)));
     }
-    TreeCursor cursor(&snap_, snap_.head().root);
+    GlobalCursor cursor(&snap_, snap_.head().root);
     KVS_RETURN_IF_ERROR(cursor.Seek("C"));
     for (; cursor.Valid() && cursor.key()[0] < 'T';) {
       std::string_view key = cursor.key();
@@ -562,7 +604,7 @@ class Compactor {
           Hash parent, child;
           std::memcpy(parent.bytes.data(), key.data() + 1, 32);
           std::memcpy(child.bytes.data(), key.data() + 33, 32);
-          if (IsKept(parent) && IsKept(child)) KVS_RETURN_IF_ERROR(global.Put(key, ""));
+          if (IsKept(parent) && IsKept(child)) KVS_RETURN_IF_ERROR(put_id(key, ""));
           break;
         }
         case 'R': {
@@ -578,8 +620,7 @@ class Compactor {
           std::string_view v = cursor.value();
           if (v.size() != 16) return Status::Corruption("malformed commit index entry");
           KVS_ASSIGN_OR_RETURN(uint64_t offset, CopyCommit(snap_, DecodeFixed64(v.data() + 8)));
-          KVS_RETURN_IF_ERROR(
-              global.Put(key, std::string(v.substr(0, 8)) + EncodeU64Value(offset)));
+          KVS_RETURN_IF_ERROR(put_id(key, std::string(v.substr(0, 8)) + EncodeU64Value(offset)));
           break;
         }
         case 'P':
@@ -591,10 +632,14 @@ class Compactor {
       KVS_RETURN_IF_ERROR(cursor.Next());
     }
     std::sort(tails_.begin(), tails_.end());
-    for (const std::string& tail : tails_) KVS_RETURN_IF_ERROR(global.Put(tail, ""));
+    for (const std::string& tail : tails_) KVS_RETURN_IF_ERROR(put_id(tail, ""));
     std::sort(new_versions_.begin(), new_versions_.end());
     for (const auto& [id, offset] : new_versions_) {
-      KVS_RETURN_IF_ERROR(global.Put(gkey::Version(id), EncodeU64Value(offset)));
+      KVS_RETURN_IF_ERROR(put_id(gkey::Version(id), EncodeU64Value(offset)));
+    }
+    KVS_ASSIGN_OR_RETURN(RunEntry built, run.Finish());
+    if (built.entries > 0) {
+      KVS_RETURN_IF_ERROR(global.Put(RunKey(built.seq), EncodeRunValue(built)));
     }
     return global.Finish();
   }

@@ -153,6 +153,15 @@
 //                               commit record offset[8] (0: none) time_ns[8]
 //   'C' commit id[32]        -> revision[8] commit record offset[8]
 //   'P' peer name            -> checkpoint bytes
+//   'X' seq[8, big-endian]   -> run: tree root[8] entries[8] bytes[8]
+//                               (store format 4 only)
+// 'C', 'L', 'T' and 'V' are the id entries: in a store of format 4, each
+// is in the global tree or in exactly one run, a tree of id entries alone
+// named by an 'X' entry, with bytes the file bytes of its node records.
+// A checkpoint (a kind 1 block a writer makes) moves the id entries of its
+// global tree into a new run, and may merge runs into one, removing their
+// 'X' entries; a compaction writes all id entries as one run
+// (store/id_runs.h). Runs are trees as above, with larger nodes.
 // A branch tree maps key 0x00 ~revision[8, big-endian] -> key entry, one
 // entry per revision that changed the key, so a key's entries sort newest
 // first and "the key as of revision R" is the first entry at or after
@@ -168,16 +177,20 @@
 
 namespace kvs::format {
 
-// STORE's format version: 3 for stores whose logged blocks (kind 4) may
-// log branch tree edits (op 3); 2 for stores whose logged blocks log only
-// the global tree's; 1 for stores written before logged blocks. kvs reads
-// and writes all three, each as its version allows (1 without logging, 2
-// logging the global tree only), until `kvs upgrade` (Store::Upgrade) makes
-// them 3. A kvs that knows fewer versions refuses to open a newer store,
-// and so never meets an edit it cannot apply. Data files keep version 1 in
-// their header: their layout did not change, only which blocks and edits a
-// store may write.
-constexpr uint32_t kStoreFormatVersion = 3;
+// STORE's format version: 4 for stores whose checkpoints move id entries
+// into runs ('X' entries, store/id_runs.h); 3 for stores whose logged
+// blocks (kind 4) may log branch tree edits (op 3); 2 for stores whose
+// logged blocks log only the global tree's; 1 for stores written before
+// logged blocks. kvs reads and writes all four, each as its version allows
+// (1 without logging, 2 logging the global tree only, 3 keeping id entries
+// in the global tree), until `kvs upgrade` (Store::Upgrade) makes them 4:
+// what each older version wrote is also a store of the newer ones. A kvs
+// that knows fewer versions refuses to open a newer store, and so never
+// meets an edit or an entry it cannot read. Data files keep version 1 in
+// their header: their layout did not change, only which blocks, edits and
+// entries a store may write.
+constexpr uint32_t kStoreFormatVersion = 4;
+constexpr uint32_t kStoreFormatLoggedBranches = 3;
 constexpr uint32_t kStoreFormatLoggedGlobal = 2;
 constexpr uint32_t kStoreFormatUnlogged = 1;
 constexpr uint32_t kDataFormatVersion = 1;

@@ -38,6 +38,7 @@
 
 #include "store/edit_log.h"
 #include "store/format.h"
+#include "store/id_runs.h"
 #include "store/store_impl.h"
 
 namespace kvs {
@@ -133,12 +134,13 @@ class GroupBuild {
  public:
   // superseded: what the file's blocks so far count (store/format.h).
   GroupBuild(Snapshot snap, const Salt& salt, uint64_t superseded, LogWindows* windows,
-             bool logs_branches, size_t checkpoint_blocks)
+             bool logs_branches, bool id_runs, size_t checkpoint_blocks)
       : snap_(std::move(snap)),
         head_(snap_.head()),
         builder_(head_.end, salt),
         windows_(windows),
         logs_branches_(windows != nullptr && logs_branches),
+        id_runs_(windows != nullptr && id_runs),
         checkpoint_blocks_(checkpoint_blocks) {
     builder_.set_superseded(superseded);
   }
@@ -238,9 +240,10 @@ class GroupBuild {
     // A checkpoint right after a checkpoint, whose branch entries name no
     // tree in memory (its branch trees went to the block, as a large
     // transaction's do), has nothing in memory: the tree goes straight to
-    // the block too (a bulk load's transactions, one after another).
+    // the block too (a bulk load's transactions, one after another), unless
+    // its id entries move to a run first.
     const bool nothing_in_memory = !head_.logged() && edits_.loggable() && !edits_.branch_edits();
-    if (!window_ || (checkpoint && nothing_in_memory)) {
+    if (!window_ || (checkpoint && nothing_in_memory && !id_runs_)) {
       KVS_ASSIGN_OR_RETURN(uint64_t root, global_->FlushAndKeep(&builder_));
       uint64_t end = builder_.EndBlock(ctx.revision, ctx.time_ns, root, format::kKindTransaction);
       CommitPoint point{ctx.revision, ctx.time_ns, root, block, end, false, 0};
@@ -270,10 +273,14 @@ class GroupBuild {
   }
 
   // Writes the state whose global tree is at root into the block where it
-  // is in memory: the branch trees its entries name, then the tree itself.
-  // Returns the tree's root in the block.
+  // is in memory: the branch trees its entries name, then the tree itself,
+  // its id entries first moved into a run in a store of format 4. Returns
+  // the tree's root in the block.
   Result<uint64_t> Materialize(uint64_t root) {
     ArenaSink scratch(window_->arena().get(), &builder_);
+    if (id_runs_) {
+      KVS_ASSIGN_OR_RETURN(root, MoveIdEntriesToRun(source_, root, &builder_, &scratch));
+    }
     return MaterializeState(source_, root, &scratch, &builder_);
   }
 
@@ -284,6 +291,7 @@ class GroupBuild {
   std::optional<TreeWriter> global_;
   LogWindows* const windows_;  // null: a store that writes no logged blocks
   const bool logs_branches_;   // store format 3: branch tree edits are logged too
+  const bool id_runs_;         // format 4: checkpoints move id entries into runs
   const size_t checkpoint_blocks_;
   std::shared_ptr<LogWindow> window_;
   EditLog edits_;
@@ -369,7 +377,7 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
       error = garbage.status();
     } else {
       build.emplace(std::move(*snap), identity_.salt, *garbage, logged_ ? &windows_ : nullptr,
-                    logs_branches_, options_.checkpoint_blocks);
+                    logs_branches_, id_runs_, options_.checkpoint_blocks);
     }
   }
 

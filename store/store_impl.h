@@ -28,6 +28,7 @@
 #include "store/directory.h"
 #include "store/entries.h"
 #include "store/format.h"
+#include "store/id_runs.h"
 #include "store/log_window.h"
 #include "store/read_clock.h"
 
@@ -49,6 +50,9 @@ struct TxnContext {
   uint64_t revision;           // this transaction's revision
   int64_t time_ns;             // its commit time (monotonic across revisions)
   uint64_t commit_offset = 0;  // set by a transaction that records a commit
+  // The runs global_root names (store/id_runs.h), read on first need: a
+  // transaction adds id entries but makes no run.
+  std::optional<std::vector<RunEntry>> runs;
 };
 
 using TxnFunction = std::function<Result<WriteResult>(TxnContext*)>;
@@ -198,11 +202,13 @@ class StoreImpl : public Store {
 
   // The logged blocks this process knows (store/log_window.h); whether
   // this store writes them (format version 2 and later; a store of version
-  // 1 is not logged until `kvs upgrade`), and whether they log branch tree
-  // edits too (version 3).
+  // 1 is not logged until `kvs upgrade`), whether they log branch tree
+  // edits too (version 3), and whether checkpoints move id entries into
+  // runs (version 4, store/id_runs.h).
   LogWindows windows_;
   const bool logged_ = identity_.format_version >= format::kStoreFormatLoggedGlobal;
-  const bool logs_branches_ = identity_.format_version >= format::kStoreFormatVersion;
+  const bool logs_branches_ = identity_.format_version >= format::kStoreFormatLoggedBranches;
+  const bool id_runs_ = identity_.format_version >= format::kStoreFormatVersion;
 
   std::mutex data_mu_;
   std::shared_ptr<DataFile> data_;  // Guarded by data_mu_

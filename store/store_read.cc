@@ -16,7 +16,7 @@ namespace kvs {
 namespace {
 
 Result<uint64_t> LookupVersionOffset(const Snapshot& snap, const VersionId& id) {
-  auto value = TreeGet(snap, snap.head().root, gkey::Version(id));
+  auto value = IdEntryGet(snap, snap.head().root, gkey::Version(id));
   if (value.status().IsNotFound())
     return Status::NotFound("version " + id.Hex() + " does not exist");
   if (!value.ok()) return value.status();
@@ -69,7 +69,7 @@ Result<uint64_t> StoreImpl::ResolveRevision(const Snapshot& snap, const ReadPoin
       return lo;
     }
     case ReadPoint::Kind::kCommit: {
-      auto v = TreeGet(snap, snap.head().root, gkey::Commit(at.commit));
+      auto v = IdEntryGet(snap, snap.head().root, gkey::Commit(at.commit));
       if (v.status().IsNotFound()) {
         return Status::NotFound("commit " + at.commit.Hex() + " does not exist");
       }
@@ -209,7 +209,7 @@ Result<std::vector<KeyPresence>> StoreImpl::Presence(std::string_view branch,
     if (!out[i].stored) {
       // Every stored version of a key descends from one of its tails.
       const std::string prefix = gkey::TailPrefix(keys[i]);
-      TreeCursor cursor(&snap, snap.head().root);
+      GlobalCursor cursor(&snap, snap.head().root);
       KVS_RETURN_IF_ERROR(cursor.Seek(prefix));
       out[i].stored = cursor.Valid() && cursor.key().substr(0, prefix.size()) == prefix;
     }
@@ -252,7 +252,7 @@ Result<VersionId> StoreImpl::ResolveVersion(std::string_view hex) {
   full.resize(64, '0');
   KVS_ASSIGN_OR_RETURN(Hash low, Hash::FromHex(full));
   KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
-  TreeCursor cursor(&snap, snap.head().root);
+  GlobalCursor cursor(&snap, snap.head().root);
   KVS_RETURN_IF_ERROR(cursor.Seek(gkey::Version(low)));
   std::vector<VersionId> matches;
   while (cursor.Valid() && matches.size() < 2 && cursor.key().size() == 33 &&
@@ -319,7 +319,7 @@ Result<std::vector<Version>> StoreImpl::Children(const VersionId& id) {
   KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
   KVS_RETURN_IF_ERROR(LookupVersionOffset(snap, id).status());
   std::string prefix = gkey::LinkPrefix(id);
-  TreeCursor cursor(&snap, snap.head().root);
+  GlobalCursor cursor(&snap, snap.head().root);
   KVS_RETURN_IF_ERROR(cursor.Seek(prefix));
   std::vector<Version> out;
   for (; cursor.Valid() && cursor.key().substr(0, prefix.size()) == prefix;) {
@@ -397,7 +397,7 @@ Result<std::vector<Version>> StoreImpl::Tails(std::string_view key) {
   KVS_RETURN_IF_ERROR(ValidateKey(key, kMaxKeyBytes));
   KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
   std::string prefix = gkey::TailPrefix(key);
-  TreeCursor cursor(&snap, snap.head().root);
+  GlobalCursor cursor(&snap, snap.head().root);
   KVS_RETURN_IF_ERROR(cursor.Seek(prefix));
   std::vector<Version> out;
   while (cursor.Valid() && cursor.key().substr(0, prefix.size()) == prefix) {
@@ -424,7 +424,7 @@ Result<std::vector<Version>> StoreImpl::ListVersions(const VersionListOptions& o
   low.resize(64, '0');
   KVS_ASSIGN_OR_RETURN(Hash start, Hash::FromHex(low));
   KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
-  TreeCursor cursor(&snap, snap.head().root);
+  GlobalCursor cursor(&snap, snap.head().root);
   KVS_RETURN_IF_ERROR(cursor.Seek(gkey::Version(start)));
   std::vector<Version> out;
   while (cursor.Valid() && out.size() < options.limit) {
@@ -470,7 +470,7 @@ Result<BranchInfo> StoreImpl::GetBranch(std::string_view name) {
 
 Result<CommitInfo> StoreImpl::GetCommit(const CommitId& id) {
   KVS_ASSIGN_OR_RETURN(Snapshot snap, Latest());
-  auto v = TreeGet(snap, snap.head().root, gkey::Commit(id));
+  auto v = IdEntryGet(snap, snap.head().root, gkey::Commit(id));
   if (v.status().IsNotFound()) return Status::NotFound("commit " + id.Hex() + " does not exist");
   if (!v.ok()) return v.status();
   if (v->size() != 16) return Status::Corruption("malformed commit index entry");

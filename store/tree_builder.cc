@@ -25,7 +25,7 @@ void TreeBuilder::Add(size_t level, std::string_view lead, std::string_view entr
       4 + (leaf ? 6 + entry_key.size() + value.size() : 10 + entry_key.size());
   const size_t least = leaf ? 1 : 2;
   if (levels_[level].starts.size() >= least &&
-      levels_[level].bytes + entry_bytes > (leaf ? kMaxNodeBytes : kMaxInnerNodeBytes)) {
+      levels_[level].bytes + entry_bytes > (leaf ? leaf_bytes_ : inner_bytes_)) {
     Level& full = levels_[level];
     const uint64_t offset = Write(level);
     std::string full_lead = std::move(full.lead);

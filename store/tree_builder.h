@@ -22,7 +22,11 @@ namespace kvs {
 // would pass the node size).
 class TreeBuilder {
  public:
-  explicit TreeBuilder(NodeSink* out) : out_(out) {}
+  // Nodes are written once their body would pass leaf_bytes (leaves) or
+  // inner_bytes (inner nodes).
+  explicit TreeBuilder(NodeSink* out, size_t leaf_bytes = kMaxNodeBytes,
+                       size_t inner_bytes = kMaxInnerNodeBytes)
+      : out_(out), leaf_bytes_(leaf_bytes), inner_bytes_(inner_bytes) {}
   // InvalidArgument when key is not above the key put before.
   Status Put(std::string_view key, std::string_view value);
   // Writes the nodes not yet written; returns the root (0: no key put).
@@ -46,6 +50,7 @@ class TreeBuilder {
   uint64_t Write(size_t level);
 
   NodeSink* out_;
+  const size_t leaf_bytes_, inner_bytes_;
   std::vector<Level> levels_;
   std::string last_key_;
   bool any_ = false;

@@ -392,7 +392,7 @@ TEST_CASE("A store of format version 2 logs only its global tree's edits until u
   auto upgraded = Store::Upgrade(dir.path());
   REQUIRE(upgraded.ok());
   CHECK(upgraded->from == 2);
-  CHECK(upgraded->to == 3);
+  CHECK(upgraded->to == format::kStoreFormatVersion);
   {
     auto store = OpenStore(dir.path());
     MustPut(store.get(), "counter", "41");

@@ -17,15 +17,16 @@ namespace {
 // Compacts the store, keeping all history, and checks that it freed the
 // garbage counted before: all of it, but for the compacted trees' own
 // layout, which differs a little from the one they replace. (A compaction
-// packs its trees' nodes fuller than edits leave them, and the part of the
+// packs its trees' nodes fuller than edits leave them, and its id entries
+// into one run of large nodes, store/id_runs.h, while the part of the
 // global tree that a logged store keeps in memory counts at its edited size:
 // after a bulk write, that is most of the tree, and the compaction frees up
-// to 12% more than counted.)
+// to 17% more than counted.)
 void CompactFreesCounted(Store* store, const SpaceInfo& counted) {
   auto stats = store->Compact(CompactOptions());
   REQUIRE(stats.ok());
   const double freed = static_cast<double>(stats->bytes_before - stats->bytes_after);
-  CHECK(static_cast<double>(counted.garbage_bytes) > 0.85 * freed);
+  CHECK(static_cast<double>(counted.garbage_bytes) > 0.8 * freed);
   CHECK(static_cast<double>(counted.garbage_bytes) < 1.1 * freed);
 }
 

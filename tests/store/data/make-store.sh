@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Writes tests/store/data/store-0.3 with the kvs command line of kvs 0.3
-# (commit d1d740e: store format 2, whose logged blocks log the global
-# tree's edits but write each branch tree's changed nodes):
-# usage: make-store-0.3.sh PATH/TO/OLD/kvs
+# Writes tests/store/data/NAME with the kvs command line of an earlier kvs:
+# store-0.3 with kvs 0.3 (commit d1d740e: store format 2, whose logged
+# blocks log the global tree's edits but write each branch tree's changed
+# nodes), store-0.4 with kvs 0.4 (commit 5b64b77: store format 3, whose
+# checkpoints keep the id entries in the global tree, where format 4 moves
+# them into runs).
+# usage: make-store.sh PATH/TO/OLD/kvs NAME
 set -euo pipefail
 kvs=$1
-out=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)/store-0.3
+out=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)/$2
 rm -rf "$out"
 for i in $(seq 0 19); do "$kvs" -d "$out" put counter "$i" > /dev/null; done
 "$kvs" -d "$out" compact > /dev/null

@@ -1,0 +1,231 @@
+#include "store/id_runs.h"
+
+#include <algorithm>
+
+#include "store/coding.h"
+
+namespace kvs {
+
+namespace {
+
+constexpr char kRunTag = 'X';
+constexpr size_t kRunValueSize = 24;
+
+int Tier(uint64_t entries) {
+  int tier = 0;
+  for (uint64_t bound = kRunTierBase; entries >= bound && tier < 32; bound *= kRunFanIn) ++tier;
+  return tier;
+}
+
+// The runs a checkpoint merges: the kRunFanIn or more runs of the lowest
+// tier that has that many, unless their merge would pass
+// kMaxMergedRunEntries. Empty when none.
+std::vector<RunEntry> RunsToMerge(const std::vector<RunEntry>& runs) {
+  std::vector<std::vector<RunEntry>> tiers;
+  for (const RunEntry& r : runs) {
+    const size_t tier = static_cast<size_t>(Tier(r.entries));
+    if (tiers.size() <= tier) tiers.resize(tier + 1);
+    tiers[tier].push_back(r);
+  }
+  for (std::vector<RunEntry>& tier : tiers) {
+    if (tier.size() < kRunFanIn) continue;
+    uint64_t entries = 0;
+    for (const RunEntry& r : tier) entries += r.entries;
+    if (entries > kMaxMergedRunEntries) continue;
+    return std::move(tier);
+  }
+  return {};
+}
+
+using Entries = std::vector<std::pair<std::string, std::string>>;
+
+Result<RunEntry> WriteRun(const Entries& entries, uint64_t seq, NodeSink* out) {
+  RunBuilder run(seq, out);
+  for (const auto& [key, value] : entries) KVS_RETURN_IF_ERROR(run.Put(key, value));
+  return run.Finish();
+}
+
+// The entries of the runs, in key order, copied: the runs may be in the
+// block being built, whose bytes move as it grows.
+Result<Entries> ReadRunEntries(const RecordSource& source, const std::vector<RunEntry>& runs) {
+  std::vector<uint64_t> roots;
+  for (const RunEntry& r : runs) roots.push_back(r.root);
+  MergedCursor cursor(&source, roots);
+  Entries entries;
+  KVS_RETURN_IF_ERROR(cursor.Seek(""));
+  while (cursor.Valid()) {
+    entries.emplace_back(cursor.key(), cursor.value());
+    KVS_RETURN_IF_ERROR(cursor.Next());
+  }
+  return entries;
+}
+
+}  // namespace
+
+bool IsIdKey(std::string_view key) {
+  return !key.empty() && (key[0] == 'C' || key[0] == 'L' || key[0] == 'T' || key[0] == 'V');
+}
+
+std::string RunKey(uint64_t seq) {
+  std::string key(1, kRunTag);
+  PutBigEndian64(&key, seq);
+  return key;
+}
+
+std::string EncodeRunValue(const RunEntry& run) {
+  std::string out;
+  PutFixed64(&out, run.root);
+  PutFixed64(&out, run.entries);
+  PutFixed64(&out, run.bytes);
+  return out;
+}
+
+Result<RunEntry> DecodeRun(std::string_view key, std::string_view value) {
+  if (key.size() != 9 || key[0] != kRunTag || value.size() != kRunValueSize) {
+    return Status::Corruption("malformed run entry");
+  }
+  return RunEntry{DecodeBigEndian64(key.data() + 1), DecodeFixed64(value.data()),
+                  DecodeFixed64(value.data() + 8), DecodeFixed64(value.data() + 16)};
+}
+
+Result<std::vector<RunEntry>> ReadRuns(const RecordSource& source, uint64_t root) {
+  std::vector<RunEntry> runs;
+  TreeCursor cursor(&source, root);
+  KVS_RETURN_IF_ERROR(cursor.Seek(std::string(1, kRunTag)));
+  while (cursor.Valid() && cursor.key()[0] == kRunTag) {
+    KVS_ASSIGN_OR_RETURN(RunEntry run, DecodeRun(cursor.key(), cursor.value()));
+    runs.push_back(run);
+    KVS_RETURN_IF_ERROR(cursor.Next());
+  }
+  return runs;
+}
+
+Result<std::string> RunsGet(const RecordSource& source, const std::vector<RunEntry>& runs,
+                            std::string_view key) {
+  // An entry is in one run at most, and the oldest runs, being the
+  // largest mostly, hold most of them: they go first.
+  for (auto run = runs.begin(); run != runs.end(); ++run) {
+    auto value = TreeGet(source, run->root, key);
+    if (!value.status().IsNotFound()) return value;
+  }
+  return Status::NotFound("no such id entry");
+}
+
+Result<std::string> IdEntryGet(const RecordSource& source, uint64_t root, std::string_view key) {
+  auto value = TreeGet(source, root, key);
+  if (!value.status().IsNotFound()) return value;
+  KVS_ASSIGN_OR_RETURN(std::vector<RunEntry> runs, ReadRuns(source, root));
+  return RunsGet(source, runs, key);
+}
+
+MergedCursor::MergedCursor(const RecordSource* source, const std::vector<uint64_t>& roots) {
+  cursors_.reserve(roots.size());
+  for (uint64_t root : roots) cursors_.emplace_back(source, root);
+  current_ = cursors_.size();
+}
+
+Status MergedCursor::Seek(std::string_view target) {
+  for (TreeCursor& c : cursors_) KVS_RETURN_IF_ERROR(c.Seek(target));
+  Pick();
+  return Status::OK();
+}
+
+Status MergedCursor::Next() {
+  // The key stays readable until its own cursor moves, which it does last.
+  const std::string_view at = key();
+  for (size_t i = 0; i < cursors_.size(); ++i) {
+    TreeCursor& c = cursors_[i];
+    if (i != current_ && c.Valid() && c.key() == at) KVS_RETURN_IF_ERROR(c.Next());
+  }
+  KVS_RETURN_IF_ERROR(cursors_[current_].Next());
+  Pick();
+  return Status::OK();
+}
+
+void MergedCursor::Pick() {
+  current_ = cursors_.size();
+  for (size_t i = 0; i < cursors_.size(); ++i) {
+    if (!cursors_[i].Valid()) continue;
+    if (current_ == cursors_.size() || cursors_[i].key() < cursors_[current_].key()) current_ = i;
+  }
+}
+
+Status GlobalCursor::Seek(std::string_view target) {
+  if (!merged_) {
+    std::vector<uint64_t> roots{root_};
+    KVS_ASSIGN_OR_RETURN(std::vector<RunEntry> runs, ReadRuns(*source_, root_));
+    for (const RunEntry& r : runs) roots.push_back(r.root);
+    merged_.emplace(source_, roots);
+  }
+  return merged_->Seek(target);
+}
+
+RunBuilder::RunBuilder(uint64_t seq, NodeSink* out)
+    : counted_(out), tree_(&counted_, kRunNodeBytes, kRunNodeBytes) {
+  run_.seq = seq;
+}
+
+uint64_t RunBuilder::CountingSink::Append(char type, std::string_view body) {
+  bytes_ += RecordFileBytes(body.size());
+  return out_->Append(type, body);
+}
+
+Status RunBuilder::Put(std::string_view key, std::string_view value) {
+  if (!IsIdKey(key)) return Status::InvalidArgument("a run holds id entries only");
+  KVS_RETURN_IF_ERROR(tree_.Put(key, value));
+  ++run_.entries;
+  return Status::OK();
+}
+
+Result<RunEntry> RunBuilder::Finish() {
+  KVS_ASSIGN_OR_RETURN(run_.root, tree_.Finish());
+  run_.bytes = counted_.bytes();
+  return run_;
+}
+
+Result<uint64_t> MoveIdEntriesToRun(const RecordSource& source, uint64_t root, NodeSink* runs_out,
+                                    NodeSink* tree_out) {
+  Entries entries;
+  for (char tag : {'C', 'L', 'T', 'V'}) {
+    TreeCursor cursor(&source, root);
+    KVS_RETURN_IF_ERROR(cursor.Seek(std::string(1, tag)));
+    while (cursor.Valid() && cursor.key()[0] == tag && entries.size() < kMaxMovedEntries) {
+      entries.emplace_back(cursor.key(), cursor.value());
+      KVS_RETURN_IF_ERROR(cursor.Next());
+    }
+  }
+  if (entries.empty()) return root;
+  TreeWriter tree(&source, root);
+  for (const auto& [key, value] : entries) KVS_RETURN_IF_ERROR(tree.Delete(key));
+  KVS_ASSIGN_OR_RETURN(std::vector<RunEntry> runs, ReadRuns(source, root));
+  const uint64_t seq = runs.empty() ? 0 : runs.back().seq + 1;
+  runs.push_back(RunEntry{seq, 0, entries.size(), 0});  // the new run, not yet written
+  std::vector<RunEntry> merging = RunsToMerge(runs);
+  if (!merging.empty()) {
+    // The new run, when it is one of them, is merged before it is written.
+    const bool merges_new =
+        std::erase_if(merging, [seq](const RunEntry& r) { return r.seq == seq; }) > 0;
+    KVS_ASSIGN_OR_RETURN(Entries merged, ReadRunEntries(source, merging));
+    if (merges_new) {
+      Entries both;
+      both.reserve(merged.size() + entries.size());
+      std::merge(merged.begin(), merged.end(), entries.begin(), entries.end(),
+                 std::back_inserter(both));
+      merged = std::move(both);
+      entries.clear();
+    }
+    KVS_ASSIGN_OR_RETURN(RunEntry run, WriteRun(merged, seq + 1, runs_out));
+    KVS_RETURN_IF_ERROR(tree.Put(RunKey(run.seq), EncodeRunValue(run)));
+    for (const RunEntry& r : merging) {
+      KVS_RETURN_IF_ERROR(tree.Delete(RunKey(r.seq)));
+      runs_out->AddSuperseded(r.bytes);
+    }
+  }
+  if (!entries.empty()) {
+    KVS_ASSIGN_OR_RETURN(RunEntry run, WriteRun(entries, seq, runs_out));
+    KVS_RETURN_IF_ERROR(tree.Put(RunKey(run.seq), EncodeRunValue(run)));
+  }
+  return tree.Flush(tree_out);
+}
+
+}  // namespace kvs

@@ -1,0 +1,150 @@
+// Id entries and the runs that hold them.
+//
+// The global tree's 'C', 'L', 'T' and 'V' entries (commits and versions by
+// id, links, tails) are keyed by hashes, so a write's entries each land on
+// a leaf of their own, and a checkpoint (store/log_window.h) rewrites one
+// leaf per entry its window added: most of what a small write cost in a
+// large store. They are also only ever added, until a compaction rewrites
+// them. So in a store of format 4 a checkpoint moves the id entries its
+// global tree holds into a run: a tree of them alone, written once in key
+// order (store/tree_builder.h), and named by an 'X' entry of the global
+// tree (store/format.h). An id entry is then in the global tree (added
+// since the last checkpoint) or in a run, and lookups look in both.
+//
+// Runs are merged by size tier (a run of n entries is of tier
+// floor(log8(n / kRunTierBase)) + 1, smaller ones of tier 0): once
+// kRunFanIn runs share a tier, the checkpoint that made the last of them
+// merges them into one. A run reaches the next tier after kRunFanIn
+// merges, so an entry is rewritten about log8(store / window) times, and a
+// store holds at most kRunFanIn - 1 runs per tier. A merge that would pass
+// kMaxMergedRunEntries is left to compaction, which writes all of a store's
+// id entries as one run.
+#ifndef KVS_STORE_ID_RUNS_H_
+#define KVS_STORE_ID_RUNS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kvs/status.h"
+#include "store/btree.h"
+#include "store/record.h"
+#include "store/tree_builder.h"
+
+namespace kvs {
+
+constexpr size_t kRunFanIn = 8;
+constexpr uint64_t kRunTierBase = 1024;
+constexpr uint64_t kMaxMergedRunEntries = uint64_t{1} << 18;
+// A checkpoint moves at most this many, so the first ones after an upgrade
+// from format 3, whose global tree holds all of a store's id entries, each
+// take a bounded part of them.
+constexpr size_t kMaxMovedEntries = 65536;
+// Runs are written once and never edited, so their nodes can be large:
+// fewer nodes on a lookup's path.
+constexpr size_t kRunNodeBytes = 4096;
+
+// A global tree key of an id entry ('C', 'L', 'T' or 'V').
+bool IsIdKey(std::string_view key);
+
+// An 'X' entry: the run numbered seq.
+struct RunEntry {
+  uint64_t seq = 0;
+  uint64_t root = 0;     // the run's tree
+  uint64_t entries = 0;  // id entries it holds
+  uint64_t bytes = 0;    // file bytes of its node records
+};
+std::string RunKey(uint64_t seq);
+std::string EncodeRunValue(const RunEntry& run);
+// Corruption when key or value is malformed.
+Result<RunEntry> DecodeRun(std::string_view key, std::string_view value);
+
+// The runs the global tree at root names, oldest first.
+Result<std::vector<RunEntry>> ReadRuns(const RecordSource& source, uint64_t root);
+
+// An id entry's value: from the global tree at root, else from its runs.
+// NotFound when absent.
+Result<std::string> IdEntryGet(const RecordSource& source, uint64_t root, std::string_view key);
+// From the given runs only.
+Result<std::string> RunsGet(const RecordSource& source, const std::vector<RunEntry>& runs,
+                            std::string_view key);
+
+// Forward iteration, in key order, over several trees as one: every key of
+// each, a key held by more than one once (with the value of the first tree
+// holding it).
+class MergedCursor {
+ public:
+  MergedCursor(const RecordSource* source, const std::vector<uint64_t>& roots);
+  Status Seek(std::string_view target);
+  bool Valid() const { return current_ < cursors_.size(); }
+  std::string_view key() const { return cursors_[current_].key(); }
+  std::string_view value() const { return cursors_[current_].value(); }
+  Status Next();
+
+ private:
+  // Points current_ at the valid cursor with the least key.
+  void Pick();
+
+  std::vector<TreeCursor> cursors_;
+  size_t current_ = 0;
+};
+
+// The global tree at root and its runs as one tree: every entry of the
+// global tree, with each run's id entries in their place.
+class GlobalCursor {
+ public:
+  GlobalCursor(const RecordSource* source, uint64_t root) : source_(source), root_(root) {}
+  Status Seek(std::string_view target);
+  bool Valid() const { return merged_ && merged_->Valid(); }
+  std::string_view key() const { return merged_->key(); }
+  std::string_view value() const { return merged_->value(); }
+  Status Next() { return merged_->Next(); }
+
+ private:
+  const RecordSource* source_;
+  uint64_t root_;
+  std::optional<MergedCursor> merged_;  // made by the first Seek
+};
+
+// A run written from id entries put in ascending key order.
+class RunBuilder {
+ public:
+  RunBuilder(uint64_t seq, NodeSink* out);
+  Status Put(std::string_view key, std::string_view value);
+  // The run; its root is 0 when no entry was put.
+  Result<RunEntry> Finish();
+
+ private:
+  // Counts the bytes of the node records the build appends.
+  class CountingSink : public NodeSink {
+   public:
+    explicit CountingSink(NodeSink* out) : out_(out) {}
+    uint64_t Append(char type, std::string_view body) override;
+    void AddSuperseded(uint64_t bytes) override { out_->AddSuperseded(bytes); }
+    uint64_t bytes() const { return bytes_; }
+
+   private:
+    NodeSink* out_;
+    uint64_t bytes_ = 0;
+  };
+
+  RunEntry run_;
+  CountingSink counted_;
+  TreeBuilder tree_;
+};
+
+// At a checkpoint of a store of format 4: moves the id entries of the
+// global tree at root (read through source; at most kMaxMovedEntries, in
+// key order) into a new run written to
+// runs_out, merges runs as their tiers say (counting the merged runs'
+// bytes as superseded in runs_out), and returns the root of the global
+// tree that names them, its changed nodes written to tree_out. root itself
+// when the tree holds no id entry.
+Result<uint64_t> MoveIdEntriesToRun(const RecordSource& source, uint64_t root, NodeSink* runs_out,
+                                    NodeSink* tree_out);
+
+}  // namespace kvs
+
+#endif  // KVS_STORE_ID_RUNS_H_

@@ -1,0 +1,226 @@
+// Id runs (store/id_runs.h): a checkpoint of a store of format 4 moves the
+// id entries of its global tree into a run, runs merge by tier, a
+// compaction writes all of them as one run, and every lookup by id finds
+// an entry wherever it is. A store of format 3 keeps them in its tree until
+// upgraded.
+#include "store/id_runs.h"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+
+#include "store/coding.h"
+#include "store/format.h"
+#include "store/record.h"
+#include "tests/store/test_util.h"
+
+namespace kvs::test {
+namespace {
+
+// A closed (or idle) store's data file, read whole.
+class FileSource : public RecordSource {
+ public:
+  explicit FileSource(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    data_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  Result<RecordView> ReadRecord(uint64_t offset) const override {
+    return ParseRecord(data_, 0, offset);
+  }
+  // The global tree root of the newest checkpoint (a kind 1 block).
+  uint64_t NewestCheckpointRoot() const {
+    uint64_t root = 0;
+    for (uint64_t at = format::kFileHeaderSize;
+         at + format::kBlockHeaderSize <= data_.size() && DecodeFixed32(data_.data() + at) != 0;) {
+      const uint64_t trailer = at + format::kBlockHeaderSize + DecodeFixed64(data_.data() + at + 8);
+      if (DecodeFixed32(data_.data() + trailer + 40) == format::kKindTransaction) {
+        root = DecodeFixed64(data_.data() + trailer + 24);
+      }
+      at = trailer + format::kTrailerSize;
+    }
+    return root;
+  }
+
+ private:
+  std::string data_;
+};
+
+// What the newest checkpoint's global tree holds: its id entries left in
+// the tree, and its runs.
+struct CheckpointState {
+  size_t id_entries_in_tree = 0;
+  std::vector<RunEntry> runs;
+  uint64_t entries_in_runs = 0;
+};
+
+CheckpointState ReadCheckpoint(const std::string& dir, const std::string& file = "data.000001") {
+  FileSource source(dir + "/" + file);
+  const uint64_t root = source.NewestCheckpointRoot();
+  CheckpointState state;
+  TreeCursor cursor(&source, root);
+  REQUIRE(cursor.Seek("").ok());
+  while (cursor.Valid()) {
+    if (IsIdKey(cursor.key())) ++state.id_entries_in_tree;
+    REQUIRE(cursor.Next().ok());
+  }
+  auto runs = ReadRuns(source, root);
+  REQUIRE(runs.ok());
+  state.runs = *runs;
+  for (const RunEntry& r : state.runs) state.entries_in_runs += r.entries;
+  return state;
+}
+
+// Every version of the keys, by walking each key's history from its head.
+std::vector<Version> AllVersions(Store* store, const std::vector<std::string>& keys) {
+  std::vector<Version> out;
+  for (const std::string& key : keys) {
+    auto state = store->Get("main", key);
+    REQUIRE(state.ok());
+    auto history = store->History(state->heads.front().id, 0, 1000, false);
+    REQUIRE(history.ok());
+    out.insert(out.end(), history->begin(), history->end());
+  }
+  return out;
+}
+
+// Every lookup by id finds what the store holds, wherever its entry is:
+// the versions of keys on main (versions of them), and all the store's
+// versions (stored of them).
+void CheckLookups(Store* store, const std::vector<std::string>& keys, size_t versions,
+                  size_t stored) {
+  std::vector<Version> all = AllVersions(store, keys);
+  REQUIRE(all.size() == versions);
+  VersionListOptions list;
+  list.limit = stored + 10;
+  auto listed = store->ListVersions(list);
+  REQUIRE(listed.ok());
+  CHECK(listed->size() == stored);
+  for (const Version& v : all) {
+    auto got = store->GetVersion(v.id, true);
+    REQUIRE(got.ok());
+    CHECK(got->key == v.key);
+    auto resolved = store->ResolveVersion(v.id.Hex().substr(0, 16));
+    REQUIRE(resolved.ok());
+    CHECK(*resolved == v.id);
+    if (!v.parents.empty()) {
+      auto children = store->Children(v.parents.front());
+      REQUIRE(children.ok());
+      CHECK(std::any_of(children->begin(), children->end(),
+                        [&](const Version& c) { return c.id == v.id; }));
+    }
+  }
+  for (const std::string& key : keys) {
+    auto tails = store->Tails(key);
+    REQUIRE(tails.ok());
+    CHECK(tails->size() == 1);
+  }
+  auto branch = store->GetBranch("main");
+  REQUIRE(branch.ok());
+  auto commit = store->GetCommit(branch->head_commit);
+  REQUIRE(commit.ok());
+  CHECK(commit->revision == branch->head_revision);
+  auto at_commit = store->Get("main", keys.front(), ReadPoint::AtCommit(branch->head_commit));
+  CHECK(at_commit.ok());
+  auto report = store->Check();
+  REQUIRE(report.ok());
+  INFO((report->problems.empty() ? "" : report->problems.front()));
+  CHECK(report->ok());
+}
+
+}  // namespace
+
+TEST_CASE("A checkpoint moves the id entries into a run, where every lookup finds them") {
+  TempDir dir;
+  Options options;
+  options.checkpoint_blocks = 4;
+  const std::vector<std::string> keys{"a", "b", "c"};
+  {
+    auto store = OpenStore(dir.path(), options);
+    for (int i = 0; i < 10; ++i) MustPut(store.get(), keys[i % 3], std::to_string(i));
+    // A merge names a commit that is in a run by now.
+    REQUIRE(store->CreateBranch("dev", "main", ReadPoint::Latest()).ok());
+    MustPut(store.get(), "d", "on dev", "dev");
+    REQUIRE(store->Checkpoint().ok());
+    WriteBatch merge;
+    merge.Put("a", "merged");
+    merge.merged_commits.push_back(store->GetBranch("dev")->head_commit);
+    REQUIRE(store->Write(merge).ok());
+    REQUIRE(store->Checkpoint().ok());
+    CheckpointState state = ReadCheckpoint(dir.path());
+    CHECK(state.id_entries_in_tree == 0);
+    CHECK(!state.runs.empty());
+    // 12 versions (11 of a, b and c on main, d on dev), their 8 links and
+    // 4 tails, and the 12 commits (the empty store and the branch make none).
+    CHECK(state.entries_in_runs == 12 + 8 + 4 + 12);
+    CheckLookups(store.get(), keys, 11, 12);
+  }
+  auto reopened = OpenStore(dir.path(), options);
+  CheckLookups(reopened.get(), keys, 11, 12);
+  // Writes carry on, mid-window again, their entries in the tree.
+  MustPut(reopened.get(), "a", "after");
+  CheckLookups(reopened.get(), keys, 12, 13);
+}
+
+TEST_CASE("Runs merge once a tier holds enough of them, and a compaction makes one") {
+  TempDir dir;
+  Options options;
+  options.checkpoint_blocks = 1;  // every transaction a checkpoint, each its own run
+  const std::vector<std::string> keys{"a", "b"};
+  auto store = OpenStore(dir.path(), options);
+  std::set<size_t> run_counts;
+  for (int i = 0; i < 30; ++i) {
+    MustPut(store.get(), keys[i % 2], std::to_string(i));
+    CheckpointState state = ReadCheckpoint(dir.path());
+    CHECK(state.id_entries_in_tree == 0);
+    CHECK(state.runs.size() < kRunFanIn);
+    // A version, its commit, and a link or (the first of a key) a tail.
+    CHECK(state.entries_in_runs == 3 * static_cast<uint64_t>(i + 1));
+    run_counts.insert(state.runs.size());
+  }
+  CHECK(run_counts.count(1) == 1);  // right after a merge
+  CheckLookups(store.get(), keys, 30, 30);
+
+  REQUIRE(store->Compact(CompactOptions()).ok());
+  CheckpointState compacted = ReadCheckpoint(dir.path(), "data.000002");
+  CHECK(compacted.id_entries_in_tree == 0);
+  REQUIRE(compacted.runs.size() == 1);
+  CHECK(compacted.entries_in_runs == 90);
+  CheckLookups(store.get(), keys, 30, 30);
+  for (int i = 30; i < 40; ++i) MustPut(store.get(), keys[i % 2], std::to_string(i));
+  CheckLookups(store.get(), keys, 40, 40);
+}
+
+TEST_CASE("A store of format 3 keeps its id entries in its tree until upgraded") {
+  TempDir dir;
+  std::filesystem::copy(
+      std::string(KVS_TEST_DATA_DIR) + "/store-0.4", dir.path(),
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  const std::vector<std::string> keys{"counter", "note"};
+  {
+    auto store = OpenStore(dir.path());
+    CHECK(ValueOf(store.get(), "counter") == "39");
+    MustPut(store.get(), "counter", "40");
+    REQUIRE(store->Checkpoint().ok());
+  }
+  CheckpointState before = ReadCheckpoint(dir.path(), "data.000002");
+  CHECK(before.runs.empty());
+  CHECK(before.id_entries_in_tree > 0);
+
+  auto upgraded = Store::Upgrade(dir.path());
+  REQUIRE(upgraded.ok());
+  CHECK(upgraded->from == 3);
+  CHECK(upgraded->to == 4);
+  auto store = OpenStore(dir.path());
+  CheckLookups(store.get(), {"counter"}, 41, 42);
+  MustPut(store.get(), "counter", "41");
+  REQUIRE(store->Checkpoint().ok());
+  CheckpointState after = ReadCheckpoint(dir.path(), "data.000002");
+  CHECK(after.id_entries_in_tree == 0);
+  CHECK(after.entries_in_runs == before.id_entries_in_tree + 3);
+  CheckLookups(store.get(), {"counter"}, 42, 43);
+  CHECK(ValueOf(store.get(), "note", "draft") == "draft note");
+}
+
+}  // namespace kvs::test
