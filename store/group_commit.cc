@@ -279,7 +279,8 @@ class GroupBuild {
   Result<uint64_t> Materialize(uint64_t root) {
     ArenaSink scratch(window_->arena().get(), &builder_);
     if (id_runs_) {
-      KVS_ASSIGN_OR_RETURN(root, MoveIdEntriesToRun(source_, root, &builder_, &scratch));
+      KVS_ASSIGN_OR_RETURN(
+          root, MoveIdEntriesToRun(source_, root, builder_.start(), &builder_, &scratch));
     }
     return MaterializeState(source_, root, &scratch, &builder_);
   }

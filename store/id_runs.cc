@@ -45,8 +45,7 @@ Result<RunEntry> WriteRun(const Entries& entries, uint64_t seq, NodeSink* out) {
   return run.Finish();
 }
 
-// The entries of the runs, in key order, copied: the runs may be in the
-// block being built, whose bytes move as it grows.
+// The entries of the runs, in key order, copied.
 Result<Entries> ReadRunEntries(const RecordSource& source, const std::vector<RunEntry>& runs) {
   std::vector<uint64_t> roots;
   for (const RunEntry& r : runs) roots.push_back(r.root);
@@ -58,6 +57,41 @@ Result<Entries> ReadRunEntries(const RecordSource& source, const std::vector<Run
     KVS_RETURN_IF_ERROR(cursor.Next());
   }
   return entries;
+}
+
+// Writes one run, numbered seq, of the entries of runs and of entries
+// (ascending, none of them in the runs) to out. The runs' entries go
+// from the file to the new run as they are read, unless a run is in the
+// block being built (at or after pending_from), whose bytes move as it
+// grows: then they are copied first.
+Result<RunEntry> MergeRuns(const RecordSource& source, const std::vector<RunEntry>& runs,
+                           const Entries& entries, uint64_t seq, uint64_t pending_from,
+                           NodeSink* out) {
+  Entries copied;
+  const Entries* added = &entries;
+  std::vector<uint64_t> roots;
+  for (const RunEntry& r : runs) roots.push_back(r.root);
+  if (std::any_of(roots.begin(), roots.end(),
+                  [&](uint64_t root) { return root >= pending_from; })) {
+    KVS_ASSIGN_OR_RETURN(Entries old, ReadRunEntries(source, runs));
+    copied.reserve(old.size() + entries.size());
+    std::merge(old.begin(), old.end(), entries.begin(), entries.end(), std::back_inserter(copied));
+    added = &copied;
+    roots.clear();
+  }
+  MergedCursor cursor(&source, roots);
+  KVS_RETURN_IF_ERROR(cursor.Seek(""));
+  RunBuilder merged(seq, out);
+  for (size_t i = 0; cursor.Valid() || i < added->size();) {
+    if (i < added->size() && (!cursor.Valid() || (*added)[i].first < cursor.key())) {
+      KVS_RETURN_IF_ERROR(merged.Put((*added)[i].first, (*added)[i].second));
+      ++i;
+    } else {
+      KVS_RETURN_IF_ERROR(merged.Put(cursor.key(), cursor.value()));
+      KVS_RETURN_IF_ERROR(cursor.Next());
+    }
+  }
+  return merged.Finish();
 }
 
 }  // namespace
@@ -183,8 +217,8 @@ Result<RunEntry> RunBuilder::Finish() {
   return run_;
 }
 
-Result<uint64_t> MoveIdEntriesToRun(const RecordSource& source, uint64_t root, NodeSink* runs_out,
-                                    NodeSink* tree_out) {
+Result<uint64_t> MoveIdEntriesToRun(const RecordSource& source, uint64_t root,
+                                    uint64_t pending_from, NodeSink* runs_out, NodeSink* tree_out) {
   Entries entries;
   for (char tag : {'C', 'L', 'T', 'V'}) {
     TreeCursor cursor(&source, root);
@@ -205,16 +239,10 @@ Result<uint64_t> MoveIdEntriesToRun(const RecordSource& source, uint64_t root, N
     // The new run, when it is one of them, is merged before it is written.
     const bool merges_new =
         std::erase_if(merging, [seq](const RunEntry& r) { return r.seq == seq; }) > 0;
-    KVS_ASSIGN_OR_RETURN(Entries merged, ReadRunEntries(source, merging));
-    if (merges_new) {
-      Entries both;
-      both.reserve(merged.size() + entries.size());
-      std::merge(merged.begin(), merged.end(), entries.begin(), entries.end(),
-                 std::back_inserter(both));
-      merged = std::move(both);
-      entries.clear();
-    }
-    KVS_ASSIGN_OR_RETURN(RunEntry run, WriteRun(merged, seq + 1, runs_out));
+    const Entries none;
+    KVS_ASSIGN_OR_RETURN(RunEntry run, MergeRuns(source, merging, merges_new ? entries : none,
+                                                 seq + 1, pending_from, runs_out));
+    if (merges_new) entries.clear();
     KVS_RETURN_IF_ERROR(tree.Put(RunKey(run.seq), EncodeRunValue(run)));
     for (const RunEntry& r : merging) {
       KVS_RETURN_IF_ERROR(tree.Delete(RunKey(r.seq)));

@@ -137,13 +137,13 @@ class RunBuilder {
 
 // At a checkpoint of a store of format 4: moves the id entries of the
 // global tree at root (read through source; at most kMaxMovedEntries, in
-// key order) into a new run written to
-// runs_out, merges runs as their tiers say (counting the merged runs'
-// bytes as superseded in runs_out), and returns the root of the global
-// tree that names them, its changed nodes written to tree_out. root itself
-// when the tree holds no id entry.
-Result<uint64_t> MoveIdEntriesToRun(const RecordSource& source, uint64_t root, NodeSink* runs_out,
-                                    NodeSink* tree_out);
+// key order) into a new run written to runs_out, merges runs as their
+// tiers say (counting the merged runs' bytes as superseded in runs_out),
+// and returns the root of the global tree that names them, its changed
+// nodes written to tree_out; root itself when the tree holds no id entry.
+// Offsets from pending_from on are in the block being built.
+Result<uint64_t> MoveIdEntriesToRun(const RecordSource& source, uint64_t root,
+                                    uint64_t pending_from, NodeSink* runs_out, NodeSink* tree_out);
 
 }  // namespace kvs
 

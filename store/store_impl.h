@@ -52,7 +52,7 @@ struct TxnContext {
   uint64_t commit_offset = 0;  // set by a transaction that records a commit
   // The runs global_root names (store/id_runs.h), read on first need: a
   // transaction adds id entries but makes no run.
-  std::optional<std::vector<RunEntry>> runs;
+  std::optional<std::vector<RunEntry>> runs = std::nullopt;
 };
 
 using TxnFunction = std::function<Result<WriteResult>(TxnContext*)>;

@@ -5,11 +5,13 @@
 // upgraded.
 #include "store/id_runs.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
+#include <thread>
 
 #include "store/coding.h"
 #include "store/format.h"
@@ -190,6 +192,33 @@ TEST_CASE("Runs merge once a tier holds enough of them, and a compaction makes o
   CheckLookups(store.get(), keys, 30, 30);
   for (int i = 30; i < 40; ++i) MustPut(store.get(), keys[i % 2], std::to_string(i));
   CheckLookups(store.get(), keys, 40, 40);
+}
+
+TEST_CASE("Runs made and merged by checkpoints of one group commit hold every entry") {
+  TempDir dir;
+  Options options;
+  options.checkpoint_blocks = 1;
+  auto store = OpenStore(dir.path(), options);
+  // Writers in several threads share group commits, whose checkpoints
+  // merge runs that earlier checkpoints of the same group wrote, still in
+  // the block being built.
+  constexpr int kThreads = 4, kWrites = 60;
+  std::vector<std::thread> threads;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kWrites; ++i) {
+        WriteBatch batch;
+        batch.Put("t" + std::to_string(t), std::to_string(i));
+        if (!store->Write(batch).ok()) ++failed;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  REQUIRE(failed == 0);
+  CheckLookups(store.get(), {"t0", "t1", "t2", "t3"}, kThreads * kWrites, kThreads * kWrites);
+  auto reopened = OpenStore(dir.path(), options);
+  CheckLookups(reopened.get(), {"t0", "t1", "t2", "t3"}, kThreads * kWrites, kThreads * kWrites);
 }
 
 TEST_CASE("A store of format 3 keeps its id entries in its tree until upgraded") {
