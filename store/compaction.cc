@@ -227,21 +227,10 @@ class Compactor {
       KVS_ASSIGN_OR_RETURN(RunEntry run, DecodeRun(c.key, c.after ? *c.after : *c.before));
       (c.after ? added : old).push_back(run.root);
     }
-    if (added.empty()) return Status::OK();
-    MergedCursor fresh(&now, added), had(&now, old);
-    KVS_RETURN_IF_ERROR(fresh.Seek(""));
-    KVS_RETURN_IF_ERROR(had.Seek(""));
-    while (fresh.Valid()) {
-      // Mostly the next few entries of the runs removed; else a seek.
-      for (int steps = 0; had.Valid() && had.key() < fresh.key(); ++steps) {
-        KVS_RETURN_IF_ERROR(steps < 4 ? had.Next() : had.Seek(fresh.key()));
-      }
-      if (!had.Valid() || had.key() != fresh.key()) {
-        changes->push_back({std::string(fresh.key()), std::nullopt, std::string(fresh.value())});
-      }
-      KVS_RETURN_IF_ERROR(fresh.Next());
-    }
-    return Status::OK();
+    return ForEachEntryNotIn(now, added, old, [&](std::string_view key, std::string_view value) {
+      changes->push_back({std::string(key), std::nullopt, std::string(value)});
+      return Status::OK();
+    });
   }
 
   // Writes what is built and syncs it, so that publishing syncs little.

@@ -194,6 +194,28 @@ Status GlobalCursor::Seek(std::string_view target) {
   return merged_->Seek(target);
 }
 
+Status ForEachEntryNotIn(
+    const RecordSource& source, const std::vector<uint64_t>& roots,
+    const std::vector<uint64_t>& others,
+    const std::function<Status(std::string_view key, std::string_view value)>& fn) {
+  if (roots.empty()) return Status::OK();
+  MergedCursor fresh(&source, roots), had(&source, others);
+  KVS_RETURN_IF_ERROR(fresh.Seek(""));
+  KVS_RETURN_IF_ERROR(had.Seek(""));
+  while (fresh.Valid()) {
+    // Mostly the next few entries of the others (runs merged into these);
+    // else a seek.
+    for (int steps = 0; had.Valid() && had.key() < fresh.key(); ++steps) {
+      KVS_RETURN_IF_ERROR(steps < 4 ? had.Next() : had.Seek(fresh.key()));
+    }
+    if (!had.Valid() || had.key() != fresh.key()) {
+      KVS_RETURN_IF_ERROR(fn(fresh.key(), fresh.value()));
+    }
+    KVS_RETURN_IF_ERROR(fresh.Next());
+  }
+  return Status::OK();
+}
+
 RunBuilder::RunBuilder(uint64_t seq, NodeSink* out)
     : counted_(out), tree_(&counted_, kRunNodeBytes, kRunNodeBytes) {
   run_.seq = seq;

@@ -23,6 +23,7 @@
 #define KVS_STORE_ID_RUNS_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -107,6 +108,15 @@ class GlobalCursor {
   uint64_t root_;
   std::optional<MergedCursor> merged_;  // made by the first Seek
 };
+
+// Calls fn with each entry of the trees at roots (runs, in practice) that
+// none of the trees at others holds, in key order: what runs made since a
+// state hold that its tree and the runs merged away did not (a
+// compaction's catch-up).
+Status ForEachEntryNotIn(
+    const RecordSource& source, const std::vector<uint64_t>& roots,
+    const std::vector<uint64_t>& others,
+    const std::function<Status(std::string_view key, std::string_view value)>& fn);
 
 // A run written from id entries put in ascending key order.
 class RunBuilder {

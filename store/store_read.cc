@@ -194,6 +194,7 @@ Result<std::vector<KeyPresence>> StoreImpl::Presence(std::string_view branch,
   auto b = ReadBranchEntry(snap, snap.head().root, branch);
   if (!b.ok() && !b.status().IsNotFound()) return b.status();
   std::vector<KeyPresence> out(keys.size());
+  GlobalCursor tails(&snap, snap.head().root);  // reads the runs once, on its first seek
   for (size_t i = 0; i < keys.size(); ++i) {
     KVS_RETURN_IF_ERROR(ValidateKey(keys[i], kMaxKeyBytes));
     if (b.ok()) {
@@ -209,9 +210,8 @@ Result<std::vector<KeyPresence>> StoreImpl::Presence(std::string_view branch,
     if (!out[i].stored) {
       // Every stored version of a key descends from one of its tails.
       const std::string prefix = gkey::TailPrefix(keys[i]);
-      GlobalCursor cursor(&snap, snap.head().root);
-      KVS_RETURN_IF_ERROR(cursor.Seek(prefix));
-      out[i].stored = cursor.Valid() && cursor.key().substr(0, prefix.size()) == prefix;
+      KVS_RETURN_IF_ERROR(tails.Seek(prefix));
+      out[i].stored = tails.Valid() && tails.key().substr(0, prefix.size()) == prefix;
     }
   }
   return out;

@@ -21,8 +21,7 @@ void TreeBuilder::Add(size_t level, std::string_view lead, std::string_view entr
                       std::string_view value, uint64_t child) {
   if (levels_.size() == level) levels_.emplace_back();
   const bool leaf = level == 0;
-  const size_t entry_bytes =
-      4 + (leaf ? 6 + entry_key.size() + value.size() : 10 + entry_key.size());
+  const size_t entry_bytes = NodeEntryBytes(leaf, entry_key.size(), value.size());
   const size_t least = leaf ? 1 : 2;
   if (levels_[level].starts.size() >= least &&
       levels_[level].bytes + entry_bytes > (leaf ? leaf_bytes_ : inner_bytes_)) {
