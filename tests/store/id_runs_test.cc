@@ -16,6 +16,7 @@
 #include "store/coding.h"
 #include "store/format.h"
 #include "store/record.h"
+#include "tests/store/blocks.h"
 #include "tests/store/test_util.h"
 
 namespace kvs::test {
@@ -30,19 +31,6 @@ class FileSource : public RecordSource {
   }
   Result<RecordView> ReadRecord(uint64_t offset) const override {
     return ParseRecord(data_, 0, offset);
-  }
-  // The global tree root of the newest checkpoint (a kind 1 block).
-  uint64_t NewestCheckpointRoot() const {
-    uint64_t root = 0;
-    for (uint64_t at = format::kFileHeaderSize;
-         at + format::kBlockHeaderSize <= data_.size() && DecodeFixed32(data_.data() + at) != 0;) {
-      const uint64_t trailer = at + format::kBlockHeaderSize + DecodeFixed64(data_.data() + at + 8);
-      if (DecodeFixed32(data_.data() + trailer + 40) == format::kKindTransaction) {
-        root = DecodeFixed64(data_.data() + trailer + 24);
-      }
-      at = trailer + format::kTrailerSize;
-    }
-    return root;
   }
 
  private:
@@ -59,7 +47,10 @@ struct CheckpointState {
 
 CheckpointState ReadCheckpoint(const std::string& dir, const std::string& file = "data.000001") {
   FileSource source(dir + "/" + file);
-  const uint64_t root = source.NewestCheckpointRoot();
+  uint64_t root = 0;
+  for (const BlockInfo& b : Blocks(dir, file)) {
+    if (b.kind == format::kKindTransaction) root = b.root;
+  }
   CheckpointState state;
   TreeCursor cursor(&source, root);
   REQUIRE(cursor.Seek("").ok());

@@ -5,48 +5,14 @@
 // and of format version 2, which log only the global tree's edits.
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <vector>
 
-#include "store/coding.h"
 #include "store/format.h"
-#include "store/record.h"
+#include "tests/store/blocks.h"
 #include "tests/store/test_util.h"
 
 namespace kvs::test {
 namespace {
-
-struct BlockInfo {
-  uint64_t offset;
-  uint32_t kind;
-  uint64_t root;  // the trailer's root field: a logged block's base
-  uint64_t revision;
-  std::string record_types;  // of the records in its payload, in order
-};
-
-// Every block of a closed (or idle) store's data file, in order, up to the
-// zeros kept ahead of its end.
-std::vector<BlockInfo> Blocks(const std::string& dir, const std::string& file = "data.000001") {
-  std::ifstream in(dir + "/" + file, std::ios::binary);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<BlockInfo> blocks;
-  for (uint64_t at = format::kFileHeaderSize;
-       at + format::kBlockHeaderSize <= data.size() && DecodeFixed32(data.data() + at) != 0;) {
-    const uint64_t trailer = at + format::kBlockHeaderSize + DecodeFixed64(data.data() + at + 8);
-    REQUIRE(trailer + format::kTrailerSize <= data.size());
-    std::string types;
-    for (uint64_t r = at + format::kBlockHeaderSize; r < trailer;) {
-      types.push_back(data[r + 4]);
-      r += RecordFileBytes(DecodeFixed32(data.data() + r + 8) - format::kRecordHeaderSize);
-    }
-    blocks.push_back({at, DecodeFixed32(data.data() + trailer + 40),
-                      DecodeFixed64(data.data() + trailer + 24),
-                      DecodeFixed64(data.data() + trailer + 8), types});
-    at = trailer + format::kTrailerSize;
-  }
-  return blocks;
-}
 
 // What a store shows of keys k0..k{n-1} on main.
 std::vector<std::string> Values(Store* store, int n, const ReadPoint& at = ReadPoint::Latest()) {
