@@ -105,6 +105,9 @@ Result<replication::LocalPeerOptions> LocalOptions(const Invocation& inv) {
 // --live (on both sides) goes on until the other side ends the stream.
 Status ReplicateOverStdio(const Invocation& inv, Store& store,
                           const replication::LocalPeerOptions& local) {
+  // A write to a side that has gone fails (EPIPE) and ends the run as its
+  // end of the stream does, instead of killing this process mid-sentence.
+  std::signal(SIGPIPE, SIG_IGN);
   TransferCounter counter("pull");
   ReplicateOptions options = OptionsOf(inv);
   replication::StreamLive live;

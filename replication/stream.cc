@@ -137,7 +137,13 @@ class Link : public RemotePeer, public std::enable_shared_from_this<Link> {
     for (size_t done = 0; done < line.size();) {
       ssize_t n = ::write(out_fd_, line.data() + done, line.size() - done);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return Status::IOError("the stream to the other side closed");
+      if (n <= 0) {
+        // The other side stopped reading: the stream is over, for the
+        // waits of this side too, whether or not a read has seen its end.
+        Status closed = Status::IOError("the stream to the other side closed");
+        Fail(closed);
+        return closed;
+      }
       done += static_cast<size_t>(n);
     }
     return Status::OK();

@@ -50,38 +50,49 @@ struct Pair {
   std::string log_a, log_b;
 };
 
+// `kvs -d DIR ARGS --stdio` with stdin `in`, stdout `out` and stderr into
+// log, the descriptors in `close` closed in it, and SIGPIPE as a shell
+// leaves it (the test process may ignore it, which a child would inherit).
+pid_t SpawnStdio(const std::string& dir, std::vector<std::string> args, int in, int out,
+                 const std::string& log, const std::vector<int>& close) {
+  args.insert(args.begin(), {KVS_CLI_BINARY, "-d", dir});
+  args.push_back("--stdio");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in, 0);
+  posix_spawn_file_actions_adddup2(&actions, out, 1);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  for (int fd : close) posix_spawn_file_actions_addclose(&actions, fd);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  REQUIRE(posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ) == 0);
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
 Pair SpawnJoined(const std::string& dir_a, std::vector<std::string> args_a,
                  const std::string& dir_b, std::vector<std::string> args_b,
                  const std::string& scratch) {
   int a_to_b[2], b_to_a[2];
   REQUIRE(pipe(a_to_b) == 0);
   REQUIRE(pipe(b_to_a) == 0);
-  auto spawn = [&](const std::string& dir, std::vector<std::string> args, int in, int out,
-                   const std::string& log) {
-    args.insert(args.begin(), {KVS_CLI_BINARY, "-d", dir});
-    args.push_back("--stdio");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in, 0);
-    posix_spawn_file_actions_adddup2(&actions, out, 1);
-    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    for (int fd : {a_to_b[0], a_to_b[1], b_to_a[0], b_to_a[1]}) {
-      posix_spawn_file_actions_addclose(&actions, fd);
-    }
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    pid_t pid = -1;
-    REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-    return pid;
-  };
+  const std::vector<int> pipes{a_to_b[0], a_to_b[1], b_to_a[0], b_to_a[1]};
   Pair pair;
   pair.log_a = scratch + "/a.log";
   pair.log_b = scratch + "/b.log";
-  pair.a = spawn(dir_a, args_a, b_to_a[0], a_to_b[1], pair.log_a);
-  pair.b = spawn(dir_b, args_b, a_to_b[0], b_to_a[1], pair.log_b);
-  for (int fd : {a_to_b[0], a_to_b[1], b_to_a[0], b_to_a[1]}) close(fd);
+  pair.a = SpawnStdio(dir_a, std::move(args_a), b_to_a[0], a_to_b[1], pair.log_a, pipes);
+  pair.b = SpawnStdio(dir_b, std::move(args_b), a_to_b[0], b_to_a[1], pair.log_b, pipes);
+  for (int fd : pipes) close(fd);
   return pair;
 }
 
@@ -230,8 +241,9 @@ TEST_CASE("kvs sync URL exchanges every version with a server, and again costs n
   // The next sync sees the server's side of the push as changes and finds
   // it has them all: only its checkpoint moves, and nothing travels.
   out = MustKvs(local, {"sync", Url(stack), "--secret-file", SecretFile(stack)});
-  CHECK(out == "pull: 0 versions received, 1 key compared\n"
-               "push: 0 versions sent, 0 keys compared\n");
+  CHECK(out ==
+        "pull: 0 versions received, 1 key compared\n"
+        "push: 0 versions sent, 0 keys compared\n");
   // Nothing changed since: nothing travels and neither store writes.
   uint64_t local_revision = RevisionOf(local), served_revision = RevisionOf(served);
   out = MustKvs(local, {"sync", Url(stack), "--secret-file", SecretFile(stack)});
@@ -278,8 +290,8 @@ TEST_CASE("kvs sync --live goes on exchanging writes until it is stopped") {
   REQUIRE(out >= 0);
   server::test::ChildIo io;
   io.stdout_fd = out;
-  server::test::ChildProcess live({KVS_CLI_BINARY, "-d", local, "sync", Url(stack),
-                                   "--secret-file", SecretFile(stack), "--live"},
+  server::test::ChildProcess live({KVS_CLI_BINARY, "-d", local, "sync", Url(stack), "--secret-file",
+                                   SecretFile(stack), "--live"},
                                   scratch.path() + "/live.log", io);
   close(out);
   INFO(ReadText(scratch.path() + "/live.log"));
@@ -303,6 +315,39 @@ TEST_CASE("kvs sync --live goes on exchanging writes until it is stopped") {
   CHECK(printed.find("pull: 1 version received") != std::string::npos);
   CHECK(printed.find("push: 1 version sent") != std::string::npos);
   CHECK(VersionIds(local) == VersionIds(served));
+}
+
+// The other side may stop reading before it closes its end: writes then
+// fail (EPIPE, or SIGPIPE had it not been ignored) before any read sees
+// the end, which ends a live run as the end of the stream does.
+TEST_CASE("kvs sync --stdio --live ends tidily when the other side stops reading first") {
+  TempDir scratch;
+  const std::string dir = scratch.path() + "/b";
+  MustKvs(dir, {"put", "early", "from b"});
+  int to_kvs[2], from_kvs[2];
+  REQUIRE(pipe(to_kvs) == 0);
+  REQUIRE(pipe(from_kvs) == 0);
+  const std::string log = scratch.path() + "/b.log";
+  Pair pair;
+  pair.b = SpawnStdio(dir, {"sync", "--live"}, to_kvs[0], from_kvs[1], log,
+                      {to_kvs[0], to_kvs[1], from_kvs[0], from_kvs[1]});
+  ReapOnExit reap{pair};
+  close(to_kvs[0]);
+  close(from_kvs[1]);
+  // Its hello, then ours; then this side stops reading, its end still
+  // open for writing, so kvs's next request is what meets the break.
+  std::string hello;
+  for (char c = 0; c != '\n' && read(from_kvs[0], &c, 1) == 1;) hello += c;
+  CHECK(hello.find("\"hello\"") != std::string::npos);
+  close(from_kvs[0]);
+  const std::string ours = R"({"hello":{"mode":"sync","live":true}})"
+                           "\n";
+  REQUIRE(write(to_kvs[1], ours.data(), ours.size()) == static_cast<ssize_t>(ours.size()));
+  CHECK(ExitCode(pair.b) == 0);
+  close(to_kvs[1]);
+  const std::string said = ReadText(log);
+  INFO(said);
+  CHECK(said.find("live: the other side ended the stream") != std::string::npos);
 }
 
 TEST_CASE("kvs sync --stdio --live on both ends goes on until one side ends the stream") {
@@ -358,8 +403,7 @@ TEST_CASE("forks both sides merge by their merge rules end as the same single ve
   // The local side is a server directory too: its kvs.yaml names the store
   // and the same rule.
   TempDir scratch;
-  std::ofstream(scratch.path() + "/kvs.yaml")
-      << "data_dir: store\nmerge:\n  counters/*: counter\n";
+  std::ofstream(scratch.path() + "/kvs.yaml") << "data_dir: store\nmerge:\n  counters/*: counter\n";
   const std::string here = scratch.path();
   const std::string served = StoreDir(stack);
   MustKvs(here, {"put", "counters/visits", "10"});
