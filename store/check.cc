@@ -126,7 +126,7 @@ class Checker {
               std::to_string(block.base) + ", not the checkpoint before it");
     }
     auto edits = ReadEditRecord(snap_, block);
-    Status parsed = edits.ok() ? ApplyEdits(*edits, nullptr).status() : edits.status();
+    Status parsed = edits.ok() ? ApplyEdits(*edits, block, nullptr).status() : edits.status();
     if (!parsed.ok()) Problem(parsed.message());
   }
 

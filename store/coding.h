@@ -1,6 +1,8 @@
 // Fixed-width little-endian integers and length-prefixed strings: the
 // vocabulary every on-disk record in the store is written in. Big-endian
-// helpers exist only for tree keys, where byte order must equal number order.
+// helpers exist only for tree keys, where byte order must equal number order;
+// varints (LEB128: 7 bits a byte, low bits first) only for the compact edit
+// records of store format 5 (store/edit_log.h).
 #ifndef KVS_STORE_CODING_H_
 #define KVS_STORE_CODING_H_
 
@@ -39,6 +41,14 @@ inline uint64_t DecodeFixed64(const char* p) {
 inline void EncodeFixed32(char* p, uint32_t v) { std::memcpy(p, &v, 4); }
 inline void EncodeFixed64(char* p, uint64_t v) { std::memcpy(p, &v, 8); }
 
+inline void PutVarint64(std::string* dst, uint64_t v) {
+  char buf[10];
+  size_t n = 0;
+  for (; v >= 0x80; v >>= 7) buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
+  buf[n++] = static_cast<char>(v);
+  dst->append(buf, n);
+}
+
 inline void PutBigEndian64(std::string* dst, uint64_t v) {
   char buf[8];
   for (int i = 7; i >= 0; --i) {
@@ -64,6 +74,17 @@ class Decoder {
   uint16_t U16() { return Need(2) ? Advance16() : 0; }
   uint32_t U32() { return Need(4) ? Advance32() : 0; }
   uint64_t U64() { return Need(8) ? Advance64() : 0; }
+  // A varint of at most 10 bytes (PutVarint64).
+  uint64_t Varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && Need(1); shift += 7) {
+      const uint8_t byte = static_cast<uint8_t>(*p_++);
+      v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return v;
+    }
+    ok_ = false;
+    return 0;
+  }
   std::string_view Bytes(size_t n) {
     if (!Need(n)) return {};
     std::string_view out(p_, n);

@@ -5,15 +5,21 @@
 // records and this record, not the global tree's paths to its version,
 // link, commit, revision and branch entries; in a store of format 3 not
 // its branch tree's path either (an op 3 edit: the branch's new key
-// entries and its new entry).
+// entries and its new entry). In a store of format 5 the record is compact
+// (store/format.h): varint lengths, each id written once and referred to
+// after, and the transaction's own revision entry as a few bytes.
 #ifndef KVS_STORE_EDIT_LOG_H_
 #define KVS_STORE_EDIT_LOG_H_
 
+#include <array>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -28,6 +34,10 @@ class TreeWriter;
 
 class EditLog {
  public:
+  // Starts the edits of the transaction whose block starts at block, with
+  // revision and time_ns, dropping any before; compact: in the encoding
+  // of store format 5.
+  void Start(bool compact, uint64_t block, uint64_t revision, int64_t time_ns);
   // A put of a branch entry whose tree is in memory (store/node_arena.h)
   // cannot be logged (loggable() turns false): no other process could
   // read that tree.
@@ -47,17 +57,34 @@ class EditLog {
   // False when an edit cannot be logged: the transaction must be a
   // checkpoint instead.
   bool loggable() const { return loggable_; }
-  void Clear();
-  // The record body: count[4] zero[4], the edits, zero padding, and the
+  // The record body: count[4] flags[4], the edits, zero padding, and the
   // record's size in the file[8] last, which puts it in the last 8 bytes
   // of the block's payload (a record of this body needs no padding).
   std::string Encode() const;
 
+  // The kinds of field a compact record holds (store/edit_log.cc).
+  enum class Field;
+
  private:
+  // A key, value, name or entry: its length and bytes (compact: varint
+  // length, ids as references).
+  void PutField(Field kind, char lead, std::string_view bytes);
+  // Compact: the index of an id written in full before, if it was.
+  std::optional<uint64_t> FindId(std::string_view id) const;
+  void AddId(std::string_view id);
+
   std::string edits_;
   uint32_t count_ = 0;
   bool loggable_ = true;
   bool branch_edits_ = false;
+  bool compact_ = false;
+  uint64_t block_ = 0;
+  uint64_t revision_ = 0;
+  int64_t time_ns_ = 0;
+  // Compact: the ids written in full so far, in order, and once there are
+  // many, an index of them (views into ids_, whose elements stay put).
+  std::deque<std::array<char, 32>> ids_;
+  std::unordered_map<std::string_view, uint64_t> id_index_;
 };
 
 // Puts key into tree without logging it there: for an edit logged another
@@ -100,10 +127,10 @@ class EditReplay {
   std::map<std::string, std::unique_ptr<OpenBranch>, std::less<>> open_;
 };
 
-// Parses an edit record's body, applying it with replay (nullptr: only
-// parses it). Corruption when it does not parse. Returns how many edits it
-// holds.
-Result<size_t> ApplyEdits(std::string_view body, EditReplay* replay);
+// Parses the edit record body of the logged block `block`, applying it
+// with replay (nullptr: only parses it). Corruption when it does not
+// parse. Returns how many edits it holds.
+Result<size_t> ApplyEdits(std::string_view body, const CommitPoint& block, EditReplay* replay);
 
 // The edit record body of the logged block at block (the last record of
 // its payload), verified.

@@ -99,13 +99,14 @@
 //   'C' commit, 'E' edits. Every read of a record verifies its crc first.
 //
 // Edit record body ('E'; store/edit_log.h):
-//   count[4] zero[4], count edits, then zero padding, then the record's
+//   count[4] flags[4], count edits, then zero padding, then the record's
 //   size in the file[8]: the body is sized so the record needs no padding,
 //   which puts that size in the last 8 bytes before the block's trailer,
-//   where readers find it. Each edit is op[1], then:
+//   where readers find it. Flags 0 (stores of format 2 to 4): each edit is
+//   op[1], then:
 //   1 (put)     key_length[4] value_length[4] key value
 //   2 (delete)  key_length[4] key
-//   3 (branch; store format 3 only) name_length[4] entry_length[4]
+//   3 (branch; store format 3 and later) name_length[4] entry_length[4]
 //               put_count[4] name entry, then put_count x (key_length[4]
 //               value_length[4] key value): puts into the tree of branch
 //               'B' name as the global tree holds it before this edit (the
@@ -113,11 +114,31 @@
 //               its tree root field set to the tree they make. Each
 //               process builds those nodes in its own memory, as it does
 //               the global tree's.
-//   4 (copy branch; store format 3 only) name_length[4] entry_length[4]
-//               source_length[4] name entry source: 'B' name := entry with
-//               its tree root field set to the root of 'B' source as the
-//               global tree holds it before this edit (a branch created
-//               from another's current state).
+//   4 (copy branch; store format 3 and later) name_length[4]
+//               entry_length[4] source_length[4] name entry source: 'B'
+//               name := entry with its tree root field set to the root of
+//               'B' source as the global tree holds it before this edit (a
+//               branch created from another's current state).
+//   Flags 1, compact (store format 5): the same edits, each a sequence of
+//   fields instead, and one more:
+//   1 (put)     key value
+//   2 (delete)  key
+//   3 (branch)  name entry put_count[varint], put_count x (key value)
+//   4 (copy branch) name entry source
+//   5 (revision) commit[varint]: 'R' revision := (the block's offset,
+//               the block's offset + commit, or 0 when commit is 0, the
+//               block's time), revision and time being the block's: the
+//               transaction's own revision entry.
+//   A field is its length[varint], then its bytes, except that each id in
+//   it is a reference[varint]: 0 and then the id's 32 bytes, or n > 0,
+//   the n-th id written in full earlier in the record. Ids are where the
+//   field's kind and length put them, nowhere else: in a global tree key
+//   (the key of op 1 and 2) after 'V' or 'C' (33 bytes long), the two
+//   after 'L' (65 bytes), the last 32 bytes of a 'T' key; in a branch
+//   entry (op 3 and 4, and the value of an op 1 put of a 'B' key, of
+//   kBranchEntrySize bytes) its head commit at [16,48); in a key entry
+//   (an op 3 value of 16 + n x kHeadSize bytes) each head's id. Names,
+//   branch tree keys and other values hold none.
 //   An op 1 put never names a node in memory: a transaction that would
 //   (a branch created from a past state whose tree was only in memory) is
 //   a checkpoint instead.
@@ -177,19 +198,22 @@
 
 namespace kvs::format {
 
-// STORE's format version: 4 for stores whose checkpoints move id entries
-// into runs ('X' entries, store/id_runs.h); 3 for stores whose logged
+// STORE's format version: 5 for stores whose edit records are compact
+// (flags 1, below); 4 for stores whose checkpoints move id entries into
+// runs ('X' entries, store/id_runs.h); 3 for stores whose logged
 // blocks (kind 4) may log branch tree edits (op 3); 2 for stores whose
 // logged blocks log only the global tree's; 1 for stores written before
-// logged blocks. kvs reads and writes all four, each as its version allows
+// logged blocks. kvs reads and writes all five, each as its version allows
 // (1 without logging, 2 logging the global tree only, 3 keeping id entries
-// in the global tree), until `kvs upgrade` (Store::Upgrade) makes them 4:
-// what each older version wrote is also a store of the newer ones. A kvs
-// that knows fewer versions refuses to open a newer store, and so never
-// meets an edit or an entry it cannot read. Data files keep version 1 in
-// their header: their layout did not change, only which blocks, edits and
-// entries a store may write.
-constexpr uint32_t kStoreFormatVersion = 4;
+// in the global tree, 4 with edit records of fixed-width lengths), until
+// `kvs upgrade` (Store::Upgrade) makes them 5: what each older version
+// wrote is also a store of the newer ones. A kvs that knows fewer versions
+// refuses to open a newer store, and so never meets an edit or an entry it
+// cannot read. Data files keep version 1 in their header: their layout did
+// not change, only which blocks, edits and entries a store may write.
+constexpr uint32_t kStoreFormatVersion = 5;
+constexpr uint32_t kStoreFormatCompactEdits = 5;
+constexpr uint32_t kStoreFormatIdRuns = 4;
 constexpr uint32_t kStoreFormatLoggedBranches = 3;
 constexpr uint32_t kStoreFormatLoggedGlobal = 2;
 constexpr uint32_t kStoreFormatUnlogged = 1;

@@ -134,13 +134,14 @@ class GroupBuild {
  public:
   // superseded: what the file's blocks so far count (store/format.h).
   GroupBuild(Snapshot snap, const Salt& salt, uint64_t superseded, LogWindows* windows,
-             bool logs_branches, bool id_runs, size_t checkpoint_blocks)
+             bool logs_branches, bool id_runs, bool compact_edits, size_t checkpoint_blocks)
       : snap_(std::move(snap)),
         head_(snap_.head()),
         builder_(head_.end, salt),
         windows_(windows),
         logs_branches_(windows != nullptr && logs_branches),
         id_runs_(windows != nullptr && id_runs),
+        compact_edits_(compact_edits),
         checkpoint_blocks_(checkpoint_blocks) {
     builder_.set_superseded(superseded);
   }
@@ -154,7 +155,9 @@ class GroupBuild {
     // nodes, so the next one starts from the same paths, already loaded. A
     // failed transaction's edits are dropped with the writer.
     if (!global_) global_.emplace(&source_, head_.root);
-    edits_.Clear();
+    const uint64_t revision = head_.revision + 1;
+    const int64_t time_ns = std::max(NowNs(), head_.time_ns + 1);
+    edits_.Start(compact_edits_, builder_.block_start(), revision, time_ns);
     global_->set_log(window_ ? &edits_ : nullptr);
     std::optional<ArenaSink> in_memory;
     if (logs_branches_) in_memory.emplace(window_->arena().get(), &builder_);
@@ -164,8 +167,8 @@ class GroupBuild {
                    .global_root = head_.root,
                    .branch_nodes = in_memory ? static_cast<NodeSink*>(&*in_memory) : &builder_,
                    .branch_log = in_memory ? &edits_ : nullptr,
-                   .revision = head_.revision + 1,
-                   .time_ns = std::max(NowNs(), head_.time_ns + 1)};
+                   .revision = revision,
+                   .time_ns = time_ns};
     Result<WriteResult> r = fn(&ctx);
     Status s = r.status();
     if (s.ok()) {
@@ -293,6 +296,7 @@ class GroupBuild {
   LogWindows* const windows_;  // null: a store that writes no logged blocks
   const bool logs_branches_;   // store format 3: branch tree edits are logged too
   const bool id_runs_;         // format 4: checkpoints move id entries into runs
+  const bool compact_edits_;   // format 5: edit records are compact
   const size_t checkpoint_blocks_;
   std::shared_ptr<LogWindow> window_;
   EditLog edits_;
@@ -378,7 +382,7 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
       error = garbage.status();
     } else {
       build.emplace(std::move(*snap), identity_.salt, *garbage, logged_ ? &windows_ : nullptr,
-                    logs_branches_, id_runs_, options_.checkpoint_blocks);
+                    logs_branches_, id_runs_, compact_edits_, options_.checkpoint_blocks);
     }
   }
 

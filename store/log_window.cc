@@ -72,7 +72,7 @@ Result<uint64_t> LogWindow::Root(const Snapshot& snap, const CommitPoint& to) {
                                 std::to_string(base_.block));
     }
     KVS_ASSIGN_OR_RETURN(std::string_view body, ReadEditRecord(snap, block));
-    KVS_ASSIGN_OR_RETURN(size_t applied, ApplyEdits(body, &edits));
+    KVS_ASSIGN_OR_RETURN(size_t applied, ApplyEdits(body, block, &edits));
     reached.edits += applied;
     ++reached.blocks;
   }

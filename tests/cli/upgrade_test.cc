@@ -37,7 +37,7 @@ TEST_CASE("upgrade raises a store of format 1 to the newest format, once, keepin
   std::map<std::string, std::string> printed = Fields(MustKvs(store, {"upgrade"}));
   CHECK(printed["store"] == store);
   CHECK(printed["format before"] == "1");
-  CHECK(printed["format after"] == "4");
+  CHECK(printed["format after"] == "5");
   CHECK(MustKvs(store, {"export"}) == before);
   CHECK(MustKvs(store, {"get-key", "note", "--branch", "draft"}) == "draft note");
   for (int i = 60; i < 70; ++i) MustKvs(store, {"put", "counter", std::to_string(i)});
@@ -45,8 +45,8 @@ TEST_CASE("upgrade raises a store of format 1 to the newest format, once, keepin
   CHECK_THAT(MustKvs(store, {"check"}), Catch::EndsWith("problems: 0\n"));
 
   printed = Fields(MustKvs(store, {"upgrade"}));
-  CHECK(printed["format before"] == "4");
-  CHECK(printed["format after"] == "4");
+  CHECK(printed["format before"] == "5");
+  CHECK(printed["format after"] == "5");
 }
 
 TEST_CASE("upgrade raises a store of format 2 to the newest format, keeping all of it") {
@@ -57,7 +57,7 @@ TEST_CASE("upgrade raises a store of format 2 to the newest format, keeping all 
   const std::string before = MustKvs(store, {"export"});
   std::map<std::string, std::string> printed = Fields(MustKvs(store, {"upgrade"}));
   CHECK(printed["format before"] == "2");
-  CHECK(printed["format after"] == "4");
+  CHECK(printed["format after"] == "5");
   CHECK(MustKvs(store, {"export"}) == before);
   CHECK(MustKvs(store, {"get-key", "note", "--branch", "draft"}) == "draft note");
   CHECK(MustKvs(store, {"get-key", "counter"}) == "40");
@@ -75,7 +75,23 @@ TEST_CASE("upgrade raises a store of format 3 to the newest format, keeping all 
   const std::string before = MustKvs(store, {"export"});
   std::map<std::string, std::string> printed = Fields(MustKvs(store, {"upgrade"}));
   CHECK(printed["format before"] == "3");
-  CHECK(printed["format after"] == "4");
+  CHECK(printed["format after"] == "5");
+  CHECK(MustKvs(store, {"export"}) == before);
+  for (int i = 41; i < 50; ++i) MustKvs(store, {"put", "counter", std::to_string(i)});
+  MustKvs(store, {"put", "note", "second draft", "--branch", "draft"});
+  CHECK(MustKvs(store, {"get-key", "counter"}) == "49");
+  CHECK(MustKvs(store, {"get-key", "note", "--branch", "draft"}) == "second draft");
+  CHECK_THAT(MustKvs(store, {"check"}), Catch::EndsWith("problems: 0\n"));
+}
+
+TEST_CASE("upgrade raises a store of format 4 to the newest format, keeping all of it") {
+  kvs::test::TempDir dir;
+  const std::string store = CopyOldStore(dir, "store-0.5");
+  MustKvs(store, {"put", "counter", "40"});
+  const std::string before = MustKvs(store, {"export"});
+  std::map<std::string, std::string> printed = Fields(MustKvs(store, {"upgrade"}));
+  CHECK(printed["format before"] == "4");
+  CHECK(printed["format after"] == "5");
   CHECK(MustKvs(store, {"export"}) == before);
   for (int i = 41; i < 50; ++i) MustKvs(store, {"put", "counter", std::to_string(i)});
   MustKvs(store, {"put", "note", "second draft", "--branch", "draft"});
@@ -100,7 +116,7 @@ TEST_CASE("upgrade refuses a store that another process has open, changing nothi
     CHECK(refused.output.empty());
   }
   CHECK(FileBytes(store + "/STORE") == identity);
-  CHECK(Fields(MustKvs(store, {"upgrade"}))["format after"] == "4");
+  CHECK(Fields(MustKvs(store, {"upgrade"}))["format after"] == "5");
 }
 
 }  // namespace kvs::cli::test

@@ -31,7 +31,8 @@ TEST_CASE("compaction with no rules keeps every value and every past revision") 
   REQUIRE(stats.ok());
   CHECK(stats->versions_dropped == 0);
   CHECK(stats->versions_kept == 52);
-  CHECK(stats->bytes_after < stats->bytes_before);
+  // No byte count to compare: fifty writes in one log window take about
+  // what the trees a compaction writes for them do (store/edit_log.h).
   for (int i = 0; i < 50; ++i) {
     CHECK(ValueOf(store.get(), "k", "main", ReadPoint::AtRevision(revisions[i])) ==
           std::to_string(i));

@@ -231,7 +231,7 @@ TEST_CASE("A store of format 3 keeps its id entries in its tree until upgraded")
   auto upgraded = Store::Upgrade(dir.path());
   REQUIRE(upgraded.ok());
   CHECK(upgraded->from == 3);
-  CHECK(upgraded->to == 4);
+  CHECK(upgraded->to == format::kStoreFormatVersion);
   auto store = OpenStore(dir.path());
   CheckLookups(store.get(), {"counter"}, 41, 42);
   MustPut(store.get(), "counter", "41");

@@ -1,6 +1,7 @@
 // Space: the compacted part of the data file and its garbage, counted by
 // every block's header (store/format.h), and estimated for files written
 // before blocks counted it.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <thread>
@@ -19,14 +20,19 @@ namespace {
 // layout, which differs a little from the one they replace. (A compaction
 // packs its trees' nodes fuller than edits leave them, and its id entries
 // into one run of large nodes, store/id_runs.h, while the part of the
-// global tree that a logged store keeps in memory counts at its edited size:
+// trees that a logged store keeps in memory counts at its edited size:
 // after a bulk write, that is most of the tree, and the compaction frees up
-// to 17% more than counted.)
+// to 17% more than counted. When the count nets the trees in memory
+// against compact edit records of about their size, what is left is small
+// next to the file, and so is the error: up to a twentieth of the file.)
 void CompactFreesCounted(Store* store, const SpaceInfo& counted) {
   auto stats = store->Compact(CompactOptions());
   REQUIRE(stats.ok());
-  const double freed = static_cast<double>(stats->bytes_before - stats->bytes_after);
-  CHECK(static_cast<double>(counted.garbage_bytes) > 0.8 * freed);
+  const double freed =
+      static_cast<double>(stats->bytes_before) - static_cast<double>(stats->bytes_after);
+  const double error = std::max(0.2 * freed, 0.05 * static_cast<double>(stats->bytes_before));
+  INFO("counted " << counted.garbage_bytes << ", freed " << freed);
+  CHECK(static_cast<double>(counted.garbage_bytes) > freed - error);
   CHECK(static_cast<double>(counted.garbage_bytes) < 1.1 * freed);
 }
 
@@ -62,8 +68,10 @@ TEST_CASE("Space tells the compacted part of the file and counts its garbage") {
   CHECK(compacted->compacted_revision == *store->Revision());
   CHECK(compacted->compacted_time_ns > 0);
 
+  // Past a checkpoint (store/log_window.h), which counts the nodes its
+  // trees replace.
   const uint64_t revision = *store->Revision();
-  for (int i = 0; i < 200; ++i) MustPut(store.get(), "k" + std::to_string(i), "w");
+  for (int i = 0; i < 1200; ++i) MustPut(store.get(), "k" + std::to_string(i % 200), "w");
   auto later = store->Space();
   REQUIRE(later.ok());
   CHECK(later->compacted_bytes == compacted->data_bytes);

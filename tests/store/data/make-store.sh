@@ -4,7 +4,9 @@
 # blocks log the global tree's edits but write each branch tree's changed
 # nodes), store-0.4 with kvs 0.4 (commit 5b64b77: store format 3, whose
 # checkpoints keep the id entries in the global tree, where format 4 moves
-# them into runs).
+# them into runs), store-0.5 with kvs 0.5 (commit 233f840: store format 4,
+# whose edit records have fixed-width lengths, where format 5 writes them
+# compact).
 # usage: make-store.sh PATH/TO/OLD/kvs NAME
 set -euo pipefail
 kvs=$1
