@@ -132,16 +132,17 @@ class ArenaSink : public NodeSink {
 // nodes the window kept in memory, and a new window starts.
 class GroupBuild {
  public:
-  // superseded: what the file's blocks so far count (store/format.h).
+  // superseded: what the file's blocks so far count (store/format.h);
+  // format_version: the store's, which says what its blocks may hold.
   GroupBuild(Snapshot snap, const Salt& salt, uint64_t superseded, LogWindows* windows,
-             bool logs_branches, bool id_runs, bool compact_edits, size_t checkpoint_blocks)
+             uint32_t format_version, size_t checkpoint_blocks)
       : snap_(std::move(snap)),
         head_(snap_.head()),
         builder_(head_.end, salt),
         windows_(windows),
-        logs_branches_(windows != nullptr && logs_branches),
-        id_runs_(windows != nullptr && id_runs),
-        compact_edits_(compact_edits),
+        logs_branches_(windows != nullptr && format_version >= format::kStoreFormatLoggedBranches),
+        id_runs_(windows != nullptr && format_version >= format::kStoreFormatIdRuns),
+        compact_edits_(format_version >= format::kStoreFormatCompactEdits),
         checkpoint_blocks_(checkpoint_blocks) {
     builder_.set_superseded(superseded);
   }
@@ -382,7 +383,7 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
       error = garbage.status();
     } else {
       build.emplace(std::move(*snap), identity_.salt, *garbage, logged_ ? &windows_ : nullptr,
-                    logs_branches_, id_runs_, compact_edits_, options_.checkpoint_blocks);
+                    identity_.format_version, options_.checkpoint_blocks);
     }
   }
 

@@ -202,15 +202,13 @@ class StoreImpl : public Store {
 
   // The logged blocks this process knows (store/log_window.h); whether
   // this store writes them (format version 2 and later; a store of version
-  // 1 is not logged until `kvs upgrade`), whether they log branch tree
-  // edits too (version 3), whether checkpoints move id entries into runs
-  // (version 4, store/id_runs.h), and whether edit records are compact
-  // (version 5, store/edit_log.h).
+  // 1 is not logged until `kvs upgrade`; what else a version changes, the
+  // group commit reads from identity_), and whether checkpoints move id
+  // entries into runs (version 4, store/id_runs.h), which compaction
+  // follows.
   LogWindows windows_;
   const bool logged_ = identity_.format_version >= format::kStoreFormatLoggedGlobal;
-  const bool logs_branches_ = identity_.format_version >= format::kStoreFormatLoggedBranches;
   const bool id_runs_ = identity_.format_version >= format::kStoreFormatIdRuns;
-  const bool compact_edits_ = identity_.format_version >= format::kStoreFormatCompactEdits;
 
   std::mutex data_mu_;
   std::shared_ptr<DataFile> data_;  // Guarded by data_mu_
