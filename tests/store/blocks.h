@@ -25,6 +25,7 @@ struct BlockInfo {
   uint64_t root;  // the trailer's root field: a logged block's base
   uint64_t revision;
   std::string record_types;  // of the records in its payload, in order
+  std::string edit_body;     // the body of its edit record ('E'), if any
 };
 
 // Every block of a closed (or idle) store's data file, in order, up to the
@@ -38,14 +39,18 @@ inline std::vector<BlockInfo> Blocks(const std::string& dir,
        at + format::kBlockHeaderSize <= data.size() && DecodeFixed32(data.data() + at) != 0;) {
     const uint64_t trailer = at + format::kBlockHeaderSize + DecodeFixed64(data.data() + at + 8);
     REQUIRE(trailer + format::kTrailerSize <= data.size());
-    std::string types;
+    std::string types, edit_body;
     for (uint64_t r = at + format::kBlockHeaderSize; r < trailer;) {
       types.push_back(data[r + 4]);
-      r += RecordFileBytes(DecodeFixed32(data.data() + r + 8) - format::kRecordHeaderSize);
+      const uint64_t body = DecodeFixed32(data.data() + r + 8) - format::kRecordHeaderSize;
+      if (data[r + 4] == format::kEditRecord) {
+        edit_body = data.substr(r + format::kRecordHeaderSize, body);
+      }
+      r += RecordFileBytes(body);
     }
     blocks.push_back({at, DecodeFixed32(data.data() + trailer + 40),
                       DecodeFixed64(data.data() + trailer + 24),
-                      DecodeFixed64(data.data() + trailer + 8), types});
+                      DecodeFixed64(data.data() + trailer + 8), types, edit_body});
     at = trailer + format::kTrailerSize;
   }
   return blocks;

@@ -6,8 +6,6 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <string>
 #include <utility>
@@ -115,16 +113,10 @@ Result<Entries> Replayed(std::string_view body) {
   return Contents(*arena, root);
 }
 
-// The flags of the edit record of the logged block at offset in a data
-// file (store/format.h).
-uint32_t EditFlags(const std::string& path, uint64_t offset) {
-  std::ifstream in(path, std::ios::binary);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const uint64_t trailer =
-      offset + format::kBlockHeaderSize + DecodeFixed64(data.data() + offset + 8);
-  const uint64_t record = trailer - DecodeFixed64(data.data() + trailer - 8);
-  REQUIRE(data[record + 4] == format::kEditRecord);
-  return DecodeFixed32(data.data() + record + format::kRecordHeaderSize + 4);
+// The flags of a logged block's edit record (store/format.h).
+uint32_t EditFlags(const BlockInfo& block) {
+  REQUIRE(block.edit_body.size() >= 8);
+  return DecodeFixed32(block.edit_body.data() + 4);
 }
 
 }  // namespace
@@ -179,7 +171,6 @@ TEST_CASE("A store of format 4 logs fixed-width edit records until upgraded, the
   std::filesystem::copy(
       std::string(KVS_TEST_DATA_DIR) + "/store-0.5", dir.path(),
       std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
-  const std::string file = dir.path() + "/data.000002";
   {
     auto store = OpenStore(dir.path());
     CHECK(ValueOf(store.get(), "counter") == "39");
@@ -187,7 +178,7 @@ TEST_CASE("A store of format 4 logs fixed-width edit records until upgraded, the
   }
   std::vector<BlockInfo> blocks = Blocks(dir.path(), "data.000002");
   REQUIRE(blocks.back().kind == format::kKindLogged);
-  CHECK(EditFlags(file, blocks.back().offset) == 0);
+  CHECK(EditFlags(blocks.back()) == 0);
 
   auto upgraded = Store::Upgrade(dir.path());
   REQUIRE(upgraded.ok());
@@ -208,7 +199,7 @@ TEST_CASE("A store of format 4 logs fixed-width edit records until upgraded, the
   REQUIRE(blocks.size() == old_blocks + 18);
   for (size_t i = old_blocks; i < blocks.size(); ++i) {
     REQUIRE(blocks[i].kind == format::kKindLogged);
-    CHECK(EditFlags(file, blocks[i].offset) == 1);
+    CHECK(EditFlags(blocks[i]) == 1);
   }
   auto reopened = OpenStore(dir.path());
   CHECK(ValueOf(reopened.get(), "counter") == "49");
