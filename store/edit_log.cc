@@ -23,6 +23,9 @@ constexpr uint32_t kFlagCompact = 1;
 constexpr size_t kIdBytes = 32;
 constexpr size_t kNoId = std::string_view::npos;
 constexpr size_t kScannedIds = 16;  // EditLog::FindId
+// Where a branch entry holds its head commit: after its root and head
+// revision (EncodeBranchEntry).
+constexpr size_t kHeadCommitAt = 16;
 
 // Whether a global tree value names nodes in memory: a branch entry's root.
 bool NamesNodesInMemory(std::string_view key, std::string_view value) {
@@ -61,9 +64,9 @@ size_t NextIdAt(Field kind, char lead, size_t size, size_t from) {
       if (lead == 'T' && size >= 2 + kIdBytes) return at(size - kIdBytes);
       return kNoId;
     case Field::kValue:
-      return lead == 'B' && size == kBranchEntrySize ? at(16) : kNoId;
+      return lead == 'B' && size == kBranchEntrySize ? at(kHeadCommitAt) : kNoId;
     case Field::kBranchEntry:
-      return size == kBranchEntrySize ? at(16) : kNoId;
+      return size == kBranchEntrySize ? at(kHeadCommitAt) : kNoId;
     case Field::kKeyEntry: {
       if (size < kKeyEntryFixedSize + kHeadSize || (size - kKeyEntryFixedSize) % kHeadSize != 0) {
         return kNoId;
