@@ -33,6 +33,9 @@ class CountingEnv : public EnvWrapper {
     Status Write(uint64_t offset, std::string_view data) override {
       return base_->Write(offset, data);
     }
+    Status WriteThen(uint64_t offset, std::string_view data, std::string_view then) override {
+      return base_->WriteThen(offset, data, then);
+    }
     Status Sync() override {
       ++*syncs_;
       return base_->Sync();

@@ -372,6 +372,7 @@ class Compactor {
       KVS_RETURN_IF_ERROR(cursor.Next());
     }
     std::sort(versions_.begin(), versions_.end());
+    kept_.reserve(versions_.size());
     if (options_.rules.empty() && !options_.drop_key) {
       for (uint64_t offset : versions_) kept_[offset] = 0;
       return Status::OK();

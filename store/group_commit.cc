@@ -62,6 +62,11 @@ class WakeUp {
   sem_t sem_;
 };
 
+// The largest buffer a group's blocks were built in that is kept for the
+// next group: a group of large transactions should not hold its memory
+// once they are done.
+constexpr size_t kSpareBlockBytes = size_t{16} << 20;
+
 }  // namespace
 
 struct StoreImpl::Writer {
@@ -133,12 +138,13 @@ class ArenaSink : public NodeSink {
 class GroupBuild {
  public:
   // superseded: what the file's blocks so far count (store/format.h);
-  // format_version: the store's, which says what its blocks may hold.
+  // format_version: the store's, which says what its blocks may hold;
+  // buffer: memory to build the blocks in.
   GroupBuild(Snapshot snap, const Salt& salt, uint64_t superseded, LogWindows* windows,
-             uint32_t format_version, size_t checkpoint_blocks)
+             uint32_t format_version, size_t checkpoint_blocks, std::string buffer)
       : snap_(std::move(snap)),
         head_(snap_.head()),
-        builder_(head_.end, salt),
+        builder_(head_.end, salt, std::move(buffer)),
         windows_(windows),
         logs_branches_(windows != nullptr && format_version >= format::kStoreFormatLoggedBranches),
         id_runs_(windows != nullptr && format_version >= format::kStoreFormatIdRuns),
@@ -210,6 +216,8 @@ class GroupBuild {
   }
 
   const std::string& bytes() const { return builder_.bytes(); }
+  // The memory the blocks were built in, once they are written.
+  std::string TakeBuffer() { return builder_.TakeBuffer(); }
   // The newest commit built so far (the snapshot's when none is).
   const CommitPoint& head() const { return head_; }
 
@@ -383,7 +391,7 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
       error = garbage.status();
     } else {
       build.emplace(std::move(*snap), identity_.salt, *garbage, logged_ ? &windows_ : nullptr,
-                    identity_.format_version, options_.checkpoint_blocks);
+                    identity_.format_version, options_.checkpoint_blocks, spare_blocks_.Take());
     }
   }
 
@@ -431,6 +439,10 @@ Result<WriteResult> StoreImpl::CommitGroup(Writer* leader, std::unique_lock<std:
   const double sync_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - sync_started).count();
   if (written && error.ok()) file->Publish(build->head());
+  if (build) {
+    std::string buffer = build->TakeBuffer();
+    if (buffer.capacity() <= kSpareBlockBytes) spare_blocks_.Give(std::move(buffer));
+  }
 
   lock->lock();
   const size_t transactions = static_cast<size_t>(

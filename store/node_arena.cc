@@ -6,6 +6,7 @@
 
 #include "store/coding.h"
 #include "store/format.h"
+#include "store/spare_pool.h"
 
 namespace kvs {
 
@@ -21,6 +22,13 @@ struct Registry {
 Registry& TheRegistry() {
   static Registry* registry = new Registry;  // never destroyed: arenas may outlive statics
   return *registry;
+}
+
+// Chunks of arenas gone, for the arenas of the windows after them: a
+// one-key write's window fills about 5 MiB.
+SparePool<std::unique_ptr<char[]>>& SpareChunks() {
+  static auto* pool = new SparePool<std::unique_ptr<char[]>>(16);  // never destroyed, as above
+  return *pool;
 }
 
 }  // namespace
@@ -44,10 +52,15 @@ std::shared_ptr<const NodeArena> NodeArena::Find(uint64_t offset) {
 NodeArena::NodeArena(uint64_t id) : id_(id), slots_(new std::atomic<char*>[kMaxChunks]()) {}
 
 NodeArena::~NodeArena() {
-  Registry& r = TheRegistry();
-  std::lock_guard<std::mutex> lock(r.mu);
-  auto it = r.arenas.find(id_);
-  if (it != r.arenas.end() && it->second.expired()) r.arenas.erase(it);
+  {
+    Registry& r = TheRegistry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    auto it = r.arenas.find(id_);
+    if (it != r.arenas.end() && it->second.expired()) r.arenas.erase(it);
+  }
+  for (Allocation& a : owned_) {
+    if (a.chunks == 1) SpareChunks().Give(std::move(a.bytes));
+  }
 }
 
 uint64_t NodeArena::Append(char type, std::string_view body) {
@@ -63,17 +76,21 @@ uint64_t NodeArena::Append(char type, std::string_view body) {
     const uint64_t chunks = (size + kChunk - 1) / kChunk;
     const size_t first = static_cast<size_t>(at >> kChunkBits);
     if (first + chunks > kMaxChunks) std::abort();  // 16 GiB of nodes in one window
-    owned_.emplace_back(new char[chunks * kChunk]);
+    std::unique_ptr<char[]> bytes = chunks == 1 ? SpareChunks().Take() : nullptr;
+    if (bytes == nullptr) bytes.reset(new char[chunks * kChunk]);
+    owned_.push_back({std::move(bytes), chunks});
     for (uint64_t i = 0; i < chunks; ++i) {
-      slots_[first + i].store(owned_.back().get() + i * kChunk, std::memory_order_release);
+      slots_[first + i].store(owned_.back().bytes.get() + i * kChunk, std::memory_order_release);
     }
   }
   char* p = slots_[static_cast<size_t>(at >> kChunkBits)].load(std::memory_order_relaxed) +
             (at & (kChunk - 1));
-  std::memset(p, 0, static_cast<size_t>(size));
+  const size_t length = kRecordHeaderSize + body.size();
+  std::memset(p, 0, kRecordHeaderSize);
   p[4] = type;
-  EncodeFixed32(p + 8, static_cast<uint32_t>(kRecordHeaderSize + body.size()));
+  EncodeFixed32(p + 8, static_cast<uint32_t>(length));
   std::memcpy(p + kRecordHeaderSize, body.data(), body.size());
+  std::memset(p + length, 0, static_cast<size_t>(size) - length);
   end_ = at + size;
   used_.store(end_, std::memory_order_relaxed);
   return kVirtualOffset | (id_ << kPositionBits) | at;

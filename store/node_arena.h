@@ -59,7 +59,11 @@ class NodeArena : public RecordSource, public NodeSink {
   // Chunk i holds positions [i << kChunkBits, (i + 1) << kChunkBits); a
   // record larger than a chunk gets consecutive slots of one allocation.
   std::unique_ptr<std::atomic<char*>[]> slots_;
-  std::vector<std::unique_ptr<char[]>> owned_;  // guarded by append_mu_
+  struct Allocation {
+    std::unique_ptr<char[]> bytes;
+    uint64_t chunks;
+  };
+  std::vector<Allocation> owned_;  // guarded by append_mu_
 };
 
 }  // namespace kvs

@@ -2,8 +2,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -37,6 +39,23 @@ class PosixFile : public File {
       offset += static_cast<uint64_t>(n);
     }
     return Status::OK();
+  }
+  Status WriteThen(uint64_t offset, std::string_view data, std::string_view then) override {
+    while (!data.empty()) {
+      iovec parts[2] = {{const_cast<char*>(data.data()), data.size()},
+                        {const_cast<char*>(then.data()), then.size()}};
+      ssize_t n = pwritev(fd_, parts, 2, static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Errno("write " + path_);
+      }
+      const size_t done = static_cast<size_t>(n);
+      const size_t of_data = std::min(done, data.size());
+      data.remove_prefix(of_data);
+      then.remove_prefix(done - of_data);
+      offset += done;
+    }
+    return Write(offset, then);
   }
   Status Sync() override {
     return fdatasync(fd_) == 0 ? Status::OK() : Errno("fdatasync " + path_);

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "kvs/status.h"
 
@@ -89,8 +90,15 @@ class VerifiedOffsets {
 // covers the group so far (store/format.h).
 class BlockBuilder : public RecordSource, public NodeSink {
  public:
-  BlockBuilder(uint64_t start, const std::array<uint8_t, 16>& salt)
-      : start_(start), salt_(salt), group_start_(start), group_crc_end_(start) {}
+  // buffer: memory to build in (its bytes are dropped), see TakeBuffer.
+  BlockBuilder(uint64_t start, const std::array<uint8_t, 16>& salt, std::string buffer = {})
+      : start_(start),
+        salt_(salt),
+        group_start_(start),
+        group_crc_end_(start),
+        bytes_(std::move(buffer)) {
+    bytes_.clear();
+  }
 
   // With a limit, a block whose payload reaches it is closed as a "part"
   // and the next record opens a new block in a new group (compaction).
@@ -127,6 +135,8 @@ class BlockBuilder : public RecordSource, public NodeSink {
     return std::string_view(bytes_).substr(0, static_cast<size_t>(group_start_ - start_));
   }
   void DropClosed();
+  // The memory it built in, for another builder; it holds nothing after.
+  std::string TakeBuffer() { return std::exchange(bytes_, std::string()); }
 
  private:
   uint64_t start_;

@@ -31,6 +31,7 @@
 #include "store/id_runs.h"
 #include "store/log_window.h"
 #include "store/read_clock.h"
+#include "store/spare_pool.h"
 
 namespace kvs {
 
@@ -228,6 +229,9 @@ class StoreImpl : public Store {
   bool absorbing_ = false;
   std::condition_variable synced_;
   GroupCommitStats group_commits_;  // Guarded by write_mu_
+  // Memory the groups' blocks were built in, for the next ones (two groups
+  // are in memory at once while one is synced).
+  SparePool<std::string> spare_blocks_{2};
   // When a leader last took the writer lock itself (steady clock); written
   // by the leader holding it, read under write_mu_ by the next leader.
   int64_t lock_taken_ns_ = 0;

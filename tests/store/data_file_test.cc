@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <utility>
+#include <vector>
 
 #include "store/format.h"
 #include "tests/store/test_util.h"
@@ -141,6 +143,34 @@ TEST_CASE("a file that runs on in zeros ends where they start") {
   WriteFile(dir.Sub("torn"), file + std::string(256 << 10, '\0'));
   CHECK(OpenRevision(dir.Sub("torn"), &tail) == 1);
   CHECK(tail == 1000);
+}
+
+TEST_CASE("a file writes two pieces one after the other, in one write") {
+  TempDir dir;
+  auto file = Env::Default()->Open(dir.Sub("f"), true);
+  REQUIRE(file.ok());
+  REQUIRE((*file)->Write(0, "0123456789").ok());
+  const std::string zeros(300 << 10, '\0');
+  REQUIRE((*file)->WriteThen(4, "abc", zeros).ok());
+  CHECK(*(*file)->Size() == 7 + zeros.size());
+  std::string head(10, '?');
+  REQUIRE((*file)->Read(0, head.size(), head.data()).ok());
+  CHECK(head == std::string("0123abc\0\0\0", 10));
+  // The default of a File that has only Write joins the pieces.
+  struct OnlyWrite : File {
+    Status Write(uint64_t offset, std::string_view data) override {
+      writes.emplace_back(offset, std::string(data));
+      return Status::OK();
+    }
+    Status Sync() override { return Status::OK(); }
+    Status Read(uint64_t, size_t, char*) const override { return Status::OK(); }
+    Result<uint64_t> Size() const override { return uint64_t{0}; }
+    Status Truncate(uint64_t) override { return Status::OK(); }
+    int fd() const override { return -1; }
+    std::vector<std::pair<uint64_t, std::string>> writes;
+  } only_write;
+  REQUIRE(only_write.WriteThen(5, "ab", "cd").ok());
+  CHECK(only_write.writes == std::vector<std::pair<uint64_t, std::string>>{{5, "abcd"}});
 }
 
 TEST_CASE("the writer keeps zeros ahead of the data, and cuts a torn write before writing on") {

@@ -22,6 +22,14 @@ class File {
   virtual ~File() = default;
   // Writes data at offset (pwrite semantics: the file grows as needed).
   virtual Status Write(uint64_t offset, std::string_view data) = 0;
+  // Writes data at offset and then right after it, as one Write: the
+  // default joins them (pwritev, by the default Env, does not copy).
+  virtual Status WriteThen(uint64_t offset, std::string_view data, std::string_view then) {
+    std::string joined;
+    joined.reserve(data.size() + then.size());
+    joined.append(data).append(then);
+    return Write(offset, joined);
+  }
   // Makes everything written so far durable (fdatasync).
   virtual Status Sync() = 0;
   // Reads exactly n bytes at offset into out; fails if fewer are available.
