@@ -61,6 +61,7 @@
 #include "store/coding.h"
 #include "store/compaction_output.h"
 #include "store/format.h"
+#include "store/offset_map.h"
 #include "store/store_impl.h"
 #include "store/tree_builder.h"
 
@@ -372,7 +373,7 @@ class Compactor {
       KVS_RETURN_IF_ERROR(cursor.Next());
     }
     std::sort(versions_.begin(), versions_.end());
-    kept_.reserve(versions_.size());
+    kept_.Reserve(versions_.size());
     if (options_.rules.empty() && !options_.drop_key) {
       for (uint64_t offset : versions_) kept_[offset] = 0;
       return Status::OK();
@@ -415,7 +416,7 @@ class Compactor {
       KVS_RETURN_IF_ERROR(ForEachKeptEntry(branches_[b].second.root, visit));
     }
     for (const auto& [offset, owner] : evictable) {
-      if (kept_.count(offset) > 0) candidates_[owner.first].bytes += owner.second;
+      if (kept_.Contains(offset)) candidates_[owner.first].bytes += owner.second;
     }
     return Status::OK();
   }
@@ -424,7 +425,7 @@ class Compactor {
     uint64_t done = 0;
     for (uint64_t offset : versions_) {
       if (options_.progress && ++done % 1024 == 0) options_.progress(done, versions_.size());
-      if (kept_.count(offset) == 0) {
+      if (!kept_.Contains(offset)) {
         ++stats_.versions_dropped;
         continue;
       }
@@ -441,8 +442,8 @@ class Compactor {
     KVS_ASSIGN_OR_RETURN(VersionRecord v, ReadVersionAt(source, offset));
     bool has_parent = false;
     for (ParentRef& p : v.parents) {
-      auto parent = kept_.find(p.offset);
-      p.offset = parent == kept_.end() ? 0 : parent->second;
+      const uint64_t* parent = kept_.Find(p.offset);
+      p.offset = parent == nullptr ? 0 : *parent;
       has_parent = has_parent || p.offset != 0;
     }
     const uint64_t copied = out_->builder()->Append(kVersionRecord, EncodeVersion(v));
@@ -521,13 +522,13 @@ class Compactor {
                                    if (!after) return tree.Delete(key);
                                    KVS_ASSIGN_OR_RETURN(KeyEntry e, DecodeKeyEntry(*after));
                                    for (HeadRef& h : e.heads) {
-                                     auto kept = kept_.find(h.offset);
-                                     if (kept == kept_.end() || kept->second == 0) {
+                                     const uint64_t* kept = kept_.Find(h.offset);
+                                     if (kept == nullptr || *kept == 0) {
                                        return Status::Conflict(
                                            "a head written during the compaction is a version the "
                                            "retention rules dropped");
                                      }
-                                     h.offset = kept->second;
+                                     h.offset = *kept;
                                    }
                                    return tree.Put(key, EncodeKeyEntry(e));
                                  }));
@@ -547,12 +548,12 @@ class Compactor {
     KVS_RETURN_IF_ERROR(ForEachKeptEntry(root, [&](std::string_view tree_key, KeyEntry& e) {
       for (HeadRef& h : e.heads) {
         // Every head was copied, unless the version index lacks it.
-        auto kept = kept_.find(h.offset);
-        if (kept == kept_.end() || kept->second == 0) {
+        const uint64_t* kept = kept_.Find(h.offset);
+        if (kept == nullptr || *kept == 0) {
           return Status::Corruption("a head at offset " + std::to_string(h.offset) +
                                     " is missing from the version index");
         }
-        h.offset = kept->second;
+        h.offset = *kept;
       }
       return tree.Put(tree_key, EncodeKeyEntry(e));
     }));
@@ -642,8 +643,7 @@ class Compactor {
   }
 
   Result<uint64_t> CopyCommit(const RecordSource& source, uint64_t offset) {
-    auto done = commits_.find(offset);
-    if (done != commits_.end()) return done->second;
+    if (const uint64_t* done = commits_.Find(offset)) return *done;
     KVS_ASSIGN_OR_RETURN(RecordView rec, source.ReadRecord(offset));
     if (rec.type != kCommitRecord) return Status::Corruption("commit index points astray");
     uint64_t copied = out_->builder()->Append(kCommitRecord, rec.body);
@@ -677,15 +677,15 @@ class Compactor {
   CompactStats stats_;
   std::unordered_map<std::string, Candidate> candidates_;
   BranchEntries branches_;
-  std::vector<uint64_t> versions_;               // old offsets, ascending
-  std::unordered_map<uint64_t, uint64_t> kept_;  // old offset -> new offset
+  std::vector<uint64_t> versions_;  // old offsets, ascending
+  OffsetMap kept_;                  // old offset -> new offset
   std::vector<std::pair<VersionId, uint64_t>> new_versions_;
   std::unordered_set<VersionId, HashHasher> kept_ids_;  // of new_versions_[0, ids_indexed_)
   size_t ids_indexed_ = 0;
   std::vector<std::string> tails_;
   // Old branch root -> new; the empty tree is its own copy.
   std::unordered_map<uint64_t, uint64_t> new_roots_{{0, 0}};
-  std::unordered_map<uint64_t, uint64_t> commits_;  // old commit offset -> new
+  OffsetMap commits_;  // old commit offset -> new
 };
 
 namespace {
