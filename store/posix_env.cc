@@ -29,33 +29,10 @@ class PosixFile : public File {
   ~PosixFile() override { close(fd_); }
 
   Status Write(uint64_t offset, std::string_view data) override {
-    while (!data.empty()) {
-      ssize_t n = pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Errno("write " + path_);
-      }
-      data.remove_prefix(static_cast<size_t>(n));
-      offset += static_cast<uint64_t>(n);
-    }
-    return Status::OK();
+    return WriteAll(offset, data, {});
   }
   Status WriteThen(uint64_t offset, std::string_view data, std::string_view then) override {
-    while (!data.empty()) {
-      iovec parts[2] = {{const_cast<char*>(data.data()), data.size()},
-                        {const_cast<char*>(then.data()), then.size()}};
-      ssize_t n = pwritev(fd_, parts, 2, static_cast<off_t>(offset));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Errno("write " + path_);
-      }
-      const size_t done = static_cast<size_t>(n);
-      const size_t of_data = std::min(done, data.size());
-      data.remove_prefix(of_data);
-      then.remove_prefix(done - of_data);
-      offset += done;
-    }
-    return Write(offset, then);
+    return WriteAll(offset, data, then);
   }
   Status Sync() override {
     return fdatasync(fd_) == 0 ? Status::OK() : Errno("fdatasync " + path_);
@@ -86,6 +63,26 @@ class PosixFile : public File {
   int fd() const override { return fd_; }
 
  private:
+  // Writes first and then second from offset on, one pwritev at a time
+  // until a short write has been made up.
+  Status WriteAll(uint64_t offset, std::string_view first, std::string_view second) {
+    while (!first.empty() || !second.empty()) {
+      iovec parts[2] = {{const_cast<char*>(first.data()), first.size()},
+                        {const_cast<char*>(second.data()), second.size()}};
+      ssize_t n = pwritev(fd_, parts, 2, static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Errno("write " + path_);
+      }
+      const size_t done = static_cast<size_t>(n);
+      const size_t of_first = std::min(done, first.size());
+      first.remove_prefix(of_first);
+      second.remove_prefix(done - of_first);
+      offset += done;
+    }
+    return Status::OK();
+  }
+
   std::string path_;
   int fd_;
 };
