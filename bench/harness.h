@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "kvs/status.h"
@@ -104,6 +105,18 @@ inline double Median(std::vector<double> times) {
   if (times.empty()) return 0;
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
+}
+
+// The median wall time of rounds calls of f. What each call returns is
+// destroyed after its call is timed: a store's close, a result's memory.
+template <typename F>
+double MedianSeconds(int rounds, F&& f) {
+  std::vector<double> times;
+  for (int i = 0; i < rounds; ++i) {
+    std::invoke_result_t<F&> kept;
+    times.push_back(TimeOnce([&] { kept = f(); }));
+  }
+  return Median(times);
 }
 
 // What a rate measurement reached.

@@ -412,28 +412,20 @@ void MeasureDiff(const DataSet& d, Report* report) {
 // Store::Open plus one Get: what a CGI process pays before its first answer.
 // The page cache is warm; the close is not timed.
 double KvsOpenSeconds(const std::string& dir, const std::string& key, int rounds) {
-  std::vector<double> times;
-  for (int i = 0; i < rounds; ++i) {
-    std::unique_ptr<Store> store;
-    times.push_back(TimeOnce([&] {
-      store = OpenStore(dir, SyncMode::kSync);
-      Must(store->Get("main", key), "Get after Open");
-    }));
-  }
-  return Median(times);
+  return MedianSeconds(rounds, [&] {
+    std::unique_ptr<Store> store = OpenStore(dir, SyncMode::kSync);
+    Must(store->Get("main", key), "Get after Open");
+    return store;
+  });
 }
 
 double SqliteOpenSeconds(const std::string& path, const std::string& key, int rounds) {
-  std::vector<double> times;
-  for (int i = 0; i < rounds; ++i) {
-    std::unique_ptr<SqliteKv> db;
-    times.push_back(TimeOnce([&] {
-      db = std::make_unique<SqliteKv>(path, SqliteSync::kFull);
-      std::string value;
-      if (!db->Get(key, &value)) Fail("SQLite get after open failed");
-    }));
-  }
-  return Median(times);
+  return MedianSeconds(rounds, [&] {
+    auto db = std::make_unique<SqliteKv>(path, SqliteSync::kFull);
+    std::string value;
+    if (!db->Get(key, &value)) Fail("SQLite get after open failed");
+    return db;
+  });
 }
 
 void MeasureOpen(const DataSet& d, const Scale& s, Report* report) {
@@ -477,17 +469,14 @@ HistoryRun KvsHistory(const std::string& dir, const Scale& s) {
     ++run.revisions;
   }
   run.puts_per_second = run.revisions / SecondsSince(start);
-  std::vector<double> times;
-  for (int i = 0; i < kHistoryReads; ++i) {
-    std::vector<Version> history;
-    times.push_back(TimeOnce([&] {
-      history = Must(store->History(head, 0, SIZE_MAX, /*with_values=*/true), "History");
-    }));
+  run.read_seconds = MedianSeconds(kHistoryReads, [&] {
+    std::vector<Version> history =
+        Must(store->History(head, 0, SIZE_MAX, /*with_values=*/true), "History");
     if (history.size() != run.revisions) {
       Fail("History returned " + std::to_string(history.size()) + " versions");
     }
-  }
-  run.read_seconds = Median(times);
+    return history;
+  });
   return run;
 }
 
@@ -509,20 +498,18 @@ HistoryRun SqliteHistory(const std::string& path, size_t revisions) {
   });
   sqlite3_finalize(insert);
   sqlite3_stmt* read = db.Prepare("SELECT rev, v FROM hist WHERE k = 'hot' ORDER BY rev DESC");
-  std::vector<double> times;
-  for (int i = 0; i < kHistoryReads; ++i) {
+  const double read_seconds = MedianSeconds(kHistoryReads, [&] {
     std::vector<std::string> values;
-    times.push_back(TimeOnce([&] {
-      while (sqlite3_step(read) == SQLITE_ROW) {
-        values.emplace_back(static_cast<const char*>(sqlite3_column_blob(read, 1)),
-                            static_cast<size_t>(sqlite3_column_bytes(read, 1)));
-      }
-    }));
+    while (sqlite3_step(read) == SQLITE_ROW) {
+      values.emplace_back(static_cast<const char*>(sqlite3_column_blob(read, 1)),
+                          static_cast<size_t>(sqlite3_column_bytes(read, 1)));
+    }
     sqlite3_reset(read);
     if (values.size() != revisions) Fail("SQLite history returned too few rows");
-  }
+    return values;
+  });
   sqlite3_finalize(read);
-  return HistoryRun{revisions, revisions / write_seconds, Median(times)};
+  return HistoryRun{revisions, revisions / write_seconds, read_seconds};
 }
 
 void MeasureHistory(const std::string& root, const Scale& s, Report* report) {
