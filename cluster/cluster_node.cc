@@ -237,6 +237,13 @@ void ClusterNode::FollowLayout() {
       }
       changed_.notify_all();
     };
+    // A wait that ended with nothing to copy: the revisions it saw pass
+    // were checkpoints and other keys, which contexts name too.
+    hooks.caught_up = [this, entry](replication::Direction, uint64_t revision) {
+      std::lock_guard<std::mutex> hook_lock(mu_);
+      if (Pull* p = entry()) p->pulled_through = std::max(p->pulled_through, revision);
+      changed_.notify_all();
+    };
     hooks.failed = [this, entry, address](replication::Direction, const Status& status,
                                           int64_t retry_ns) {
       std::lock_guard<std::mutex> hook_lock(mu_);
@@ -261,7 +268,8 @@ void ClusterNode::FollowLayout() {
         replication::Direction::kPull, options, hooks,
         // A node back after an outage is pulled from again within seconds:
         // reads may be waiting for it.
-        replication::LiveTiming{.retry_ns = kPullRetryNs, .max_retry_ns = kPullMaxRetryNs});
+        replication::LiveTiming{
+            .retry_ns = kPullRetryNs, .max_retry_ns = kPullMaxRetryNs, .each_revision = true});
     pull.live->Start();
   }
   lock.unlock();

@@ -26,8 +26,10 @@
 // at that revision at least, and for each node it pulls from, a pull that
 // began at that revision or later (a pull copies all the source held when
 // it began, so revisions are transitive: what that node had received from
-// a third one comes with it). Reach nudges the pulls it waits for, and waits
-// a bounded time.
+// a third one comes with it), or whose wait saw the source pass that
+// revision with nothing to copy (its pulls' checkpoints take revisions of
+// their own, which answers name too; the pulls' waits end at each one).
+// Reach nudges the pulls it waits for, and waits a bounded time.
 //
 // Causality across shards: a write records, in the store, the context
 // entries of other shards it was made with (DepsWrite: one key per node,
@@ -194,9 +196,11 @@ class ClusterNode {
   struct Pull {
     common::HashRanges ranges;
     std::unique_ptr<replication::LiveReplication> live;
-    uint64_t generation = 0;      // tells a stopped pull's late hooks from this one's
-    uint64_t pulled_through = 0;  // the source's revision when the last run began
-    uint64_t runs = 0;            // successful runs
+    uint64_t generation = 0;  // tells a stopped pull's late hooks from this one's
+    // The source's revision up to which this node has what the pull copies:
+    // where the last run began, or where a wait found nothing new.
+    uint64_t pulled_through = 0;
+    uint64_t runs = 0;  // successful runs
     std::string last_error;
   };
 

@@ -78,7 +78,7 @@ std::unique_ptr<replication::LiveReplication> ReplicationRunner::StartLive(size_
     Count(i, way, stats);
     succeeded();
   };
-  hooks.caught_up = [succeeded](replication::Direction) { succeeded(); };
+  hooks.caught_up = [succeeded](replication::Direction, uint64_t) { succeeded(); };
   hooks.failed = [&board, &peer, i](replication::Direction way, const Status& status,
                                     int64_t retry_ns) {
     std::fprintf(stderr, "kvs-fcgi: live %s with %s failed (retrying in %llds): %s\n",

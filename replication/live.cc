@@ -113,8 +113,8 @@ void LiveReplication::Loop(size_t slot, Direction way) {
       if (hooks_.done) hooks_.done(way, *stats);
     }
     Peer& source = way == Direction::kPull ? *remote : static_cast<Peer&>(local);
-    auto waited = source.Wait(
-        {since, options_.branches, options_.prefix, timing_.wait_ms, options_.hash_ranges});
+    auto waited = source.Wait({since, options_.branches, options_.prefix, timing_.wait_ms,
+                               options_.hash_ranges, timing_.each_revision});
     if (!waited.ok()) {
       if (!fail(waited.status())) break;
       continue;
@@ -127,7 +127,7 @@ void LiveReplication::Loop(size_t slot, Direction way) {
     run = waited->changed;
     if (!run) {
       since = waited->revision;
-      if (hooks_.caught_up) hooks_.caught_up(way);
+      if (hooks_.caught_up) hooks_.caught_up(way, since);
     }
   }
   Publish(slot, nullptr);

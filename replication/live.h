@@ -38,6 +38,9 @@ struct LiveTiming {
   int64_t retry_ns = int64_t{1} * 1000000000;
   int64_t max_retry_ns = int64_t{300} * 1000000000;
   int64_t busy_pause_ns = int64_t{1} * 1000000000;
+  // A wait ends at each new revision of the source, so that caught_up says
+  // how far the direction has seen (WaitRequest::each_revision).
+  bool each_revision = false;
 };
 
 struct LiveHooks {
@@ -45,8 +48,9 @@ struct LiveHooks {
   // empty; called from the direction's thread.
   std::function<void(Direction)> running;
   std::function<void(Direction, const ReplicateStats&)> done;
-  // After a wait that found nothing new: the direction is up to date.
-  std::function<void(Direction)> caught_up;
+  // After a wait that found nothing new: the direction is up to date, with
+  // everything it would copy of the source's revisions up to `revision`.
+  std::function<void(Direction, uint64_t revision)> caught_up;
   // After a connection, a run or a wait failed; the direction tries again
   // after retry_ns.
   std::function<void(Direction, const Status&, int64_t retry_ns)> failed;

@@ -263,6 +263,7 @@ Result<WaitOutcome> LocalPeer::Wait(const WaitRequest& request) {
       Clock::now() + std::chrono::milliseconds(std::min(request.timeout_ms, kMaxWaitMs));
   uint64_t since = request.revision;
   for (;;) {
+    if (interrupted_) return Status::IOError("the wait was stopped");
     WaitOutcome outcome;
     KVS_ASSIGN_OR_RETURN(outcome.revision, store_.Revision());
     if (outcome.revision < since) {
@@ -271,7 +272,7 @@ Result<WaitOutcome> LocalPeer::Wait(const WaitRequest& request) {
     }
     if (outcome.revision > since) {
       KVS_ASSIGN_OR_RETURN(outcome.changed, ChangedAfter(request, since));
-      if (outcome.changed) return outcome;
+      if (outcome.changed || request.each_revision) return outcome;
       since = outcome.revision;  // only other branches, keys or checkpoints moved
     }
     const Clock::time_point now = Clock::now();

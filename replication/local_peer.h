@@ -49,6 +49,8 @@ class LocalPeer : public Peer {
   // revision every kWaitPoll; it waits at most kMaxWait, whatever it is
   // asked: below nginx's FastCGI read timeout (60 s by default).
   Result<WaitOutcome> Wait(const WaitRequest& request) override;
+  // Ends a Wait in flight, which fails, and fails every one after it.
+  void Interrupt() override { interrupted_ = true; }
   bool ConcurrentCalls() const override { return true; }  // a Store is thread-safe
 
  private:
@@ -57,6 +59,7 @@ class LocalPeer : public Peer {
 
   Store& store_;
   LocalPeerOptions options_;
+  std::atomic<bool> interrupted_{false};
 };
 
 }  // namespace kvs::replication

@@ -619,6 +619,7 @@ Json ToJson(const WaitRequest& r) {
   Json j = {{"revision", r.revision}, {"branches", r.branches}, {"timeout_ms", r.timeout_ms}};
   SetBytes(j, "prefix", r.prefix);
   SetRanges(j, r.hash_ranges);
+  if (r.each_revision) j["each_revision"] = true;  // older peers ignore it, and wait
   return j;
 }
 
@@ -630,6 +631,7 @@ Result<WaitRequest> WaitRequestFromJson(const Json& j) {
     r.prefix = GetBytes(j, "prefix");
     r.timeout_ms = j.at("timeout_ms").get<uint64_t>();
     r.hash_ranges = GetRanges(j);
+    r.each_revision = j.value("each_revision", false);
     return r;
   });
 }

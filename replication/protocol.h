@@ -104,6 +104,11 @@ struct WaitRequest {
   std::string prefix;
   uint64_t timeout_ms = 0;
   common::HashRanges hash_ranges;
+  // Also answer, unchanged, as soon as the peer's revision moves past
+  // revision for anything else (another key, another branch, a
+  // checkpoint): for a waiter that must know how far it has seen, as a
+  // cluster node does, whose causal contexts name any revision.
+  bool each_revision = false;
 };
 
 struct WaitOutcome {

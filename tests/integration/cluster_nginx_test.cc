@@ -198,6 +198,24 @@ TEST_CASE("a client carrying its context never reads older data than it has seen
     }
   }
 
+  SECTION("a context naming a revision with nothing to copy in it is reached at once") {
+    ClusterAnswer put = Send(writer, "PUT", "/kv-store/keys/" + key, Put("before"));
+    REQUIRE(put.status == 201);
+    REQUIRE(ReadUntil(reader, key, "before").status == 200);
+    // A branch the cluster does not replicate moves the writer's revision;
+    // the writer's answers name it from then on.
+    REQUIRE(Send(writer, "POST", "/_branches", Json{{"name", "aside"}}).status == 201);
+    ClusterAnswer read = Send(writer, "GET", "/kv-store/keys/" + key, Json());
+    REQUIRE(read.status == 200);
+    REQUIRE(read.body["causal-context"][cluster.address(replicas[0])] >
+            put.body["causal-context"][cluster.address(replicas[0])]);
+    // The reader's pull saw that revision pass: no wait, no 503.
+    ClusterAnswer reached =
+        Send(reader, "GET", "/kv-store/keys/" + key, WithContext(read.body["causal-context"]));
+    CHECK(reached.status == 200);
+    CHECK(reached.body["value"] == "before");
+  }
+
   SECTION("with the reader cut off: a 503 within the bound, then the value once it heals") {
     cluster.Isolate(replicas[1], true);
     ClusterAnswer put = Send(writer, "PUT", "/kv-store/keys/" + key, Put("seen"));

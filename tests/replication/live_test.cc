@@ -129,6 +129,29 @@ TEST_CASE("a wait ignores what the replication would not copy") {
   CHECK_FALSE(MustWait(peer, {after, {"main"}, "nothing/", 20, {}}).changed);
 }
 
+TEST_CASE("a wait for each revision ends at one that has nothing to copy") {
+  TempDir dir;
+  auto store = OpenStore(dir.Sub("a"));
+  MustPut(store.get(), "users/ann", "1");
+  LocalPeer peer(*store);
+  const uint64_t before = *store->Revision();
+  WaitOutcome outcome;
+  {
+    // A checkpoint, then (long after the wait saw it) a key it copies.
+    LaterWrite writes([&] {
+      ReplicationBatch batch;
+      batch.peer = "some-peer";
+      batch.checkpoint = "{}";
+      (void)store->ApplyReplicated(batch);
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      (void)store->Write(WriteBatch().Put("users/bob", "2"));
+    });
+    outcome = MustWait(peer, {before, {"main"}, "users/", 20000, {}, true});
+  }
+  CHECK_FALSE(outcome.changed);
+  CHECK(outcome.revision == before + 1);
+}
+
 TEST_CASE("a wait ends early once its stop flag is set") {
   TempDir dir;
   auto store = OpenStore(dir.Sub("a"));
@@ -140,6 +163,19 @@ TEST_CASE("a wait ends early once its stop flag is set") {
     outcome = MustWait(peer, {0, {}, "", 20000, {}});
   }
   CHECK_FALSE(outcome.changed);
+}
+
+TEST_CASE("an interrupted wait fails at once, and so does every one after it") {
+  TempDir dir;
+  auto store = OpenStore(dir.Sub("a"));
+  LocalPeer peer(*store);
+  Result<WaitOutcome> outcome = Status::OK();
+  {
+    LaterWrite interrupt([&] { peer.Interrupt(); });
+    outcome = peer.Wait({0, {}, "", 20000, {}});
+  }
+  CHECK(outcome.status().code() == Status::Code::kIOError);
+  CHECK(peer.Wait({0, {}, "", 20000, {}}).status().code() == Status::Code::kIOError);
 }
 
 TEST_CASE("live replication copies each side's writes as they happen, and stops") {
@@ -166,6 +202,33 @@ TEST_CASE("live replication copies each side's writes as they happen, and stops"
   CHECK(failures == 0);
   // Both hold the same versions: history travelled, not only the winners.
   CHECK(VersionIds(*a) == VersionIds(*b));
+}
+
+TEST_CASE("a live pull that waits for each revision says how far it has seen") {
+  TempDir dir;
+  auto a = OpenStore(dir.Sub("a"));
+  auto b = OpenStore(dir.Sub("b"));
+  MustPut(b.get(), "users/ann", "1");
+  std::atomic<uint64_t> seen{0};
+  LiveHooks hooks;
+  hooks.caught_up = [&](Direction, uint64_t revision) { seen = revision; };
+  LiveTiming timing;
+  timing.wait_ms = 600000;  // longer than the test: only the new revision ends a wait
+  timing.each_revision = true;
+  ReplicateOptions options;
+  options.prefix = "users/";
+  LiveReplication live(*a, {}, LocalRemote(*b), Direction::kPull, options, hooks, timing);
+  live.Start();
+  CHECK(Eventually(*a, "users/ann", "1"));
+  // A key the pull does not copy moves the source's revision: the pull's
+  // wait ends there, and says so.
+  MustPut(b.get(), "logs/1", "x");
+  const uint64_t moved = *b->Revision();
+  for (int i = 0; i < 2000 && seen < moved; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(seen == moved);
+  live.Stop();
 }
 
 TEST_CASE("live replication backs off while the remote cannot be reached, then catches up") {

@@ -196,4 +196,17 @@ TEST_CASE("a filter's hash ranges travel in the changes and wait requests") {
   CHECK_THAT(FeedRequestFromJson(bad).status().message(), Catch::Contains("hash ranges"));
 }
 
+TEST_CASE("a wait asks to end at each revision only when told to") {
+  WaitRequest wait;
+  CHECK_FALSE(ToJson(wait).contains("each_revision"));  // as peers before it sent them
+  CHECK_FALSE(WaitRequestFromJson(ToJson(wait))->each_revision);
+  wait.each_revision = true;
+  auto decoded = WaitRequestFromJson(ToJson(wait));
+  REQUIRE(decoded.ok());
+  CHECK(decoded->each_revision);
+  Json bad = ToJson(wait);
+  bad["each_revision"] = "yes";
+  CHECK(WaitRequestFromJson(bad).status().code() == Status::Code::kInvalidArgument);
+}
+
 }  // namespace kvs::replication
