@@ -684,22 +684,36 @@ Result<uint64_t> TreeWriter::FlushNode(Node* node, NodeSink* out) {
       }
     }
   }
+  // Sized first, then written in place: this runs for every node a
+  // transaction changes.
+  const size_t count = node->keys.size();
+  size_t size = kNodeFixed + 4 * count;
+  for (size_t i = 0; i < count; ++i) {
+    size += 2 + node->keys[i].size() + (node->leaf ? 4 + node->values[i].size() : 8);
+  }
   std::string& body = body_;
-  body.clear();
-  PutFixed16(&body, static_cast<uint16_t>(node->keys.size()));
-  body.append(kNodeFixed - 2, '\0');
-  size_t table = body.size();
-  body.append(4 * node->keys.size(), '\0');
-  for (size_t i = 0; i < node->keys.size(); ++i) {
-    EncodeFixed32(&body[table + 4 * i], static_cast<uint32_t>(body.size()));
-    PutFixed16(&body, static_cast<uint16_t>(node->keys[i].size()));
+  body.resize(size);  // every byte is written below
+  char* const start = body.data();
+  EncodeFixed16(start, static_cast<uint16_t>(count));
+  std::memset(start + 2, 0, kNodeFixed - 2);
+  char* at = start + kNodeFixed + 4 * count;
+  auto copy = [&at](std::string_view bytes) {
+    if (!bytes.empty()) std::memcpy(at, bytes.data(), bytes.size());
+    at += bytes.size();
+  };
+  for (size_t i = 0; i < count; ++i) {
+    EncodeFixed32(start + kNodeFixed + 4 * i, static_cast<uint32_t>(at - start));
+    EncodeFixed16(at, static_cast<uint16_t>(node->keys[i].size()));
+    at += 2;
     if (node->leaf) {
-      PutFixed32(&body, static_cast<uint32_t>(node->values[i].size()));
-      body.append(node->keys[i]);
-      body.append(node->values[i]);
+      EncodeFixed32(at, static_cast<uint32_t>(node->values[i].size()));
+      at += 4;
+      copy(node->keys[i]);
+      copy(node->values[i]);
     } else {
-      PutFixed64(&body, node->child_offsets[i]);
-      body.append(node->keys[i]);
+      EncodeFixed64(at, node->child_offsets[i]);
+      at += 8;
+      copy(node->keys[i]);
     }
   }
   node->offset = out->Append(node->leaf ? format::kLeafNode : format::kInnerNode, body);

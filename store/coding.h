@@ -38,6 +38,7 @@ inline uint64_t DecodeFixed64(const char* p) {
   std::memcpy(&v, p, 8);
   return v;
 }
+inline void EncodeFixed16(char* p, uint16_t v) { std::memcpy(p, &v, 2); }
 inline void EncodeFixed32(char* p, uint32_t v) { std::memcpy(p, &v, 4); }
 inline void EncodeFixed64(char* p, uint64_t v) { std::memcpy(p, &v, 8); }
 
