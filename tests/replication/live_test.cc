@@ -54,6 +54,14 @@ bool Eventually(Store& store, const std::string& key, const std::string& value) 
   return false;
 }
 
+// Stores a replication checkpoint alone: a revision with no key in it.
+Status WriteCheckpoint(Store& store) {
+  ReplicationBatch checkpoint;
+  checkpoint.peer = "some-peer";
+  checkpoint.checkpoint = "{}";
+  return store.ApplyReplicated(checkpoint).status();
+}
+
 // A peer that is the given store, as a ConnectRemote makes one.
 ConnectRemote LocalRemote(Store& store) {
   return [&store]() -> Result<std::unique_ptr<Peer>> {
@@ -108,10 +116,7 @@ TEST_CASE("a wait ignores what the replication would not copy") {
   on_dev.branch = "dev";
   on_dev.Put("users/ann", "1");
   REQUIRE(store->Write(on_dev).ok());
-  ReplicationBatch checkpoint;
-  checkpoint.peer = "some-peer";
-  checkpoint.checkpoint = "{}";
-  REQUIRE(store->ApplyReplicated(checkpoint).ok());
+  REQUIRE(WriteCheckpoint(*store).ok());
   const uint64_t after = *store->Revision();
   REQUIRE(after == before + 3);
   WaitOutcome quiet = MustWait(peer, {before, {"main"}, "users/", 20, {}});
@@ -139,10 +144,7 @@ TEST_CASE("a wait for each revision ends at one that has nothing to copy") {
   {
     // A checkpoint, then (long after the wait saw it) a key it copies.
     LaterWrite writes([&] {
-      ReplicationBatch batch;
-      batch.peer = "some-peer";
-      batch.checkpoint = "{}";
-      (void)store->ApplyReplicated(batch);
+      (void)WriteCheckpoint(*store);
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
       (void)store->Write(WriteBatch().Put("users/bob", "2"));
     });
