@@ -1,6 +1,7 @@
 #include "store/btree.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "store/coding.h"
@@ -684,13 +685,10 @@ Result<uint64_t> TreeWriter::FlushNode(Node* node, NodeSink* out) {
       }
     }
   }
-  // Sized first, then written in place: this runs for every node a
-  // transaction changes.
+  // Written in place at the size every edit keeps: this runs for every
+  // node a transaction changes.
   const size_t count = node->keys.size();
-  size_t size = kNodeFixed + 4 * count;
-  for (size_t i = 0; i < count; ++i) {
-    size += 2 + node->keys[i].size() + (node->leaf ? 4 + node->values[i].size() : 8);
-  }
+  const size_t size = node->bytes;
   std::string& body = body_;
   body.resize(size);  // every byte is written below
   char* const start = body.data();
@@ -716,6 +714,7 @@ Result<uint64_t> TreeWriter::FlushNode(Node* node, NodeSink* out) {
       copy(node->keys[i]);
     }
   }
+  if (at != start + size) std::abort();  // a node's bytes out of step with its entries
   node->offset = out->Append(node->leaf ? format::kLeafNode : format::kInnerNode, body);
   node->record_bytes = RecordFileBytes(body.size());
   node->dirty = false;
