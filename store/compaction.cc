@@ -125,7 +125,9 @@ class Compactor {
         generation_(store->data()->generation() + 1),
         path_(store->dir_ + "/" + DataFileName(generation_)),
         unfinished_path_(path_ + kUnfinishedSuffix),
-        caught_end_(snap.head().end) {}
+        caught_end_(snap.head().end) {
+    new_roots_[0] = 0;  // the empty tree is its own copy
+  }
 
   // Writes the new file (not synced, under a temporary name) and returns its
   // size.
@@ -510,25 +512,21 @@ class Compactor {
   // The new file's copy of branch tree `to` of the old file, made from the
   // copy of tree `from` (0: the empty tree) and their differences.
   Result<uint64_t> CarryBranchTree(const Snapshot& now, uint64_t from, uint64_t to) {
-    if (auto done = new_roots_.find(to); done != new_roots_.end()) return done->second;
-    auto base = new_roots_.find(from);
-    if (base == new_roots_.end()) {
+    if (const uint64_t* done = new_roots_.Find(to)) return *done;
+    const uint64_t* base = new_roots_.Find(from);
+    if (base == nullptr) {
       return Status::Corruption("branch tree " + std::to_string(from) + " has no compacted copy");
     }
-    TreeWriter tree(out_.get(), base->second);
+    TreeWriter tree(out_.get(), *base);
     KVS_RETURN_IF_ERROR(TreeDiff(now, from, to, "", "",
                                  [&](std::string_view key, std::optional<std::string_view>,
                                      std::optional<std::string_view> after) -> Status {
                                    if (!after) return tree.Delete(key);
                                    KVS_ASSIGN_OR_RETURN(KeyEntry e, DecodeKeyEntry(*after));
-                                   for (HeadRef& h : e.heads) {
-                                     const uint64_t* kept = kept_.Find(h.offset);
-                                     if (kept == nullptr || *kept == 0) {
-                                       return Status::Conflict(
-                                           "a head written during the compaction is a version the "
-                                           "retention rules dropped");
-                                     }
-                                     h.offset = *kept;
+                                   if (UncopiedHead(e)) {
+                                     return Status::Conflict(
+                                         "a head written during the compaction is a version the "
+                                         "retention rules dropped");
                                    }
                                    return tree.Put(key, EncodeKeyEntry(e));
                                  }));
@@ -541,19 +539,25 @@ class Compactor {
     return bytes ? std::optional<std::string>(*bytes) : std::nullopt;
   }
 
+  // Points e's heads at their copies in the new file; the old offset of
+  // the first one that has none (not copied, or dropped by the rules).
+  std::optional<uint64_t> UncopiedHead(KeyEntry& e) const {
+    for (HeadRef& h : e.heads) {
+      const uint64_t* copy = kept_.Find(h.offset);
+      if (copy == nullptr || *copy == 0) return h.offset;
+      h.offset = *copy;
+    }
+    return std::nullopt;
+  }
+
   Result<uint64_t> RebuildBranchTree(uint64_t root) {
-    auto memo = new_roots_.find(root);
-    if (memo != new_roots_.end()) return memo->second;
+    if (const uint64_t* done = new_roots_.Find(root)) return *done;
     OrderedTreeBuild tree(out_.get());
     KVS_RETURN_IF_ERROR(ForEachKeptEntry(root, [&](std::string_view tree_key, KeyEntry& e) {
-      for (HeadRef& h : e.heads) {
-        // Every head was copied, unless the version index lacks it.
-        const uint64_t* kept = kept_.Find(h.offset);
-        if (kept == nullptr || *kept == 0) {
-          return Status::Corruption("a head at offset " + std::to_string(h.offset) +
-                                    " is missing from the version index");
-        }
-        h.offset = *kept;
+      // Every head was copied, unless the version index lacks it.
+      if (auto missing = UncopiedHead(e)) {
+        return Status::Corruption("a head at offset " + std::to_string(*missing) +
+                                  " is missing from the version index");
       }
       return tree.Put(tree_key, EncodeKeyEntry(e));
     }));
@@ -683,9 +687,8 @@ class Compactor {
   std::unordered_set<VersionId, HashHasher> kept_ids_;  // of new_versions_[0, ids_indexed_)
   size_t ids_indexed_ = 0;
   std::vector<std::string> tails_;
-  // Old branch root -> new; the empty tree is its own copy.
-  std::unordered_map<uint64_t, uint64_t> new_roots_{{0, 0}};
-  OffsetMap commits_;  // old commit offset -> new
+  OffsetMap new_roots_;  // old branch root -> new
+  OffsetMap commits_;    // old commit offset -> new
 };
 
 namespace {
