@@ -1,8 +1,8 @@
 // SparePool: a few buffers kept for reuse. Memory fresh from the kernel
 // costs a page fault and the zeroing of each page on its first touch, which
 // took a fifth of the time of a bulk load (the blocks of a group, built into
-// strings that grow) and of a write to one key (the nodes of its window's
-// arena).
+// strings that grow) and a tenth of a write to one key (the nodes of its
+// window's arena).
 #ifndef KVS_STORE_SPARE_POOL_H_
 #define KVS_STORE_SPARE_POOL_H_
 
