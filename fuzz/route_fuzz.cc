@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "config/config.h"
 #include "faces/routes.h"
@@ -124,12 +125,19 @@ const std::string& PristineStore() {
 
 // Copies the store in from to a fresh directory to: its identity and data
 // files, not the clock of its reads (4 MiB, sparse), which Open makes anew.
+// libFuzzer's timer sends SIGALRM every few seconds, and copy_file does not
+// take up a copy a signal interrupted: it is made again.
 void CopyStore(const std::string& from, const std::string& to) {
   std::filesystem::remove_all(to);
   std::filesystem::create_directory(to);
   for (const auto& entry : std::filesystem::directory_iterator(from)) {
     if (entry.path().filename() == "reads") continue;
-    std::filesystem::copy_file(entry.path(), std::filesystem::path(to) / entry.path().filename());
+    std::error_code error;
+    do {
+      std::filesystem::copy_file(entry.path(), std::filesystem::path(to) / entry.path().filename(),
+                                 std::filesystem::copy_options::overwrite_existing, error);
+    } while (error == std::errc::interrupted);
+    if (error) Require(Status::IOError(error.message()), "copying the pristine store");
   }
 }
 
