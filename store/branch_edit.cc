@@ -27,21 +27,20 @@ Result<std::optional<KeyEntry>> BranchEdit::Current(const std::string& key) {
 
 Result<uint64_t> BranchEdit::StoreVersion(const VersionRecord& v) {
   uint64_t offset = ctx_->builder->Append(format::kVersionRecord, EncodeVersion(v));
-  KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Version(v.id), EncodeU64Value(offset)));
+  KVS_RETURN_IF_ERROR(PutIdEntry(ctx_, gkey::Version(v.id), EncodeU64Value(offset)));
   bool has_stored_parent = false;
   for (const ParentRef& p : v.parents) {
     if (p.offset == 0) continue;  // not stored here: a replica's retention dropped it
-    KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Link(p.id, v.id), ""));
+    KVS_RETURN_IF_ERROR(PutIdEntry(ctx_, gkey::Link(p.id, v.id), ""));
     has_stored_parent = true;
   }
-  if (!has_stored_parent) KVS_RETURN_IF_ERROR(ctx_->global->Put(gkey::Tail(v.key, v.id), ""));
+  if (!has_stored_parent) KVS_RETURN_IF_ERROR(PutIdEntry(ctx_, gkey::Tail(v.key, v.id), ""));
   return offset;
 }
 
-Result<uint64_t> BranchEdit::AddVersion(const VersionRecord& v) {
+Result<uint64_t> BranchEdit::AddVersion(const VersionRecord& v,
+                                        const std::optional<KeyEntry>& current) {
   KVS_ASSIGN_OR_RETURN(uint64_t offset, StoreVersion(v));
-  std::string key(v.key);
-  KVS_ASSIGN_OR_RETURN(std::optional<KeyEntry> current, Current(key));
   KeyEntry next;
   next.created_time_ns = current ? current->created_time_ns : v.time_ns;
   if (current) {
@@ -53,7 +52,7 @@ Result<uint64_t> BranchEdit::AddVersion(const VersionRecord& v) {
   }
   next.heads.push_back(HeadRef{v.id, offset, v.time_ns, v.deleted});
   SortHeads(&next.heads);
-  pending_[key] = std::move(next);
+  pending_[std::string(v.key)] = std::move(next);
   return offset;
 }
 
@@ -110,8 +109,8 @@ Result<CommitId> BranchEdit::Finish() {
   for (auto& change : changes) commit.keys.push_back(std::move(change.first));
   ctx_->commit_offset = ctx_->builder->Append(format::kCommitRecord, EncodeCommit(commit));
   KVS_RETURN_IF_ERROR(
-      ctx_->global->Put(gkey::Commit(commit.id),
-                        EncodeU64Value(ctx_->revision) + EncodeU64Value(ctx_->commit_offset)));
+      PutIdEntry(ctx_, gkey::Commit(commit.id),
+                 EncodeU64Value(ctx_->revision) + EncodeU64Value(ctx_->commit_offset)));
 
   branch_.head_revision = ctx_->revision;
   branch_.head_commit = commit.id;
@@ -151,7 +150,16 @@ bool SameHeads(const KeyEntry& a, const KeyEntry& b) {
   return ids_a == ids_b;
 }
 
+Status PutIdEntry(TxnContext* ctx, std::string key, std::string value) {
+  if (ctx->ids == nullptr) return ctx->global->Put(key, value);
+  ctx->ids->Put(std::move(key), std::move(value));
+  return Status::OK();
+}
+
 Result<std::string> IdEntryThrough(TxnContext* ctx, std::string_view key) {
+  if (ctx->ids != nullptr) {
+    if (const std::string* pending = ctx->ids->Find(key)) return *pending;
+  }
   auto value = ctx->global->Get(key);
   if (!value.status().IsNotFound()) return value;
   if (!ctx->runs) {

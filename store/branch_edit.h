@@ -31,8 +31,10 @@ class BranchEdit {
   Result<std::optional<KeyEntry>> Current(const std::string& key);
 
   // Stores version v (already hashed) and makes it a head of its key:
-  // it replaces exactly its parents among the heads. Returns its offset.
-  Result<uint64_t> AddVersion(const VersionRecord& v);
+  // it replaces exactly its parents among the heads of current, the key's
+  // entry as Current gave it (read once by the caller, who needed it too).
+  // Returns its offset.
+  Result<uint64_t> AddVersion(const VersionRecord& v, const std::optional<KeyEntry>& current);
 
   // Stores version v (already hashed): its record, its index entry, the
   // links from its stored parents and, without one, its tail entry; heads
@@ -66,6 +68,10 @@ class BranchEdit {
 
 // Whether two entries have the same heads, in any order.
 bool SameHeads(const KeyEntry& a, const KeyEntry& b);
+
+// Adds an id entry (store/id_runs.h) in the transaction: to its pending
+// ids, or in a store without runs to its global tree.
+Status PutIdEntry(TxnContext* ctx, std::string key, std::string value);
 
 // An id entry's value (store/id_runs.h), read through the transaction's
 // pending edits; NotFound when absent.

@@ -169,6 +169,7 @@ class GroupBuild {
     global_->set_log(window_ ? &edits_ : nullptr);
     std::optional<ArenaSink> in_memory;
     if (logs_branches_) in_memory.emplace(window_->arena().get(), &builder_);
+    PendingIds ids;
     TxnContext ctx{.source = &source_,
                    .builder = &builder_,
                    .global = &*global_,
@@ -176,7 +177,8 @@ class GroupBuild {
                    .branch_nodes = in_memory ? static_cast<NodeSink*>(&*in_memory) : &builder_,
                    .branch_log = in_memory ? &edits_ : nullptr,
                    .revision = revision,
-                   .time_ns = time_ns};
+                   .time_ns = time_ns,
+                   .ids = id_runs_ ? &ids : nullptr};
     Result<WriteResult> r = fn(&ctx);
     Status s = r.status();
     if (s.ok()) {
@@ -245,11 +247,19 @@ class GroupBuild {
     source_.set_arena(window_->arena().get());
   }
 
-  // Flushes the global tree and ends the transaction's block.
+  // Flushes the global tree and ends the transaction's block, its pending
+  // id entries put into the tree (a logged block) or into a run (a
+  // checkpoint).
   Result<CommitPoint> EndBlock(const TxnContext& ctx) {
     const uint64_t block = builder_.block_start();
+    const size_t edits = edits_.count() + (ctx.ids != nullptr ? ctx.ids->size() : 0);
     const bool checkpoint =
-        window_ && (!edits_.loggable() || window_->Full(checkpoint_blocks_, edits_.count()));
+        window_ && (!edits_.loggable() || window_->Full(checkpoint_blocks_, edits));
+    IdEntries ids = ctx.ids != nullptr ? ctx.ids->TakeSorted() : IdEntries();
+    if (!checkpoint || !id_runs_) {
+      for (const auto& [key, value] : ids) KVS_RETURN_IF_ERROR(global_->Put(key, value));
+      ids.clear();
+    }
     // A checkpoint right after a checkpoint, whose branch entries name no
     // tree in memory (its branch trees went to the block, as a large
     // transaction's do), has nothing in memory: the tree goes straight to
@@ -266,7 +276,7 @@ class GroupBuild {
     ArenaSink sink(window_->arena().get(), &builder_);
     KVS_ASSIGN_OR_RETURN(uint64_t root, global_->FlushAndKeep(&sink));
     if (checkpoint) {
-      KVS_ASSIGN_OR_RETURN(root, Materialize(root));
+      KVS_ASSIGN_OR_RETURN(root, Materialize(root, std::move(ids)));
       uint64_t end = builder_.EndBlock(ctx.revision, ctx.time_ns, root, format::kKindTransaction);
       CommitPoint point{ctx.revision, ctx.time_ns, root, block, end, false, 0};
       StartWindow(point);
@@ -287,13 +297,13 @@ class GroupBuild {
 
   // Writes the state whose global tree is at root into the block where it
   // is in memory: the branch trees its entries name, then the tree itself,
-  // its id entries first moved into a run in a store of format 4. Returns
-  // the tree's root in the block.
-  Result<uint64_t> Materialize(uint64_t root) {
+  // its id entries first moved into a run in a store of format 4 with
+  // the ones added (store/id_runs.h). Returns the tree's root in the block.
+  Result<uint64_t> Materialize(uint64_t root, IdEntries added = {}) {
     ArenaSink scratch(window_->arena().get(), &builder_);
     if (id_runs_) {
-      KVS_ASSIGN_OR_RETURN(
-          root, MoveIdEntriesToRun(source_, root, builder_.start(), &builder_, &scratch));
+      KVS_ASSIGN_OR_RETURN(root, MoveIdEntriesToRun(source_, root, builder_.start(),
+                                                    std::move(added), &builder_, &scratch));
     }
     return MaterializeState(source_, root, &scratch, &builder_);
   }

@@ -1,6 +1,9 @@
 #include "store/id_runs.h"
 
 #include <algorithm>
+#include <cstring>
+#include <functional>
+#include <iterator>
 
 #include "store/coding.h"
 
@@ -37,7 +40,7 @@ std::vector<RunEntry> RunsToMerge(const std::vector<RunEntry>& runs) {
   return {};
 }
 
-using Entries = std::vector<std::pair<std::string, std::string>>;
+using Entries = IdEntries;
 
 Result<RunEntry> WriteRun(const Entries& entries, uint64_t seq, NodeSink* out) {
   RunBuilder run(seq, out);
@@ -233,6 +236,64 @@ Status RunBuilder::Put(std::string_view key, std::string_view value) {
   return Status::OK();
 }
 
+void PendingIds::Put(std::string key, std::string value) {
+  if (indexed_) index_.emplace(std::hash<std::string_view>()(key), entries_.size());
+  entries_.emplace_back(std::move(key), std::move(value));
+}
+
+const std::string* PendingIds::Find(std::string_view key) const {
+  if (!indexed_) {
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      index_.emplace(std::hash<std::string_view>()(entries_[i].first), i);
+    }
+    indexed_ = true;
+  }
+  const std::string* found = nullptr;
+  size_t last = 0;
+  auto [begin, end] = index_.equal_range(std::hash<std::string_view>()(key));
+  for (auto it = begin; it != end; ++it) {
+    if (entries_[it->second].first == key && (found == nullptr || it->second > last)) {
+      found = &entries_[it->second].second;
+      last = it->second;
+    }
+  }
+  return found;
+}
+
+IdEntries PendingIds::TakeSorted() {
+  // Sorted by the keys' first 8 bytes as a number, then by the whole key
+  // and the order put: random ids mostly differ there, so the sort rarely
+  // compares strings.
+  struct Slot {
+    uint64_t prefix;
+    size_t index;
+  };
+  std::vector<Slot> order;
+  order.reserve(entries_.size());
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const std::string& key = entries_[i].first;
+    char head[8] = {};
+    std::memcpy(head, key.data(), std::min(key.size(), sizeof(head)));
+    order.push_back(Slot{DecodeBigEndian64(head), i});
+  }
+  std::sort(order.begin(), order.end(), [this](const Slot& a, const Slot& b) {
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    const int c = entries_[a.index].first.compare(entries_[b.index].first);
+    return c != 0 ? c < 0 : a.index < b.index;
+  });
+  IdEntries sorted;
+  sorted.reserve(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    auto& entry = entries_[order[i].index];
+    const bool replaced = i + 1 < order.size() && entries_[order[i + 1].index].first == entry.first;
+    if (!replaced) sorted.push_back(std::move(entry));
+  }
+  entries_.clear();
+  index_.clear();
+  indexed_ = false;
+  return sorted;
+}
+
 Result<RunEntry> RunBuilder::Finish() {
   KVS_ASSIGN_OR_RETURN(run_.root, tree_.Finish());
   run_.bytes = counted_.bytes();
@@ -240,19 +301,29 @@ Result<RunEntry> RunBuilder::Finish() {
 }
 
 Result<uint64_t> MoveIdEntriesToRun(const RecordSource& source, uint64_t root,
-                                    uint64_t pending_from, NodeSink* runs_out, NodeSink* tree_out) {
-  Entries entries;
+                                    uint64_t pending_from, IdEntries added, NodeSink* runs_out,
+                                    NodeSink* tree_out) {
+  Entries in_tree;
   for (char tag : {'C', 'L', 'T', 'V'}) {
     TreeCursor cursor(&source, root);
     KVS_RETURN_IF_ERROR(cursor.Seek(std::string(1, tag)));
-    while (cursor.Valid() && cursor.key()[0] == tag && entries.size() < kMaxMovedEntries) {
-      entries.emplace_back(cursor.key(), cursor.value());
+    while (cursor.Valid() && cursor.key()[0] == tag && in_tree.size() < kMaxMovedEntries) {
+      in_tree.emplace_back(cursor.key(), cursor.value());
       KVS_RETURN_IF_ERROR(cursor.Next());
     }
   }
-  if (entries.empty()) return root;
+  if (in_tree.empty() && added.empty()) return root;
   TreeWriter tree(&source, root);
-  for (const auto& [key, value] : entries) KVS_RETURN_IF_ERROR(tree.Delete(key));
+  for (const auto& [key, value] : in_tree) KVS_RETURN_IF_ERROR(tree.Delete(key));
+  Entries entries;
+  if (in_tree.empty()) {
+    entries = std::move(added);
+  } else {
+    entries.reserve(in_tree.size() + added.size());
+    std::merge(std::make_move_iterator(in_tree.begin()), std::make_move_iterator(in_tree.end()),
+               std::make_move_iterator(added.begin()), std::make_move_iterator(added.end()),
+               std::back_inserter(entries));
+  }
   KVS_ASSIGN_OR_RETURN(std::vector<RunEntry> runs, ReadRuns(source, root));
   const uint64_t seq = runs.empty() ? 0 : runs.back().seq + 1;
   runs.push_back(RunEntry{seq, 0, entries.size(), 0});  // the new run, not yet written

@@ -196,7 +196,7 @@ Result<WriteResult> StoreImpl::ResetBranch(std::string_view name, const CommitId
           }
           tombstone.id = ComputeVersionId(key, parents, true, false, std::string_view(),
                                           ctx->time_ns, replica);
-          KVS_RETURN_IF_ERROR(edit.AddVersion(tombstone).status());
+          KVS_RETURN_IF_ERROR(edit.AddVersion(tombstone, now).status());
           result.versions.push_back(tombstone.id);
         }
         KVS_ASSIGN_OR_RETURN(result.commit, edit.Finish());

@@ -54,6 +54,10 @@ struct TxnContext {
   // The runs global_root names (store/id_runs.h), read on first need: a
   // transaction adds id entries but makes no run.
   std::optional<std::vector<RunEntry>> runs = std::nullopt;
+  // In a store of format 4, where the id entries this transaction adds
+  // wait for its end (PutIdEntry, store/branch_edit.h); null in older
+  // ones, whose id entries go straight into global.
+  PendingIds* ids = nullptr;
 };
 
 using TxnFunction = std::function<Result<WriteResult>(TxnContext*)>;

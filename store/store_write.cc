@@ -110,7 +110,7 @@ Result<WriteResult> ApplyWrites(TxnContext* ctx, const WriteBatch& batch,
     std::vector<VersionId> parent_ids;
     for (const ParentRef& p : v.parents) parent_ids.push_back(p.id);
     v.id = ComputeVersionId(v.key, parent_ids, v.deleted, v.json, v.value, v.time_ns, v.replica);
-    KVS_RETURN_IF_ERROR(edit.AddVersion(v).status());
+    KVS_RETURN_IF_ERROR(edit.AddVersion(v, current).status());
     result.versions.push_back(v.id);
   }
   edit.AddMergedCommits(batch.merged_commits);

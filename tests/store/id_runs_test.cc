@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "store/coding.h"
+#include "store/entries.h"
 #include "store/format.h"
 #include "store/record.h"
 #include "tests/store/blocks.h"
@@ -122,7 +123,89 @@ void CheckLookups(Store* store, const std::vector<std::string>& keys, size_t ver
   CHECK(report->ok());
 }
 
+// A version of key written by another replica.
+ReplicatedVersion Remote(const std::string& key, const std::string& value,
+                         std::vector<VersionId> parents, int64_t time_ns) {
+  ReplicatedVersion v;
+  v.key = key;
+  v.value = value;
+  v.parents = std::move(parents);
+  v.time_ns = time_ns;
+  v.replica.bytes[0] = 7;
+  v.id = ComputeVersionId(v.key, v.parents, false, false, *v.value, v.time_ns, v.replica);
+  return v;
+}
+
 }  // namespace
+
+TEST_CASE("Pending id entries are found as put and come out sorted, each key once") {
+  PendingIds ids;
+  ids.Put("V2", "two");
+  ids.Put("C1", "one");
+  CHECK(ids.Find("V3") == nullptr);
+  REQUIRE(ids.Find("V2") != nullptr);
+  CHECK(*ids.Find("V2") == "two");
+  // Put again after the first lookup, and before another.
+  ids.Put("V2", "two again");
+  ids.Put("L1", "");
+  CHECK(*ids.Find("V2") == "two again");
+  REQUIRE(ids.Find("L1") != nullptr);
+  CHECK(ids.size() == 4);
+  // Keys alike in their first 8 bytes are ordered by the rest.
+  ids.Put("T_long_key_b", "b");
+  ids.Put("T_long_key_a", "a");
+  IdEntries sorted = ids.TakeSorted();
+  const IdEntries want{
+      {"C1", "one"}, {"L1", ""}, {"T_long_key_a", "a"}, {"T_long_key_b", "b"}, {"V2", "two again"}};
+  CHECK(sorted == want);
+  CHECK(ids.size() == 0);
+  CHECK(ids.Find("V2") == nullptr);
+}
+
+TEST_CASE("A transaction that is a checkpoint puts its id entries into its run, and reads them") {
+  TempDir dir;
+  std::vector<std::string> keys{"k0", "k1"};
+  {
+    auto store = OpenStore(dir.path());
+    // Logged writes first, whose entries the checkpoint moves out of the tree.
+    for (const std::string& key : keys) MustPut(store.get(), key, "logged");
+    // 400 keys of another replica, three versions each, in one batch: each
+    // version's parent is found among the entries the transaction added,
+    // which are more than a logged transaction holds.
+    std::vector<ReplicatedVersion> versions;
+    for (int k = 0; k < 400; ++k) {
+      keys.push_back("r" + std::to_string(k));
+      std::vector<VersionId> parents;
+      for (int i = 0; i < 3; ++i) {
+        versions.push_back(Remote(keys.back(), std::to_string(i), parents, 100 + i));
+        parents = {versions.back().id};
+      }
+    }
+    ReplicationBatch batch;
+    batch.versions = std::move(versions);
+    auto applied = store->ApplyReplicated(batch);
+    INFO(applied.status().ToString());
+    REQUIRE(applied.ok());
+    CheckpointState state = ReadCheckpoint(dir.path());
+    CHECK(state.id_entries_in_tree == 0);
+    // The logged writes' 2 versions, 2 tails and 2 commits; the batch's
+    // 1,200 versions, 800 links, 400 tails and its commit.
+    CHECK(state.entries_in_runs == 6 + 2401);
+    CheckLookups(store.get(), keys, 1202, 1202);
+
+    // A write of 600 new keys: 1,201 entries.
+    WriteBatch load;
+    for (int k = 0; k < 600; ++k) {
+      keys.push_back("w" + std::to_string(k));
+      load.Put(keys.back(), "loaded");
+    }
+    REQUIRE(store->Write(load).ok());
+    CHECK(ReadCheckpoint(dir.path()).entries_in_runs == 6 + 2401 + 1201);
+    CheckLookups(store.get(), keys, 1802, 1802);
+  }
+  auto reopened = OpenStore(dir.path());
+  CheckLookups(reopened.get(), keys, 1802, 1802);
+}
 
 TEST_CASE("A checkpoint moves the id entries into a run, where every lookup finds them") {
   TempDir dir;
