@@ -572,6 +572,9 @@ class Compactor {
   // versions. In a store of format 4 the id entries ('C', 'L', 'T', 'V')
   // go to one run instead, named by the tree's last entry.
   Result<uint64_t> BuildGlobalTree() {
+    // Sorted now, for IsKept and the 'V' entries last.
+    std::sort(new_versions_.begin(), new_versions_.end());
+    sorted_versions_ = ids_indexed_ = new_versions_.size();
     std::vector<uint64_t> branch_roots;
     for (const auto& [name, branch] : branches_) {
       KVS_ASSIGN_OR_RETURN(uint64_t root, RebuildBranchTree(branch.root));
@@ -628,7 +631,6 @@ class Compactor {
     }
     std::sort(tails_.begin(), tails_.end());
     for (const std::string& tail : tails_) KVS_RETURN_IF_ERROR(put_id(tail, ""));
-    std::sort(new_versions_.begin(), new_versions_.end());
     for (const auto& [id, offset] : new_versions_) {
       KVS_RETURN_IF_ERROR(put_id(gkey::Version(id), EncodeU64Value(offset)));
     }
@@ -639,7 +641,13 @@ class Compactor {
     return global.Finish();
   }
 
+  // Whether the version is in the new file: a binary search of the ones
+  // Build copied, sorted, else a lookup among the few catch-ups add.
   bool IsKept(const Hash& id) {
+    const auto sorted_end = new_versions_.begin() + static_cast<ptrdiff_t>(sorted_versions_);
+    const auto at = std::lower_bound(new_versions_.begin(), sorted_end, id,
+                                     [](const auto& v, const Hash& h) { return v.first < h; });
+    if (at != sorted_end && at->first == id) return true;
     for (; ids_indexed_ < new_versions_.size(); ++ids_indexed_) {
       kept_ids_.insert(new_versions_[ids_indexed_].first);
     }
@@ -684,7 +692,9 @@ class Compactor {
   std::vector<uint64_t> versions_;  // old offsets, ascending
   OffsetMap kept_;                  // old offset -> new offset
   std::vector<std::pair<VersionId, uint64_t>> new_versions_;
-  std::unordered_set<VersionId, HashHasher> kept_ids_;  // of new_versions_[0, ids_indexed_)
+  size_t sorted_versions_ = 0;  // new_versions_[0, sorted_versions_) is sorted
+  // Of new_versions_[sorted_versions_, ids_indexed_).
+  std::unordered_set<VersionId, HashHasher> kept_ids_;
   size_t ids_indexed_ = 0;
   std::vector<std::string> tails_;
   OffsetMap new_roots_;  // old branch root -> new
