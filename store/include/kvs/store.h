@@ -22,6 +22,7 @@
 #include <array>
 #include <compare>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -44,7 +45,22 @@ struct Hash {
   // Parses exactly 64 hex digits (either case).
   static Result<Hash> FromHex(std::string_view hex);
   bool IsZero() const;
-  auto operator<=>(const Hash&) const = default;
+  bool operator==(const Hash&) const = default;
+  // Byte order. Ids are random, so their first 8 bytes, compared as one
+  // number, nearly always decide: sorting a compaction's ids took twice as
+  // long comparing them a byte at a time.
+  std::strong_ordering operator<=>(const Hash& other) const {
+    const uint64_t a = Leading(), b = other.Leading();
+    if (a != b) return a <=> b;
+    return std::memcmp(bytes.data() + 8, other.bytes.data() + 8, 24) <=> 0;
+  }
+
+ private:
+  uint64_t Leading() const {
+    uint64_t v;
+    std::memcpy(&v, bytes.data(), sizeof(v));
+    return __builtin_bswap64(v);  // the first byte the most significant
+  }
 };
 using VersionId = Hash;
 using CommitId = Hash;
