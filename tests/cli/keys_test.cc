@@ -219,12 +219,15 @@ TEST_CASE("stats counts keys on the branch and versions in the store") {
   MustKvs(tmp.path(), {"put", "a", "2"});
   MustKvs(tmp.path(), {"put", "b", "3"});
   std::string stats = MustKvs(tmp.path(), {"stats"});
+  // Three writes since the store's first checkpoint: what a compaction would
+  // free is about nothing, so the count may be 0 (storage.md, automatic
+  // compaction); space_test pins how it grows.
   CHECK_THAT(stats, Catch::Matches("store: " + tmp.path() +
                                    "\nreplica: [0-9a-f]{32}\nrevision: 3\n"
                                    "branches: main \\(revision 3\\)\nkeys on main: 2\n"
                                    "versions: 3\nbytes on disk: [1-9]\\d*\n"
                                    "data file \\(bytes\\): [1-9]\\d*\n"
-                                   "garbage \\(bytes\\): [1-9]\\d* \\(\\d+%\\)\n"
+                                   "garbage \\(bytes\\): \\d+ \\(\\d+%\\)\n"
                                    "last compaction: never\n"));
   MustKvs(tmp.path(), {"compact"});
   CHECK_THAT(MustKvs(tmp.path(), {"stats"}),
