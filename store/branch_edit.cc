@@ -13,16 +13,17 @@ Status BranchEdit::Load(bool create_if_missing) {
   Result<BranchEntry> entry = ReadBranchEntryThrough();
   if (entry.status().IsNotFound() && create_if_missing) {
     branch_ = BranchEntry{0, 0, CommitId(), ctx_->revision, ctx_->time_ns};
-    return Status::OK();
+  } else {
+    KVS_ASSIGN_OR_RETURN(branch_, std::move(entry));
   }
-  KVS_ASSIGN_OR_RETURN(branch_, std::move(entry));
+  tree_.emplace(ctx_->source, branch_.root);
   return Status::OK();
 }
 
 Result<std::optional<KeyEntry>> BranchEdit::Current(const std::string& key) {
   auto it = pending_.find(key);
   if (it != pending_.end()) return std::optional<KeyEntry>(it->second);
-  return FindKeyEntry(*ctx_->source, branch_.root, key, ctx_->revision);
+  return FindKeyEntry(&*tree_, key, ctx_->revision);
 }
 
 Result<uint64_t> BranchEdit::StoreVersion(const VersionRecord& v) {
@@ -86,9 +87,8 @@ Result<CommitId> BranchEdit::Finish() {
   // which a node in the file cannot name.
   const bool logged = ctx_->branch_log != nullptr &&
                       (tree_puts.size() <= kLoggedEditsMax || IsVirtual(loaded_root));
-  TreeWriter tree(ctx_->source, branch_.root);
-  for (const auto& [tree_key, value] : tree_puts) KVS_RETURN_IF_ERROR(tree.Put(tree_key, value));
-  KVS_ASSIGN_OR_RETURN(branch_.root, tree.Flush(logged ? ctx_->branch_nodes : ctx_->builder));
+  for (const auto& [tree_key, value] : tree_puts) KVS_RETURN_IF_ERROR(tree_->Put(tree_key, value));
+  KVS_ASSIGN_OR_RETURN(branch_.root, tree_->Flush(logged ? ctx_->branch_nodes : ctx_->builder));
 
   CommitRecord commit;
   if (!branch_.head_commit.IsZero()) commit.parents.push_back(branch_.head_commit);

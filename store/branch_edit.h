@@ -61,6 +61,9 @@ class BranchEdit {
   TxnContext* ctx_;
   std::string branch_name_;
   BranchEntry branch_;
+  // The branch's tree as loaded, made by Load: Current reads through it,
+  // so that Finish's edits find the nodes on their paths loaded.
+  std::optional<TreeWriter> tree_;
   std::map<std::string, KeyEntry> pending_;  // sorted, so commits hash the same everywhere
   std::vector<std::pair<std::string, std::string>> copied_;
   std::vector<CommitId> merged_commits_;

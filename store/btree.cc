@@ -673,6 +673,28 @@ Result<std::string> TreeWriter::Get(std::string_view key) {
   return std::string(node->values[static_cast<size_t>(it - node->keys.begin())]);
 }
 
+Result<std::optional<TreeWriter::Entry>> TreeWriter::Seek(std::string_view target) {
+  KVS_ASSIGN_OR_RETURN(Node * root, Root());
+  return SeekIn(root, target);
+}
+
+Result<std::optional<TreeWriter::Entry>> TreeWriter::SeekIn(Node* node, std::string_view target) {
+  if (node->leaf) {
+    auto it = std::lower_bound(node->keys.begin(), node->keys.end(), target);
+    if (it == node->keys.end()) return std::optional<Entry>();
+    const size_t i = static_cast<size_t>(it - node->keys.begin());
+    return std::optional<Entry>(Entry{node->keys[i], node->values[i]});
+  }
+  // In the child whose range holds target, else first in the next one
+  // (a leaf may have no entry left after target, or none at all).
+  for (size_t i = ChildIndex(node->keys, target); i < node->keys.size(); ++i) {
+    KVS_ASSIGN_OR_RETURN(Node * child, LoadChild(node, i));
+    KVS_ASSIGN_OR_RETURN(std::optional<Entry> found, SeekIn(child, target));
+    if (found) return found;
+  }
+  return std::optional<Entry>();
+}
+
 bool TreeWriter::changed() const { return root_ && root_->dirty; }
 
 Result<uint64_t> TreeWriter::FlushNode(Node* node, NodeSink* out) {

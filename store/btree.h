@@ -38,6 +38,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "kvs/status.h"
@@ -155,6 +156,12 @@ class TreeWriter {
   Status Delete(std::string_view key);
   // Reads through the pending edits. NotFound when absent.
   Result<std::string> Get(std::string_view key);
+  // The first entry at or after target, read through the pending edits;
+  // nullopt when there is none. It loads the nodes on its way, so that
+  // edits there next find them loaded. The views stay valid until the
+  // writer drops its nodes (Flush).
+  using Entry = std::pair<std::string_view, std::string_view>;
+  Result<std::optional<Entry>> Seek(std::string_view target);
   bool changed() const;
   // Records every later Put and Delete in log too (a logged transaction's
   // global tree edits, store/edit_log.h); nullptr stops it.
@@ -184,6 +191,7 @@ class TreeWriter {
   Result<std::unique_ptr<Node>> Load(uint64_t offset);
   Result<Node*> Root();
   Result<Node*> LoadChild(Node* parent, size_t i);
+  Result<std::optional<Entry>> SeekIn(Node* node, std::string_view target);
   // Marks a node edited; the first edit of a node read from a record
   // counts that record as superseded.
   void MarkDirty(Node* node);

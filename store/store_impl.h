@@ -260,6 +260,10 @@ Status ValidateNewBranchName(std::string_view name);
 Result<std::optional<KeyEntry>> FindKeyEntry(const RecordSource& source, uint64_t root,
                                              std::string_view key, uint64_t revision,
                                              uint64_t* entry_revision = nullptr);
+// The same, through a writer of the branch tree (and its pending edits),
+// which keeps the nodes it reads for its edits.
+Result<std::optional<KeyEntry>> FindKeyEntry(TreeWriter* tree, std::string_view key,
+                                             uint64_t revision);
 Result<VersionRecord> ReadVersionAt(const RecordSource& source, uint64_t offset);
 Result<BranchEntry> ReadBranchEntry(const RecordSource& source, uint64_t global_root,
                                     std::string_view name);

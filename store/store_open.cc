@@ -132,21 +132,41 @@ Status ValidateNewBranchName(std::string_view name) {
   return Status::OK();
 }
 
+namespace {
+
+// The key's entry, from the first branch tree entry (tree_key, value) at
+// or after the key as of some revision; nullopt when that entry is another
+// key's.
+Result<std::optional<KeyEntry>> KeyEntryFound(std::string_view tree_key, std::string_view value,
+                                              std::string_view key, uint64_t* entry_revision) {
+  std::string_view found;
+  uint64_t rev;
+  if (!ParseBranchTreeKey(tree_key, &found, &rev)) {
+    return Status::Corruption("malformed branch tree key");
+  }
+  if (found != key) return std::optional<KeyEntry>();
+  if (entry_revision != nullptr) *entry_revision = rev;
+  KVS_ASSIGN_OR_RETURN(KeyEntry entry, DecodeKeyEntry(value));
+  return std::optional<KeyEntry>(std::move(entry));
+}
+
+}  // namespace
+
 Result<std::optional<KeyEntry>> FindKeyEntry(const RecordSource& source, uint64_t root,
                                              std::string_view key, uint64_t revision,
                                              uint64_t* entry_revision) {
   TreeCursor cursor(&source, root);
   KVS_RETURN_IF_ERROR(cursor.Seek(BranchTreeKey(key, revision)));
   if (!cursor.Valid()) return std::optional<KeyEntry>();
-  std::string_view found;
-  uint64_t rev;
-  if (!ParseBranchTreeKey(cursor.key(), &found, &rev)) {
-    return Status::Corruption("malformed branch tree key");
-  }
-  if (found != key) return std::optional<KeyEntry>();
-  if (entry_revision != nullptr) *entry_revision = rev;
-  KVS_ASSIGN_OR_RETURN(KeyEntry entry, DecodeKeyEntry(cursor.value()));
-  return std::optional<KeyEntry>(std::move(entry));
+  return KeyEntryFound(cursor.key(), cursor.value(), key, entry_revision);
+}
+
+Result<std::optional<KeyEntry>> FindKeyEntry(TreeWriter* tree, std::string_view key,
+                                             uint64_t revision) {
+  KVS_ASSIGN_OR_RETURN(std::optional<TreeWriter::Entry> at,
+                       tree->Seek(BranchTreeKey(key, revision)));
+  if (!at) return std::optional<KeyEntry>();
+  return KeyEntryFound(at->first, at->second, key, nullptr);
 }
 
 Result<VersionRecord> ReadVersionAt(const RecordSource& source, uint64_t offset) {

@@ -427,6 +427,53 @@ TEST_CASE("Seek lands on the first key at or after the target, and past the end 
   }
 }
 
+TEST_CASE("a writer's Seek finds the first key at or after the target, through its edits") {
+  std::mt19937_64 rng(12);
+  BlockBuilder builder = OpenBuilder();
+  Model model;
+  std::vector<std::string> pool;
+  TreeWriter flushed(&builder, 0);
+  RandomEdits(&flushed, &model, &pool, rng, 5000, 10);
+  const uint64_t root = MustFlush(&flushed, &builder);
+  REQUIRE(ShapeOf(builder, root).depth >= 3);
+
+  // Pending edits on top: puts, overwrites and deletes, emptying some leaves.
+  TreeWriter writer(&builder, root);
+  RandomEdits(&writer, &model, &pool, rng, 2000, 10);
+  auto it = model.begin();
+  for (int i = 0; i < 200 && it != model.end(); ++i) {
+    REQUIRE(writer.Delete(it->first).ok());
+    it = model.erase(it);
+  }
+  std::vector<std::string> targets{"", "\xff\xff\xff\xff\xff", model.rbegin()->first,
+                                   model.rbegin()->first + std::string(1, '\0')};
+  for (size_t i = 0; i < 1500; ++i) {
+    std::string key = pool[Below(rng, pool.size())];
+    if (i % 3 == 1) key.push_back('\0');
+    if (i % 3 == 2) key = RandomKey(rng);
+    targets.push_back(key);
+  }
+  for (const std::string& target : targets) {
+    INFO("target " << Hex(target));
+    auto found = writer.Seek(target);
+    REQUIRE(found.ok());
+    auto expected = model.lower_bound(target);
+    if (expected == model.end()) {
+      CHECK_FALSE(found->has_value());
+      continue;
+    }
+    REQUIRE(found->has_value());
+    CHECK((*found)->first == expected->first);
+    CHECK((*found)->second == expected->second);
+  }
+  // What it read stays the writer's to edit.
+  CHECK(Mismatch(builder, MustFlush(&writer, &builder), model).empty());
+  TreeWriter empty(&builder, 0);
+  auto none = empty.Seek("");
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->has_value());
+}
+
 TEST_CASE("a cursor on the empty tree is never valid") {
   BlockBuilder builder = OpenBuilder();
   TreeCursor cursor(&builder, 0);
