@@ -261,23 +261,25 @@ const std::string* PendingIds::Find(std::string_view key) const {
 }
 
 IdEntries PendingIds::TakeSorted() {
-  // Sorted by the keys' first 8 bytes as a number, then by the whole key
-  // and the order put: random ids mostly differ there, so the sort rarely
+  // Sorted by the keys' first 16 bytes as two numbers, then by the whole
+  // key and the order put: ids differ there, and so do a key's tail
+  // entries, 'T' and the key, unless the key is long. So the sort rarely
   // compares strings.
   struct Slot {
-    uint64_t prefix;
+    uint64_t high, low;
     size_t index;
   };
   std::vector<Slot> order;
   order.reserve(entries_.size());
   for (size_t i = 0; i < entries_.size(); ++i) {
     const std::string& key = entries_[i].first;
-    char head[8] = {};
+    char head[16] = {};
     std::memcpy(head, key.data(), std::min(key.size(), sizeof(head)));
-    order.push_back(Slot{DecodeBigEndian64(head), i});
+    order.push_back(Slot{DecodeBigEndian64(head), DecodeBigEndian64(head + 8), i});
   }
   std::sort(order.begin(), order.end(), [this](const Slot& a, const Slot& b) {
-    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    if (a.high != b.high) return a.high < b.high;
+    if (a.low != b.low) return a.low < b.low;
     const int c = entries_[a.index].first.compare(entries_[b.index].first);
     return c != 0 ? c < 0 : a.index < b.index;
   });
