@@ -379,16 +379,26 @@ TEST_CASE("a key longer than kMaxTreeKeyBytes is refused and changes nothing") {
 
 // ---- Cursors ------------------------------------------------------------------
 
-TEST_CASE("Seek lands on the first key at or after the target, and past the end is invalid") {
-  std::mt19937_64 rng(11);
-  BlockBuilder builder = OpenBuilder();
+// A tree of 5,000 random edits, deep enough that seeks cross inner nodes.
+struct RandomTree {
   Model model;
-  std::vector<std::string> pool;
-  TreeWriter writer(&builder, 0);
-  RandomEdits(&writer, &model, &pool, rng, 5000, 10);
-  uint64_t root = MustFlush(&writer, &builder);
-  REQUIRE(ShapeOf(builder, root).depth >= 3);  // seeks cross inner nodes
+  std::vector<std::string> pool;  // every key written, the deleted ones too
+  uint64_t root = 0;
+};
 
+RandomTree BuildRandomTree(BlockBuilder* builder, std::mt19937_64& rng) {
+  RandomTree tree;
+  TreeWriter writer(builder, 0);
+  RandomEdits(&writer, &tree.model, &tree.pool, rng, 5000, 10);
+  tree.root = MustFlush(&writer, builder);
+  REQUIRE(ShapeOf(*builder, tree.root).depth >= 3);
+  return tree;
+}
+
+// Seek targets around a tree's keys: the ends, keys written (deleted ones
+// too), just after them, shorter keys before them, and random keys.
+std::vector<std::string> SeekTargets(const Model& model, const std::vector<std::string>& pool,
+                                     std::mt19937_64& rng) {
   std::vector<std::string> targets{"", std::string(1, '\0'), "\xff\xff\xff\xff\xff",
                                    model.rbegin()->first,
                                    model.rbegin()->first + std::string(1, '\0')};
@@ -408,8 +418,16 @@ TEST_CASE("Seek lands on the first key at or after the target, and past the end 
     }
     targets.push_back(key);
   }
-  TreeCursor cursor(&builder, root);
-  for (const std::string& target : targets) {
+  return targets;
+}
+
+TEST_CASE("Seek lands on the first key at or after the target, and past the end is invalid") {
+  std::mt19937_64 rng(11);
+  BlockBuilder builder = OpenBuilder();
+  const RandomTree tree = BuildRandomTree(&builder, rng);
+  const Model& model = tree.model;
+  TreeCursor cursor(&builder, tree.root);
+  for (const std::string& target : SeekTargets(model, tree.pool, rng)) {
     INFO("target " << Hex(target));
     REQUIRE(cursor.Seek(target).ok());
     auto expected = model.lower_bound(target);
@@ -430,30 +448,17 @@ TEST_CASE("Seek lands on the first key at or after the target, and past the end 
 TEST_CASE("a writer's Seek finds the first key at or after the target, through its edits") {
   std::mt19937_64 rng(12);
   BlockBuilder builder = OpenBuilder();
-  Model model;
-  std::vector<std::string> pool;
-  TreeWriter flushed(&builder, 0);
-  RandomEdits(&flushed, &model, &pool, rng, 5000, 10);
-  const uint64_t root = MustFlush(&flushed, &builder);
-  REQUIRE(ShapeOf(builder, root).depth >= 3);
-
+  RandomTree tree = BuildRandomTree(&builder, rng);
+  Model& model = tree.model;
   // Pending edits on top: puts, overwrites and deletes, emptying some leaves.
-  TreeWriter writer(&builder, root);
-  RandomEdits(&writer, &model, &pool, rng, 2000, 10);
+  TreeWriter writer(&builder, tree.root);
+  RandomEdits(&writer, &model, &tree.pool, rng, 2000, 10);
   auto it = model.begin();
   for (int i = 0; i < 200 && it != model.end(); ++i) {
     REQUIRE(writer.Delete(it->first).ok());
     it = model.erase(it);
   }
-  std::vector<std::string> targets{"", "\xff\xff\xff\xff\xff", model.rbegin()->first,
-                                   model.rbegin()->first + std::string(1, '\0')};
-  for (size_t i = 0; i < 1500; ++i) {
-    std::string key = pool[Below(rng, pool.size())];
-    if (i % 3 == 1) key.push_back('\0');
-    if (i % 3 == 2) key = RandomKey(rng);
-    targets.push_back(key);
-  }
-  for (const std::string& target : targets) {
+  for (const std::string& target : SeekTargets(model, tree.pool, rng)) {
     INFO("target " << Hex(target));
     auto found = writer.Seek(target);
     REQUIRE(found.ok());

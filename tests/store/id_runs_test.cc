@@ -123,19 +123,6 @@ void CheckLookups(Store* store, const std::vector<std::string>& keys, size_t ver
   CHECK(report->ok());
 }
 
-// A version of key written by another replica.
-ReplicatedVersion Remote(const std::string& key, const std::string& value,
-                         std::vector<VersionId> parents, int64_t time_ns) {
-  ReplicatedVersion v;
-  v.key = key;
-  v.value = value;
-  v.parents = std::move(parents);
-  v.time_ns = time_ns;
-  v.replica.bytes[0] = 7;
-  v.id = ComputeVersionId(v.key, v.parents, false, false, *v.value, v.time_ns, v.replica);
-  return v;
-}
-
 }  // namespace
 
 TEST_CASE("Pending id entries are found as put and come out sorted, each key once") {
@@ -177,7 +164,7 @@ TEST_CASE("A transaction that is a checkpoint puts its id entries into its run, 
       keys.push_back("r" + std::to_string(k));
       std::vector<VersionId> parents;
       for (int i = 0; i < 3; ++i) {
-        versions.push_back(Remote(keys.back(), std::to_string(i), parents, 100 + i));
+        versions.push_back(RemoteVersion(keys.back(), std::to_string(i), parents, 100 + i));
         parents = {versions.back().id};
       }
     }

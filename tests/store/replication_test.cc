@@ -12,18 +12,6 @@
 namespace kvs::test {
 namespace {
 
-ReplicatedVersion Remote(const std::string& key, const std::string& value,
-                         std::vector<VersionId> parents, int64_t time_ns) {
-  ReplicatedVersion v;
-  v.key = key;
-  v.value = value;
-  v.parents = std::move(parents);
-  v.time_ns = time_ns;
-  v.replica.bytes[0] = 7;  // another replica
-  v.id = ComputeVersionId(v.key, v.parents, false, false, *v.value, v.time_ns, v.replica);
-  return v;
-}
-
 void MustApply(Store* store, std::vector<ReplicatedVersion> versions,
                const std::string& branch = "main") {
   ReplicationBatch batch;
@@ -55,7 +43,7 @@ TEST_CASE("a version already stored becomes a head on the branch that receives i
   auto version = store->GetVersion(on_main, true);
   REQUIRE(version.ok());
 
-  ReplicatedVersion resent = Remote("k", "on main", {base}, version->time_ns);
+  ReplicatedVersion resent = RemoteVersion("k", "on main", {base}, version->time_ns);
   resent.replica = version->replica;
   resent.id = on_main;
   MustApply(store.get(), {resent}, "dev");
@@ -65,9 +53,9 @@ TEST_CASE("a version already stored becomes a head on the branch that receives i
 TEST_CASE("a received version replaces every head it descends from, not only its parents") {
   TempDir dir;
   auto store = OpenStore(dir.path());
-  ReplicatedVersion a = Remote("k", "a", {}, 100);
-  ReplicatedVersion b = Remote("k", "b", {a.id}, 200);
-  ReplicatedVersion c = Remote("k", "c", {b.id}, 300);
+  ReplicatedVersion a = RemoteVersion("k", "a", {}, 100);
+  ReplicatedVersion b = RemoteVersion("k", "b", {a.id}, 200);
+  ReplicatedVersion c = RemoteVersion("k", "c", {b.id}, 300);
   MustApply(store.get(), {a});
   // b arrives on another branch only; then c, whose parent b is no head here.
   REQUIRE(store->CreateBranch("other", "main", ReadPoint::Latest()).ok());
@@ -86,10 +74,11 @@ TEST_CASE("a received version replaces every head it descends from, not only its
 TEST_CASE("a tampered or orphaned version fails its whole batch") {
   TempDir dir;
   auto store = OpenStore(dir.path());
-  ReplicatedVersion good = Remote("k", "good", {}, 100);
-  ReplicatedVersion tampered = Remote("k", "honest", {good.id}, 200);
+  ReplicatedVersion good = RemoteVersion("k", "good", {}, 100);
+  ReplicatedVersion tampered = RemoteVersion("k", "honest", {good.id}, 200);
   tampered.value = "changed on the way";
-  ReplicatedVersion orphan = Remote("j", "child", {Remote("j", "never sent", {}, 1).id}, 300);
+  ReplicatedVersion orphan =
+      RemoteVersion("j", "child", {RemoteVersion("j", "never sent", {}, 1).id}, 300);
 
   const std::pair<ReplicatedVersion, Status::Code> cases[] = {{tampered, Status::Code::kCorruption},
                                                               {orphan, Status::Code::kNotFound}};
@@ -124,9 +113,9 @@ TEST_CASE("the same versions in any order and batches, resent or not, give the s
       parents.insert(graph[earlier[rng() % earlier.size()]].id);
     }
     // Times go back now and then, as clocks do between machines.
-    graph.push_back(Remote(key, "v" + std::to_string(i),
-                           std::vector<VersionId>(parents.begin(), parents.end()),
-                           1000 + static_cast<int64_t>(rng() % 500)));
+    graph.push_back(RemoteVersion(key, "v" + std::to_string(i),
+                                  std::vector<VersionId>(parents.begin(), parents.end()),
+                                  1000 + static_cast<int64_t>(rng() % 500)));
     earlier.push_back(graph.size() - 1);
   }
   // Every version that no other names as a parent: the heads, once all

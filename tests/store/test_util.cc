@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <utility>
+
+#include "store/entries.h"
 
 namespace kvs::test {
 
@@ -45,6 +48,18 @@ std::string ValueOf(Store* store, const std::string& key, const std::string& bra
   INFO(state.status().ToString());
   REQUIRE(state.ok());
   return state->winner.deleted ? "<deleted>" : state->winner.value;
+}
+
+ReplicatedVersion RemoteVersion(const std::string& key, const std::string& value,
+                                std::vector<VersionId> parents, int64_t time_ns) {
+  ReplicatedVersion v;
+  v.key = key;
+  v.value = value;
+  v.parents = std::move(parents);
+  v.time_ns = time_ns;
+  v.replica.bytes[0] = 7;
+  v.id = ComputeVersionId(v.key, v.parents, false, false, *v.value, v.time_ns, v.replica);
+  return v;
 }
 
 std::string Filler(const std::string& seed, size_t n) {

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kvs/store.h"
 
@@ -37,6 +38,11 @@ WriteResult MustPut(Store* store, const std::string& key, const std::string& val
 // The winner's value of key, or "<missing>" / "<deleted>".
 std::string ValueOf(Store* store, const std::string& key, const std::string& branch = "main",
                     const ReadPoint& at = ReadPoint::Latest());
+
+// A version of key written on another replica (replica id 07 00 ...), with
+// its id computed as every replica computes it.
+ReplicatedVersion RemoteVersion(const std::string& key, const std::string& value,
+                                std::vector<VersionId> parents, int64_t time_ns);
 
 // A value of n bytes made from seed, which no value made from another seed
 // shares: sizes stay what the test says, with nothing alike to share.
