@@ -9,13 +9,13 @@ namespace kvs {
 
 Hash Sha256(std::string_view data) {
   // OpenSSL 3 looks the algorithm up on every one-shot call unless it is
-  // fetched once, and its one-shot call allocates a context each time:
-  // the lookup cost more than the hash itself, the context half as much
-  // (a version id hashes about 150 bytes). So the algorithm is fetched
-  // once and each thread reuses its context.
+  // fetched once, which cost more than the hash itself; and its one-shot
+  // call allocates a context each time, which cost a quarter as much again
+  // (205 against 162 ns for the 150 bytes of a version id). So the
+  // algorithm is fetched once and each thread reuses one context.
   static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(
-      EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                                 &EVP_MD_CTX_free);
   // libcrypto without SHA-256, or out of memory: nothing can work.
   if (md == nullptr || ctx == nullptr) std::abort();
   Hash h;

@@ -54,9 +54,9 @@ struct TxnContext {
   // The runs global_root names (store/id_runs.h), read on first need: a
   // transaction adds id entries but makes no run.
   std::optional<std::vector<RunEntry>> runs = std::nullopt;
-  // In a store of format 4, where the id entries this transaction adds
-  // wait for its end (PutIdEntry, store/branch_edit.h); null in older
-  // ones, whose id entries go straight into global.
+  // In a store of format 4 or later, where the id entries this
+  // transaction adds wait for its end (PutIdEntry, store/branch_edit.h);
+  // null in older ones, whose id entries go straight into global.
   PendingIds* ids = nullptr;
 };
 
