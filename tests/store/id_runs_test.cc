@@ -138,12 +138,20 @@ TEST_CASE("Pending id entries are found as put and come out sorted, each key onc
   CHECK(*ids.Find("V2") == "two again");
   REQUIRE(ids.Find("L1") != nullptr);
   CHECK(ids.size() == 4);
-  // Keys alike in their first 8 bytes are ordered by the rest.
+  // Keys alike in their first 8 bytes, or in all 16 the sort reads as
+  // numbers, are ordered by the rest.
   ids.Put("T_long_key_b", "b");
   ids.Put("T_long_key_a", "a");
+  ids.Put("T_a_key_longer_than_16_2", "2");
+  ids.Put("T_a_key_longer_than_16_1", "1");
   IdEntries sorted = ids.TakeSorted();
-  const IdEntries want{
-      {"C1", "one"}, {"L1", ""}, {"T_long_key_a", "a"}, {"T_long_key_b", "b"}, {"V2", "two again"}};
+  const IdEntries want{{"C1", "one"},
+                       {"L1", ""},
+                       {"T_a_key_longer_than_16_1", "1"},
+                       {"T_a_key_longer_than_16_2", "2"},
+                       {"T_long_key_a", "a"},
+                       {"T_long_key_b", "b"},
+                       {"V2", "two again"}};
   CHECK(sorted == want);
   CHECK(ids.size() == 0);
   CHECK(ids.Find("V2") == nullptr);
