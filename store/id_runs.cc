@@ -40,20 +40,18 @@ std::vector<RunEntry> RunsToMerge(const std::vector<RunEntry>& runs) {
   return {};
 }
 
-using Entries = IdEntries;
-
-Result<RunEntry> WriteRun(const Entries& entries, uint64_t seq, NodeSink* out) {
+Result<RunEntry> WriteRun(const IdEntries& entries, uint64_t seq, NodeSink* out) {
   RunBuilder run(seq, out);
   for (const auto& [key, value] : entries) KVS_RETURN_IF_ERROR(run.Put(key, value));
   return run.Finish();
 }
 
 // The entries of the runs, in key order, copied.
-Result<Entries> ReadRunEntries(const RecordSource& source, const std::vector<RunEntry>& runs) {
+Result<IdEntries> ReadRunEntries(const RecordSource& source, const std::vector<RunEntry>& runs) {
   std::vector<uint64_t> roots;
   for (const RunEntry& r : runs) roots.push_back(r.root);
   MergedCursor cursor(&source, roots);
-  Entries entries;
+  IdEntries entries;
   KVS_RETURN_IF_ERROR(cursor.Seek(""));
   while (cursor.Valid()) {
     entries.emplace_back(cursor.key(), cursor.value());
@@ -68,15 +66,15 @@ Result<Entries> ReadRunEntries(const RecordSource& source, const std::vector<Run
 // block being built (at or after pending_from), whose bytes move as it
 // grows: then they are copied first.
 Result<RunEntry> MergeRuns(const RecordSource& source, const std::vector<RunEntry>& runs,
-                           const Entries& entries, uint64_t seq, uint64_t pending_from,
+                           const IdEntries& entries, uint64_t seq, uint64_t pending_from,
                            NodeSink* out) {
-  Entries copied;
-  const Entries* added = &entries;
+  IdEntries copied;
+  const IdEntries* added = &entries;
   std::vector<uint64_t> roots;
   for (const RunEntry& r : runs) roots.push_back(r.root);
   if (std::any_of(roots.begin(), roots.end(),
                   [&](uint64_t root) { return root >= pending_from; })) {
-    KVS_ASSIGN_OR_RETURN(Entries old, ReadRunEntries(source, runs));
+    KVS_ASSIGN_OR_RETURN(IdEntries old, ReadRunEntries(source, runs));
     copied.reserve(old.size() + entries.size());
     std::merge(old.begin(), old.end(), entries.begin(), entries.end(), std::back_inserter(copied));
     added = &copied;
@@ -305,7 +303,7 @@ Result<RunEntry> RunBuilder::Finish() {
 Result<uint64_t> MoveIdEntriesToRun(const RecordSource& source, uint64_t root,
                                     uint64_t pending_from, IdEntries added, NodeSink* runs_out,
                                     NodeSink* tree_out) {
-  Entries in_tree;
+  IdEntries in_tree;
   for (char tag : {'C', 'L', 'T', 'V'}) {
     TreeCursor cursor(&source, root);
     KVS_RETURN_IF_ERROR(cursor.Seek(std::string(1, tag)));
@@ -317,7 +315,7 @@ Result<uint64_t> MoveIdEntriesToRun(const RecordSource& source, uint64_t root,
   if (in_tree.empty() && added.empty()) return root;
   TreeWriter tree(&source, root);
   for (const auto& [key, value] : in_tree) KVS_RETURN_IF_ERROR(tree.Delete(key));
-  Entries entries;
+  IdEntries entries;
   if (in_tree.empty()) {
     entries = std::move(added);
   } else {
@@ -334,7 +332,7 @@ Result<uint64_t> MoveIdEntriesToRun(const RecordSource& source, uint64_t root,
     // The new run, when it is one of them, is merged before it is written.
     const bool merges_new =
         std::erase_if(merging, [seq](const RunEntry& r) { return r.seq == seq; }) > 0;
-    const Entries none;
+    const IdEntries none;
     KVS_ASSIGN_OR_RETURN(RunEntry run, MergeRuns(source, merging, merges_new ? entries : none,
                                                  seq + 1, pending_from, runs_out));
     if (merges_new) entries.clear();
