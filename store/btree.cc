@@ -423,6 +423,12 @@ TreeWriter::TreeWriter(const RecordSource* source, uint64_t root)
     : source_(source), root_offset_(root) {}
 TreeWriter::~TreeWriter() { DropNodes(); }
 
+size_t TreeWriter::held_bytes() const {
+  size_t bytes = chunks_.size() * kArenaChunk;
+  for (const std::string& b : big_) bytes += b.size();
+  return bytes;
+}
+
 Result<std::unique_ptr<TreeWriter::Node>> TreeWriter::Load(uint64_t offset) {
   KVS_ASSIGN_OR_RETURN(NodeView view, NodeView::Read(*source_, offset));
   std::unique_ptr<Node> node = NewNode();

@@ -163,6 +163,14 @@ class TreeWriter {
   using Entry = std::pair<std::string_view, std::string_view>;
   Result<std::optional<Entry>> Seek(std::string_view target);
   bool changed() const;
+  // The root the writer continues from: its last flush's, or the one it
+  // was made with.
+  uint64_t root() const { return root_offset_; }
+  // Reads the nodes it has not loaded yet from source from now on (a
+  // writer kept past the source it was made with, store/log_window.h).
+  void set_source(const RecordSource* source) { source_ = source; }
+  // The memory its loaded nodes' bytes take.
+  size_t held_bytes() const;
   // Records every later Put and Delete in log too (a logged transaction's
   // global tree edits, store/edit_log.h); nullptr stops it.
   void set_log(EditLog* log) { log_ = log; }

@@ -155,14 +155,23 @@ class GroupBuild {
   }
   GroupBuild(const GroupBuild&) = delete;
   GroupBuild& operator=(const GroupBuild&) = delete;
+  ~GroupBuild() {
+    if (global_ && window_) window_->KeepWriter(std::move(global_));
+  }
 
   Result<WriteResult> Run(const TxnFunction& fn) {
     KVS_RETURN_IF_ERROR(FindWindow());
     builder_.BeginBlock();
-    // One global tree writer for the group: a transaction's flush keeps its
-    // nodes, so the next one starts from the same paths, already loaded. A
-    // failed transaction's edits are dropped with the writer.
-    if (!global_) global_.emplace(&source_, head_.root);
+    // One global tree writer for the group, and kept by the window for the
+    // next group: a transaction's flush keeps its nodes, so the next one
+    // starts from the same paths, already loaded. A failed transaction's
+    // edits are dropped with the writer.
+    if (!global_ && window_) global_ = window_->TakeWriter(head_.root);
+    if (global_) {
+      global_->set_source(&source_);
+    } else {
+      global_ = std::make_unique<TreeWriter>(&source_, head_.root);
+    }
     const uint64_t revision = head_.revision + 1;
     const int64_t time_ns = std::max(NowNs(), head_.time_ns + 1);
     edits_.Start(compact_edits_, builder_.block_start(), revision, time_ns);
@@ -312,7 +321,7 @@ class GroupBuild {
   CommitPoint head_;
   BlockBuilder builder_;
   GroupSource source_{&snap_, &builder_};
-  std::optional<TreeWriter> global_;
+  std::unique_ptr<TreeWriter> global_;
   LogWindows* const windows_;  // null: a store that writes no logged blocks
   const bool logs_branches_;   // store format 3: branch tree edits are logged too
   const bool id_runs_;         // format 4: checkpoints move id entries into runs

@@ -46,6 +46,30 @@ void LogWindow::AddNext(const CommitPoint& block, uint64_t root, size_t edits) {
   known_.insert_or_assign(block.block, next);
 }
 
+void LogWindow::KeepWriter(std::unique_ptr<TreeWriter> writer) {
+  if (writer->changed() || writer->held_bytes() > kKeptWriterBytes) return;
+  writer->set_source(nullptr);
+  writer->set_log(nullptr);
+  std::lock_guard<std::mutex> lock(mu_);
+  kept_writer_ = std::move(writer);
+}
+
+std::unique_ptr<TreeWriter> LogWindow::TakeWriter(uint64_t root) {
+  std::unique_ptr<TreeWriter> writer;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    writer = std::move(kept_writer_);
+  }
+  if (writer && writer->root() != root) writer.reset();
+  return writer;
+}
+
+void LogWindow::DropWriter() {
+  std::unique_ptr<TreeWriter> dropped;  // freed outside the lock
+  std::lock_guard<std::mutex> lock(mu_);
+  dropped = std::move(kept_writer_);
+}
+
 Result<uint64_t> LogWindow::Root(const Snapshot& snap, const CommitPoint& to) {
   if (std::optional<uint64_t> root = RootAfter(to)) return *root;
   std::lock_guard<std::mutex> replay(replay_mu_);
@@ -106,6 +130,7 @@ std::shared_ptr<LogWindow> LogWindows::Start(uint64_t generation, const CommitPo
   for (const auto& w : windows_) {
     if (w->generation() == generation && w->base().block == base.block) return w;
   }
+  for (const auto& w : windows_) w->DropWriter();
   windows_.push_back(std::make_shared<LogWindow>(generation, base));
   if (windows_.size() > kKept) windows_.erase(windows_.begin());
   return windows_.back();

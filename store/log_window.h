@@ -18,6 +18,7 @@
 #include <optional>
 #include <vector>
 
+#include "store/btree.h"
 #include "store/data_file.h"
 #include "store/node_arena.h"
 
@@ -31,6 +32,8 @@ namespace kvs {
 constexpr size_t kCheckpointEdits = 16384;
 constexpr size_t kLoggedEditsMax = 1024;
 constexpr uint64_t kCheckpointBytes = uint64_t{16} << 20;
+// The most memory a kept global tree writer holds (LogWindow::KeepWriter).
+constexpr size_t kKeptWriterBytes = size_t{8} << 20;
 
 class LogWindow {
  public:
@@ -54,6 +57,20 @@ class LogWindow {
   // the root after it, and how many edits it holds.
   void AddNext(const CommitPoint& block, uint64_t root, size_t edits);
 
+  // The writer's global tree writer, kept from one group commit to the
+  // next with the nodes it loaded: a transaction otherwise reads the same
+  // root and upper nodes from the arena again, and frees them after, which
+  // took about a tenth of a small write's time. KeepWriter keeps a flushed
+  // writer that holds at most kKeptWriterBytes; TakeWriter hands it back
+  // when it continues from root (no other process wrote since), and null
+  // otherwise. (Branch trees' writers kept the same way made writes to
+  // random keys slower: they load a new path each, and memory churned.)
+  void KeepWriter(std::unique_ptr<TreeWriter> writer);
+  std::unique_ptr<TreeWriter> TakeWriter(uint64_t root);
+  // Once a checkpoint started the next window: none of this one's trees
+  // will be written again.
+  void DropWriter();
+
  private:
   struct Known {
     CommitPoint block;  // as read from the file (root 0)
@@ -69,8 +86,9 @@ class LogWindow {
   const CommitPoint base_;
   const std::shared_ptr<NodeArena> arena_;
   mutable std::mutex mu_;
-  std::map<uint64_t, Known> known_;  // by block offset; guarded by mu_
-  std::mutex replay_mu_;             // one replay at a time
+  std::map<uint64_t, Known> known_;          // by block offset; guarded by mu_
+  std::mutex replay_mu_;                     // one replay at a time
+  std::unique_ptr<TreeWriter> kept_writer_;  // guarded by mu_
 };
 
 // The windows a store has met lately, by generation and base.

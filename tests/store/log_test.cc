@@ -94,6 +94,29 @@ TEST_CASE("Another store object, and the store reopened, replay the log to the s
   CheckClean(reopened.get());
 }
 
+TEST_CASE("Two store objects writing by turns each build on the other's writes") {
+  // Each object's writer keeps its global tree writer between writes
+  // (LogWindow::KeepWriter); a write of the other object in between must
+  // make it start again from the tree the log gives.
+  TempDir dir;
+  auto a = OpenStore(dir.path());
+  auto b = OpenStore(dir.path());
+  std::vector<std::string> expected(8);
+  for (int i = 0; i < 24; ++i) {
+    Store* writer = (i / 3) % 2 == 0 ? a.get() : b.get();  // three writes each in turn
+    const int key = i % 8;
+    expected[key] = "w" + std::to_string(i);
+    MustPut(writer, "k" + std::to_string(key), expected[key]);
+  }
+  CHECK(Values(a.get(), 8) == expected);
+  CHECK(Values(b.get(), 8) == expected);
+  a.reset();
+  b.reset();
+  auto reopened = OpenStore(dir.path());
+  CHECK(Values(reopened.get(), 8) == expected);
+  CheckClean(reopened.get());
+}
+
 TEST_CASE("A logged block holds no tree node: branch tree edits are logged too") {
   TempDir dir;
   auto store = OpenStore(dir.path());
