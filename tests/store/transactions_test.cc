@@ -27,6 +27,9 @@ TEST_CASE("bad input is refused with a message and writes nothing") {
   refused(WriteBatch().Put(std::string(17, 'k'), "v"));
   refused(WriteBatch().Put("k", std::string(33, 'v')));
   refused(WriteBatch().Put("k", "1").Put("k", "2"));
+  auto twice = store->Write(WriteBatch().Put("b", "1").Put("a", "1").Put("b", "2"));
+  CHECK(twice.status().code() == Status::Code::kInvalidArgument);
+  CHECK(twice.status().message() == "key 'b' is written twice in one transaction");
   refused(WriteBatch().Put("a", "1").Put("b", "1").Put("c", "1").Put("d", "1"));
   refused(WriteBatch());
   WriteBatch bad_branch;
