@@ -130,7 +130,13 @@ std::shared_ptr<LogWindow> LogWindows::Start(uint64_t generation, const CommitPo
   for (const auto& w : windows_) {
     if (w->generation() == generation && w->base().block == base.block) return w;
   }
-  for (const auto& w : windows_) w->DropWriter();
+  // A window older than this one will not be written to again (a reader
+  // of a past state may start one that is not).
+  for (const auto& w : windows_) {
+    if (std::pair(w->generation(), w->base().block) < std::pair(generation, base.block)) {
+      w->DropWriter();
+    }
+  }
   windows_.push_back(std::make_shared<LogWindow>(generation, base));
   if (windows_.size() > kKept) windows_.erase(windows_.begin());
   return windows_.back();

@@ -67,8 +67,8 @@ class LogWindow {
   // random keys slower: they load a new path each, and memory churned.)
   void KeepWriter(std::unique_ptr<TreeWriter> writer);
   std::unique_ptr<TreeWriter> TakeWriter(uint64_t root);
-  // Once a checkpoint started the next window: none of this one's trees
-  // will be written again.
+  // Drops the kept writer: once a newer window starts, none of this one's
+  // trees will be written again.
   void DropWriter();
 
  private:
