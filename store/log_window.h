@@ -57,14 +57,15 @@ class LogWindow {
   // the root after it, and how many edits it holds.
   void AddNext(const CommitPoint& block, uint64_t root, size_t edits);
 
-  // The writer's global tree writer, kept from one group commit to the
-  // next with the nodes it loaded: a transaction otherwise reads the same
-  // root and upper nodes from the arena again, and frees them after, which
-  // took about a tenth of a small write's time. KeepWriter keeps a flushed
-  // writer that holds at most kKeptWriterBytes; TakeWriter hands it back
-  // when it continues from root (no other process wrote since), and null
-  // otherwise. (Branch trees' writers kept the same way made writes to
-  // random keys slower: they load a new path each, and memory churned.)
+  // The global tree's writer of this process's group commits, kept from
+  // one group to the next with the nodes it loaded: a transaction
+  // otherwise reads the same root and upper nodes from the arena again,
+  // and frees them after, which took about a tenth of a small write's
+  // time. KeepWriter keeps a flushed writer that holds at most
+  // kKeptWriterBytes; TakeWriter hands it back when it continues from root
+  // (no other store object or process wrote since), and null otherwise.
+  // (Branch trees' writers kept the same way made writes to random keys
+  // slower: they load a new path each, and memory churned.)
   void KeepWriter(std::unique_ptr<TreeWriter> writer);
   std::unique_ptr<TreeWriter> TakeWriter(uint64_t root);
   // Drops the kept writer: once a newer window starts, none of this one's
