@@ -107,17 +107,8 @@ TEST_CASE("a key longer than kMaxTreeKeyBytes is refused and changes nothing") {
 // ---- Cursors ------------------------------------------------------------------
 
 // A tree of 5,000 random edits, deep enough that seeks cross inner nodes.
-struct RandomTree {
-  Model model;
-  std::vector<std::string> pool;  // every key written, the deleted ones too
-  uint64_t root = 0;
-};
-
-RandomTree BuildRandomTree(BlockBuilder* builder, std::mt19937_64& rng) {
-  RandomTree tree;
-  TreeWriter writer(builder, 0);
-  RandomEdits(&writer, &tree.model, &tree.pool, rng, 5000, 10);
-  tree.root = MustFlush(&writer, builder);
+RandomTree BuildDeepTree(BlockBuilder* builder, std::mt19937_64& rng) {
+  RandomTree tree = BuildRandomTree(builder, rng, 5000, 10);
   REQUIRE(ShapeOf(*builder, tree.root).depth >= 3);
   return tree;
 }
@@ -151,7 +142,7 @@ std::vector<std::string> SeekTargets(const Model& model, const std::vector<std::
 TEST_CASE("Seek lands on the first key at or after the target, and past the end is invalid") {
   std::mt19937_64 rng(11);
   BlockBuilder builder = OpenBuilder();
-  const RandomTree tree = BuildRandomTree(&builder, rng);
+  const RandomTree tree = BuildDeepTree(&builder, rng);
   const Model& model = tree.model;
   TreeCursor cursor(&builder, tree.root);
   for (const std::string& target : SeekTargets(model, tree.pool, rng)) {
@@ -175,7 +166,7 @@ TEST_CASE("Seek lands on the first key at or after the target, and past the end 
 TEST_CASE("a writer's Seek finds the first key at or after the target, through its edits") {
   std::mt19937_64 rng(12);
   BlockBuilder builder = OpenBuilder();
-  RandomTree tree = BuildRandomTree(&builder, rng);
+  RandomTree tree = BuildDeepTree(&builder, rng);
   Model& model = tree.model;
   // Pending edits on top: puts, overwrites and deletes, emptying some leaves.
   TreeWriter writer(&builder, tree.root);
@@ -221,12 +212,9 @@ TEST_CASE("a cursor on the empty tree is never valid") {
 TEST_CASE("deleting every key yields root 0, the empty tree, which can grow again") {
   std::mt19937_64 rng(5);
   BlockBuilder builder = OpenBuilder();
-  Model model;
-  std::vector<std::string> pool;
-  TreeWriter writer(&builder, 0);
-  RandomEdits(&writer, &model, &pool, rng, 4000, 0);
-  uint64_t root = MustFlush(&writer, &builder);
+  auto [model, pool, root] = BuildRandomTree(&builder, rng, 4000, 0);
   REQUIRE(ShapeOf(builder, root).depth >= 3);
+  TreeWriter writer(&builder, root);
   std::vector<std::string> keys;
   for (const auto& [key, value] : model) keys.push_back(key);
   std::shuffle(keys.begin(), keys.end(), rng);

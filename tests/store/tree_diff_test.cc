@@ -85,11 +85,7 @@ TEST_CASE("TreeDiff of trees sharing structure reports exactly the differing key
       INFO("seed " << seed << ", derivation " << derivation);
       std::mt19937_64 rng(seed);
       BlockBuilder builder = OpenBuilder();
-      Model base_model;
-      std::vector<std::string> pool;
-      TreeWriter base_writer(&builder, 0);
-      RandomEdits(&base_writer, &base_model, &pool, rng, 4000, 5);
-      uint64_t base = MustFlush(&base_writer, &builder);
+      auto [base_model, pool, base] = BuildRandomTree(&builder, rng, 4000, 5);
 
       // Every derivation includes overwrites with an equal value, which
       // rewrite nodes without changing contents: not a difference.
@@ -142,12 +138,9 @@ TEST_CASE("TreeDiff of trees sharing structure reports exactly the differing key
 TEST_CASE("TreeDiff of trees with equal contents but no shared nodes reports nothing") {
   std::mt19937_64 rng(8);
   BlockBuilder builder = OpenBuilder();
-  Model model;
-  std::vector<std::string> pool;
-  TreeWriter writer(&builder, 0);
-  RandomEdits(&writer, &model, &pool, rng, 2000, 10);
-  uint64_t first = MustFlush(&writer, &builder);
-  uint64_t second = Build(&builder, model);  // same contents, all new nodes
+  const RandomTree tree = BuildRandomTree(&builder, rng, 2000, 10);
+  uint64_t first = tree.root;
+  uint64_t second = Build(&builder, tree.model);  // same contents, all new nodes
   REQUIRE(first != second);
   CHECK(DiffTrees(builder, first, second).empty());
 }
@@ -234,11 +227,7 @@ TEST_CASE("UnsharedBytes counts exactly the nodes no other tree holds") {
     INFO("seed " << seed);
     std::mt19937_64 rng(seed);
     BlockBuilder builder = OpenBuilder();
-    Model model;
-    std::vector<std::string> pool;
-    TreeWriter base_writer(&builder, 0);
-    RandomEdits(&base_writer, &model, &pool, rng, 3000, 5);
-    const uint64_t base = MustFlush(&base_writer, &builder);
+    auto [model, pool, base] = BuildRandomTree(&builder, rng, 3000, 5);
     // Two trees derived from it, as two branches made from one: each
     // shares the nodes its edits did not reach.
     std::vector<uint64_t> derived;

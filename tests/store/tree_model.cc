@@ -158,6 +158,15 @@ void RandomEdits(TreeWriter* writer, Model* model, std::vector<std::string>* poo
   }
 }
 
+RandomTree BuildRandomTree(BlockBuilder* builder, std::mt19937_64& rng, size_t n,
+                           int delete_percent) {
+  RandomTree tree;
+  TreeWriter writer(builder, 0);
+  RandomEdits(&writer, &tree.model, &tree.pool, rng, n, delete_percent);
+  tree.root = MustFlush(&writer, builder);
+  return tree;
+}
+
 void CheckTreeMatches(const RecordSource& source, uint64_t root, const Model& model,
                       const std::vector<std::string>& pool, std::mt19937_64& rng) {
   REQUIRE(Mismatch(source, root, model) == "");

@@ -73,6 +73,15 @@ std::string RandomValue(std::mt19937_64& rng);
 // later edits hit existing keys often.
 void RandomEdits(TreeWriter* writer, Model* model, std::vector<std::string>* pool,
                  std::mt19937_64& rng, size_t n, int delete_percent);
+// The tree that n random edits (RandomEdits) make of the empty tree,
+// flushed; with what it holds and every key the edits used.
+struct RandomTree {
+  Model model;
+  std::vector<std::string> pool;  // every key written, the deleted ones too
+  uint64_t root = 0;
+};
+RandomTree BuildRandomTree(BlockBuilder* builder, std::mt19937_64& rng, size_t n,
+                           int delete_percent);
 // The tree at root holds exactly model: a full scan, and lookups of a
 // sample of present and absent keys.
 void CheckTreeMatches(const RecordSource& source, uint64_t root, const Model& model,
