@@ -166,11 +166,13 @@ class GroupBuild {
     // next group: a transaction's flush keeps its nodes, so the next one
     // starts from the same paths, already loaded. A failed transaction's
     // edits are dropped with the writer.
-    if (!global_ && window_) global_ = window_->TakeWriter(head_.root);
-    if (global_) {
-      global_->set_source(&source_);
-    } else {
-      global_ = std::make_unique<TreeWriter>(&source_, head_.root);
+    if (!global_) {
+      if (window_) global_ = window_->TakeWriter(head_.root);
+      if (global_) {
+        global_->set_source(&source_);
+      } else {
+        global_ = std::make_unique<TreeWriter>(&source_, head_.root);
+      }
     }
     const uint64_t revision = head_.revision + 1;
     const int64_t time_ns = std::max(NowNs(), head_.time_ns + 1);
