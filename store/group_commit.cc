@@ -200,7 +200,7 @@ class GroupBuild {
     Result<CommitPoint> point = s.ok() ? EndBlock(ctx) : Result<CommitPoint>(s);
     if (!point.ok()) {
       global_.reset();
-      builder_.AbortBlock();
+      Abort();
       return point.status();
     }
     head_ = *point;
@@ -220,7 +220,7 @@ class GroupBuild {
     const uint64_t block = builder_.block_start();
     Result<uint64_t> root = Materialize(head_.root);
     if (!root.ok()) {
-      builder_.AbortBlock();
+      Abort();
       return root.status();
     }
     uint64_t end =
@@ -247,6 +247,13 @@ class GroupBuild {
     window_ = std::move(*w);
     source_.set_arena(window_->arena().get());
     return Status::OK();
+  }
+
+  // Drops the open block, and the sliced run merges (store/id_runs.h),
+  // whose slices may have been in it.
+  void Abort() {
+    builder_.AbortBlock();
+    if (windows_ != nullptr) windows_->TakeMerges();
   }
 
   // After checkpoint, the newest block: the next transaction starts from
@@ -313,8 +320,12 @@ class GroupBuild {
   Result<uint64_t> Materialize(uint64_t root, IdEntries added = {}) {
     ArenaSink scratch(window_->arena().get(), &builder_);
     if (id_runs_) {
-      KVS_ASSIGN_OR_RETURN(root, MoveIdEntriesToRun(source_, root, builder_.start(),
-                                                    std::move(added), &builder_, &scratch));
+      // The merges under way are dropped when this fails.
+      RunMerges merges = windows_->TakeMerges();
+      KVS_ASSIGN_OR_RETURN(
+          root, MoveIdEntriesToRun(source_, root, builder_.start(), std::move(added), &builder_,
+                                   &scratch, snap_.generation(), &merges));
+      windows_->KeepMerges(std::move(merges));
     }
     return MaterializeState(source_, root, &scratch, &builder_);
   }

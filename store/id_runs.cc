@@ -20,12 +20,20 @@ int Tier(uint64_t entries) {
   return tier;
 }
 
+bool SameRun(const RunEntry& a, const RunEntry& b) { return a.seq == b.seq && a.root == b.root; }
+
+bool Holds(const std::vector<RunEntry>& runs, const RunEntry& run) {
+  return std::any_of(runs.begin(), runs.end(), [&](const RunEntry& r) { return SameRun(r, run); });
+}
+
 // The runs a checkpoint merges: the kRunFanIn or more runs of the lowest
-// tier that has that many, unless their merge would pass
-// kMaxMergedRunEntries. Empty when none.
-std::vector<RunEntry> RunsToMerge(const std::vector<RunEntry>& runs) {
+// tier that has that many, leaving out those a sliced merge has under way,
+// unless their merge would pass kMaxMergedRunEntries. Empty when none.
+std::vector<RunEntry> RunsToMerge(const std::vector<RunEntry>& runs,
+                                  const std::vector<RunEntry>& busy) {
   std::vector<std::vector<RunEntry>> tiers;
   for (const RunEntry& r : runs) {
+    if (Holds(busy, r)) continue;
     const size_t tier = static_cast<size_t>(Tier(r.entries));
     if (tiers.size() <= tier) tiers.resize(tier + 1);
     tiers[tier].push_back(r);
@@ -300,9 +308,86 @@ Result<RunEntry> RunBuilder::Finish() {
   return run_;
 }
 
+RunMerge::RunMerge(uint64_t generation, std::vector<RunEntry> inputs)
+    : generation_(generation), inputs_(std::move(inputs)), run_(0, nullptr) {}
+
+bool RunMerge::InputsIn(const std::vector<RunEntry>& runs) const {
+  return std::all_of(inputs_.begin(), inputs_.end(),
+                     [&](const RunEntry& r) { return Holds(runs, r); });
+}
+
+Result<bool> RunMerge::Step(const RecordSource& source, NodeSink* out) {
+  run_.set_sink(out);
+  std::vector<uint64_t> roots;
+  for (const RunEntry& r : inputs_) roots.push_back(r.root);
+  // The cursor starts again at each slice: the block it read from before
+  // is gone, and the file may have grown.
+  MergedCursor cursor(&source, roots);
+  const std::string_view last = run_.last_key();
+  KVS_RETURN_IF_ERROR(cursor.Seek(last));
+  if (!last.empty() && cursor.Valid() && cursor.key() == last) KVS_RETURN_IF_ERROR(cursor.Next());
+  for (size_t n = 0; cursor.Valid() && n < kMergeSliceEntries; ++n) {
+    KVS_RETURN_IF_ERROR(run_.Put(cursor.key(), cursor.value()));
+    KVS_RETURN_IF_ERROR(cursor.Next());
+  }
+  return !cursor.Valid();
+}
+
+Result<RunEntry> RunMerge::Finish(uint64_t seq) {
+  KVS_ASSIGN_OR_RETURN(RunEntry run, run_.Finish());
+  run.seq = seq;
+  return run;
+}
+
+namespace {
+
+// The number after every run's.
+uint64_t NextSeq(const std::vector<RunEntry>& runs) {
+  uint64_t seq = 0;
+  for (const RunEntry& r : runs) seq = std::max(seq, r.seq + 1);
+  return seq;
+}
+
+// Puts run into the global tree in place of the runs it merged, which
+// runs (the tree's) then no longer holds and it does.
+Status ReplaceRuns(const RunEntry& run, const std::vector<RunEntry>& merged, TreeWriter* tree,
+                   std::vector<RunEntry>* runs, NodeSink* runs_out) {
+  KVS_RETURN_IF_ERROR(tree->Put(RunKey(run.seq), EncodeRunValue(run)));
+  for (const RunEntry& r : merged) {
+    KVS_RETURN_IF_ERROR(tree->Delete(RunKey(r.seq)));
+    runs_out->AddSuperseded(r.bytes);
+  }
+  std::erase_if(*runs, [&](const RunEntry& r) { return Holds(merged, r); });
+  runs->push_back(run);
+  return Status::OK();
+}
+
+// Goes on with a sliced merge under way, if its runs are still there;
+// resets it when it is done (the tree then names its run, and it returns
+// true) or dropped.
+Result<bool> StepMerge(const RecordSource& source, uint64_t generation,
+                       std::unique_ptr<RunMerge>* merge, TreeWriter* tree,
+                       std::vector<RunEntry>* runs, NodeSink* runs_out) {
+  RunMerge& m = **merge;
+  if (m.generation() != generation || !m.InputsIn(*runs)) {
+    // What it wrote to this file no tree will name.
+    if (m.generation() == generation) runs_out->AddSuperseded(m.bytes());
+    merge->reset();
+    return false;
+  }
+  KVS_ASSIGN_OR_RETURN(bool done, m.Step(source, runs_out));
+  if (!done) return false;
+  KVS_ASSIGN_OR_RETURN(RunEntry run, m.Finish(NextSeq(*runs)));
+  KVS_RETURN_IF_ERROR(ReplaceRuns(run, m.inputs(), tree, runs, runs_out));
+  merge->reset();
+  return true;
+}
+
+}  // namespace
+
 Result<uint64_t> MoveIdEntriesToRun(const RecordSource& source, uint64_t root,
                                     uint64_t pending_from, IdEntries added, NodeSink* runs_out,
-                                    NodeSink* tree_out) {
+                                    NodeSink* tree_out, uint64_t generation, RunMerges* merges) {
   IdEntries in_tree;
   for (char tag : {'C', 'L', 'T', 'V'}) {
     TreeCursor cursor(&source, root);
@@ -312,8 +397,19 @@ Result<uint64_t> MoveIdEntriesToRun(const RecordSource& source, uint64_t root,
       KVS_RETURN_IF_ERROR(cursor.Next());
     }
   }
-  if (in_tree.empty() && added.empty()) return root;
   TreeWriter tree(&source, root);
+  KVS_ASSIGN_OR_RETURN(std::vector<RunEntry> runs, ReadRuns(source, root));
+  bool finished = false;
+  std::vector<RunEntry> busy;  // the runs of the sliced merges under way
+  if (merges != nullptr) {
+    for (std::unique_ptr<RunMerge>& m : *merges) {
+      KVS_ASSIGN_OR_RETURN(bool done, StepMerge(source, generation, &m, &tree, &runs, runs_out));
+      finished = finished || done;
+      if (m) busy.insert(busy.end(), m->inputs().begin(), m->inputs().end());
+    }
+    std::erase(*merges, nullptr);
+  }
+  if (in_tree.empty() && added.empty() && !finished) return root;
   for (const auto& [key, value] : in_tree) KVS_RETURN_IF_ERROR(tree.Delete(key));
   IdEntries entries;
   if (in_tree.empty()) {
@@ -324,22 +420,36 @@ Result<uint64_t> MoveIdEntriesToRun(const RecordSource& source, uint64_t root,
                std::make_move_iterator(added.begin()), std::make_move_iterator(added.end()),
                std::back_inserter(entries));
   }
-  KVS_ASSIGN_OR_RETURN(std::vector<RunEntry> runs, ReadRuns(source, root));
-  const uint64_t seq = runs.empty() ? 0 : runs.back().seq + 1;
+  const uint64_t seq = NextSeq(runs);
   runs.push_back(RunEntry{seq, 0, entries.size(), 0});  // the new run, not yet written
-  std::vector<RunEntry> merging = RunsToMerge(runs);
+  std::vector<RunEntry> merging = RunsToMerge(runs, busy);
   if (!merging.empty()) {
     // The new run, when it is one of them, is merged before it is written.
     const bool merges_new =
         std::erase_if(merging, [seq](const RunEntry& r) { return r.seq == seq; }) > 0;
-    const IdEntries none;
-    KVS_ASSIGN_OR_RETURN(RunEntry run, MergeRuns(source, merging, merges_new ? entries : none,
-                                                 seq + 1, pending_from, runs_out));
-    if (merges_new) entries.clear();
-    KVS_RETURN_IF_ERROR(tree.Put(RunKey(run.seq), EncodeRunValue(run)));
-    for (const RunEntry& r : merging) {
-      KVS_RETURN_IF_ERROR(tree.Delete(RunKey(r.seq)));
-      runs_out->AddSuperseded(r.bytes);
+    uint64_t total = 0;
+    for (const RunEntry& r : merging) total += r.entries;
+    // A large merge is sliced, unless this process could not finish one (a
+    // tier holding twice the runs it should: each process that began one
+    // ended first). It merges runs in the file: the new run, when it was
+    // one of them, waits for the next merge, and one of them that this
+    // block holds (a sliced merge's it finished) defers the merge to the
+    // next checkpoint.
+    const bool slice =
+        merges != nullptr && total >= kSlicedMergeEntries && merging.size() < 2 * kRunFanIn;
+    const bool in_file = std::all_of(merging.begin(), merging.end(),
+                                     [&](const RunEntry& r) { return r.root < pending_from; });
+    if (slice && in_file) {
+      merges->push_back(std::make_unique<RunMerge>(generation, std::move(merging)));
+      KVS_ASSIGN_OR_RETURN(bool done,
+                           StepMerge(source, generation, &merges->back(), &tree, &runs, runs_out));
+      if (done) merges->pop_back();
+    } else if (!slice) {
+      const IdEntries none;
+      KVS_ASSIGN_OR_RETURN(RunEntry run, MergeRuns(source, merging, merges_new ? entries : none,
+                                                   seq + 1, pending_from, runs_out));
+      if (merges_new) entries.clear();
+      KVS_RETURN_IF_ERROR(ReplaceRuns(run, merging, &tree, &runs, runs_out));
     }
   }
   if (!entries.empty()) {

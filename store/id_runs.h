@@ -19,11 +19,16 @@
 // store holds at most kRunFanIn - 1 runs per tier. A merge that would pass
 // kMaxMergedRunEntries is left to compaction, which writes all of a store's
 // id entries as one run.
+//
+// A merge of at least kSlicedMergeEntries is written a slice at a time
+// (RunMerge, below): one checkpoint merging eight runs of 24k entries held
+// the writer lock for 80 ms, and every write waited behind it.
 #ifndef KVS_STORE_ID_RUNS_H_
 #define KVS_STORE_ID_RUNS_H_
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +53,10 @@ constexpr size_t kMaxMovedEntries = 65536;
 // Runs are written once and never edited, so their nodes can be large:
 // fewer nodes on a lookup's path.
 constexpr size_t kRunNodeBytes = 4096;
+// Merges of at least this many entries are sliced, each checkpoint writing
+// kMergeSliceEntries of them (about 3 ms more of a checkpoint's time).
+constexpr uint64_t kSlicedMergeEntries = 16384;
+constexpr size_t kMergeSliceEntries = 16384;
 
 // A global tree key of an id entry ('C', 'L', 'T' or 'V').
 bool IsIdKey(std::string_view key);
@@ -150,7 +159,13 @@ Status ForEachEntryNotIn(
 class RunBuilder {
  public:
   RunBuilder(uint64_t seq, NodeSink* out);
+  // Where the nodes written from now on go (a sliced merge's next block).
+  void set_sink(NodeSink* out) { counted_.set_out(out); }
   Status Put(std::string_view key, std::string_view value);
+  // The key put last; empty before the first.
+  std::string_view last_key() const { return tree_.last_key(); }
+  // The file bytes of the nodes written so far.
+  uint64_t bytes() const { return counted_.bytes(); }
   // The run; its root is 0 when no entry was put.
   Result<RunEntry> Finish();
 
@@ -159,6 +174,7 @@ class RunBuilder {
   class CountingSink : public NodeSink {
    public:
     explicit CountingSink(NodeSink* out) : out_(out) {}
+    void set_out(NodeSink* out) { out_ = out; }
     uint64_t Append(char type, std::string_view body) override;
     void AddSuperseded(uint64_t bytes) override { out_->AddSuperseded(bytes); }
     uint64_t bytes() const { return bytes_; }
@@ -173,17 +189,52 @@ class RunBuilder {
   TreeBuilder tree_;
 };
 
+// A merge of runs written over several checkpoints, kMergeSliceEntries
+// entries each, by the process that began it, which keeps it in memory in
+// between (LogWindows); several may be under way. Its nodes are in
+// the file from the first slice on, and no tree names them until the last
+// slice: then the checkpoint names the new run and removes the merged
+// ones. A merge whose runs changed meanwhile (another process merged them,
+// a compaction rewrote the file) is dropped, and its nodes so far are
+// garbage; so is one whose blocks were rolled back, with them.
+class RunMerge {
+ public:
+  // inputs: runs of the file of that generation, written before the block
+  // of the first slice.
+  RunMerge(uint64_t generation, std::vector<RunEntry> inputs);
+  uint64_t generation() const { return generation_; }
+  // Whether runs still holds each of the merged runs.
+  bool InputsIn(const std::vector<RunEntry>& runs) const;
+  // Writes the next slice's nodes to out; true when it wrote the last
+  // entry, and then Finish.
+  Result<bool> Step(const RecordSource& source, NodeSink* out);
+  // The run, numbered seq: its last nodes go to the sink of the last Step.
+  Result<RunEntry> Finish(uint64_t seq);
+  const std::vector<RunEntry>& inputs() const { return inputs_; }
+  uint64_t bytes() const { return run_.bytes(); }
+
+ private:
+  const uint64_t generation_;
+  const std::vector<RunEntry> inputs_;
+  RunBuilder run_;
+};
+
 // At a checkpoint of a store of format 4: moves the id entries of the
 // global tree at root (read through source; at most kMaxMovedEntries, in
 // key order), and the entries added (ascending, none of them in the tree
 // or its runs), into a new run written to runs_out, merges runs as their
 // tiers say (counting the merged runs' bytes as superseded in runs_out),
 // and returns the root of the global tree that names them, its changed
-// nodes written to tree_out; root itself when there is no entry to move.
-// Offsets from pending_from on are in the block being built.
+// nodes written to tree_out; root itself when nothing changed. Offsets
+// from pending_from on are in the block being built, of the file of that
+// generation. Large merges are sliced when merges is not null: the ones
+// under way, which this checkpoint goes on with (or finishes, or drops),
+// and those it begins.
+using RunMerges = std::vector<std::unique_ptr<RunMerge>>;
 Result<uint64_t> MoveIdEntriesToRun(const RecordSource& source, uint64_t root,
                                     uint64_t pending_from, IdEntries added, NodeSink* runs_out,
-                                    NodeSink* tree_out);
+                                    NodeSink* tree_out, uint64_t generation = 0,
+                                    RunMerges* merges = nullptr);
 
 }  // namespace kvs
 

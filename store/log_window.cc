@@ -145,6 +145,17 @@ std::shared_ptr<LogWindow> LogWindows::Start(uint64_t generation, const CommitPo
 void LogWindows::Clear() {
   std::lock_guard<std::mutex> lock(mu_);
   windows_.clear();
+  merges_.clear();
+}
+
+RunMerges LogWindows::TakeMerges() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::move(merges_);
+}
+
+void LogWindows::KeepMerges(RunMerges merges) {
+  std::lock_guard<std::mutex> lock(mu_);
+  merges_ = std::move(merges);
 }
 
 namespace {

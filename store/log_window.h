@@ -20,6 +20,7 @@
 
 #include "store/btree.h"
 #include "store/data_file.h"
+#include "store/id_runs.h"
 #include "store/node_arena.h"
 
 namespace kvs {
@@ -103,6 +104,10 @@ class LogWindows {
   // After a rollback: what was built past the durable end may differ from
   // what the file will hold there.
   void Clear();
+  // The sliced run merges this process has under way (store/id_runs.h),
+  // kept from one checkpoint to the next.
+  RunMerges TakeMerges();
+  void KeepMerges(RunMerges merges);
 
  private:
   // The current window and the one before, whose nodes readers of the
@@ -115,6 +120,7 @@ class LogWindows {
   static constexpr size_t kKept = 2;
   std::mutex mu_;
   std::vector<std::shared_ptr<LogWindow>> windows_;  // newest last
+  RunMerges merges_;
 };
 
 // Writes the state whose global tree is at root into out where it is in

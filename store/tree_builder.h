@@ -31,6 +31,8 @@ class TreeBuilder {
   Status Put(std::string_view key, std::string_view value);
   // Writes the nodes not yet written; returns the root (0: no key put).
   Result<uint64_t> Finish();
+  // The key put last; empty before the first.
+  std::string_view last_key() const { return last_key_; }
 
  private:
   // The node being filled at one level of the tree.

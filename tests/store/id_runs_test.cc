@@ -290,6 +290,126 @@ TEST_CASE("Runs made and merged by checkpoints of one group commit hold every en
   CheckLookups(reopened.get(), {"t0", "t1", "t2", "t3"}, kThreads * kWrites, kThreads * kWrites);
 }
 
+// Bulk writes of kLoadKeys new keys, each a checkpoint (checkpoint_blocks
+// 1) making a run of 2 x kLoadKeys + 1 entries (a version and a tail per
+// key, and the commit): seven of them pass kSlicedMergeEntries, so the
+// checkpoint that makes the eighth begins a sliced merge of the seven
+// (store/id_runs.h).
+constexpr int kLoadKeys = 1200;
+constexpr uint64_t kLoadRunEntries = 2 * kLoadKeys + 1;
+static_assert(7 * kLoadRunEntries >= kSlicedMergeEntries);
+static_assert(7 * kLoadRunEntries < kSlicedMergeEntries + kMergeSliceEntries);
+
+class SlicedMergeLoad {
+ public:
+  // One load into store; returns every 100th of its keys.
+  std::vector<std::string> Load(Store* store) {
+    WriteBatch batch;
+    std::vector<std::string> sample;
+    for (int k = 0; k < kLoadKeys; ++k, ++next_) {
+      std::string key = "load" + std::to_string(next_);
+      if (next_ % 100 == 0) sample.push_back(key);
+      batch.Put(key, "value " + key);
+    }
+    REQUIRE(store->Write(batch).ok());
+    return sample;
+  }
+  size_t keys() const { return static_cast<size_t>(next_); }
+
+ private:
+  int next_ = 0;
+};
+
+uint64_t LargestRun(const CheckpointState& state) {
+  uint64_t largest = 0;
+  for (const RunEntry& r : state.runs) largest = std::max(largest, r.entries);
+  return largest;
+}
+
+TEST_CASE(
+    "A large merge of runs is written a slice per checkpoint, and its run named at the last") {
+  TempDir dir;
+  Options options;
+  options.checkpoint_blocks = 1;
+  SlicedMergeLoad load;
+  std::vector<std::string> sample;
+  {
+    auto store = OpenStore(dir.path(), options);
+    for (int i = 0; i < 8; ++i) {
+      std::vector<std::string> some = load.Load(store.get());
+      sample.insert(sample.end(), some.begin(), some.end());
+    }
+    // The first slice is in the file, and no tree names it yet.
+    CheckpointState begun = ReadCheckpoint(dir.path());
+    CHECK(begun.runs.size() == 8);
+    CHECK(LargestRun(begun) == kLoadRunEntries);
+    CHECK(begun.entries_in_runs == 8 * kLoadRunEntries);
+    CheckLookups(store.get(), sample, sample.size(), load.keys());
+
+    // The next checkpoint writes the rest and names the run.
+    MustPut(store.get(), "x", "1");
+    sample.push_back("x");
+    CheckpointState done = ReadCheckpoint(dir.path());
+    CHECK(done.runs.size() == 3);
+    CHECK(LargestRun(done) == 7 * kLoadRunEntries);
+    CHECK(done.entries_in_runs == 8 * kLoadRunEntries + 3);
+    CheckLookups(store.get(), sample, sample.size(), load.keys() + 1);
+  }
+  auto reopened = OpenStore(dir.path(), options);
+  CheckLookups(reopened.get(), sample, sample.size(), load.keys() + 1);
+}
+
+TEST_CASE("A sliced merge whose runs another writer merged first is dropped") {
+  TempDir dir;
+  Options options;
+  options.checkpoint_blocks = 1;
+  SlicedMergeLoad load;
+  std::vector<std::string> sample;
+  auto a = OpenStore(dir.path(), options);
+  auto b = OpenStore(dir.path(), options);
+  for (int i = 0; i < 8; ++i) {
+    std::vector<std::string> some = load.Load(a.get());
+    sample.insert(sample.end(), some.begin(), some.end());
+  }
+  // b knows nothing of a's merge of seven runs: it begins one of all eight.
+  MustPut(b.get(), "x", "1");
+  CHECK(ReadCheckpoint(dir.path()).runs.size() == 9);
+  // a finishes its merge; b's runs are then gone, and b drops its merge.
+  MustPut(a.get(), "y", "1");
+  CheckpointState merged = ReadCheckpoint(dir.path());
+  CHECK(merged.runs.size() == 4);
+  CHECK(LargestRun(merged) == 7 * kLoadRunEntries);
+  MustPut(b.get(), "z", "1");
+  CheckpointState after = ReadCheckpoint(dir.path());
+  CHECK(after.runs.size() == 5);
+  CHECK(LargestRun(after) == 7 * kLoadRunEntries);
+  CHECK(after.entries_in_runs == 8 * kLoadRunEntries + 9);
+  for (const char* key : {"x", "y", "z"}) sample.push_back(key);
+  CheckLookups(a.get(), sample, sample.size(), load.keys() + 3);
+  CheckLookups(b.get(), sample, sample.size(), load.keys() + 3);
+}
+
+TEST_CASE("A sliced merge under way when the store is compacted is dropped") {
+  TempDir dir;
+  Options options;
+  options.checkpoint_blocks = 1;
+  SlicedMergeLoad load;
+  std::vector<std::string> sample;
+  auto store = OpenStore(dir.path(), options);
+  for (int i = 0; i < 8; ++i) {
+    std::vector<std::string> some = load.Load(store.get());
+    sample.insert(sample.end(), some.begin(), some.end());
+  }
+  REQUIRE(store->Compact(CompactOptions()).ok());
+  // Its runs were in the file the compaction replaced.
+  MustPut(store.get(), "x", "1");
+  sample.push_back("x");
+  CheckpointState state = ReadCheckpoint(dir.path(), "data.000002");
+  CHECK(state.runs.size() == 2);
+  CHECK(LargestRun(state) == 8 * kLoadRunEntries);
+  CheckLookups(store.get(), sample, sample.size(), load.keys() + 1);
+}
+
 TEST_CASE("A store of format 3 keeps its id entries in its tree until upgraded") {
   TempDir dir;
   std::filesystem::copy(
