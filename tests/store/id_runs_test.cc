@@ -18,6 +18,7 @@
 #include "store/format.h"
 #include "store/record.h"
 #include "tests/store/blocks.h"
+#include "tests/store/fault_env.h"
 #include "tests/store/test_util.h"
 
 namespace kvs::test {
@@ -302,11 +303,12 @@ static_assert(7 * kLoadRunEntries < kSlicedMergeEntries + kMergeSliceEntries);
 
 class SlicedMergeLoad {
  public:
+  explicit SlicedMergeLoad(int keys_per_load = kLoadKeys) : keys_per_load_(keys_per_load) {}
   // One load into store; returns every 100th of its keys.
   std::vector<std::string> Load(Store* store) {
     WriteBatch batch;
     std::vector<std::string> sample;
-    for (int k = 0; k < kLoadKeys; ++k, ++next_) {
+    for (int k = 0; k < keys_per_load_; ++k, ++next_) {
       std::string key = "load" + std::to_string(next_);
       if (next_ % 100 == 0) sample.push_back(key);
       batch.Put(key, "value " + key);
@@ -317,6 +319,7 @@ class SlicedMergeLoad {
   size_t keys() const { return static_cast<size_t>(next_); }
 
  private:
+  const int keys_per_load_;
   int next_ = 0;
 };
 
@@ -408,6 +411,44 @@ TEST_CASE("A sliced merge under way when the store is compacted is dropped") {
   CHECK(state.runs.size() == 2);
   CHECK(LargestRun(state) == 8 * kLoadRunEntries);
   CheckLookups(store.get(), sample, sample.size(), load.keys() + 1);
+}
+
+TEST_CASE("A sliced merge whose slice was not written is dropped, and the store writes on") {
+  TempDir dir;
+  FaultEnv env(Env::Default());
+  Options options;
+  options.checkpoint_blocks = 1;
+  options.env = &env;
+  // Runs of 4,801 entries: seven of them take three slices.
+  constexpr int kKeys = 2400;
+  constexpr uint64_t kRunEntries = 2 * kKeys + 1;
+  static_assert(7 * kRunEntries > kSlicedMergeEntries + kMergeSliceEntries);
+  static_assert(8 * kRunEntries <= kSlicedMergeEntries + 2 * kMergeSliceEntries);
+  SlicedMergeLoad load(kKeys);
+  std::vector<std::string> sample;
+  auto store = OpenStore(dir.path(), options);
+  for (int i = 0; i < 8; ++i) {
+    std::vector<std::string> some = load.Load(store.get());
+    sample.insert(sample.end(), some.begin(), some.end());
+  }
+  // The block with the second slice fails to be written and is rolled back.
+  env.FailAfter(1);
+  WriteBatch lost;
+  lost.Put("lost", "1");
+  CHECK_FALSE(store->Write(lost).ok());
+  env.FailAfter(0);
+  // The merge went with it: the next checkpoint begins another, of all
+  // eight runs, which two more finish.
+  for (const char* key : {"x", "y", "z"}) {
+    MustPut(store.get(), key, "1");
+    sample.push_back(key);
+  }
+  CheckpointState state = ReadCheckpoint(dir.path());
+  CHECK(LargestRun(state) == 8 * kRunEntries);
+  CHECK(state.entries_in_runs == 8 * kRunEntries + 9);
+  CheckLookups(store.get(), sample, sample.size(), load.keys() + 3);
+  auto reopened = OpenStore(dir.path());
+  CheckLookups(reopened.get(), sample, sample.size(), load.keys() + 3);
 }
 
 TEST_CASE("A store of format 3 keeps its id entries in its tree until upgraded") {
