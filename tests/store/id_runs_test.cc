@@ -304,23 +304,33 @@ static_assert(7 * kLoadRunEntries < kSlicedMergeEntries + kMergeSliceEntries);
 class SlicedMergeLoad {
  public:
   explicit SlicedMergeLoad(int keys_per_load = kLoadKeys) : keys_per_load_(keys_per_load) {}
-  // One load into store; returns every 100th of its keys.
-  std::vector<std::string> Load(Store* store) {
-    WriteBatch batch;
-    std::vector<std::string> sample;
-    for (int k = 0; k < keys_per_load_; ++k, ++next_) {
-      std::string key = "load" + std::to_string(next_);
-      if (next_ % 100 == 0) sample.push_back(key);
-      batch.Put(key, "value " + key);
+  // Loads into store, times times; every 100th key goes to sample.
+  void Load(Store* store, int times, std::vector<std::string>* sample) {
+    for (int i = 0; i < times; ++i) {
+      WriteBatch batch;
+      for (int k = 0; k < keys_per_load_; ++k, ++next_) {
+        std::string key = "load" + std::to_string(next_);
+        if (next_ % 100 == 0) sample->push_back(key);
+        batch.Put(key, "value " + key);
+      }
+      REQUIRE(store->Write(batch).ok());
     }
-    REQUIRE(store->Write(batch).ok());
-    return sample;
   }
   size_t keys() const { return static_cast<size_t>(next_); }
 
  private:
-  const int keys_per_load_;
+  int keys_per_load_;
   int next_ = 0;
+};
+
+// A store whose every transaction is a checkpoint, the loads into it, and
+// a sample of their keys.
+struct SlicedMergeTest {
+  SlicedMergeTest() { options.checkpoint_blocks = 1; }
+  TempDir dir;
+  Options options;
+  SlicedMergeLoad load;
+  std::vector<std::string> sample;
 };
 
 uint64_t LargestRun(const CheckpointState& state) {
@@ -329,19 +339,12 @@ uint64_t LargestRun(const CheckpointState& state) {
   return largest;
 }
 
-TEST_CASE(
+TEST_CASE_METHOD(
+    SlicedMergeTest,
     "A large merge of runs is written a slice per checkpoint, and its run named at the last") {
-  TempDir dir;
-  Options options;
-  options.checkpoint_blocks = 1;
-  SlicedMergeLoad load;
-  std::vector<std::string> sample;
   {
     auto store = OpenStore(dir.path(), options);
-    for (int i = 0; i < 8; ++i) {
-      std::vector<std::string> some = load.Load(store.get());
-      sample.insert(sample.end(), some.begin(), some.end());
-    }
+    load.Load(store.get(), 8, &sample);
     // The first slice is in the file, and no tree names it yet.
     CheckpointState begun = ReadCheckpoint(dir.path());
     CHECK(begun.runs.size() == 8);
@@ -362,18 +365,11 @@ TEST_CASE(
   CheckLookups(reopened.get(), sample, sample.size(), load.keys() + 1);
 }
 
-TEST_CASE("A sliced merge whose runs another writer merged first is dropped") {
-  TempDir dir;
-  Options options;
-  options.checkpoint_blocks = 1;
-  SlicedMergeLoad load;
-  std::vector<std::string> sample;
+TEST_CASE_METHOD(SlicedMergeTest,
+                 "A sliced merge whose runs another writer merged first is dropped") {
   auto a = OpenStore(dir.path(), options);
   auto b = OpenStore(dir.path(), options);
-  for (int i = 0; i < 8; ++i) {
-    std::vector<std::string> some = load.Load(a.get());
-    sample.insert(sample.end(), some.begin(), some.end());
-  }
+  load.Load(a.get(), 8, &sample);
   // b knows nothing of a's merge of seven runs: it begins one of all eight.
   MustPut(b.get(), "x", "1");
   CHECK(ReadCheckpoint(dir.path()).runs.size() == 9);
@@ -392,17 +388,10 @@ TEST_CASE("A sliced merge whose runs another writer merged first is dropped") {
   CheckLookups(b.get(), sample, sample.size(), load.keys() + 3);
 }
 
-TEST_CASE("A sliced merge under way when the store is compacted is dropped") {
-  TempDir dir;
-  Options options;
-  options.checkpoint_blocks = 1;
-  SlicedMergeLoad load;
-  std::vector<std::string> sample;
+TEST_CASE_METHOD(SlicedMergeTest,
+                 "A sliced merge under way when the store is compacted is dropped") {
   auto store = OpenStore(dir.path(), options);
-  for (int i = 0; i < 8; ++i) {
-    std::vector<std::string> some = load.Load(store.get());
-    sample.insert(sample.end(), some.begin(), some.end());
-  }
+  load.Load(store.get(), 8, &sample);
   REQUIRE(store->Compact(CompactOptions()).ok());
   // Its runs were in the file the compaction replaced.
   MustPut(store.get(), "x", "1");
@@ -413,24 +402,18 @@ TEST_CASE("A sliced merge under way when the store is compacted is dropped") {
   CheckLookups(store.get(), sample, sample.size(), load.keys() + 1);
 }
 
-TEST_CASE("A sliced merge whose slice was not written is dropped, and the store writes on") {
-  TempDir dir;
+TEST_CASE_METHOD(SlicedMergeTest,
+                 "A sliced merge whose slice was not written is dropped, and the store writes on") {
   FaultEnv env(Env::Default());
-  Options options;
-  options.checkpoint_blocks = 1;
   options.env = &env;
   // Runs of 4,801 entries: seven of them take three slices.
   constexpr int kKeys = 2400;
   constexpr uint64_t kRunEntries = 2 * kKeys + 1;
   static_assert(7 * kRunEntries > kSlicedMergeEntries + kMergeSliceEntries);
   static_assert(8 * kRunEntries <= kSlicedMergeEntries + 2 * kMergeSliceEntries);
-  SlicedMergeLoad load(kKeys);
-  std::vector<std::string> sample;
+  load = SlicedMergeLoad(kKeys);
   auto store = OpenStore(dir.path(), options);
-  for (int i = 0; i < 8; ++i) {
-    std::vector<std::string> some = load.Load(store.get());
-    sample.insert(sample.end(), some.begin(), some.end());
-  }
+  load.Load(store.get(), 8, &sample);
   // The block with the second slice fails to be written and is rolled back.
   env.FailAfter(1);
   WriteBatch lost;
