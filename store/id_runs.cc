@@ -320,8 +320,8 @@ Result<bool> RunMerge::Step(const RecordSource& source, NodeSink* out) {
   run_.set_sink(out);
   std::vector<uint64_t> roots;
   for (const RunEntry& r : inputs_) roots.push_back(r.root);
-  // The cursor starts again at each slice: the block it read from before
-  // is gone, and the file may have grown.
+  // The cursor starts again at each slice, from the key after the last:
+  // each checkpoint reads through its own group's source.
   MergedCursor cursor(&source, roots);
   const std::string_view last = run_.last_key();
   KVS_RETURN_IF_ERROR(cursor.Seek(last));
