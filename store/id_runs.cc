@@ -397,11 +397,13 @@ Result<uint64_t> MoveIdEntriesToRun(const RecordSource& source, uint64_t root,
       KVS_RETURN_IF_ERROR(cursor.Next());
     }
   }
+  const bool under_way = merges != nullptr && !merges->empty();
+  if (in_tree.empty() && added.empty() && !under_way) return root;
   TreeWriter tree(&source, root);
   KVS_ASSIGN_OR_RETURN(std::vector<RunEntry> runs, ReadRuns(source, root));
   bool finished = false;
   std::vector<RunEntry> busy;  // the runs of the sliced merges under way
-  if (merges != nullptr) {
+  if (under_way) {
     for (std::unique_ptr<RunMerge>& m : *merges) {
       KVS_ASSIGN_OR_RETURN(bool done, StepMerge(source, generation, &m, &tree, &runs, runs_out));
       finished = finished || done;
