@@ -30,6 +30,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "store/owner.h"
 #include "store/store_impl.h"
 
 namespace kvs {
@@ -99,6 +100,7 @@ Result<CopyInfo> StoreImpl::CopyTo(const std::string& given_dir, const CopyOptio
 
   std::string tmp = dir + ".partial-XXXXXX";
   if (mkdtemp(tmp.data()) == nullptr) return undo(Errno("mkdir " + tmp));
+  MatchDirectory(tmp, dir);  // it takes dir's place, with what dir allowed
   Result<CopyInfo> copied = WriteCheckedCopy(snap, generation, tmp);
   if (copied.status().IsCorruption()) {
     copied = Status::Corruption("the copy of the store in " + dir_ +

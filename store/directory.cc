@@ -17,6 +17,7 @@
 #include "store/coding.h"
 #include "store/crc32c.h"
 #include "store/format.h"
+#include "store/owner.h"
 
 namespace kvs {
 
@@ -158,6 +159,7 @@ Result<std::shared_ptr<WriterLock>> WriterLock::ForDirectory(const std::string& 
       return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
     }
   }
+  KeepDirectoryOwner(path);
   auto key = std::make_pair(st.st_dev, st.st_ino);
   if (auto existing = registry[key].lock()) return existing;
   auto impl = std::make_unique<Impl>();
@@ -182,6 +184,7 @@ Result<std::unique_ptr<CompactionLock>> CompactionLock::Take(const std::string& 
   const std::string path = dir + "/COMPACT";
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError("open " + path + ": " + std::strerror(errno));
+  KeepDirectoryOwner(path);
   std::unique_ptr<CompactionLock> held(new CompactionLock(fd));
   int rc;
   do {

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "kvs/env.h"
+#include "store/owner.h"
 
 namespace kvs {
 namespace {
@@ -98,6 +99,7 @@ class PosixEnv : public Env {
     if (fd < 0 && errno == EPERM) fd = open(path.c_str(), flags, 0600);
     if (fd < 0 && errno == ENOENT) return Status::NotFound("open " + path + ": no such file");
     if (fd < 0) return Errno("open " + path);
+    KeepDirectoryOwner(path);
     return std::unique_ptr<File>(new PosixFile(path, fd));
   }
   Status Rename(const std::string& from, const std::string& to) override {
@@ -114,7 +116,10 @@ class PosixEnv : public Env {
     return unlink(path.c_str()) == 0 || errno == ENOENT ? Status::OK() : Errno("unlink " + path);
   }
   Status MakeDir(const std::string& dir) override {
-    return mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST ? Status::OK() : Errno("mkdir " + dir);
+    if (mkdir(dir.c_str(), 0700) != 0)
+      return errno == EEXIST ? Status::OK() : Errno("mkdir " + dir);
+    KeepDirectoryOwner(dir);
+    return Status::OK();
   }
   bool Exists(const std::string& path) override { return access(path.c_str(), F_OK) == 0; }
   Result<std::vector<std::string>> ListDir(const std::string& dir) override {

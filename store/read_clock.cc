@@ -8,6 +8,8 @@
 
 #include <utility>
 
+#include "store/owner.h"
+
 namespace kvs {
 namespace {
 
@@ -34,6 +36,7 @@ std::unique_ptr<ReadClock> ReadClock::Open(const std::string& dir) {
   std::string path = dir + "/" + kFileName;
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return std::unique_ptr<ReadClock>(new ReadClock(nullptr));
+  KeepDirectoryOwner(path);
   struct stat st;
   void* map = MAP_FAILED;
   // ftruncate only grows a file that is short (new, or cut by something
