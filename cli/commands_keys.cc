@@ -55,18 +55,20 @@ Status Export(const Invocation& inv) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
   KVS_ASSIGN_OR_RETURN(uint64_t revision, store->Revision());
   bool any = false;
-  KVS_RETURN_IF_ERROR(ForEachKey(*store, inv.branch, KeyRange{}, ReadPoint::AtRevision(revision),
-                                 true, [&](const KeyState& state) {
-                                   any = true;
-                                   if (inv.yaml) {
-                                     Print(YamlMapEntry(state.winner.key, state.winner.value));
-                                   } else {
-                                     nlohmann::ordered_json line = {{"key", state.winner.key}};
-                                     common::SetJsonValue(line, state.winner.value);
-                                     Print(common::DumpJson(line));
-                                   }
-                                   return Status::OK();
-                                 }));
+  KVS_RETURN_IF_ERROR(
+      ForEachKey(*store, inv.branch, KeyRange{}, ReadPoint::AtRevision(revision), true,
+                 [&](const KeyState& state) {
+                   any = true;
+                   if (inv.yaml) {
+                     Print(YamlMapEntry(state.winner.key, state.winner.value, state.winner.json));
+                   } else {
+                     nlohmann::ordered_json line = {{"key", state.winner.key}};
+                     common::SetJsonValue(line, state.winner.value, state.winner.json);
+                     if (state.winner.json) line["json"] = true;
+                     Print(common::DumpJson(line));
+                   }
+                   return Status::OK();
+                 }));
   if (inv.yaml && !any) Print(kEmptyYamlMap);
   return Status::OK();
 }
@@ -94,6 +96,7 @@ Status Import(const Invocation& inv) {
                                      std::to_string(limits.max_value_bytes));
     }
     batch.Put(std::move(entry.key), std::move(entry.value));
+    batch.writes.back().json = entry.json;
   }
   if (batch.writes.empty()) {
     PrintLine("imported 0 keys: nothing written");

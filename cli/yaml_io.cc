@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <unordered_set>
 
 #include "common/json_value.h"
@@ -13,6 +14,7 @@ namespace kvs::cli {
 namespace {
 
 constexpr const char* kBinaryTag = "tag:yaml.org,2002:binary";
+constexpr const char* kJsonTag = "!json";
 
 // Words that YAML 1.1 (booleans, null) or 1.2 read as something else than
 // a string when written plain. Compared ignoring case.
@@ -135,9 +137,13 @@ class MapReader {
       const YAML::Mark key_mark = pair.first.Mark();
       KVS_ASSIGN_OR_RETURN(std::string key, Text(pair.first, key_mark, "a key"));
       if (!keys.insert(key).second) return Error(key_mark, "key '" + key + "' appears twice");
-      KVS_ASSIGN_OR_RETURN(std::string value,
-                           Text(pair.second, key_mark, "the value of '" + key + "'"));
-      entries.push_back({std::move(key), std::move(value), Where(file_, key_mark)});
+      const std::string what = "the value of '" + key + "'";
+      KVS_ASSIGN_OR_RETURN(std::string value, Text(pair.second, key_mark, what));
+      const bool json = pair.second.Tag() == kJsonTag;
+      if (json && !nlohmann::json::accept(value)) {
+        return Error(pair.second.Mark(), what + " is tagged !json but is not JSON");
+      }
+      entries.push_back({std::move(key), std::move(value), json, Where(file_, key_mark)});
     }
     return entries;
   }
@@ -200,8 +206,8 @@ Result<std::vector<YamlEntry>> ParseYamlMap(std::string_view text, const std::st
   }
 }
 
-std::string YamlMapEntry(std::string_view key, std::string_view value) {
-  return YamlScalar(key) + ": " + YamlScalar(value) + "\n";
+std::string YamlMapEntry(std::string_view key, std::string_view value, bool json) {
+  return YamlScalar(key) + ": " + (json ? "!json " : "") + YamlScalar(value) + "\n";
 }
 
 }  // namespace kvs::cli

@@ -13,11 +13,14 @@
 //     control characters as \xXX, and the characters YAML treats as line
 //     breaks or byte-order marks (U+0080..U+009F, U+2028, U+2029, U+FEFF) as
 //     \uXXXX.
+// A value written as JSON (Version::json) is tagged `!json`, its JSON text
+// quoted as above (`score: !json "42"`), so that it imports as JSON again.
 // An empty map is written `{}`, so that an export always imports.
 //
 // Reading uses yaml-cpp, whose exceptions are caught here. Scalars are taken
 // as the text they are written with (`n: 012` is the string "012"); a value
-// tagged !!binary must be canonical base64 (padded, as written above).
+// tagged !!binary must be canonical base64 (padded, as written above), and
+// one tagged !json must be JSON text.
 #ifndef KVS_CLI_YAML_IO_H_
 #define KVS_CLI_YAML_IO_H_
 
@@ -32,6 +35,7 @@ namespace kvs::cli {
 struct YamlEntry {
   std::string key;
   std::string value;
+  bool json = false;  // tagged !json: to be written as JSON
   std::string where;  // "FILE:LINE:COLUMN" of the key, for messages
 };
 
@@ -39,11 +43,11 @@ struct YamlEntry {
 // values, in file order. InvalidArgument naming "file:line:column" and what
 // is wrong: a syntax error, more than one document, a top level that is not
 // a map, a key given twice, a key or value that is null, a list or a map,
-// bad base64.
+// bad base64, a !json value that is not JSON.
 Result<std::vector<YamlEntry>> ParseYamlMap(std::string_view text, const std::string& file);
 
-// "KEY: VALUE\n", as described above.
-std::string YamlMapEntry(std::string_view key, std::string_view value);
+// "KEY: VALUE\n", as described above; json: VALUE is JSON text written as JSON.
+std::string YamlMapEntry(std::string_view key, std::string_view value, bool json = false);
 
 // What an export of no keys prints: "{}\n".
 inline constexpr std::string_view kEmptyYamlMap = "{}\n";

@@ -115,6 +115,38 @@ TEST_CASE("import takes scalars as text and decodes !!binary") {
   CHECK(MustKvs(tmp.path(), {"get-key", "other"}) == "shared");
 }
 
+TEST_CASE("values written as JSON export as JSON and import as JSON again") {
+  kvs::test::TempDir tmp;
+  const std::string from = tmp.Sub("from"), to = tmp.Sub("to");
+  {
+    auto store = kvs::test::OpenStore(from);
+    WriteBatch batch;
+    for (auto [key, json] : {std::pair{"list", R"(["a","b"])"}, std::pair{"number", "42"},
+                             std::pair{"string", R"("hi")"}}) {
+      batch.Put(key, json);
+      batch.writes.back().json = true;
+    }
+    batch.Put("text", "[1]");
+    REQUIRE(store->Write(batch).ok());
+  }
+  CHECK(MustKvs(from, {"export"}) == R"({"key":"list","value":["a","b"],"json":true}
+{"key":"number","value":42,"json":true}
+{"key":"string","value":"hi","json":true}
+{"key":"text","value":"[1]"}
+)");
+  const std::string yaml = MustKvs(from, {"export", "--yaml"});
+  CHECK(yaml == R"(list: !json "[\"a\",\"b\"]"
+number: !json "42"
+string: !json "\"hi\""
+text: "[1]"
+)");
+  MustKvs(to, {"import", "-"}, yaml);
+  CHECK(MustKvs(to, {"export", "--yaml"}) == yaml);
+  auto store = kvs::test::OpenStore(to);
+  CHECK(store->Get("main", "number")->winner.json);
+  CHECK_FALSE(store->Get("main", "text")->winner.json);
+}
+
 TEST_CASE("import replaces the current value of keys that exist") {
   kvs::test::TempDir tmp;
   MustKvs(tmp.path(), {"put", "a", "old"});
@@ -145,6 +177,7 @@ TEST_CASE("import refuses what is not a map of text to text, naming where") {
       {"a: 1\nb: 2\na: 3\n", "3:1: key 'a' appears twice"},
       {"a: 1\n---\nb: 2\n", "3:1: a second YAML document; import reads one map"},
       {"a: !!binary '@@@@'\n", "1:4: the value of 'a' is tagged !!binary but is not valid base64"},
+      {"a: !json '{bad'\n", "1:4: the value of 'a' is tagged !json but is not JSON"},
   });
 }
 
