@@ -243,7 +243,7 @@ constexpr std::string_view kGlobalUsage =
     "  -d, --dir DIR   the store directory, the server config's data_dir (default:\n"
     "                  $KVS_DIR, else ./kvs-data); a directory holding a server's\n"
     "                  kvs.yaml means the store its data_dir names\n"
-    "  -h, --help      show this message; after a command, that command's\n"
+    "  -h, --help      show this message; after a command, that command's usage\n"
     "  --version       print the version of kvs and exit\n"
     "\n"
     "Exit status: 0 done, 1 failed (not found, refused, ...), 2 bad usage.\n";
