@@ -120,8 +120,33 @@ std::optional<std::string> Base64Decode(std::string_view text) {
   return out;
 }
 
+bool ReadsAsJson(std::string_view text) {
+  // The depth is counted outside strings first, which is cheap and stops a
+  // deep value early; accept (which does not recurse) then checks the rest.
+  size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonValueDepth) return false;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return nlohmann::ordered_json::accept(text);
+}
+
 void SetJsonValue(nlohmann::ordered_json& object, const std::string& value, bool json) {
-  if (json && nlohmann::ordered_json::accept(value)) {
+  if (json && ReadsAsJson(value)) {
     object["value"] = nlohmann::ordered_json::parse(value);
   } else if (IsValidUtf8(value)) {
     object["value"] = value;
@@ -132,13 +157,13 @@ void SetJsonValue(nlohmann::ordered_json& object, const std::string& value, bool
 }
 
 nlohmann::ordered_json ValueJson(std::string_view value, bool json) {
-  if (json && nlohmann::ordered_json::accept(value)) return nlohmann::ordered_json::parse(value);
+  if (json && ReadsAsJson(value)) return nlohmann::ordered_json::parse(value);
   if (IsValidUtf8(value)) return std::string(value);
   return {{"base64", Base64Encode(value)}};
 }
 
 void AppendJsonValue(std::string* out, std::string_view value, bool json) {
-  if (json && nlohmann::ordered_json::accept(value)) {
+  if (json && ReadsAsJson(value)) {
     *out += value;
     return;
   }

@@ -36,7 +36,15 @@ std::optional<std::string> Base64Decode(std::string_view text);
 
 // A value written as JSON (Version::json, json below) goes into a JSON
 // document as that JSON itself, so a number stays a number; were its text
-// ever not JSON, it goes in as text.
+// ever not JSON, or nested deeper than kMaxJsonValueDepth, it goes in as
+// text. Writes refuse deeper values (http/json_body.h), but a store may
+// hold one from before: nlohmann's serializer recurses once per level, and
+// reading a value of 100,000 levels as JSON overflowed kvs-fcgi's stack.
+inline constexpr size_t kMaxJsonValueDepth = 256;
+
+// Whether text is JSON that nests containers at most kMaxJsonValueDepth
+// deep: how a value written as JSON is read.
+bool ReadsAsJson(std::string_view text);
 
 // Sets object["value"] to value, as a string when it is valid UTF-8, else
 // base64 with object["encoding"] = "base64".

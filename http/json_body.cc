@@ -148,4 +148,10 @@ std::variant<ordered_json, HttpError> ParseJsonObjectBody(std::string_view body,
   return std::move(builder.document());
 }
 
+std::optional<HttpError> CheckJsonBody(std::string_view body) {
+  StrictBuilder builder;
+  if (!ordered_json::sax_parse(body, &builder)) return HttpError{400, builder.error()};
+  return std::nullopt;
+}
+
 }  // namespace kvs::server

@@ -1,5 +1,5 @@
-// Request bodies in JSON (POST /_txn, POST /_branches), parsed by one parser
-// for every endpoint that takes one.
+// Request bodies in JSON (POST /_txn, POST /_branches, POST /_create with
+// json=true), parsed by one parser for every endpoint that takes one.
 //
 // nlohmann's own parse keeps the last of two members with the same name, so
 // {"set": {"a": "1"}, "set": {"b": "2"}} would write b alone and drop a
@@ -12,6 +12,7 @@
 #define KVS_HTTP_JSON_BODY_H_
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string_view>
 #include <variant>
 
@@ -27,6 +28,10 @@ inline constexpr size_t kMaxJsonBodyDepth = 32;
 // when the body is valid JSON but not an object.
 std::variant<nlohmann::ordered_json, HttpError> ParseJsonObjectBody(std::string_view body,
                                                                     std::string_view example);
+
+// A 400 saying what is wrong when body is not one JSON value (of any kind)
+// that this parser takes; nullopt when it is.
+std::optional<HttpError> CheckJsonBody(std::string_view body);
 
 }  // namespace kvs::server
 

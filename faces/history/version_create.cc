@@ -9,6 +9,7 @@
 #include "common/json_value.h"
 #include "common/version_json.h"
 #include "faces/history/graph_args.h"
+#include "http/json_body.h"
 #include "http/key_errors.h"
 
 namespace kvs::server {
@@ -43,8 +44,10 @@ Response CreateVersion(const Request& request, Service& service) {
                           "without json=true"},
                          format);
   }
-  if (query.json && !nlohmann::json::accept(value)) {
-    return ErrorResponse({400, "json=true, but the body is not JSON"}, format);
+  if (query.json) {
+    if (auto refused = CheckJsonBody(value)) {
+      return ErrorResponse({400, "json=true, but " + refused->message}, format);
+    }
   }
   std::vector<VersionId> parents;
   for (const std::string& text : query.prevs) {

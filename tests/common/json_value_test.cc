@@ -69,6 +69,26 @@ TEST_CASE("a value standing alone is a string, or a base64 object when it is not
   CHECK(ValueJson(std::string("\xff\x00", 2)).dump() == "{\"base64\":\"/wA=\"}");
 }
 
+TEST_CASE("a value written as JSON reads as JSON up to kMaxJsonValueDepth levels, else as text") {
+  const std::string deepest =
+      std::string(kMaxJsonValueDepth, '[') + std::string(kMaxJsonValueDepth, ']');
+  const std::string deeper = "[" + deepest + "]";
+  CHECK(ReadsAsJson("42"));
+  CHECK(ReadsAsJson(deepest));
+  CHECK(ReadsAsJson(R"({"a": "[[[[ not nesting \" ]]"})"));
+  CHECK_FALSE(ReadsAsJson(deeper));
+  CHECK_FALSE(ReadsAsJson("[1,"));
+  CHECK_FALSE(ReadsAsJson("]]]]"));
+  CHECK(ValueJson(deepest, true).is_array());
+  CHECK(ValueJson(deeper, true) == deeper);
+  std::string out;
+  AppendJsonValue(&out, deeper, true);
+  CHECK(out == ValueJson(deeper).dump());
+  nlohmann::ordered_json object;
+  SetJsonValue(object, deeper, true);
+  CHECK(object["value"] == deeper);
+}
+
 TEST_CASE("a value appended as JSON text reads as ValueJson writes it") {
   std::vector<std::string> values = {"", "plain", "quote \" and \\ slash", "h\xc3\xa9",
                                      std::string("\xff\x00", 2)};
