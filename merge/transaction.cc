@@ -13,7 +13,13 @@ Result<TransactionPlan> PlanTransaction(Store& store, const Transaction& txn,
     if (!current.ok()) return current.status();
     const bool live = *current && !(*current)->winner.deleted;
     const bool json = value && txn.json.count(key) > 0;
-    KeyWrite write{key, value, std::nullopt, HeadIds(*current), std::nullopt, json};
+    // Without a base, the write goes over whatever heads the key has when
+    // it lands, as a PUT does: a key another client wrote meanwhile is no
+    // reason to refuse a write that read nothing. With one, what was read
+    // decided the merge, so the heads read must still be the heads.
+    std::optional<std::vector<VersionId>> expected;
+    if (txn.base) expected = HeadIds(*current);
+    KeyWrite write{key, value, std::nullopt, std::move(expected), std::nullopt, json};
     if (txn.base) {
       auto then = GetIfPresent(store, txn.branch, key, ReadPoint::AtCommit(*txn.base));
       if (!then.ok()) return then.status();
