@@ -1,6 +1,8 @@
 // The strict JSON body parser: nlohmann's SAX events into a document.
 #include "http/json_body.h"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -36,6 +38,56 @@ std::string PointerToken(std::string_view name) {
   return token;
 }
 
+// A JSON number's value as decimal digits, without leading or trailing
+// zeros, times ten to the exponent; nullopt for an exponent too large to
+// matter. Two lexemes are the same number when these are equal.
+struct Decimal {
+  bool negative = false;
+  std::string digits;  // empty for zero
+  int64_t exponent = 0;
+  bool operator==(const Decimal&) const = default;
+};
+
+std::optional<Decimal> DecimalOf(std::string_view number) {
+  Decimal d;
+  size_t i = 0;
+  if (i < number.size() && number[i] == '-') {
+    d.negative = true;
+    ++i;
+  }
+  int64_t fraction_digits = 0;
+  bool in_fraction = false;
+  for (; i < number.size() && number[i] != 'e' && number[i] != 'E'; ++i) {
+    if (number[i] == '.') {
+      in_fraction = true;
+      continue;
+    }
+    d.digits.push_back(number[i]);
+    if (in_fraction) ++fraction_digits;
+  }
+  int64_t exponent = 0;
+  if (i < number.size()) {  // the exponent: [eE][+-]?digits
+    ++i;
+    bool negative_exponent = false;
+    if (i < number.size() && (number[i] == '+' || number[i] == '-')) {
+      negative_exponent = number[i++] == '-';
+    }
+    for (; i < number.size(); ++i) {
+      exponent = exponent * 10 + (number[i] - '0');
+      if (exponent > 1'000'000'000) return std::nullopt;
+    }
+    if (negative_exponent) exponent = -exponent;
+  }
+  d.exponent = exponent - fraction_digits;
+  d.digits.erase(0, d.digits.find_first_not_of('0'));
+  while (!d.digits.empty() && d.digits.back() == '0') {
+    d.digits.pop_back();
+    ++d.exponent;
+  }
+  if (d.digits.empty()) return Decimal{};  // zero, whatever its sign
+  return d;
+}
+
 // Builds the document from SAX events and stops at the first problem, which
 // error() then says. Invariant: open_ holds the containers being filled,
 // outermost first; each points at its place in root_ (a container's
@@ -46,7 +98,17 @@ class StrictBuilder : public nlohmann::json_sax<ordered_json> {
   bool boolean(bool value) override { return Add(value); }
   bool number_integer(number_integer_t value) override { return Add(value); }
   bool number_unsigned(number_unsigned_t value) override { return Add(value); }
-  bool number_float(number_float_t value, const string_t&) override { return Add(value); }
+  // A number kvs would not keep as written is refused, not rounded: it is
+  // held as a double, which the stored JSON text is then made from.
+  bool number_float(number_float_t value, const string_t& text) override {
+    auto sent = DecimalOf(text);
+    if (!sent || sent != DecimalOf(ordered_json(value).dump())) {
+      error_ = "the JSON body holds the number " + text +
+               ", which a 64-bit floating-point number cannot hold exactly; send it as a string";
+      return false;
+    }
+    return Add(value);
+  }
   bool string(string_t& value) override { return Add(std::move(value)); }
   bool binary(binary_t& value) override { return Add(ordered_json::binary(std::move(value))); }
   bool start_object(std::size_t) override { return Open(ordered_json::object()); }

@@ -229,7 +229,7 @@ TEST_CASE("bad creates are refused with a message and write nothing") {
       {"key=k&prev=" + base + "&deleted=true", "v", 400, "empty body"},
       {"key=k&prev=" + base + "&deleted=true&json=true", "", 400, "without json=true"},
       {"key=k&deleted=maybe", "", 400, "deleted"},
-      {"key=k&json=true", "{\"a\":", 400, "not JSON"},
+      {"key=k&json=true", "{\"a\":", 400, "not valid JSON"},
   };
   for (const Case& c : cases) {
     Response response = Route(CreateRequest(c.query, c.body), service);

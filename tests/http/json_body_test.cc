@@ -71,4 +71,20 @@ TEST_CASE("an empty body, JSON that is no object and deep nesting are refused") 
   CHECK(MustParse("{\"a\": " + fits + "}").size() == 1);
 }
 
+// Numbers are kept as doubles: one a double holds exactly, however written,
+// passes; one it would round is refused rather than stored rounded.
+TEST_CASE("a number a double cannot hold exactly is refused, not rounded") {
+  nlohmann::ordered_json exact = MustParse(
+      R"({"a": [0.1, 1e5, 1.10, -0.0, 2.5e-3, 9007199254740993, -9223372036854775808, 1E+2]})");
+  CHECK(exact["a"].dump() ==
+        "[0.1,100000.0,1.1,-0.0,0.0025,9007199254740993,-9223372036854775808,100.0]");
+  for (const char* number : {"123456789012345678901234567890", "18446744073709551616",
+                             "-9223372036854775809", "1.0000000000000000001",
+                             "3.14159265358979323846", "9007199254740993.0"}) {
+    CHECK(ErrorOf(std::string(R"({"a": )") + number + "}") ==
+          std::string("the JSON body holds the number ") + number +
+              ", which a 64-bit floating-point number cannot hold exactly; send it as a string");
+  }
+}
+
 }  // namespace kvs::server
