@@ -213,7 +213,9 @@ Result<WriteResult> ApplyReplicatedVersions(TxnContext* ctx, const ReplicationBa
   for (const ReplicatedVersion& r : batch.versions) {
     KVS_RETURN_IF_ERROR(ValidateKey(r.key, kMaxKeyBytes));
     if (VersionIdOf(r) != r.id) {
-      return Status::Corruption("version " + r.id.Hex() + " does not match its content");
+      return Status::InvalidArgument("version " + r.id.Hex() +
+                                     " does not match its content: its id is not the hash of "
+                                     "the key, value, parents, time and replica sent with it");
     }
     auto stored = StoredOffset(ctx, r.id);
     if (!stored.ok() && !stored.status().IsNotFound()) return stored.status();

@@ -514,7 +514,8 @@ class Store {
   virtual Result<WriteResult> ResetBranch(std::string_view name, const CommitId& to) = 0;
 
   // Applies versions written elsewhere, verifying each id against its
-  // content (Corruption when it does not match; nothing is applied). Each
+  // content (InvalidArgument when it does not match: the sender's data,
+  // not this store, is at fault; nothing is applied). Each
   // version, in batch order, joins its key's heads on the branch as replicas
   // agree whatever order versions reach them in: the heads become the
   // newest of the union of the heads and the version. A head the version
