@@ -57,12 +57,28 @@ Status Check(const Invocation& inv) {
   return Status::OK();
 }
 
+namespace {
+
+// Store::Compact, saying so when it has to wait for another compaction
+// (the server's, or another command's): it may take minutes, and a command
+// that waits silently looks hung.
+Result<CompactStats> CompactSayingWhenWaiting(Store& store, CompactOptions options) {
+  options.if_idle = true;
+  Result<CompactStats> stats = store.Compact(options);
+  if (!stats.status().IsConflict()) return stats;
+  Note("another compaction of the store is running; waiting for it to end");
+  options.if_idle = false;
+  return store.Compact(options);
+}
+
+}  // namespace
+
 Status Compact(const Invocation& inv) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
   ProgressBar bar("compacting");
   CompactOptions options;  // no rules: all history is kept
   options.progress = [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); };
-  Result<CompactStats> stats = store->Compact(options);
+  Result<CompactStats> stats = CompactSayingWhenWaiting(*store, options);
   bar.Finish();
   if (!stats.ok()) return stats.status();
   PrintField("bytes before", stats->bytes_before);
@@ -98,7 +114,7 @@ Status Gc(const Invocation& inv) {
   ProgressBar bar("collecting");
   CompactOptions options = config.retention.ToCompactOptions();
   options.progress = [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); };
-  Result<CompactStats> stats = store->Compact(options);
+  Result<CompactStats> stats = CompactSayingWhenWaiting(*store, options);
   bar.Finish();
   if (!stats.ok()) return stats.status();
   if (options.rules.empty() && !options.size_bound) {

@@ -33,9 +33,18 @@ Result<CompactStats> CompactByRetention(Service& service, bool if_idle) {
   return stats;
 }
 
+// A request does not wait for another compaction, which may take minutes:
+// each one waiting held a worker thread, and sixteen of them left none to
+// answer reads.
 Response CompactEndpoint(const Request& request, Service& service) {
   if (auto refused = RefuseBareWrite(request, service)) return JsonError(*refused);
-  auto stats = CompactByRetention(service);
+  auto stats = CompactByRetention(service, /*if_idle=*/true);
+  if (stats.status().IsConflict()) {
+    return JsonError({409,
+                      "another compaction of the store is running (in this process or "
+                      "another); try again once it ends",
+                      "compaction_running"});
+  }
   if (!stats.ok()) return StoreErrorResponse(stats.status(), Format::kJson);
   return OkResponse(CompactStatsJson(*stats));
 }

@@ -11,6 +11,7 @@
 
 #include "http/form.h"
 #include "store/coding.h"
+#include "store/directory.h"
 #include "store/format.h"
 #include "tests/harness/server_stack.h"
 #include "tests/store/test_util.h"
@@ -154,6 +155,29 @@ TEST_CASE(
       Answer(stack.Client()->Post("/_compact", kBearer, "", "text/plain"), stack).body);
   CHECK(second["keys_evicted"] == 0);
   CHECK(second["versions_dropped"] == 0);
+}
+
+// Another compaction (here: the lock it holds, taken by the test) may run
+// for minutes; a request that waited for it held a worker thread, and enough
+// of them left none for reads.
+TEST_CASE("through nginx, POST /_compact answers 409 at once while another compaction runs") {
+  ServerStack stack;
+  Put(stack, "k", "1");
+  Put(stack, "k", "2");
+  {
+    auto held = CompactionLock::Take(stack.dir() + "/kvs-data", /*wait=*/false);
+    REQUIRE(held.ok());
+    for (int i = 0; i < 20; ++i) {  // more than kvs-fcgi has worker threads
+      auto res = Answer(stack.Client()->Post("/_compact", kBearer, "", "text/plain"), stack);
+      INFO(res.body);
+      REQUIRE(res.status == 409);
+      CHECK(nlohmann::json::parse(res.body)["error"] == "compaction_running");
+    }
+    CHECK(Answer(stack.Client()->Get("/?k=k"), stack).body == "2");
+  }
+  auto res = Answer(stack.Client()->Post("/_compact", kBearer, "", "text/plain"), stack);
+  INFO(res.body);
+  CHECK(res.status == 200);
 }
 
 TEST_CASE("through nginx, the size bound compacts by itself once the store passes it") {
