@@ -38,6 +38,9 @@ std::string DataFileName(uint64_t generation);
 // The generation a data file's name gives ("data.000042" -> 42); nullopt for
 // any other name (a compaction's ".tmp" file included).
 std::optional<uint64_t> GenerationOf(std::string_view name);
+// A compaction writes data.N+1 under this suffix until it publishes it.
+constexpr char kUnfinishedSuffix[] = ".compacting";
+
 // The highest generation with a data file in dir; 0 when there is none.
 Result<uint64_t> LiveGeneration(Env* env, const std::string& dir);
 // The same, from a listing of dir's names.

@@ -298,6 +298,29 @@ Result<uint64_t> AnnouncedLiveGeneration(Env* env, const std::string& dir, const
   return live;
 }
 
+// What a crashed compaction left: the .compacting file it was writing, or,
+// when it crashed after publishing, the file it replaced (which
+// AnnouncedLiveGeneration ended). The next compaction removed them; until
+// then they took as much disk as the store itself, and the automatic
+// compaction, which counts the live file's garbage, might not come for a
+// long while. A compaction running now writes its .compacting file, so
+// they are removed only while none runs. Best effort: a process that may
+// not remove files here leaves them to the next compaction.
+void RemoveCrashLeftovers(Env* env, const std::string& dir, uint64_t live) {
+  auto names = env->ListDir(dir);
+  if (!names.ok()) return;
+  std::vector<std::string> leftovers;
+  for (const std::string& name : *names) {
+    std::optional<uint64_t> generation = GenerationOf(name);
+    const bool unfinished = name.rfind("data.", 0) == 0 && name.ends_with(kUnfinishedSuffix);
+    if (unfinished || (generation && *generation < live)) leftovers.push_back(name);
+  }
+  if (leftovers.empty()) return;
+  auto idle = CompactionLock::Take(dir, /*wait=*/false);
+  if (!idle.ok()) return;
+  for (const std::string& name : leftovers) env->Remove(dir + "/" + name);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const Options& given) {
@@ -327,6 +350,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const Options
   KVS_ASSIGN_OR_RETURN(uint64_t generation,
                        AnnouncedLiveGeneration(env, dir, *identity, lock.get()));
   if (generation == 0) return Status::Corruption(dir + " has a STORE file but no data file");
+  RemoveCrashLeftovers(env, dir, generation);
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<DataFile> data,
                        OpenDataFileFrom(env, dir, generation, *identity));
   RecoveryInfo recovery{data->tail_bytes_at_open()};

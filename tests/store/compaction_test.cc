@@ -1,8 +1,10 @@
 // Compaction and retention.
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 
+#include "store/directory.h"
 #include "tests/store/fault_env.h"
 #include "tests/store/test_util.h"
 
@@ -315,6 +317,38 @@ TEST_CASE("a compactor that failed before ending the old file leaves no reader b
     CHECK(ValueOf(sleeper, "k") == "after");
     CHECK(sleeper->Check()->ok());
   });
+}
+
+// A crash that leaves data.1 beside the published data.2 left it there until
+// the next compaction: as much disk again as the store, for as long as the
+// automatic compaction took to come. Opening the store ends and removes it.
+TEST_CASE("the file a crashed compactor replaced is removed by the next open") {
+  AfterAFailedMove([](const std::string& dir, Store* sleeper) {
+    REQUIRE(std::filesystem::exists(dir + "/data.000001"));
+    auto opened = OpenStore(dir);
+    CHECK_FALSE(std::filesystem::exists(dir + "/data.000001"));
+    CHECK(ValueOf(opened.get(), "k") == "before");
+    // The sleeper read data.1 until now: it follows the move.
+    MustPut(sleeper, "k", "after");
+    CHECK(ValueOf(opened.get(), "k") == "after");
+    CHECK(opened->Check()->ok());
+  });
+}
+
+TEST_CASE("a crashed compactor's unfinished file is removed by the next open, unless one runs") {
+  TempDir dir;
+  MustPut(OpenStore(dir.path()).get(), "k", "v");
+  const std::string unfinished = dir.path() + "/data.000002.compacting";
+  std::ofstream(unfinished) << "what a compactor had written when it crashed";
+  {
+    // A compaction running now is writing it: it stays.
+    auto running = CompactionLock::Take(dir.path(), /*wait=*/false);
+    REQUIRE(running.ok());
+    CHECK(ValueOf(OpenStore(dir.path()).get(), "k") == "v");
+    CHECK(std::filesystem::exists(unfinished));
+  }
+  CHECK(ValueOf(OpenStore(dir.path()).get(), "k") == "v");
+  CHECK_FALSE(std::filesystem::exists(unfinished));
 }
 
 }  // namespace kvs::test
