@@ -175,6 +175,15 @@ int Main(int argc, char** argv) {
     }
     return 1;
   }
+  // Said once, at start: what was dropped is gone, and an operator who
+  // looks into a crash wants to know that the store lost no transaction.
+  if (uint64_t torn = (*service)->store->recovery_info().dropped_tail_bytes; torn > 0) {
+    std::fprintf(stderr,
+                 "kvs-fcgi: the store in %s ended in %llu bytes of a write that a crash cut "
+                 "short; they were dropped at open: the store holds every transaction up to "
+                 "the last whole one\n",
+                 config->data_dir.c_str(), static_cast<unsigned long long>(torn));
+  }
   if (cgi) return ServeCgi(**service);
 
   // Every thread created from here on inherits the blocked stop signals;

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "http/form.h"
@@ -222,6 +223,37 @@ TEST_CASE("the FastCGI server stops cleanly on SIGTERM and removes its socket") 
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK_FALSE(std::filesystem::exists(socket));
+}
+
+// A crash mid-write leaves part of a block past the last whole one; opening
+// drops it. kvs-fcgi says so in its log, once, at start.
+TEST_CASE("kvs-fcgi says at start that it dropped a torn tail, and serves every whole write") {
+  ServerStack stack;
+  auto posted =
+      stack.Client()->Post("/", AuthField() + "&k=whole", "application/x-www-form-urlencoded");
+  REQUIRE(posted);
+  REQUIRE(posted->status == 200);
+  stack.StopKvs();
+  uint64_t end = 0;
+  {
+    auto store = OpenServedStore(stack);
+    auto bytes = store->DataBytes();
+    REQUIRE(bytes.ok());
+    end = *bytes;
+  }
+  // What a writer killed mid-write leaves: bytes of a block that never got
+  // its trailer.
+  {
+    std::fstream file(stack.dir() + "/kvs-data/data.000001",
+                      std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(end));
+    file << std::string(100, '\xab');
+  }
+  stack.RestartKvs();
+  CHECK_THAT(stack.Logs(), Catch::Contains("bytes of a write that a crash cut short"));
+  auto res = stack.Client()->Get("/?k=k");
+  REQUIRE(res);
+  CHECK(res->body == "whole");
 }
 
 }  // namespace kvs::server::test
