@@ -10,6 +10,26 @@ namespace kvs::replication {
 namespace {
 
 // The error a server's refusal stands for, with its message.
+// What went wrong on the way, in words: httplib's own names ("Connection",
+// "Read") told a user nothing they could act on.
+std::string TransportFailure(httplib::Error error) {
+  switch (error) {
+    case httplib::Error::Connection:
+      return "nothing answers there (the connection was refused, or the host is unreachable)";
+    case httplib::Error::ConnectionTimeout:
+      return "the connection was not accepted within 10 s";
+    case httplib::Error::Read:
+      return "it took the request but sent no whole answer within 120 s, or closed the "
+             "connection";
+    case httplib::Error::Write:
+      return "the connection broke while the request was being sent";
+    case httplib::Error::Canceled:
+      return "the request was stopped";
+    default:
+      return httplib::to_string(error);
+  }
+}
+
 Status RefusalStatus(int status, const std::string& url, const std::string& body) {
   std::string message;
   if (auto j = Parse(body);
@@ -120,8 +140,13 @@ Result<std::string> HttpPeer::Post(Op op, const std::string& body) {
                             : op == Op::kChanges ? *changes_client_
                                                  : *client_;
   auto response = client.Post(path, headers, body, "application/json");
-  if (!response) {
-    return Status::IOError("cannot reach " + url_ + ": " + httplib::to_string(response.error()));
+  if (!response)
+    return Status::IOError("cannot reach " + url_ + ": " + TransportFailure(response.error()));
+  if (response->status == 403 && secret_.empty()) {
+    return Status::IOError(
+        RefusalStatus(response->status, url_, response->body).message() +
+        " (no secret was sent: give the server's with --secret-file FILE, or as the peer's "
+        "secret_file in a server's config)");
   }
   if (response->status != 200) return RefusalStatus(response->status, url_, response->body);
   return std::move(response->body);

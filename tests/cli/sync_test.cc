@@ -268,7 +268,16 @@ TEST_CASE("pushing to a server needs its secret, and refusals say what is wrong"
   ProgramRun run = RunKvs({"-d", local, "push", Url(stack)});
   CHECK(run.exit_code == 1);
   CHECK(run.log.find("answered 403") != std::string::npos);
+  CHECK(run.log.find("give the server's with --secret-file FILE") != std::string::npos);
   CHECK(RevisionOf(StoreDir(stack)) <= 1);
+
+  // Nothing listening: said in words, not as the HTTP library's error name.
+  const std::string nowhere = "http://127.0.0.1:" + std::to_string(server::test::FreePort());
+  run = RunKvs({"-d", local, "push", nowhere});
+  CHECK(run.exit_code == 1);
+  CHECK(run.log == "kvs: cannot reach " + nowhere +
+                       ": nothing answers there (the connection was refused, or the host is "
+                       "unreachable)\n");
 
   run = RunKvs({"-d", local, "push", "ftp://example.org"});
   CHECK(run.exit_code == 1);
