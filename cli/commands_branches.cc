@@ -94,6 +94,7 @@ Status BranchList(const Invocation& inv) {
 // the commit; so a commit picks its own branch, and naming another --from
 // is refused rather than silently reading that branch at that revision.
 Status BranchCreate(const Invocation& inv) {
+  KVS_RETURN_IF_ERROR(CheckNewBranchName(inv.branch));
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
   std::string from = inv.from.value_or("main");
   if (inv.at.kind == ReadPoint::Kind::kCommit) {

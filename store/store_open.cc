@@ -123,6 +123,16 @@ Status ValidateBranchName(std::string_view name) {
 
 Status CheckBranchName(std::string_view name) { return ValidateBranchName(name); }
 
+Status CheckNewBranchName(std::string_view name) {
+  KVS_RETURN_IF_ERROR(ValidateNewBranchName(name));
+  if (name.size() == 64 && name.find_first_not_of("0123456789abcdefABCDEF") == name.npos) {
+    return Status::InvalidArgument("branch name '" + std::string(name) +
+                                   "' is 64 hex digits, which reads as a commit id; name it "
+                                   "otherwise");
+  }
+  return Status::OK();
+}
+
 Status ValidateNewBranchName(std::string_view name) {
   KVS_RETURN_IF_ERROR(ValidateBranchName(name));
   if (name.starts_with('.')) {

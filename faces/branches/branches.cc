@@ -62,7 +62,9 @@ Response CreateBranchFromBody(const Request& request, Service& service) {
   }
   if (!body.contains("name")) return JsonError({400, "name the new branch: {\"name\": ...}"});
   std::string name = body["name"];
-  if (auto error = CheckForkName(name)) return JsonError(*error);
+  if (Status valid = CheckNewBranchName(name); !valid.ok()) {
+    return JsonError({400, valid.message(), "bad_fork"});
+  }
   std::string from = body.value("from", service.config.default_branch);
   if (auto error = CheckForkName(from)) return JsonError(*error);
   ReadPoint at;

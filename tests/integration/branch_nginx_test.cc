@@ -135,6 +135,15 @@ TEST_CASE("through nginx, a branch made at a past revision sees the past") {
   REQUIRE(Answer(stack.Client()->Delete("/_branches/copy", kBearer), stack).status == 200);
   CHECK(PostJson(stack, "/_branches", {{"name", "x"}, {"from", "nope"}}).status == 404);
   CHECK(PostJson(stack, "/_branches", {{"name", "bad name"}}).status == 400);
+  // Names a branch may not take: said as a bad name, not as a bad "at".
+  for (const std::string& name : {std::string(".hidden"), std::string(64, 'a')}) {
+    httplib::Response refused = PostJson(stack, "/_branches", {{"name", name}});
+    INFO(refused.body);
+    CHECK(refused.status == 400);
+    nlohmann::json error = nlohmann::json::parse(refused.body);
+    CHECK(error["error"] == "bad_fork");
+    CHECK_THAT(error["message"].get<std::string>(), Catch::StartsWith("branch name '" + name));
+  }
   CHECK(PostJson(stack, "/_branches", {{"name", "y"}, {"at", "yesterday"}}).status == 400);
   CHECK(Ok(Answer(stack.Client()->Delete("/_branches/then", kBearer), stack))["status"] == "ok");
   CHECK(Answer(stack.Client()->Delete("/_branches/then", kBearer), stack).status == 404);

@@ -456,6 +456,11 @@ VersionId VersionIdOf(const ReplicatedVersion& v);
 // and '.' (InvalidArgument saying which rule it breaks). Every call that
 // takes a branch name checks it; front ends check early with this.
 Status CheckBranchName(std::string_view name);
+// Whether a new branch should take this name: CheckBranchName, not '.'
+// first (CreateBranch refuses that too), and not 64 hex digits, which the
+// faces and the command line would read as a commit id wherever they take
+// either (a branch of that name could be made, but never diffed).
+Status CheckNewBranchName(std::string_view name);
 
 // What Open found in the data file, for operators and tests.
 struct RecoveryInfo {
