@@ -4,10 +4,7 @@
 // prints are run exactly as printed. Every run is stopped, with whatever it
 // started, on scope exit, also when a test fails.
 #include <arpa/inet.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -18,76 +15,17 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
-#include <memory>
-#include <optional>
 #include <regex>
 #include <sstream>
 #include <thread>
 
+#include "tests/harness/script_run.h"
 #include "tests/harness/server_stack.h"
 
 namespace kvs::server::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// The script needs well under a second without a build; a sanitizer build
-// of kvs-fcgi on a busy machine needs more.
-constexpr auto kReadyTimeout = std::chrono::seconds(60);
-// nginx alone retries a taken port for 2.5 s before it gives up.
-constexpr auto kExitTimeout = std::chrono::seconds(30);
-// The last line of the banner: everything above it has been printed.
-constexpr const char* kBannerEnd = "Press Ctrl-C";
-
-// What /proc/PID/stat says of a process that the tests look at.
-struct ProcessStat {
-  char state = 0;  // 'Z': a zombie
-  pid_t parent = 0;
-  pid_t group = 0;
-};
-
-// The stat of pid; nullopt when it is gone.
-std::optional<ProcessStat> ReadProcessStat(pid_t pid) {
-  // "pid (comm) state ppid pgrp ...": comm may hold anything, so the
-  // fields are counted from its closing parenthesis.
-  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  size_t paren = stat.rfind(')');
-  if (paren == std::string::npos) return std::nullopt;
-  std::istringstream fields(stat.substr(paren + 1));
-  ProcessStat process;
-  fields >> process.state >> process.parent >> process.group;
-  if (!fields) return std::nullopt;
-  return process;
-}
-
-// The processes of process group pgid, other than zombies.
-std::vector<pid_t> GroupMembers(pid_t pgid) {
-  std::vector<pid_t> members;
-  DIR* proc = opendir("/proc");
-  REQUIRE(proc != nullptr);
-  while (dirent* entry = readdir(proc)) {
-    pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
-    if (pid <= 0) continue;
-    auto process = ReadProcessStat(pid);
-    if (process && process->group == pgid && process->state != 'Z') members.push_back(pid);
-  }
-  closedir(proc);
-  return members;
-}
-
-std::string CommandName(pid_t pid) {
-  std::string comm = ReadFile("/proc/" + std::to_string(pid) + "/comm");
-  if (!comm.empty() && comm.back() == '\n') comm.pop_back();
-  return comm;
-}
-
-// True when an HTTP request to 127.0.0.1:port gets any answer.
-bool PortAnswers(int port) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_connection_timeout(2, 0);
-  client.set_read_timeout(5, 0);
-  return static_cast<bool>(client.Get("/"));
-}
 
 // A socket on a free 127.0.0.1 port, held until scope exit: listening
 // (connections succeed), or only bound (connections are refused, but nobody
@@ -116,34 +54,6 @@ class HeldPort {
   int port_ = 0;
 };
 
-// What a shell command printed and how it ended.
-struct ShellRun {
-  int exit_code = -1;
-  std::string output;  // stdout
-  std::string log;     // stderr
-};
-
-// Runs command with bash -c, as a user pasting it into a shell would.
-ShellRun RunShell(const std::string& command) {
-  kvs::test::TempDir dir;
-  int out_fd = open(dir.Sub("stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  REQUIRE(out_fd >= 0);
-  ChildIo io;
-  io.stdout_fd = out_fd;
-  ChildProcess shell({"/bin/bash", "-c", command}, dir.Sub("stderr"), io);
-  close(out_fd);
-  auto deadline = Clock::now() + kExitTimeout;
-  while (!shell.Exited() && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  int status = shell.Stop();
-  ShellRun run;
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.output = ReadFile(dir.Sub("stdout"));
-  run.log = ReadFile(dir.Sub("stderr"));
-  return run;
-}
-
 // The lines of text that are commands starting with curl, without their
 // indentation.
 std::vector<std::string> CurlCommands(const std::string& text) {
@@ -158,6 +68,19 @@ std::vector<std::string> CurlCommands(const std::string& text) {
   return commands;
 }
 
+// scripts/serve --binary KVS_FCGI_BINARY --port port --data data_dir: the
+// script as a user runs it, but with this tree's kvs-fcgi, so that it
+// neither builds nor installs anything.
+std::vector<std::string> ServeArgs(const std::string& data_dir, int port) {
+  return {KVS_SOURCE_DIR "/scripts/serve",
+          "--binary",
+          KVS_FCGI_BINARY,
+          "--port",
+          std::to_string(port),
+          "--data",
+          data_dir};
+}
+
 // The secret in a printed write command (auth=SECRET&...).
 std::string SecretIn(const std::string& command) {
   std::smatch match;
@@ -170,102 +93,6 @@ std::string FirstLine(const std::string& path) {
   std::string text = ReadFile(path);
   return text.substr(0, text.find('\n'));
 }
-
-// One run of scripts/serve --binary KVS_FCGI_BINARY --port port --data
-// data_dir, in a process group of its own (so nginx and kvs-fcgi are in it
-// too), its stdout on a pipe, its stderr in a log file.
-class ServeRun {
- public:
-  ServeRun(const std::string& data_dir, int port, const std::string& log_path)
-      : log_path_(log_path) {
-    int pipe_fds[2];
-    REQUIRE(pipe2(pipe_fds, O_CLOEXEC) == 0);
-    stdout_fd_ = pipe_fds[0];
-    ChildIo io;
-    io.stdout_fd = pipe_fds[1];
-    // bash cannot trap a signal that was ignored when it started, as SIGINT
-    // is in a test run started in the background: the script is forked
-    // with SIGINT at its default.
-    auto previous_sigint = std::signal(SIGINT, SIG_DFL);
-    process_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{KVS_SOURCE_DIR "/scripts/serve", "--binary", KVS_FCGI_BINARY,
-                                 "--port", std::to_string(port), "--data", data_dir},
-        log_path, io);
-    std::signal(SIGINT, previous_sigint);
-    close(pipe_fds[1]);
-  }
-  // Stops the script and everything in its process group.
-  ~ServeRun() {
-    process_->Stop();
-    close(stdout_fd_);
-  }
-  ServeRun(const ServeRun&) = delete;
-  ServeRun& operator=(const ServeRun&) = delete;
-
-  pid_t pid() const { return process_->pid(); }
-  // Everything read from the script's stdout so far.
-  const std::string& output() const { return output_; }
-  // stdout and stderr so far, for failure messages.
-  std::string Transcript() const {
-    return "--- scripts/serve stdout:\n" + output_ + "--- scripts/serve stderr:\n" +
-           ReadFile(log_path_);
-  }
-  std::string Stderr() const { return ReadFile(log_path_); }
-
-  // Reads stdout until it holds text (true), or it ends or timeout passes
-  // (false).
-  bool ReadUntil(const std::string& text, Clock::duration timeout) {
-    auto deadline = Clock::now() + timeout;
-    while (output_.find(text) == std::string::npos) {
-      if (!ReadMore(deadline)) return false;
-    }
-    return true;
-  }
-
-  // Reads stdout until the ready banner is complete; fails the test if the
-  // script ends or takes longer than kReadyTimeout.
-  void WaitUntilReady() {
-    bool ready = ReadUntil(kBannerEnd, kReadyTimeout);
-    INFO(Transcript());
-    REQUIRE(ready);
-  }
-
-  // Waits for the script to exit and reads the rest of its stdout. Returns
-  // its wait status; fails the test if it runs longer than kExitTimeout.
-  int WaitForExit() {
-    auto deadline = Clock::now() + kExitTimeout;
-    while (!process_->Exited() && Clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    INFO(Transcript());
-    REQUIRE(process_->Exited());
-    // The rest of stdout, unless a child left running holds the pipe open.
-    auto drained = Clock::now() + std::chrono::seconds(1);
-    while (ReadMore(drained)) {
-    }
-    return process_->wait_status();
-  }
-
- private:
-  // Appends what stdout has to output_, waiting for it until deadline.
-  // False at the end of stdout or past the deadline.
-  bool ReadMore(Clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return false;
-    pollfd readable{stdout_fd_, POLLIN, 0};
-    if (poll(&readable, 1, static_cast<int>(left.count())) <= 0) return Clock::now() < deadline;
-    char buffer[4096];
-    ssize_t got = read(stdout_fd_, buffer, sizeof buffer);
-    if (got <= 0) return false;
-    output_.append(buffer, static_cast<size_t>(got));
-    return true;
-  }
-
-  std::string log_path_;
-  int stdout_fd_ = -1;
-  std::string output_;
-  std::unique_ptr<ChildProcess> process_;
-};
 
 // The workers of the nginx master master_pid, a member of process group
 // group.
@@ -282,9 +109,9 @@ std::vector<pid_t> NginxWorkers(pid_t master_pid, pid_t group) {
 
 // The line of the log at path that ends with " " + id, waiting for nginx to
 // flush its buffer (once a second, as the template says) for up to
-// kReadyTimeout; "" when none came.
+// kScriptReadyTimeout; "" when none came.
 std::string LogLineEndingWith(const std::string& path, const std::string& id) {
-  for (auto deadline = Clock::now() + kReadyTimeout; Clock::now() < deadline;) {
+  for (auto deadline = Clock::now() + kScriptReadyTimeout; Clock::now() < deadline;) {
     std::istringstream lines(ReadFile(path));
     for (std::string line; std::getline(lines, line);) {
       if (line.size() > id.size() &&
@@ -300,7 +127,7 @@ std::string LogLineEndingWith(const std::string& path, const std::string& id) {
 // Requires that the script, which has exited, left nothing running or
 // listening: no process of its group, no answer on port, no kvs-fcgi
 // socket, no nginx pid file, no lock file.
-void RequireNothingLeft(const ServeRun& serve, const std::string& data_dir, int port) {
+void RequireNothingLeft(const ScriptRun& serve, const std::string& data_dir, int port) {
   INFO(serve.Transcript());
   CHECK(GroupMembers(serve.pid()).empty());
   CHECK_FALSE(PortAnswers(port));
@@ -311,7 +138,7 @@ void RequireNothingLeft(const ServeRun& serve, const std::string& data_dir, int 
 
 // Sends signal to the script alone (not its group: forwarding the stop is
 // the script's job) and requires a clean stop with exit code 0.
-void RequireCleanStop(ServeRun& serve, int signal, const std::string& data_dir, int port) {
+void RequireCleanStop(ScriptRun& serve, int signal, const std::string& data_dir, int port) {
   REQUIRE(kill(serve.pid(), signal) == 0);
   int status = serve.WaitForExit();
   INFO(serve.Transcript());
@@ -322,7 +149,7 @@ void RequireCleanStop(ServeRun& serve, int signal, const std::string& data_dir, 
 }
 
 // Waits for a run that must fail and requires a non-zero exit code.
-void RequireFailedExit(ServeRun& serve) {
+void RequireFailedExit(ScriptRun& serve) {
   int status = serve.WaitForExit();
   INFO(serve.Transcript());
   CHECK((WIFEXITED(status) && WEXITSTATUS(status) != 0));
@@ -345,7 +172,7 @@ TEST_CASE("scripts/serve starts a server that its printed curl commands write an
   const int port = FreePort();
   std::string secret, config;
   {
-    ServeRun serve(data, port, dir.Sub("serve1.log"));
+    ScriptRun serve(ServeArgs(data, port), dir.Sub("serve1.log"));
     serve.WaitUntilReady();
     INFO(serve.Transcript());
     const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
@@ -375,7 +202,7 @@ TEST_CASE("scripts/serve starts a server that its printed curl commands write an
     // A second server on the same directory is refused while this one runs.
     {
       const int other_port = FreePort();
-      ServeRun second(data, other_port, dir.Sub("second.log"));
+      ScriptRun second(ServeArgs(data, other_port), dir.Sub("second.log"));
       RequireFailedExit(second);
       INFO(second.Transcript());
       CHECK_THAT(second.Stderr(), Catch::Contains("already being served"));
@@ -390,7 +217,7 @@ TEST_CASE("scripts/serve starts a server that its printed curl commands write an
 
   // A later run keeps the secret, the config and the store.
   const int port2 = FreePort();
-  ServeRun serve(data, port2, dir.Sub("serve2.log"));
+  ScriptRun serve(ServeArgs(data, port2), dir.Sub("serve2.log"));
   serve.WaitUntilReady();
   INFO(serve.Transcript());
   auto commands = CurlCommands(serve.output());
@@ -407,7 +234,7 @@ TEST_CASE("scripts/serve's nginx runs a worker per core and a buffered log namin
   kvs::test::TempDir dir;
   const std::string data = dir.Sub("data");
   const int port = FreePort();
-  ServeRun serve(data, port, dir.Sub("serve.log"));
+  ScriptRun serve(ServeArgs(data, port), dir.Sub("serve.log"));
   serve.WaitUntilReady();
   INFO(serve.Transcript());
   const std::string conf = ReadFile(data + "/run/nginx.conf");
@@ -429,7 +256,7 @@ TEST_CASE("scripts/serve's nginx runs a worker per core and a buffered log namin
     return static_cast<long>(workers) == online || static_cast<long>(workers) == usable;
   };
   std::vector<pid_t> workers = NginxWorkers(master, serve.pid());
-  for (auto deadline = Clock::now() + kReadyTimeout;
+  for (auto deadline = Clock::now() + kScriptReadyTimeout;
        !expected(workers.size()) && Clock::now() < deadline;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     workers = NginxWorkers(master, serve.pid());
@@ -457,7 +284,7 @@ TEST_CASE("scripts/serve refuses a taken port, says so, and leaves nothing runni
   const std::string data = dir.Sub("data");
   SECTION("another program listens on it: refused before anything starts") {
     HeldPort taken(/*listening=*/true);
-    ServeRun serve(data, taken.port(), dir.Sub("serve.log"));
+    ScriptRun serve(ServeArgs(data, taken.port()), dir.Sub("serve.log"));
     RequireFailedExit(serve);
     INFO(serve.Transcript());
     CHECK_THAT(serve.output(), !Catch::Contains("starting"));
@@ -467,7 +294,7 @@ TEST_CASE("scripts/serve refuses a taken port, says so, and leaves nothing runni
   }
   SECTION("bound without listening: nginx's bind fails, kvs-fcgi is stopped") {
     HeldPort taken(/*listening=*/false);
-    ServeRun serve(data, taken.port(), dir.Sub("serve.log"));
+    ScriptRun serve(ServeArgs(data, taken.port()), dir.Sub("serve.log"));
     RequireFailedExit(serve);
     INFO(serve.Transcript());
     CHECK_THAT(serve.output(), Catch::Contains("== starting kvs-fcgi"));
@@ -483,7 +310,7 @@ TEST_CASE("when a server dies, scripts/serve stops the other and exits with an e
   kvs::test::TempDir dir;
   const std::string data = dir.Sub("data");
   const int port = FreePort();
-  ServeRun serve(data, port, dir.Sub("serve.log"));
+  ScriptRun serve(ServeArgs(data, port), dir.Sub("serve.log"));
   serve.WaitUntilReady();
   INFO(serve.Transcript());
   pid_t kvs_pid = 0;
