@@ -22,14 +22,14 @@
 // commits since, and the file is published: sync, rename to data.N+1, sync
 // the directory, end data.N with a "moved" block (readers and writers of
 // other processes follow it), remove data.N. A crash before the rename
-// leaves a .compacting file, after it the replaced file: the next process to
-// open the store removes them when no compaction runs, else the next
-// compaction does; after the rename, the new generation is complete and
-// wins. When something committed meanwhile
-// cannot be carried (a head whose version the rules dropped, as a branch
-// made meanwhile at an old state can have), the last round compacts again
-// from the newest state, holding the lock: writers wait, as they do for
-// every compaction of kvs before 0.2.
+// leaves a .compacting file, one after it the replaced file: the next
+// process to open the store removes them while no compaction runs, else the
+// next compaction does; after the rename, the new generation is complete
+// and wins. When something committed meanwhile cannot be carried (a head
+// whose version the rules dropped, as a branch made meanwhile at an old
+// state can have), the last round compacts again from the newest state,
+// holding the lock: writers wait, as they do for every compaction of kvs
+// before 0.2.
 //
 // Retention rules trim history per key prefix; a protected prefix keeps
 // all of it. With a size bound, a first build that is still above
@@ -76,8 +76,6 @@ constexpr uint64_t kPartBytes = 1 << 20;
 
 // How many entries a tree rebuilt in key order takes between spills.
 constexpr size_t kSpillEvery = 32768;
-
-// The new file's name while it is written.
 
 // Catch-up rounds without the writer lock: at most this many, ending
 // early once a round finds less than kLockedCatchUpBytes of the old file

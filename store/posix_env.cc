@@ -116,8 +116,9 @@ class PosixEnv : public Env {
     return unlink(path.c_str()) == 0 || errno == ENOENT ? Status::OK() : Errno("unlink " + path);
   }
   Status MakeDir(const std::string& dir) override {
-    if (mkdir(dir.c_str(), 0700) != 0)
+    if (mkdir(dir.c_str(), 0700) != 0) {
       return errno == EEXIST ? Status::OK() : Errno("mkdir " + dir);
+    }
     KeepDirectoryOwner(dir);
     return Status::OK();
   }
