@@ -1,6 +1,7 @@
 // Formatting of store times (ns since the epoch) for headers and JSON.
 #include "common/time.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <limits>
@@ -193,7 +194,10 @@ std::optional<int64_t> ParseRfc3339(std::string_view text) {
   tm.tm_mday = day;
   tm.tm_hour = hour;
   tm.tm_min = minute;
-  tm.tm_sec = second;
+  // A leap second (23:59:60) is the last instant of the second before it:
+  // the times kvs keeps count no leap seconds.
+  if (second == 60) fraction_ns = kNanosPerSecond - 1;
+  tm.tm_sec = std::min(second, 59);
   std::time_t seconds = timegm(&tm);
   // timegm normalizes Feb 30 into March: such a date does not exist.
   if (tm.tm_mday != day || tm.tm_mon != month - 1) return std::nullopt;

@@ -28,8 +28,9 @@ std::string FormatRfc3339(int64_t time_ns);
 
 // Parses an RFC 3339 date-time, "2026-11-20T10:00:00Z", with an optional
 // fraction of a second (up to ns) and "Z" or a "+HH:MM"/"-HH:MM" offset, as
-// ns since 1970. nullopt for anything else, including impossible dates and
-// times before 1677 or after 2262, which 64 bits of ns cannot hold.
+// ns since 1970; a leap second (:60) as the last ns of the second before.
+// nullopt for anything else, including impossible dates and times before
+// 1677 or after 2262, which 64 bits of ns cannot hold.
 std::optional<int64_t> ParseRfc3339(std::string_view text);
 
 }  // namespace kvs::common

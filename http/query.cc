@@ -55,6 +55,16 @@ std::variant<ReadPoint, HttpError> ReadPointValue(std::string_view text) {
   if (text.find_first_not_of('0') == std::string_view::npos && !text.empty()) {
     return HttpError{400, "at=0 names no revision; they start at 1", "bad_at"};
   }
+  // A date and time written right, but one that does not exist or that
+  // kvs cannot hold: say so rather than show the format it already has.
+  if (text.size() >= 19 && text[4] == '-' && text[7] == '-' &&
+      (text[10] == 'T' || text[10] == 't' || text[10] == ' ')) {
+    return HttpError{400,
+                     "at '" + std::string(text) +
+                         "' is no time kvs can name: a real date and time, from 1677-09-22 "
+                         "to 2262-04-11",
+                     "bad_at"};
+  }
   return HttpError{400,
                    "at must be a revision number, a time like 2026-11-20T10:00:00Z or a commit "
                    "id of 64 hex digits, not '" +

@@ -49,6 +49,8 @@ TEST_CASE("RFC 3339 times parse with fractions and offsets, and nothing else doe
   CHECK(ParseRfc3339("1994-11-06T09:49:37.5+01:00") == 784111777'500'000'000);
   CHECK(ParseRfc3339("1994-11-06T07:49:37-01:00") == 784111777'000'000'000);
   CHECK(ParseRfc3339(FormatRfc3339(1'700'000'000'123'000'000)) == 1'700'000'000'123'000'000);
+  // A leap second is the last ns of the second before it.
+  CHECK(ParseRfc3339("2016-12-31T23:59:60Z") == ParseRfc3339("2017-01-01T00:00:00Z").value() - 1);
   for (const char* bad :
        {"", "1994-11-06", "1994-11-06T08:49Z", "1994-11-06T08:49:37", "1994-13-06T08:49:37Z",
         "1994-02-30T08:49:37Z", "1994-11-06T08:49:37.Z", "1994-11-06T08:49:37Zjunk", "12"}) {

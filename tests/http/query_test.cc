@@ -70,6 +70,12 @@ TEST_CASE("typed values refuse with a message naming the parameter") {
   CHECK(std::get<HttpError>(ReadPointValue("0")).message ==
         "at=0 names no revision; they start at 1");
   CHECK(std::get<HttpError>(ReadPointValue("soon")).code == "bad_at");
+  // A time written right that kvs cannot hold says so, not how to write one.
+  HttpError beyond = std::get<HttpError>(ReadPointValue("9999-12-31T23:59:59Z"));
+  CHECK(beyond.code == "bad_at");
+  CHECK(beyond.message ==
+        "at '9999-12-31T23:59:59Z' is no time kvs can name: a real date and time, from "
+        "1677-09-22 to 2262-04-11");
 }
 
 TEST_CASE("a fork name is refused as the store refuses it") {
