@@ -84,9 +84,37 @@ Request RequestFromCgiVariables(const char* const* variables) {
   return request;
 }
 
+namespace {
+
+// A body without a length: read to the end of the stream, but no more than
+// the limit allows.
+std::optional<HttpError> ReadUnannouncedBody(const BodyReader& read, size_t max_body_bytes,
+                                             Request* request) {
+  char buffer[64 << 10];
+  uint64_t total = 0;
+  for (size_t got; (got = read(buffer, sizeof buffer)) > 0;) {
+    total += got;
+    if (total <= max_body_bytes) {
+      request->body.append(buffer, got);
+    } else if (total > kMaxDrainBytes) {
+      break;
+    }
+  }
+  if (total <= max_body_bytes) return std::nullopt;
+  request->body.clear();
+  return HttpError{413, "the body is over " + std::to_string(max_body_bytes) +
+                            " bytes, the limit (limits.max_body_bytes)"};
+}
+
+}  // namespace
+
 std::optional<HttpError> ReadBody(const BodyReader& read, size_t max_body_bytes, Request* request) {
   auto header = request->headers.Get("Content-Length");
-  if (!header) return std::nullopt;
+  if (!header) {
+    const std::string& method = request->method;
+    if (method != "POST" && method != "PUT" && method != "PATCH") return std::nullopt;
+    return ReadUnannouncedBody(read, max_body_bytes, request);
+  }
   uint64_t length = 0;
   auto [end, ec] = std::from_chars(header->data(), header->data() + header->size(), length);
   if (header->empty() || ec != std::errc() || end != header->data() + header->size()) {

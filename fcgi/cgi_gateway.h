@@ -31,10 +31,14 @@ Request RequestFromCgiVariables(const char* const* variables);
 // Reads up to size bytes of the body into buffer; 0 at its end (or on error).
 using BodyReader = std::function<size_t(char* buffer, size_t size)>;
 
-// Reads the body announced by CONTENT_LENGTH (absent: no body) into
-// request->body. 400 when CONTENT_LENGTH is not a number; 413 when the body
-// is larger than max_body_bytes, in which case the body is read and dropped
-// (up to a bound) so the web server is not cut off while still sending it.
+// Reads the body announced by CONTENT_LENGTH into request->body. Without
+// one, a POST, PUT or PATCH has its body read to the end of the stream: a
+// chunked request reaches kvs that way from Apache's CGI (always) and
+// mod_proxy_fcgi (past 16 KB), and was taken as empty, so a streamed PUT
+// stored an empty value. Other methods have no body then. 400 when
+// CONTENT_LENGTH is not a number; 413 when the body is larger than
+// max_body_bytes, in which case the body is read and dropped (up to a
+// bound) so the web server is not cut off while still sending it.
 std::optional<HttpError> ReadBody(const BodyReader& read, size_t max_body_bytes, Request* request);
 
 // The bytes of a CGI response, with X-Content-Type-Options: nosniff added to
