@@ -24,8 +24,11 @@ constexpr size_t kMaxListLimit = 1000;
 // Each id costs a walk through its whole history.
 constexpr size_t kMaxConcestorIds = 100;
 
-// A version never changes, so its value may be cached for good.
+// A version never changes, so its value may be cached for good: by any
+// cache when anyone may read it, and by the reader's own alone when reading
+// takes the secret (a shared cache would hand it to readers without one).
 constexpr const char* kImmutable = "public, max-age=31536000, immutable";
+constexpr const char* kImmutablePrivate = "private, max-age=31536000, immutable";
 
 // The query of a read once read access is granted; else the refusal. Only
 // the walks take format=text (.text), so a refusal is JSON unless a walk's
@@ -69,7 +72,7 @@ Response RevalidatedJson(const nlohmann::ordered_json& body) {
 // The raw value of a version. A tombstone has none: 404. Only the URL with
 // the full id is cached for good: a prefix could later name another version
 // (after compaction dropped this one).
-Response ValueResponse(const Request& request, Version version, bool full_id) {
+Response ValueResponse(const Request& request, Version version, bool full_id, bool private_read) {
   if (version.deleted) {
     return ErrorResponse({404, "version " + version.id.Hex() + " deletes key '" + version.key +
                                    "': a delete has no value"},
@@ -78,7 +81,9 @@ Response ValueResponse(const Request& request, Version version, bool full_id) {
   std::string etag = QuotedEtag(version.id);
   Response response;
   response.headers.Set("ETag", etag);
-  response.headers.Set("Cache-Control", full_id ? kImmutable : "no-cache");
+  response.headers.Set("Cache-Control", !full_id       ? "no-cache"
+                                        : private_read ? kImmutablePrivate
+                                                       : kImmutable);
   response.headers.Set("Last-Modified", common::FormatHttpDate(version.time_ns));
   response.headers.Set("X-Kvs-Key", PercentEncode(version.key));
   if (IfNoneMatchHits(request.headers.Get("If-None-Match"), etag)) {
@@ -194,7 +199,10 @@ Response GetVersion(const Request& request, Service& service) {
   if (auto* refused = std::get_if<HttpError>(&id)) return ErrorResponse(*refused, format);
   auto version = service.store->GetVersion(std::get<VersionId>(id), value);
   if (!version.ok()) return StoreErrorResponse(version.status(), format);
-  if (value) return ValueResponse(request, std::move(version).value(), id_text.size() == 64);
+  if (value) {
+    return ValueResponse(request, std::move(version).value(), id_text.size() == 64,
+                         service.config.read_access != ReadAccess::kPublic);
+  }
   return RevalidatedJson(common::VersionJson(*version));
 }
 

@@ -548,6 +548,10 @@ TEST_CASE("with read_access: secret, every read of the graph needs the secret") 
   CHECK(Route(GraphRequest("/_concestor", "id=" + id.Hex()), service).status == 403);
   CHECK(Route(GraphRequest("/_concestor", "id=" + id.Hex() + "&" + AuthField()), service).status ==
         200);
+  // Kept for good, but by the reader's own cache only: a shared one would
+  // hand the value to readers without the secret.
+  Response value = Route(GraphRequest("/_versions/" + id.Hex() + "/value", AuthField()), service);
+  CHECK(value.headers.Get("Cache-Control") == "private, max-age=31536000, immutable");
 }
 
 TEST_CASE("the graph's reads are GET and HEAD only; unknown paths below /_ are 404") {
