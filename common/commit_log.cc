@@ -7,7 +7,8 @@
 
 namespace kvs::common {
 
-Result<CommitLogPage> WalkCommits(Store& store, const std::vector<CommitId>& start, size_t limit) {
+Result<CommitLogPage> WalkCommits(Store& store, const std::vector<CommitId>& start, size_t limit,
+                                  uint64_t below_revision) {
   // A max-heap on revision, fed with the parents of each commit taken.
   std::priority_queue<std::pair<uint64_t, CommitId>> frontier;
   std::set<CommitId> queued;
@@ -23,7 +24,7 @@ Result<CommitLogPage> WalkCommits(Store& store, const std::vector<CommitId>& sta
     KVS_ASSIGN_OR_RETURN(CommitInfo commit, store.GetCommit(frontier.top().second));
     frontier.pop();
     for (const CommitId& parent : commit.parents) KVS_RETURN_IF_ERROR(queue(parent));
-    page.commits.push_back(std::move(commit));
+    if (commit.revision < below_revision) page.commits.push_back(std::move(commit));
   }
   page.more = !frontier.empty();
   return page;

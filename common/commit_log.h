@@ -6,6 +6,8 @@
 #define KVS_COMMON_COMMIT_LOG_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "kvs/store.h"
@@ -14,12 +16,18 @@ namespace kvs::common {
 
 struct CommitLogPage {
   std::vector<CommitInfo> commits;
-  bool more = false;  // older commits follow: walk again from the last one's parents
+  bool more = false;  // older commits follow: walk again below the last one's revision
 };
 
 // Up to limit commits reachable from start (themselves included; zero ids
-// are skipped). NotFound when a commit is missing.
-Result<CommitLogPage> WalkCommits(Store& store, const std::vector<CommitId>& start, size_t limit);
+// are skipped) whose revision is below below_revision, newest first.
+// NotFound when a commit is missing. The next page is the walk from the
+// same start below the last commit's revision: after a merge the older
+// commits are on several lines at once, which no one commit's parents name
+// (paging from the last commit's parents lost the merged branch's).
+// Reaching a page costs the commits above it.
+Result<CommitLogPage> WalkCommits(Store& store, const std::vector<CommitId>& start, size_t limit,
+                                  uint64_t below_revision = std::numeric_limits<uint64_t>::max());
 
 }  // namespace kvs::common
 

@@ -1,6 +1,7 @@
 // Branches, the commit log, diff and reset over HTTP.
 #include "faces/branches/branches.h"
 
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "common/commit_log.h"
@@ -156,19 +157,17 @@ Response GetLog(const Request& request, Service& service) {
   const std::string branch = query.Get("branch").value_or(service.config.default_branch);
   if (auto error = CheckForkName(branch)) return JsonError(*error);
   Store& store = *service.store;
-  std::vector<CommitId> start;
+  uint64_t below = std::numeric_limits<uint64_t>::max();
   if (auto before = query.Get("before")) {
     auto id = Hash::FromHex(*before);
     if (!id.ok()) return JsonError({400, "before must be a commit id of 64 hex digits"});
     auto commit = store.GetCommit(*id);
     if (!commit.ok()) return StoreErrorResponse(commit.status(), Format::kJson);
-    start = commit->parents;
-  } else {
-    auto info = store.GetBranch(branch);
-    if (!info.ok()) return StoreErrorResponse(info.status(), Format::kJson, "fork_not_found");
-    start = {info->head_commit};
+    below = commit->revision;
   }
-  auto log = common::WalkCommits(store, start, limit);
+  auto info = store.GetBranch(branch);
+  if (!info.ok()) return StoreErrorResponse(info.status(), Format::kJson, "fork_not_found");
+  auto log = common::WalkCommits(store, {info->head_commit}, limit, below);
   if (!log.ok()) return StoreErrorResponse(log.status(), Format::kJson);
   nlohmann::ordered_json commits = nlohmann::ordered_json::array();
   for (const CommitInfo& commit : log->commits) commits.push_back(CommitJson(commit));
