@@ -143,6 +143,27 @@ export async function fetchValue(root, version) {
   return describeValue(bytes, Boolean(version.json));
 }
 
+// text without the white space JSON allows between its tokens.
+function minifiedJson(text) {
+  let out = '';
+  let inString = false;
+  let escaped = false;
+  for (const c of text) {
+    if (inString) {
+      out += c;
+      if (escaped) escaped = false;
+      else if (c === '\\') escaped = true;
+      else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+      out += c;
+    } else if (!' \t\n\r'.includes(c)) {
+      out += c;
+    }
+  }
+  return out;
+}
+
 export function describeValue(bytes, json) {
   let text = null;
   try {
@@ -153,7 +174,11 @@ export function describeValue(bytes, json) {
   let pretty = null;
   if (text !== null && (json || /^\s*[[{]/.test(text))) {
     try {
-      pretty = JSON.stringify(JSON.parse(text), null, 2);
+      // Only laid out again, never changed: where JavaScript would read
+      // another value (a number past its precision, a member named twice,
+      // an escape it writes otherwise), the text is shown as it is.
+      const parsed = JSON.parse(text);
+      if (JSON.stringify(parsed) === minifiedJson(text)) pretty = JSON.stringify(parsed, null, 2);
     } catch (e) {
       // Not JSON after all.
     }

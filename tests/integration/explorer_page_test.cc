@@ -398,6 +398,13 @@ TEST_CASE("a delete is a marked node, and JSON values are pretty-printed") {
   OpenPage(browser, KeyPageUrl(stack, "cfg"));
   CHECK(browser.Property(browser.FindElement("#current-value"), "textContent") ==
         "{\n  \"a\": 1,\n  \"b\": [\n    true\n  ]\n}");
+
+  // Text that JavaScript would read as another value is shown as stored:
+  // pretty-printing it dropped digits, a member named twice and an escape.
+  const std::string exact = R"({"id": 12345678901234567890, "a": 1, "a": 2, "s": "caf\u00e9"})";
+  PostJson(stack, "/_txn", json{{"set", {{"jsonish", exact}}}}.dump());
+  OpenPage(browser, KeyPageUrl(stack, "jsonish"));
+  CHECK(browser.Property(browser.FindElement("#current-value"), "textContent") == exact);
   CheckNoScriptErrors(browser);
 }
 
