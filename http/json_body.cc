@@ -1,7 +1,9 @@
 // The strict JSON body parser: nlohmann's SAX events into a document.
 #include "http/json_body.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -88,6 +90,19 @@ std::optional<Decimal> DecimalOf(std::string_view number) {
   return d;
 }
 
+// Whether value, written with as many significant digits as number has,
+// is number.
+bool SameDouble(const Decimal& number, double value) {
+  const size_t digits = std::max<size_t>(1, number.digits.size());
+  if (digits > 800) return false;  // more than any double's exact expansion
+  std::string written(digits + 32, '\0');
+  const int n =
+      std::snprintf(written.data(), written.size(), "%.*g", static_cast<int>(digits), value);
+  if (n < 0 || static_cast<size_t>(n) >= written.size()) return false;
+  written.resize(static_cast<size_t>(n));
+  return DecimalOf(written) == number;
+}
+
 // Builds the document from SAX events and stops at the first problem, which
 // error() then says. Invariant: open_ holds the containers being filled,
 // outermost first; each points at its place in root_ (a container's
@@ -99,10 +114,14 @@ class StrictBuilder : public nlohmann::json_sax<ordered_json> {
   bool number_integer(number_integer_t value) override { return Add(value); }
   bool number_unsigned(number_unsigned_t value) override { return Add(value); }
   // A number kvs would not keep as written is refused, not rounded: it is
-  // held as a double, which the stored JSON text is then made from.
+  // held as a double, which the stored JSON text is then made from. It is
+  // kept when the double, written with as many significant digits as the
+  // number was (correctly rounded), is that number: 0.1 and 1e5 are, and
+  // so is every number a JavaScript or Python program prints; 2^53 + 1
+  // and 1.0000000000000000001 are not.
   bool number_float(number_float_t value, const string_t& text) override {
     auto sent = DecimalOf(text);
-    if (!sent || sent != DecimalOf(ordered_json(value).dump())) {
+    if (!sent || !SameDouble(*sent, value)) {
       error_ = "the JSON body holds the number " + text +
                ", which a 64-bit floating-point number cannot hold exactly; send it as a string";
       return false;

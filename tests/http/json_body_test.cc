@@ -3,6 +3,10 @@
 #include "http/json_body.h"
 
 #include <catch2/catch.hpp>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <random>
 
 namespace kvs::server {
 namespace {
@@ -78,9 +82,35 @@ TEST_CASE("a number a double cannot hold exactly is refused, not rounded") {
       R"({"a": [0.1, 1e5, 1.10, -0.0, 2.5e-3, 9007199254740993, -9223372036854775808, 1E+2]})");
   CHECK(exact["a"].dump() ==
         "[0.1,100000.0,1.1,-0.0,0.0025,9007199254740993,-9223372036854775808,100.0]");
-  for (const char* number : {"123456789012345678901234567890", "18446744073709551616",
-                             "-9223372036854775809", "1.0000000000000000001",
-                             "3.14159265358979323846", "9007199254740993.0"}) {
+  // What Python's repr and JavaScript print of a double, and the 17 digits
+  // of the same double; and 2^64, which a double holds exactly.
+  for (const char* number : {"0.429109850938206", "0.42910985093820597", "0.4014172007869726",
+                             "18446744073709551616", "5e-324", "1.7976931348623157e308"}) {
+    INFO(number);
+    CHECK(MustParse(std::string(R"({"a": )") + number + "}")["a"].is_number_float());
+  }
+  // Any double as the shortest text that reads back as it (what JavaScript
+  // and Python print) and as 17 digits.
+  std::mt19937_64 random(7);
+  for (int i = 0; i < 2000; ++i) {
+    double value;
+    do {
+      const uint64_t bits = random();
+      std::memcpy(&value, &bits, sizeof value);
+    } while (!std::isfinite(value));
+    char shortest[64];
+    auto written = std::to_chars(shortest, shortest + sizeof shortest, value);
+    char seventeen[64];
+    std::snprintf(seventeen, sizeof seventeen, "%.17g", value);
+    for (const std::string number : {std::string(shortest, written.ptr), std::string(seventeen)}) {
+      INFO(number);
+      auto parsed = ParseJsonObjectBody(R"({"a": )" + number + "}", kExample);
+      CHECK(std::holds_alternative<nlohmann::ordered_json>(parsed));
+    }
+  }
+  for (const char* number :
+       {"123456789012345678901234567890", "18446744073709551617", "-9223372036854775809",
+        "1.0000000000000000001", "3.14159265358979323846", "9007199254740993.0"}) {
     CHECK(ErrorOf(std::string(R"({"a": )") + number + "}") ==
           std::string("the JSON body holds the number ") + number +
               ", which a 64-bit floating-point number cannot hold exactly; send it as a string");
