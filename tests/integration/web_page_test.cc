@@ -214,6 +214,36 @@ TEST_CASE("keys written over HTTP are listed with their values and a relative ti
   CheckNoScriptErrors(browser);
 }
 
+TEST_CASE("in a phone-sized window the index page gives the key and its value room") {
+  ServerStack stack;
+  PostFields(stack, "greeting=hello+world&lang=en");
+  WebDriver& browser = Browser();
+  // The browser is shared: put its size back whatever happens here.
+  struct Restore {
+    WebDriver& browser;
+    ~Restore() {
+      try {
+        browser.SetWindowSize(1280, 1024);
+      } catch (...) {
+      }
+    }
+  } restore{browser};
+  browser.SetWindowSize(390, 844);
+  browser.Navigate(PageUrl(stack));
+  WaitForKeys(browser, {"greeting", "lang"});
+  json layout = browser.ExecuteScript(R"(
+    const cells = document.querySelector('#keys tbody tr').cells;
+    return {key: cells[0].getBoundingClientRect().width,
+            value: cells[1].getBoundingClientRect().width,
+            page: document.documentElement.scrollWidth,
+            window: window.innerWidth};)");
+  INFO(layout.dump());
+  CHECK(layout["key"].get<double>() >= 80);
+  CHECK(layout["value"].get<double>() >= 100);
+  CHECK(layout["page"].get<double>() <= layout["window"].get<double>());
+  CheckNoScriptErrors(browser);
+}
+
 TEST_CASE("stored markup is shown as text and never runs") {
   ServerStack stack;
   const std::string script = "<script>window.pwned=1</script>";
