@@ -210,8 +210,8 @@ async function openPage() {
       $('preview').hidden = true;
     } else {
       await showDifferences();
+      setStatus('page-status', '');
     }
-    setStatus('page-status', '');
     $('secret-entry').hidden = rememberedSecret() !== '';
     document.body.dataset.ready = 'true';
   } catch (error) {

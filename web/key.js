@@ -394,6 +394,7 @@ async function resolveWith(describe, makeBody, json = false) {
   try {
     await writeResolution(secret, await makeBody(), json);
     $('merged-value').value = '';
+    setStatus('fork-status', '');
     await load();
     const heads = state.heads.length;
     setStatus(
