@@ -38,7 +38,8 @@ std::vector<std::string> ChromiumArgs(const std::string& profile_dir) {
           "--no-proxy-server",
           "--password-store=basic",
           "--lang=en-US",
-          "--window-size=1280,1024"};
+          "--window-size=" + std::to_string(WebDriver::kWidth) + "," +
+              std::to_string(WebDriver::kHeight)};
 }
 
 // chromedriver on port, in a shell that ends its whole process group (the

@@ -104,6 +104,9 @@ class WebDriver {
 
   // Resizes the browser window (CSS pixels), as a phone's or a desktop's.
   void SetWindowSize(int width, int height);
+  // The size the browser starts at.
+  static constexpr int kWidth = 1280;
+  static constexpr int kHeight = 1024;
 
   // Runs js as the body of a function with args as its arguments and returns
   // what it returns (elements come back as {"element-6066-...": id}).
@@ -155,6 +158,26 @@ class WebDriver {
   std::string session_;
   // The current page's browser log entries, as returned by chromedriver.
   nlohmann::json console_ = nlohmann::json::array();
+};
+
+// The browser's window at another size until scope exit, and at its own
+// again after, also when a test fails: the browser is shared by the tests.
+class ScopedWindowSize {
+ public:
+  ScopedWindowSize(WebDriver& browser, int width, int height) : browser_(browser) {
+    browser_.SetWindowSize(width, height);
+  }
+  ~ScopedWindowSize() {
+    try {
+      browser_.SetWindowSize(WebDriver::kWidth, WebDriver::kHeight);
+    } catch (...) {
+    }
+  }
+  ScopedWindowSize(const ScopedWindowSize&) = delete;
+  ScopedWindowSize& operator=(const ScopedWindowSize&) = delete;
+
+ private:
+  WebDriver& browser_;
 };
 
 }  // namespace kvs::server::test

@@ -412,17 +412,7 @@ TEST_CASE("in a phone-sized window the key page fits its width and stacks the he
   ServerStack stack;
   WriteFork(stack, "doc", "base", "mine", "theirs");
   WebDriver& browser = Browser();
-  // The browser is shared: put its size back whatever happens here.
-  struct Restore {
-    WebDriver& browser;
-    ~Restore() {
-      try {
-        browser.SetWindowSize(1280, 1024);
-      } catch (...) {
-      }
-    }
-  } restore{browser};
-  browser.SetWindowSize(390, 844);
+  ScopedWindowSize phone(browser, 390, 844);
   OpenPage(browser, KeyPageUrl(stack, "doc"));
   json layout = browser.ExecuteScript(R"(
     const cards = document.querySelectorAll('#heads .head-card');

@@ -218,17 +218,7 @@ TEST_CASE("in a phone-sized window the index page gives the key and its value ro
   ServerStack stack;
   PostFields(stack, "greeting=hello+world&lang=en");
   WebDriver& browser = Browser();
-  // The browser is shared: put its size back whatever happens here.
-  struct Restore {
-    WebDriver& browser;
-    ~Restore() {
-      try {
-        browser.SetWindowSize(1280, 1024);
-      } catch (...) {
-      }
-    }
-  } restore{browser};
-  browser.SetWindowSize(390, 844);
+  ScopedWindowSize phone(browser, 390, 844);
   browser.Navigate(PageUrl(stack));
   WaitForKeys(browser, {"greeting", "lang"});
   json layout = browser.ExecuteScript(R"(
