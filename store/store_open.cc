@@ -290,15 +290,15 @@ Result<std::unique_ptr<DataFile>> OpenDataFileFrom(Env* env, const std::string& 
   }
 }
 
-// The live generation (LiveGeneration), from the same listing of dir.
+// The live generation (LiveGeneration), from names, a listing of dir.
 // A compactor that crashed after publishing it, but before ending the file
 // it replaced with a "moved" block, leaves the processes still reading that
 // file blind: whoever opens the store from now on writes into the live
 // one, and nobody writes into the old file again to notice. Opening
 // finishes the compactor's job. Only an unannounced file takes the lock.
-Result<uint64_t> AnnouncedLiveGeneration(Env* env, const std::string& dir, const StoreIdentity& id,
-                                         WriterLock* lock) {
-  KVS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
+Result<uint64_t> AnnouncedLiveGeneration(Env* env, const std::string& dir,
+                                         const std::vector<std::string>& names,
+                                         const StoreIdentity& id, WriterLock* lock) {
   const uint64_t live = LiveGenerationOf(names);
   for (const std::string& name : names) {
     std::optional<uint64_t> generation = GenerationOf(name);
@@ -315,12 +315,12 @@ Result<uint64_t> AnnouncedLiveGeneration(Env* env, const std::string& dir, const
 // compaction, which counts the live file's garbage, might not come for a
 // long while. A compaction running now writes its .compacting file, so
 // they are removed only while none runs. Best effort: a process that may
-// not remove files here leaves them to the next compaction.
-void RemoveCrashLeftovers(Env* env, const std::string& dir, uint64_t live) {
-  auto names = env->ListDir(dir);
-  if (!names.ok()) return;
+// not remove files here leaves them to the next compaction. names: the
+// listing AnnouncedLiveGeneration read.
+void RemoveCrashLeftovers(Env* env, const std::string& dir, const std::vector<std::string>& names,
+                          uint64_t live) {
   std::vector<std::string> leftovers;
-  for (const std::string& name : *names) {
+  for (const std::string& name : names) {
     std::optional<uint64_t> generation = GenerationOf(name);
     const bool unfinished = name.rfind("data.", 0) == 0 && name.ends_with(kUnfinishedSuffix);
     if (unfinished || (generation && *generation < live)) leftovers.push_back(name);
@@ -357,10 +357,11 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const Options
   }
   if (!identity.ok()) return identity.status();
 
+  KVS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
   KVS_ASSIGN_OR_RETURN(uint64_t generation,
-                       AnnouncedLiveGeneration(env, dir, *identity, lock.get()));
+                       AnnouncedLiveGeneration(env, dir, names, *identity, lock.get()));
   if (generation == 0) return Status::Corruption(dir + " has a STORE file but no data file");
-  RemoveCrashLeftovers(env, dir, generation);
+  RemoveCrashLeftovers(env, dir, names, generation);
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<DataFile> data,
                        OpenDataFileFrom(env, dir, generation, *identity));
   RecoveryInfo recovery{data->tail_bytes_at_open()};
