@@ -120,9 +120,12 @@ std::optional<std::string> Base64Decode(std::string_view text) {
   return out;
 }
 
-bool ReadsAsJson(std::string_view text) {
-  // The depth is counted outside strings first, which is cheap and stops a
-  // deep value early; accept (which does not recurse) then checks the rest.
+namespace {
+
+// Whether text nests at most kMaxJsonValueDepth containers, counted outside
+// strings: cheap, and it stops a deep value early. Whether it is JSON at
+// all is left to nlohmann's parser, which does not recurse.
+bool NestsWithinLimit(std::string_view text) {
   size_t depth = 0;
   bool in_string = false, escaped = false;
   for (char c : text) {
@@ -142,12 +145,28 @@ bool ReadsAsJson(std::string_view text) {
       --depth;
     }
   }
-  return nlohmann::ordered_json::accept(text);
+  return true;
+}
+
+}  // namespace
+
+bool ReadsAsJson(std::string_view text) {
+  return NestsWithinLimit(text) && nlohmann::ordered_json::accept(text);
+}
+
+std::optional<nlohmann::ordered_json> ParseStoredJson(std::string_view text) {
+  if (!NestsWithinLimit(text)) return std::nullopt;
+  nlohmann::ordered_json value =
+      nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) return std::nullopt;
+  return value;
 }
 
 void SetJsonValue(nlohmann::ordered_json& object, const std::string& value, bool json) {
-  if (json && ReadsAsJson(value)) {
-    object["value"] = nlohmann::ordered_json::parse(value);
+  std::optional<nlohmann::ordered_json> parsed;
+  if (json) parsed = ParseStoredJson(value);
+  if (parsed) {
+    object["value"] = std::move(*parsed);
   } else if (IsValidUtf8(value)) {
     object["value"] = value;
   } else {
@@ -157,7 +176,9 @@ void SetJsonValue(nlohmann::ordered_json& object, const std::string& value, bool
 }
 
 nlohmann::ordered_json ValueJson(std::string_view value, bool json) {
-  if (json && ReadsAsJson(value)) return nlohmann::ordered_json::parse(value);
+  if (json) {
+    if (auto parsed = ParseStoredJson(value)) return std::move(*parsed);
+  }
   if (IsValidUtf8(value)) return std::string(value);
   return {{"base64", Base64Encode(value)}};
 }

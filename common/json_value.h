@@ -38,13 +38,18 @@ std::optional<std::string> Base64Decode(std::string_view text);
 // document as that JSON itself, so a number stays a number; were its text
 // ever not JSON, or nested deeper than kMaxJsonValueDepth, it goes in as
 // text. Writes refuse deeper values (http/json_body.h), but a store may
-// hold one from before: nlohmann's serializer recurses once per level, and
-// reading a value of 100,000 levels as JSON overflowed kvs-fcgi's stack.
+// hold one from before: nlohmann's serializer (and its comparisons)
+// recurse once per level, and reading a value of 100,000 levels as JSON
+// overflowed kvs-fcgi's stack. The merge functions that read values as
+// JSON (merge/json_merge.h) read them the same way.
 inline constexpr size_t kMaxJsonValueDepth = 256;
 
 // Whether text is JSON that nests containers at most kMaxJsonValueDepth
 // deep: how a value written as JSON is read.
 bool ReadsAsJson(std::string_view text);
+
+// text as JSON when ReadsAsJson; nullopt otherwise. Never throws.
+std::optional<nlohmann::ordered_json> ParseStoredJson(std::string_view text);
 
 // Sets object["value"] to value, as a string when it is valid UTF-8, else
 // base64 with object["encoding"] = "base64".

@@ -9,26 +9,13 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/json_value.h"
 #include "merge/outcomes.h"
 
 namespace kvs::merge {
 namespace {
 
 using nlohmann::ordered_json;
-
-// text as JSON, or nullopt when it is not JSON or nests deeper than
-// kMaxJsonDepth. Never throws.
-std::optional<ordered_json> ParseJson(std::string_view text) {
-  bool too_deep = false;
-  ordered_json::parser_callback_t note_depth = [&too_deep](int depth, ordered_json::parse_event_t,
-                                                           ordered_json&) {
-    if (depth > kMaxJsonDepth) too_deep = true;
-    return true;
-  };
-  ordered_json value = ordered_json::parse(text, note_depth, /*allow_exceptions=*/false);
-  if (value.is_discarded() || too_deep) return std::nullopt;
-  return value;
-}
 
 // v with its object fields in sorted order: a value whose == and < are JSON
 // equality and an order consistent with it.
@@ -137,11 +124,11 @@ class ObjectMerger {
 MergeOutcome MergeUnion(const std::optional<std::string>& base, const std::string& ours,
                         const std::string& theirs) {
   try {
-    std::optional<ordered_json> ours_json = ParseJson(ours);
-    std::optional<ordered_json> theirs_json = ParseJson(theirs);
+    std::optional<ordered_json> ours_json = common::ParseStoredJson(ours);
+    std::optional<ordered_json> theirs_json = common::ParseStoredJson(theirs);
     bool arrays = ours_json && ours_json->is_array() && theirs_json && theirs_json->is_array();
     if (arrays && base) {
-      std::optional<ordered_json> base_json = ParseJson(*base);
+      std::optional<ordered_json> base_json = common::ParseStoredJson(*base);
       arrays = base_json && base_json->is_array();
     }
     if (!arrays) return UnionOfLines(ours, theirs);
@@ -160,15 +147,16 @@ MergeOutcome MergeUnion(const std::optional<std::string>& base, const std::strin
 MergeOutcome MergeJsonObjects(const std::optional<std::string>& base, const std::string& ours,
                               const std::string& theirs) {
   try {
-    std::optional<ordered_json> base_json = base ? ParseJson(*base) : ordered_json::object();
-    std::optional<ordered_json> ours_json = ParseJson(ours);
-    std::optional<ordered_json> theirs_json = ParseJson(theirs);
+    std::optional<ordered_json> base_json =
+        base ? common::ParseStoredJson(*base) : ordered_json::object();
+    std::optional<ordered_json> ours_json = common::ParseStoredJson(ours);
+    std::optional<ordered_json> theirs_json = common::ParseStoredJson(theirs);
     // Which side is wrong, base first.
     for (auto [name, json] : {std::pair{"the base", &base_json}, std::pair{"ours", &ours_json},
                               std::pair{"theirs", &theirs_json}}) {
       if (!*json) {
         return MergeConflict(std::string(name) + " is not JSON (or nests deeper than " +
-                             std::to_string(kMaxJsonDepth) + " levels)");
+                             std::to_string(common::kMaxJsonValueDepth) + " levels)");
       }
       if (!(*json)->is_object()) return MergeConflict(std::string(name) + " is not a JSON object");
     }

@@ -6,8 +6,9 @@
 // JSON equality ignores the order of object fields and the spelling of
 // numbers (1 equals 1.0), as nlohmann::json's operator== does; output keeps
 // the field order it was given (nlohmann::ordered_json) and is compact.
-// JSON nested deeper than kMaxJsonDepth levels is treated as not JSON: the
-// comparisons and the printing recurse once per level.
+// JSON nested deeper than common::kMaxJsonValueDepth (256) levels is treated
+// as not JSON, as every face reads it (common/json_value.h): the comparisons
+// and the printing recurse once per level.
 //
 // Cost: ordered_json keeps fields in a vector and its parser looks each key
 // up linearly, so parsing an object of n fields is O(n^2) (about 0.4 s for
@@ -21,8 +22,6 @@
 #include "merge/merge_function.h"
 
 namespace kvs::merge {
-
-constexpr int kMaxJsonDepth = 256;
 
 // When ours and theirs are JSON arrays and base is absent or a JSON array:
 // the elements of ours in order, then each element of theirs not equal to one
