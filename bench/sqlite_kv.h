@@ -21,6 +21,12 @@
 
 namespace kvs::bench {
 
+// db + wal: what the SQLite reference costs on disk (the -shm index is
+// rebuilt from the WAL, so it is not counted).
+inline uint64_t SqliteBytes(const std::string& path) {
+  return AllocatedBytes(path) + AllocatedBytes(path + "-wal");
+}
+
 // Whether a commit waits for its fsync: kFull is the durable case (SQLite's
 // synchronous=FULL, the peer of kvs's SyncMode::kSync); kOff leaves the
 // bytes in the page cache (the peer of kNone).

@@ -112,12 +112,6 @@ uint64_t BytesWritten() {
   return 0;
 }
 
-// db + wal: what the SQLite reference costs on disk (the -shm index is
-// rebuilt from the WAL, so it is not counted).
-uint64_t SqliteBytes(const std::string& path) {
-  return AllocatedBytes(path) + AllocatedBytes(path + "-wal");
-}
-
 void NoteFailures(const std::string& what, const Rate& rate, Report* report) {
   if (rate.failed == 0) return;
   report->Note(what + ": " + std::to_string(rate.failed) + " operations failed (not counted)");

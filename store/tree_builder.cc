@@ -1,9 +1,25 @@
 #include "store/tree_builder.h"
 
 #include "store/coding.h"
+#include "store/crc32c.h"
 #include "store/format.h"
+#include "store/sha256.h"
 
 namespace kvs {
+
+uint64_t WrittenNodes::Append(NodeSink* out, char type, std::string_view body) {
+  std::string typed;
+  typed.reserve(1 + body.size());
+  typed.push_back(type);
+  typed.append(body);
+  auto [it, added] = offsets_.try_emplace(Sha256(typed), 0);
+  if (added) {
+    it->second = out->Append(type, body);
+  } else {
+    ++reused_;
+  }
+  return it->second;
+}
 
 Status TreeBuilder::Put(std::string_view key, std::string_view value) {
   if (key.size() > kMaxTreeKeyBytes) return Status::InvalidArgument("tree key too long");
@@ -24,13 +40,20 @@ void TreeBuilder::Add(size_t level, std::string_view lead, std::string_view entr
   const size_t entry_bytes = NodeEntryBytes(leaf, entry_key.size(), value.size());
   const size_t least = leaf ? 1 : 2;
   if (levels_[level].starts.size() >= least &&
-      levels_[level].bytes + entry_bytes > (leaf ? leaf_bytes_ : inner_bytes_)) {
+      (levels_[level].cut ||
+       levels_[level].bytes + entry_bytes > (leaf ? leaf_bytes_ : inner_bytes_))) {
     Level& full = levels_[level];
     const uint64_t offset = Write(level);
     std::string full_lead = std::move(full.lead);
     Add(level + 1, full_lead, full_lead, {}, offset);  // may grow levels_
   }
   Level& l = levels_[level];
+  if (written_ != nullptr) {
+    // The level salts the hash, so that a key that ends a leaf does not
+    // end every node above it too.
+    const uint32_t every = leaf ? kLeafCutEvery : kInnerCutEvery;
+    l.cut = Crc32c(static_cast<uint32_t>(level), entry_key.data(), entry_key.size()) % every == 0;
+  }
   if (l.starts.empty()) {
     l.lead.assign(lead);
     if (!leaf) entry_key = {};  // an inner node's entry 0 means "from the start"
@@ -56,10 +79,13 @@ uint64_t TreeBuilder::Write(size_t level) {
   const size_t table_end = kNodeFixed + 4 * l.starts.size();
   for (uint32_t start : l.starts) PutFixed32(&body_, static_cast<uint32_t>(table_end + start));
   body_.append(l.entries);
-  const uint64_t offset = out_->Append(level == 0 ? format::kLeafNode : format::kInnerNode, body_);
+  const char type = level == 0 ? format::kLeafNode : format::kInnerNode;
+  const uint64_t offset =
+      written_ != nullptr ? written_->Append(out_, type, body_) : out_->Append(type, body_);
   l.entries.clear();
   l.starts.clear();
   l.bytes = kNodeFixed;
+  l.cut = false;
   l.wrote_any = true;
   return offset;
 }

@@ -195,6 +195,52 @@ TEST_CASE("a compacted store larger than one block reopens and checks clean") {
   CHECK(report->commits == 40);
 }
 
+TEST_CASE("a compaction writes once what branches' trees have alike") {
+  // A main of 3,000 keys, and ten branches of it that each changed a key:
+  // the copy-on-write trees share all but ten paths, and so must the
+  // compacted ones, which are each rebuilt on their own.
+  auto load_main = [](Store* store) {
+    WriteBatch load;
+    for (int i = 0; i < 3000; ++i) load.Put("key" + std::to_string(i), Filler("v", 60));
+    REQUIRE(store->Write(load).ok());
+  };
+  uint64_t alone_bytes = 0;
+  {
+    TempDir alone;
+    auto store = OpenStore(alone.path());
+    load_main(store.get());
+    REQUIRE(store->Compact(CompactOptions()).ok());
+    alone_bytes = *store->DataBytes();
+  }
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  load_main(store.get());
+  for (int b = 0; b < 10; ++b) {
+    const std::string branch = "b" + std::to_string(b);
+    REQUIRE(store->CreateBranch(branch, "main").ok());
+    MustPut(store.get(), "key" + std::to_string(b * 299), "changed " + branch, branch);
+  }
+  for (int round = 0; round < 2; ++round) {
+    INFO("compaction " << round + 1);
+    REQUIRE(store->Compact(CompactOptions()).ok());
+    // Written whole, each branch's tree would add about a third of the
+    // store's size; shared, the ten trees add a few paths each.
+    CHECK(*store->DataBytes() < alone_bytes * 11 / 10);
+    auto diff = store->Diff("b3", ReadPoint::Latest(), "b7", ReadPoint::Latest());
+    REQUIRE(diff.ok());
+    REQUIRE(diff->size() == 2);
+    CHECK((*diff)[0].key == "key2093");  // b7's key, then b3's, in byte order
+    CHECK((*diff)[1].key == "key897");
+    CHECK(ValueOf(store.get(), "key897", "b3") == "changed b3");
+    CHECK(ValueOf(store.get(), "key897", "b7") == Filler("v", 60));
+    CHECK(ValueOf(store.get(), "key2093", "b7") == "changed b7");
+    CHECK(ValueOf(store.get(), "key2093", "main") == Filler("v", 60));
+    auto report = store->Check();
+    REQUIRE(report.ok());
+    CHECK(report->problems.empty());
+  }
+}
+
 TEST_CASE("after compaction a past revision's exact tree is gone, and says so") {
   TempDir dir;
   auto store = OpenStore(dir.path());
