@@ -363,12 +363,16 @@ function showForks() {
     return card;
   });
   $('heads').replaceChildren(...cards);
+  // The merged value starts as the winner's, and is JSON when the heads
+  // are: a merge of JSON values that came back as text would read as a
+  // string from then on (/_txn, format=json).
   const winner = state.heads[0];
   if (!winner.deleted) {
     valueOf(winner).then((v) => {
       if (!$('merged-value').value && !v.binary) $('merged-value').value = v.text;
     });
   }
+  $('merged-json').checked = state.heads.some((head) => head.json);
 }
 
 // Writes the resolution: a new version of the key whose parents are all
@@ -468,7 +472,7 @@ async function start() {
   });
   $('merged-form').addEventListener('submit', (event) => {
     event.preventDefault();
-    resolveWith('a merged value', async () => $('merged-value').value);
+    resolveWith('a merged value', async () => $('merged-value').value, $('merged-json').checked);
   });
   $('branch').addEventListener('change', () => {
     location.href = keyPageUrl(ROOT, state.key, $('branch').value);

@@ -312,6 +312,40 @@ TEST_CASE("saving an edited merged value resolves a fork") {
   CheckNoScriptErrors(browser);
 }
 
+TEST_CASE("a merged value of JSON heads is saved as JSON and must be JSON to be") {
+  ServerStack stack;
+  const std::string doc = Create(stack, "doc", R"({"n":1})", {}, "&json=true");
+  Create(stack, "doc", R"({"n":2})", {doc}, "&json=true");
+  Create(stack, "doc", R"({"n":3})", {doc}, "&json=true");
+  WebDriver& browser = Browser();
+  OpenPage(browser, KeyPageUrl(stack, "doc"));
+  Element as_json = browser.FindElement("#merged-json");
+  CHECK(browser.Property(as_json, "checked") == true);
+  auto type = [&](const std::string& text) {
+    browser.ExecuteScript("document.getElementById('merged-value').value = arguments[0]",
+                          json::array({text}));
+  };
+  browser.SendKeys(browser.FindElement("#fork-secret"), std::string(kTestSecret));
+  // Text that is not JSON is refused as JSON, and nothing is written.
+  type("n is 2 or 3");
+  browser.Click(browser.FindElement("#save-merged"));
+  WaitForText(browser, "#fork-status", "JSON");
+  CHECK(Heads(stack, "doc").size() == 2);
+
+  type(R"({"n":[2,3]})");
+  browser.Click(browser.FindElement("#save-merged"));
+  WaitForText(browser, "#page-status", "one head again");
+  json heads = Heads(stack, "doc");
+  REQUIRE(heads.size() == 1);
+  CHECK(heads[0]["json"] == true);
+  CHECK(Value(stack, heads[0]["id"]) == R"({"n":[2,3]})");
+  // A fork of text values starts unticked: saved as text, as it was.
+  WriteFork(stack, "list", "a", "a\nb", "a\nc");
+  OpenPage(browser, KeyPageUrl(stack, "list"));
+  CHECK(browser.Property(browser.FindElement("#merged-json"), "checked") == false);
+  CheckNoScriptErrors(browser);
+}
+
 TEST_CASE("markup and bytes that are not UTF-8 show as text") {
   ServerStack stack;
   const std::string markup = "<script>document.title='owned'</script><b>bold</b>";
