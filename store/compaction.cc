@@ -83,6 +83,10 @@ constexpr uint64_t kPartBytes = 1 << 20;
 // How many entries a tree rebuilt in key order takes between spills.
 constexpr size_t kSpillEvery = 32768;
 
+// Loops over the old file's versions look up kept_ this many versions
+// ahead of the one they are at (OffsetMap::Prefetch).
+constexpr size_t kPrefetchAhead = 16;
+
 // Catch-up rounds without the writer lock: at most this many, ending
 // early once a round finds less than kLockedCatchUpBytes of the old file
 // new, which the last round, holding the lock, then carries in about a
@@ -385,7 +389,10 @@ class Compactor {
     std::sort(versions_.begin(), versions_.end());
     kept_.Reserve(versions_.size());
     if (options_.rules.empty() && !options_.drop_key) {
-      for (uint64_t offset : versions_) kept_[offset] = 0;
+      for (size_t i = 0; i < versions_.size(); ++i) {
+        if (i + kPrefetchAhead < versions_.size()) kept_.Prefetch(versions_[i + kPrefetchAhead]);
+        kept_[versions_[i]] = 0;
+      }
       return Status::OK();
     }
     // The evictable keys' versions, to charge each key its share below:
@@ -433,7 +440,9 @@ class Compactor {
 
   Status CopyVersions() {
     uint64_t done = 0;
-    for (uint64_t offset : versions_) {
+    for (size_t i = 0; i < versions_.size(); ++i) {
+      const uint64_t offset = versions_[i];
+      if (i + kPrefetchAhead < versions_.size()) kept_.Prefetch(versions_[i + kPrefetchAhead]);
       if (options_.progress && ++done % 1024 == 0) options_.progress(done, versions_.size());
       if (!kept_.Contains(offset)) {
         ++stats_.versions_dropped;

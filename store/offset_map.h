@@ -31,6 +31,10 @@ class OffsetMap {
     return s.key == kEmpty ? nullptr : &s.value;
   }
   bool Contains(uint64_t key) const { return Find(key) != nullptr; }
+  // Starts loading the slot where key's search begins. Keys are spread at
+  // random over the slots, so a loop over many keys misses the cache on
+  // each; one that prefetches a key some iterations ahead waits less.
+  void Prefetch(uint64_t key) const { __builtin_prefetch(&slots_[Home(key)]); }
   // Makes room for n keys without growing.
   void Reserve(size_t n) {
     size_t slots = slots_.size();
@@ -48,9 +52,12 @@ class OffsetMap {
 
   // The slot holding key, or the empty one where it would go (linear
   // probing; at most half the slots are taken, so there is one).
+  size_t Home(uint64_t key) const {
+    return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_);
+  }
   size_t SlotOf(uint64_t key) const {
     const size_t mask = slots_.size() - 1;
-    size_t i = static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_);
+    size_t i = Home(key);
     while (slots_[i].key != kEmpty && slots_[i].key != key) i = (i + 1) & mask;
     return i;
   }
