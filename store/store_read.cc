@@ -177,7 +177,10 @@ Result<std::vector<KeyState>> StoreImpl::ListKeys(std::string_view branch,
     std::string_view found_key;
     if (cursor.Valid() && ParseBranchTreeKey(cursor.key(), &found_key, &rev) && found_key == key) {
       KVS_ASSIGN_OR_RETURN(KeyEntry entry, DecodeKeyEntry(cursor.value()));
-      if (options.include_deleted || !entry.heads.front().deleted) {
+      if (options.include_deleted || !entry.heads.front().deleted ||
+          (options.include_hidden_writes &&
+           std::any_of(entry.heads.begin(), entry.heads.end(),
+                       [](const HeadRef& h) { return !h.deleted; }))) {
         KVS_ASSIGN_OR_RETURN(KeyState state, ToKeyState(snap, entry, rev, options.with_values));
         out.push_back(std::move(state));
       }

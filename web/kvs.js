@@ -90,6 +90,13 @@ function valueCell(entry) {
     cell.append(note);
     return cell;
   }
+  if (entry.deleted) {
+    const note = document.createElement('span');
+    note.className = 'note';
+    note.textContent = 'deleted';
+    cell.append(note);
+    return cell;
+  }
   cell.textContent = entry.value + (entry.truncated ? '…' : '');
   if (entry.value === '' && !entry.truncated) {
     const note = document.createElement('span');
@@ -115,7 +122,9 @@ function keyRow(entry) {
     const mark = document.createElement('span');
     mark.className = 'conflict';
     mark.textContent = 'conflict';
-    mark.title = 'Concurrent writes left more than one head; this is the winner.';
+    mark.title = entry.deleted
+      ? 'A delete and a concurrent write left more than one head; the delete wins reads.'
+      : 'Concurrent writes left more than one head; this is the winner.';
     keyCell.append(mark);
   }
 

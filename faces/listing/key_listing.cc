@@ -108,6 +108,7 @@ nlohmann::ordered_json KeyJson(const KeyState& state, const std::string& key, si
   entry["revision"] = state.revision;
   entry["version"] = winner.id.Hex();
   entry["conflict"] = state.conflict();
+  if (winner.deleted) entry["deleted"] = true;
   return entry;
 }
 
@@ -122,8 +123,10 @@ Response ListKeys(const Request& request, Service& service) {
   }
 
   const std::string& branch = query.branch ? *query.branch : service.config.default_branch;
+  // A write a concurrent delete hides is listed: the page is where people
+  // see their keys, and a conflict they cannot see they cannot resolve.
   auto page = ListNamespace(*service.store, branch, query.prefix, query.delimiter, query.gt,
-                            query.limit, query.value_bytes > 0);
+                            query.limit, {.values = query.value_bytes > 0, .hidden_writes = true});
   if (!page.ok()) return StoreErrorResponse(page.status(), Format::kJson);
 
   nlohmann::ordered_json keys = nlohmann::ordered_json::array();

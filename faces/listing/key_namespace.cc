@@ -12,11 +12,12 @@ std::string PastEveryKeyUnder(const std::string& prefix) { return prefix + '\xff
 
 Result<NamespacePage> ListNamespace(Store& store, const std::string& branch,
                                     const std::string& prefix, const std::string& delimiter,
-                                    const std::string& after, size_t limit, bool with_values) {
+                                    const std::string& after, size_t limit, NamespaceShows shows) {
   NamespacePage page;
   KeyListOptions options;
   options.prefix = prefix;
-  options.with_values = with_values;
+  options.with_values = shows.values;
+  options.include_hidden_writes = shows.hidden_writes;
   // A page that ended on a sub-prefix continues after all its keys.
   options.start_after = !delimiter.empty() && !after.empty() && after.ends_with(delimiter) &&
                                 after.starts_with(prefix)

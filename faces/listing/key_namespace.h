@@ -23,12 +23,19 @@ struct NamespacePage {
   std::string last;  // the last entry listed ("" when none)
 };
 
+// What a listing holds besides the live keys' names (KeyListOptions).
+struct NamespaceShows {
+  bool values = false;         // with_values
+  bool hidden_writes = false;  // include_hidden_writes
+};
+
 // Up to limit entries (keys and sub-prefixes together, in order) of branch
 // below prefix, after `after`. An empty delimiter lists every key below
-// prefix. with_values as KeyListOptions.
+// prefix.
 Result<NamespacePage> ListNamespace(Store& store, const std::string& branch,
                                     const std::string& prefix, const std::string& delimiter,
-                                    const std::string& after, size_t limit, bool with_values);
+                                    const std::string& after, size_t limit,
+                                    NamespaceShows shows = {});
 
 }  // namespace kvs::server
 

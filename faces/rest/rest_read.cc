@@ -173,7 +173,7 @@ Response ListRestKeys(const Request& request, Service& service) {
   }
   const std::string branch = query.fork.value_or(service.config.default_branch);
   auto page = ListNamespace(*service.store, branch, query.prefix, query.delimiter, query.after,
-                            query.limit, false);
+                            query.limit);
   if (!page.ok()) return JsonError(StoreErrorOnBranch(page.status(), service, branch));
   nlohmann::ordered_json keys = nlohmann::ordered_json::array();
   for (const KeyState& state : page->keys) keys.push_back(state.winner.key);

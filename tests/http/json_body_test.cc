@@ -102,7 +102,7 @@ TEST_CASE("a number a double cannot hold exactly is refused, not rounded") {
     auto written = std::to_chars(shortest, shortest + sizeof shortest, value);
     char seventeen[64];
     std::snprintf(seventeen, sizeof seventeen, "%.17g", value);
-    for (const std::string number : {std::string(shortest, written.ptr), std::string(seventeen)}) {
+    for (const std::string& number : {std::string(shortest, written.ptr), std::string(seventeen)}) {
       INFO(number);
       auto parsed = ParseJsonObjectBody(R"({"a": )" + number + "}", kExample);
       CHECK(std::holds_alternative<nlohmann::ordered_json>(parsed));

@@ -214,6 +214,44 @@ TEST_CASE("keys written over HTTP are listed with their values and a relative ti
   CheckNoScriptErrors(browser);
 }
 
+TEST_CASE("a write a concurrent delete hides is listed as a deleted conflict") {
+  ServerStack stack;
+  // A version, then a write and a delete of it (/_create with prev): the
+  // delete, newer, is what reads return. A plain delete hides nothing.
+  auto create = [&](const std::string& query, const std::string& body) {
+    httplib::Response res = Answer(
+        stack.Client()->Post(("/_create?" + query).c_str(), BearerHeaders(), body, "text/plain"),
+        stack);
+    INFO(query << " -> " << res.body);
+    REQUIRE(res.status == 201);
+    return json::parse(res.body)["id"].get<std::string>();
+  };
+  const std::string base = create("key=doc", "first");
+  create("key=doc&prev=" + base, "edited");
+  create("key=doc&prev=" + base + "&deleted=true", "");
+  PostFields(stack, "kept=yes&gone=soon");
+  httplib::Response removed = Answer(
+      stack.Client()->Post("/_txn", BearerHeaders(), R"({"delete":["gone"]})", "application/json"),
+      stack);
+  REQUIRE(removed.status == 200);
+  json listed = MustGetJson(stack, "/_keys?values=20");
+  INFO(listed.dump());
+  REQUIRE(listed["keys"].size() == 2);
+  CHECK(listed["keys"][0]["key"] == "doc");
+  CHECK(listed["keys"][0]["deleted"] == true);
+  CHECK(listed["keys"][0]["conflict"] == true);
+  CHECK_FALSE(listed["keys"][1].contains("deleted"));
+
+  WebDriver& browser = Browser();
+  browser.Navigate(PageUrl(stack));
+  WaitForKeys(browser, {"doc", "kept"});
+  json rows = Rows(browser);
+  INFO(rows.dump(2));
+  CHECK_THAT(rows[0]["keyText"].get<std::string>(), Catch::Contains("conflict"));
+  CHECK(rows[0]["value"] == "deleted");
+  CheckNoScriptErrors(browser);
+}
+
 TEST_CASE("in a phone-sized window the index page gives the key and its value room") {
   ServerStack stack;
   PostFields(stack, "greeting=hello+world&lang=en");

@@ -155,6 +155,42 @@ TEST_CASE("keys list in order with prefix, start-after and limit") {
   CHECK(keys(all).size() == 6);  // a/3 was still alive at revision 1
 }
 
+TEST_CASE("a write a concurrent delete hides is listed when asked for") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  const WriteResult base = MustPut(store.get(), "forked", "v");
+  MustPut(store.get(), "gone", "v");
+  const VersionId parent = base.versions.at(0);
+  // A write and a delete of the same version; the delete, newer, wins.
+  WriteBatch write;
+  write.writes.push_back(
+      {"forked", "w", std::vector<VersionId>{parent}, std::nullopt, std::nullopt, false});
+  REQUIRE(store->Write(write).ok());
+  WriteBatch remove;
+  remove.writes.push_back(
+      {"forked", std::nullopt, std::vector<VersionId>{parent}, std::nullopt, std::nullopt, false});
+  remove.Delete("gone");
+  REQUIRE(store->Write(remove).ok());
+  auto state = store->Get("main", "forked");
+  REQUIRE(state.ok());
+  REQUIRE(state->heads.size() == 2);
+  REQUIRE(state->winner.deleted);
+
+  auto keys = [&](KeyListOptions o) {
+    std::vector<std::string> out;
+    auto r = store->ListKeys("main", o);
+    REQUIRE(r.ok());
+    for (const KeyState& s : *r) out.push_back(s.winner.key);
+    return out;
+  };
+  KeyListOptions o;
+  CHECK(keys(o).empty());
+  o.include_hidden_writes = true;
+  CHECK(keys(o) == std::vector<std::string>{"forked"});  // "gone" hides nothing
+  o.include_deleted = true;
+  CHECK(keys(o) == std::vector<std::string>{"forked", "gone"});
+}
+
 TEST_CASE("copying a key brings its history to a new branch and nothing else") {
   TempDir dir;
   auto store = OpenStore(dir.path());

@@ -300,7 +300,11 @@ struct KeyListOptions {
   std::string start_after;  // only keys greater than this
   size_t limit = 1000;
   bool include_deleted = false;  // list keys whose winner is a tombstone
-  bool with_values = false;      // fill KeyState::winner.value
+  // Without include_deleted, still list a key whose winner is a tombstone
+  // while another head holds a value: a write that a concurrent delete
+  // hides, which someone should see to resolve.
+  bool include_hidden_writes = false;
+  bool with_values = false;  // fill KeyState::winner.value
   ReadPoint at;
 };
 
