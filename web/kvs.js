@@ -11,7 +11,7 @@
 // which every web server passes to kvs (Apache drops Authorization headers
 // unless configured), and as a bearer token on reads, which only stores with
 // read_access: secret look at.
-import { $, errorMessage, fillBranchSelect, getJson, keyPageUrl, relativeTime,
+import { $, errorMessage, fillBranchSelect, getJson, keyPageUrl, note, relativeTime,
   rememberedSecret, rememberSecret as keepSecret } from './shared.js';
 
 const PAGE_SIZE = 50;
@@ -84,25 +84,12 @@ function valueCell(entry) {
   const cell = document.createElement('td');
   cell.className = 'value';
   if (entry.encoding === 'base64') {
-    const note = document.createElement('span');
-    note.className = 'note';
-    note.textContent = `binary, ${entry.size} bytes`;
-    cell.append(note);
-    return cell;
-  }
-  if (entry.deleted) {
-    const note = document.createElement('span');
-    note.className = 'note';
-    note.textContent = 'deleted';
-    cell.append(note);
-    return cell;
-  }
-  cell.textContent = entry.value + (entry.truncated ? '…' : '');
-  if (entry.value === '' && !entry.truncated) {
-    const note = document.createElement('span');
-    note.className = 'note';
-    note.textContent = 'empty';
-    cell.append(note);
+    cell.append(note(`binary, ${entry.size} bytes`));
+  } else if (entry.deleted) {
+    cell.append(note('deleted'));
+  } else {
+    cell.textContent = entry.value + (entry.truncated ? '…' : '');
+    if (entry.value === '' && !entry.truncated) cell.append(note('empty'));
   }
   return cell;
 }
