@@ -5,6 +5,18 @@
 #include "tests/store/test_util.h"
 
 namespace kvs::test {
+namespace {
+
+// The keys ListKeys lists on main.
+std::vector<std::string> ListedKeys(Store* store, const KeyListOptions& options) {
+  std::vector<std::string> out;
+  auto listed = store->ListKeys("main", options);
+  REQUIRE(listed.ok());
+  for (const KeyState& state : *listed) out.push_back(state.winner.key);
+  return out;
+}
+
+}  // namespace
 
 TEST_CASE("a new branch sees its source and then goes its own way") {
   TempDir dir;
@@ -132,13 +144,7 @@ TEST_CASE("keys list in order with prefix, start-after and limit") {
   WriteBatch del;
   del.Delete("a/3");
   REQUIRE(store->Write(del).ok());
-  auto keys = [&](KeyListOptions o) {
-    std::vector<std::string> out;
-    auto r = store->ListKeys("main", o);
-    REQUIRE(r.ok());
-    for (const KeyState& s : *r) out.push_back(s.winner.key);
-    return out;
-  };
+  auto keys = [&](const KeyListOptions& o) { return ListedKeys(store.get(), o); };
   KeyListOptions o;
   o.prefix = "a/";
   CHECK(keys(o) == std::vector<std::string>{"a/1", "a/2", "a/2/x"});
@@ -176,13 +182,7 @@ TEST_CASE("a write a concurrent delete hides is listed when asked for") {
   REQUIRE(state->heads.size() == 2);
   REQUIRE(state->winner.deleted);
 
-  auto keys = [&](KeyListOptions o) {
-    std::vector<std::string> out;
-    auto r = store->ListKeys("main", o);
-    REQUIRE(r.ok());
-    for (const KeyState& s : *r) out.push_back(s.winner.key);
-    return out;
-  };
+  auto keys = [&](const KeyListOptions& o) { return ListedKeys(store.get(), o); };
   KeyListOptions o;
   CHECK(keys(o).empty());
   o.include_hidden_writes = true;
