@@ -377,6 +377,11 @@ class Compactor {
     return Status::OK();
   }
 
+  // Loads kept_'s slot for the version kPrefetchAhead after versions_[i].
+  void PrefetchKeptAhead(size_t i) const {
+    if (i + kPrefetchAhead < versions_.size()) kept_.Prefetch(versions_[i + kPrefetchAhead]);
+  }
+
   Status MarkKeptVersions() {
     // Every version, by file offset (the order parents precede children).
     GlobalCursor cursor(&snap_, snap_.head().root);
@@ -390,7 +395,7 @@ class Compactor {
     kept_.Reserve(versions_.size());
     if (options_.rules.empty() && !options_.drop_key) {
       for (size_t i = 0; i < versions_.size(); ++i) {
-        if (i + kPrefetchAhead < versions_.size()) kept_.Prefetch(versions_[i + kPrefetchAhead]);
+        PrefetchKeptAhead(i);
         kept_[versions_[i]] = 0;
       }
       return Status::OK();
@@ -442,7 +447,7 @@ class Compactor {
     uint64_t done = 0;
     for (size_t i = 0; i < versions_.size(); ++i) {
       const uint64_t offset = versions_[i];
-      if (i + kPrefetchAhead < versions_.size()) kept_.Prefetch(versions_[i + kPrefetchAhead]);
+      PrefetchKeptAhead(i);
       if (options_.progress && ++done % 1024 == 0) options_.progress(done, versions_.size());
       if (!kept_.Contains(offset)) {
         ++stats_.versions_dropped;
@@ -567,9 +572,11 @@ class Compactor {
     return std::nullopt;
   }
 
-  Result<uint64_t> RebuildBranchTree(uint64_t root) {
+  // shared: the nodes of the branch trees rebuilt before (null: built
+  // full, shared with none).
+  Result<uint64_t> RebuildBranchTree(uint64_t root, WrittenNodes* shared) {
     if (const uint64_t* done = new_roots_.Find(root)) return *done;
-    OrderedTreeBuild tree(out_.get(), share_branch_nodes_ ? &branch_nodes_ : nullptr);
+    OrderedTreeBuild tree(out_.get(), shared);
     KVS_RETURN_IF_ERROR(ForEachKeptEntry(root, [&](std::string_view tree_key, KeyEntry& e) {
       // Every head was copied, unless the version index lacks it.
       if (auto missing = UncopiedHead(e)) {
@@ -597,10 +604,11 @@ class Compactor {
     // alone is built as full as it can be.
     std::unordered_set<uint64_t> distinct_roots;
     for (const auto& [name, branch] : branches_) distinct_roots.insert(branch.root);
-    share_branch_nodes_ = distinct_roots.size() > 1;
+    WrittenNodes branch_nodes;
+    WrittenNodes* shared = distinct_roots.size() > 1 ? &branch_nodes : nullptr;
     std::vector<uint64_t> branch_roots;
     for (const auto& [name, branch] : branches_) {
-      KVS_ASSIGN_OR_RETURN(uint64_t root, RebuildBranchTree(branch.root));
+      KVS_ASSIGN_OR_RETURN(uint64_t root, RebuildBranchTree(branch.root, shared));
       branch_roots.push_back(root);
     }
     OrderedTreeBuild global(out_.get());
@@ -712,9 +720,6 @@ class Compactor {
   CompactStats stats_;
   std::unordered_map<std::string, Candidate> candidates_;
   BranchEntries branches_;
-  // The branch trees' nodes, so that they share what they have alike.
-  bool share_branch_nodes_ = false;
-  WrittenNodes branch_nodes_;
   std::vector<uint64_t> versions_;  // old offsets, ascending
   OffsetMap kept_;                  // old offset -> new offset
   std::vector<std::pair<VersionId, uint64_t>> new_versions_;
