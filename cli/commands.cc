@@ -53,6 +53,7 @@ Result<std::unique_ptr<Store>> OpenStoreIn(const std::string& dir, bool create) 
   Options options = StoreLimits();
   options.sync = SyncMode::kSync;
   options.create_if_missing = create;
+  options.checkpoint_blocks = config::kOneShotCheckpointBlocks;
   auto store = Store::Open(dir, options);
   if (store.ok()) return store;
   // Opening fails for a missing store, damaged identity or data files, or

@@ -76,9 +76,10 @@ Status Stats(const Invocation& inv);
 // Whether command writes to the store.
 bool CommandWrites(Command command);
 // After a command that wrote: compacts the store, keeping what the server
-// config's retention keeps (all history without one), when its garbage has
-// passed retention.garbage_ratio, as kvs-fcgi's own check would; a store
-// written only by kvs looks after itself too. Says so on stderr.
+// config's retention keeps (all history without one), when its garbage or
+// size calls for it (config::Retention::CompactionDue), as kvs-fcgi's own
+// check would; a store written only by kvs looks after itself too. Says so
+// on stderr.
 Status CompactIfDue(const Invocation& inv);
 Status Backup(const Invocation& inv);
 Status Restore(const Invocation& inv);

@@ -154,18 +154,18 @@ bool CommandWrites(Command command) {
 Status CompactIfDue(const Invocation& inv) {
   KVS_ASSIGN_OR_RETURN(std::optional<config::Config> server, ServerConfig(inv));
   const config::Retention retention = server ? server->retention : config::Retention();
-  if (!retention.garbage_ratio) return Status::OK();
+  if (!retention.garbage_ratio && !retention.size_bound) return Status::OK();
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(inv));
   KVS_ASSIGN_OR_RETURN(SpaceInfo space, store->Space());
-  if (!retention.GarbageDue(space)) return Status::OK();
+  std::optional<std::string> why = retention.CompactionDue(space);
+  if (!why) return Status::OK();
   CompactOptions options = retention.ToCompactOptions();
   options.if_idle = true;
   Result<CompactStats> stats = store->Compact(options);
   if (stats.status().code() == Status::Code::kConflict) return Status::OK();  // running elsewhere
   if (!stats.ok()) return stats.status();
-  Note("about " + std::to_string(static_cast<int>(space.garbage_ratio() * 100 + 0.5)) +
-       "% of the store was garbage: compacted it from " + std::to_string(stats->bytes_before) +
-       " to " + std::to_string(stats->bytes_after) + " bytes");
+  Note(*why + ": compacted it from " + std::to_string(stats->bytes_before) + " to " +
+       std::to_string(stats->bytes_after) + " bytes");
   return Status::OK();
 }
 

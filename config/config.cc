@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -495,9 +496,10 @@ class ConfigParser {
 
 }  // namespace
 
-Options Config::StoreOptions() const {
+Options Config::StoreOptions(Lifetime lifetime) const {
   Options options;
   options.sync = sync;
+  if (lifetime == Lifetime::kOneShot) options.checkpoint_blocks = kOneShotCheckpointBlocks;
   options.max_key_bytes = limits.max_key_bytes;
   options.max_value_bytes = limits.max_value_bytes;
   options.max_writes_per_transaction = limits.max_keys_per_transaction;
@@ -519,6 +521,22 @@ std::string ClusterSettings::UrlOf(const std::string& address) const {
 bool Retention::GarbageDue(const SpaceInfo& space) const {
   return garbage_ratio && space.garbage_bytes >= min_garbage_bytes &&
          space.garbage_ratio() >= *garbage_ratio;
+}
+
+std::optional<std::string> Retention::CompactionDue(const SpaceInfo& space) const {
+  if (size_bound) {
+    const uint64_t regrowth = size_bound->max_bytes - size_bound->low_water_bytes;
+    if (space.data_bytes > std::max(size_bound->max_bytes, space.compacted_bytes + regrowth)) {
+      return "the store has " + std::to_string(space.data_bytes) + " bytes (max_bytes " +
+             std::to_string(size_bound->max_bytes) + ")";
+    }
+  }
+  if (GarbageDue(space)) {
+    return "about " + std::to_string(space.garbage_bytes) + " of the store's " +
+           std::to_string(space.data_bytes) + " bytes are garbage (" +
+           std::to_string(static_cast<int>(space.garbage_ratio() * 100 + 0.5)) + "%)";
+  }
+  return std::nullopt;
 }
 
 Result<Config> ParseConfig(std::string_view yaml, const std::string& path) {

@@ -17,7 +17,7 @@
 //     low_water_bytes: 384MiB   # what a bounded compaction frees down to
 //     check_interval: 60s       # how often kvs-fcgi checks the file's size and garbage,
 //                               # and checkpoints the store when no write came since
-//     garbage_ratio: 0.5        # kvs-fcgi compacts by itself once this share of the
+//     garbage_ratio: 0.5        # the store compacts by itself once this share of the
 //     min_garbage_bytes: 16MiB  # file is garbage, and at least this much (off: never)
 //     prefixes:                 # key prefix -> rule; the longest match applies
 //       logs/: {keep_last: 100, keep_younger: 30d}
@@ -93,8 +93,16 @@ struct Retention {
   std::optional<double> garbage_ratio = 0.5;
   uint64_t min_garbage_bytes = uint64_t{16} << 20;
 
-  // Whether space calls for an automatic compaction.
+  // Whether space's garbage calls for an automatic compaction.
   bool GarbageDue(const SpaceInfo& space) const;
+  // Why the store should compact by itself now, for a log line: its data
+  // file is past the size bound's max_bytes and has grown by max_bytes -
+  // low_water_bytes since the last compaction (which, when the history
+  // nothing may drop is above the bound, left it there: compacting again
+  // at once would free nothing), or GarbageDue. nullopt when neither.
+  // Reads only space, so any process that wrote can ask: kvs-fcgi's watch,
+  // a plain CGI request, the command line.
+  std::optional<std::string> CompactionDue(const SpaceInfo& space) const;
 
   // Options for Store::Compact applying these rules and the bound.
   CompactOptions ToCompactOptions() const;
@@ -129,6 +137,21 @@ struct ClusterSettings {
   std::string UrlOf(const std::string& address) const;
 };
 
+// How long a process that opens the store keeps it open.
+enum class Lifetime {
+  kServer,   // for many requests: kvs-fcgi serving FastCGI
+  kOneShot,  // for one request or command: plain CGI, the command line
+};
+
+// Options::checkpoint_blocks of a one-shot process. Every process that
+// opens the store replays the transactions logged since the last
+// checkpoint, and no one-shot process stays to checkpoint an idle store
+// (kvs-fcgi's watch does): the next CGI request pays for that replay. 256
+// transactions replay in 1.5 to 2.6 ms at 10k to 100k keys, a full window
+// of 1,024 in 6 to 13 ms, as long as the rest of a CGI request; writes then
+// cost about a fifth more bytes (docs/benchmarks.md, "One-shot processes").
+inline constexpr size_t kOneShotCheckpointBlocks = 256;
+
 enum class ReadAccess {
   kPublic,  // anyone may read
   kSecret,  // reads need the shared secret, like writes
@@ -147,9 +170,10 @@ struct Config {
   std::vector<ReplicationPeer> replication;  // in file order
   std::optional<ClusterSettings> cluster;
 
-  // What the store is opened with: the sync mode, and the limits the store
-  // enforces itself as a second line of defence.
-  Options StoreOptions() const;
+  // What the store is opened with: the sync mode, the limits the store
+  // enforces itself as a second line of defence, and for a process that
+  // serves one request its log window (kOneShotCheckpointBlocks).
+  Options StoreOptions(Lifetime lifetime = Lifetime::kServer) const;
 };
 
 // Reads and parses the file at path. InvalidArgument (or IOError when the

@@ -1,18 +1,22 @@
-// CompactionWatch: a thread that checkpoints the store when it is idle, and
-// compacts when it passes its size bound or gathers enough garbage.
+// The store looked after by itself: by CompactionWatch's thread in a
+// FastCGI server, by a detached process after a plain CGI request.
 #include "fcgi/compaction_watch.h"
 
-#include <algorithm>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 
 #include "faces/admin/compact.h"
 
 namespace kvs::server {
 
 CompactionWatch::CompactionWatch(Service& service) : service_(service) {
-  const config::Retention& retention = service.config.retention;
-  if (retention.size_bound) size_trigger_bytes_ = retention.size_bound->max_bytes;
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -57,38 +61,65 @@ void CompactionWatch::CheckOnce() {
                  space.status().ToString().c_str());
     return;
   }
-  if (size_trigger_bytes_ != 0 && space->data_bytes > size_trigger_bytes_) {
-    Compact("the store has " + std::to_string(space->data_bytes) + " bytes (max_bytes " +
-            std::to_string(retention.size_bound->max_bytes) + ")");
-  } else if (retention.GarbageDue(*space)) {
-    Compact("about " + std::to_string(space->garbage_bytes) + " of the store's " +
-            std::to_string(space->data_bytes) + " bytes are garbage (" +
-            std::to_string(static_cast<int>(space->garbage_ratio() * 100)) + "%)");
+  std::optional<std::string> why = retention.CompactionDue(*space);
+  if (!why) return;
+  if (std::optional<CompactionReport> done = CompactByItself(service_, *why)) {
+    std::fprintf(stderr, "kvs-fcgi: %s\n", done->line.c_str());
   }
 }
 
-void CompactionWatch::Compact(const std::string& why) {
-  const config::Retention& retention = service_.config.retention;
+std::optional<CompactionReport> CompactByItself(Service& service, const std::string& why) {
   const auto started = std::chrono::steady_clock::now();
-  auto stats = CompactByRetention(service_, /*if_idle=*/true);
-  if (stats.status().code() == Status::Code::kConflict) return;  // another one is running
+  auto stats = CompactByRetention(service, /*if_idle=*/true);
+  if (stats.status().code() == Status::Code::kConflict) return std::nullopt;  // running elsewhere
   if (!stats.ok()) {
-    std::fprintf(stderr, "kvs-fcgi: compaction: %s; compaction failed: %s\n", why.c_str(),
-                 stats.status().ToString().c_str());
-    return;
-  }
-  if (const auto& bound = retention.size_bound) {
-    size_trigger_bytes_ = std::max(
-        bound->max_bytes, stats->bytes_after + (bound->max_bytes - bound->low_water_bytes));
+    return CompactionReport{
+        false, "compaction: " + why + "; compaction failed: " + stats.status().ToString()};
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::fprintf(
-      stderr,
-      "kvs-fcgi: compaction: %s; compacted to %llu bytes in %.2f s, %zu key(s) "
-      "evicted%s\n",
-      why.c_str(), Ull(stats->bytes_after), seconds, stats->evicted_keys.size(),
-      stats->above_low_water ? "; still above low_water_bytes: the rest may not be dropped" : "");
+  char figures[160];
+  std::snprintf(figures, sizeof(figures), "; compacted to %llu bytes in %.2f s, %zu key(s) evicted",
+                Ull(stats->bytes_after), seconds, stats->evicted_keys.size());
+  return CompactionReport{
+      true,
+      "compaction: " + why + figures +
+          (stats->above_low_water ? "; still above low_water_bytes: the rest may not be dropped"
+                                  : "")};
+}
+
+void CompactDetachedIfDue(Service& service, uint64_t revision_before) {
+  auto revision = service.store->Revision();
+  if (!revision.ok() || *revision == revision_before) return;
+  auto space = service.store->Space();
+  if (!space.ok()) return;
+  std::optional<std::string> why = service.config.retention.CompactionDue(*space);
+  if (!why) return;
+  std::fflush(nullptr);
+  const pid_t child = fork();
+  if (child < 0) {
+    std::fprintf(stderr, "kvs-fcgi: compaction: %s; cannot start it: fork: %s\n", why->c_str(),
+                 std::strerror(errno));
+    return;
+  }
+  if (child > 0) {
+    waitpid(child, nullptr, 0);  // it forks the compacting process and exits at once
+    return;
+  }
+  // In a session of its own, and the child of none of the web server's
+  // processes once this one exits.
+  setsid();
+  if (fork() != 0) _exit(0);
+  const int null = open("/dev/null", O_RDWR);
+  if (null >= 0) {
+    for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) dup2(null, fd);
+    if (null > STDERR_FILENO) close(null);
+  }
+  openlog("kvs-fcgi", LOG_PID, LOG_USER);
+  if (std::optional<CompactionReport> done = CompactByItself(service, *why)) {
+    syslog(done->ok ? LOG_INFO : LOG_ERR, "%s", done->line.c_str());
+  }
+  _exit(0);
 }
 
 }  // namespace kvs::server

@@ -69,7 +69,7 @@ void WriteAll(int fd, const std::string& bytes) {
 
 // Plain CGI: the request is in the environment and on stdin; the response
 // goes to stdout, log lines to stderr (the web server's error log).
-int ServeCgi(Service& service) {
+void ServeCgi(Service& service) {
   BodyReader read = [](char* buffer, size_t size) -> size_t {
     for (;;) {
       ssize_t n = ::read(STDIN_FILENO, buffer, size);
@@ -81,7 +81,6 @@ int ServeCgi(Service& service) {
   std::string out = HandleCgiRequest(environ, read, service, &log);
   if (!log.empty()) WriteAll(STDERR_FILENO, log + "\n");
   WriteAll(STDOUT_FILENO, out);
-  return 0;
 }
 
 // --cluster-front: the front's nginx config for the cluster the config
@@ -164,8 +163,9 @@ int Main(int argc, char** argv) {
   }
 
   auto config = config::LoadConfig(cli->config_path);
-  auto service =
-      config.ok() ? StartService(*config) : Result<std::unique_ptr<Service>>(config.status());
+  auto service = config.ok() ? StartService(*config, cgi ? config::Lifetime::kOneShot
+                                                         : config::Lifetime::kServer)
+                             : Result<std::unique_ptr<Service>>(config.status());
   if (!service.ok()) {
     std::fprintf(stderr, "kvs-fcgi: %s\n", service.status().message().c_str());
     if (cgi) {
@@ -184,7 +184,13 @@ int Main(int argc, char** argv) {
                  "the last whole one\n",
                  config->data_dir.c_str(), static_cast<unsigned long long>(torn));
   }
-  if (cgi) return ServeCgi(**service);
+  if (cgi) {
+    Result<uint64_t> revision = (*service)->store->Revision();
+    const uint64_t revision_before = revision.ok() ? *revision : 0;
+    ServeCgi(**service);
+    CompactDetachedIfDue(**service, revision_before);
+    return 0;
+  }
 
   // Every thread created from here on inherits the blocked stop signals;
   // ServeFastCgi waits for them.

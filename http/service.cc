@@ -5,7 +5,7 @@
 
 namespace kvs::server {
 
-Result<std::unique_ptr<Service>> StartService(const Config& config) {
+Result<std::unique_ptr<Service>> StartService(const Config& config, config::Lifetime lifetime) {
   auto service = std::make_unique<Service>();
   service->config = config;
   service->started_ns = common::WallClockNs();
@@ -13,7 +13,7 @@ Result<std::unique_ptr<Service>> StartService(const Config& config) {
   if (!secret.ok()) return Status::IOError(config.path + ": " + secret.status().message());
   service->secret = std::move(secret).value();
 
-  auto store = Store::Open(config.data_dir, config.StoreOptions());
+  auto store = Store::Open(config.data_dir, config.StoreOptions(lifetime));
   if (store.status().IsCorruption()) {
     return Status::Corruption(config.path + ": the store in " + config.data_dir +
                               " is damaged: " + store.status().message());

@@ -73,10 +73,12 @@ class WaitSlot {
   bool held_;
 };
 
-// Reads the secret, opens (creating if missing) the store, and creates the
-// default branch from main when the store does not have it yet. A failure
-// message names the config file and what went wrong.
-Result<std::unique_ptr<Service>> StartService(const Config& config);
+// Reads the secret, opens (creating if missing) the store for a process of
+// that lifetime, and creates the default branch from main when the store
+// does not have it yet. A failure message names the config file and what
+// went wrong.
+Result<std::unique_ptr<Service>> StartService(
+    const Config& config, config::Lifetime lifetime = config::Lifetime::kServer);
 
 // Whether the request may read: always with read_access: public; with
 // read_access: secret, a 403 unless it offers the secret (query_auth: the

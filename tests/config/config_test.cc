@@ -169,6 +169,48 @@ TEST_CASE("retention reads prefixes, sizes with units and durations") {
   CHECK_FALSE(none.retention.size_bound.has_value());
 }
 
+TEST_CASE("a store is due a compaction past its size bound or its garbage ratio") {
+  Config config = MustParse(
+      "data_dir: d\n"
+      "retention:\n"
+      "  max_bytes: 100MB\n"
+      "  low_water_bytes: 80MB\n"
+      "  garbage_ratio: 0.5\n"
+      "  min_garbage_bytes: 1MB\n");
+  const Retention& r = config.retention;
+  auto space = [](uint64_t data, uint64_t compacted, uint64_t garbage) {
+    SpaceInfo info;
+    info.data_bytes = data;
+    info.compacted_bytes = compacted;
+    info.garbage_bytes = garbage;
+    return info;
+  };
+  CHECK_FALSE(r.CompactionDue(space(90'000'000, 0, 0)).has_value());
+  CHECK(r.CompactionDue(space(100'000'001, 0, 0)) ==
+        "the store has 100000001 bytes (max_bytes 100000000)");
+  // The last compaction could not get below the bound: not again until the
+  // file has grown by max_bytes - low_water_bytes.
+  CHECK_FALSE(r.CompactionDue(space(110'000'000, 95'000'000, 0)).has_value());
+  CHECK(r.CompactionDue(space(115'000'001, 95'000'000, 0)).has_value());
+  // Half of it garbage, and at least min_garbage_bytes.
+  CHECK(r.CompactionDue(space(10'000'000, 0, 5'000'000)) ==
+        "about 5000000 of the store's 10000000 bytes are garbage (50%)");
+  CHECK_FALSE(r.CompactionDue(space(10'000'000, 0, 4'900'000)).has_value());
+  CHECK_FALSE(r.CompactionDue(space(1'500'000, 0, 900'000)).has_value());
+
+  Config off = MustParse("data_dir: d\nretention:\n  garbage_ratio: off\n");
+  CHECK_FALSE(off.retention.CompactionDue(space(10'000'000, 0, 9'000'000)).has_value());
+}
+
+TEST_CASE("a one-shot process opens the store with a shorter log window") {
+  Config config = MustParse("data_dir: d\nsync: none\n");
+  CHECK(config.StoreOptions().checkpoint_blocks == Options().checkpoint_blocks);
+  Options one_shot = config.StoreOptions(Lifetime::kOneShot);
+  CHECK(one_shot.checkpoint_blocks == kOneShotCheckpointBlocks);
+  CHECK(one_shot.checkpoint_blocks < Options().checkpoint_blocks);
+  CHECK(one_shot.sync == SyncMode::kNone);
+}
+
 TEST_CASE("retention errors name the setting and what it needs") {
   CHECK_THAT(ErrorOf("data_dir: d\nretention:\n  max_bytes: 10\n"),
              Catch::EndsWith("retention: max_bytes and low_water_bytes go together"));

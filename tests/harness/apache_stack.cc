@@ -102,7 +102,8 @@ void ApacheStack::WriteSite() {
     htaccess += "SetEnv KVS_CONFIG " + config + "/kvs.yaml\n";
   }
   WriteFile(site + "/.htaccess", htaccess);
-  WriteFile(config + "/kvs.yaml", "data_dir: kvs-data\nauth_file: auth.txt\nsync: none\n");
+  WriteFile(config + "/kvs.yaml",
+            "data_dir: kvs-data\nauth_file: auth.txt\nsync: none\n" + options_.more_config);
   WriteFile(config + "/auth.txt", std::string(kTestSecret) + "\n");
   REQUIRE(chmod((config + "/auth.txt").c_str(), 0600) == 0);
   REQUIRE(mkdir((config + "/kvs-data").c_str(), 0700) == 0);

@@ -42,6 +42,8 @@ struct ApacheOptions {
   // KVS_CONFIG as the htaccess describes (SetEnv added to the .htaccess for
   // CGI, FcgidCmdOptions in the server config for mod_fcgid).
   bool config_outside_web_tree = false;
+  // More lines for kvs.yaml, after data_dir, auth_file and sync.
+  std::string more_config = "";
 };
 
 // The URL path (and directory under the document root) kvs is mounted at.

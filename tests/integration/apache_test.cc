@@ -4,12 +4,16 @@
 // mod_cgid, mod_fcgid) gets one server, on which every behaviour below is
 // checked; a failure prints that server's logs when it stops.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
+#include "config/config.h"
 #include "http/form.h"
 #include "tests/harness/apache_stack.h"
 #include "tests/harness/server_stack.h"
+#include "tests/store/blocks.h"
 
 namespace kvs::server::test {
 namespace {
@@ -264,6 +268,77 @@ void CheckDeployment(ApacheOptions options) {
   if (options.runner != ApacheOptions::Runner::kFcgid) CheckApacheRefusalsAreOneLine(stack);
 }
 
+// The most logged blocks in a row in the store's live data file: what the
+// next process to open it may have to replay.
+size_t LongestLoggedRun(const std::string& store_dir, const std::string& file) {
+  size_t longest = 0, run = 0;
+  for (const kvs::test::BlockInfo& block : kvs::test::Blocks(store_dir, file)) {
+    run = block.kind == format::kKindLogged ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  return longest;
+}
+
+// Polls until done() or the deadline; whether done() held.
+bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds limit) {
+  for (auto deadline = std::chrono::steady_clock::now() + limit;
+       std::chrono::steady_clock::now() < deadline;) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
+}
+
+// Plain CGI has no server process to checkpoint an idle store or compact it:
+// a CGI request that wrote does both, the first by its short log window,
+// the second in a process detached from Apache, which ends the CGI program
+// once the request is done.
+void CheckCgiLooksAfterTheStore(ApacheOptions::Runner runner) {
+  ApacheOptions options;
+  options.runner = runner;
+  options.more_config = "retention:\n  garbage_ratio: off\n";
+  ApacheStack stack(options);
+  const std::string store = stack.config_dir() + "/kvs-data";
+  auto client = stack.Client();
+  std::map<std::string, std::string> latest;
+  int writes = 0;
+  auto write = [&] {
+    const std::string key = "k" + std::to_string(writes % 7);
+    const std::string value = std::to_string(writes++);
+    auto posted = client->Post(Mounted("/").c_str(), AuthField() + "&" + key + "=" + value, kForm);
+    REQUIRE(posted);
+    REQUIRE(posted->status == 200);
+    latest[key] = value;
+  };
+  // More writes than a window: a CGI request replays at most that many.
+  while (writes < static_cast<int>(config::kOneShotCheckpointBlocks) + 60) write();
+  const size_t longest = LongestLoggedRun(store, "data.000001");
+  CHECK(longest < config::kOneShotCheckpointBlocks);
+  CHECK(longest >= config::kOneShotCheckpointBlocks - 2);
+
+  // Now compacting by itself, on little garbage. kvs.yaml is read anew by
+  // every CGI request.
+  WriteFile(stack.config_dir() + "/kvs.yaml",
+            "data_dir: kvs-data\nauth_file: auth.txt\nsync: none\nretention:\n"
+            "  garbage_ratio: 0.2\n  min_garbage_bytes: 32KiB\n");
+  const std::string compacted = store + "/data.000002";
+  while (writes < 1000 && !std::filesystem::exists(compacted)) write();
+  INFO(writes << " writes");
+  CHECK(WaitUntil([&] { return std::filesystem::exists(compacted); }, std::chrono::seconds(30)));
+  CHECK(WaitUntil([&] { return stack.ProgramProcesses().empty(); }, std::chrono::seconds(30)));
+  CHECK_FALSE(std::filesystem::exists(store + "/data.000001"));
+  for (const auto& [key, value] : latest) {
+    auto read = client->Get(Mounted("/?k=" + key).c_str());
+    REQUIRE(read);
+    CHECK(read->body == value);
+  }
+  std::unique_ptr<Store> opened = kvs::test::OpenStore(store);
+  auto check = opened->Check();
+  REQUIRE(check.ok());
+  CHECK(check->problems.empty());
+  CHECK(check->versions == static_cast<uint64_t>(writes));  // all history kept
+}
+
 }  // namespace
 
 TEST_CASE("Apache runs kvs as a CGI program (mod_cgi) from the htaccess alone") {
@@ -279,6 +354,11 @@ TEST_CASE("Apache runs kvs under mod_fcgid, with the least AllowOverride the hta
   options.runner = ApacheOptions::Runner::kFcgid;
   options.allow_override = "FileInfo AuthConfig Options=ExecCGI,SymLinksIfOwnerMatch";
   CheckDeployment(options);
+}
+
+TEST_CASE("A store served as plain CGI keeps its log short and compacts by itself") {
+  SECTION("mod_cgi") { CheckCgiLooksAfterTheStore(ApacheOptions::Runner::kCgi); }
+  SECTION("mod_cgid") { CheckCgiLooksAfterTheStore(ApacheOptions::Runner::kCgid); }
 }
 
 TEST_CASE("KVS_CONFIG set as the htaccess describes moves config, secret and store elsewhere") {
