@@ -149,7 +149,8 @@ enum class Lifetime {
 // (kvs-fcgi's watch does): the next CGI request pays for that replay. 256
 // transactions replay in 1.5 to 2.6 ms at 10k to 100k keys, a full window
 // of 1,024 in 6 to 13 ms, as long as the rest of a CGI request; writes then
-// cost about a fifth more bytes (docs/benchmarks.md, "One-shot processes").
+// cost a fifth to a quarter more bytes (docs/benchmarks.md, "One-shot
+// processes").
 inline constexpr size_t kOneShotCheckpointBlocks = 256;
 
 enum class ReadAccess {

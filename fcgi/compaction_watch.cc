@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 
 #include "faces/admin/compact.h"
 
@@ -88,17 +89,31 @@ std::optional<CompactionReport> CompactByItself(Service& service, const std::str
                                   : "")};
 }
 
+namespace {
+
+// Points fds at /dev/null; without one (a chroot lacking it), closes them.
+void SilenceFds(std::initializer_list<int> fds) {
+  const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd : fds) {
+    if (null < 0 || dup2(null, fd) < 0) close(fd);
+  }
+  if (null > STDERR_FILENO) close(null);
+}
+
+}  // namespace
+
 void CompactDetachedIfDue(Service& service, uint64_t revision_before) {
+  // The answer is whole: the web server sees its end now, not after the
+  // look below.
+  SilenceFds({STDOUT_FILENO});
   auto revision = service.store->Revision();
   if (!revision.ok() || *revision == revision_before) return;
   auto space = service.store->Space();
-  if (!space.ok()) return;
-  std::optional<std::string> why = service.config.retention.CompactionDue(*space);
-  if (!why) return;
+  if (!space.ok() || !service.config.retention.CompactionDue(*space)) return;
   std::fflush(nullptr);
   const pid_t child = fork();
   if (child < 0) {
-    std::fprintf(stderr, "kvs-fcgi: compaction: %s; cannot start it: fork: %s\n", why->c_str(),
+    std::fprintf(stderr, "kvs-fcgi: compaction due, but it cannot start: fork: %s\n",
                  std::strerror(errno));
     return;
   }
@@ -109,13 +124,20 @@ void CompactDetachedIfDue(Service& service, uint64_t revision_before) {
   // In a session of its own, and the child of none of the web server's
   // processes once this one exits.
   setsid();
-  if (fork() != 0) _exit(0);
-  const int null = open("/dev/null", O_RDWR);
-  if (null >= 0) {
-    for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) dup2(null, fd);
-    if (null > STDERR_FILENO) close(null);
-  }
   openlog("kvs-fcgi", LOG_PID, LOG_USER);
+  const pid_t compactor = fork();
+  if (compactor < 0) syslog(LOG_ERR, "compaction due, but it cannot start: fork: %m");
+  if (compactor != 0) _exit(0);
+  SilenceFds({STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO});
+  // Asked again: another process may have compacted since the request looked.
+  space = service.store->Space();
+  if (!space.ok()) {
+    syslog(LOG_ERR, "compaction: cannot read the store's size: %s",
+           space.status().ToString().c_str());
+    _exit(0);
+  }
+  std::optional<std::string> why = service.config.retention.CompactionDue(*space);
+  if (!why) _exit(0);
   if (std::optional<CompactionReport> done = CompactByItself(service, *why)) {
     syslog(done->ok ? LOG_INFO : LOG_ERR, "%s", done->line.c_str());
   }

@@ -68,15 +68,19 @@ struct CompactionReport {
 // finish, not waited for.
 std::optional<CompactionReport> CompactByItself(Service& service, const std::string& why);
 
-// After a plain CGI request has written its answer: when the request wrote
-// (the store's revision is past revision_before) and the store is due a
-// compaction (config::Retention::CompactionDue), starts CompactByItself in
-// a process detached from the web server (a session of its own, stdio on
-// /dev/null, reparented away from this one) and returns at once. A CGI
-// program cannot compact in its own process: web servers end one that
-// outlives its answer (Apache's mod_cgi and mod_cgid send SIGTERM once the
-// request is done), and wait until every holder of its output closes it.
-// What the compaction did goes to syslog, as the answer's stderr is gone.
+// After a plain CGI request has written its answer: points stdout at
+// /dev/null, so that the web server has all of it; then, when the request
+// wrote (the store's revision is past revision_before) and the store is due
+// a compaction (config::Retention::CompactionDue), starts CompactByItself
+// in a process detached from the web server (a session of its own, stdio
+// on /dev/null, reparented away from this one), which asks again before it
+// compacts, and returns at once. A CGI program cannot compact in its own
+// process: web servers end one that outlives its answer (Apache's mod_cgi
+// and mod_cgid send SIGTERM once the request is done), and wait until every
+// holder of its output closes it. What the compaction did goes to syslog,
+// as the answer's stderr is gone. Still in the web server's cgroup, it ends
+// with the server (`systemctl stop`), as a crash would: the store stays as
+// it was, and the next write due a compaction starts one again.
 void CompactDetachedIfDue(Service& service, uint64_t revision_before);
 
 }  // namespace kvs::server
