@@ -102,8 +102,7 @@ void ApacheStack::WriteSite() {
     htaccess += "SetEnv KVS_CONFIG " + config + "/kvs.yaml\n";
   }
   WriteFile(site + "/.htaccess", htaccess);
-  WriteFile(config + "/kvs.yaml",
-            "data_dir: kvs-data\nauth_file: auth.txt\nsync: none\n" + options_.more_config);
+  WriteKvsConfig(options_.more_config);
   WriteFile(config + "/auth.txt", std::string(kTestSecret) + "\n");
   REQUIRE(chmod((config + "/auth.txt").c_str(), 0600) == 0);
   REQUIRE(mkdir((config + "/kvs-data").c_str(), 0700) == 0);
@@ -114,6 +113,11 @@ void ApacheStack::WriteSite() {
     REQUIRE(chown((config + "/auth.txt").c_str(), user->uid, user->gid) == 0);
     REQUIRE(chown((config + "/kvs-data").c_str(), user->uid, user->gid) == 0);
   }
+}
+
+void ApacheStack::WriteKvsConfig(const std::string& more_config) const {
+  WriteFile(config_dir() + "/kvs.yaml",
+            "data_dir: kvs-data\nauth_file: auth.txt\nsync: none\n" + more_config);
 }
 
 std::string ApacheBaseConfig(const std::string& d, int port) {

@@ -85,6 +85,9 @@ class ApacheStack {
   std::unique_ptr<httplib::Client> Client() const;
   // Apache's error log (which has kvs-fcgi's stderr), access log and output.
   std::string Logs() const;
+  // Writes kvs.yaml anew: the harness's lines, then more_config (as
+  // ApacheOptions::more_config). A CGI request reads it at its start.
+  void WriteKvsConfig(const std::string& more_config) const;
   // The pids of the kvs.fcgi processes running now.
   std::vector<pid_t> ProgramProcesses() const;
 

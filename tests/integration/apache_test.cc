@@ -316,11 +316,8 @@ void CheckCgiLooksAfterTheStore(ApacheOptions::Runner runner) {
   CHECK(longest < config::kOneShotCheckpointBlocks);
   CHECK(longest >= config::kOneShotCheckpointBlocks - 2);
 
-  // Now compacting by itself, on little garbage. kvs.yaml is read anew by
-  // every CGI request.
-  WriteFile(stack.config_dir() + "/kvs.yaml",
-            "data_dir: kvs-data\nauth_file: auth.txt\nsync: none\nretention:\n"
-            "  garbage_ratio: 0.2\n  min_garbage_bytes: 32KiB\n");
+  // Now compacting by itself, on little garbage.
+  stack.WriteKvsConfig("retention:\n  garbage_ratio: 0.2\n  min_garbage_bytes: 32KiB\n");
   const std::string compacted = store + "/data.000002";
   while (writes < 1000 && !std::filesystem::exists(compacted)) write();
   INFO(writes << " writes");
