@@ -1,8 +1,6 @@
 // HttpPeer: protocol messages as HTTP POSTs (replication/http_peer.h).
 #include "replication/http_peer.h"
 
-#include <httplib.h>
-
 #include "common/json_value.h"
 #include "common/secret_file.h"
 
@@ -10,26 +8,6 @@ namespace kvs::replication {
 namespace {
 
 // The error a server's refusal stands for, with its message.
-// What went wrong on the way, in words: httplib's own names ("Connection",
-// "Read") told a user nothing they could act on.
-std::string TransportFailure(httplib::Error error) {
-  switch (error) {
-    case httplib::Error::Connection:
-      return "nothing answers there (the connection was refused, or the host is unreachable)";
-    case httplib::Error::ConnectionTimeout:
-      return "the connection was not accepted within 10 s";
-    case httplib::Error::Read:
-      return "it took the request but sent no whole answer within 120 s, or closed the "
-             "connection";
-    case httplib::Error::Write:
-      return "the connection broke while the request was being sent";
-    case httplib::Error::Canceled:
-      return "the request was stopped";
-    default:
-      return httplib::to_string(error);
-  }
-}
-
 Status RefusalStatus(int status, const std::string& url, const std::string& body) {
   std::string message;
   if (auto j = Parse(body);
@@ -96,24 +74,18 @@ Result<std::unique_ptr<HttpPeer>> HttpPeer::Connect(const std::string& url,
     KVS_ASSIGN_OR_RETURN(secret, ReadPeerSecret(*secret_file));
   }
   KVS_ASSIGN_OR_RETURN(ServerUrl server, ParseServerUrl(url));
-  auto connect = [&server]() {
-    auto client = std::make_unique<httplib::Client>(server.host);
-    client->set_connection_timeout(10);
-    client->set_read_timeout(120);
-    client->set_write_timeout(120);
-    client->set_keep_alive(true);
-    client->set_tcp_nodelay(true);  // headers and body are two writes: no Nagle wait
-    return client;
-  };
-  auto client = connect();
-  if (!client->is_valid()) return Status::InvalidArgument("'" + url + "' is not a usable URL");
-  return std::unique_ptr<HttpPeer>(
-      new HttpPeer(std::move(client), connect(), connect(), url, server.path, std::move(secret)));
+  std::unique_ptr<common::HttpClient> clients[3];
+  for (auto& client : clients) {
+    KVS_ASSIGN_OR_RETURN(client, common::HttpClient::Create(server.host));
+  }
+  return std::unique_ptr<HttpPeer>(new HttpPeer(std::move(clients[0]), std::move(clients[1]),
+                                                std::move(clients[2]), url, server.path,
+                                                std::move(secret)));
 }
 
-HttpPeer::HttpPeer(std::unique_ptr<httplib::Client> client,
-                   std::unique_ptr<httplib::Client> apply_client,
-                   std::unique_ptr<httplib::Client> changes_client, std::string url,
+HttpPeer::HttpPeer(std::unique_ptr<common::HttpClient> client,
+                   std::unique_ptr<common::HttpClient> apply_client,
+                   std::unique_ptr<common::HttpClient> changes_client, std::string url,
                    std::string path, std::string secret)
     : client_(std::move(client)),
       apply_client_(std::move(apply_client)),
@@ -126,22 +98,22 @@ HttpPeer::~HttpPeer() = default;
 
 void HttpPeer::Interrupt() {
   interrupted_ = true;
-  client_->stop();
-  apply_client_->stop();
-  changes_client_->stop();
+  client_->Stop();
+  apply_client_->Stop();
+  changes_client_->Stop();
 }
 
 Result<std::string> HttpPeer::Post(Op op, const std::string& body) {
   if (interrupted_) return Status::IOError("replication with " + url_ + " was stopped");
-  httplib::Headers headers;
-  if (!secret_.empty()) headers.emplace("Authorization", "Bearer " + secret_);
+  common::HttpHeaders headers = {{"Content-Type", "application/json"}};
+  if (!secret_.empty()) headers.emplace_back("Authorization", "Bearer " + secret_);
   const std::string path = path_ + "/_sync/" + std::string(OpName(op));
-  httplib::Client& client = op == Op::kApply     ? *apply_client_
-                            : op == Op::kChanges ? *changes_client_
-                                                 : *client_;
-  auto response = client.Post(path, headers, body, "application/json");
-  if (!response)
-    return Status::IOError("cannot reach " + url_ + ": " + TransportFailure(response.error()));
+  common::HttpClient& client = op == Op::kApply     ? *apply_client_
+                               : op == Op::kChanges ? *changes_client_
+                                                    : *client_;
+  auto response = client.Send("POST", path, headers, body);
+  if (!response.ok())
+    return Status::IOError("cannot reach " + url_ + ": " + response.status().message());
   if (response->status == 403 && secret_.empty()) {
     return Status::IOError(
         RefusalStatus(response->status, url_, response->body).message() +

@@ -12,16 +12,13 @@
 #include <optional>
 #include <string>
 
+#include "common/http_client.h"
 #include "replication/serve.h"
-
-namespace httplib {
-class Client;
-}
 
 namespace kvs::replication {
 
-// A kvs server's URL (its mount root) as cpp-httplib takes it: the scheme
-// and host ("http://host:8080"), and the mount's path without a trailing
+// A kvs server's URL (its mount root) split: the scheme and host
+// ("http://host:8080", an HttpClient's origin), and the mount's path without a trailing
 // '/' ("" or "/kvs"). InvalidArgument when it is not http:// or https://
 // with a host, or has a query or fragment.
 struct ServerUrl {
@@ -52,8 +49,9 @@ class HttpPeer : public RemotePeer {
                                  const std::vector<std::string>& may_fork) override;
 
  private:
-  HttpPeer(std::unique_ptr<httplib::Client> client, std::unique_ptr<httplib::Client> apply_client,
-           std::unique_ptr<httplib::Client> changes_client, std::string url, std::string path,
+  HttpPeer(std::unique_ptr<common::HttpClient> client,
+           std::unique_ptr<common::HttpClient> apply_client,
+           std::unique_ptr<common::HttpClient> changes_client, std::string url, std::string path,
            std::string secret);
   // POSTs one message's text; the answer's text, or the server's refusal.
   Result<std::string> Post(Op op, const std::string& body);
@@ -62,11 +60,11 @@ class HttpPeer : public RemotePeer {
   // The error for an answer that is not the protocol.
   Status NotTheProtocol() const;
 
-  std::unique_ptr<httplib::Client> client_;
-  std::unique_ptr<httplib::Client> apply_client_;    // Op::kApply's
-  std::unique_ptr<httplib::Client> changes_client_;  // Op::kChanges's
-  std::string url_;                                  // as given, for messages
-  std::string path_;                                 // the mount's path, without a trailing '/'
+  std::unique_ptr<common::HttpClient> client_;
+  std::unique_ptr<common::HttpClient> apply_client_;    // Op::kApply's
+  std::unique_ptr<common::HttpClient> changes_client_;  // Op::kChanges's
+  std::string url_;                                     // as given, for messages
+  std::string path_;                                    // the mount's path, without a trailing '/'
   std::string secret_;
   std::atomic<bool> interrupted_{false};
 };

@@ -1,10 +1,9 @@
 // Forwarding to the owning shard (faces/cluster/forward.h), over HTTP with
-// cpp-httplib, as replication reaches the other nodes.
+// common::HttpClient, as replication reaches the other nodes.
 #include "faces/cluster/forward.h"
 
-#include <httplib.h>
-
 #include <atomic>
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "common/json_value.h"
@@ -34,7 +33,7 @@ std::string EncodedPath(const Request& request) {
 std::optional<std::pair<NodeAnswer, std::string>> SendToShard(
     const Request& request, Service& service, const common::ClusterMap& map, size_t shard,
     const std::string& method, const std::string& path, const std::string& body,
-    const httplib::Headers& headers) {
+    const common::HttpHeaders& headers) {
   const auto& replicas = map.shards()[shard].replicas;
   const size_t first = next_replica.fetch_add(1, std::memory_order_relaxed);
   for (size_t i = 0; i < replicas.size(); ++i) {
@@ -50,31 +49,30 @@ std::optional<std::pair<NodeAnswer, std::string>> SendToShard(
 Result<NodeAnswer> SendToNode(const Request& request, const cluster::ClusterNode& node,
                               const std::string& address, const std::string& method,
                               const std::string& path, const std::string& body,
-                              const httplib::Headers& headers) {
+                              const common::HttpHeaders& headers) {
   KVS_ASSIGN_OR_RETURN(replication::ServerUrl url,
                        replication::ParseServerUrl(node.settings().UrlOf(address)));
-  httplib::Client client(url.host);
-  client.set_connection_timeout(2);
+  common::HttpTimeouts timeouts;
+  timeouts.connect = std::chrono::seconds(2);
   // A request that waits for its causal context takes up to causal_wait
   // there: read for longer than that.
-  client.set_read_timeout(static_cast<time_t>(node.settings().causal_wait_ns / 1000000000 + 10));
-  client.set_write_timeout(10);
-  httplib::Request sent;
-  sent.method = method;
-  sent.path = url.path + path;
-  sent.body = body;
+  timeouts.read = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::nanoseconds(node.settings().causal_wait_ns) + std::chrono::seconds(10));
+  timeouts.write = std::chrono::seconds(10);
+  KVS_ASSIGN_OR_RETURN(auto client, common::HttpClient::Create(url.host, timeouts));
+  common::HttpHeaders sent;
   for (const char* name : {"Authorization", "Content-Type"}) {
-    if (auto value = request.headers.Get(name)) sent.set_header(name, std::string(*value));
+    if (auto value = request.headers.Get(name)) sent.emplace_back(name, std::string(*value));
   }
-  sent.set_header(kForwardedBy, node.self());
-  for (const auto& [name, value] : headers) sent.set_header(name, value);
-  httplib::Result result = client.send(sent);
-  if (!result) {
+  sent.emplace_back(kForwardedBy, node.self());
+  sent.insert(sent.end(), headers.begin(), headers.end());
+  auto result = client->Send(method, url.path + path, sent, body);
+  if (!result.ok()) {
     return Status::IOError("cluster: " + address + " did not answer " + method + " " + path + " (" +
-                           httplib::to_string(result.error()) + ")");
+                           result.status().message() + ")");
   }
-  return NodeAnswer{result->status, result->body, result->get_header_value("Content-Type"),
-                    result->get_header_value("Retry-After")};
+  return NodeAnswer{result->status, std::move(result->body), result->Header("Content-Type"),
+                    result->Header("Retry-After")};
 }
 
 Result<Response> ForwardToShard(const Request& request, Service& service,

@@ -6,14 +6,13 @@
 #ifndef KVS_FACES_CLUSTER_FORWARD_H_
 #define KVS_FACES_CLUSTER_FORWARD_H_
 
-#include <httplib.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 
 #include "common/cluster_map.h"
+#include "common/http_client.h"
 #include "http/request.h"
 #include "http/service.h"
 
@@ -38,7 +37,7 @@ struct NodeAnswer {
 Result<NodeAnswer> SendToNode(const Request& request, const cluster::ClusterNode& node,
                               const std::string& address, const std::string& method,
                               const std::string& path, const std::string& body,
-                              const httplib::Headers& headers = {});
+                              const common::HttpHeaders& headers = {});
 
 // The answer of a replica of map's shard (tried in turn until one answers),
 // with "address": the replica that served it, added to a JSON object
