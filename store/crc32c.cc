@@ -38,7 +38,7 @@ uint32_t SoftwareCrc(uint32_t crc, const uint8_t* p, size_t n) {
 // v's set bits.
 using Gf2Matrix = std::array<uint32_t, 32>;
 
-uint32_t Times(const Gf2Matrix& m, uint32_t v) {
+constexpr uint32_t Times(const Gf2Matrix& m, uint32_t v) {
   uint32_t sum = 0;
   for (int i = 0; v != 0; ++i, v >>= 1) {
     if (v & 1) sum ^= m[i];
@@ -46,8 +46,8 @@ uint32_t Times(const Gf2Matrix& m, uint32_t v) {
   return sum;
 }
 
-Gf2Matrix Square(const Gf2Matrix& m) {
-  Gf2Matrix out;
+constexpr Gf2Matrix Square(const Gf2Matrix& m) {
+  Gf2Matrix out{};
   for (int i = 0; i < 32; ++i) out[i] = Times(m, m[i]);
   return out;
 }
@@ -55,15 +55,17 @@ Gf2Matrix Square(const Gf2Matrix& m) {
 // Moves a CRC (without its final inversion) past `bytes` zero bytes.
 class ZeroShift {
  public:
-  explicit ZeroShift(size_t bytes) {
-    Gf2Matrix op;  // one zero bit
+  // At compile time: a process that checks a record or two (a CGI request)
+  // would otherwise compute all three tables first.
+  explicit constexpr ZeroShift(size_t bytes) {
+    Gf2Matrix op{};  // one zero bit
     op[0] = kPolynomial;
     for (int i = 1; i < 32; ++i) op[i] = uint32_t{1} << (i - 1);
     Gf2Matrix total{};
     for (int i = 0; i < 32; ++i) total[i] = uint32_t{1} << i;  // identity
     for (size_t bits = bytes * 8; bits != 0; bits >>= 1) {
       if (bits & 1) {
-        Gf2Matrix next;
+        Gf2Matrix next{};
         for (int i = 0; i < 32; ++i) next[i] = Times(op, total[i]);
         total = next;
       }
@@ -79,10 +81,12 @@ class ZeroShift {
   }
 
  private:
-  std::array<std::array<uint32_t, 256>, 4> tables_;
+  std::array<std::array<uint32_t, 256>, 4> tables_{};
 };
 
 constexpr size_t kStreams[] = {4096, 256, 64};
+constexpr ZeroShift kShifts[] = {ZeroShift(kStreams[0]), ZeroShift(kStreams[1]),
+                                 ZeroShift(kStreams[2])};
 
 __attribute__((target("sse4.2"))) inline uint64_t Word(uint64_t crc, const uint8_t* p) {
   uint64_t word;
@@ -111,9 +115,7 @@ __attribute__((target("sse4.2"))) uint64_t ThreeStreams(uint64_t crc, const uint
 __attribute__((target("sse4.2"))) uint32_t HardwareCrc(uint32_t crc, const uint8_t* p, size_t n) {
   uint64_t c = crc;
   if (n >= 3 * kStreams[2]) {
-    static const ZeroShift shifts[] = {ZeroShift(kStreams[0]), ZeroShift(kStreams[1]),
-                                       ZeroShift(kStreams[2])};
-    for (int i = 0; i < 3; ++i) c = ThreeStreams(c, p, n, kStreams[i], shifts[i]);
+    for (int i = 0; i < 3; ++i) c = ThreeStreams(c, p, n, kStreams[i], kShifts[i]);
   }
   for (; n >= 8; p += 8, n -= 8) c = Word(c, p);
   uint32_t c32 = static_cast<uint32_t>(c);

@@ -1,30 +1,21 @@
 #include "store/sha256.h"
 
-#include <openssl/evp.h>
-
-#include <cstdlib>
-#include <memory>
+// OpenSSL's SHA256_* calls hash directly. Its EVP interface, the one not
+// deprecated, fetches the algorithm from a provider first, and the first
+// fetch of a process loads OpenSSL's config and providers: most of the
+// time a plain CGI request or a `kvs` command took (docs/benchmarks.md).
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 namespace kvs {
 
 Hash Sha256(std::string_view data) {
-  // OpenSSL 3 looks the algorithm up on every one-shot call unless it is
-  // fetched once, which cost more than the hash itself; and its one-shot
-  // call allocates a context each time, which cost a quarter as much again
-  // (205 against 162 ns for the 150 bytes of a version id). So the
-  // algorithm is fetched once and each thread reuses one context.
-  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                                 &EVP_MD_CTX_free);
-  // libcrypto without SHA-256, or out of memory: nothing can work.
-  if (md == nullptr || ctx == nullptr) std::abort();
+  static_assert(sizeof(Hash::bytes) == SHA256_DIGEST_LENGTH);
   Hash h;
-  unsigned int size = 0;
-  if (EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), h.bytes.data(), &size) != 1 || size != h.bytes.size()) {
-    std::abort();
-  }
+  SHA256_CTX context;
+  SHA256_Init(&context);
+  SHA256_Update(&context, data.data(), data.size());
+  SHA256_Final(h.bytes.data(), &context);
   return h;
 }
 
