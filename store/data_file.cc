@@ -294,6 +294,14 @@ Status DataFile::RefreshLocked() {
   return EnsureMapped(head_.end);
 }
 
+Result<uint64_t> DataFile::TornTailBytes() {
+  std::lock_guard<std::mutex> lock(mu_);
+  KVS_RETURN_IF_ERROR(RefreshLocked());
+  KVS_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
+  KVS_ASSIGN_OR_RETURN(uint64_t data_end, EndOfData(size));
+  return data_end > head_.end ? data_end - head_.end : 0;
+}
+
 Result<Snapshot> DataFile::Latest() {
   // Whether a block starts past the newest known one is read before taking
   // mu_: readers on many threads would otherwise queue behind one another's

@@ -117,8 +117,12 @@ class DataFile {
                                                 const ReplicaId& replica);
 
   uint64_t generation() const { return generation_; }
-  // Bytes past the newest valid block when the file was opened.
+  // Bytes past the newest valid block when the file was opened: what a
+  // crash cut short, or a write another process was making just then.
   uint64_t tail_bytes_at_open() const { return tail_bytes_at_open_; }
+  // Bytes past the newest valid block now. With the writer lock held, no
+  // write is under way: they are what a crash left. Reads only.
+  Result<uint64_t> TornTailBytes();
 
   // The newest committed state, after picking up blocks other processes
   // appended. Thread-safe; never blocks on writers.

@@ -126,6 +126,21 @@ void WriterLock::lock() {
   impl_->file.lock();
 }
 
+bool WriterLock::try_lock() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->held) return false;
+    impl_->held = true;
+  }
+  if (impl_->file.try_lock()) return true;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->held = false;
+  }
+  impl_->released.notify_one();
+  return false;
+}
+
 void WriterLock::unlock() {
   impl_->file.unlock();
   {

@@ -58,6 +58,8 @@ class WriterLock {
   static Result<std::shared_ptr<WriterLock>> ForDirectory(const std::string& dir);
   ~WriterLock();
   void lock();
+  // Takes it when no thread or process holds it; false at once otherwise.
+  bool try_lock();
   void unlock();
   // Whether a thread of this process is waiting in lock(); a holder that
   // could keep the lock for more work lets it go instead.

@@ -364,7 +364,15 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const Options
   RemoveCrashLeftovers(env, dir, names, generation);
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<DataFile> data,
                        OpenDataFileFrom(env, dir, generation, *identity));
-  RecoveryInfo recovery{data->tail_bytes_at_open()};
+  // Bytes past the newest block may be a write another process is making,
+  // not what a crash left: they count only when no writer is at work, as
+  // they are once that is sure. Busy, a writer cuts them later if torn.
+  RecoveryInfo recovery;
+  if (data->tail_bytes_at_open() > 0 && lock->try_lock()) {
+    Result<uint64_t> torn = data->TornTailBytes();
+    lock->unlock();
+    KVS_ASSIGN_OR_RETURN(recovery.dropped_tail_bytes, torn);
+  }
   auto store = std::make_unique<StoreImpl>(dir, options, *identity, std::move(use), std::move(lock),
                                            std::shared_ptr<DataFile>(std::move(data)));
   store->set_recovery(recovery);

@@ -1,6 +1,10 @@
 // The data file: groups, torn tails, and how the newest commit is found.
 #include "store/data_file.h"
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -171,6 +175,50 @@ TEST_CASE("a file writes two pieces one after the other, in one write") {
   } only_write;
   REQUIRE(only_write.WriteThen(5, "ab", "cd").ok());
   CHECK(only_write.writes == std::vector<std::pair<uint64_t, std::string>>{{5, "abcd"}});
+}
+
+TEST_CASE("bytes another process is still writing are not a crash's torn tail") {
+  TempDir dir;
+  uint64_t end;
+  {
+    auto store = OpenStore(dir.path());
+    MustPut(store.get(), "k", "1");
+    end = *store->DataBytes();
+  }
+  // Another process holds the writer lock, as a writer does while its
+  // block goes into the file, and has written part of it.
+  int ready[2], release[2];
+  REQUIRE(pipe(ready) == 0);
+  REQUIRE(pipe(release) == 0);
+  const pid_t writer = fork();
+  REQUIRE(writer >= 0);
+  if (writer == 0) {
+    const int fd = open(dir.Sub("LOCK").c_str(), O_RDWR);
+    struct flock whole = {};
+    whole.l_type = F_WRLCK;
+    whole.l_whence = SEEK_SET;
+    char byte = 0;
+    const bool locked = fd >= 0 && fcntl(fd, F_SETLKW, &whole) == 0;
+    if (!locked || write(ready[1], &byte, 1) != 1 || read(release[0], &byte, 1) != 1) _exit(1);
+    _exit(0);  // dies without finishing its block
+  }
+  char byte = 0;
+  REQUIRE(read(ready[0], &byte, 1) == 1);
+  WriteInto(dir.path(), end, Filler("in flight", 5000));
+  {
+    auto reader = OpenStore(dir.path());
+    CHECK(reader->recovery_info().dropped_tail_bytes == 0);
+    CHECK(ValueOf(reader.get(), "k") == "1");
+  }
+  REQUIRE(write(release[1], &byte, 1) == 1);
+  int status = 0;
+  REQUIRE(waitpid(writer, &status, 0) == writer);
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  for (int fd : {ready[0], ready[1], release[0], release[1]}) close(fd);
+  // Its writer gone, what it left is what a crash leaves.
+  auto after = OpenStore(dir.path());
+  CHECK(after->recovery_info().dropped_tail_bytes == 5000);
+  CHECK(ValueOf(after.get(), "k") == "1");
 }
 
 TEST_CASE("the writer keeps zeros ahead of the data, and cuts a torn write before writing on") {

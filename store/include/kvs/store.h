@@ -468,7 +468,10 @@ Status CheckNewBranchName(std::string_view name);
 
 // What Open found in the data file, for operators and tests.
 struct RecoveryInfo {
-  uint64_t dropped_tail_bytes = 0;  // torn or corrupt bytes after the last commit
+  // Torn or corrupt bytes after the last commit: a write a crash cut short.
+  // Counted only when no other writer was at work at open (bytes past the
+  // last commit are then that writer's, still being written); 0 else.
+  uint64_t dropped_tail_bytes = 0;
 };
 
 class Store {
