@@ -214,7 +214,10 @@ class BranchReplicator {
         }
         // The run of versions up to the next prefetched one.
         size_t end = next;
-        while (end < plan.versions.size() && !prefetched_.count(plan.versions[end])) ++end;
+        while (end < plan.versions.size() && end - next < options_.fetch_ids &&
+               !prefetched_.count(plan.versions[end])) {
+          ++end;
+        }
         std::vector<VersionId> ids(plan.versions.begin() + next, plan.versions.begin() + end);
         KVS_ASSIGN_OR_RETURN(std::vector<ReplicatedVersion> got,
                              source_.Fetch(ids, options_.batch_bytes - bytes));
@@ -262,8 +265,10 @@ class BranchReplicator {
     // those that have parents (a key written once needs no walk at all).
     prefetched_.clear();
     if (!fresh.empty()) {
+      const std::vector<VersionId> asked(
+          fresh.begin(), fresh.begin() + std::min(fresh.size(), options_.fetch_ids));
       KVS_ASSIGN_OR_RETURN(std::vector<ReplicatedVersion> heads,
-                           source_.Fetch(fresh, options_.batch_bytes));
+                           source_.Fetch(asked, options_.batch_bytes));
       std::vector<VersionId> below;
       for (ReplicatedVersion& v : heads) {
         lacking[v.id] = v.parents;
@@ -271,7 +276,7 @@ class BranchReplicator {
         prefetched_.emplace(v.id, std::move(v));
       }
       for (const VersionId& id : fresh) {
-        if (!lacking.count(id)) below.push_back(id);  // past what one answer held
+        if (!lacking.count(id)) below.push_back(id);  // past what one message held
       }
       fresh = std::move(below);
     }

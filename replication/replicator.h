@@ -53,6 +53,10 @@ struct ReplicateOptions {
   // Of values per apply: a server's request body limit (8 MiB by default)
   // must hold them as JSON, escaped or in base64.
   size_t batch_bytes = 1 << 20;
+  // Ids one fetch asks for at most, whatever their values: a fetch is a
+  // request too, 67 bytes an id, and the body limit of the server's web
+  // server (nginx's default: 1 MB) must hold it.
+  size_t fetch_ids = 4096;
   std::function<void(const Progress&)> progress;  // after each page; may be empty
 };
 
