@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "store/branch_edit.h"
@@ -123,16 +124,18 @@ Result<WriteResult> ApplyWrites(TxnContext* ctx, const WriteBatch& batch,
 
 // Ancestry among the versions a replication batch places: the batch's own
 // as received, the rest as stored. A version is stored after all of its
-// ancestors (their parents must be present first), so a walk back from b
-// looking for a skips every version stored before a: it costs about what
-// was stored since a, not the key's whole history.
+// ancestors (their parents must be present first), in an earlier revision
+// or earlier in this batch, so a walk back from b looking for a skips every
+// version stored before a: it costs about what was stored since a, not the
+// key's whole history (nor, for a key whose history the batch brings, all
+// of the batch's versions of it).
 class Ancestry {
  public:
   explicit Ancestry(TxnContext* ctx) : ctx_(ctx) {}
 
   // A version of this batch: stored (or found stored) in this transaction.
   void Add(const VersionId& id, std::vector<VersionId> parents) {
-    nodes_[id] = Node{std::move(parents), ctx_->revision};
+    nodes_[id] = Node{std::move(parents), ctx_->revision, ++added_};
   }
 
   // Whether a is an ancestor of b (a version is not its own).
@@ -149,7 +152,7 @@ class Ancestry {
       if (id == a) return true;
       if (!seen.insert(id).second) continue;
       KVS_ASSIGN_OR_RETURN(const Node* node, Find(id));
-      if (node == nullptr || node->revision < from->revision) continue;  // gone, or older than a
+      if (node == nullptr || node->StoredBefore(*from)) continue;  // gone, or older than a
       stack.insert(stack.end(), node->parents.begin(), node->parents.end());
     }
     return false;
@@ -159,6 +162,10 @@ class Ancestry {
   struct Node {
     std::vector<VersionId> parents;
     uint64_t revision = 0;  // that stored it here
+    uint64_t added = 0;     // its place in this batch (from 1); 0: stored before it
+    bool StoredBefore(const Node& other) const {
+      return std::tie(revision, added) < std::tie(other.revision, other.added);
+    }
   };
 
   // The version's node, read once per batch: every head of a key is
@@ -178,6 +185,7 @@ class Ancestry {
 
   TxnContext* ctx_;
   std::map<VersionId, Node> nodes_;  // the batch's, and the stored ones read so far
+  uint64_t added_ = 0;
 };
 
 // Makes version r (stored at offset) a head of its key on the edited
