@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <string>
@@ -89,6 +90,17 @@ inline uint64_t DiskBytes(const std::string& dir) {
     if (entry.is_regular_file()) total += AllocatedBytes(entry.path().string());
   }
   return total;
+}
+
+// The 1-minute load average: other work on the machine shows in every
+// figure, so a report says how much there was.
+inline std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one_minute;
+  in >> one_minute;
+  return one_minute.empty()
+             ? "?"
+             : one_minute + " on " + std::to_string(std::thread::hardware_concurrency()) + " CPUs";
 }
 
 // Wall time of one call, in seconds.

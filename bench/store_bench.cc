@@ -117,17 +117,6 @@ void NoteFailures(const std::string& what, const Rate& rate, Report* report) {
   report->Note(what + ": " + std::to_string(rate.failed) + " operations failed (not counted)");
 }
 
-// The 1-minute load average: other work on the machine shows in every
-// figure, so the report says how much there was.
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string one_minute;
-  in >> one_minute;
-  return one_minute.empty()
-             ? "?"
-             : one_minute + " on " + std::to_string(std::thread::hardware_concurrency()) + " CPUs";
-}
-
 // ---- The disk -------------------------------------------------------------------
 
 // Appends 100 bytes and fdatasyncs, `rounds` times: the least one durable
