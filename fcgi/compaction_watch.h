@@ -2,8 +2,8 @@
 // thread looks at the store every retention.check_interval. When no write
 // came since its last look, it writes a checkpoint (Store::Checkpoint), so
 // that the next process to open the store (kvs, a CGI request, a restart)
-// replays no log. And it compacts, as POST /_compact does
-// (faces/admin/compact.h), when
+// replays no log. And it compacts (as POST /_compact does,
+// faces/admin/compact.h) when
 //   - the data file is larger than retention.max_bytes (the size bound), or
 //   - its garbage (Store::Space) is at least retention.garbage_ratio of it
 //     and at least retention.min_garbage_bytes (on by default: 0.5 and
