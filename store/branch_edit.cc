@@ -27,7 +27,8 @@ Result<std::optional<KeyEntry>> BranchEdit::Current(const std::string& key) {
 }
 
 Result<uint64_t> BranchEdit::StoreVersion(const VersionRecord& v) {
-  uint64_t offset = ctx_->builder->Append(format::kVersionRecord, EncodeVersion(v));
+  const EncodedRecord record = EncodeVersion(v, ctx_->compact_records);
+  uint64_t offset = ctx_->builder->Append(record.type, record.body);
   KVS_RETURN_IF_ERROR(PutIdEntry(ctx_, gkey::Version(v.id), EncodeU64Value(offset)));
   bool has_stored_parent = false;
   for (const ParentRef& p : v.parents) {
@@ -107,7 +108,8 @@ Result<CommitId> BranchEdit::Finish() {
   commit.time_ns = ctx_->time_ns;
   commit.id = ComputeCommitId(branch_name_, commit.parents, ctx_->time_ns, changes);
   for (auto& change : changes) commit.keys.push_back(std::move(change.first));
-  ctx_->commit_offset = ctx_->builder->Append(format::kCommitRecord, EncodeCommit(commit));
+  const EncodedRecord record = EncodeCommit(commit, ctx_->compact_records);
+  ctx_->commit_offset = ctx_->builder->Append(record.type, record.body);
   KVS_RETURN_IF_ERROR(
       PutIdEntry(ctx_, gkey::Commit(commit.id),
                  EncodeU64Value(ctx_->revision) + EncodeU64Value(ctx_->commit_offset)));

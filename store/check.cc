@@ -216,9 +216,9 @@ class Checker {
   void CheckCommit(const Hash& id, uint64_t revision, uint64_t offset) {
     auto rec = snap_.ReadRecord(offset);
     if (!rec.ok()) return Problem("commit " + id.Hex() + ": " + rec.status().message());
-    auto commit = rec->type == kCommitRecord ? DecodeCommit(rec->body)
-                                             : Result<CommitRecord>(Status::Corruption(
-                                                   "the index points to another kind of record"));
+    auto commit = IsCommitRecord(rec->type) ? DecodeCommit(rec->type, rec->body)
+                                            : Result<CommitRecord>(Status::Corruption(
+                                                  "the index points to another kind of record"));
     if (!commit.ok()) return Problem("commit " + id.Hex() + ": " + commit.status().message());
     if (commit->id != id || commit->revision != revision) {
       Problem("commit index entry " + id.Hex() + " points elsewhere");

@@ -413,7 +413,8 @@ class Compactor {
       if (rule == nullptr || young) kept_[offset] = 0;
       if (sizing && rule != nullptr && rule->evictable) {
         // The record, and its entry in the version index.
-        evictable[offset] = {std::string(v.key), EncodeVersion(v).size() + 64};
+        evictable[offset] = {std::string(v.key),
+                             EncodeVersion(v, compact_records_).body.size() + 64};
       }
     }
     for (size_t b = 0; b < branches_.size(); ++b) {
@@ -470,7 +471,8 @@ class Compactor {
       p.offset = parent == nullptr ? 0 : *parent;
       has_parent = has_parent || p.offset != 0;
     }
-    const uint64_t copied = out_->builder()->Append(kVersionRecord, EncodeVersion(v));
+    const EncodedRecord record = EncodeVersion(v, compact_records_);
+    const uint64_t copied = out_->builder()->Append(record.type, record.body);
     kept_[offset] = copied;
     KVS_RETURN_IF_ERROR(out_->MaybeSpill());
     new_versions_.push_back({v.id, copied});
@@ -688,8 +690,15 @@ class Compactor {
   Result<uint64_t> CopyCommit(const RecordSource& source, uint64_t offset) {
     if (const uint64_t* done = commits_.Find(offset)) return *done;
     KVS_ASSIGN_OR_RETURN(RecordView rec, source.ReadRecord(offset));
-    if (rec.type != kCommitRecord) return Status::Corruption("commit index points astray");
-    uint64_t copied = out_->builder()->Append(kCommitRecord, rec.body);
+    if (!IsCommitRecord(rec.type)) return Status::Corruption("commit index points astray");
+    uint64_t copied;
+    if (compact_records_ && rec.type == kCommitRecord) {
+      KVS_ASSIGN_OR_RETURN(CommitRecord c, DecodeCommit(rec.type, rec.body));
+      const EncodedRecord record = EncodeCommit(c, /*compact=*/true);
+      copied = out_->builder()->Append(record.type, record.body);
+    } else {
+      copied = out_->builder()->Append(rec.type, rec.body);
+    }
     commits_[offset] = copied;
     return copied;
   }
@@ -707,6 +716,9 @@ class Compactor {
   const int64_t now_ns_;
   const std::unordered_set<std::string>& evicted_;
   const uint64_t generation_;
+  // Format 6: the new file's versions and commits are compact records,
+  // whatever the old one held.
+  const bool compact_records_ = store_->identity_.format_version >= kStoreFormatCompactRecords;
   const std::string path_;             // of the new file, once published
   const std::string unfinished_path_;  // while it is written
   std::vector<std::string> replaced_;  // the files Publish replaced

@@ -56,7 +56,12 @@ VersionId ComputeVersionId(std::string_view key, std::vector<VersionId> parents,
   return Sha256(buf);
 }
 
-std::string EncodeVersion(const VersionRecord& v) {
+bool IsVersionRecord(char type) { return type == kVersionRecord || type == kCompactVersionRecord; }
+bool IsCommitRecord(char type) { return type == kCommitRecord || type == kCompactCommitRecord; }
+
+namespace {
+
+std::string EncodeFixedVersion(const VersionRecord& v) {
   std::string out;
   out.reserve(kVersionFixedSize + v.parents.size() * kParentRefSize + v.key.size() +
               v.value.size());
@@ -78,7 +83,28 @@ std::string EncodeVersion(const VersionRecord& v) {
   return out;
 }
 
-Result<VersionRecord> DecodeVersion(std::string_view body) {
+std::string EncodeCompactVersion(const VersionRecord& v) {
+  std::string out;
+  out.reserve(kCompactVersionFixedSize + 4 * 10 + v.parents.size() * 10 + v.key.size() +
+              v.value.size());
+  PutHash(&out, v.id);
+  out.push_back(KindByte(v.deleted, v.json));
+  PutFixed64(&out, static_cast<uint64_t>(v.time_ns));
+  out.append(reinterpret_cast<const char*>(v.replica.bytes.data()), 16);
+  PutVarint64(&out, v.revision);
+  PutVarint64(&out, v.parents.size());
+  PutVarint64(&out, v.key.size());
+  PutVarint64(&out, v.value.size());
+  for (const ParentRef& p : v.parents) {
+    PutVarint64(&out, p.offset);
+    if (p.offset == 0) PutHash(&out, p.id);
+  }
+  out.append(v.key);
+  out.append(v.value);
+  return out;
+}
+
+Result<VersionRecord> DecodeFixedVersion(std::string_view body) {
   Decoder d(body);
   VersionRecord v;
   v.id = GetHash(&d);
@@ -105,6 +131,57 @@ Result<VersionRecord> DecodeVersion(std::string_view body) {
   if (!d.ok() || vlen != d.remaining()) return Bad("version");
   v.value = d.Bytes(vlen);
   return v;
+}
+
+Result<VersionRecord> DecodeCompactVersion(std::string_view body, const VersionIdAt& parent_id) {
+  Decoder d(body);
+  VersionRecord v;
+  v.id = GetHash(&d);
+  uint8_t kind = d.U8();
+  v.time_ns = static_cast<int64_t>(d.U64());
+  std::string_view replica = d.Bytes(16);
+  if (replica.size() == 16) std::memcpy(v.replica.bytes.data(), replica.data(), 16);
+  v.revision = d.Varint();
+  uint64_t nparents = d.Varint();
+  uint64_t klen = d.Varint();
+  uint64_t vlen = d.Varint();
+  // Each parent takes a byte at least.
+  if (!d.ok() || kind > kVersionJson || nparents > d.remaining()) return Bad("version");
+  v.deleted = kind == kVersionTombstone;
+  v.json = kind == kVersionJson;
+  v.parents.resize(nparents);
+  for (ParentRef& p : v.parents) {
+    p.offset = d.Varint();
+    if (p.offset == 0) p.id = GetHash(&d);
+  }
+  v.key = d.Bytes(klen);
+  if (!d.ok() || vlen != d.remaining()) return Bad("version");
+  v.value = d.Bytes(vlen);
+  for (ParentRef& p : v.parents) {
+    if (p.offset == 0) continue;
+    KVS_ASSIGN_OR_RETURN(p.id, parent_id(p.offset));
+  }
+  return v;
+}
+
+}  // namespace
+
+EncodedRecord EncodeVersion(const VersionRecord& v, bool compact) {
+  if (compact) return {kCompactVersionRecord, EncodeCompactVersion(v)};
+  return {kVersionRecord, EncodeFixedVersion(v)};
+}
+
+Result<VersionRecord> DecodeVersion(char type, std::string_view body,
+                                    const VersionIdAt& parent_id) {
+  if (type == kCompactVersionRecord) return DecodeCompactVersion(body, parent_id);
+  if (type == kVersionRecord) return DecodeFixedVersion(body);
+  return Bad("version (not a version record)");
+}
+
+Result<VersionId> VersionIdOfRecord(char type, std::string_view body) {
+  if (!IsVersionRecord(type) || body.size() < 32) return Bad("version");
+  Decoder d(body);
+  return GetHash(&d);
 }
 
 Version ToVersion(const VersionRecord& v, bool with_value) {
@@ -230,7 +307,9 @@ CommitId ComputeCommitId(
   return Sha256(buf);
 }
 
-std::string EncodeCommit(const CommitRecord& c) {
+namespace {
+
+std::string EncodeFixedCommit(const CommitRecord& c) {
   std::string out;
   PutHash(&out, c.id);
   PutFixed64(&out, c.revision);
@@ -247,7 +326,24 @@ std::string EncodeCommit(const CommitRecord& c) {
   return out;
 }
 
-Result<CommitRecord> DecodeCommit(std::string_view body) {
+std::string EncodeCompactCommit(const CommitRecord& c) {
+  std::string out;
+  PutHash(&out, c.id);
+  PutFixed64(&out, static_cast<uint64_t>(c.time_ns));
+  PutVarint64(&out, c.revision);
+  PutVarint64(&out, c.parents.size());
+  PutVarint64(&out, c.branch.size());
+  PutVarint64(&out, c.keys.size());
+  for (const CommitId& p : c.parents) PutHash(&out, p);
+  out.append(c.branch);
+  for (const std::string& k : c.keys) {
+    PutVarint64(&out, k.size());
+    out.append(k);
+  }
+  return out;
+}
+
+Result<CommitRecord> DecodeFixedCommit(std::string_view body) {
   Decoder d(body);
   CommitRecord c;
   c.id = GetHash(&d);
@@ -262,6 +358,37 @@ Result<CommitRecord> DecodeCommit(std::string_view body) {
   for (uint32_t i = 0; i < nk && d.ok(); ++i) c.keys.emplace_back(d.Bytes(d.U32()));
   if (!d.ok() || d.remaining() != 0) return Bad("commit");
   return c;
+}
+
+Result<CommitRecord> DecodeCompactCommit(std::string_view body) {
+  Decoder d(body);
+  CommitRecord c;
+  c.id = GetHash(&d);
+  c.time_ns = static_cast<int64_t>(d.U64());
+  c.revision = d.Varint();
+  uint64_t np = d.Varint();
+  uint64_t blen = d.Varint();
+  uint64_t nk = d.Varint();
+  // Each parent takes 32 bytes, each key a byte at least.
+  if (!d.ok() || np > d.remaining() / 32 || nk > d.remaining()) return Bad("commit");
+  for (uint64_t i = 0; i < np; ++i) c.parents.push_back(GetHash(&d));
+  c.branch = std::string(d.Bytes(blen));
+  for (uint64_t i = 0; i < nk && d.ok(); ++i) c.keys.emplace_back(d.Bytes(d.Varint()));
+  if (!d.ok() || d.remaining() != 0) return Bad("commit");
+  return c;
+}
+
+}  // namespace
+
+EncodedRecord EncodeCommit(const CommitRecord& c, bool compact) {
+  if (compact) return {kCompactCommitRecord, EncodeCompactCommit(c)};
+  return {kCommitRecord, EncodeFixedCommit(c)};
+}
+
+Result<CommitRecord> DecodeCommit(char type, std::string_view body) {
+  if (type == kCompactCommitRecord) return DecodeCompactCommit(body);
+  if (type == kCommitRecord) return DecodeFixedCommit(body);
+  return Bad("commit (not a commit record)");
 }
 
 // ---- Global tree keys ---------------------------------------------------------------

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,9 +50,25 @@ struct VersionRecord {
 VersionId ComputeVersionId(std::string_view key, std::vector<VersionId> parents, bool deleted,
                            bool json, std::string_view value, int64_t time_ns,
                            const ReplicaId& replica);
-std::string EncodeVersion(const VersionRecord& v);
+
+// A record as a writer appends it: its type and body.
+struct EncodedRecord {
+  char type;
+  std::string body;
+};
+// Records of store format 6 are compact ('v', 'c'); older formats write
+// the fixed-width layouts ('V', 'C'). Readers take both.
+bool IsVersionRecord(char type);
+bool IsCommitRecord(char type);
+EncodedRecord EncodeVersion(const VersionRecord& v, bool compact);
+// The id of the version record at a file offset: a compact record names a
+// parent stored in the same file by its offset alone, and its decoder asks
+// for that parent's id.
+using VersionIdAt = std::function<Result<VersionId>(uint64_t offset)>;
 // Corruption when the body does not parse.
-Result<VersionRecord> DecodeVersion(std::string_view body);
+Result<VersionRecord> DecodeVersion(char type, std::string_view body, const VersionIdAt& parent_id);
+// The id a version record of either layout starts with.
+Result<VersionId> VersionIdOfRecord(char type, std::string_view body);
 // The public form; the value is copied only when with_value.
 Version ToVersion(const VersionRecord& v, bool with_value);
 
@@ -106,8 +123,8 @@ struct CommitRecord {
 CommitId ComputeCommitId(
     std::string_view branch, const std::vector<CommitId>& parents, int64_t time_ns,
     const std::vector<std::pair<std::string, std::vector<VersionId>>>& changes);
-std::string EncodeCommit(const CommitRecord& c);
-Result<CommitRecord> DecodeCommit(std::string_view body);
+EncodedRecord EncodeCommit(const CommitRecord& c, bool compact);
+Result<CommitRecord> DecodeCommit(char type, std::string_view body);
 
 // ---- Global tree keys ---------------------------------------------------------------
 

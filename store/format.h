@@ -96,7 +96,9 @@
 // Record (inside a payload; 12-byte header, then the body, zero-padded to 8):
 //   [0,4) crc32c of [4, length)  [4,5) type  [5,8) zero  [8,12) length
 //   Types: 'L' leaf node, 'I' inner node (store/btree.h), 'V' version,
-//   'C' commit, 'E' edits. Every read of a record verifies its crc first.
+//   'C' commit, 'E' edits, and in a store of format 6, 'v' compact
+//   version and 'c' compact commit. Every read of a record verifies its crc
+//   first.
 //
 // Edit record body ('E'; store/edit_log.h):
 //   count[4] flags[4], count edits, then zero padding, then the record's
@@ -148,7 +150,16 @@
 //   parent_count[4] key_length[4] value_length[8]
 //   parents: parent_count x (id[32], record offset[8]; 0 when not stored)
 //   key bytes, value bytes.
-// The id is SHA-256 of the canonical encoding (kVersionHashTag):
+// Compact version body ('v'; written in stores of format 6):
+//   id[32] kind[1] time_ns[8] replica[16] revision[varint]
+//   parent_count[varint] key_length[varint] value_length[varint]
+//   parents: parent_count x ref[varint]: the offset of the parent's version
+//            record, whose id is the parent's; or 0 and then the parent's
+//            id[32], when it is not stored here
+//   key bytes, value bytes.
+// Varints are LEB128, 7 bits a byte, low bits first (store/coding.h).
+// The id of either kind is SHA-256 of the canonical encoding
+// (kVersionHashTag):
 //   "kvs.version.v1" | key_length[4] | key | parent_count[4] |
 //   parent ids sorted ascending | kind[1] | value_length[8] | value |
 //   time_ns[8] | replica[16]
@@ -158,7 +169,11 @@
 //   id[32] revision[8] time_ns[8] branch_length[2] parent_count[2]
 //   key_count[4] parents: parent_count x id[32], branch bytes,
 //   keys: key_count x (key_length[4], key bytes)
-// The id is SHA-256 of "kvs.commit.v1" | branch_length[4] | branch |
+// Compact commit body ('c'; written in stores of format 6):
+//   id[32] time_ns[8] revision[varint] parent_count[varint]
+//   branch_length[varint] key_count[varint] parents: parent_count x id[32],
+//   branch bytes, keys: key_count x (key_length[varint], key bytes)
+// The id of either kind is SHA-256 of "kvs.commit.v1" | branch_length[4] | branch |
 //   parent_count[4] | parent ids | time_ns[8] | key_count[4] |
 //   key_count x (key_length[4] | key | head_count[4] | head ids sorted).
 //
@@ -198,20 +213,24 @@
 
 namespace kvs::format {
 
-// STORE's format version: 5 for stores whose edit records are compact
-// (flags 1, below); 4 for stores whose checkpoints move id entries into
-// runs ('X' entries, store/id_runs.h); 3 for stores whose logged
+// STORE's format version: 6 for stores whose version and commit records
+// are compact ('v' and 'c', above); 5 for stores whose edit records are
+// compact (flags 1, below); 4 for stores whose checkpoints move id entries
+// into runs ('X' entries, store/id_runs.h); 3 for stores whose logged
 // blocks (kind 4) may log branch tree edits (op 3); 2 for stores whose
 // logged blocks log only the global tree's; 1 for stores written before
-// logged blocks. kvs reads and writes all five, each as its version allows
+// logged blocks. kvs reads and writes all six, each as its version allows
 // (1 without logging, 2 logging the global tree only, 3 keeping id entries
-// in the global tree, 4 with edit records of fixed-width lengths), until
-// `kvs upgrade` (Store::Upgrade) makes them 5: what each older version
-// wrote is also a store of the newer ones. A kvs that knows fewer versions
-// refuses to open a newer store, and so never meets an edit or an entry it
+// in the global tree, 4 with edit records of fixed-width lengths, 5 with
+// version and commit records of fixed-width fields), until `kvs upgrade`
+// (Store::Upgrade) makes them 6: what each older version wrote is also a
+// store of the newer ones. A kvs that knows fewer versions refuses to open
+// a newer store, and so never meets a record, an edit or an entry it
 // cannot read. Data files keep version 1 in their header: their layout did
-// not change, only which blocks, edits and entries a store may write.
-constexpr uint32_t kStoreFormatVersion = 5;
+// not change, only which blocks, records, edits and entries a store may
+// write.
+constexpr uint32_t kStoreFormatVersion = 6;
+constexpr uint32_t kStoreFormatCompactRecords = 6;
 constexpr uint32_t kStoreFormatCompactEdits = 5;
 constexpr uint32_t kStoreFormatIdRuns = 4;
 constexpr uint32_t kStoreFormatLoggedBranches = 3;
@@ -248,10 +267,13 @@ constexpr char kVersionBytes = 0;
 constexpr char kVersionTombstone = 1;
 constexpr char kVersionJson = 2;
 constexpr char kCommitRecord = 'C';
+constexpr char kCompactVersionRecord = 'v';
+constexpr char kCompactCommitRecord = 'c';
 constexpr char kEditRecord = 'E';
 
 constexpr size_t kVersionFixedSize = 32 + 8 + 16 + 8 + 1 + 3 + 4 + 4 + 8;
 constexpr size_t kParentRefSize = 32 + 8;
+constexpr size_t kCompactVersionFixedSize = 32 + 1 + 8 + 16;  // and four varints
 constexpr size_t kCommitFixedSize = 32 + 8 + 8 + 2 + 2 + 4;
 constexpr size_t kHeadSize = 32 + 8 + 8 + 1 + 7;
 constexpr size_t kKeyEntryFixedSize = 8 + 4 + 4;

@@ -150,6 +150,7 @@ class GroupBuild {
         logs_branches_(windows != nullptr && format_version >= format::kStoreFormatLoggedBranches),
         id_runs_(windows != nullptr && format_version >= format::kStoreFormatIdRuns),
         compact_edits_(format_version >= format::kStoreFormatCompactEdits),
+        compact_records_(format_version >= format::kStoreFormatCompactRecords),
         checkpoint_blocks_(checkpoint_blocks) {
     builder_.set_superseded(superseded);
   }
@@ -189,7 +190,8 @@ class GroupBuild {
                    .branch_log = in_memory ? &edits_ : nullptr,
                    .revision = revision,
                    .time_ns = time_ns,
-                   .ids = id_runs_ ? &ids : nullptr};
+                   .ids = id_runs_ ? &ids : nullptr,
+                   .compact_records = compact_records_};
     Result<WriteResult> r = fn(&ctx);
     Status s = r.status();
     if (s.ok()) {
@@ -339,6 +341,7 @@ class GroupBuild {
   const bool logs_branches_;   // store format 3: branch tree edits are logged too
   const bool id_runs_;         // format 4: checkpoints move id entries into runs
   const bool compact_edits_;   // format 5: edit records are compact
+  const bool compact_records_;  // format 6: version and commit records are too
   const size_t checkpoint_blocks_;
   std::shared_ptr<LogWindow> window_;
   EditLog edits_;

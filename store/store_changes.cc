@@ -74,11 +74,11 @@ Result<Changes> StoreImpl::ChangesSince(const ChangesOptions& options) {
     ++read;
     if (r.commit != 0) {
       KVS_ASSIGN_OR_RETURN(RecordView rec, snap.ReadRecord(r.commit));
-      if (rec.type != format::kCommitRecord) {
+      if (!IsCommitRecord(rec.type)) {
         return Status::Corruption("revision " + std::to_string(revision) +
                                   " points to a record that is not a commit");
       }
-      KVS_ASSIGN_OR_RETURN(CommitRecord c, DecodeCommit(rec.body));
+      KVS_ASSIGN_OR_RETURN(CommitRecord c, DecodeCommit(rec.type, rec.body));
       if (c.branch == options.branch) {
         for (std::string& key : c.keys) {
           if (key.starts_with(options.prefix)) keys.insert(std::move(key));

@@ -58,6 +58,8 @@ struct TxnContext {
   // transaction adds wait for its end (PutIdEntry, store/branch_edit.h);
   // null in older ones, whose id entries go straight into global.
   PendingIds* ids = nullptr;
+  // Format 6: versions and commits are written as compact records.
+  bool compact_records = false;
 };
 
 using TxnFunction = std::function<Result<WriteResult>(TxnContext*)>;

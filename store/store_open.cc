@@ -181,10 +181,16 @@ Result<std::optional<KeyEntry>> FindKeyEntry(TreeWriter* tree, std::string_view 
 
 Result<VersionRecord> ReadVersionAt(const RecordSource& source, uint64_t offset) {
   KVS_ASSIGN_OR_RETURN(RecordView rec, source.ReadRecord(offset));
-  if (rec.type != format::kVersionRecord) {
+  if (!IsVersionRecord(rec.type)) {
     return Status::Corruption("offset " + std::to_string(offset) + " is not a version record");
   }
-  return DecodeVersion(rec.body);
+  // A compact record's stored parents are named by offset: their records,
+  // always earlier in the file, hold their ids.
+  return DecodeVersion(rec.type, rec.body, [&](uint64_t parent) -> Result<VersionId> {
+    if (parent >= offset) return Status::Corruption("a version names a parent stored after it");
+    KVS_ASSIGN_OR_RETURN(RecordView p, source.ReadRecord(parent));
+    return VersionIdOfRecord(p.type, p.body);
+  });
 }
 
 Result<BranchEntry> ReadBranchEntry(const RecordSource& source, uint64_t global_root,

@@ -478,8 +478,8 @@ Result<CommitInfo> StoreImpl::GetCommit(const CommitId& id) {
   if (!v.ok()) return v.status();
   if (v->size() != 16) return Status::Corruption("malformed commit index entry");
   KVS_ASSIGN_OR_RETURN(RecordView rec, snap.ReadRecord(DecodeFixed64(v->data() + 8)));
-  if (rec.type != format::kCommitRecord) return Status::Corruption("commit index points astray");
-  KVS_ASSIGN_OR_RETURN(CommitRecord c, DecodeCommit(rec.body));
+  if (!IsCommitRecord(rec.type)) return Status::Corruption("commit index points astray");
+  KVS_ASSIGN_OR_RETURN(CommitRecord c, DecodeCommit(rec.type, rec.body));
   if (c.id != id) return Status::Corruption("commit index points to another commit");
   return CommitInfo{c.id, c.parents, c.branch, c.revision, c.time_ns, c.keys};
 }

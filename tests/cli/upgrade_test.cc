@@ -37,7 +37,7 @@ TEST_CASE("upgrade raises a store of format 1 to the newest format, once, keepin
   std::map<std::string, std::string> printed = Fields(MustKvs(store, {"upgrade"}));
   CHECK(printed["store"] == store);
   CHECK(printed["format before"] == "1");
-  CHECK(printed["format after"] == "5");
+  CHECK(printed["format after"] == "6");
   CHECK(MustKvs(store, {"export"}) == before);
   CHECK(MustKvs(store, {"get-key", "note", "--branch", "draft"}) == "draft note");
   for (int i = 60; i < 70; ++i) MustKvs(store, {"put", "counter", std::to_string(i)});
@@ -45,15 +45,15 @@ TEST_CASE("upgrade raises a store of format 1 to the newest format, once, keepin
   CHECK_THAT(MustKvs(store, {"check"}), Catch::EndsWith("problems: 0\n"));
 
   printed = Fields(MustKvs(store, {"upgrade"}));
-  CHECK(printed["format before"] == "5");
-  CHECK(printed["format after"] == "5");
+  CHECK(printed["format before"] == "6");
+  CHECK(printed["format after"] == "6");
 }
 
-// Stores of formats 2, 3 and 4 (tests/store/data/README.md): the same
-// writes, by three versions of kvs.
-TEST_CASE("upgrade raises a store of format 2, 3 or 4 to the newest format, keeping all of it") {
+// Stores of formats 2 to 5 (tests/store/data/README.md): the same writes,
+// by four versions of kvs.
+TEST_CASE("upgrade raises a store of format 2 to 5 to the newest format, keeping all of it") {
   const auto [name, format] = GENERATE(table<std::string, std::string>(
-      {{"store-0.3", "2"}, {"store-0.4", "3"}, {"store-0.5", "4"}}));
+      {{"store-0.3", "2"}, {"store-0.4", "3"}, {"store-0.5", "4"}, {"store-0.6", "5"}}));
   INFO(name);
   kvs::test::TempDir dir;
   const std::string store = CopyOldStore(dir, name);
@@ -62,7 +62,7 @@ TEST_CASE("upgrade raises a store of format 2, 3 or 4 to the newest format, keep
   const std::string before = MustKvs(store, {"export"});
   std::map<std::string, std::string> printed = Fields(MustKvs(store, {"upgrade"}));
   CHECK(printed["format before"] == format);
-  CHECK(printed["format after"] == "5");
+  CHECK(printed["format after"] == "6");
   CHECK(MustKvs(store, {"export"}) == before);
   CHECK(MustKvs(store, {"get-key", "note", "--branch", "draft"}) == "draft note");
   CHECK(MustKvs(store, {"get-key", "counter"}) == "40");
@@ -89,7 +89,7 @@ TEST_CASE("upgrade refuses a store that another process has open, changing nothi
     CHECK(refused.output.empty());
   }
   CHECK(FileBytes(store + "/STORE") == identity);
-  CHECK(Fields(MustKvs(store, {"upgrade"}))["format after"] == "5");
+  CHECK(Fields(MustKvs(store, {"upgrade"}))["format after"] == "6");
 }
 
 }  // namespace kvs::cli::test

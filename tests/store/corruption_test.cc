@@ -483,7 +483,7 @@ size_t ExpectFlipHandled(const Pristine& p, Scratch* scratch, uint64_t offset, b
       // of that tree the edits reach, is reported by Open. A version
       // record is not among them.
       const bool refused = p.logged && block != p.last() &&
-                           p.RecordTypeAt(offset) != format::kVersionRecord &&
+                           !IsVersionRecord(p.RecordTypeAt(offset)) &&
                            store.status().IsCorruption();
       if (!refused) REQUIRE(store.ok());
       if (refused) {

@@ -183,7 +183,7 @@ TEST_CASE("A store of format 4 logs fixed-width edit records until upgraded, the
   auto upgraded = Store::Upgrade(dir.path());
   REQUIRE(upgraded.ok());
   CHECK(upgraded->from == 4);
-  CHECK(upgraded->to == 5);
+  CHECK(upgraded->to == format::kStoreFormatVersion);
   const size_t old_blocks = blocks.size();
   // Two store objects take turns, as two processes would: each replays the
   // other's records, after the fixed-width ones in the same window.

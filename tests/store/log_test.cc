@@ -135,7 +135,7 @@ TEST_CASE("A logged block holds no tree node: branch tree edits are logged too")
   REQUIRE(blocks.size() == from + 6);
   for (size_t i = from; i < blocks.size(); ++i) {
     CHECK(blocks[i].kind == format::kKindLogged);
-    CHECK(blocks[i].record_types == "VCE");  // the version, the commit, the edits
+    CHECK(blocks[i].record_types == "vcE");  // the version, the commit (compact), the edits
   }
   // A branch made from one whose tree is only in memory is logged as a
   // copy of it (op 4): still O(1).
@@ -144,7 +144,7 @@ TEST_CASE("A logged block holds no tree node: branch tree edits are logged too")
   CHECK(blocks.back().kind == format::kKindLogged);
   CHECK(blocks.back().record_types == "E");
   MustPut(store.get(), "k1", "on dev2", "dev2");
-  CHECK(Blocks(dir.path()).back().record_types == "VCE");
+  CHECK(Blocks(dir.path()).back().record_types == "vcE");
   // One made from such a tree as it was at a past revision cannot be
   // logged: that transaction is a checkpoint, and writes the trees the
   // window changed.
@@ -391,7 +391,7 @@ TEST_CASE("A store of format version 2 logs only its global tree's edits until u
   REQUIRE(blocks.size() == old_blocks + 4);
   for (size_t i = old_blocks + 2; i < blocks.size(); ++i) {
     CHECK(blocks[i].kind == format::kKindLogged);
-    CHECK(blocks[i].record_types == "VCE");
+    CHECK(blocks[i].record_types == "vcE");
   }
   auto store = OpenStore(dir.path());
   CHECK(ValueOf(store.get(), "counter") == "41");

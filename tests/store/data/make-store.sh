@@ -6,7 +6,9 @@
 # checkpoints keep the id entries in the global tree, where format 4 moves
 # them into runs), store-0.5 with kvs 0.5 (commit 233f840: store format 4,
 # whose edit records have fixed-width lengths, where format 5 writes them
-# compact).
+# compact), store-0.6 with kvs 0.6 (commit 4b11bf3: store format 5, whose
+# version and commit records have fixed-width fields, where format 6 writes
+# them compact).
 # usage: make-store.sh PATH/TO/OLD/kvs NAME
 set -euo pipefail
 kvs=$1
