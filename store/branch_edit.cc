@@ -77,7 +77,8 @@ Result<CommitId> BranchEdit::Finish() {
   std::vector<std::pair<std::string, std::string>> tree_puts = std::move(copied_);
   std::vector<std::pair<std::string, std::vector<VersionId>>> changes;
   for (const auto& [key, entry] : pending_) {
-    tree_puts.emplace_back(BranchTreeKey(key, ctx_->revision), EncodeKeyEntry(entry));
+    tree_puts.emplace_back(BranchTreeKey(key, ctx_->revision),
+                           EncodeKeyEntry(entry, ctx_->compact_records));
     std::vector<VersionId> heads;
     for (const HeadRef& h : entry.heads) heads.push_back(h.id);
     changes.emplace_back(key, std::move(heads));

@@ -431,7 +431,7 @@ class Compactor {
           // they are charged to the first branch that has the key.
           if (c.branch == b || c.branch == kNoBranch) {
             c.branch = b;
-            c.bytes += tree_key.size() + EncodeKeyEntry(e).size() + 16;
+            c.bytes += tree_key.size() + EncodeKeyEntry(e, compact_records_).size() + 16;
           }
         }
         return Status::OK();
@@ -552,7 +552,7 @@ class Compactor {
                                          "a head written during the compaction is a version the "
                                          "retention rules dropped");
                                    }
-                                   return tree.Put(key, EncodeKeyEntry(e));
+                                   return tree.Put(key, EncodeKeyEntry(e, compact_records_));
                                  }));
     KVS_ASSIGN_OR_RETURN(uint64_t root, tree.Flush(out_->builder()));
     new_roots_[to] = root;
@@ -585,7 +585,7 @@ class Compactor {
         return Status::Corruption("a head at offset " + std::to_string(*missing) +
                                   " is missing from the version index");
       }
-      return tree.Put(tree_key, EncodeKeyEntry(e));
+      return tree.Put(tree_key, EncodeKeyEntry(e, compact_records_));
     }));
     KVS_ASSIGN_OR_RETURN(uint64_t new_root, tree.Finish());
     new_roots_[root] = new_root;

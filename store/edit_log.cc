@@ -45,7 +45,8 @@ enum class EditLog::Field {
   kKey,          // a global tree key: lead is its first byte
   kValue,        // an op 1 value: lead is its key's first byte
   kBranchEntry,  // an op 3 or 4 entry
-  kKeyEntry,     // an op 3 value: a key entry (store/entries.h)
+  kKeyEntry,     // an op 3 value: a key entry (store/entries.h); lead is
+                 // its first byte when it is a compact one
 };
 
 namespace {
@@ -55,6 +56,15 @@ using Field = EditLog::Field;
 // (kNoId: none): in 'V', 'C', 'L' and 'T' keys, a branch entry's head
 // commit and a key entry's heads. Writer and reader find the same places
 // from the length and the lead byte alone.
+//
+// Whether a field's first byte is its lead, which the reader takes before
+// asking for the field's first id: a global tree key's, and a compact key
+// entry's (its head count).
+bool LeadIsFirstByte(Field kind, size_t size) {
+  return size > 0 &&
+         (kind == Field::kKey || (kind == Field::kKeyEntry && IsCompactKeyEntrySize(size)));
+}
+
 size_t NextIdAt(Field kind, char lead, size_t size, size_t from) {
   auto at = [&](size_t p) { return p >= from && p + kIdBytes <= size ? p : kNoId; };
   switch (kind) {
@@ -68,6 +78,12 @@ size_t NextIdAt(Field kind, char lead, size_t size, size_t from) {
     case Field::kBranchEntry:
       return size == kBranchEntrySize ? at(kHeadCommitAt) : kNoId;
     case Field::kKeyEntry: {
+      if (IsCompactKeyEntrySize(size)) {
+        // count[1], then count ids.
+        const size_t count = static_cast<uint8_t>(lead);
+        const size_t next = from <= 1 ? 1 : 1 + (from - 1 + kIdBytes - 1) / kIdBytes * kIdBytes;
+        return next < 1 + count * kIdBytes ? at(next) : kNoId;
+      }
       if (size < kKeyEntryFixedSize + kHeadSize || (size - kKeyEntryFixedSize) % kHeadSize != 0) {
         return kNoId;
       }
@@ -128,7 +144,7 @@ void EditLog::PutField(Field kind, char lead, std::string_view bytes) {
     return;
   }
   PutVarint64(&edits_, bytes.size());
-  if (kind == Field::kKey && !bytes.empty()) lead = bytes[0];
+  if (LeadIsFirstByte(kind, bytes.size())) lead = bytes[0];
   size_t done = 0;
   for (size_t at = NextIdAt(kind, lead, bytes.size(), 0); at != kNoId;
        at = NextIdAt(kind, lead, bytes.size(), at + kIdBytes)) {
@@ -381,7 +397,7 @@ class CompactFields {
     // An id reference of one byte stands for 32: no field is longer.
     if (!d_->ok() || size > kIdBytes * (d_->remaining() + 1)) return std::nullopt;
     std::string_view head;
-    if (kind == Field::kKey && size > 0) {
+    if (LeadIsFirstByte(kind, size)) {
       head = d_->Bytes(1);
       if (head.empty()) return std::nullopt;
       lead = head[0];

@@ -208,7 +208,36 @@ void SortHeads(std::vector<HeadRef>* heads) {
   });
 }
 
-std::string EncodeKeyEntry(const KeyEntry& e) {
+bool IsCompactKeyEntrySize(size_t size) { return size % 8 != 0; }
+
+namespace {
+
+// A head's time as its distance from the key's creation, and whether it is
+// a tombstone, in one varint: zigzag(time - created) * 2 + deleted. Times
+// come from other replicas too, so any two may be far apart: a distance of
+// 2^62 ns (146 years) or more takes the fixed-width layout.
+bool FitsCompact(const HeadRef& h, int64_t created_ns) {
+  const int64_t delta =
+      static_cast<int64_t>(static_cast<uint64_t>(h.time_ns) - static_cast<uint64_t>(created_ns));
+  constexpr int64_t kLimit = int64_t{1} << 62;
+  return delta > -kLimit && delta < kLimit &&
+         (h.time_ns >= created_ns) == (delta >= 0);  // no wrap-around
+}
+uint64_t TimeAndDeleted(const HeadRef& h, int64_t created_ns) {
+  const int64_t delta =
+      static_cast<int64_t>(static_cast<uint64_t>(h.time_ns) - static_cast<uint64_t>(created_ns));
+  const uint64_t zigzag = (static_cast<uint64_t>(delta) << 1) ^ static_cast<uint64_t>(delta >> 63);
+  return (zigzag << 1) | (h.deleted ? 1 : 0);
+}
+void SetTimeAndDeleted(uint64_t v, int64_t created_ns, HeadRef* h) {
+  h->deleted = (v & 1) != 0;
+  const uint64_t zigzag = v >> 1;
+  const int64_t delta = static_cast<int64_t>((zigzag >> 1) ^ (~(zigzag & 1) + 1));
+  h->time_ns =
+      static_cast<int64_t>(static_cast<uint64_t>(created_ns) + static_cast<uint64_t>(delta));
+}
+
+std::string EncodeFixedKeyEntry(const KeyEntry& e) {
   std::string out;
   out.reserve(kKeyEntryFixedSize + e.heads.size() * kHeadSize);
   PutFixed64(&out, static_cast<uint64_t>(e.created_time_ns));
@@ -224,7 +253,21 @@ std::string EncodeKeyEntry(const KeyEntry& e) {
   return out;
 }
 
-Result<KeyEntry> DecodeKeyEntry(std::string_view bytes) {
+std::string EncodeCompactKeyEntry(const KeyEntry& e) {
+  std::string out;
+  out.reserve(1 + e.heads.size() * (32 + 20) + 8 + 1);
+  out.push_back(static_cast<char>(e.heads.size()));
+  for (const HeadRef& h : e.heads) PutHash(&out, h.id);
+  PutFixed64(&out, static_cast<uint64_t>(e.created_time_ns));
+  for (const HeadRef& h : e.heads) {
+    PutVarint64(&out, h.offset);
+    PutVarint64(&out, TimeAndDeleted(h, e.created_time_ns));
+  }
+  if (!IsCompactKeyEntrySize(out.size())) out.push_back('\0');
+  return out;
+}
+
+Result<KeyEntry> DecodeFixedKeyEntry(std::string_view bytes) {
   Decoder d(bytes);
   KeyEntry e;
   e.created_time_ns = static_cast<int64_t>(d.U64());
@@ -242,6 +285,42 @@ Result<KeyEntry> DecodeKeyEntry(std::string_view bytes) {
     d.Bytes(7);
   }
   return e;
+}
+
+Result<KeyEntry> DecodeCompactKeyEntry(std::string_view bytes) {
+  Decoder d(bytes);
+  KeyEntry e;
+  const uint8_t n = d.U8();
+  if (n == 0 || n > d.remaining() / 32) return Bad("key entry");
+  e.heads.resize(n);
+  for (HeadRef& h : e.heads) h.id = GetHash(&d);
+  e.created_time_ns = static_cast<int64_t>(d.U64());
+  for (HeadRef& h : e.heads) {
+    h.offset = d.Varint();
+    SetTimeAndDeleted(d.Varint(), e.created_time_ns, &h);
+  }
+  // The byte that keeps the length off a multiple of 8, when one was needed.
+  const size_t rest = d.remaining();
+  if (!d.ok() || rest > 1 || (rest == 1 && (bytes.back() != '\0' || (bytes.size() - 1) % 8 != 0))) {
+    return Bad("key entry");
+  }
+  return e;
+}
+
+}  // namespace
+
+std::string EncodeKeyEntry(const KeyEntry& e, bool compact) {
+  const auto fits = [&e](const HeadRef& h) { return FitsCompact(h, e.created_time_ns); };
+  if (compact && !e.heads.empty() && e.heads.size() <= kMaxCompactHeads &&
+      std::all_of(e.heads.begin(), e.heads.end(), fits)) {
+    return EncodeCompactKeyEntry(e);
+  }
+  return EncodeFixedKeyEntry(e);
+}
+
+Result<KeyEntry> DecodeKeyEntry(std::string_view bytes) {
+  if (IsCompactKeyEntrySize(bytes.size())) return DecodeCompactKeyEntry(bytes);
+  return DecodeFixedKeyEntry(bytes);
 }
 
 std::string BranchTreeKey(std::string_view key, uint64_t revision) {

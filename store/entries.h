@@ -89,8 +89,13 @@ struct KeyEntry {
 // Orders heads newest first, ties broken by the larger id: the winner rule
 // every replica applies, so all agree on a key's value.
 void SortHeads(std::vector<HeadRef>* heads);
-std::string EncodeKeyEntry(const KeyEntry& e);
+// compact: the layout of store format 6, for an entry of at most
+// kMaxCompactHeads heads (more take the fixed-width one). DecodeKeyEntry
+// reads both: a fixed-width entry's length is a multiple of 8, a compact
+// one's never is (store/format.h).
+std::string EncodeKeyEntry(const KeyEntry& e, bool compact);
 Result<KeyEntry> DecodeKeyEntry(std::string_view bytes);
+bool IsCompactKeyEntrySize(size_t size);
 
 // Branch tree keys: key 0x00 ~revision (big-endian).
 std::string BranchTreeKey(std::string_view key, uint64_t revision);

@@ -139,7 +139,9 @@
 //   after 'L' (65 bytes), the last 32 bytes of a 'T' key; in a branch
 //   entry (op 3 and 4, and the value of an op 1 put of a 'B' key, of
 //   kBranchEntrySize bytes) its head commit at [16,48); in a key entry
-//   (an op 3 value of 16 + n x kHeadSize bytes) each head's id. Names,
+//   (an op 3 value of 16 + n x kHeadSize bytes) each head's id, and in a
+//   compact one (an op 3 value whose length is not a multiple of 8) the
+//   ids after its first byte, as many as that byte says. Names,
 //   branch tree keys and other values hold none.
 //   An op 1 put never names a node in memory: a transaction that would
 //   (a branch created from a past state whose tree was only in memory) is
@@ -201,10 +203,19 @@
 // A branch tree maps key 0x00 ~revision[8, big-endian] -> key entry, one
 // entry per revision that changed the key, so a key's entries sort newest
 // first and "the key as of revision R" is the first entry at or after
-// key 0x00 ~R. Keys cannot contain 0x00. Key entry:
+// key 0x00 ~R. Keys cannot contain 0x00. Key entry, its length a multiple
+// of 8:
 //   created_time_ns[8] head_count[4] zero[4]
 //   heads: head_count x (id[32] record offset[8] time_ns[8] deleted[1]
 //          zero[7]), winner first.
+// Compact key entry (written in stores of format 6), its length never a
+// multiple of 8, which tells it from the other:
+//   head_count[1] (1 to kMaxCompactHeads), ids: head_count x id[32],
+//   created_time_ns[8], heads: head_count x (record offset[varint],
+//   zigzag(time_ns - created_time_ns) * 2 + deleted [varint]), winner
+//   first, then a zero byte when the length would otherwise be a multiple
+//   of 8. Entries with more heads, or with a head time 2^62 ns or more
+//   from created_time_ns, take the first layout.
 #ifndef KVS_STORE_FORMAT_H_
 #define KVS_STORE_FORMAT_H_
 
@@ -277,6 +288,7 @@ constexpr size_t kCompactVersionFixedSize = 32 + 1 + 8 + 16;  // and four varint
 constexpr size_t kCommitFixedSize = 32 + 8 + 8 + 2 + 2 + 4;
 constexpr size_t kHeadSize = 32 + 8 + 8 + 1 + 7;
 constexpr size_t kKeyEntryFixedSize = 8 + 4 + 4;
+constexpr size_t kMaxCompactHeads = 255;
 constexpr size_t kBranchEntrySize = 8 + 8 + 32 + 8 + 8;
 constexpr size_t kRevisionSuffixSize = 9;  // 0x00 ~revision
 

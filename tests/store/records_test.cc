@@ -1,12 +1,13 @@
-// Version and commit records (store/entries.h): the compact layouts of store
-// format 6 carry what the fixed-width ones of earlier formats do in fewer
-// bytes, a compact version names a parent stored in the same file by its
-// offset alone, malformed bodies are refused, and a store writes compact
-// records once upgraded, reads both kinds in one key's history, and a
-// compaction leaves only compact ones.
+// Version and commit records and key entries (store/entries.h): the
+// compact layouts of store format 6 carry what the fixed-width ones of
+// earlier formats do in fewer bytes, a compact version names a parent
+// stored in the same file by its offset alone, malformed bodies are
+// refused, and a store writes compact records once upgraded, reads both
+// kinds in one key's history, and a compaction leaves only compact ones.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -158,6 +159,63 @@ TEST_CASE("A compact commit record reads back as the fixed-width one does, in fe
     CHECK(got->parents == c.parents);
     CHECK(got->keys == c.keys);
   }
+}
+
+TEST_CASE("A compact key entry reads back as the fixed-width one does, and is told from it") {
+  const int64_t created = 1'765'000'000'000'000'000;
+  for (size_t n : {1, 2, 3, 7, 255, 256}) {
+    KeyEntry e;
+    e.created_time_ns = created;
+    for (size_t i = 0; i < n; ++i) {
+      // Times before and after the key's creation, tombstones among them.
+      const int64_t time = created + (i % 2 == 0 ? 1 : -1) * int64_t(i) * 86'400'000'000'000;
+      e.heads.push_back({IdOf(uint8_t(i)), 64 + 1000 * i, time, i % 3 == 1});
+    }
+    INFO(n << " heads");
+    const std::string fixed = EncodeKeyEntry(e, false), compact = EncodeKeyEntry(e, true);
+    CHECK_FALSE(IsCompactKeyEntrySize(fixed.size()));
+    CHECK(IsCompactKeyEntrySize(compact.size()) == (n <= format::kMaxCompactHeads));
+    if (n <= format::kMaxCompactHeads) CHECK(compact.size() + 10 * n <= fixed.size());
+    for (const std::string& bytes : {fixed, compact}) {
+      auto got = DecodeKeyEntry(bytes);
+      REQUIRE(got.ok());
+      CHECK(got->created_time_ns == e.created_time_ns);
+      REQUIRE(got->heads.size() == n);
+      for (size_t i = 0; i < n; ++i) {
+        CHECK(got->heads[i].id == e.heads[i].id);
+        CHECK(got->heads[i].offset == e.heads[i].offset);
+        CHECK(got->heads[i].time_ns == e.heads[i].time_ns);
+        CHECK(got->heads[i].deleted == e.heads[i].deleted);
+      }
+    }
+  }
+  // A head time too far from the key's creation for the compact layout
+  // (another replica's clock may say anything): the fixed-width one.
+  KeyEntry far;
+  far.created_time_ns = std::numeric_limits<int64_t>::max();
+  far.heads.push_back({IdOf(1), 64, std::numeric_limits<int64_t>::min(), false});
+  const std::string bytes = EncodeKeyEntry(far, true);
+  CHECK_FALSE(IsCompactKeyEntrySize(bytes.size()));
+  auto got = DecodeKeyEntry(bytes);
+  REQUIRE(got.ok());
+  CHECK(got->heads[0].time_ns == std::numeric_limits<int64_t>::min());
+}
+
+TEST_CASE("Every cut of a compact key entry is refused") {
+  KeyEntry e;
+  e.created_time_ns = 1'765'000'000'000'000'000;
+  e.heads.push_back({IdOf(0x11), 4096, e.created_time_ns + 5, false});
+  e.heads.push_back({IdOf(0x22), 1 << 30, e.created_time_ns - 5, true});
+  const std::string compact = EncodeKeyEntry(e, true);
+  for (size_t n = 0; n < compact.size(); ++n) {
+    INFO("cut to " << n);
+    CHECK(DecodeKeyEntry(compact.substr(0, n)).status().IsCorruption());
+  }
+  std::string no_heads = compact;
+  no_heads[0] = 0;
+  CHECK(DecodeKeyEntry(no_heads).status().IsCorruption());
+  std::string trailing = compact + std::string(compact.size() % 8 == 7 ? 2 : 1, '\x01');
+  CHECK(DecodeKeyEntry(trailing).status().IsCorruption());
 }
 
 // The record types of a data file's blocks from the first'th on.
