@@ -12,6 +12,13 @@
 //   count[2] zero[6] offsets: count x [4] (entry start within the body)
 //   leaf entry:  key_length[2] value_length[4] key value
 //   inner entry: key_length[2] child offset[8] key
+// Compact node body ('l' leaf / 'i' inner record; in stores of format 6):
+//   count[2] offsets: count x [2] (entry start within the body)
+//   leaf entry:  key_length[varint] value_length[varint] key value
+//   inner entry: key_length[varint] child offset[varint] key
+// The same entries as the layout above, which writers still size nodes by:
+// a writer whose sink asks for compact nodes (NodeSink::compact_nodes)
+// writes each node whose compact body is under 64 KiB that way.
 // Inner entry i covers keys from its key (inclusive; entry 0's key is empty
 // and means "from the start") to entry i+1's key. Nodes split when their
 // body passes kMaxNodeBytes, at the byte midpoint, or, when the new entry is
@@ -43,6 +50,7 @@
 
 #include "kvs/status.h"
 #include "kvs/store.h"
+#include "store/format.h"
 #include "store/record.h"
 
 namespace kvs {
@@ -63,10 +71,18 @@ inline size_t NodeEntryBytes(bool leaf, size_t key_size, size_t value_size) {
 // keys end at left from the next one, whose keys start at right.
 std::string ShortestSeparator(std::string_view left, std::string_view right);
 
+// Whether a record of that type is a tree node, of either layout.
+inline bool IsNodeRecord(char type) {
+  return type == format::kLeafNode || type == format::kInnerNode ||
+         type == format::kCompactLeafNode || type == format::kCompactInnerNode;
+}
+
 // A verified node record, read in place.
 class NodeView {
  public:
   static Result<NodeView> Read(const RecordSource& source, uint64_t offset);
+  // A node record's body of that type; offset is for messages.
+  static Result<NodeView> Parse(char type, std::string_view body, uint64_t offset);
   bool leaf() const { return leaf_; }
   size_t count() const { return count_; }
   std::string_view key(size_t i) const;
@@ -77,12 +93,38 @@ class NodeView {
   size_t Find(std::string_view target) const;
   // The whole record body every key and value above points into.
   std::string_view body() const { return body_; }
+  bool compact() const { return compact_; }
 
  private:
+  // Where entry i starts in the body.
+  size_t EntryAt(size_t i) const;
+  // Entry i of a compact node, its fields cut at the entry's end (the next
+  // entry's start): key, then the value's length or the child, and the
+  // bytes after the key; whole when nothing was cut from its lengths and key.
+  struct CompactEntry {
+    std::string_view key;
+    uint64_t second = 0;
+    std::string_view rest;
+    bool whole = false;
+  };
+  CompactEntry CompactEntryAt(size_t i) const;
   std::string_view body_;
   bool leaf_ = true;
+  bool compact_ = false;
   size_t count_ = 0;
 };
+
+// Appends a node whose body is in the fixed layout to out: in the compact
+// layout when out asks for it and the node fits, else as it is. Returns
+// its offset and the size of the body appended.
+struct AppendedNode {
+  uint64_t offset;
+  size_t body_size;
+};
+AppendedNode AppendNode(NodeSink* out, bool leaf, std::string_view fixed_body);
+// The size of the body AppendNode would append for a node of the fixed
+// layout.
+size_t AppendedNodeBytes(const NodeView& fixed, bool compact);
 
 // Looks up one key. NotFound when absent.
 Result<std::string> TreeGet(const RecordSource& source, uint64_t root, std::string_view key);
@@ -138,8 +180,9 @@ Result<uint64_t> UnsharedBytes(const RecordSource& source, uint64_t root,
 Result<uint64_t> MaterializeTree(const RecordSource& source, uint64_t root, NodeSink* out,
                                  std::unordered_map<uint64_t, uint64_t>* written);
 
-// The bytes MaterializeTree would write for the tree at root.
-Result<uint64_t> InMemoryBytes(const RecordSource& source, uint64_t root);
+// The bytes MaterializeTree would write for the tree at root, into a sink
+// that asks for compact nodes or not.
+Result<uint64_t> InMemoryBytes(const RecordSource& source, uint64_t root, bool compact);
 
 class EditLog;
 

@@ -2,7 +2,8 @@
 // vocabulary every on-disk record in the store is written in. Big-endian
 // helpers exist only for tree keys, where byte order must equal number order;
 // varints (LEB128: 7 bits a byte, low bits first) only for the compact edit
-// records of store format 5 (store/edit_log.h).
+// records of store format 5 (store/edit_log.h) and the compact records, key
+// entries and nodes of format 6 (store/format.h).
 #ifndef KVS_STORE_CODING_H_
 #define KVS_STORE_CODING_H_
 
@@ -48,6 +49,13 @@ inline void PutVarint64(std::string* dst, uint64_t v) {
   for (; v >= 0x80; v >>= 7) buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
   buf[n++] = static_cast<char>(v);
   dst->append(buf, n);
+}
+
+// The bytes PutVarint64 writes for v.
+inline size_t VarintLength(uint64_t v) {
+  size_t n = 1;
+  for (; v >= 0x80; v >>= 7) ++n;
+  return n;
 }
 
 inline void PutBigEndian64(std::string* dst, uint64_t v) {

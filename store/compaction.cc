@@ -149,6 +149,7 @@ class Compactor {
                                                         generation_, store_->identity_.replica,
                                                         store_->identity_.salt, kPartBytes));
     BlockBuilder* out = out_->builder();
+    out->set_compact_nodes(compact_records_);
     out->BeginBlock();
     KVS_ASSIGN_OR_RETURN(branches_, ReadBranchEntries(snap_, snap_.head().root));
     KVS_RETURN_IF_ERROR(MarkKeptVersions());

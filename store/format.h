@@ -96,8 +96,8 @@
 // Record (inside a payload; 12-byte header, then the body, zero-padded to 8):
 //   [0,4) crc32c of [4, length)  [4,5) type  [5,8) zero  [8,12) length
 //   Types: 'L' leaf node, 'I' inner node (store/btree.h), 'V' version,
-//   'C' commit, 'E' edits, and in a store of format 6, 'v' compact
-//   version and 'c' compact commit. Every read of a record verifies its crc
+//   'C' commit, 'E' edits, and in a store of format 6, 'l' compact leaf,
+//   'i' compact inner node, 'v' compact version and 'c' compact commit. Every read of a record verifies its crc
 //   first.
 //
 // Edit record body ('E'; store/edit_log.h):
@@ -224,8 +224,9 @@
 
 namespace kvs::format {
 
-// STORE's format version: 6 for stores whose version and commit records
-// are compact ('v' and 'c', above); 5 for stores whose edit records are
+// STORE's format version: 6 for stores whose version and commit records,
+// key entries and tree nodes are compact ('v', 'c', 'l', 'i' and the key
+// entry layout above); 5 for stores whose edit records are
 // compact (flags 1, below); 4 for stores whose checkpoints move id entries
 // into runs ('X' entries, store/id_runs.h); 3 for stores whose logged
 // blocks (kind 4) may log branch tree edits (op 3); 2 for stores whose
@@ -233,7 +234,7 @@ namespace kvs::format {
 // logged blocks. kvs reads and writes all six, each as its version allows
 // (1 without logging, 2 logging the global tree only, 3 keeping id entries
 // in the global tree, 4 with edit records of fixed-width lengths, 5 with
-// version and commit records of fixed-width fields), until `kvs upgrade`
+// records, key entries and nodes of fixed-width fields), until `kvs upgrade`
 // (Store::Upgrade) makes them 6: what each older version wrote is also a
 // store of the newer ones. A kvs that knows fewer versions refuses to open
 // a newer store, and so never meets a record, an edit or an entry it
@@ -270,6 +271,8 @@ constexpr size_t kRecordHeaderSize = 12;
 constexpr size_t kRecordAlign = 8;
 constexpr char kLeafNode = 'L';
 constexpr char kInnerNode = 'I';
+constexpr char kCompactLeafNode = 'l';
+constexpr char kCompactInnerNode = 'i';
 constexpr char kVersionRecord = 'V';
 // A version's kind: its value's bytes as written, a tombstone (no value),
 // or JSON text written as a JSON value (read back as JSON). Stores written

@@ -153,6 +153,7 @@ class GroupBuild {
         compact_records_(format_version >= format::kStoreFormatCompactRecords),
         checkpoint_blocks_(checkpoint_blocks) {
     builder_.set_superseded(superseded);
+    builder_.set_compact_nodes(compact_records_);
   }
   GroupBuild(const GroupBuild&) = delete;
   GroupBuild& operator=(const GroupBuild&) = delete;
@@ -337,10 +338,10 @@ class GroupBuild {
   BlockBuilder builder_;
   GroupSource source_{&snap_, &builder_};
   std::unique_ptr<TreeWriter> global_;
-  LogWindows* const windows_;  // null: a store that writes no logged blocks
-  const bool logs_branches_;   // store format 3: branch tree edits are logged too
-  const bool id_runs_;         // format 4: checkpoints move id entries into runs
-  const bool compact_edits_;   // format 5: edit records are compact
+  LogWindows* const windows_;   // null: a store that writes no logged blocks
+  const bool logs_branches_;    // store format 3: branch tree edits are logged too
+  const bool id_runs_;          // format 4: checkpoints move id entries into runs
+  const bool compact_edits_;    // format 5: edit records are compact
   const bool compact_records_;  // format 6: version and commit records are too
   const size_t checkpoint_blocks_;
   std::shared_ptr<LogWindow> window_;

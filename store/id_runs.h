@@ -177,6 +177,7 @@ class RunBuilder {
     void set_out(NodeSink* out) { out_ = out; }
     uint64_t Append(char type, std::string_view body) override;
     void AddSuperseded(uint64_t bytes) override { out_->AddSuperseded(bytes); }
+    bool compact_nodes() const override { return out_->compact_nodes(); }
     uint64_t bytes() const { return bytes_; }
 
    private:

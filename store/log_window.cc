@@ -193,11 +193,11 @@ Result<uint64_t> MaterializeState(const RecordSource& source, uint64_t root, Nod
   return MaterializeTree(source, root, out, &written);
 }
 
-Result<uint64_t> InMemoryStateBytes(const RecordSource& source, uint64_t root) {
-  KVS_ASSIGN_OR_RETURN(uint64_t bytes, InMemoryBytes(source, root));
+Result<uint64_t> InMemoryStateBytes(const RecordSource& source, uint64_t root, bool compact) {
+  KVS_ASSIGN_OR_RETURN(uint64_t bytes, InMemoryBytes(source, root, compact));
   KVS_RETURN_IF_ERROR(
       ForEachBranchInMemory(source, root, [&](std::string_view, const BranchEntry& e) -> Status {
-        KVS_ASSIGN_OR_RETURN(uint64_t tree, InMemoryBytes(source, e.root));
+        KVS_ASSIGN_OR_RETURN(uint64_t tree, InMemoryBytes(source, e.root, compact));
         bytes += tree;
         return Status::OK();
       }));

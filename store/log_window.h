@@ -129,8 +129,9 @@ class LogWindows {
 // rewritten into scratch first. Returns the global tree's root in out.
 Result<uint64_t> MaterializeState(const RecordSource& source, uint64_t root, NodeSink* scratch,
                                   NodeSink* out);
-// The bytes MaterializeState would write.
-Result<uint64_t> InMemoryStateBytes(const RecordSource& source, uint64_t root);
+// The bytes MaterializeState would write, into a sink that asks for compact
+// nodes or not.
+Result<uint64_t> InMemoryStateBytes(const RecordSource& source, uint64_t root, bool compact);
 
 // Gives snap's head its root when it is a logged block (replaying what
 // windows do not know yet), its nodes' arena attached to snap.

@@ -46,6 +46,9 @@ class NodeSink {
   virtual uint64_t Append(char type, std::string_view body) = 0;
   // Bytes of file records the appended nodes take the place of.
   virtual void AddSuperseded(uint64_t bytes) = 0;
+  // Whether nodes appended here take the compact layout (store/btree.h):
+  // a file of a store of format 6.
+  virtual bool compact_nodes() const { return false; }
 };
 
 // Parses the record at bytes[offset - base, ...) where bytes holds file
@@ -103,6 +106,9 @@ class BlockBuilder : public RecordSource, public NodeSink {
   // With a limit, a block whose payload reaches it is closed as a "part"
   // and the next record opens a new block in a new group (compaction).
   void set_part_limit(uint64_t bytes) { part_limit_ = bytes; }
+  // A builder of a file of a store of format 6 writes compact nodes.
+  void set_compact_nodes(bool compact) { compact_nodes_ = compact; }
+  bool compact_nodes() const override { return compact_nodes_; }
   void BeginBlock();
   // Appends a record to the open block; returns its file offset.
   uint64_t Append(char type, std::string_view body) override;
@@ -146,6 +152,7 @@ class BlockBuilder : public RecordSource, public NodeSink {
   uint32_t group_crc_ = 0;  // crc of [group_start_, group_crc_end_)
   uint64_t group_crc_end_;
   uint64_t part_limit_ = 0;
+  bool compact_nodes_ = false;
   uint64_t superseded_closed_ = 0;  // through the last closed block
   uint64_t superseded_open_ = 0;    // counted in the open block
   std::string bytes_;

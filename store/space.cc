@@ -66,7 +66,7 @@ Result<uint64_t> SampledGarbage(const Snapshot& snap, uint64_t appended_from) {
     for (uint64_t r = payload_at; r < trailer_at;) {
       KVS_ASSIGN_OR_RETURN(RecordView rec, ParseRecord(payload, payload_at, r, false));
       const uint64_t length = RecordFileBytes(rec.body.size());
-      if (rec.type == kLeafNode || rec.type == kInnerNode) node_bytes += length;
+      if (IsNodeRecord(rec.type)) node_bytes += length;
       r += length;
     }
     sampled += end - block;
@@ -134,7 +134,9 @@ Result<SpaceInfo> StoreImpl::SpaceOf(const Snapshot& snap, uint64_t generation) 
     // A compaction also writes the part of the trees that lives in memory
     // since the last checkpoint (store/log_window.h): the count less that
     // is what it frees.
-    KVS_ASSIGN_OR_RETURN(uint64_t in_memory, InMemoryStateBytes(snap, snap.head().root));
+    KVS_ASSIGN_OR_RETURN(uint64_t in_memory, InMemoryStateBytes(snap, snap.head().root,
+                                                                identity_.format_version >=
+                                                                    kStoreFormatCompactRecords));
     info.garbage_bytes = *counted - std::min(*counted, in_memory);
   } else {
     KVS_ASSIGN_OR_RETURN(info.garbage_bytes, SampledGarbage(snap, appended_from));

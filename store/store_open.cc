@@ -225,6 +225,7 @@ namespace {
 // creates the empty main branch.
 Status CreateFirstDataFile(Env* env, const std::string& dir, const StoreIdentity& id) {
   BlockBuilder builder(format::kFileHeaderSize, id.salt);
+  builder.set_compact_nodes(id.format_version >= format::kStoreFormatCompactRecords);
   builder.BeginBlock();
   TreeWriter global(&builder, 0);
   BranchEntry main;

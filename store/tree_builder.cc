@@ -7,14 +7,14 @@
 
 namespace kvs {
 
-uint64_t WrittenNodes::Append(NodeSink* out, char type, std::string_view body) {
+uint64_t WrittenNodes::Append(NodeSink* out, bool leaf, std::string_view body) {
   std::string typed;
   typed.reserve(1 + body.size());
-  typed.push_back(type);
+  typed.push_back(leaf ? format::kLeafNode : format::kInnerNode);
   typed.append(body);
   auto [it, added] = offsets_.try_emplace(Sha256(typed), 0);
   if (added) {
-    it->second = out->Append(type, body);
+    it->second = AppendNode(out, leaf, body).offset;
   } else {
     ++reused_;
   }
@@ -79,9 +79,9 @@ uint64_t TreeBuilder::Write(size_t level) {
   const size_t table_end = kNodeFixed + 4 * l.starts.size();
   for (uint32_t start : l.starts) PutFixed32(&body_, static_cast<uint32_t>(table_end + start));
   body_.append(l.entries);
-  const char type = level == 0 ? format::kLeafNode : format::kInnerNode;
-  const uint64_t offset =
-      written_ != nullptr ? written_->Append(out_, type, body_) : out_->Append(type, body_);
+  const bool leaf = level == 0;
+  const uint64_t offset = written_ != nullptr ? written_->Append(out_, leaf, body_)
+                                              : AppendNode(out_, leaf, body_).offset;
   l.entries.clear();
   l.starts.clear();
   l.bytes = kNodeFixed;

@@ -25,8 +25,8 @@ namespace kvs {
 class WrittenNodes {
  public:
   // The offset of a node alike written before, else of the node appended
-  // to out now.
-  uint64_t Append(NodeSink* out, char type, std::string_view body);
+  // to out now (body in the fixed layout; AppendNode, store/btree.h).
+  uint64_t Append(NodeSink* out, bool leaf, std::string_view body);
   // Nodes named again rather than written.
   uint64_t reused() const { return reused_; }
 

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "store/coding.h"
+#include "store/format.h"
 #include "tests/store/tree_model.h"
 
 namespace kvs::tree_test {
@@ -47,6 +49,79 @@ TEST_CASE("random puts, overwrites and deletes match a std::map after every flus
       CheckTreeMatches(builder, root, model, pool, rng);
     }
   }
+}
+
+TEST_CASE("trees of compact nodes hold what trees of fixed-width ones do, in fewer bytes") {
+  for (uint64_t seed : {4, 5}) {
+    INFO("seed " << seed);
+    BlockBuilder fixed = OpenBuilder(false), compact = OpenBuilder(true);
+    std::mt19937_64 fixed_rng(seed), compact_rng(seed), check_rng(seed);
+    RandomTree a = BuildRandomTree(&fixed, fixed_rng, 3000, 20);
+    RandomTree b = BuildRandomTree(&compact, compact_rng, 3000, 20);
+    REQUIRE(a.model == b.model);
+    CheckTreeMatches(compact, b.root, b.model, b.pool, check_rng);
+    // Every node compact, but one too large for 2-byte entry offsets (a
+    // value larger than a node may make one).
+    size_t fixed_nodes = 0;
+    for (uint64_t offset : ShapeOf(compact, b.root).nodes) {
+      auto node = NodeView::Read(compact, offset);
+      REQUIRE(node.ok());
+      if (!node->compact()) {
+        ++fixed_nodes;
+        CHECK(node->body().size() >= 60000);
+      }
+    }
+    CHECK(fixed_nodes * 20 < ShapeOf(compact, b.root).nodes.size());
+    INFO("fixed " << fixed.end() << " bytes, compact " << compact.end());
+    CHECK(compact.end() < fixed.end());
+  }
+}
+
+TEST_CASE("a node too large for a compact one keeps the fixed layout") {
+  BlockBuilder builder = OpenBuilder(true);
+  const Model contents = {{"a", "1"}, {"big", std::string(70000, 'x')}, {"c", "3"}};
+  const uint64_t root = Build(&builder, contents);
+  CHECK(Mismatch(builder, root, contents) == "");
+  bool saw_fixed = false;
+  for (uint64_t offset : ShapeOf(builder, root).nodes) {
+    auto node = NodeView::Read(builder, offset);
+    REQUIRE(node.ok());
+    saw_fixed = saw_fixed || !node->compact();
+  }
+  CHECK(saw_fixed);
+}
+
+TEST_CASE("a compact node that does not parse is refused, never read out of bounds") {
+  BlockBuilder builder = OpenBuilder(true);
+  const uint64_t root = Build(&builder, {{"apple", "red"}, {"banana", "yellow"}, {"cherry", ""}});
+  auto node = NodeView::Read(builder, root);
+  REQUIRE(node.ok());
+  REQUIRE(node->compact());
+  const std::string body(node->body());
+  for (size_t n = 0; n < body.size(); ++n) {
+    INFO("cut to " << n);
+    CHECK(NodeView::Parse(format::kCompactLeafNode, body.substr(0, n), 0).status().IsCorruption());
+  }
+  std::string into_table = body;
+  into_table[2] = 1;  // entry 0 starting inside the offset table
+  into_table[3] = 0;
+  CHECK(NodeView::Parse(format::kCompactLeafNode, into_table, 0).status().IsCorruption());
+  std::string endless = body;
+  const size_t first = DecodeFixed16(body.data() + 2);
+  for (size_t i = first; i < endless.size(); ++i) endless[i] = '\xff';  // a varint with no end
+  CHECK(NodeView::Parse(format::kCompactLeafNode, endless, 0).status().IsCorruption());
+  // A middle entry whose key length claims more than its place: read cut at
+  // the next entry's start, which still reads whole.
+  std::string overlong = body;
+  overlong[DecodeFixed16(body.data() + 2)] = 0x7f;
+  auto cut = NodeView::Parse(format::kCompactLeafNode, overlong, 0);
+  REQUIRE(cut.ok());
+  CHECK(cut->key(0).size() < DecodeFixed16(body.data() + 4) - DecodeFixed16(body.data() + 2));
+  CHECK(cut->key(1) == "banana");
+  CHECK(cut->value(1) == "yellow");
+  // An inner node with no entry has no child to go to.
+  CHECK(
+      NodeView::Parse(format::kCompactInnerNode, std::string(2, '\0'), 0).status().IsCorruption());
 }
 
 TEST_CASE("an old root still reads its old contents after later edits") {

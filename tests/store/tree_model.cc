@@ -42,8 +42,9 @@ constexpr std::array<uint8_t, 16> kSalt = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
 
 }  // namespace
 
-BlockBuilder OpenBuilder() {
+BlockBuilder OpenBuilder(bool compact_nodes) {
   BlockBuilder b(format::kFileHeaderSize, kSalt);
+  b.set_compact_nodes(compact_nodes);
   b.BeginBlock();
   return b;
 }

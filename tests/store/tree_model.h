@@ -25,8 +25,9 @@ std::string Hex(std::string_view s);
 // Where got differs from want, for messages; empty when they are equal.
 std::string FirstDifference(const Model& got, const Model& want);
 
-// A builder with an open block, where TreeWriter::Flush appends nodes.
-BlockBuilder OpenBuilder();
+// A builder with an open block, where TreeWriter::Flush appends nodes: of
+// the compact layout (a store of format 6) or the fixed one.
+BlockBuilder OpenBuilder(bool compact_nodes = false);
 
 // Counts ReadRecord calls, to measure what a tree operation reads.
 class CountingSource : public RecordSource {
