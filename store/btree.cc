@@ -121,7 +121,9 @@ size_t NodeView::EntryAt(size_t i) const {
 NodeView::CompactEntry NodeView::CompactEntryAt(size_t i) const {
   const char* p = body_.data() + EntryAt(i);
   const char* const end = body_.data() + (i + 1 < count_ ? EntryAt(i + 1) : body_.size());
-  CompactEntry entry;
+  // Views into the body even for an entry that does not parse: readers
+  // find a field's place in the body from its view (TreeWriter::Load).
+  CompactEntry entry{std::string_view(end, 0), 0, std::string_view(end, 0)};
   uint64_t klen = 0;
   if (!BoundedVarint(&p, end, &klen) || !BoundedVarint(&p, end, &entry.second)) return entry;
   const size_t left = static_cast<size_t>(end - p);
