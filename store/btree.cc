@@ -31,22 +31,6 @@ namespace {
 constexpr size_t kCompactNodeFixed = 2;
 constexpr size_t kCompactNodeLimit = size_t{1} << 16;  // its entry offsets take 2 bytes
 
-// A varint of a compact node's entry from where *p points, within end;
-// false when it runs past end or over 10 bytes.
-inline bool BoundedVarint(const char** p, const char* end, uint64_t* v) {
-  if (*p < end && static_cast<uint8_t>(**p) < 0x80) {  // most are one byte
-    *v = static_cast<uint8_t>(*(*p)++);
-    return true;
-  }
-  *v = 0;
-  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-    const uint8_t byte = static_cast<uint8_t>(*(*p)++);
-    *v |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 Result<NodeView> NodeView::Read(const RecordSource& source, uint64_t offset) {
@@ -125,7 +109,7 @@ NodeView::CompactEntry NodeView::CompactEntryAt(size_t i) const {
   // find a field's place in the body from its view (TreeWriter::Load).
   CompactEntry entry{std::string_view(end, 0), 0, std::string_view(end, 0)};
   uint64_t klen = 0;
-  if (!BoundedVarint(&p, end, &klen) || !BoundedVarint(&p, end, &entry.second)) return entry;
+  if (!GetVarint64(&p, end, &klen) || !GetVarint64(&p, end, &entry.second)) return entry;
   const size_t left = static_cast<size_t>(end - p);
   entry.whole = klen <= left;
   entry.key = std::string_view(p, std::min<uint64_t>(klen, left));

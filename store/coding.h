@@ -51,6 +51,22 @@ inline void PutVarint64(std::string* dst, uint64_t v) {
   dst->append(buf, n);
 }
 
+// Reads a varint from *p, advancing it, never past end: false when the
+// varint runs past end or over 10 bytes. Most are one byte.
+inline bool GetVarint64(const char** p, const char* end, uint64_t* v) {
+  if (*p < end && static_cast<uint8_t>(**p) < 0x80) {
+    *v = static_cast<uint8_t>(*(*p)++);
+    return true;
+  }
+  *v = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    const uint8_t byte = static_cast<uint8_t>(*(*p)++);
+    *v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
 // The bytes PutVarint64 writes for v.
 inline size_t VarintLength(uint64_t v) {
   size_t n = 1;
@@ -86,11 +102,7 @@ class Decoder {
   // A varint of at most 10 bytes (PutVarint64).
   uint64_t Varint() {
     uint64_t v = 0;
-    for (int shift = 0; shift < 64 && Need(1); shift += 7) {
-      const uint8_t byte = static_cast<uint8_t>(*p_++);
-      v |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return v;
-    }
+    if (ok_ && GetVarint64(&p_, end_, &v)) return v;
     ok_ = false;
     return 0;
   }
