@@ -116,7 +116,9 @@ TEST_CASE("a compact node that does not parse is refused, never read out of boun
   overlong[DecodeFixed16(body.data() + 2)] = 0x7f;
   auto cut = NodeView::Parse(format::kCompactLeafNode, overlong, 0);
   REQUIRE(cut.ok());
-  CHECK(cut->key(0).size() < DecodeFixed16(body.data() + 4) - DecodeFixed16(body.data() + 2));
+  const size_t first_entry =
+      size_t{DecodeFixed16(body.data() + 4)} - DecodeFixed16(body.data() + 2);
+  CHECK(cut->key(0).size() < first_entry);
   CHECK(cut->key(1) == "banana");
   CHECK(cut->value(1) == "yellow");
   // fuzz/corpus/store/regress-compact-node-entry-that-does-not-parse: an
