@@ -5,7 +5,6 @@
 #include "store/edit_log.h"
 
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <map>
 #include <string>
 #include <utility>
@@ -64,10 +63,11 @@ void LogTransaction(EditLog* log, bool compact_entries) {
   log->Put(gkey::Commit(commit), EncodeU64Value(7) + EncodeU64Value(4400));
   log->Put("x" + IdBytes(version), IdBytes(commit));
   BranchEntry entry{0, 7, commit, 1, 2};
-  log->PutBranch("main", EncodeBranchEntry(entry),
-                 {{BranchTreeKey("key", 7), EncodeKeyEntry(EntryWithHeads({version}), compact_entries)},
-                  {BranchTreeKey("new key", 7),
-                   EncodeKeyEntry(EntryWithHeads({first, parent}), compact_entries)}});
+  log->PutBranch(
+      "main", EncodeBranchEntry(entry),
+      {{BranchTreeKey("key", 7), EncodeKeyEntry(EntryWithHeads({version}), compact_entries)},
+       {BranchTreeKey("new key", 7),
+        EncodeKeyEntry(EntryWithHeads({first, parent}), compact_entries)}});
   log->CopyBranch("copy", EncodeBranchEntry(entry), "main");
   log->Put(gkey::Branch("other"), EncodeBranchEntry(entry));
   log->Delete(gkey::Version(parent));
@@ -143,7 +143,8 @@ TEST_CASE("A compact edit record writes the ids of compact key entries once too"
   REQUIRE(from_fixed.ok());
   REQUIRE(from_compact.ok());
   CHECK(*from_compact == *from_fixed);
-  auto entry = DecodeKeyEntry(from_compact->at(gkey::Branch("main") + "/" + BranchTreeKey("new key", 7)));
+  auto entry =
+      DecodeKeyEntry(from_compact->at(gkey::Branch("main") + "/" + BranchTreeKey("new key", 7)));
   REQUIRE(entry.ok());
   CHECK(entry->heads.size() == 2);
   // The compact entries are shorter by what they leave out; were their
@@ -189,9 +190,7 @@ TEST_CASE("An edit record that does not parse is refused, compact or not") {
 
 TEST_CASE("A store of format 4 logs fixed-width edit records until upgraded, then compact ones") {
   TempDir dir;
-  std::filesystem::copy(
-      std::string(KVS_TEST_DATA_DIR) + "/store-0.5", dir.path(),
-      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  CopyTestStore("store-0.5", dir.path());
   {
     auto store = OpenStore(dir.path());
     CHECK(ValueOf(store.get(), "counter") == "39");

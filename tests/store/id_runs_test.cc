@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -436,9 +435,7 @@ TEST_CASE_METHOD(SlicedMergeTest,
 
 TEST_CASE("A store of format 3 keeps its id entries in its tree until upgraded") {
   TempDir dir;
-  std::filesystem::copy(
-      std::string(KVS_TEST_DATA_DIR) + "/store-0.4", dir.path(),
-      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  CopyTestStore("store-0.4", dir.path());
   const std::vector<std::string> keys{"counter", "note"};
   {
     auto store = OpenStore(dir.path());

@@ -4,7 +4,6 @@
 // revisions make of them; stores of format version 1, which stay unlogged,
 // and of format version 2, which log only the global tree's edits.
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <vector>
 
 #include "store/format.h"
@@ -324,9 +323,7 @@ TEST_CASE("A logged write appends much less than a checkpoint") {
 
 TEST_CASE("A store of format version 1 is read and written without logged blocks") {
   TempDir dir;
-  std::filesystem::copy(
-      std::string(KVS_TEST_DATA_DIR) + "/store-0.1", dir.path(),
-      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  CopyTestStore("store-0.1", dir.path());
   const size_t old_blocks = Blocks(dir.path(), "data.000002").size();
   {
     auto store = OpenStore(dir.path());
@@ -360,9 +357,7 @@ TEST_CASE("A store of format version 1 is read and written without logged blocks
 
 TEST_CASE("A store of format version 2 logs only its global tree's edits until upgraded") {
   TempDir dir;
-  std::filesystem::copy(
-      std::string(KVS_TEST_DATA_DIR) + "/store-0.3", dir.path(),
-      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  CopyTestStore("store-0.3", dir.path());
   const size_t old_blocks = Blocks(dir.path(), "data.000002").size();
   {
     auto store = OpenStore(dir.path());

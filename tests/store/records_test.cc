@@ -6,7 +6,6 @@
 // kinds in one key's history, and a compaction leaves only compact ones.
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <limits>
 #include <map>
 #include <string>
@@ -227,9 +226,7 @@ std::string TypesFrom(const std::vector<BlockInfo>& blocks, size_t first) {
 
 TEST_CASE("A store of format 5 writes fixed-width records until upgraded, then compact ones") {
   TempDir dir;
-  std::filesystem::copy(
-      std::string(KVS_TEST_DATA_DIR) + "/store-0.6", dir.path(),
-      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  CopyTestStore("store-0.6", dir.path());
   const std::string file = "data.000002";
   {
     auto store = OpenStore(dir.path());

@@ -3,7 +3,6 @@
 // before blocks counted it.
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -34,14 +33,6 @@ void CompactFreesCounted(Store* store, const SpaceInfo& counted) {
   INFO("counted " << counted.garbage_bytes << ", freed " << freed);
   CHECK(static_cast<double>(counted.garbage_bytes) > freed - error);
   CHECK(static_cast<double>(counted.garbage_bytes) < 1.1 * freed);
-}
-
-// A copy of a store that kvs 0.1 wrote (tests/store/data/README.md), which
-// the test may change.
-void CopyOldStore(const std::string& to) {
-  std::filesystem::copy(
-      std::string(KVS_TEST_DATA_DIR) + "/store-0.1", to,
-      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
 }
 
 }  // namespace
@@ -224,7 +215,7 @@ TEST_CASE("Each block header carries the superseded bytes of its file through th
 
 TEST_CASE("A store that kvs 0.1 wrote estimates its garbage, then counts on from there") {
   TempDir dir;
-  CopyOldStore(dir.path());
+  CopyTestStore("store-0.1", dir.path());  // written by kvs 0.1
   auto store = OpenStore(dir.path());
   auto check = store->Check();
   REQUIRE(check.ok());

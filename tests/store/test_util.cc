@@ -11,6 +11,12 @@
 
 namespace kvs::test {
 
+void CopyTestStore(const std::string& name, const std::string& dir) {
+  std::filesystem::copy(
+      std::string(KVS_TEST_DATA_DIR) + "/" + name, dir,
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+}
+
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
   std::string pattern = std::string(base && *base ? base : "/tmp") + "/kvs-test-XXXXXX";

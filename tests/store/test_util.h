@@ -48,6 +48,10 @@ ReplicatedVersion RemoteVersion(const std::string& key, const std::string& value
 // shares: sizes stay what the test says, with nothing alike to share.
 std::string Filler(const std::string& seed, size_t n);
 
+// Copies tests/store/data/NAME (a store an earlier kvs wrote; its
+// README says which) into dir, for a test to open and change.
+void CopyTestStore(const std::string& name, const std::string& dir);
+
 // The bytes of a data file before the zeros the writer keeps ahead of its
 // end (store/data_file.h): what its blocks and any torn tail take, rounded
 // up to the 8 bytes blocks are aligned to.
