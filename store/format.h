@@ -97,8 +97,8 @@
 //   [0,4) crc32c of [4, length)  [4,5) type  [5,8) zero  [8,12) length
 //   Types: 'L' leaf node, 'I' inner node (store/btree.h), 'V' version,
 //   'C' commit, 'E' edits, and in a store of format 6, 'l' compact leaf,
-//   'i' compact inner node, 'v' compact version and 'c' compact commit. Every read of a record verifies its crc
-//   first.
+//   'i' compact inner node, 'v' compact version and 'c' compact commit.
+//   Every read of a record verifies its crc first.
 //
 // Edit record body ('E'; store/edit_log.h):
 //   count[4] flags[4], count edits, then zero padding, then the record's
@@ -175,8 +175,8 @@
 //   id[32] time_ns[8] revision[varint] parent_count[varint]
 //   branch_length[varint] key_count[varint] parents: parent_count x id[32],
 //   branch bytes, keys: key_count x (key_length[varint], key bytes)
-// The id of either kind is SHA-256 of "kvs.commit.v1" | branch_length[4] | branch |
-//   parent_count[4] | parent ids | time_ns[8] | key_count[4] |
+// The id of either kind is SHA-256 of "kvs.commit.v1" | branch_length[4] |
+//   branch | parent_count[4] | parent ids | time_ns[8] | key_count[4] |
 //   key_count x (key_length[4] | key | head_count[4] | head ids sorted).
 //
 // The global tree (root in each trailer) maps:
